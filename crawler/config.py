@@ -1,0 +1,266 @@
+"""Load and validate the TOML config; every mistake becomes a ConfigError naming the key."""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from crawler.topics import QueryError, parse_query
+
+DEFAULT_DATABASE = "newswatch.db"
+DEFAULT_USER_AGENT = "newswatch/0.1 (+https://github.com/newswatch/newswatch)"
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd])\s*$")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+class ConfigError(ValueError):
+    """A config problem, with the dotted key it concerns."""
+
+    def __init__(self, key: str, problem: str) -> None:
+        super().__init__(f"{key}: {problem}")
+        self.key = key
+        self.problem = problem
+
+
+@dataclass(frozen=True)
+class Topic:
+    name: str
+    query: str
+
+
+@dataclass(frozen=True)
+class Source:
+    name: str
+    feeds: tuple[str, ...] = ()
+    sitemaps: tuple[str, ...] = ()
+    pages: tuple[str, ...] = ()
+    allowed_domains: tuple[str, ...] = ()
+    every_seconds: float = 1800.0
+
+    @property
+    def start_urls(self) -> tuple[str, ...]:
+        return self.feeds + self.sitemaps + self.pages
+
+
+@dataclass(frozen=True)
+class CrawlSettings:
+    obey_robots: bool = True
+    delay: float = 1.0
+    concurrency: int = 16
+    max_depth: int = 1
+    user_agent: str = DEFAULT_USER_AGENT
+    recheck_articles_for_seconds: float = 48 * 3600.0
+    workers: int = field(default_factory=lambda: os.cpu_count() or 1)
+    timeout: float = 30.0
+    max_page_bytes: int = 5 * 1024 * 1024
+    max_sitemap_bytes: int = 50 * 1024 * 1024
+    max_sitemaps: int = 500
+    max_urls_per_sitemap: int = 50_000
+    run_time_limit_seconds: float = 3600.0
+
+
+@dataclass(frozen=True)
+class Config:
+    database: str = DEFAULT_DATABASE
+    crawl: CrawlSettings = field(default_factory=CrawlSettings)
+    topics: tuple[Topic, ...] = ()
+    sources: tuple[Source, ...] = ()
+    redis_url: str | None = None
+    webhook: str | None = None
+    path: str | None = None
+
+    def source(self, name: str) -> Source:
+        for source in self.sources:
+            if source.name == name:
+                return source
+        known = ", ".join(s.name for s in self.sources) or "none"
+        raise ConfigError("--source", f"unknown source {name!r} (known: {known})")
+
+
+def parse_duration(value: Any, key: str) -> float:
+    """Parse "90s", "10m", "2h", "1d" into seconds."""
+    if isinstance(value, bool) or not isinstance(value, str):
+        raise ConfigError(key, f'expected a duration string like "90s", "10m", "2h", "1d", got {value!r}')
+    match = _DURATION.match(value)
+    if not match or float(match.group(1)) <= 0:
+        raise ConfigError(key, f'bad duration {value!r}: use a positive number with s, m, h or d, like "10m"')
+    return float(match.group(1)) * _UNITS[match.group(2)]
+
+
+def _check_url(value: Any, key: str) -> str:
+    if not isinstance(value, str):
+        raise ConfigError(key, f"expected a URL string, got {type(value).__name__}")
+    parts = urlsplit(value.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(key, f"bad URL {value!r}: only absolute http:// or https:// URLs are allowed")
+    return value.strip()
+
+
+def _expect(value: Any, kind: type | tuple[type, ...], key: str, what: str) -> Any:
+    # bool is an int subclass in Python; a config saying `delay = true` is a mistake.
+    if isinstance(value, bool) and bool not in (kind if isinstance(kind, tuple) else (kind,)):
+        raise ConfigError(key, f"expected {what}, got a boolean")
+    if not isinstance(value, kind):
+        raise ConfigError(key, f"expected {what}, got {type(value).__name__} {value!r}")
+    return value
+
+
+def _check_keys(table: dict[str, Any], allowed: set[str], prefix: str) -> None:
+    for key in table:
+        if key not in allowed:
+            where = f"{prefix}.{key}" if prefix else key
+            raise ConfigError(where, f"unknown key (allowed: {', '.join(sorted(allowed))})")
+
+
+def _url_list(table: dict[str, Any], name: str, prefix: str) -> tuple[str, ...]:
+    key = f"{prefix}.{name}"
+    values = _expect(table.get(name, []), list, key, "a list of URLs")
+    return tuple(_check_url(v, f"{key}[{i}]") for i, v in enumerate(values))
+
+
+def _crawl_settings(table: dict[str, Any]) -> CrawlSettings:
+    defaults = CrawlSettings()
+    allowed = {
+        "obey_robots", "delay", "concurrency", "max_depth", "user_agent", "recheck_articles_for",
+        "workers", "timeout", "max_page_bytes", "max_sitemap_bytes", "max_sitemaps",
+        "max_urls_per_sitemap", "run_time_limit",
+    }
+    _check_keys(table, allowed, "crawl")
+    values: dict[str, Any] = {}
+    if "obey_robots" in table:
+        values["obey_robots"] = _expect(table["obey_robots"], bool, "crawl.obey_robots", "true or false")
+    for name, low in (("delay", 0.0), ("timeout", 1.0)):
+        if name in table:
+            number = float(_expect(table[name], (int, float), f"crawl.{name}", "a number of seconds"))
+            if number < low:
+                raise ConfigError(f"crawl.{name}", f"must be at least {low}, got {number}")
+            values[name] = number
+    if values.get("timeout", 0) > 30:
+        raise ConfigError("crawl.timeout", "must be at most 30 seconds")
+    int_keys = ("concurrency", "max_depth", "workers", "max_page_bytes", "max_sitemap_bytes",
+                "max_sitemaps", "max_urls_per_sitemap")
+    for name in int_keys:
+        if name in table:
+            number = _expect(table[name], int, f"crawl.{name}", "an integer")
+            low = 0 if name == "max_depth" else 1
+            if number < low:
+                raise ConfigError(f"crawl.{name}", f"must be at least {low}, got {number}")
+            values[name] = number
+    if "user_agent" in table:
+        agent = _expect(table["user_agent"], str, "crawl.user_agent", "a string").strip()
+        if not agent:
+            raise ConfigError("crawl.user_agent", "must not be empty")
+        values["user_agent"] = agent
+    if "recheck_articles_for" in table:
+        values["recheck_articles_for_seconds"] = parse_duration(
+            table["recheck_articles_for"], "crawl.recheck_articles_for"
+        )
+    if "run_time_limit" in table:
+        values["run_time_limit_seconds"] = parse_duration(table["run_time_limit"], "crawl.run_time_limit")
+    return CrawlSettings(**{**defaults.__dict__, **values})
+
+
+def _topics(items: Any) -> tuple[Topic, ...]:
+    items = _expect(items, list, "topics", "an array of [[topics]] tables")
+    topics: list[Topic] = []
+    for i, item in enumerate(items):
+        prefix = f"topics[{i}]"
+        _expect(item, dict, prefix, "a table")
+        _check_keys(item, {"name", "query"}, prefix)
+        for required in ("name", "query"):
+            if required not in item:
+                raise ConfigError(f"{prefix}.{required}", "missing")
+        name = _expect(item["name"], str, f"{prefix}.name", "a string")
+        query = _expect(item["query"], str, f"{prefix}.query", "a string")
+        try:
+            parse_query(query)
+        except QueryError as error:
+            raise ConfigError(f"{prefix}.query", f"bad query: {error}") from None
+        if any(t.name == name for t in topics):
+            raise ConfigError(f"{prefix}.name", f"duplicate topic name {name!r}")
+        topics.append(Topic(name=name, query=query))
+    return tuple(topics)
+
+
+def _sources(items: Any) -> tuple[Source, ...]:
+    items = _expect(items, list, "sources", "an array of [[sources]] tables")
+    sources: list[Source] = []
+    allowed = {"name", "feeds", "sitemaps", "pages", "allowed_domains", "every"}
+    for i, item in enumerate(items):
+        prefix = f"sources[{i}]"
+        _expect(item, dict, prefix, "a table")
+        _check_keys(item, allowed, prefix)
+        if "name" not in item:
+            raise ConfigError(f"{prefix}.name", "missing")
+        name = _expect(item["name"], str, f"{prefix}.name", "a string").strip()
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", name):
+            raise ConfigError(f"{prefix}.name", f"bad name {name!r}: use letters, digits, '-', '_', '.'")
+        if any(s.name == name for s in sources):
+            raise ConfigError(f"{prefix}.name", f"duplicate source name {name!r}")
+        feeds = _url_list(item, "feeds", prefix)
+        sitemaps = _url_list(item, "sitemaps", prefix)
+        pages = _url_list(item, "pages", prefix)
+        if not (feeds or sitemaps or pages):
+            raise ConfigError(prefix, f"source {name!r} needs at least one of feeds, sitemaps, pages")
+        domains_key = f"{prefix}.allowed_domains"
+        domains = _expect(item.get("allowed_domains", []), list, domains_key, "a list of host names")
+        cleaned: list[str] = []
+        for j, domain in enumerate(domains):
+            domain = _expect(domain, str, f"{domains_key}[{j}]", "a host name").strip().lower()
+            if not re.fullmatch(r"[a-z0-9]([a-z0-9.-]*[a-z0-9])?", domain):
+                raise ConfigError(f"{domains_key}[{j}]", f"bad host name {domain!r} (no scheme, no path)")
+            cleaned.append(domain)
+        if not cleaned:
+            cleaned = sorted({urlsplit(u).hostname or "" for u in feeds + sitemaps + pages})
+        every = parse_duration(item.get("every", "30m"), f"{prefix}.every")
+        sources.append(Source(name, feeds, sitemaps, pages, tuple(cleaned), every))
+    return tuple(sources)
+
+
+def parse_config(data: dict[str, Any], path: str | None = None) -> Config:
+    """Validate a parsed TOML document and build a Config."""
+    _check_keys(data, {"database", "crawl", "topics", "sources", "distributed", "notify"}, "")
+    database = _expect(data.get("database", DEFAULT_DATABASE), str, "database", "a file path")
+    crawl = _crawl_settings(_expect(data.get("crawl", {}), dict, "crawl", "a [crawl] table"))
+    distributed = _expect(data.get("distributed", {}), dict, "distributed", "a [distributed] table")
+    _check_keys(distributed, {"redis_url"}, "distributed")
+    redis_url = distributed.get("redis_url")
+    if redis_url is not None:
+        redis_url = _expect(redis_url, str, "distributed.redis_url", "a redis:// URL")
+        if urlsplit(redis_url).scheme not in ("redis", "rediss", "unix"):
+            raise ConfigError("distributed.redis_url", f"bad URL {redis_url!r}: expected redis://host:port/db")
+    notify = _expect(data.get("notify", {}), dict, "notify", "a [notify] table")
+    _check_keys(notify, {"webhook"}, "notify")
+    webhook = notify.get("webhook")
+    if webhook is not None:
+        webhook = _check_url(webhook, "notify.webhook")
+    sources = _sources(data.get("sources", []))
+    if not sources:
+        raise ConfigError("sources", "no [[sources]] configured")
+    return Config(database, crawl, _topics(data.get("topics", [])), sources, redis_url, webhook, path)
+
+
+def load_config(path: str | os.PathLike[str] | None = None) -> Config:
+    """Load a config file, or the default config shipped in the package."""
+    if path is None:
+        text = resources.files("crawler").joinpath("default_config.toml").read_text("utf-8")
+        origin = "<default config>"
+    else:
+        try:
+            text = Path(path).read_text("utf-8")
+        except OSError as error:
+            raise ConfigError("--config", f"cannot read {str(path)!r}: {error.strerror}") from None
+        except UnicodeDecodeError:
+            raise ConfigError("--config", f"{str(path)!r} is not UTF-8 text") from None
+        origin = str(path)
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError("--config", f"{origin} is not valid TOML: {error}") from None
+    return parse_config(data, origin)

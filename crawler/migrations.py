@@ -1,0 +1,145 @@
+"""Named schema migrations (sqlite-utils ``Migrations``); append new ones, never edit old ones."""
+
+from __future__ import annotations
+
+from sqlite_utils import Database, Migrations
+
+migrations = Migrations("newswatch")
+
+
+@migrations(name="m001_initial")
+def m001_initial(db: Database) -> None:
+    db.execute(
+        """
+        CREATE TABLE runs (
+            id INTEGER PRIMARY KEY,
+            trigger TEXT NOT NULL DEFAULT 'manual',
+            started_at TEXT NOT NULL,
+            finished_at TEXT,
+            status TEXT NOT NULL DEFAULT 'running',
+            sources TEXT,
+            pid INTEGER,
+            stats TEXT,
+            error TEXT
+        )"""
+    )
+    db.execute(
+        """
+        CREATE TABLE stories (
+            id INTEGER PRIMARY KEY,
+            title TEXT,
+            lead_article_id INTEGER,
+            first_seen TEXT NOT NULL,
+            last_seen TEXT NOT NULL,
+            article_count INTEGER NOT NULL DEFAULT 0
+        )"""
+    )
+    db.execute(
+        """
+        CREATE TABLE articles (
+            id INTEGER PRIMARY KEY,
+            url TEXT NOT NULL UNIQUE,
+            canonical_url TEXT,
+            source TEXT,
+            site TEXT,
+            title TEXT,
+            text TEXT,
+            description TEXT,
+            published TEXT,
+            language TEXT,
+            authors TEXT,
+            image TEXT,
+            feed_guid TEXT,
+            content_hash TEXT,
+            fingerprint INTEGER,
+            story_id INTEGER REFERENCES stories(id),
+            duplicate_of INTEGER REFERENCES articles(id),
+            topics TEXT,
+            first_seen TEXT NOT NULL,
+            last_seen TEXT NOT NULL,
+            updated_at TEXT,
+            run_id INTEGER REFERENCES runs(id)
+        )"""
+    )
+    db.execute("CREATE INDEX idx_articles_content_hash ON articles(content_hash)")
+    db.execute("CREATE INDEX idx_articles_story ON articles(story_id)")
+    db.execute("CREATE INDEX idx_articles_feed_guid ON articles(feed_guid)")
+    db.execute("CREATE INDEX idx_articles_first_seen ON articles(first_seen)")
+    db.execute(
+        """
+        CREATE TABLE article_urls (
+            url TEXT PRIMARY KEY,
+            article_id INTEGER NOT NULL REFERENCES articles(id)
+        )"""
+    )
+    db.execute(
+        """
+        CREATE TABLE article_versions (
+            id INTEGER PRIMARY KEY,
+            article_id INTEGER NOT NULL REFERENCES articles(id),
+            title TEXT,
+            text TEXT,
+            content_hash TEXT,
+            captured_at TEXT NOT NULL,
+            run_id INTEGER REFERENCES runs(id)
+        )"""
+    )
+    db.execute("CREATE INDEX idx_versions_article ON article_versions(article_id)")
+    db.execute(
+        """
+        CREATE TABLE related_links (
+            article_id INTEGER NOT NULL REFERENCES articles(id),
+            url TEXT NOT NULL,
+            title TEXT,
+            first_seen TEXT NOT NULL,
+            run_id INTEGER REFERENCES runs(id),
+            PRIMARY KEY (article_id, url)
+        )"""
+    )
+    db.execute(
+        """
+        CREATE TABLE flags (
+            id INTEGER PRIMARY KEY,
+            kind TEXT NOT NULL,
+            article_id INTEGER REFERENCES articles(id),
+            story_id INTEGER REFERENCES stories(id),
+            run_id INTEGER REFERENCES runs(id),
+            subject TEXT NOT NULL,
+            detail TEXT,
+            created_at TEXT NOT NULL,
+            acked_at TEXT,
+            UNIQUE (kind, subject)
+        )"""
+    )
+    db.execute("CREATE INDEX idx_flags_created ON flags(created_at)")
+    db.execute("CREATE INDEX idx_flags_run ON flags(run_id)")
+    db.execute(
+        """
+        CREATE TABLE fetches (
+            url TEXT PRIMARY KEY,
+            source TEXT,
+            kind TEXT,
+            status INTEGER,
+            etag TEXT,
+            last_modified TEXT,
+            body_hash TEXT,
+            fetched_at TEXT,
+            first_fetched_at TEXT,
+            error TEXT,
+            run_id INTEGER REFERENCES runs(id),
+            article_id INTEGER REFERENCES articles(id)
+        )"""
+    )
+    db.execute(
+        """
+        CREATE TABLE sources (
+            name TEXT PRIMARY KEY,
+            interval_seconds REAL,
+            base_interval_seconds REAL,
+            next_run_at TEXT,
+            last_run_at TEXT,
+            last_status TEXT,
+            consecutive_failures INTEGER NOT NULL DEFAULT 0,
+            quiet_runs INTEGER NOT NULL DEFAULT 0
+        )"""
+    )

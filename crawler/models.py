@@ -1,0 +1,44 @@
+"""Plain data types shared by extraction, dedup, storage and the spiders."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class RelatedLink:
+    """One link from an article's "related articles" block."""
+
+    url: str
+    title: str
+
+
+@dataclass
+class Article:
+    """What extraction knows about one article page.
+
+    ``published`` is an ISO 8601 date or datetime string (never in the future);
+    ``text`` is the cleaned article body, paragraphs separated by blank lines.
+    """
+
+    url: str | None = None
+    title: str | None = None
+    text: str = ""
+    published: str | None = None
+    language: str | None = None
+    canonical_url: str | None = None
+    site: str | None = None
+    authors: list[str] = field(default_factory=list)
+    image: str | None = None
+    description: str | None = None
+    related: list[RelatedLink] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Article:
+        data = dict(data)
+        data["related"] = [RelatedLink(**link) for link in data.get("related") or []]
+        return cls(**data)
