@@ -1,0 +1,1 @@
+"""newswatch: news-monitoring crawler."""

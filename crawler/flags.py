@@ -1,0 +1,78 @@
+"""Flags: what a person should look at. Each is created once for the thing it names."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlite_utils import Database
+
+from crawler.storage import utcnow
+
+FLAG_KINDS = ("new_story", "new_coverage", "updated", "new_related")
+
+
+def create_flag(db: Database, kind: str, subject: str, *, run_id: int, article_id: int | None,
+                story_id: int | None, detail: dict[str, Any] | None = None) -> int | None:
+    """Insert a flag unless one of this kind already names this subject; return its id.
+
+    ``subject`` identifies the thing flagged (an article, an article version, a related
+    link) so re-crawls and concurrent runs can never flag it twice.
+    """
+    if kind not in FLAG_KINDS:
+        raise ValueError(f"unknown flag kind {kind!r}")
+    cursor = db.execute(
+        "INSERT INTO flags (kind, subject, article_id, story_id, run_id, detail, created_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(kind, subject) DO NOTHING",
+        [kind, subject, article_id, story_id, run_id,
+         json.dumps(detail, ensure_ascii=False) if detail else None, utcnow()],
+    )
+    return int(cursor.lastrowid) if cursor.rowcount else None
+
+
+def flags_of_run(db: Database, run_id: int) -> list[dict[str, Any]]:
+    """The flags a run created, oldest first, joined with their article."""
+    return query_flags(db, run_id=run_id, newest_first=False)
+
+
+def query_flags(db: Database, *, run_id: int | None = None, since: str | None = None,
+                kind: str | None = None, topic: str | None = None, unacked: bool = False,
+                newest_first: bool = True, limit: int | None = None) -> list[dict[str, Any]]:
+    """Flags with their article's URL, title, source and story, filtered."""
+    where: list[str] = []
+    params: list[Any] = []
+    if run_id is not None:
+        where.append("f.run_id = ?")
+        params.append(run_id)
+    if since:
+        where.append("f.created_at >= ?")
+        params.append(since)
+    if kind:
+        where.append("f.kind = ?")
+        params.append(kind)
+    if topic:
+        where.append("EXISTS (SELECT 1 FROM json_each(a.topics) WHERE json_each.value = ?)")
+        params.append(topic)
+    if unacked:
+        where.append("f.acked_at IS NULL")
+    sql = (
+        "SELECT f.id, f.kind, f.created_at, f.run_id, f.article_id, f.story_id, a.url, a.title, "
+        "a.source, a.site, a.published, a.language, s.title AS story_title, f.acked_at, f.detail "
+        "FROM flags f LEFT JOIN articles a ON a.id = f.article_id "
+        "LEFT JOIN stories s ON s.id = f.story_id"
+    )
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    order = "DESC" if newest_first else "ASC"
+    sql += f" ORDER BY f.created_at {order}, f.id {order}"
+    if limit:
+        sql += " LIMIT ?"
+        params.append(limit)
+    cursor = db.execute(sql, params)
+    names = [d[0] for d in cursor.description]
+    rows = []
+    for row in cursor.fetchall():
+        item = dict(zip(names, row, strict=True))
+        item["detail"] = json.loads(item["detail"]) if item["detail"] else None
+        rows.append(item)
+    return rows

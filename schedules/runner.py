@@ -1,0 +1,206 @@
+"""`newswatch schedule`: one APScheduler 3 process; each crawl in a child process.
+
+A child per crawl because Scrapy's reactor cannot restart in one process, and because a
+child caps memory growth: the scheduler itself stays small however long it runs.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+from sqlite_utils import Database
+
+from crawler.config import Config, Source
+from crawler.storage import finish_run, open_database, utcnow, write_transaction
+from schedules.polling import PollState, next_interval
+
+logger = logging.getLogger("newswatch.schedule")
+
+MISFIRE_GRACE_SECONDS = 300
+STOP_GRACE_SECONDS = 30.0
+
+
+def _parse_time(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def load_poll_state(db: Database, source: Source) -> tuple[PollState, datetime | None]:
+    """The source's stored interval and next run time (reset when `every` changed)."""
+    row = db.execute("SELECT interval_seconds, base_interval_seconds, next_run_at, quiet_runs "
+                     "FROM sources WHERE name = ?", [source.name]).fetchone()
+    if not row or row[1] != source.every_seconds:
+        state = PollState(source.every_seconds, source.every_seconds)
+        save_poll_state(db, source.name, state, None)
+        return state, None
+    return PollState(row[1], row[0] or row[1], row[3] or 0), _parse_time(row[2])
+
+
+def save_poll_state(db: Database, name: str, state: PollState, next_run: datetime | None,
+                    **extra: Any) -> None:
+    columns = {"interval_seconds": state.interval_seconds,
+               "base_interval_seconds": state.base_seconds, "quiet_runs": state.quiet_runs,
+               "next_run_at": next_run.replace(microsecond=0).isoformat() if next_run else None,
+               **extra}
+    names = ", ".join(columns)
+    marks = ", ".join("?" for _ in columns)
+    updates = ", ".join(f"{c} = excluded.{c}" for c in columns)
+    with write_transaction(db):
+        db.execute(f"INSERT INTO sources (name, {names}) VALUES (?, {marks}) "
+                   f"ON CONFLICT(name) DO UPDATE SET {updates}", [name, *columns.values()])
+
+
+class Scheduler:
+    """Runs each source on its adaptive interval until stopped."""
+
+    def __init__(self, config: Config, config_path: str | None, database: str,
+                 max_parallel: int = 2) -> None:
+        self.config = config
+        self.config_path = config_path
+        self.database = database
+        self.db = open_database(database)
+        self.stopping = threading.Event()
+        self.children: dict[str, subprocess.Popen[bytes]] = {}
+        self.lock = threading.Lock()
+        self.scheduler = BlockingScheduler(
+            executors={"default": ThreadPoolExecutor(max_parallel)},
+            job_defaults={"coalesce": True, "max_instances": 1,
+                          "misfire_grace_time": MISFIRE_GRACE_SECONDS},
+            timezone=UTC,
+        )
+
+    def child_command(self, source: str) -> list[str]:
+        command = [sys.executable, "-m", "crawler", "crawl", "--db", self.database,
+                   "--source", source, "--trigger", "scheduled"]
+        if self.config_path:
+            command[3:3] = ["--config", self.config_path]
+        return command
+
+    def schedule_all(self) -> None:
+        now = datetime.now(UTC)
+        for index, source in enumerate(self.config.sources):
+            state, next_run = load_poll_state(self.db, source)
+            if next_run is None or next_run < now:
+                # Missed while the scheduler was down: run once (coalesced), but staggered
+                # so a restart does not fire every source in the same second.
+                next_run = now + timedelta(seconds=min(2.0 * index, state.interval_seconds))
+            self.scheduler.add_job(
+                self.run_source, IntervalTrigger(seconds=state.interval_seconds, timezone=UTC),
+                args=[source.name], id=source.name, name=f"crawl {source.name}",
+                next_run_time=next_run, replace_existing=True,
+            )
+            save_poll_state(self.db, source.name, state, next_run)
+
+    def run_source(self, name: str) -> None:
+        """One scheduled crawl of a source in a child process, then adapt its interval."""
+        if self.stopping.is_set():
+            return
+        source = self.config.source(name)
+        limit = self.config.crawl.run_time_limit_seconds + 60
+        started = utcnow()
+        with self.lock:
+            child = subprocess.Popen(self.child_command(name), stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            self.children[name] = child
+        try:
+            _, stderr = child.communicate(timeout=limit)
+            error = None if child.returncode == 0 else (
+                f"child exited {child.returncode}: {stderr.decode('utf-8', 'replace')[-400:]}")
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.communicate()
+            error = f"child exceeded the time limit of {limit:.0f}s and was killed"
+        finally:
+            with self.lock:
+                self.children.pop(name, None)
+        db = open_database(self.database)  # sqlite3 connections belong to one thread
+        try:
+            self._after_child(db, source, started, error)
+        finally:
+            db.close()
+
+    def _after_child(self, db: Database, source: Source, started: str, error: str | None) -> None:
+        name = source.name
+        run = db.execute(
+            "SELECT id, status, stats FROM runs WHERE trigger = 'scheduled' AND started_at >= ? "
+            "AND sources = ? ORDER BY id DESC LIMIT 1", [started, json.dumps([name])]).fetchone()
+        failed = error is not None and not self.stopping.is_set()
+        if run and run[1] == "running":
+            status = "interrupted" if self.stopping.is_set() else "failed"
+            finish_run(db, run[0], status, json.loads(run[2] or "{}"), error)
+        elif run is None and error:
+            run_id = int(db.execute(
+                "INSERT INTO runs (trigger, started_at, status, sources) VALUES "
+                "('scheduled', ?, 'running', ?)", [started, json.dumps([name])]).lastrowid or 0)
+            finish_run(db, run_id, "failed", {}, error)
+        new_items = json.loads(run[2] or "{}").get("articles_new", 0) if run else 0
+        failed = failed or bool(run and run[1] == "failed")
+        self.adapt(db, source, new_items, failed)
+
+    def adapt(self, db: Database, source: Source, new_items: int, failed: bool) -> None:
+        state, _ = load_poll_state(db, source)
+        new_state = next_interval(state, new_items, failed)
+        failures_row = db.execute("SELECT consecutive_failures FROM sources WHERE name = ?",
+                                       [source.name]).fetchone()
+        failures = (failures_row[0] or 0) + 1 if failed else 0
+        if failures and failures % 3 == 0:
+            logger.warning("source %s has failed %d runs in a row", source.name, failures)
+        job = self.scheduler.get_job(source.name)
+        next_run = datetime.now(UTC) + timedelta(seconds=new_state.interval_seconds)
+        if job is not None and not self.stopping.is_set():
+            if new_state.interval_seconds != state.interval_seconds:
+                job.reschedule(IntervalTrigger(seconds=new_state.interval_seconds, timezone=UTC))
+            next_run = job.next_run_time or next_run
+        save_poll_state(db, source.name, new_state, next_run, last_run_at=utcnow(),
+                        last_status="failed" if failed else "ok",
+                        consecutive_failures=failures)
+
+    def stop(self, *_: Any) -> None:
+        """Stop scheduling; ask running children to finish cleanly, kill them if they don't."""
+        if self.stopping.is_set():
+            return
+        self.stopping.set()
+        with self.lock:
+            children = list(self.children.values())
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)  # Scrapy closes the spider gracefully
+        threading.Thread(target=self._shutdown, args=(children,), daemon=True).start()
+
+    def _shutdown(self, children: list[subprocess.Popen[bytes]]) -> None:
+        for child in children:
+            try:
+                child.wait(timeout=STOP_GRACE_SECONDS)
+            except subprocess.TimeoutExpired:
+                child.kill()
+        self.scheduler.shutdown(wait=True)
+
+    def run(self) -> None:
+        signal.signal(signal.SIGTERM, self.stop)
+        signal.signal(signal.SIGINT, self.stop)
+        self.schedule_all()
+        logger.info("scheduler started with %d sources (pid %d)", len(self.config.sources),
+                    os.getpid())
+        self.scheduler.start()
+        self.db.close()
+
+
+def run_scheduler(config: Config, config_path: str | None, database: str) -> None:
+    """Run the scheduler in the foreground until SIGINT/SIGTERM."""
+    Scheduler(config, config_path, database).run()

@@ -1,0 +1,72 @@
+"""The webhook: one POST with the run's flags, retries, failure recorded on the run."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from crawler.flags import create_flag
+from crawler.notify import notify_run
+from crawler.storage import open_database, start_run, utcnow
+
+
+class Receiver(BaseHTTPRequestHandler):
+    received: list[dict] = []
+    fail_first = 0
+
+    def do_POST(self) -> None:  # noqa: N802
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        if Receiver.fail_first > 0:
+            Receiver.fail_first -= 1
+            self.send_response(503)
+            self.end_headers()
+            return
+        Receiver.received.append(json.loads(body))
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def receiver() -> Iterator[str]:
+    Receiver.received = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/hook"
+    server.shutdown()
+
+
+def _db_with_flag(tmp_path: Path) -> tuple:
+    db = open_database(tmp_path / "n.db")
+    run_id = start_run(db, "manual", ["x"])
+    db.execute("INSERT INTO articles (url, title, first_seen, last_seen) VALUES (?, ?, ?, ?)",
+               ["https://ex.org/a", "Cártel", utcnow(), utcnow()])
+    create_flag(db, "new_story", "article:1", run_id=run_id, article_id=1, story_id=None)
+    return db, run_id
+
+
+def test_webhook_receives_one_post_with_the_flags(tmp_path: Path, receiver: str) -> None:
+    db, run_id = _db_with_flag(tmp_path)
+    Receiver.fail_first = 1  # the first attempt meets a 503 and is retried
+    assert notify_run(db, receiver, run_id, backoff=0.01)
+    (payload,) = Receiver.received
+    assert payload["run_id"] == run_id
+    assert payload["flags"][0]["kind"] == "new_story"
+    assert payload["flags"][0]["title"] == "Cártel"
+    stats = json.loads(db.execute("SELECT stats FROM runs").fetchone()[0])
+    assert stats["webhook"] == "sent"
+
+
+def test_webhook_failure_is_recorded_not_raised(tmp_path: Path) -> None:
+    db, run_id = _db_with_flag(tmp_path)
+    assert not notify_run(db, "http://127.0.0.1:9/nothing-listens", run_id, backoff=0.01,
+                          timeout=1)
+    stats = json.loads(db.execute("SELECT stats FROM runs").fetchone()[0])
+    assert stats["webhook"] == "failed" and "webhook_error" in stats
