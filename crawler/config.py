@@ -86,10 +86,14 @@ class Config:
 def parse_duration(value: Any, key: str) -> float:
     """Parse "90s", "10m", "2h", "1d" into seconds."""
     if isinstance(value, bool) or not isinstance(value, str):
-        raise ConfigError(key, f'expected a duration string like "90s", "10m", "2h", "1d", got {value!r}')
+        raise ConfigError(
+            key, f'expected a duration string like "90s", "10m", "2h", "1d", got {value!r}'
+        )
     match = _DURATION.match(value)
     if not match or float(match.group(1)) <= 0:
-        raise ConfigError(key, f'bad duration {value!r}: use a positive number with s, m, h or d, like "10m"')
+        raise ConfigError(
+            key, f'bad duration {value!r}: use a positive number with s, m, h or d, like "10m"'
+        )
     return float(match.group(1)) * _UNITS[match.group(2)]
 
 
@@ -98,7 +102,9 @@ def _check_url(value: Any, key: str) -> str:
         raise ConfigError(key, f"expected a URL string, got {type(value).__name__}")
     parts = urlsplit(value.strip())
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError(key, f"bad URL {value!r}: only absolute http:// or https:// URLs are allowed")
+        raise ConfigError(
+            key, f"bad URL {value!r}: only absolute http:// or https:// URLs are allowed"
+        )
     return value.strip()
 
 
@@ -127,24 +133,45 @@ def _url_list(table: dict[str, Any], name: str, prefix: str) -> tuple[str, ...]:
 def _crawl_settings(table: dict[str, Any]) -> CrawlSettings:
     defaults = CrawlSettings()
     allowed = {
-        "obey_robots", "delay", "concurrency", "max_depth", "user_agent", "recheck_articles_for",
-        "workers", "timeout", "max_page_bytes", "max_sitemap_bytes", "max_sitemaps",
-        "max_urls_per_sitemap", "run_time_limit",
+        "obey_robots",
+        "delay",
+        "concurrency",
+        "max_depth",
+        "user_agent",
+        "recheck_articles_for",
+        "workers",
+        "timeout",
+        "max_page_bytes",
+        "max_sitemap_bytes",
+        "max_sitemaps",
+        "max_urls_per_sitemap",
+        "run_time_limit",
     }
     _check_keys(table, allowed, "crawl")
     values: dict[str, Any] = {}
     if "obey_robots" in table:
-        values["obey_robots"] = _expect(table["obey_robots"], bool, "crawl.obey_robots", "true or false")
+        values["obey_robots"] = _expect(
+            table["obey_robots"], bool, "crawl.obey_robots", "true or false"
+        )
     for name, low in (("delay", 0.0), ("timeout", 1.0)):
         if name in table:
-            number = float(_expect(table[name], (int, float), f"crawl.{name}", "a number of seconds"))
+            number = float(
+                _expect(table[name], (int, float), f"crawl.{name}", "a number of seconds")
+            )
             if number < low:
                 raise ConfigError(f"crawl.{name}", f"must be at least {low}, got {number}")
             values[name] = number
     if values.get("timeout", 0) > 30:
         raise ConfigError("crawl.timeout", "must be at most 30 seconds")
-    int_keys = ("concurrency", "max_depth", "workers", "max_page_bytes", "max_sitemap_bytes",
-                "max_sitemaps", "max_urls_per_sitemap")
+    int_keys = (
+        "concurrency",
+        "max_depth",
+        "workers",
+        "max_page_bytes",
+        "max_sitemap_bytes",
+        "max_sitemaps",
+        "max_urls_per_sitemap",
+    )
     for name in int_keys:
         if name in table:
             number = _expect(table[name], int, f"crawl.{name}", "an integer")
@@ -162,7 +189,9 @@ def _crawl_settings(table: dict[str, Any]) -> CrawlSettings:
             table["recheck_articles_for"], "crawl.recheck_articles_for"
         )
     if "run_time_limit" in table:
-        values["run_time_limit_seconds"] = parse_duration(table["run_time_limit"], "crawl.run_time_limit")
+        values["run_time_limit_seconds"] = parse_duration(
+            table["run_time_limit"], "crawl.run_time_limit"
+        )
     return CrawlSettings(**{**defaults.__dict__, **values})
 
 
@@ -200,21 +229,29 @@ def _sources(items: Any) -> tuple[Source, ...]:
             raise ConfigError(f"{prefix}.name", "missing")
         name = _expect(item["name"], str, f"{prefix}.name", "a string").strip()
         if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", name):
-            raise ConfigError(f"{prefix}.name", f"bad name {name!r}: use letters, digits, '-', '_', '.'")
+            raise ConfigError(
+                f"{prefix}.name", f"bad name {name!r}: use letters, digits, '-', '_', '.'"
+            )
         if any(s.name == name for s in sources):
             raise ConfigError(f"{prefix}.name", f"duplicate source name {name!r}")
         feeds = _url_list(item, "feeds", prefix)
         sitemaps = _url_list(item, "sitemaps", prefix)
         pages = _url_list(item, "pages", prefix)
         if not (feeds or sitemaps or pages):
-            raise ConfigError(prefix, f"source {name!r} needs at least one of feeds, sitemaps, pages")
+            raise ConfigError(
+                prefix, f"source {name!r} needs at least one of feeds, sitemaps, pages"
+            )
         domains_key = f"{prefix}.allowed_domains"
-        domains = _expect(item.get("allowed_domains", []), list, domains_key, "a list of host names")
+        domains = _expect(
+            item.get("allowed_domains", []), list, domains_key, "a list of host names"
+        )
         cleaned: list[str] = []
         for j, domain in enumerate(domains):
             domain = _expect(domain, str, f"{domains_key}[{j}]", "a host name").strip().lower()
             if not re.fullmatch(r"[a-z0-9]([a-z0-9.-]*[a-z0-9])?", domain):
-                raise ConfigError(f"{domains_key}[{j}]", f"bad host name {domain!r} (no scheme, no path)")
+                raise ConfigError(
+                    f"{domains_key}[{j}]", f"bad host name {domain!r} (no scheme, no path)"
+                )
             cleaned.append(domain)
         if not cleaned:
             cleaned = sorted({urlsplit(u).hostname or "" for u in feeds + sitemaps + pages})
@@ -234,7 +271,9 @@ def parse_config(data: dict[str, Any], path: str | None = None) -> Config:
     if redis_url is not None:
         redis_url = _expect(redis_url, str, "distributed.redis_url", "a redis:// URL")
         if urlsplit(redis_url).scheme not in ("redis", "rediss", "unix"):
-            raise ConfigError("distributed.redis_url", f"bad URL {redis_url!r}: expected redis://host:port/db")
+            raise ConfigError(
+                "distributed.redis_url", f"bad URL {redis_url!r}: expected redis://host:port/db"
+            )
     notify = _expect(data.get("notify", {}), dict, "notify", "a [notify] table")
     _check_keys(notify, {"webhook"}, "notify")
     webhook = notify.get("webhook")
@@ -243,7 +282,9 @@ def parse_config(data: dict[str, Any], path: str | None = None) -> Config:
     sources = _sources(data.get("sources", []))
     if not sources:
         raise ConfigError("sources", "no [[sources]] configured")
-    return Config(database, crawl, _topics(data.get("topics", [])), sources, redis_url, webhook, path)
+    return Config(
+        database, crawl, _topics(data.get("topics", [])), sources, redis_url, webhook, path
+    )
 
 
 def load_config(path: str | os.PathLike[str] | None = None) -> Config:

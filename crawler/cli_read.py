@@ -1,0 +1,393 @@
+"""Commands that read the results: flags, stories, show, search, feed, browse, runs, sources.
+
+Thin adapters over ``crawler.reading``; ``register(cli)`` adds them to the main group.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import click
+from sqlite_utils import Database
+
+from crawler.cli import common_options, database_path, fail, load_or_exit
+from crawler.flags import FLAG_KINDS
+
+_LIMIT = click.option("--limit", type=click.IntRange(min=1), help="Show at most N.")
+_JSON = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+_ID = re.compile(r"^(?:(s|story|a|article):?)?(\d+)$", re.IGNORECASE)
+
+
+def existing_database_path(config_path: str | None, db_path: str | None) -> str:
+    """The database to read; exit 2 if it does not exist rather than create an empty one."""
+    path = database_path(load_or_exit(config_path), db_path)
+    if not Path(path).is_file():
+        fail(f"no database at {path}: run `newswatch crawl` first, or pass --db")
+    return path
+
+
+def open_existing(config_path: str | None, db_path: str | None) -> Database:
+    from crawler.storage import open_database
+
+    return open_database(existing_database_path(config_path, db_path))
+
+
+def since_option(value: str | None) -> str | None:
+    from crawler.reading import parse_since
+
+    if value is None:
+        return None
+    try:
+        return parse_since(value)
+    except ValueError:
+        fail(
+            f"--since: expected an ISO date or datetime (2026-03-01, 2026-03-01T08:00:00Z) "
+            f"or a duration ago (6h, 2d), got {value!r}"
+        )
+        raise AssertionError from None
+
+
+def echo_json(value: Any) -> None:
+    click.echo(json.dumps(value, ensure_ascii=False, indent=2))
+
+
+def parse_show_id(value: str) -> tuple[str, int]:
+    """``s12``/``story:12`` name a story; ``a45``/``article:45`` and a bare ``45`` an article."""
+    match = _ID.match(value.strip())
+    if not match:
+        fail(
+            f"bad ID {value!r}: use s12 or story:12 for a story, a45, article:45 or 45 for "
+            "an article"
+        )
+        raise AssertionError
+    prefix = (match.group(1) or "a").lower()
+    return ("story" if prefix.startswith("s") else "article"), int(match.group(2))
+
+
+@click.command()
+@common_options
+@click.option("--run", "run_id", type=int, help="Only flags created by this run.")
+@click.option("--since", help="Only flags created at or after this ISO time (or e.g. 6h ago).")
+@click.option("--kind", type=click.Choice(FLAG_KINDS), help="Only flags of this kind.")
+@click.option("--topic", help="Only flags on articles matching this topic.")
+@click.option("--unacked", is_flag=True, help="Only flags not yet acknowledged with --ack.")
+@click.option("--ack", is_flag=True, help="Mark the listed flags as seen.")
+@_JSON
+@_LIMIT
+def flags(
+    config_path: str | None,
+    db_path: str | None,
+    run_id: int | None,
+    since: str | None,
+    kind: str | None,
+    topic: str | None,
+    unacked: bool,
+    ack: bool,
+    as_json: bool,
+    limit: int | None,
+) -> None:
+    """List flagged items (what is new), newest first."""
+    from crawler.flags import query_flags
+    from crawler.reading import ack_flags
+    from crawler.render import FLAG_COLUMNS, flag_rows, print_table
+
+    since = since_option(since)
+    db = open_existing(config_path, db_path)
+    found = query_flags(
+        db, run_id=run_id, since=since, kind=kind, topic=topic, unacked=unacked, limit=limit
+    )
+    if ack and found:
+        acked_at = ack_flags(db, [f["id"] for f in found])
+        for flag in found:
+            flag["acked_at"] = flag["acked_at"] or acked_at
+    if as_json:
+        echo_json(found)
+    else:
+        print_table("Flags", FLAG_COLUMNS, flag_rows(found))
+    if ack:
+        click.echo(f"acknowledged {len(found)} flag(s)", err=True)
+
+
+@click.command()
+@common_options
+@click.option("--topic", help="Only stories with an article matching this topic.")
+@click.option("--since", help="Only stories active at or after this ISO time (or e.g. 2d ago).")
+@_JSON
+@_LIMIT
+def stories(
+    config_path: str | None,
+    db_path: str | None,
+    topic: str | None,
+    since: str | None,
+    as_json: bool,
+    limit: int | None,
+) -> None:
+    """List stories, most recently active first."""
+    from crawler.reading import list_stories
+    from crawler.render import print_table
+
+    since = since_option(since)
+    found = list_stories(open_existing(config_path, db_path), topic=topic, since=since, limit=limit)
+    if as_json:
+        echo_json(found)
+        return
+    print_table(
+        "Stories",
+        ("story", "title", "articles", "outlets", "first seen", "last seen"),
+        [
+            [
+                f"s{s['id']}",
+                s["title"],
+                s["article_count"],
+                s["outlets"],
+                s["first_seen"],
+                s["last_seen"],
+            ]
+            for s in found
+        ],
+    )
+
+
+def _print_story(story: dict[str, Any]) -> None:
+    click.echo(f"Story s{story['id']}: {story['title'] or '(untitled)'}")
+    click.echo(
+        f"first seen {story['first_seen']}, last seen {story['last_seen']}; "
+        f"{story['article_count']} article(s) from {story['outlets']} outlet(s), "
+        f"{story['copies'] or 0} of them copies"
+    )
+    for original in story["coverage"]:
+        click.echo()
+        click.echo(
+            f"a{original['id']}  {original['source'] or ''}  "
+            f"{original['published'] or original['first_seen']}  {original['title']}"
+        )
+        click.echo(f"     {original['url']}")
+        for copy in original["copies"]:
+            click.echo(f"    copy a{copy['id']}  {copy['source'] or ''}  {copy['title']}")
+            click.echo(f"         {copy['url']}")
+
+
+def _print_article(article: dict[str, Any]) -> None:
+    click.echo(f"# {article['title'] or '(untitled)'}")
+    story = (
+        f"s{article['story_id']} {article['story_title'] or ''}".strip()
+        if article["story_id"]
+        else None
+    )
+    meta = [
+        ("article", f"a{article['id']}"),
+        ("url", article["url"]),
+        ("source", article["source"]),
+        ("published", article["published"]),
+        ("language", article["language"]),
+        ("authors", ", ".join(article["authors"])),
+        ("topics", ", ".join(article["topics"])),
+        ("story", story),
+        ("copy of", f"a{article['duplicate_of']}" if article["duplicate_of"] else None),
+        ("first seen", article["first_seen"]),
+        ("updated", article["updated_at"]),
+    ]
+    for name, value in meta:
+        if value:
+            click.echo(f"{name}: {value}")
+    click.echo()
+    click.echo(article["text"] or "")
+    if article["related"]:
+        click.echo("\nRelated:")
+        for link in article["related"]:
+            click.echo(f"- {link['title'] or ''} <{link['url']}>")
+    if article["diff"]:
+        click.echo(f"\nChanges since the previous version ({len(article['versions'])} versions):")
+        colours = {"+": "green", "-": "red", "@": "cyan"}
+        for line in article["diff"].splitlines():
+            fg = None if line.startswith(("+++", "---")) else colours.get(line[:1])
+            click.secho(line, fg=fg)
+
+
+@click.command()
+@common_options
+@click.argument("item_id", metavar="ID")
+@_JSON
+def show(config_path: str | None, db_path: str | None, item_id: str, as_json: bool) -> None:
+    """Show a story (s12, story:12) or an article (a45, article:45, or a bare 45).
+
+    A story lists its coverage, each copy under the article it copies; an article prints
+    its text, related links and, if it was updated, a diff against its previous version.
+    """
+    from crawler.reading import article_detail, story_detail
+
+    kind, number = parse_show_id(item_id)
+    db = open_existing(config_path, db_path)
+    found = story_detail(db, number) if kind == "story" else article_detail(db, number)
+    if found is None:
+        fail(f"no {kind} with id {number}", 1)
+        return
+    if as_json:
+        echo_json({"type": kind, **found})
+    elif kind == "story":
+        _print_story(found)
+    else:
+        _print_article(found)
+
+
+@click.command()
+@common_options
+@click.argument("query")
+@_JSON
+@click.option(
+    "--limit", type=click.IntRange(min=1), default=20, show_default=True, help="Show at most N."
+)
+def search(
+    config_path: str | None, db_path: str | None, query: str, as_json: bool, limit: int
+) -> None:
+    """Full-text search of article titles and text (FTS5 syntax: words, "phrases", pre*, OR)."""
+    from crawler.reading import search_articles
+    from crawler.render import print_table
+
+    found = search_articles(open_existing(config_path, db_path), query, limit=limit)
+    if as_json:
+        echo_json(found)
+        return
+    print_table(
+        f"Search: {query}",
+        ("article", "source", "title", "snippet", "url", "story"),
+        [
+            [
+                f"a{r['article_id']}",
+                r["source"],
+                r["title"],
+                r["snippet"],
+                r["url"],
+                f"s{r['story_id']}" if r["story_id"] else "",
+            ]
+            for r in found
+        ],
+    )
+
+
+@click.command()
+@common_options
+@click.option("--topic", help="Only flags on articles matching this topic.")
+@click.option("--kind", type=click.Choice(FLAG_KINDS), help="Only flags of this kind.")
+@click.option(
+    "--limit", type=click.IntRange(min=1), default=100, show_default=True, help="At most N entries."
+)
+def feed(
+    config_path: str | None, db_path: str | None, topic: str | None, kind: str | None, limit: int
+) -> None:
+    """Print an Atom feed of flags (stable entry ids) on stdout."""
+    from crawler.atom import build_feed
+    from crawler.reading import flags_with_content
+
+    found = flags_with_content(
+        open_existing(config_path, db_path), topic=topic, kind=kind, limit=limit
+    )
+    click.echo(build_feed(found, topic=topic, kind=kind), nl=False)
+
+
+@click.command()
+@common_options
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8001, show_default=True)
+def browse(config_path: str | None, db_path: str | None, host: str, port: int) -> None:
+    """Explore the database in Datasette (needs the `browse` extra)."""
+    from crawler.browse import BrowseUnavailable, database_name, make_datasette, serve
+
+    path = existing_database_path(config_path, db_path)
+    try:
+        make_datasette(path)
+    except BrowseUnavailable as error:
+        fail(str(error))
+    url = f"http://{host}:{port}/{database_name(path)}"
+    click.echo(f"Datasette on {url} (new flags: {url}/new_flags); Ctrl-C to stop", err=True)
+    serve(path, host=host, port=port)
+
+
+@click.command()
+@common_options
+@_JSON
+@click.option(
+    "--limit", type=click.IntRange(min=1), default=20, show_default=True, help="Show at most N."
+)
+def runs(config_path: str | None, db_path: str | None, as_json: bool, limit: int) -> None:
+    """Crawl history, newest first."""
+    from crawler.reading import list_runs
+    from crawler.render import print_table
+
+    found = list_runs(open_existing(config_path, db_path), limit=limit)
+    if as_json:
+        echo_json(found)
+        return
+    print_table(
+        "Runs",
+        (
+            "run",
+            "trigger",
+            "started",
+            "finished",
+            "status",
+            "pages",
+            "articles",
+            "duplicates",
+            "flags",
+            "errors",
+        ),
+        [
+            [
+                r["id"],
+                r["trigger"],
+                r["started_at"],
+                r["finished_at"],
+                r["status"],
+                r["pages_fetched"],
+                r["articles_new"],
+                r["duplicates"],
+                r["flags"],
+                r["errors"],
+            ]
+            for r in found
+        ],
+    )
+
+
+@click.command()
+@common_options
+@_JSON
+def sources(config_path: str | None, db_path: str | None, as_json: bool) -> None:
+    """Configured sources with their polling interval, next run and health."""
+    from crawler.reading import source_health
+    from crawler.render import print_table
+
+    config = load_or_exit(config_path)
+    found = source_health(open_existing(config_path, db_path), config)
+    if as_json:
+        echo_json(found)
+        return
+    print_table(
+        "Sources",
+        ("source", "every", "interval now", "next run", "last status", "failures", "health"),
+        [
+            [
+                s["name"],
+                s["every"],
+                s["interval"],
+                s["next_run_at"],
+                s["last_status"],
+                s["consecutive_failures"],
+                "FAILING" if s["failing"] else "ok",
+            ]
+            for s in found
+        ],
+    )
+
+
+COMMANDS = (flags, stories, show, search, feed, browse, runs, sources)
+
+
+def register(cli: click.Group) -> None:
+    """Add the reading commands to the ``newswatch`` group."""
+    for command in COMMANDS:
+        cli.add_command(command)

@@ -1,0 +1,114 @@
+"""One crawl run: open the database, run the spider, record the run, notify."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from crawler.config import Config, Source
+from crawler.context import CrawlContext
+from crawler.storage import (
+    articles_to_recheck,
+    finish_run,
+    mark_interrupted_runs,
+    open_database,
+    start_run,
+)
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class RunSummary:
+    run_id: int
+    status: str
+    counts: Counter[str] = field(default_factory=Counter)
+    interrupted_before: list[int] = field(default_factory=list)
+
+    def stats(self) -> dict[str, Any]:
+        c = self.counts
+        return {
+            "pages_fetched": c["pages_fetched"],
+            "articles_new": c["articles_new"],
+            "articles_updated": c["articles_updated"],
+            "articles_unchanged": c["articles_unchanged"],
+            "duplicates": c["duplicates"],
+            "off_topic": c["off_topic"],
+            "flags": c["flags"],
+            "errors": c["errors"],
+            "refused": c["refused"],
+            "counts": dict(sorted(c.items())),
+        }
+
+
+def select_sources(config: Config, names: list[str] | None) -> tuple[Source, ...]:
+    """The named sources (ConfigError for an unknown name), or all of them."""
+    if not names:
+        return config.sources
+    return tuple(config.source(name) for name in names)
+
+
+def run_status(counts: Counter[str]) -> str:
+    """ok: no failure; partial: some URLs failed; failed: nothing could be fetched."""
+    if counts["errors"] and not counts["pages_fetched"]:
+        return "failed"
+    if counts["errors"]:
+        return "partial"
+    return "ok"
+
+
+def run_crawl(
+    config: Config,
+    *,
+    database: str | None = None,
+    source_names: list[str] | None = None,
+    trigger: str = "manual",
+    baseline: bool = False,
+) -> RunSummary:
+    """Crawl the selected sources once, in this process (Scrapy's reactor starts here)."""
+    from scrapy.crawler import CrawlerProcess
+
+    from crawler.scrapy_settings import build_settings
+    from spiders.news import NewsSpider
+
+    sources = select_sources(config, source_names)
+    db = open_database(database or config.database)
+    interrupted = mark_interrupted_runs(db)
+    run_id = start_run(db, trigger, [s.name for s in sources])
+    since = datetime.now(UTC) - timedelta(seconds=config.crawl.recheck_articles_for_seconds)
+    since_text = since.replace(microsecond=0).isoformat()
+    recheck = {s.name: articles_to_recheck(db, s.name, since_text) for s in sources}
+    context = CrawlContext(config, db, run_id, sources, baseline, recheck)
+    status = "failed"
+    error: str | None = None
+    try:
+        process = CrawlerProcess(build_settings(config))
+        crawler = process.create_crawler(NewsSpider)
+        process.crawl(crawler, context=context)
+        process.start()
+        stats = crawler.stats.get_stats() if crawler.stats else {}
+        context.counts["pages_fetched"] = int(stats.get("response_received_count", 0))
+        reason = stats.get("finish_reason", "finished")
+        status = run_status(context.counts)
+        if reason not in ("finished",):
+            status = "partial" if context.counts["pages_fetched"] else "failed"
+            error = f"crawl stopped: {reason}"
+    except BaseException as exc:  # record the run before re-raising (KeyboardInterrupt too)
+        error = f"{type(exc).__name__}: {exc}"
+        status = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
+        summary = RunSummary(run_id, status, context.counts, interrupted)
+        finish_run(db, run_id, status, summary.stats(), error)
+        raise
+    summary = RunSummary(run_id, status, context.counts, interrupted)
+    finish_run(db, run_id, status, summary.stats(), error)
+    if config.webhook and context.counts["flags"]:
+        from crawler.notify import notify_run
+
+        notify_run(db, config.webhook, run_id)
+    db.close()
+    logger.debug("run %s finished with %s (pid %s)", run_id, status, os.getpid())
+    return summary

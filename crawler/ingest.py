@@ -1,0 +1,243 @@
+"""Write processed pages into the database: articles, versions, related links, stories, flags.
+
+Called in batches, one ``BEGIN IMMEDIATE`` transaction per batch, by the crawl's pipeline
+(or the distributed ingest writer). Idempotent: ingesting the same result twice changes
+nothing the second time, so a crash between commit and acknowledgement is harmless.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlite_utils import Database
+
+from crawler import dedup
+from crawler.flags import create_flag
+from crawler.pages import PageResult
+from crawler.storage import record_fetch, utcnow, write_transaction
+from crawler.urls import canonicalize_url
+
+
+@dataclass(frozen=True)
+class IngestOptions:
+    run_id: int
+    topics_configured: bool
+    baseline: bool = False  # record what is there without flagging it
+
+
+def ingest_results(
+    db: Database,
+    results: Iterable[PageResult],
+    options: IngestOptions,
+    fetch_meta: dict[str, dict] | None = None,
+) -> Counter[str]:
+    """Ingest one batch in one transaction; return counts (articles, duplicates, flags…)."""
+    counts: Counter[str] = Counter()
+    fetch_meta = fetch_meta or {}
+    with write_transaction(db):
+        for result in results:
+            meta = fetch_meta.get(result.url, {})
+            article_id = _ingest_one(db, result, options, counts)
+            record_fetch(
+                db,
+                result.request_url or result.url,
+                source=result.source,
+                kind="article" if result.is_article else "page",
+                status=meta.get("status", 200),
+                run_id=options.run_id,
+                etag=meta.get("etag"),
+                last_modified=meta.get("last_modified"),
+                body_hash=meta.get("body_hash"),
+                error=result.error,
+                article_id=article_id,
+            )
+            if result.error:
+                counts["errors"] += 1
+                counts["errors.extraction"] += 1
+    return counts
+
+
+def _find_article(db: Database, result: PageResult) -> tuple | None:
+    urls = {result.key_url, canonicalize_url(result.url)}
+    if result.request_url:
+        urls.add(canonicalize_url(result.request_url))
+    for url in urls:
+        row = db.execute(
+            "SELECT a.id, a.text, a.title, a.content_hash, a.story_id, a.duplicate_of "
+            "FROM article_urls u JOIN articles a ON a.id = u.article_id WHERE u.url = ?",
+            [url],
+        ).fetchone()
+        if row:
+            return row
+    return None
+
+
+def _remember_urls(db: Database, article_id: int, result: PageResult) -> None:
+    urls = {result.key_url, canonicalize_url(result.url)}
+    if result.request_url:
+        urls.add(canonicalize_url(result.request_url))
+    for url in urls:
+        db.execute(
+            "INSERT INTO article_urls (url, article_id) VALUES (?, ?) ON CONFLICT(url) DO NOTHING",
+            [url, article_id],
+        )
+
+
+def _ingest_one(
+    db: Database, result: PageResult, options: IngestOptions, counts: Counter[str]
+) -> int | None:
+    article = result.article
+    if article is None:
+        return None
+    counts["pages_extracted"] += 1
+    if options.topics_configured and not result.topics:
+        counts["off_topic"] += 1
+        return None
+    now = utcnow()
+    existing = _find_article(db, result)
+    if existing:
+        return _ingest_known(db, existing, result, options, counts, now)
+    cursor = db.execute(
+        """INSERT INTO articles (url, canonical_url, source, site, title, text, description,
+               published, language, authors, image, feed_guid, content_hash, fingerprint, topics,
+               first_seen, last_seen, run_id)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+        [
+            result.key_url,
+            article.canonical_url,
+            result.source,
+            article.site,
+            article.title,
+            article.text,
+            article.description,
+            article.published,
+            article.language,
+            json.dumps(article.authors, ensure_ascii=False),
+            article.image,
+            result.guid,
+            result.content_hash,
+            result.fingerprint,
+            json.dumps(result.topics),
+            now,
+            now,
+            options.run_id,
+        ],
+    )
+    article_id = int(cursor.lastrowid or 0)
+    _remember_urls(db, article_id, result)
+    db.execute(
+        "INSERT INTO article_versions (article_id, title, text, content_hash, captured_at, run_id)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        [article_id, article.title, article.text, result.content_hash, now, options.run_id],
+    )
+    for link in article.related:
+        db.execute(
+            "INSERT INTO related_links (article_id, url, title, first_seen, run_id) "
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            [article_id, canonicalize_url(link.url), link.title, now, options.run_id],
+        )
+    link = dedup.link_article(
+        db,
+        article_id,
+        title=article.title or "",
+        text=article.text,
+        published=article.published,
+        seen_at=now,
+        content_hash=result.content_hash or "",
+        fingerprint=result.fingerprint or 0,
+        feed_guid=result.guid,
+    )
+    counts["articles_new"] += 1
+    if link.duplicate_of is not None:
+        counts["duplicates"] += 1
+        return article_id
+    if options.baseline:
+        return article_id
+    kind = "new_story" if link.new_story else "new_coverage"
+    if create_flag(
+        db,
+        kind,
+        f"article:{article_id}",
+        run_id=options.run_id,
+        article_id=article_id,
+        story_id=link.story_id,
+    ):
+        counts["flags"] += 1
+        counts[f"flags.{kind}"] += 1
+    return article_id
+
+
+def _ingest_known(
+    db: Database,
+    existing: tuple,
+    result: PageResult,
+    options: IngestOptions,
+    counts: Counter[str],
+    now: str,
+) -> int:
+    article_id, old_text, _old_title, old_hash, story_id, duplicate_of = existing
+    article = result.article
+    assert article is not None
+    counts["articles_seen"] += 1
+    db.execute("UPDATE articles SET last_seen = ? WHERE id = ?", [now, article_id])
+    _remember_urls(db, article_id, result)
+    flag = duplicate_of is None and not options.baseline
+    if result.content_hash != old_hash and dedup.is_material_change(old_text or "", article.text):
+        db.execute(
+            "UPDATE articles SET title = ?, text = ?, content_hash = ?, fingerprint = ?, "
+            "updated_at = ? WHERE id = ?",
+            [article.title, article.text, result.content_hash, result.fingerprint, now, article_id],
+        )
+        cursor = db.execute(
+            "INSERT INTO article_versions (article_id, title, text, content_hash, captured_at, "
+            "run_id) VALUES (?, ?, ?, ?, ?, ?)",
+            [article_id, article.title, article.text, result.content_hash, now, options.run_id],
+        )
+        dedup.update_article(
+            db,
+            article_id,
+            title=article.title or "",
+            text=article.text,
+            published=article.published,
+            seen_at=now,
+            content_hash=result.content_hash or "",
+            fingerprint=result.fingerprint or 0,
+        )
+        counts["articles_updated"] += 1
+        if flag and create_flag(
+            db,
+            "updated",
+            f"article:{article_id}:{result.content_hash}",
+            run_id=options.run_id,
+            article_id=article_id,
+            story_id=story_id,
+            detail={"version_id": cursor.lastrowid},
+        ):
+            counts["flags"] += 1
+            counts["flags.updated"] += 1
+    for link in article.related:
+        url = canonicalize_url(link.url)
+        cursor = db.execute(
+            "INSERT INTO related_links (article_id, url, title, first_seen, run_id) "
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            [article_id, url, link.title, now, options.run_id],
+        )
+        if (
+            cursor.rowcount
+            and flag
+            and create_flag(
+                db,
+                "new_related",
+                f"article:{article_id}:related:{url}",
+                run_id=options.run_id,
+                article_id=article_id,
+                story_id=story_id,
+                detail={"url": url, "title": link.title},
+            )
+        ):
+            counts["flags"] += 1
+            counts["flags.new_related"] += 1
+    return article_id

@@ -1,0 +1,117 @@
+"""Per-page work done off the event loop: extraction, topic match, fingerprints.
+
+``process_page`` is a plain function of picklable inputs so it runs the same in a worker
+process (the crawl's pool), in the main process (tests), or in a distributed worker.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from crawler.dedup import content_hash, text_fingerprint
+from crawler.extract import extract_article
+from crawler.models import Article
+from crawler.topics import Query, matching_topics, parse_query
+from crawler.urls import canonicalize_url, choose_canonical
+
+# Listing pages (front pages, sections, tags) declare themselves; they are never articles.
+_LISTING_TYPE = re.compile(
+    rb"""<meta[^>]+(?:property|name)=["']og:type["'][^>]+content=["'](?:website|blog|profile)["']"""
+    rb"""|<meta[^>]+content=["'](?:website|blog|profile)["'][^>]+(?:property|name)=["']og:type["']""",
+    re.IGNORECASE,
+)
+
+# Below this much body text a page is navigation, a video stub or an error page, not an article.
+MIN_ARTICLE_CHARS = 400
+
+
+@dataclass
+class PageJob:
+    """A fetched page to process, with what the feed or sitemap said about it."""
+
+    url: str
+    body: bytes
+    source: str
+    request_url: str | None = None
+    fallback_title: str | None = None
+    fallback_published: str | None = None
+    guid: str | None = None
+
+
+@dataclass
+class PageResult:
+    url: str
+    key_url: str
+    source: str
+    article: Article | None
+    topics: list[str] = field(default_factory=list)
+    content_hash: str | None = None
+    fingerprint: int | None = None
+    guid: str | None = None
+    request_url: str | None = None
+    error: str | None = None
+
+    @property
+    def is_article(self) -> bool:
+        return self.article is not None
+
+
+_compiled_topics: list[tuple[str, Query]] | None = None
+_topics_configured = False
+
+
+def configure_topics(topics: Sequence[tuple[str, str]]) -> None:
+    """Compile the watched topics once per process (the pool initializer calls this)."""
+    global _compiled_topics, _topics_configured
+    _compiled_topics = [(name, parse_query(query)) for name, query in topics]
+    _topics_configured = bool(topics)
+
+
+def is_listing_page(body: bytes) -> bool:
+    """True when the page's head says it is a website/section page, not an article."""
+    head_end = body.find(b"</head>", 0, 200_000)
+    return bool(_LISTING_TYPE.search(body, 0, head_end if head_end > 0 else 65_536))
+
+
+def process_page(job: PageJob) -> PageResult:
+    """Extract, match topics and fingerprint one page; never raises for a bad page."""
+    if is_listing_page(job.body):
+        return PageResult(job.url, canonicalize_url(job.url), job.source, None,
+                          request_url=job.request_url)
+    try:
+        article = extract_article(
+            job.body,
+            job.url,
+            fallback_title=job.fallback_title,
+            fallback_published=job.fallback_published,
+        )
+    except Exception as error:  # a broken page is a recorded failure, not a crashed crawl
+        return PageResult(
+            job.url,
+            choose_canonical(job.url, None),
+            job.source,
+            None,
+            request_url=job.request_url,
+            error=f"extraction failed: {type(error).__name__}: {error}",
+        )
+    key_url = choose_canonical(job.url, article.canonical_url)
+    if not article.title or len(article.text) < MIN_ARTICLE_CHARS:
+        return PageResult(job.url, key_url, job.source, None, request_url=job.request_url)
+    if _topics_configured:
+        topics = matching_topics(_compiled_topics or [], article.title, article.text)
+    else:
+        topics = []
+    return PageResult(
+        url=job.url,
+        key_url=key_url,
+        source=job.source,
+        article=article,
+        topics=topics,
+        content_hash=content_hash(article.text),
+        fingerprint=text_fingerprint(article.text),
+        guid=job.guid,
+        request_url=job.request_url,
+    )
+

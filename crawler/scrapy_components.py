@@ -1,0 +1,224 @@
+"""Thin Scrapy adapters over crawler/: scope, conditional GET, crawl-delay, storage."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import os
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import TYPE_CHECKING, Any
+
+from scrapy import signals
+from scrapy.exceptions import IgnoreRequest, NotConfigured
+from scrapy.http import Request, Response
+
+from crawler.ingest import IngestOptions, ingest_results
+from crawler.items import FetchRecord, PageItem
+from crawler.pages import PageResult, configure_topics, process_page
+from crawler.storage import get_fetch_state, record_fetch, write_transaction
+from crawler.urls import canonicalize_url, is_crawlable_url, url_in_domains
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
+
+    from crawler.context import CrawlContext
+
+logger = logging.getLogger(__name__)
+
+
+def _context(crawler: Crawler) -> CrawlContext:
+    return crawler.spider.context  # type: ignore[union-attr]
+
+
+def body_hash(body: bytes) -> str:
+    return hashlib.blake2b(body, digest_size=16).hexdigest()
+
+
+class RobotsCrawlDelay:
+    """Honour robots.txt ``Crawl-delay`` (Scrapy ignores it) as the host's minimum delay."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        if not crawler.settings.getbool("ROBOTSTXT_OBEY"):
+            raise NotConfigured
+        self.crawler = crawler
+        self.max_delay = 60.0  # a robots.txt asking for an hour per page is not honoured as such
+        crawler.signals.connect(self.robots_parsed, signal=signals.robots_parsed)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> RobotsCrawlDelay:
+        return cls(crawler)
+
+    def robots_parsed(self, robotparser: Any, request: Request) -> None:
+        agent = self.crawler.settings.get("USER_AGENT")
+        delay = robotparser.crawl_delay(agent) if hasattr(robotparser, "crawl_delay") else None
+        if not delay:
+            return
+        delay = min(float(delay), self.max_delay)
+        downloader = self.crawler.engine.downloader  # type: ignore[union-attr]
+        key = downloader.get_slot_key(request)
+        current = downloader.per_slot_settings.get(key, {})
+        if delay > current.get("delay", downloader._delay):
+            # per_slot_settings survives the slot being garbage-collected when idle.
+            downloader.per_slot_settings[key] = {**current, "delay": delay, "concurrency": 1}
+            if key in downloader.slots:
+                downloader.slots[key].delay = delay
+                downloader.slots[key].concurrency = 1
+        self.crawler.stats.set_value(f"newswatch/crawl_delay/{key}", delay)  # type: ignore
+
+
+class SourceScopeMiddleware:
+    """Drop requests (redirects included) outside http(s) or the source's allowed domains."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> SourceScopeMiddleware:
+        return cls(crawler)
+
+    def process_request(self, request: Request) -> None:
+        if not is_crawlable_url(request.url):
+            self._refuse(request, "scheme")
+        source_name = request.meta.get("source")
+        if source_name is None:  # robots.txt and other internal requests
+            return
+        source = _context(self.crawler).source(source_name)
+        if not url_in_domains(request.url, source.allowed_domains):
+            self._refuse(request, "offsite")
+
+    def _refuse(self, request: Request, why: str) -> None:
+        self.crawler.stats.inc_value(f"newswatch/refused/{why}")  # type: ignore[union-attr]
+        _context(self.crawler).counts[f"refused.{why}"] += 1
+        raise IgnoreRequest(f"refused ({why}): {request.url}")
+
+
+class ConditionalGetMiddleware:
+    """Send If-None-Match / If-Modified-Since from stored state; mark unchanged bodies.
+
+    A 304, or a 200 whose body hash equals the stored one, sets ``meta['unchanged']``:
+    some servers change ETags for nothing, others keep them through a change.
+    """
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> ConditionalGetMiddleware:
+        return cls(crawler)
+
+    def process_request(self, request: Request) -> None:
+        if not request.meta.get("conditional"):
+            return
+        state = get_fetch_state(
+            _context(self.crawler).db, request.meta.get("state_url", request.url)
+        )
+        if state is None or state.status not in (200, 304):
+            return
+        request.meta["previous_body_hash"] = state.body_hash
+        if state.etag:
+            request.headers.setdefault(b"If-None-Match", state.etag.encode("latin-1", "ignore"))
+        if state.last_modified:
+            request.headers.setdefault(
+                b"If-Modified-Since", state.last_modified.encode("latin-1", "ignore")
+            )
+
+    def process_response(self, request: Request, response: Response) -> Response:
+        if response.status == 304:
+            request.meta["unchanged"] = True
+        elif response.status == 200:
+            digest = body_hash(response.body)
+            request.meta["body_hash"] = digest
+            if digest == request.meta.get("previous_body_hash"):
+                request.meta["unchanged"] = True
+        return response
+
+
+class StoragePipeline:
+    """Send pages to the extraction pool and write results in batched transactions."""
+
+    BATCH_SIZE = 50
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        self.pool: ProcessPoolExecutor | None = None
+        self.topics: list[tuple[str, str]] = []
+        self.workers = 1
+        self.pending: list[tuple[Any, dict[str, Any]]] = []
+        self.fetches: list[FetchRecord] = []
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> StoragePipeline:
+        return cls(crawler)
+
+    def open_spider(self) -> None:
+        context = _context(self.crawler)
+        self.topics = [(t.name, t.query) for t in context.config.topics]
+        configure_topics(self.topics)  # the in-process path uses it too
+        self.workers = context.config.crawl.workers
+        if self.workers > 1 and os.environ.get("NEWSWATCH_INPROCESS") != "1":
+            self.pool = self._new_pool()
+
+    async def process_item(self, item: Any) -> Any:
+        if isinstance(item, FetchRecord):
+            self.fetches.append(item)
+        elif isinstance(item, PageItem):
+            result = await self._process(item)
+            self.pending.append((result, item.fetch_meta))
+        if len(self.pending) + len(self.fetches) >= self.BATCH_SIZE:
+            self.flush()
+        return None
+
+    async def _process(self, item: PageItem) -> PageResult:
+        if self.pool is None:
+            return process_page(item.job)
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(self.pool, process_page, item.job)
+        except BrokenProcessPool as error:
+            # A worker died (out of memory, killed): record this page, start a fresh pool.
+            logger.error("extraction worker died on %s: %s", item.job.url, error)
+            self.pool.shutdown(wait=False, cancel_futures=True)
+            self.pool = self._new_pool()
+            return PageResult(item.job.url, canonicalize_url(item.job.url), item.job.source,
+                              None, request_url=item.job.request_url,
+                              error=f"extraction worker died: {error}")
+
+    def _new_pool(self) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(self.workers, initializer=configure_topics,
+                                   initargs=(self.topics,))
+
+    def flush(self) -> None:
+        context = _context(self.crawler)
+        if self.fetches:
+            with write_transaction(context.db):
+                for record in self.fetches:
+                    record_fetch(
+                        context.db,
+                        record.url,
+                        source=record.source,
+                        kind=record.kind,
+                        status=record.status,
+                        run_id=context.run_id,
+                        etag=record.etag,
+                        last_modified=record.last_modified,
+                        body_hash=record.body_hash,
+                        error=record.error,
+                    )
+            self.fetches.clear()
+        if self.pending:
+            options = IngestOptions(context.run_id, bool(context.config.topics), context.baseline)
+            counts = ingest_results(
+                context.db,
+                [r for r, _ in self.pending],
+                options,
+                {r.url: meta for r, meta in self.pending},
+            )
+            context.counts.update(counts)
+            self.pending.clear()
+
+    def close_spider(self) -> None:
+        self.flush()
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)

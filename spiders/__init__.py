@@ -1,0 +1,1 @@
+"""Scrapy spiders for newswatch: generic, driven by the config."""
