@@ -20,13 +20,14 @@ def print_table(title: str | None, columns: Sequence[str], rows: Sequence[Sequen
     """A rich table on a terminal; tab-separated lines (no header decoration) otherwise."""
     if is_terminal():
         from rich.console import Console
+        from rich.markup import escape
         from rich.table import Table
 
         table = Table(title=title, show_lines=False, header_style="bold")
         for column in columns:
             table.add_column(column, overflow="fold")
         for row in rows:
-            table.add_row(*("" if v is None else str(v) for v in row))
+            table.add_row(*("" if v is None else escape(str(v)) for v in row))
         Console().print(table)
         return
     for row in rows:

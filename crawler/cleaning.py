@@ -1,0 +1,411 @@
+"""Boilerplate pruning on the parsed page, before trafilatura sees it.
+
+Works from structure (dialogs, overlays with accept/reject buttons, class/id tokens,
+headings that introduce lists of other articles) and from the multilingual lexicon in
+``crawler/data/boilerplate.toml``.  Links of related-article blocks are kept as data.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urljoin, urlsplit, urlunsplit
+
+from lxml.etree import XPath
+from lxml.html import HtmlElement
+
+from crawler.lexicon import LEXICON, Lexicon, normalize
+from crawler.models import RelatedLink
+
+_HEADING_TAGS = frozenset({"h2", "h3", "h4", "h5", "h6"})
+_HEADING_LIKE = frozenset({"p", "strong", "b", "span", "div", "header", "dt"})
+_NEVER_PRUNE = frozenset({"html", "body", "head"})
+_CONSENT_BLOCKS = frozenset({"div", "section", "aside", "form", "footer", "dialog", "p", "span"})
+_BUTTON_TAGS = ("button", "a", "input", "span", "div")
+_MAX_HEADING = 60
+_MIN_RELATED_TITLE = 12
+
+
+_TEXT_LEN = XPath("string-length(normalize-space())")
+
+
+def _text_len(el: HtmlElement) -> int:
+    return int(_TEXT_LEN(el))
+
+
+def _link_count(el: HtmlElement) -> int:
+    return sum(1 for a in el.iter("a") if a.get("href"))
+
+
+def _link_text_ratio(el: HtmlElement, total: int) -> float:
+    if total == 0:
+        return 0.0
+    linked = sum(_text_len(a) for a in el.iter("a"))
+    return min(1.0, linked / total)
+
+
+def _has_form_controls(el: HtmlElement) -> bool:
+    return next(el.iter("form", "input", "button", "iframe", "select"), None) is not None
+
+
+def _classify(el: HtmlElement, lex: Lexicon) -> str | None:
+    """The kind of boilerplate an element's role, class and id announce, if any."""
+    if el.get("role") in ("dialog", "alertdialog") or el.get("aria-modal") == "true":
+        return "overlay"
+    attrs = f"{el.get('class', '')} {el.get('id', '')}".lower()
+    if len(attrs) < 3 or not lex.any_class.search(attrs):
+        return None
+    if lex.consent_class.search(attrs):
+        return "consent"
+    if lex.newsletter_class.search(attrs):
+        return "newsletter"
+    if lex.related_class.search(attrs):
+        return "related"
+    if lex.promo_class.search(attrs):
+        return "promo"
+    return None
+
+
+def _accept_candidate(el: HtmlElement, kind: str, page_len: int) -> bool:
+    """Guards so that a generic class name never takes the article body with it."""
+    size = _text_len(el)
+    if size > 0.5 * page_len and size > 1500:
+        return False
+    if kind in ("overlay", "consent"):
+        return size < 5000
+    if el.find(".//h1") is not None and kind != "newsletter":
+        return False
+    if kind == "newsletter":
+        return size < 400 or (size < 1500 and _has_form_controls(el))
+    links = _link_count(el) + (1 if el.tag == "a" and el.get("href") else 0)
+    if links == 0:
+        return size < 40  # an empty shell (placeholder for a widget)
+    if kind == "promo":
+        return True
+    # related: a list of links, or cards (links with pictures or headings)
+    if links >= 2 or _link_text_ratio(el, size) >= 0.3:
+        return True
+    return next(el.iter("img", "picture", "h2", "h3", "h4"), None) is not None
+
+
+def _is_signup_form(form: HtmlElement) -> bool:
+    """A form asking for an e-mail address: a newsletter or subscription plug, in any language."""
+    return any(
+        field.get("type", "").lower() == "email" or "mail" in field.get("name", "").lower()
+        for field in form.iter("input")
+    )
+
+
+def _signup_box(form: HtmlElement, max_text: int = 400) -> HtmlElement:
+    """The plug around a sign-up form: its largest ancestor that is still only a plug."""
+    box = form
+    parent = form.getparent()
+    while (parent is not None and parent.tag not in _NEVER_PRUNE and parent.tag != "article"
+           and _text_len(parent) < max_text and parent.find(".//h1") is None):
+        box = parent
+        parent = parent.getparent()
+    return box
+
+
+def _is_link_paragraph(el: HtmlElement) -> bool:
+    """A paragraph that is nothing but a link to another page: a plug between paragraphs."""
+    anchors = [a for a in el.iter("a") if (a.get("href") or "#")[0] != "#"]
+    if not anchors:
+        return False
+    size = _text_len(el)
+    if size < 15:
+        return False
+    linked = sum(_text_len(a) for a in anchors)
+    return linked >= 0.9 * size
+
+
+def _heading_kind(el: HtmlElement, lex: Lexicon) -> str | None:
+    tag = el.tag
+    if tag in _HEADING_TAGS:
+        text = el.text_content()
+    elif tag in _HEADING_LIKE and len(el) <= 1:
+        # a heading-like element: its own short text, or one wrapped child
+        text = el.text or (el[0].text if len(el) else None)
+        if not text or len(text) > _MAX_HEADING * 2 or not text.strip():
+            return None
+        text = el.text_content()
+    else:
+        return None
+    if len(text) > _MAX_HEADING * 2:
+        return None
+    norm = normalize(text)
+    if not norm or len(norm) > _MAX_HEADING:
+        return None
+    if lex.related_headings.matches(norm):
+        return "related"
+    if lex.popular_headings.matches(norm):
+        return "popular"
+    return None
+
+
+def _heading_block(heading: HtmlElement, page_len: int) -> list[HtmlElement]:
+    """The elements a related-articles heading introduces (its section, or its run of links)."""
+    head_norm = normalize(heading.text_content())
+    block = heading
+    parent = block.getparent()
+    while parent is not None and parent.tag not in _NEVER_PRUNE:
+        text = normalize(parent.text_content()[: len(head_norm) * 3 + 40])
+        if not text.startswith(head_norm) or _text_len(parent) > 0.5 * page_len:
+            break
+        if parent.find(".//h1") is not None:
+            break
+        block = parent
+        parent = block.getparent()
+    if block is not heading and _link_count(block) > 0:
+        return [block]
+    # the heading sits among the article's paragraphs: take the link lists that follow it
+    elements = [heading]
+    for sibling in heading.itersiblings():
+        if not isinstance(sibling.tag, str):
+            continue
+        if sibling.tag in _HEADING_TAGS or sibling.tag == "h1":
+            break
+        size = _text_len(sibling)
+        links = _link_count(sibling) + (1 if sibling.tag == "a" else 0)
+        if links == 0:
+            if size == 0:
+                continue
+            break
+        if sibling.tag in ("ul", "ol", "a", "nav", "aside", "section", "figure") or (
+            _link_text_ratio(sibling, size) >= 0.4
+            or next(sibling.iter("img", "picture", "h3", "h4"), None) is not None
+        ):
+            elements.append(sibling)
+            continue
+        break
+    return elements
+
+
+def _consent_container(el: HtmlElement, lex: Lexicon) -> HtmlElement | None:
+    """The overlay around a consent sentence, confirmed by an accept/reject control."""
+    own = _text_len(el)
+    block = el
+    parent = el.getparent()
+    while parent is not None and parent.tag not in _NEVER_PRUNE:
+        size = _text_len(parent)
+        if size > 1.4 * own + 200 or size > 3000:
+            break
+        block, own = parent, size
+        parent = block.getparent()
+    for ctl in block.iter(*_BUTTON_TAGS):
+        label = normalize(ctl.text_content() or ctl.get("value") or "")
+        if label and len(label) < 30 and label in lex.buttons:
+            return block
+    return None
+
+
+def _is_inside(el: HtmlElement, removed: set[HtmlElement]) -> bool:
+    return any(anc in removed for anc in el.iterancestors())
+
+
+def related_links(
+    elements: list[HtmlElement], base_url: str | None, skip: set[str]
+) -> list[RelatedLink]:
+    """Absolute http(s) links with a title, in document order, without duplicates."""
+    out: list[RelatedLink] = []
+    seen = set(skip)
+    for element in elements:
+        anchors = [element] if element.tag == "a" else []
+        anchors.extend(element.iter("a"))
+        for a in anchors:
+            href = (a.get("href") or "").strip()
+            if not href or href.startswith("#"):
+                continue
+            url = urljoin(base_url or "", href)
+            parts = urlsplit(url)
+            if parts.scheme not in ("http", "https") or not parts.netloc:
+                continue
+            url = urlunsplit(parts._replace(fragment=""))
+            title = " ".join((a.text_content() or a.get("title") or "").split())
+            if url in seen or len(title) < _MIN_RELATED_TITLE or " " not in title:
+                continue
+            seen.add(url)
+            out.append(RelatedLink(url=url, title=title))
+    return out
+
+
+_EMBEDDED_POSTS = XPath(
+    "//blockquote[contains(concat(' ', @class, ' '), ' twitter-tweet ')"
+    " or contains(@class, 'instagram-media') or contains(@class, 'tiktok-embed')]"
+)
+
+
+def unwrap_embedded_posts(tree: HtmlElement) -> None:
+    """Lift quoted social posts out of their widget wrappers.
+
+    An embedded post quoted by the article is part of its text, but its wrapper's class
+    names ("widget", "embed") make trafilatura discard it with the ads.
+    """
+    for quote in _EMBEDDED_POSTS(tree):
+        own = _text_len(quote)
+        wrapper = quote
+        parent = quote.getparent()
+        while parent is not None and parent.tag not in _NEVER_PRUNE and parent.tag != "p":
+            if len(parent) != 1 and _text_len(parent) > own + 20:
+                break
+            wrapper, parent = parent, parent.getparent()
+        quote.attrib.pop("class", None)
+        if wrapper is not quote and parent is not None:
+            quote.tail = wrapper.tail
+            parent.replace(wrapper, quote)
+
+
+_BODY_PARTS = XPath(
+    "//div[p][contains(@class, 'body') or contains(@class, 'content')"
+    " or contains(@class, 'text')][contains(@class, 'article') or contains(@class, 'story')"
+    " or contains(@class, 'post') or contains(@class, 'entry')]"
+)
+_NOT_BODY = ("comment", "reply", "review", "teaser", "related", "card", "excerpt", "summary")
+
+
+def merge_split_bodies(tree: HtmlElement) -> None:
+    """Join an article body that the page splits into several containers (ads between).
+
+    Extractors pick one container; when the same article-body class repeats with
+    paragraphs in each, the later parts are moved into the first.
+    """
+    groups: dict[str, list[HtmlElement]] = {}
+    for div in _BODY_PARTS(tree):
+        cls = div.get("class", "")
+        if not any(t in cls.lower() for t in _NOT_BODY):
+            groups.setdefault(cls, []).append(div)
+    for parts in groups.values():
+        if len(parts) < 2 or len(parts) > 12:
+            continue
+        first = parts[0]
+        for part in parts[1:]:
+            if any(anc in parts for anc in part.iterancestors()):
+                continue
+            first.extend(list(part))
+            parent = part.getparent()
+            if parent is not None:
+                parent.remove(part)
+
+
+def prune_boilerplate(
+    tree: HtmlElement,
+    base_url: str | None = None,
+    page_urls: set[str] | None = None,
+    lex: Lexicon = LEXICON,
+) -> list[RelatedLink]:
+    """Remove overlays, plugs and lists of other articles from ``tree`` in place.
+
+    Returns the links of the related-article blocks that were removed.
+    """
+    body = tree.find("body")
+    if body is None:
+        body = tree
+    page_len = _text_len(body) or 1
+    candidates: list[tuple[HtmlElement, str]] = []
+    for el in body.iter():
+        if not isinstance(el.tag, str) or el.tag in _NEVER_PRUNE:
+            continue
+        kind = _classify(el, lex)
+        if kind is not None:
+            candidates.append((el, kind))
+            continue
+        kind = _heading_kind(el, lex)
+        if kind is not None:
+            candidates.append((el, "heading-" + kind))
+            continue
+        if el.tag in _CONSENT_BLOCKS and el.text and lex.is_consent_text(el.text):
+            candidates.append((el, "consent-text"))
+        elif el.tag == "p" and _is_link_paragraph(el):
+            candidates.append((el, "link-paragraph"))
+        elif el.tag == "form" and _is_signup_form(el):
+            candidates.append((el, "signup-form"))
+
+    removed: set[HtmlElement] = set()
+    related: list[HtmlElement] = []
+    for el, kind in candidates:
+        if el in removed or _is_inside(el, removed):
+            continue
+        if kind.startswith("heading-"):
+            targets = _heading_block(el, page_len)
+            if kind == "heading-related":
+                related.extend(targets)
+        elif kind == "link-paragraph":
+            targets = [el]
+        elif kind == "signup-form":
+            targets = [_signup_box(el)]
+        elif kind == "consent-text":
+            container = _consent_container(el, lex)
+            targets = [container] if container is not None else []
+        elif _accept_candidate(el, kind, page_len):
+            targets = [el]
+            if kind == "related":
+                related.append(el)
+        else:
+            continue
+        removed.update(targets)
+
+    links = related_links(related, base_url, page_urls or set())
+    for el in removed:
+        parent = el.getparent()
+        if parent is not None:
+            # keep the tail: it belongs to the parent's text, not to the removed block
+            if el.tail and el.tail.strip():
+                previous = el.getprevious()
+                if previous is not None:
+                    previous.tail = (previous.tail or "") + el.tail
+                else:
+                    parent.text = (parent.text or "") + el.tail
+            parent.remove(el)
+    return links
+
+
+def _is_button_line(norm: str, lex: Lexicon) -> bool:
+    return len(norm) < 40 and norm in lex.buttons
+
+
+def clean_paragraphs(
+    text: str,
+    titles: tuple[str | None, ...] = (),
+    lead: str | None = None,
+    headings: set[str] | None = None,
+    lex: Lexicon = LEXICON,
+) -> str:
+    """Final pass over extracted paragraphs: drop lexicon boilerplate and trailing lists.
+
+    ``titles`` (page title, og:title, h1, the page's own URL) are dropped wherever they
+    repeat; ``lead`` (the
+    meta description) only when it is one of the first lines and set as a heading
+    (``headings``): a standfirst above the body, not the body's first paragraph.
+    Returns paragraphs separated by blank lines, with no relative timestamps, so that two
+    crawls of an unchanged article give the same text.
+    """
+    lines = [" ".join(line.split()) for line in text.splitlines()]
+    lines = [line for line in lines if line]
+    title_norms = {normalize(t) for t in titles if t}
+    lead_norm = normalize(lead) if lead else None
+    heads = headings or set()
+    kept: list[str] = []
+    for i, line in enumerate(lines):
+        norm = normalize(line)
+        if not norm:
+            kept.append(line)  # separators such as "___" carry no words but keep layout
+            continue
+        if norm in title_norms or (i < 3 and norm == lead_norm and norm in heads):
+            continue
+        if lex.drop_paragraph.match(line):
+            continue
+        if len(norm) <= 60 and (
+            lex.related_headings.matches(norm) or lex.popular_headings.matches(norm)
+        ):
+            # a leftover "Related articles" heading in the second half ends the article
+            if i >= len(lines) / 2:
+                break
+            continue
+        if _is_button_line(norm, lex):
+            continue
+        if len(line) < 500 and lex.is_consent_text(line):
+            near = lines[max(0, i - 2) : i + 3]
+            if i >= len(lines) - 3 or any(_is_button_line(normalize(x), lex) for x in near):
+                continue
+        line = lex.inline_drop.sub("", line).strip()
+        if line:
+            kept.append(line)
+    return "\n\n".join(kept)

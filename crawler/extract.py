@@ -1,0 +1,138 @@
+"""Article extraction: one parse, boilerplate pruning, trafilatura, a final paragraph pass.
+
+>>> article = extract_article(html_bytes, "https://example.org/story")
+>>> article.text, article.published, article.related
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from urllib.parse import urlsplit, urlunsplit
+
+from lxml.html import HtmlElement
+from trafilatura import bare_extraction
+
+from crawler.cleaning import (
+    clean_paragraphs,
+    merge_split_bodies,
+    prune_boilerplate,
+    unwrap_embedded_posts,
+)
+from crawler.lexicon import normalize
+from crawler.models import Article
+from crawler.pagemeta import (
+    absolute_url,
+    base_url,
+    canonical_url,
+    declared_language,
+    detect_language,
+    meta_content,
+    page_metadata,
+    parse_html,
+    published_date,
+    valid_fallback,
+)
+
+__all__ = ["extract_article", "extract_from_tree"]
+
+
+def _without_fragment(url: str) -> str:
+    return urlunsplit(urlsplit(url)._replace(fragment=""))
+
+
+def _authors(value: str | None) -> list[str]:
+    if not value:
+        return []
+    out: list[str] = []
+    for name in value.split(";"):
+        name = " ".join(name.split())
+        if name and name not in out:
+            out.append(name)
+    return out
+
+
+def _first_h1(tree: HtmlElement) -> str | None:
+    h1 = tree.find(".//h1")
+    return h1.text_content() if h1 is not None else None
+
+
+def _main_text(tree: HtmlElement, url: str | None) -> tuple[str, set[str]]:
+    """trafilatura's text, and the normalised texts of the headings it kept."""
+    document = bare_extraction(
+        tree,
+        url=url,
+        include_comments=False,
+        include_tables=True,
+        with_metadata=False,
+    )
+    if document is None or not document.text:
+        return "", set()
+    heads = {normalize(" ".join(h.itertext())) for h in document.body.iter("head")}
+    return document.text, heads
+
+
+def extract_from_tree(
+    tree: HtmlElement,
+    url: str | None = None,
+    *,
+    fallback_title: str | None = None,
+    fallback_published: str | None = None,
+    now: datetime | None = None,
+) -> Article:
+    """Extract an article from a parsed page (the tree is pruned in place)."""
+    meta = page_metadata(tree)
+    base = base_url(tree, url)
+    canonical = canonical_url(tree, base)
+    page_urls = {_without_fragment(u) for u in (url, canonical) if u}
+    published = published_date(tree, url, fallback=fallback_published, now=now, found=meta.date)
+    language = declared_language(tree)
+    title = meta.title or fallback_title
+    site = meta_content(tree, "og:site_name") or meta.sitename
+    if not site and url:
+        site = urlsplit(url).hostname
+    image = meta_content(tree, "og:image", "og:image:url", "twitter:image") or meta.image
+
+    unwrap_embedded_posts(tree)
+    related = prune_boilerplate(tree, base, page_urls)
+    merge_split_bodies(tree)
+    titles = (title, meta_content(tree, "og:title", "twitter:title"), _first_h1(tree), *page_urls)
+    raw_text, headings = _main_text(tree, url)
+    text = clean_paragraphs(raw_text, titles, lead=meta.description, headings=headings)
+    return Article(
+        url=url,
+        title=title,
+        text=text,
+        published=published,
+        language=language or detect_language(text),
+        canonical_url=canonical,
+        site=site,
+        authors=_authors(meta.author),
+        image=absolute_url(image, base),
+        description=meta.description or None,
+        related=related,
+    )
+
+
+def extract_article(
+    html: str | bytes,
+    url: str | None = None,
+    *,
+    fallback_title: str | None = None,
+    fallback_published: str | None = None,
+) -> Article:
+    """Clean text and metadata of one article page.
+
+    ``fallback_title``/``fallback_published`` come from the feed or sitemap entry and are
+    used when the page itself says nothing (a future date is never used).
+    """
+    tree = parse_html(html)
+    if tree is None:
+        now = datetime.now(UTC)
+        return Article(
+            url=url,
+            title=fallback_title,
+            published=valid_fallback(fallback_published, now),
+        )
+    return extract_from_tree(
+        tree, url, fallback_title=fallback_title, fallback_published=fallback_published
+    )

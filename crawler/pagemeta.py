@@ -1,0 +1,270 @@
+"""Decoding, parsing and page metadata (date, language, canonical URL, site, image)."""
+
+from __future__ import annotations
+
+import codecs
+import re
+from datetime import UTC, date, datetime
+from urllib.parse import urljoin, urlsplit
+
+import py3langid
+from charset_normalizer import from_bytes
+from htmldate import find_date
+from lxml.html import HtmlElement
+from trafilatura.metadata import (
+    examine_meta,
+    extract_meta_json,
+    extract_sitename,
+    extract_title,
+)
+from trafilatura.settings import Document
+from trafilatura.utils import load_html
+from w3lib.encoding import html_body_declared_encoding, read_bom
+
+_STRUCTURED_DATES = (
+    "//meta[@property='article:published_time' or @property='og:published_time'"
+    " or @name='article:published_time' or @itemprop='datePublished'"
+    " or @name='pubdate' or @name='publishdate' or @name='date'"
+    " or @name='dc.date' or @name='DC.date.issued' or @name='sailthru.date']/@content"
+    " | //*[@itemprop='datePublished']/@datetime | //time[@datetime][1]/@datetime"
+)
+_JSONLD_PUBLISHED = re.compile(r'"datePublished"\s*:\s*"([^"]{8,40})"')
+_LANG_CODE = re.compile(r"^[a-zA-Z]{2,3}(?=$|[-_])")
+_MIN_DETECT_CHARS = 40
+
+
+def decode_html(data: bytes) -> str:
+    """Decode page bytes: BOM, then valid UTF-8, then the declared charset, then detection.
+
+    UTF-8 is tried before the declaration because a page that decodes as UTF-8 almost
+    certainly is UTF-8; a latin-1 page labelled utf-8 fails that test and is detected.
+    """
+    bom_encoding, bom = read_bom(data)
+    if bom_encoding and bom:
+        return data[len(bom) :].decode(bom_encoding, errors="replace")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    declared = html_body_declared_encoding(data)
+    if declared and codecs.lookup(declared).name not in ("utf-8", "utf-16", "utf-32"):
+        try:
+            return data.decode(declared)
+        except (LookupError, UnicodeDecodeError):
+            pass
+    sample = data if len(data) < 60000 else data[:30000] + data[-30000:]
+    best = from_bytes(sample).best()
+    if best is not None and best.encoding:
+        try:
+            return data.decode(best.encoding)
+        except (LookupError, UnicodeDecodeError):
+            pass
+    return data.decode("cp1252", errors="replace")
+
+
+def parse_html(html: str | bytes) -> HtmlElement | None:
+    """Parse once; trafilatura's loader repairs doctypes and XML declarations lxml rejects."""
+    if isinstance(html, bytes):
+        html = decode_html(html)
+    return load_html(html)
+
+
+def page_metadata(tree: HtmlElement) -> Document:
+    """Title, authors, site name, description and image from meta tags and JSON-LD.
+
+    trafilatura's own steps without its category/tag/licence/date searches, which
+    this project does not use (the date comes from :func:`published_date`).
+    """
+    meta = examine_meta(tree)
+    if meta.author and " " not in meta.author:
+        meta.author = None  # a bare handle, not a name
+    try:
+        meta = extract_meta_json(tree, meta)
+    except Exception:  # noqa: BLE001 - malformed JSON-LD must not lose the page
+        pass
+    meta.title = meta.title or extract_title(tree)
+    meta.author = meta.author or byline_author(tree)
+    meta.sitename = meta.sitename or extract_sitename(tree)
+    if meta.sitename:
+        meta.sitename = meta.sitename.lstrip("@")
+    meta.clean_and_trim()
+    return meta
+
+
+_BYLINE = (
+    "//a[@rel='author'] | //*[@itemprop='author']//*[@itemprop='name']"
+    " | //*[@itemprop='author'][not(*)]"
+    " | //*[contains(@class,'byline') or contains(@class,'author-name')][not(*) or not(*/*)]"
+)
+_BY_PREFIX = re.compile(r"^(by|por|par|von|di|av|af|door)\s+", re.IGNORECASE)
+
+
+def byline_author(tree: HtmlElement) -> str | None:
+    """Author from a visible byline (rel=author, itemprop=author, a byline class)."""
+    for el in tree.xpath(_BYLINE):
+        name = _BY_PREFIX.sub("", " ".join(el.text_content().split()))
+        if 3 <= len(name) <= 80 and " " in name and not any(c.isdigit() for c in name):
+            return name
+    return None
+
+
+def _first(tree: HtmlElement, xpath: str) -> str | None:
+    for value in tree.xpath(xpath):
+        value = " ".join(str(value).split())
+        if value:
+            return value
+    return None
+
+
+def absolute_url(value: str | None, base: str | None) -> str | None:
+    if not value:
+        return None
+    url = urljoin(base or "", value.strip())
+    return url if urlsplit(url).scheme in ("http", "https") else None
+
+
+def base_url(tree: HtmlElement, url: str | None) -> str | None:
+    """The URL relative links resolve against (``<base href>`` wins over the page URL)."""
+    base = _first(tree, "//head/base/@href")
+    return urljoin(url or "", base) if base else url
+
+
+def canonical_url(tree: HtmlElement, base: str | None) -> str | None:
+    """What the page declares: ``<link rel=canonical>`` then og:url, made absolute."""
+    value = _first(tree, "//link[translate(@rel,'CANONIL','canonil')='canonical']/@href") or _first(
+        tree, "//meta[@property='og:url' or @name='og:url']/@content"
+    )
+    return absolute_url(value, base)
+
+
+def meta_content(tree: HtmlElement, *names: str) -> str | None:
+    """First non-empty ``<meta property|name=…>`` content among ``names``."""
+    for name in names:
+        value = _first(tree, f"//meta[@property='{name}' or @name='{name}']/@content")
+        if value:
+            return value
+    return None
+
+
+def declared_language(tree: HtmlElement) -> str | None:
+    """ISO 639 code declared by ``<html lang>``, Content-Language or og:locale."""
+    for value in (
+        tree.get("lang"),
+        tree.get("{http://www.w3.org/XML/1998/namespace}lang"),
+        _first(
+            tree,
+            "//meta[translate(@http-equiv,'CONTENT-LANGUAGE','content-language')"
+            "='content-language']/@content",
+        ),
+        meta_content(tree, "og:locale", "language", "dc.language"),
+    ):
+        match = _LANG_CODE.match((value or "").strip())
+        if match:
+            return match.group(0).lower()
+    return None
+
+
+def detect_language(text: str) -> str | None:
+    """Language of ``text`` by py3langid (offline, model shipped in the package)."""
+    sample = text[:1000]
+    if len(sample.strip()) < _MIN_DETECT_CHARS:
+        return None
+    code, _ = py3langid.classify(sample)
+    return code
+
+
+def _parse_datetime(value: str) -> datetime | None:
+    value = value.strip().replace("Z", "+00:00")
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+def _not_future(moment: datetime, now: datetime) -> bool:
+    if moment.tzinfo is None:
+        return moment <= now.replace(tzinfo=None)
+    return moment <= now
+
+
+def _structured_dates(tree: HtmlElement) -> list[datetime]:
+    values = [str(v) for v in tree.xpath(_STRUCTURED_DATES)]
+    for script in tree.xpath("//script[@type='application/ld+json']/text()"):
+        values.extend(_JSONLD_PUBLISHED.findall(script))
+    out = []
+    for value in values:
+        moment = _parse_datetime(value)
+        if moment is not None:
+            out.append(moment)
+    return out
+
+
+def _date_only(value: str) -> date | None:
+    try:
+        return date.fromisoformat(value[:10])
+    except ValueError:
+        return None
+
+
+def published_date(
+    tree: HtmlElement,
+    url: str | None,
+    fallback: str | None = None,
+    now: datetime | None = None,
+    found: str | None = None,
+) -> str | None:
+    """Publication date (ISO date, or datetime when the page states the time).
+
+    ``found`` is htmldate's non-extensive result when the caller already has it.
+
+    htmldate on the tree with ``original_date``; then the feed/sitemap ``fallback``; then
+    htmldate's extensive text search.  A date after ``now`` is dropped, and so is a date
+    equal to today that only a text search found (a page header showing the crawl day).
+    """
+    now = now or datetime.now(UTC)
+    today = now.date()
+    declared = _structured_dates(tree)
+    structured = [m for m in declared if _not_future(m, now)]
+    params = {"original_date": True, "outputformat": "%Y-%m-%d", "max_date": today.isoformat()}
+    if found is None:
+        found = find_date(tree, url=url, extensive_search=False, **params)
+    found_day = _date_only(found) if found else None
+    confirmed = found_day is not None and (
+        any(m.date() == found_day for m in structured)
+        or (url is not None and _url_has_day(url, found_day))
+    )
+    if found_day is not None and found_day > today:
+        found_day = None
+    if found_day is not None and found_day == today and not confirmed:
+        found_day = None
+    if found_day is None:
+        fb = valid_fallback(fallback, now)
+        if fb is not None:
+            return fb
+        if declared:
+            return None  # the page declares only future dates: guessing from text is worse
+        extensive = find_date(tree, url=url, extensive_search=True, **params)
+        day = _date_only(extensive) if extensive else None
+        if day is None or day >= today:
+            return None
+        return day.isoformat()
+    # the page's structured metadata carries the time of day: keep it
+    for moment in structured:
+        if moment.date() == found_day and (moment.hour or moment.minute):
+            return moment.isoformat()
+    return found_day.isoformat()
+
+
+def _url_has_day(url: str, day: date) -> bool:
+    y, m, d = f"{day.year:04d}", f"{day.month:02d}", f"{day.day:02d}"
+    return any(s in url for s in (f"{y}/{m}/{d}", f"{y}-{m}-{d}", f"{y}{m}{d}"))
+
+
+def valid_fallback(value: str | None, now: datetime) -> str | None:
+    if not value:
+        return None
+    moment = _parse_datetime(value)
+    if moment is not None:
+        return value if _not_future(moment, now) else None
+    day = _date_only(value)
+    return day.isoformat() if day is not None and day <= now.date() else None

@@ -1,0 +1,176 @@
+"""Extraction: hand-written pages (text, boilerplate, related links) and metadata."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import tomllib
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from crawler.cleaning import clean_paragraphs
+from crawler.extract import extract_article
+from crawler.models import RelatedLink
+from crawler.pagemeta import decode_html, parse_html, published_date
+
+PAGES = Path(__file__).parent / "extraction_pages"
+CASES = tomllib.loads((PAGES / "cases.toml").read_text("utf-8"))["case"]
+REPO = Path(__file__).resolve().parents[1]
+EVAL_DIR = Path(os.environ.get("NEWSWATCH_EVAL_DIR", REPO.parent / "shared" / "eval"))
+
+ARTICLE_BODY = "".join(
+    f"<p>Paragraph {i} of a story about border security cooperation between the two "
+    f"countries, with enough words to count as article text for the extractor.</p>"
+    for i in range(1, 6)
+)
+
+
+def page(head: str = "", body: str = ARTICLE_BODY, lang: str | None = "en") -> str:
+    lang_attr = f' lang="{lang}"' if lang else ""
+    return (
+        f"<!DOCTYPE html><html{lang_attr}><head><meta charset='utf-8'><title>Story</title>"
+        f"{head}</head><body><article><h1>Story</h1>{body}</article></body></html>"
+    )
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c["file"] for c in CASES])
+def test_hand_written_pages(case: dict) -> None:
+    article = extract_article((PAGES / case["file"]).read_bytes(), case["url"])
+    for snippet in case["must_contain"]:
+        assert snippet in article.text, f"missing: {snippet!r}"
+    for snippet in case["must_not_contain"]:
+        assert snippet not in article.text, f"leaked: {snippet!r}"
+    assert article.related == [RelatedLink(url=u, title=t) for u, t in case["related"]]
+    assert article.language == case["language"]
+    assert "\n\n" in article.text  # paragraphs separated by blank lines
+
+
+def test_extraction_is_deterministic() -> None:
+    html = (PAGES / "no_relaterte.html").read_bytes()
+    assert extract_article(html).text == extract_article(html).text
+
+
+def test_metadata_from_page() -> None:
+    article = extract_article(
+        (PAGES / "no_relaterte.html").read_bytes(),
+        "https://nordnytt.example/verden/usa-mexico-fentanyl?utm_source=feed",
+    )
+    assert article.title == "USA og Mexico vil skjerpe kampen mot fentanyl"
+    assert article.published == "2025-11-20T14:05:00+01:00"
+    assert article.canonical_url == "https://nordnytt.example/verden/usa-mexico-fentanyl"
+    assert article.site == "Nordnytt"
+    assert article.image == "https://nordnytt.example/bilder/moete.jpg"
+    assert article.authors == ["Kari Nordmann"]
+    assert article.description == "Landene ble enige om tettere samarbeid mot kriminelle nettverk."
+
+
+def test_canonical_from_og_url_is_made_absolute() -> None:
+    article = extract_article(
+        (PAGES / "en_banner_inside.html").read_bytes(),
+        "https://borderwire.example/world/joint-fentanyl-screening?ref=rss",
+    )
+    assert article.canonical_url == "https://borderwire.example/world/joint-fentanyl-screening"
+    assert article.authors == ["Maria Lopez"]
+    assert article.published == "2025-10-02T08:30:00+00:00"
+    assert article.site == "borderwire.example"  # no declared name: the host
+
+
+def test_future_date_is_dropped_and_feed_date_used() -> None:
+    future = (datetime.now(UTC) + timedelta(days=30)).date().isoformat()
+    html = page(f'<meta property="article:published_time" content="{future}">')
+    assert extract_article(html, "https://x.example/a").published is None
+    got = extract_article(html, "https://x.example/a", fallback_published="2024-05-06")
+    assert got.published == "2024-05-06"
+
+
+def test_feed_date_used_when_page_has_none_but_never_a_future_one() -> None:
+    html = page()
+    assert extract_article(html, fallback_published="2023-01-02T10:00:00+00:00").published == (
+        "2023-01-02T10:00:00+00:00"
+    )
+    future = (datetime.now(UTC) + timedelta(days=2)).isoformat()
+    assert extract_article(html, fallback_published=future).published is None
+
+
+def test_page_date_wins_over_feed_date() -> None:
+    html = page('<meta property="article:published_time" content="2022-03-04">')
+    assert extract_article(html, fallback_published="2024-01-01").published == "2022-03-04"
+
+
+def test_crawl_day_printed_in_page_header_is_not_a_publication_date() -> None:
+    today = datetime.now(UTC).date()
+    header = f"<div class='topbar'>{today.strftime('%A %d %B %Y')}</div>"
+    tree = parse_html(page(body=header + ARTICLE_BODY))
+    assert published_date(tree, "https://x.example/story") is None
+
+
+def test_structured_date_of_today_is_kept() -> None:
+    now = datetime.now(UTC)
+    stamp = now.replace(microsecond=0) - timedelta(minutes=5)
+    tree = parse_html(
+        page(f'<meta property="article:published_time" content="{stamp.isoformat()}">')
+    )
+    got = published_date(tree, "https://x.example/story", now=now)
+    assert got is not None and date.fromisoformat(got[:10]) == stamp.date()
+
+
+def test_language_detected_when_not_declared() -> None:
+    body = "".join(
+        f"<p>El gobierno anunció hoy nuevas medidas de seguridad en la frontera norte del país "
+        f"para combatir el tráfico de drogas y armas, según informó el ministerio {i}.</p>"
+        for i in range(5)
+    )
+    assert extract_article(page(body=body, lang=None)).language == "es"
+
+
+def test_bytes_decoding_latin1_labelled_utf8() -> None:
+    html = page(body=ARTICLE_BODY + "<p>Señal de cooperación: México y Perú firmaron.</p>")
+    raw = html.encode("latin-1")  # declared utf-8, really latin-1
+    text = decode_html(raw)
+    assert "México" in text and "Perú" in text and "\ufffd" not in text
+    assert "México y Perú" in extract_article(raw).text
+
+
+def test_bytes_decoding_bom_and_declared_charset() -> None:
+    assert decode_html(b"\xef\xbb\xbf<p>caf\xc3\xa9</p>") == "<p>café</p>"
+    cp = '<meta charset="windows-1252"><p>“quoted” café</p>'.encode("cp1252")
+    assert "“quoted” café" in decode_html(cp)
+
+
+def test_text_pass_drops_trailing_boilerplate_and_timestamps() -> None:
+    text = "\n".join(
+        [
+            "Title of the story",
+            "Updated 5 minutes ago",
+            "First real paragraph of the story with enough words in it.",
+            "Second real paragraph of the story with enough words in it.",
+            "Relaterte artikler",
+            "A teaser about another story that should not be kept here.",
+            "Bilde generert av AI",
+        ]
+    )
+    cleaned = clean_paragraphs(text, ("Title of the story",))
+    assert cleaned == (
+        "First real paragraph of the story with enough words in it.\n\n"
+        "Second real paragraph of the story with enough words in it."
+    )
+
+
+def _boilerplate_cases() -> list[dict]:
+    path = EVAL_DIR / "boilerplate" / "cases.jsonl"
+    if not path.is_file():
+        return []
+    return [json.loads(line) for line in path.read_text("utf-8").splitlines() if line.strip()]
+
+
+@pytest.mark.skipif(not _boilerplate_cases(), reason="shared eval data not present")
+def test_no_boilerplate_leaks_on_eval_set() -> None:
+    leaks = []
+    for case in _boilerplate_cases():
+        with gzip.open(EVAL_DIR / "boilerplate" / case["page"], "rb") as fh:
+            text = extract_article(fh.read(), case.get("url")).text
+        leaks.extend((case["url"], s) for s in case["boilerplate_without"] if s in text)
+    assert leaks == []
