@@ -89,7 +89,7 @@ class Scheduler:
         command = [sys.executable, "-m", "crawler", "crawl", "--db", self.database,
                    "--source", source, "--trigger", "scheduled"]
         if self.config_path:
-            command[3:3] = ["--config", self.config_path]
+            command[4:4] = ["--config", self.config_path]
         return command
 
     def schedule_all(self) -> None:
@@ -148,7 +148,8 @@ class Scheduler:
             run_id = int(db.execute(
                 "INSERT INTO runs (trigger, started_at, status, sources) VALUES "
                 "('scheduled', ?, 'running', ?)", [started, json.dumps([name])]).lastrowid or 0)
-            finish_run(db, run_id, "failed", {}, error)
+            finish_run(db, run_id, "interrupted" if self.stopping.is_set() else "failed", {},
+                       error)
         new_items = json.loads(run[2] or "{}").get("articles_new", 0) if run else 0
         failed = failed or bool(run and run[1] == "failed")
         self.adapt(db, source, new_items, failed)

@@ -1,0 +1,78 @@
+"""`newswatch schedule` in a real process: picks up what the site publishes, stops on SIGTERM."""
+
+from __future__ import annotations
+
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from crawler.sample_site import SampleWeb
+from tests.conftest import REPO
+
+
+def _query(db: Path, sql: str) -> list[tuple]:
+    if not db.exists():
+        return []
+    try:
+        conn = sqlite3.connect(db, timeout=30)
+        try:
+            return conn.execute(sql).fetchall()
+        finally:
+            conn.close()
+    except sqlite3.OperationalError:  # tables not created yet
+        return []
+
+
+def _wait_for(predicate, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.5)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def test_schedule_picks_up_new_items_and_stops_on_sigterm(tmp_path: Path) -> None:
+    db = tmp_path / "sched.db"
+    with SampleWeb(state=1) as web:
+        config = tmp_path / "sched.toml"
+        config.write_text(web.config_toml(str(db)).replace('every = "10m"', 'every = "3s"'),
+                          "utf-8")
+        log = (tmp_path / "schedule.log").open("w+")  # a pipe nobody reads would fill up
+        process = subprocess.Popen(
+            [sys.executable, "-m", "crawler", "schedule", "--config", str(config)],
+            cwd=REPO, stdout=log, stderr=subprocess.STDOUT, text=True,
+        )
+        try:
+            _wait_for(lambda: len(_query(db, "SELECT DISTINCT sources FROM runs WHERE status "
+                                             "IN ('ok', 'partial')")) >= 3,
+                      90, "one finished scheduled run per source")
+            web.set_state(2)
+            _wait_for(lambda: _query(db, "SELECT 1 FROM articles WHERE url LIKE "
+                                         "'%sanction%' AND source = 'borderwire'"),
+                      90, "the article published in state 2")
+        finally:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+                raise AssertionError("scheduler did not stop on SIGTERM") from None
+            finally:
+                log.seek(0)
+                output = log.read()
+                log.close()
+    assert process.returncode == 0, output[-3000:]
+    assert "Traceback" not in output
+    triggers = {row[0] for row in _query(db, "SELECT trigger FROM runs")}
+    assert triggers == {"scheduled"}
+    statuses = {row[0] for row in _query(db, "SELECT status FROM runs")}
+    assert "running" not in statuses
+    kinds = {row[0] for row in _query(db, "SELECT kind FROM flags")}
+    assert {"new_story", "updated"} <= kinds
+    sources = _query(db, "SELECT name, next_run_at, interval_seconds FROM sources")
+    assert len(sources) == 3 and all(row[1] and row[2] for row in sources)
