@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import logging
 import os
+import threading
+import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urljoin
 
 from scrapy import signals
 from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.http import Request, Response
+from w3lib.url import safe_url_string
 
 from crawler.ingest import IngestOptions, ingest_results
 from crawler.items import FetchRecord, PageItem
@@ -34,6 +39,14 @@ def _context(crawler: Crawler) -> CrawlContext:
 
 def body_hash(body: bytes) -> str:
     return hashlib.blake2b(body, digest_size=16).hexdigest()
+
+
+class Refused(IgnoreRequest):
+    """A request the crawler declines to make (scheme, scope): politeness, not a failure."""
+
+
+class RedirectLoop(IgnoreRequest):
+    """A redirect back to a URL already in its own redirect chain."""
 
 
 class RobotsCrawlDelay:
@@ -91,7 +104,32 @@ class SourceScopeMiddleware:
     def _refuse(self, request: Request, why: str) -> None:
         self.crawler.stats.inc_value(f"newswatch/refused/{why}")  # type: ignore[union-attr]
         _context(self.crawler).counts[f"refused.{why}"] += 1
-        raise IgnoreRequest(f"refused ({why}): {request.url}")
+        raise Refused(f"refused ({why}): {request.url}")
+
+
+class RedirectLoopMiddleware:
+    """Fail a redirect that points back into its own chain, naming the loop.
+
+    Without this Scrapy's duplicate filter silently drops the second visit of a looping URL,
+    so the URL a feed listed ends up with no fetch record and no counted failure.
+    """
+
+    REDIRECT_CODES = (301, 302, 303, 307, 308)
+
+    def process_response(self, request: Request, response: Response) -> Response:
+        location = response.headers.get("Location")
+        if response.status not in self.REDIRECT_CODES or not location:
+            return response
+        target = urljoin(request.url, safe_url_string(location.decode("latin-1")))
+        chain = [*request.meta.get("redirect_urls", []), request.url]
+        try:
+            seen = {canonicalize_url(url) for url in chain}
+            looping = canonicalize_url(target) in seen
+        except ValueError:  # an unparseable Location: RedirectMiddleware deals with it
+            return response
+        if looping:
+            raise RedirectLoop("redirect loop: " + " -> ".join([*chain, target]))
+        return response
 
 
 class ConditionalGetMiddleware:
@@ -135,10 +173,34 @@ class ConditionalGetMiddleware:
         return response
 
 
+def _exit_with_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os._exit(1)
+
+
+def init_worker(topics: list[tuple[str, str]], parent: int) -> None:
+    """Pool initializer: compile the topics, and exit when the crawl process is gone.
+
+    A worker blocks on the call queue forever if its parent is SIGKILLed (OOM killer,
+    ``kill -9``): without this watchdog every such crash leaves the whole pool behind.
+    """
+    configure_topics(topics)
+    threading.Thread(target=_exit_with_parent, args=(parent,), name="parent-watchdog",
+                     daemon=True).start()
+
+
 class StoragePipeline:
-    """Send pages to the extraction pool and write results in batched transactions."""
+    """Send pages to the extraction pool and write results in batched transactions.
+
+    A listing's validators (ETag, Last-Modified, body hash) are written only when the run
+    finishes: they make the next run skip the listing as unchanged, which is only right once
+    every article it lists was dealt with. A killed or stopped run re-reads its listings, and
+    so does the run after one in which an article of the listing failed.
+    """
 
     BATCH_SIZE = 50
+    LISTING_KINDS = ("feed", "sitemap", "section")
 
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
@@ -147,10 +209,39 @@ class StoragePipeline:
         self.workers = 1
         self.pending: list[tuple[Any, dict[str, Any]]] = []
         self.fetches: list[FetchRecord] = []
+        self.listing_validators: list[FetchRecord] = []
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> StoragePipeline:
-        return cls(crawler)
+        pipeline = cls(crawler)
+        crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
+        return pipeline
+
+    def _hold_validators(self, record: FetchRecord) -> FetchRecord:
+        """The record to write now: a listing's without its validators (kept for the end)."""
+        if record.kind not in self.LISTING_KINDS:
+            return record
+        if record.error is None:
+            self.listing_validators.append(record)
+        return dataclasses.replace(record, etag=None, last_modified=None, body_hash=None)
+
+    def spider_closed(self, reason: str) -> None:
+        if reason != "finished":
+            logger.info("run stopped (%s): listings will be re-read next time", reason)
+            return
+        context = _context(self.crawler)
+        incomplete = getattr(self.crawler.spider, "incomplete_listings", set())
+        with write_transaction(context.db):
+            for record in self.listing_validators:
+                if record.url in incomplete:  # an article it lists failed: retry it next run
+                    continue
+                context.db.execute(
+                    "UPDATE fetches SET etag = COALESCE(?, etag), "
+                    "last_modified = COALESCE(?, last_modified), "
+                    "body_hash = COALESCE(?, body_hash) WHERE url = ?",
+                    [record.etag, record.last_modified, record.body_hash, record.url],
+                )
+        self.listing_validators.clear()
 
     def open_spider(self) -> None:
         context = _context(self.crawler)
@@ -162,7 +253,7 @@ class StoragePipeline:
 
     async def process_item(self, item: Any) -> Any:
         if isinstance(item, FetchRecord):
-            self.fetches.append(item)
+            self.fetches.append(self._hold_validators(item))
         elif isinstance(item, PageItem):
             result = await self._process(item)
             self.pending.append((result, item.fetch_meta))
@@ -186,8 +277,8 @@ class StoragePipeline:
                               error=f"extraction worker died: {error}")
 
     def _new_pool(self) -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(self.workers, initializer=configure_topics,
-                                   initargs=(self.topics,))
+        return ProcessPoolExecutor(self.workers, initializer=init_worker,
+                                   initargs=(self.topics, os.getpid()))
 
     def flush(self) -> None:
         context = _context(self.crawler)

@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -185,9 +186,10 @@ class Scheduler:
         threading.Thread(target=self._shutdown, args=(children,), daemon=True).start()
 
     def _shutdown(self, children: list[subprocess.Popen[bytes]]) -> None:
+        deadline = time.monotonic() + STOP_GRACE_SECONDS  # one grace period for all children
         for child in children:
             try:
-                child.wait(timeout=STOP_GRACE_SECONDS)
+                child.wait(timeout=max(0.0, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 child.kill()
         self.scheduler.shutdown(wait=True)

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import scrapy
+from lxml import etree
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Request, Response
 from scrapy.linkextractors import LinkExtractor
@@ -16,12 +17,80 @@ from crawler.context import CrawlContext
 from crawler.discovery import DiscoveryError, Entry, looks_like_feed, parse_feed, parse_sitemap
 from crawler.items import FetchRecord, PageItem
 from crawler.pages import PageJob
+from crawler.scrapy_components import RedirectLoop, Refused
 from crawler.urls import canonicalize_url, is_crawlable_url
+
+_TIMEOUTS = {"DownloadTimeoutError", "TimeoutError", "TCPTimedOutError", "UserTimeoutError"}
+_CONNECTION = {"DownloadConnectionRefusedError", "ConnectionRefusedError", "ConnectionLost",
+               "ConnectionDone", "ResponseNeverReceived", "ResponseFailed", "DNSLookupError",
+               "CannotResolveHostError", "ResponseDataLossError", "DownloadFailedError",
+               "ConnectError", "ConnectionResetError"}
+_CANCELLED = {"DownloadCancelledError", "CancelledError"}
+# Bytes that never occur in an HTML page (TAB, LF, FF and CR do).
+_CONTROL = bytes(set(range(32)) - {9, 10, 12, 13})
 
 
 def _header(response: Response, name: str) -> str | None:
     value = response.headers.get(name)
     return value.decode("latin-1") if value else None
+
+
+def _canonical(url: str) -> str | None:
+    try:
+        return canonicalize_url(url)
+    except ValueError:  # a bad port or IPv6 literal in a listed URL
+        return None
+
+
+def failure_kind(failure: Failure, max_size: int) -> tuple[str, str]:
+    """(kind, readable reason) of a failed request, kind as counted in ``errors.<kind>``."""
+    error = failure.value
+    name = type(error).__name__
+    message = str(error) or name
+    response = getattr(error, "response", None)
+    if response is not None and name == "HttpError":
+        return "http", f"HTTP {response.status}"
+    if name in _TIMEOUTS:
+        return "timeout", message
+    if isinstance(error, RedirectLoop):
+        return "redirect_loop", message
+    if name in _CANCELLED or "DOWNLOAD_MAXSIZE" in message or "max size" in message:
+        if message == name:  # Scrapy cancels a body that grows past the limit without a word
+            message = f"download cancelled: body larger than the max size ({max_size} bytes)"
+        return "too_large", f"{name}: {message}"
+    if isinstance(error, IgnoreRequest) and "redirections" in message:
+        return "redirects", message
+    if name in _CONNECTION:
+        return "connection", f"{name}: {message}"
+    return name, message
+
+
+def is_refusal(failure: Failure) -> bool:
+    """Scope, scheme and robots.txt refusals: the crawler being polite, not a failure."""
+    if failure.check(Refused):
+        return True
+    return bool(failure.check(IgnoreRequest)) and str(failure.value) == "Forbidden by robots.txt"
+
+
+def not_a_page(body: bytes) -> tuple[str, str] | None:
+    """(kind, reason) when a body cannot be an HTML page: empty, or binary bytes."""
+    if not body.strip():
+        return "empty", "empty body"
+    head = body[:4096]
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16 with a BOM
+        return None
+    if b"\x00" in head or sum(head.count(c) for c in _CONTROL) > len(head) // 20:
+        return "not_html", "binary content, not an HTML page"
+    return None
+
+
+def is_well_formed_xml(body: bytes) -> bool:
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, recover=False)
+    try:
+        etree.fromstring(body, parser=parser)
+    except etree.XMLSyntaxError:
+        return False
+    return True
 
 
 class NewsSpider(scrapy.Spider):
@@ -33,6 +102,8 @@ class NewsSpider(scrapy.Spider):
         super().__init__(**kwargs)
         self.context = context
         self.sitemaps_seen: Counter[str] = Counter()
+        # Listings with an article that failed this run: read again next run, even unchanged.
+        self.incomplete_listings: set[str] = set()
         self.link_extractor = LinkExtractor(unique=True)
 
     async def start(self) -> AsyncIterator[Request]:
@@ -57,8 +128,10 @@ class NewsSpider(scrapy.Spider):
         return Request(url, callback=callback, errback=self.on_error, meta=meta, dont_filter=True)
 
     def _article(self, url: str, source: str, entry: Entry | None, hops: int | None = None,
-                 ) -> Request:
+                 listing: str | None = None) -> Request:
         meta: dict[str, Any] = {"source": source, "kind": "article", "conditional": True}
+        if listing is not None:
+            meta["listing"] = listing
         if entry is not None:
             meta["entry"] = entry
         if hops is not None:
@@ -91,10 +164,16 @@ class NewsSpider(scrapy.Spider):
                 body = self._maybe_gunzip(response)
                 entries, children = parse_sitemap(
                     body, response.url, self.context.config.crawl.max_urls_per_sitemap)
+            # An item without a link resolves to the listing itself: that is no article.
+            own = {_canonical(response.url),
+                   _canonical(response.request.url) if response.request else None}
+            entries = [e for e in entries if _canonical(e.url) not in own]
+            if not entries and not children and not is_well_formed_xml(body):
+                raise DiscoveryError(f"not a readable {kind}: not well-formed XML, no entries")
         except (DiscoveryError, OSError, ValueError) as error:
             self.context.counts["errors"] += 1
             self.context.counts[f"errors.{kind}"] += 1
-            yield self._record(response, kind, error=f"{type(error).__name__}: {error}")
+            yield self._record(response, kind, error=f"{kind}: {type(error).__name__}: {error}")
             return
         yield self._record(response, kind)
         self.context.counts[f"{kind}s_read"] += 1
@@ -104,9 +183,13 @@ class NewsSpider(scrapy.Spider):
                 self.context.counts["limits.max_sitemaps"] += 1
                 break
             yield self._listing(child, source, "sitemap")
+        listing = response.request.url if response.request else response.url
         for entry in entries:
-            url = canonicalize_url(entry.url)
-            yield self._article(url, source, entry)
+            url = _canonical(entry.url)
+            if url is None:
+                self.context.counts["skipped.bad_url"] += 1
+                continue
+            yield self._article(url, source, entry, listing=listing)
 
     def _maybe_gunzip(self, response: Response) -> bytes:
         body = response.body
@@ -138,6 +221,14 @@ class NewsSpider(scrapy.Spider):
             self.context.counts["articles_unchanged"] += 1
             yield self._record(response, "article")
             return
+        problem = not_a_page(response.body)
+        if problem is not None:
+            kind, reason = problem
+            self._incomplete(response.meta.get("listing"))
+            self.context.counts["errors"] += 1
+            self.context.counts[f"errors.{kind}"] += 1
+            yield self._record(response, "article", error=f"{kind}: {reason}")
+            return
         entry: Entry | None = response.meta.get("entry")
         request_url = response.request.url if response.request else response.url
         job = PageJob(
@@ -154,21 +245,33 @@ class NewsSpider(scrapy.Spider):
         })
         yield from self._follow_links(response)
 
+    def _incomplete(self, listing: str | None) -> None:
+        if listing is not None:
+            self.incomplete_listings.add(listing)
+
     def on_error(self, failure: Failure) -> Iterator[FetchRecord]:
         """Record a failed request (HTTP error, timeout, refused, too big) and carry on."""
         request: Request = failure.request  # type: ignore[attr-defined]
         response = getattr(failure.value, "response", None)
-        reason = failure.value.__class__.__name__
-        message = str(failure.value) or reason
-        if failure.check(IgnoreRequest) and response is None:
-            # Robots.txt, scope and scheme refusals are the crawler being polite, not failures.
+        if is_refusal(failure):
             self.context.counts["refused"] += 1
+            if not failure.check(Refused):  # scope refusals count themselves by reason
+                self.context.counts["refused.robots"] += 1
+            kind, message = "refused", str(failure.value)
         else:
+            max_size = request.meta.get("download_maxsize",
+                                        self.context.config.crawl.max_page_bytes)
+            kind, message = failure_kind(failure, max_size)
+            self._incomplete(request.meta.get("listing"))
             self.context.counts["errors"] += 1
-            self.context.counts[f"errors.{reason}"] += 1
+            self.context.counts[f"errors.{kind}"] += 1
+            if response is not None:
+                self.context.counts[f"http_status.{response.status}"] += 1
+        # A redirect that failed (loop, off-site) is recorded under the URL that was listed.
         yield FetchRecord(
-            url=request.url, source=request.meta.get("source"),
+            url=request.meta.get("redirect_urls", [request.url])[0],
+            source=request.meta.get("source"),
             kind=request.meta.get("kind", "page"),
             status=response.status if response is not None else None,
-            error=f"{reason}: {message}"[:500],
+            error=f"{kind}: {message}"[:500],
         )

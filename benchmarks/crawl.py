@@ -1,0 +1,613 @@
+"""Crawl throughput benchmark: ``newswatch crawl`` against raw trafilatura and plain Scrapy.
+
+    python benchmarks/crawl.py --pages DIR/aeb/html --count 1000 [--workers N]
+    python benchmarks/crawl.py --pages 200            # smoke run on the bundled sample site
+
+Serves ``--count`` pages on 127.0.0.1 (the real pages of DIR, ``*.html.gz`` or ``*.html``,
+repeated under new URLs to reach the count; every served page carries a unique injected
+sentence, so repeats are distinct pages whose text differs: newswatch stores them as
+near-duplicate copies), with a sitemap listing them. In one run, on the same pages:
+
+(a) raw ``trafilatura.extract(html)`` in one process (only the extraction calls are timed);
+(b) a plain Scrapy spider (SitemapSpider) calling ``trafilatura.extract`` in its callback;
+(c) ``newswatch crawl`` with its full pipeline (fetch, extraction with cleaning, topic match,
+    fingerprints, dedup, storage) into a fresh database. Config: one source with
+    ``sitemaps = [...]``, ``delay = 0``, ``obey_robots = false``, ``concurrency = 16``, no
+    ``[[topics]]`` (so every article counts), ``workers`` from ``--workers``.
+
+(b) and (c) are timed from process start to exit (imports and start-up included). Peak RSS is
+the largest sum of RSS over the process tree (sampled every 0.1 s with psutil; shared
+copy-on-write pages count once per process, so this overstates). CPU seconds per process
+show which one is the bottleneck. Finally every served page must have been fetched once
+(the server's count) and be in the database as an article, a non-article or a failure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import multiprocessing
+import os
+import random
+import re
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+ROOT = Path(__file__).resolve().parents[1]
+TARGET_RATIO = 1.4
+TARGET_RSS_MB = 600.0
+SAMPLE_EVERY = 0.1
+_WORDS = (
+    "harbour council ledger morning river quarry signal lantern meadow copper orchard "
+    "census tariff pilot verdict ferry bridge summit archive beacon canal granite mural "
+    "voyage cabinet rally permit harvest vessel tunnel clinic"
+).split()
+
+
+# -- the page set ------------------------------------------------------------------------------
+
+
+def load_originals(pages: str) -> tuple[list[tuple[str, bytes]], str]:
+    """(name, html) of the real pages in a folder, or of the bundled sample site's pages."""
+    folder = Path(pages)
+    if folder.is_dir():
+        files = sorted(folder.glob("*.html.gz")) + sorted(folder.glob("*.html"))
+        out = []
+        for path in files:
+            data = path.read_bytes()
+            out.append(
+                (
+                    path.name.split(".")[0][:16],
+                    gzip.decompress(data) if path.suffix == ".gz" else data,
+                )
+            )
+        if not out:
+            sys.exit(f"no *.html.gz or *.html pages in {folder}")
+        return out, str(folder)
+    site = ROOT / "crawler" / "sample_site" / "site" / "state1"
+    files = sorted(p for p in site.rglob("*.html") if "private" not in p.parts)
+    out = [(re.sub(r"\W+", "-", str(p.relative_to(site)))[:40], p.read_bytes()) for p in files]
+    return out, f"bundled sample site ({len(out)} pages; a smoke test, not a measurement)"
+
+
+def unique_sentence(index: int) -> bytes:
+    rng = random.Random(index)
+    words = " ".join(rng.choice(_WORDS) for _ in range(14))
+    return f"<p>Benchmark note {index}: the {words} report was filed.</p>".encode()
+
+
+def variant(html: bytes, index: int) -> bytes:
+    """``html`` with a unique paragraph after its middle ``</p>`` (inside the article body)."""
+    ends = [m.end() for m in re.finditer(rb"</p\s*>", html, re.IGNORECASE)]
+    if ends:
+        at = ends[len(ends) // 2]
+    else:
+        at = html.lower().rfind(b"</body")
+        at = at if at >= 0 else len(html)
+    return html[:at] + unique_sentence(index) + html[at:]
+
+
+@dataclass
+class PageSet:
+    originals: list[tuple[str, bytes]]
+    count: int
+
+    def path(self, index: int) -> str:
+        name = self.originals[index % len(self.originals)][0]
+        return f"/news/{index // len(self.originals):03d}/{name}-{index}.html"
+
+    def body(self, index: int) -> bytes:
+        return variant(self.originals[index % len(self.originals)][1], index)
+
+    def index_of(self, path: str) -> int | None:
+        match = re.fullmatch(r"/news/\d+/[\w-]+-(\d+)\.html", path)
+        return int(match.group(1)) if match and int(match.group(1)) < self.count else None
+
+
+# -- the server (own process: its CPU is not the benchmark's) ----------------------------------
+
+
+def _serve(pages: PageSet, port_out: Any, ready: Any) -> None:
+    stats: dict[str, Any] = {"requests": 0, "page_requests": 0, "first": None, "last": None}
+    paths: dict[int, int] = {}
+    lock = threading.Lock()
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+        def _send(self, body: bytes, ctype: str, status: int = 200) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", ctype)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def do_GET(self) -> None:  # noqa: N802
+            now = time.time()
+            index = pages.index_of(self.path)
+            with lock:
+                stats["requests"] += 1
+                stats["first"] = stats["first"] or now
+                if index is not None:
+                    stats["page_requests"] += 1
+                    stats["last"] = now
+                    paths[index] = paths.get(index, 0) + 1
+            if self.path == "/_stats":
+                with lock:
+                    data = {
+                        **stats,
+                        "unique_pages": len(paths),
+                        "repeated": sum(1 for n in paths.values() if n > 1),
+                    }
+                self._send(json.dumps(data).encode(), "application/json")
+            elif self.path == "/_reset":
+                with lock:
+                    stats.update(requests=0, page_requests=0, first=None, last=None)
+                    paths.clear()
+                self._send(b"ok", "text/plain")
+            elif self.path == "/sitemap.xml":
+                self._send(sitemap(pages, self.server.server_address[1]), "application/xml")
+            elif self.path == "/robots.txt":
+                self._send(b"User-agent: *\nAllow: /\n", "text/plain")
+            elif index is not None:
+                self._send(pages.body(index), "text/html; charset=utf-8")
+            else:
+                self._send(b"not found", "text/plain", 404)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    port_out.value = server.server_address[1]
+    ready.set()
+    server.serve_forever()
+
+
+def sitemap(pages: PageSet, port: int) -> bytes:
+    urls = "".join(
+        f"<url><loc>http://127.0.0.1:{port}{pages.path(i)}</loc></url>\n"
+        for i in range(pages.count)
+    )
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n'
+        f"{urls}</urlset>\n"
+    ).encode()
+
+
+def server_call(port: int, path: str) -> Any:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10) as response:
+        data = response.read()
+    return json.loads(data) if path == "/_stats" else data
+
+
+# -- measuring a process tree ------------------------------------------------------------------
+
+
+@dataclass
+class Usage:
+    wall: float = 0.0
+    peak_rss: int = 0
+    peak_main_rss: int = 0
+    peak_pss: int = 0  # proportional set size: shared pages split between processes
+    cpu: dict[int, tuple[str, float]] = field(default_factory=dict)  # pid -> (role, seconds)
+    other_load: float = 0.0  # cores busy outside the measured tree (other jobs on the machine)
+    server_cpu: float = 0.0  # CPU seconds of the page server and this script meanwhile
+    result: dict[str, Any] = field(default_factory=dict)
+    returncode: int = 0
+
+    def cpu_by_role(self) -> dict[str, float]:
+        out: dict[str, float] = {}
+        for role, seconds in self.cpu.values():
+            out[role] = out.get(role, 0.0) + seconds
+        return out
+
+
+def run_measured(
+    cmd: list[str],
+    env: dict[str, str] | None = None,
+    log: Path | None = None,
+    server: int | None = None,
+) -> Usage:
+    """Run ``cmd``; sample RSS and CPU of it and its descendants every 0.1 s.
+
+    The page server's CPU (process ``server``) is counted apart; whatever else the machine
+    did meanwhile is ``other_load`` (other jobs: the measurement is then not trustworthy).
+    """
+    usage = Usage()
+    helpers = [psutil.Process(), *([psutil.Process(server)] if server else [])]
+    helpers_start = sum(_cpu(p) for p in helpers)
+    system_start = _busy_seconds()
+    start = time.perf_counter()
+    out = open(log, "wb") if log else subprocess.DEVNULL  # noqa: SIM115
+    # cwd: `python -m` puts the working directory first on sys.path, before PYTHONPATH
+    proc = subprocess.Popen(
+        cmd, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=tempfile.gettempdir()
+    )
+    root = psutil.Process(proc.pid)
+    seen: dict[int, psutil.Process] = {proc.pid: root}
+    ticks = 0
+    while proc.poll() is None:
+        total, pss, ticks = 0, 0, ticks + 1
+        try:
+            tree = [root, *root.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            break
+        for p in tree:
+            seen.setdefault(p.pid, p)
+            try:
+                with p.oneshot():
+                    rss = p.memory_info().rss
+                    times = p.cpu_times()
+            except psutil.NoSuchProcess:
+                continue
+            total += rss
+            if ticks % 10 == 1:  # reading smaps costs CPU: once a second
+                try:
+                    pss += p.memory_full_info().pss
+                except psutil.Error:
+                    pass
+            if p.pid == proc.pid:
+                usage.peak_main_rss = max(usage.peak_main_rss, rss)
+            role = "main" if p.pid == proc.pid else _role(p)
+            usage.cpu[p.pid] = (role, times.user + times.system)
+        usage.peak_rss = max(usage.peak_rss, total)
+        usage.peak_pss = max(usage.peak_pss, pss)
+        time.sleep(SAMPLE_EVERY)
+    usage.returncode = proc.wait()
+    usage.wall = time.perf_counter() - start
+    own = sum(seconds for _, seconds in usage.cpu.values())
+    usage.server_cpu = sum(_cpu(p) for p in helpers) - helpers_start
+    usage.other_load = max(
+        0.0, (_busy_seconds() - system_start - own - usage.server_cpu) / usage.wall
+    )
+    if log:
+        out.close()  # type: ignore[union-attr]
+    return usage
+
+
+def _busy_seconds() -> float:
+    """CPU seconds spent by the whole machine, all cores, since boot (not idle, not iowait)."""
+    times = psutil.cpu_times()
+    return sum(times) - times.idle - getattr(times, "iowait", 0.0)
+
+
+def _cpu(p: psutil.Process) -> float:
+    times = p.cpu_times()
+    return times.user + times.system
+
+
+def _role(p: psutil.Process) -> str:
+    try:
+        cmdline = " ".join(p.cmdline())
+    except psutil.Error:
+        return "worker"
+    return "helper" if "resource_tracker" in cmdline else "worker"
+
+
+# -- (a) raw trafilatura and (b) plain Scrapy, as child modes of this script ------------------
+
+
+def mode_raw(pages: PageSet, out: Path) -> None:
+    import trafilatura
+
+    seconds, cpu, extracted = 0.0, 0.0, 0
+    for i in range(pages.count):
+        html = pages.body(i)
+        started, started_cpu = time.perf_counter(), time.process_time()
+        text = trafilatura.extract(html)
+        seconds += time.perf_counter() - started
+        cpu += time.process_time() - started_cpu
+        extracted += bool(text)
+    out.write_text(json.dumps({"seconds": seconds, "cpu": cpu, "extracted": extracted}))
+
+
+def mode_scrapy(port: int, out: Path, concurrency: int) -> None:
+    import trafilatura
+    from scrapy.crawler import CrawlerProcess
+    from scrapy.spiders import SitemapSpider
+
+    counts = {"pages": 0, "extracted": 0}
+
+    class PlainSpider(SitemapSpider):
+        name = "plain"
+        sitemap_urls = [f"http://127.0.0.1:{port}/sitemap.xml"]
+
+        def parse(self, response: Any) -> Any:
+            counts["pages"] += 1
+            counts["extracted"] += bool(trafilatura.extract(response.body))
+            return None
+
+    process = CrawlerProcess(
+        {
+            "ROBOTSTXT_OBEY": False,
+            "LOG_LEVEL": "WARNING",
+            "TELNETCONSOLE_ENABLED": False,
+            "CONCURRENT_REQUESTS": concurrency,
+            "CONCURRENT_REQUESTS_PER_DOMAIN": concurrency,
+            "DOWNLOAD_DELAY": 0,
+            "COOKIES_ENABLED": False,
+        }
+    )
+    process.crawl(PlainSpider)
+    process.start()
+    out.write_text(json.dumps(counts))
+
+
+# -- (c) newswatch -----------------------------------------------------------------------------
+
+
+def write_config(path: Path, port: int, workers: int, concurrency: int, db: Path) -> None:
+    path.write_text(
+        f'database = "{db}"\n\n[crawl]\nobey_robots = false\ndelay = 0\n'
+        f"concurrency = {concurrency}\nworkers = {workers}\n\n"
+        f'[[sources]]\nname = "bench"\nsitemaps = ["http://127.0.0.1:{port}/sitemap.xml"]\n'
+    )
+
+
+def check_database(db: Path, pages: PageSet, port: int) -> dict[str, Any]:
+    """Where each served page ended up: article, non-article, failure, or nowhere."""
+    served = {f"http://127.0.0.1:{port}{pages.path(i)}" for i in range(pages.count)}
+    conn = sqlite3.connect(db)
+    rows = conn.execute("SELECT url, kind, status, error, article_id FROM fetches").fetchall()
+    fate = {"article": 0, "not_article": 0, "failed": 0}
+    found = set()
+    for url, _kind, _status, error, article_id in rows:
+        if url not in served:
+            continue
+        found.add(url)
+        if error:
+            fate["failed"] += 1
+        elif article_id is not None:
+            fate["article"] += 1
+        else:
+            fate["not_article"] += 1
+    articles, copies = conn.execute("SELECT count(*), count(duplicate_of) FROM articles").fetchone()
+    stats = conn.execute("SELECT stats, status FROM runs ORDER BY id DESC LIMIT 1").fetchone()
+    conn.close()
+    run = json.loads(stats[0]) if stats else {}
+    return {
+        **fate,
+        "missing": len(served - found),
+        "articles": articles,
+        "copies": copies,
+        "run_status": stats[1] if stats else None,
+        "run_counts": {
+            k: run.get(k) for k in ("pages_fetched", "articles_new", "duplicates", "errors")
+        },
+    }
+
+
+# -- the report --------------------------------------------------------------------------------
+
+
+def mb(n: int) -> float:
+    return n / 1e6
+
+
+def describe_cpu(usage: Usage) -> str:
+    roles = usage.cpu_by_role()
+    parts = [
+        f"{role} {sec:.1f} s ({100 * sec / usage.wall:.0f}% of a core)"
+        for role, sec in sorted(roles.items())
+    ]
+    parts.append(f"page server + benchmark {usage.server_cpu:.1f} s")
+    parts.append(f"other jobs on the machine {usage.other_load:.2f} cores")
+    return ", ".join(parts)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument(
+        "--pages",
+        required=True,
+        help="folder of real pages (*.html.gz / *.html), or a page count for a "
+        "smoke run on the bundled sample site",
+    )
+    parser.add_argument("--count", type=int, help="pages to serve (default: the folder's pages)")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="newswatch [crawl] workers (default: cores)",
+    )
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument(
+        "--only", default="raw,scrapy,newswatch", help="comma list of runs (default: all three)"
+    )
+    parser.add_argument("--keep", type=Path, help="keep the database and logs in this folder")
+    parser.add_argument("--_mode", choices=["raw", "scrapy"], help=argparse.SUPPRESS)
+    parser.add_argument("--_port", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--_out", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+
+    count = args.count
+    if args.pages.isdigit():
+        count = count or int(args.pages)
+        args.pages = "-"
+    originals, label = load_originals(args.pages)
+    pages = PageSet(originals, count or len(originals))
+
+    if args._mode == "raw":
+        return mode_raw(pages, args._out)
+    if args._mode == "scrapy":
+        return mode_scrapy(args._port, args._out, args.concurrency)
+
+    runs = [r.strip() for r in args.only.split(",") if r.strip()]
+    work = Path(args.keep or tempfile.mkdtemp(prefix="nw-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
+    port_value, ready = multiprocessing.Value("i", 0), multiprocessing.Event()
+    server = multiprocessing.Process(target=_serve, args=(pages, port_value, ready), daemon=True)
+    server.start()
+    ready.wait(10)
+    port = port_value.value
+    me = [
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "--pages",
+        args.pages,
+        "--count",
+        str(pages.count),
+    ]
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(p for p in (os.environ.get("PYTHONPATH"), str(ROOT)) if p),
+    }
+    print(
+        f"# {pages.count} pages from {label} ({len(originals)} originals), "
+        f"{os.cpu_count()} cores, workers={args.workers}, concurrency={args.concurrency}"
+    )
+    results: dict[str, tuple[Usage, dict[str, Any]]] = {}
+
+    if "raw" in runs:
+        out = work / "raw.json"
+        usage = run_measured([*me, "--_mode", "raw", "--_out", str(out)], env, server=server.pid)
+        data = json.loads(out.read_text())
+        results["raw"] = (usage, data)
+        print(
+            f"(a) raw trafilatura: {data['seconds']:.1f} s extracting "
+            f"({data['cpu']:.1f} s CPU, {usage.wall:.1f} s process), "
+            f"{data['extracted']} with text; CPU: {describe_cpu(usage)}",
+            flush=True,
+        )
+
+    if "scrapy" in runs:
+        out = work / "scrapy.json"
+        server_call(port, "/_reset")
+        usage = run_measured(
+            [*me, "--_mode", "scrapy", "--_port", str(port), "--_out", str(out)],
+            env,
+            server=server.pid,
+        )
+        data = json.loads(out.read_text())
+        data["server"] = server_call(port, "/_stats")
+        results["scrapy"] = (usage, data)
+        print(
+            f"(b) plain Scrapy: {usage.wall:.1f} s, {data['pages']} pages, "
+            f"{data['extracted']} with text; CPU: {describe_cpu(usage)}",
+            flush=True,
+        )
+
+    if "newswatch" in runs:
+        db, config = work / "newswatch.db", work / "newswatch.toml"
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{db}{suffix}").unlink(missing_ok=True)
+        write_config(config, port, args.workers, args.concurrency, db)
+        server_call(port, "/_reset")
+        started = time.time()
+        usage = run_measured(
+            [sys.executable, "-m", "crawler", "crawl", "--config", str(config), "--db", str(db)],
+            env,
+            log=work / "newswatch.log",
+            server=server.pid,
+        )
+        data = {"server": server_call(port, "/_stats"), "db": check_database(db, pages, port)}
+        srv = data["server"]
+        if srv["first"] and srv["last"]:
+            data["startup"] = srv["first"] - started
+            data["tail"] = started + usage.wall - srv["last"]
+        results["newswatch"] = (usage, data)
+        print(
+            f"(c) newswatch crawl: {usage.wall:.1f} s (exit {usage.returncode}; first request "
+            f"after {data.get('startup', 0):.1f} s, exit {data.get('tail', 0):.1f} s after "
+            f"the last page was served); CPU: {describe_cpu(usage)}",
+            flush=True,
+        )
+
+    server.terminate()
+    report(pages, results, work if args.keep else None)
+
+
+def report(
+    pages: PageSet, results: dict[str, tuple[Usage, dict[str, Any]]], kept: Path | None
+) -> None:
+    n = pages.count
+    raw_rate = n / results["raw"][1]["seconds"] if "raw" in results else None
+    rows = []
+    names = {
+        "raw": "(a) raw `trafilatura.extract`, 1 process (extraction time only)",
+        "scrapy": "(b) plain Scrapy + trafilatura in the callback",
+        "newswatch": "(c) `newswatch crawl`, full pipeline",
+    }
+    rates: dict[str, float] = {}
+    for key, (usage, data) in results.items():
+        seconds = data["seconds"] if key == "raw" else usage.wall
+        rates[key] = n / seconds
+        ratio = f"{rates[key] / raw_rate:.2f}x" if raw_rate else "-"
+        cpu = data["cpu"] if key == "raw" else sum(sec for _, sec in usage.cpu.values())
+        rows.append(
+            f"| {names[key]} | {seconds:.1f} | {rates[key]:.1f} | {ratio} | {cpu:.1f} | "
+            f"{mb(usage.peak_rss):.0f} |"
+        )
+    print()
+    print(
+        f"| {n} pages, {os.cpu_count()} cores | seconds | pages/s | vs (a) | CPU s | peak RSS MB |"
+    )
+    print("|---|---:|---:|---:|---:|---:|")
+    print("\n".join(rows))
+    print()
+    busy = max(usage.other_load for usage, _ in results.values())
+    if busy > 0.15:
+        print(
+            f"WARNING: other jobs kept up to {busy:.2f} cores busy during a run: the times "
+            "are not trustworthy; run again on an idle machine.\n"
+        )
+    if "newswatch" not in results:
+        return
+    usage, data = results["newswatch"]
+    db, srv = data["db"], data["server"]
+    print(
+        f"newswatch: {db['article']} stored as articles ({db['articles']} rows, "
+        f"{db['copies']} near-duplicate copies), {db['not_article']} judged not articles, "
+        f"{db['failed']} failures recorded, {db['missing']} missing; run {db['run_status']} "
+        f"{db['run_counts']}"
+    )
+    print(
+        f"server: {srv['page_requests']} page requests for {srv['unique_pages']} of {n} pages "
+        f"({srv['repeated']} requested more than once)"
+    )
+    verdicts = []
+    if raw_rate:
+        ratio = rates["newswatch"] / raw_rate
+        ok = ratio >= TARGET_RATIO
+        verdicts.append(
+            f"throughput {ratio:.2f}x of raw trafilatura (target >= {TARGET_RATIO}x)"
+            + (
+                ""
+                if ok
+                else f": gap {TARGET_RATIO - ratio:.2f}x, needs "
+                f"{n / (TARGET_RATIO * raw_rate):.1f} s instead of {usage.wall:.1f} s"
+            )
+        )
+    else:
+        ok = False
+        verdicts.append("throughput not compared (run (a) too)")
+    rss_ok = mb(usage.peak_rss) <= TARGET_RSS_MB
+    verdicts.append(
+        f"peak RSS {mb(usage.peak_rss):.0f} MB (PSS {mb(usage.peak_pss):.0f} MB), main process "
+        f"{mb(usage.peak_main_rss):.0f} MB (target <= {TARGET_RSS_MB:.0f} MB; "
+        "compare runs of 1,000 and 5,000 pages for growth)"
+    )
+    lost_ok = db["missing"] == 0 and srv["unique_pages"] == n
+    verdicts.append(f"no page lost: {'yes' if lost_ok else 'NO'}")
+    met = ok and rss_ok and lost_ok and usage.returncode == 0
+    print(("targets met: " if met else "targets NOT met: ") + "; ".join(verdicts))
+    if kept:
+        print(f"database and log kept in {kept}")
+
+
+if __name__ == "__main__":
+    main()
