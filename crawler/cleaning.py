@@ -7,6 +7,7 @@ headings that introduce lists of other articles) and from the multilingual lexic
 
 from __future__ import annotations
 
+from functools import lru_cache
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 from lxml.etree import XPath
@@ -50,8 +51,17 @@ def _classify(el: HtmlElement, lex: Lexicon) -> str | None:
     """The kind of boilerplate an element's role, class and id announce, if any."""
     if el.get("role") in ("dialog", "alertdialog") or el.get("aria-modal") == "true":
         return "overlay"
-    attrs = f"{el.get('class', '')} {el.get('id', '')}".lower()
-    if len(attrs) < 3 or not lex.any_class.search(attrs):
+    attrs = f"{el.get('class', '')} {el.get('id', '')}"
+    if len(attrs) < 3:
+        return None
+    return _classify_attrs(attrs, lex)
+
+
+@lru_cache(maxsize=8192)
+def _classify_attrs(attrs: str, lex: Lexicon) -> str | None:
+    # Pages repeat the same class strings hundreds of times: classify each string once.
+    attrs = attrs.lower()
+    if not lex.any_class.search(attrs):
         return None
     if lex.consent_class.search(attrs):
         return "consent"

@@ -149,9 +149,11 @@ def _ingest_one(
         content_hash=result.content_hash or "",
         fingerprint=result.fingerprint or 0,
         feed_guid=result.guid,
+        signature=result.signature,
     )
     counts["articles_new"] += 1
-    if link.duplicate_of is not None:
+    # A copy never counts as news; nor does an original whose text arrived first as a copy.
+    if link.duplicate_of is not None or link.text_already_stored:
         counts["duplicates"] += 1
         return article_id
     if options.baseline:
@@ -204,7 +206,7 @@ def _ingest_known(
             published=article.published,
             seen_at=now,
             content_hash=result.content_hash or "",
-            fingerprint=result.fingerprint or 0,
+            fingerprint=result.fingerprint or 0, signature=result.signature,
         )
         counts["articles_updated"] += 1
         if flag and create_flag(

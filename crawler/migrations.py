@@ -150,3 +150,44 @@ def m003_articles_fts(db: Database) -> None:
     # Triggers keep the index in step with every insert/update/delete of articles.
     db["articles"].enable_fts(["title", "text"], fts_version="FTS5", create_triggers=True,
                               tokenize="unicode61 remove_diacritics 2")
+
+
+@migrations(name="m004_fingerprint_index")
+def m004_fingerprint_index(db: Database) -> None:
+    # Near-duplicate index (crawler/dedup.py): one row per MinHash-LSH band of each original
+    # article. WITHOUT ROWID: the primary key is the (band, value) -> article_id lookup itself.
+    db.execute(
+        """
+        CREATE TABLE dedup_bands (
+            band INTEGER NOT NULL,
+            value INTEGER NOT NULL,
+            article_id INTEGER NOT NULL,
+            PRIMARY KEY (band, value, article_id)
+        ) WITHOUT ROWID"""
+    )
+    # What was indexed per original article, so a re-crawl can replace exactly those rows.
+    db.execute(
+        """
+        CREATE TABLE dedup_docs (
+            article_id INTEGER PRIMARY KEY,
+            signature BLOB,
+            story_hour INTEGER NOT NULL,
+            story_terms TEXT NOT NULL,
+            weight REAL NOT NULL
+        )"""
+    )
+    # Story grouping (crawler/story.py): title/lead terms by hour, and their document frequency.
+    db.execute(
+        """
+        CREATE TABLE story_terms (
+            term TEXT NOT NULL,
+            hour INTEGER NOT NULL,
+            article_id INTEGER NOT NULL,
+            story_id INTEGER NOT NULL,
+            PRIMARY KEY (term, hour, article_id)
+        ) WITHOUT ROWID"""
+    )
+    db.execute("CREATE TABLE term_df (term TEXT PRIMARY KEY, df INTEGER NOT NULL) WITHOUT ROWID")
+    db.execute("CREATE TABLE dedup_stats (key TEXT PRIMARY KEY, value INTEGER NOT NULL)")
+    # An original crawled after its copies takes them over: find them without a scan.
+    db.execute("CREATE INDEX idx_articles_duplicate_of ON articles(duplicate_of)")

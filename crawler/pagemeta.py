@@ -164,6 +164,12 @@ def declared_language(tree: HtmlElement) -> str | None:
     return None
 
 
+def warm_up() -> None:
+    """Load the language model now, so forked extraction workers share it instead of each
+    loading its own copy."""
+    py3langid.classify("newswatch warms up the language identifier once per process")
+
+
 def detect_language(text: str) -> str | None:
     """Language of ``text`` by py3langid (offline, model shipped in the package)."""
     sample = text[:1000]

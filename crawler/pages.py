@@ -10,7 +10,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from crawler.dedup import content_hash, text_fingerprint
+from crawler.dedup import content_hash, text_fingerprint, text_signature
 from crawler.extract import extract_article
 from crawler.models import Article
 from crawler.topics import Query, matching_topics, parse_query
@@ -49,6 +49,7 @@ class PageResult:
     topics: list[str] = field(default_factory=list)
     content_hash: str | None = None
     fingerprint: int | None = None
+    signature: bytes | None = None  # MinHash-LSH keys, computed off the main process
     guid: str | None = None
     request_url: str | None = None
     error: str | None = None
@@ -111,6 +112,7 @@ def process_page(job: PageJob) -> PageResult:
         topics=topics,
         content_hash=content_hash(article.text),
         fingerprint=text_fingerprint(article.text),
+        signature=text_signature(article.text),
         guid=job.guid,
         request_url=job.request_url,
     )

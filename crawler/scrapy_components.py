@@ -21,6 +21,7 @@ from w3lib.url import safe_url_string
 
 from crawler.ingest import IngestOptions, ingest_results
 from crawler.items import FetchRecord, PageItem
+from crawler.pagemeta import warm_up
 from crawler.pages import PageResult, configure_topics, process_page
 from crawler.storage import get_fetch_state, record_fetch, write_transaction
 from crawler.urls import canonicalize_url, is_crawlable_url, url_in_domains
@@ -249,6 +250,7 @@ class StoragePipeline:
         configure_topics(self.topics)  # the in-process path uses it too
         self.workers = context.config.crawl.workers
         if self.workers > 1 and os.environ.get("NEWSWATCH_INPROCESS") != "1":
+            warm_up()
             self.pool = self._new_pool()
 
     async def process_item(self, item: Any) -> Any:

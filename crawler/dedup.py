@@ -1,0 +1,365 @@
+"""Duplicate and story detection, cheapest test first.
+
+1. canonical URL: storage keeps one row per canonical URL, so nothing to do here;
+2. feed GUID: the same GUID in the same source is the same item under a new URL;
+3. exact hash of the normalised, chrome-free text (``content_hash``);
+4. near-duplicate: MinHash-LSH keys (``text_signature``) looked up in ``dedup_bands``, then
+   verified on the stored text by word-shingle Jaccard / containment;
+5. story: an article that copies nothing joins the story of the best-matching article of the
+   same few days (see ``crawler.story``), or starts a new one.
+
+Only originals are indexed (copies point at them), and every lookup is an indexed probe whose
+result size depends on the article, not on the size of the database.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlite_utils import Database
+
+from crawler import story
+from crawler.dedup_text import (
+    BANDS,
+    LEAD_BANDS,
+    content_hash,
+    hamming,
+    is_material_change,
+    normalize_text,
+    resemblance,
+    shingle_hashes,
+    text_fingerprint,
+    text_signature,
+    tokens,
+    unpack_signature,
+)
+
+__all__ = [
+    "Link",
+    "content_hash",
+    "find_original",
+    "hamming",
+    "is_material_change",
+    "link_article",
+    "normalize_text",
+    "text_fingerprint",
+    "text_signature",
+    "update_article",
+]
+
+# Texts shorter than this many words are matched by exact hash only: short texts (briefs,
+# "video" pages, paywall stubs) share too much boilerplate for a similarity test.
+NEAR_MIN_WORDS = 50
+# Below this even the exact hash is ignored: an empty or one-line body says nothing.
+EXACT_MIN_WORDS = 8
+# Verification on 4-word shingles. Unrelated texts in the benchmark reach Jaccard 0.15 and
+# containment 0.28; lightly edited copies stay above 0.6 Jaccard, truncated and updated ones
+# above 0.9 containment.
+MIN_JACCARD = 0.5
+MIN_CONTAINMENT = 0.8
+MIN_CONTAINED_JACCARD = 0.1  # a 50-word brief is no copy of a 2,000-word feature quoting it
+MAX_CANDIDATES = 8
+
+
+@dataclass
+class Link:
+    """Where a new article landed."""
+
+    duplicate_of: int | None
+    story_id: int
+    new_story: bool
+    # True for an original crawled after a copy of it: it becomes the root its copies point at,
+    # but its text is already stored (and was flagged through the copy), so it is not news.
+    text_already_stored: bool = False
+
+
+def link_article(
+    db: Database,
+    article_id: int,
+    *,
+    title: str,
+    text: str,
+    published: str | None,
+    seen_at: str,
+    content_hash: str,
+    fingerprint: int,
+    feed_guid: str | None = None,
+    signature: bytes | None = None,
+) -> Link:
+    """Find what a newly stored article copies and which story it belongs to, and record it.
+
+    Runs inside the caller's write transaction (no BEGIN/COMMIT here). ``signature`` is
+    ``text_signature(text)`` when the caller computed it in a worker; else computed here.
+    ``fingerprint`` is stored by the caller; lookups use the signature.
+    """
+    del fingerprint  # kept in articles.fingerprint by storage; lookups use the signature
+    words = _Words(text)
+    when = event_time(published, seen_at)
+    hour = story.event_hour(published, seen_at)
+    if signature is None and words.at_least(NEAR_MIN_WORDS):
+        signature = text_signature(text)
+    original = find_original(
+        db, article_id, words, content_hash=content_hash, feed_guid=feed_guid, signature=signature
+    )
+    if original is not None:
+        root, story_id = original
+        if not _published_before(db, when, root):
+            _touch_story(db, story_id, when)
+            db.execute(
+                "UPDATE articles SET duplicate_of = ?, story_id = ? WHERE id = ?",
+                [root, story_id, article_id],
+            )
+            return Link(root, story_id, False)
+        # the original itself, crawled after its copies: it becomes the root they point at
+        _unindex_root(db, root, article_id)
+    terms, groups = story.story_terms(title, text)
+    weights = story.weigh(db, terms)
+    if original is not None:
+        match: story.Match | None = story.Match(original[0], original[1], 0.0, 0)
+    else:
+        match = story.find_story(db, article_id, weights, groups, hour)
+    if match is not None:
+        story_id, new_story = match.story_id, False
+        _touch_story(db, story_id, when, title=title, article_id=article_id)
+    else:
+        story_id, new_story = _new_story(db, title, article_id, when), True
+    story.index_terms(db, article_id, story_id, weights, hour, terms)
+    posted = " ".join(weights)
+    if signature is not None and words.at_least(NEAR_MIN_WORDS):
+        _post_bands(db, article_id, signature)
+    else:
+        signature = None
+    db.execute(
+        "INSERT OR REPLACE INTO dedup_docs (article_id, signature, story_hour, story_terms, weight)"
+        " VALUES (?, ?, ?, ?, ?)",
+        [article_id, signature, hour, posted, sum(weights.values())],
+    )
+    db.execute(
+        "UPDATE articles SET duplicate_of = NULL, story_id = ? WHERE id = ?",
+        [story_id, article_id],
+    )
+    return Link(None, story_id, new_story, text_already_stored=original is not None)
+
+
+def update_article(
+    db: Database,
+    article_id: int,
+    *,
+    title: str,
+    text: str,
+    published: str | None,
+    seen_at: str,
+    content_hash: str,
+    fingerprint: int,
+    signature: bytes | None = None,
+) -> None:
+    """Re-index an article whose text changed materially; its story and duplicate_of stay."""
+    del content_hash, fingerprint  # the row already carries them; lookups need the signature
+    doc = db.execute(
+        "SELECT signature, story_hour, story_terms FROM dedup_docs WHERE article_id = ?",
+        [article_id],
+    ).fetchone()
+    if doc is None:
+        return  # a copy (never indexed: it is found through its original) or never linked
+    old_signature, old_hour, old_terms = doc
+    if old_signature is not None:
+        db.conn.executemany(
+            "DELETE FROM dedup_bands WHERE band = ? AND value = ? AND article_id = ?",
+            [(b, v, article_id) for b, v in enumerate(unpack_signature(old_signature))],
+        )
+    if _Words(text).at_least(NEAR_MIN_WORDS):
+        signature = signature or text_signature(text)
+        _post_bands(db, article_id, signature)
+    else:
+        signature = None
+    row = db.execute("SELECT story_id FROM articles WHERE id = ?", [article_id]).fetchone()
+    story_id = row[0] if row else None
+    hour = story.event_hour(published, seen_at)
+    weights = story.weigh(db, story.story_terms(title, text)[0])
+    if story_id is not None:
+        story.repost_terms(db, article_id, story_id, old_terms.split(), old_hour, weights, hour)
+    db.execute(
+        "UPDATE dedup_docs SET signature = ?, story_hour = ?, story_terms = ?, weight = ?"
+        " WHERE article_id = ?",
+        [signature, hour, " ".join(weights), sum(weights.values()), article_id],
+    )
+
+
+class _Words:
+    """The text's tokens, computed only when a test needs more than a rough count."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._tokens: list[str] | None = None
+
+    @property
+    def tokens(self) -> list[str]:
+        if self._tokens is None:
+            self._tokens = tokens(self.text)
+        return self._tokens
+
+    def at_least(self, n: int) -> bool:
+        # whitespace words bound the tokens from below only roughly; decide exactly near n
+        rough = len(self.text.split())
+        if rough >= 2 * n:
+            return True
+        return len(self.tokens) >= n
+
+
+def find_original(
+    db: Database,
+    article_id: int,
+    words: _Words,
+    *,
+    content_hash: str,
+    feed_guid: str | None,
+    signature: bytes | None,
+) -> tuple[int, int] | None:
+    """(root article id, its story id) of the stored original this article copies, if any."""
+    candidates: list[tuple[int, int | None, int]] = []
+    if feed_guid:
+        candidates = db.execute(
+            "SELECT id, duplicate_of, story_id FROM articles WHERE feed_guid = ? AND id != ?"
+            " AND story_id IS NOT NULL"
+            " AND source IS (SELECT source FROM articles WHERE id = ?) ORDER BY id LIMIT 1",
+            [feed_guid, article_id, article_id],
+        ).fetchall()
+    if not candidates and content_hash and words.at_least(EXACT_MIN_WORDS):
+        candidates = db.execute(
+            "SELECT id, duplicate_of, story_id FROM articles WHERE content_hash = ? AND id != ?"
+            " AND story_id IS NOT NULL ORDER BY id LIMIT 1",
+            [content_hash, article_id],
+        ).fetchall()
+    if candidates:
+        found_id, duplicate_of, story_id = candidates[0]
+        return _root(db, found_id, duplicate_of, story_id)
+    if signature is None or not words.at_least(NEAR_MIN_WORDS):
+        return None
+    near = _near_duplicate(db, article_id, words, signature)
+    return _root(db, *near) if near else None
+
+
+def _root(db: Database, found: int, duplicate_of: int | None, story_id: int) -> tuple[int, int]:
+    if duplicate_of is None:
+        return found, story_id
+    row = db.execute("SELECT story_id FROM articles WHERE id = ?", [duplicate_of]).fetchone()
+    return duplicate_of, (row[0] if row and row[0] is not None else story_id)
+
+
+def _near_duplicate(
+    db: Database, article_id: int, words: _Words, signature: bytes
+) -> tuple[int, int | None, int] | None:
+    hits: dict[int, int] = {}
+    values = unpack_signature(signature)
+    scan = (
+        "SELECT * FROM (SELECT article_id FROM dedup_bands WHERE band = ? AND value = ? LIMIT 50)"
+    )
+    params = [x for band, value in enumerate(values) for x in (band, value)]
+    for (other,) in db.execute(" UNION ALL ".join([scan] * len(values)), params):
+        if other != article_id:
+            hits[other] = hits.get(other, 0) + 1
+    if not hits:
+        return None
+    ranked = sorted(hits, key=lambda a: (-hits[a], a))[:MAX_CANDIDATES]
+    marks = ",".join("?" * len(ranked))
+    rows = db.execute(
+        f"SELECT id, text, duplicate_of, story_id FROM articles WHERE id IN ({marks})"
+        " AND story_id IS NOT NULL",
+        ranked,
+    ).fetchall()
+    mine = shingle_hashes(words.tokens)
+    best: tuple[float, int, int | None, int] | None = None
+    for other, other_text, duplicate_of, story_id in rows:
+        jaccard, containment = resemblance(mine, shingle_hashes(tokens(other_text or "")))
+        if is_near_duplicate(jaccard, containment):
+            key = (jaccard, -other)
+            if best is None or key > (best[0], -best[1]):
+                best = (jaccard, other, duplicate_of, story_id)
+    return best[1:] if best else None
+
+
+def is_near_duplicate(jaccard: float, containment: float) -> bool:
+    """The verification rule on 4-word shingle sets."""
+    return jaccard >= MIN_JACCARD or (
+        containment >= MIN_CONTAINMENT and jaccard >= MIN_CONTAINED_JACCARD
+    )
+
+
+def _published_before(db: Database, when: str, root: int) -> bool:
+    row = db.execute("SELECT published, first_seen FROM articles WHERE id = ?", [root]).fetchone()
+    return row is not None and when < event_time(row[0], row[1])
+
+
+def _unindex_root(db: Database, old: int, new: int) -> None:
+    """Make ``new`` the root of ``old``'s copies; ``old`` becomes a copy, out of the index."""
+    db.execute("UPDATE articles SET duplicate_of = ? WHERE duplicate_of = ?", [new, old])
+    db.execute("UPDATE articles SET duplicate_of = ? WHERE id = ?", [new, old])
+    doc = db.execute(
+        "SELECT signature, story_hour, story_terms FROM dedup_docs WHERE article_id = ?", [old]
+    ).fetchone()
+    if doc is None:
+        return
+    signature, hour, terms = doc
+    if signature is not None:
+        db.conn.executemany(
+            "DELETE FROM dedup_bands WHERE band = ? AND value = ? AND article_id = ?",
+            [(b, v, old) for b, v in enumerate(unpack_signature(signature))],
+        )
+    db.conn.executemany(
+        "DELETE FROM story_terms WHERE term = ? AND hour = ? AND article_id = ?",
+        [(t, hour, old) for t in terms.split()],
+    )
+    db.execute("DELETE FROM dedup_docs WHERE article_id = ?", [old])
+
+
+def _post_bands(db: Database, article_id: int, signature: bytes) -> None:
+    values = unpack_signature(signature)
+    assert len(values) == BANDS + LEAD_BANDS, "signature from another dedup version"
+    db.conn.executemany(
+        "INSERT OR IGNORE INTO dedup_bands (band, value, article_id) VALUES (?, ?, ?)",
+        [(band, value, article_id) for band, value in enumerate(values)],
+    )
+
+
+def event_time(published: str | None, seen_at: str) -> str:
+    """ISO UTC time of the article for story first/last seen: published, unless later than seen."""
+    seen = _parse_time(seen_at)
+    pub = _parse_time(published) if published else None
+    chosen = pub if pub is not None and (seen is None or pub <= seen) else seen
+    return chosen.isoformat() if chosen is not None else seen_at
+
+
+def _parse_time(value: str) -> datetime | None:
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC).replace(microsecond=0)
+
+
+def _new_story(db: Database, title: str, article_id: int, when: str) -> int:
+    cursor = db.execute(
+        "INSERT INTO stories (title, lead_article_id, first_seen, last_seen, article_count)"
+        " VALUES (?, ?, ?, ?, 1)",
+        [title, article_id, when, when],
+    )
+    return int(cursor.lastrowid or 0)
+
+
+def _touch_story(
+    db: Database, story_id: int, when: str, *, title: str | None = None, article_id: int = 0
+) -> None:
+    if title is not None:
+        # an original report published before the story's first one becomes its headline
+        db.execute(
+            "UPDATE stories SET title = ?, lead_article_id = ? WHERE id = ? AND first_seen > ?",
+            [title, article_id, story_id, when],
+        )
+    db.execute(
+        "UPDATE stories SET article_count = article_count + 1, first_seen = min(first_seen, ?),"
+        " last_seen = max(last_seen, ?) WHERE id = ?",
+        [when, when, story_id],
+    )
