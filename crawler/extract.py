@@ -87,6 +87,10 @@ def extract_from_tree(
     published = published_date(tree, url, fallback=fallback_published, now=now, found=meta.date)
     language = declared_language(tree)
     title = meta.title or fallback_title
+    if title and len(title) > _MAX_TITLE:
+        # An unclosed <h1> swallows the body; the declared titles are the better guess.
+        title = (meta_content(tree, "og:title", "twitter:title") or fallback_title
+                 or _document_title(tree) or title[:_MAX_TITLE].rsplit(" ", 1)[0])
     site = meta_content(tree, "og:site_name") or meta.sitename
     if not site and url:
         site = urlsplit(url).hostname
@@ -95,7 +99,10 @@ def extract_from_tree(
     unwrap_embedded_posts(tree)
     related = prune_boilerplate(tree, base, page_urls)
     merge_split_bodies(tree)
-    titles = (title, meta_content(tree, "og:title", "twitter:title"), _first_h1(tree), *page_urls)
+    # The section name ("World", "Política") repeats as a kicker line above the headline.
+    section = meta_content(tree, "article:section")
+    titles = (title, meta_content(tree, "og:title", "twitter:title"), _first_h1(tree), section,
+              *page_urls)
     raw_text, headings = _main_text(tree, url)
     text = clean_paragraphs(raw_text, titles, lead=meta.description, headings=headings)
     return Article(
@@ -111,6 +118,15 @@ def extract_from_tree(
         description=meta.description or None,
         related=related,
     )
+
+
+_MAX_TITLE = 300
+
+
+def _document_title(tree: HtmlElement) -> str | None:
+    node = tree.find(".//title")
+    text = " ".join((node.text_content() if node is not None else "").split())
+    return text if 0 < len(text) <= _MAX_TITLE else None
 
 
 def extract_article(
