@@ -97,7 +97,8 @@ def main() -> None:
             print(f"| {label} | {sent:,} | {full} | {flags} |")
         ratio = rows[2][1] / rows[0][1] if rows[0][1] else 0.0
         verdict = "target met" if ratio <= 0.05 and rows[2][3] == 0 else "TARGET MISSED"
-        print(f"\nunchanged re-crawl / first crawl bytes: {ratio:.1%} ({verdict}: <= 5%, no flags)\n")
+        print(f"\nunchanged re-crawl / first crawl bytes: {ratio:.1%} "
+              f"({verdict}: <= 5%, no flags)\n")
         samples = scheduler_memory(workdir, args.runs)
         print("| scheduled runs finished | scheduler RSS MiB |")
         print("|---:|---:|")
