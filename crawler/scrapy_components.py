@@ -7,6 +7,7 @@ import dataclasses
 import hashlib
 import logging
 import os
+import sys
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -201,11 +202,13 @@ class StoragePipeline:
     """
 
     BATCH_SIZE = 50
+    FLUSH_SECONDS = 2.0  # a slow crawl still commits often: a kill loses little
     LISTING_KINDS = ("feed", "sitemap", "section")
 
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
         self.pool: ProcessPoolExecutor | None = None
+        self.last_flush = time.monotonic()
         self.topics: list[tuple[str, str]] = []
         self.workers = 1
         self.pending: list[tuple[Any, dict[str, Any]]] = []
@@ -259,7 +262,8 @@ class StoragePipeline:
         elif isinstance(item, PageItem):
             result = await self._process(item)
             self.pending.append((result, item.fetch_meta))
-        if len(self.pending) + len(self.fetches) >= self.BATCH_SIZE:
+        due = time.monotonic() - self.last_flush >= self.FLUSH_SECONDS
+        if due or len(self.pending) + len(self.fetches) >= self.BATCH_SIZE:
             self.flush()
         return None
 
@@ -283,6 +287,7 @@ class StoragePipeline:
                                    initargs=(self.topics, os.getpid()))
 
     def flush(self) -> None:
+        self.last_flush = time.monotonic()
         context = _context(self.crawler)
         if self.fetches:
             with write_transaction(context.db):
@@ -315,3 +320,44 @@ class StoragePipeline:
         self.flush()
         if self.pool is not None:
             self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+class ProgressLine:
+    """On a terminal, a one-line progress display on stderr while the crawl runs."""
+
+    INTERVAL = 1.0
+
+    def __init__(self, crawler: Crawler) -> None:
+        if not sys.stderr.isatty() or os.environ.get("NEWSWATCH_NO_PROGRESS"):
+            raise NotConfigured
+        self.crawler = crawler
+        self.task: Any = None
+        crawler.signals.connect(self.opened, signal=signals.spider_opened)
+        crawler.signals.connect(self.closed, signal=signals.spider_closed)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> ProgressLine:
+        return cls(crawler)
+
+    def opened(self) -> None:
+        from twisted.internet import task
+
+        self.task = task.LoopingCall(self.show)
+        self.task.start(self.INTERVAL, now=False)
+
+    def show(self) -> None:
+        stats = self.crawler.stats.get_stats() if self.crawler.stats else {}
+        counts = _context(self.crawler).counts
+        sys.stderr.write(
+            f"\r  fetched {stats.get('response_received_count', 0)}"
+            f" · new {counts['articles_new']} · updated {counts['articles_updated']}"
+            f" · duplicates {counts['duplicates']} · off-topic {counts['off_topic']}"
+            f" · errors {counts['errors']}   "
+        )
+        sys.stderr.flush()
+
+    def closed(self) -> None:
+        if self.task is not None and self.task.running:
+            self.task.stop()
+        sys.stderr.write("\r" + " " * 100 + "\r")
+        sys.stderr.flush()

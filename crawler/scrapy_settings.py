@@ -35,6 +35,7 @@ def build_settings(config: Config) -> dict[str, Any]:
         "EXTENSIONS": {
             "scrapy.extensions.telnet.TelnetConsole": None,
             "crawler.scrapy_components.RobotsCrawlDelay": 100,
+            "crawler.scrapy_components.ProgressLine": 200,
         },
         "DOWNLOADER_MIDDLEWARES": {
             # Before robots.txt (100) so an off-site request never even triggers its robots.txt.
