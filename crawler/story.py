@@ -1,18 +1,23 @@
 """Story grouping: which earlier article (within a few days) reports the same event.
 
-An article is described by the terms of its title and lead that survive translation and
-rewording: names (capitalised words and multiword names), numbers, and content words cut to a
-6-character stem, so "extradition"/"extradición" or "fentanyl"/"fentanilo" meet. Terms are
-weighted by rarity (document frequency kept in SQLite) and by kind. Candidates come from an
-index of (term, hour) -> article, so the cost per article depends on the postings of its own
-rare terms inside the time window, never on the size of the database.
+An article is described by the terms that survive translation and rewording: names
+(capitalised words, multiword names, acronyms), numbers, and the content words of its title
+and lead cut to a 6-character stem, so "extradition"/"extradición" or "fentanyl"/"fentanilo"
+meet. Names and numbers come from the whole text (up to BODY_WORDS words) with a weight that
+falls with their position: the lead says what happened, later paragraphs name who took part.
+Terms are weighted by rarity (document frequency kept in SQLite) and by kind.
+
+Candidates come from an index of (term, hour) -> article, so the cost per article depends on
+the postings of its own rare terms inside the time window, never on the size of the database.
+The few best candidates are then compared term by term on their stored text, the same way
+whichever of the two arrived first.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -21,10 +26,15 @@ from sqlite_utils import Database
 from crawler.dedup_text import fold, strip_chrome
 
 LEAD_WORDS = 80  # the lead: where every outlet puts who, what, where and how many
+BODY_WORDS = 600  # names further down: who took part (bounded, so the cost per text is too)
+# Past the lead a name's weight halves every BODY_HALF words: the delegation listed in the
+# sixth paragraph still counts, a background mention at the end barely does.
+BODY_HALF = 250
 STEM = 6
 MAX_TERMS = 32  # indexed terms per article (the heaviest)
 WINDOW_HOURS = 72  # same event: published within three days of each other
 POSTINGS_LIMIT = 200  # per term and window; common terms carry little weight anyway
+VERIFY = 4  # candidates compared in full, best first by their shared indexed terms
 # Kinds: a capitalised word inside a sentence is a name; two or more in a row a full name.
 # Names and numbers identify an event; plain words mostly describe its kind ("ambush",
 # "seizure"), rarely survive translation, and only a large database tells rare from common.
@@ -32,17 +42,34 @@ WEIGHT_WORD = 0.1
 WEIGHT_NAME = 1.5
 WEIGHT_NUMBER = 1.5
 WEIGHT_FULL_NAME = 2.0
-IDF_SMOOTHING = 10  # a young database must not call every term rare
+# Rarity prior: every term counts as if seen PRIOR_SEEN times in PRIOR_DOCS more articles.
+PRIOR_DOCS = 10
+PRIOR_SEEN = 0.5
 # Same event: beyond the ACTORS heaviest shared names (the people or bodies involved, who
 # recur across events: the same two officials meet again, a brother is arrested the next day)
-# the reports still share specific details (a number, a further name or place, rare words)
-# worth at least MIN_RESIDUAL: e.g. one number or name that few other articles have.
+# the reports still share specific details (a number, further names or places, rare words)
+# worth at least MIN_RESIDUAL, and what they share is at least MIN_SHARE of the lighter
+# report's own weight: two long reports on one subject share countries, capitals and
+# ministries whatever the event, and a young database cannot yet tell those are common.
 ACTORS = 2
 MIN_RESIDUAL = 1.0
+MIN_DETAILS = 1
+DETAIL_WEIGHT = 0.2  # below this a shared entity is no detail of its own
+MIN_SHARE = 0.2  # sample web falses reach 0.17, benchmark trues go down to 0.16: a thin margin
 # Reports of one event cluster in time; each day between two reports asks for more evidence.
 EVIDENCE_PER_DAY = 0.75
 
+# "~stem": the word was seen in lower case. Counted in the document frequencies (never
+# posted), it tells a name made of common words ("Secretaría de Seguridad", "National Guard":
+# bodies that recur in every report on a subject) from a person or place ("Lozada",
+# "Aguililla"), which is never written in lower case.
+LOWER = "~"
+
 _TOKEN = re.compile(r"\d(?:[\d.,]*\d)?|[^\W\d_]+")
+# Sentence ends; then clause breaks. A name never runs across either, and a capital after
+# a dash, quote or colon opens a clause like a sentence ("WASHINGTON — Senior officials").
+_SENTENCE = re.compile(r"(?<=[.!?…])\s+|\n+")
+_CLAUSE = re.compile(r"(,|[;:()\[\]\"“”„«»—–]|\s-\s)")
 
 _CONNECTORS = frozenset({"of", "de", "del", "la", "las", "los"})
 # Function words, months, weekdays and news chrome in English and Spanish: capitalised at
@@ -99,67 +126,120 @@ def _parse_hour(value: str) -> int | None:
     return int(parsed.timestamp()) // 3600
 
 
-def _sentences(text: str) -> Iterable[list[tuple[str, bool]]]:
-    """Tokens with a flag "starts its sentence", one list per sentence."""
-    for sentence in re.split(r"(?<=[.!?…:;])\s+|\n+", text):
-        words = _TOKEN.findall(sentence)
-        if words:
-            yield [(w, i == 0) for i, w in enumerate(words)]
+@dataclass
+class _Token:
+    word: str
+    key: str
+    initial: bool  # opens its sentence or clause: a capital there proves nothing
+    pos: int  # word position in the body; -1 in the title
+    last: bool  # last token of its clause: a name ends here
 
 
-def story_terms(title: str, text: str) -> tuple[dict[str, float], dict[str, str]]:
-    """Terms of the title and lead with their kind weight (before rarity), and entity groups.
+def _tokens(part: str, start: int) -> Iterator[_Token]:
+    pos = start
+    for sentence in _SENTENCE.split(part):
+        initial = True
+        for chunk in _CLAUSE.split(sentence):
+            if _CLAUSE.fullmatch(chunk):
+                # after a comma a capital is still a name ("..., Jesús Antonio Lozada")
+                initial = chunk != ","
+                continue
+            words = _TOKEN.findall(chunk)
+            for i, word in enumerate(words):
+                yield _Token(word, _term_key(word), initial, pos if start >= 0 else -1,
+                             i == len(words) - 1)
+                initial = False
+                pos += 1
+
+
+class Groups(dict[str, str]):
+    """Term -> entity group, carrying the article's unweighted terms for the full comparison."""
+
+    terms: dict[str, float]
+
+
+def story_terms(title: str, text: str) -> tuple[dict[str, float], Groups]:
+    """Terms of the title and text with their kind and position weight, and entity groups.
 
     A capitalised run ("President Elena Carrasco") yields its words and adjacent pairs; all of
     them map to one group ("@presid_elena_carras"; "@" marks names), so one shared person
     counts once, not three or four times.
     """
     terms: dict[str, float] = {}
-    groups: dict[str, str] = {}
+    groups = Groups()
+    groups.terms = terms
 
     def add(key: str, weight: float, group: str | None = None) -> None:
-        if weight > terms.get(key, 0.0):
+        if weight > terms.get(key, -1.0):
             terms[key] = weight
         # a word that is also part of a name ("states", "United States") belongs to the name
         if key not in groups or (group and not groups[key].startswith("@")):
             groups[key] = group or key
 
-    # the lead is within the first few thousand characters whatever chrome precedes it
-    lead = " ".join(strip_chrome(text[: LEAD_WORDS * 30]).split()[:LEAD_WORDS])
-    # the lead first: its full names give the title's bare surnames their group
-    for part, is_title in ((lead, False), (title or "", True)):
-        for sentence in _sentences(part):
-            run: list[str] = []
-            run_initial = False
-            sentence = sentence + [("", False)]
-            for i, (word, initial) in enumerate(sentence):
-                key = _term_key(word)
-                is_name = bool(key) and word[0].isupper() and not key.startswith("#")
-                if is_name and not is_title:
-                    run_initial = run_initial if run else initial
-                    run.append(key)
-                    continue
-                if run and fold(word) in _CONNECTORS and sentence[i + 1][0][:1].isupper():
-                    continue  # "Office of Foreign Assets Control", "Secretaría de la Defensa"
-                if run:
-                    joined = "@" + "_".join(run)
-                    group = joined if len(run) > 1 else groups.get(run[0], joined)
-                    for a, b in zip(run, run[1:], strict=False):
-                        add(f"{a}_{b}", WEIGHT_FULL_NAME, group)
-                    # a lone capital opening a sentence is as likely a plain word ("Gunmen")
-                    lone = len(run) == 1 and run_initial
-                    for name in run:
-                        add(name, WEIGHT_WORD if lone else WEIGHT_NAME, group)
+    body = strip_chrome(text[: BODY_WORDS * 12]).split()[:BODY_WORDS]
+    tokens = list(_tokens(" ".join(body), 0))
+    # a capitalised word seen inside a sentence is a name at the start of one too ("Velasco
+    # told reporters"); one seen only there is as likely a plain word ("Gunmen")
+    known = {t.key for t in tokens if not t.initial and t.word[:1].isupper()}
+    # the body first: its full names give the title's bare surnames their group
+    for part in (tokens, list(_tokens(title or "", -1))):
+        run: list[_Token] = []
+        for tok in part:
+            key = tok.key
+            is_name = (
+                bool(key)
+                and tok.word[0].isupper()
+                and not key.startswith("#")
+                and tok.pos >= 0  # title case headlines capitalise everything
+                and (not tok.initial or key in known or tok.word.isupper())
+            )
+            if is_name and run and tok.initial:
+                _add_run(run, add)  # a new clause starts a new name
+                run = []
+            if is_name:
+                run.append(tok)
+                if tok.last:
+                    _add_run(run, add)
                     run = []
-                if not key:
-                    continue
-                if key.startswith("#"):
-                    add(key, WEIGHT_NUMBER)
-                elif is_name and word.isupper():  # acronyms in (title-case) headlines
-                    add(key, WEIGHT_NAME, "@" + key)
-                elif len(word) >= 4 or word[0].isupper():
-                    add(key, WEIGHT_WORD)
+                continue
+            if run and fold(tok.word) in _CONNECTORS and not tok.last:
+                run.append(tok)  # "Office of Foreign Assets Control", "Secretaría de la Defensa"
+                continue
+            if run:
+                _add_run(run, add)
+                run = []
+            if not key:
+                continue
+            lead = tok.pos < LEAD_WORDS
+            if key.startswith("#"):
+                add(key, WEIGHT_NUMBER * _position(tok.pos))
+            elif tok.word.isupper() and len(tok.word) >= 2:  # acronyms in title-case headlines
+                add(key, WEIGHT_NAME * _position(tok.pos), "@" + key)
+            elif lead and (len(tok.word) >= 4 or tok.word[0].isupper()):
+                add(key, WEIGHT_WORD)
+            if tok.word.islower() and len(tok.word) >= 4 and tok.pos >= 0:
+                add(LOWER + key, 0.0)  # see _generic
+        if run:
+            _add_run(run, add)
     return terms, groups
+
+
+def _add_run(run: list[_Token], add: Callable[[str, float, str | None], None]) -> None:
+    """A capitalised run: its words and adjacent pairs, all in one entity group."""
+    keys = [t.key for t in run if t.key and fold(t.word) not in _CONNECTORS]
+    if not keys:
+        return
+    weight = _position(run[0].pos)
+    group = "@" + "_".join(keys)
+    for a, b in zip(keys, keys[1:], strict=False):
+        add(f"{a}_{b}", WEIGHT_FULL_NAME * weight, group)
+    for key in keys:
+        add(key, WEIGHT_NAME * weight, group)
+
+
+def _position(pos: int) -> float:
+    """Weight of a name or number by where it first appears."""
+    return 0.5 ** (max(0, pos - LEAD_WORDS) / BODY_HALF)
 
 
 def _term_key(word: str) -> str:
@@ -176,10 +256,12 @@ def _term_key(word: str) -> str:
 
 
 def idf(df: int, total: int) -> float:
-    """Rarity in [0, 1]: 1 for a term never seen, 0 for one in every article."""
-    # df counts the earlier articles only; a term just one other has is as rare as can be
-    scale = math.log(total + IDF_SMOOTHING)
-    return max(0.0, math.log((total + IDF_SMOOTHING) / max(df, 1)) / scale)
+    """Rarity in [0, 1]: 1 for a term no other earlier article has, 0 for one in all of them."""
+    # df counts the earlier articles, the one compared with included: a term only it has is
+    # as rare as can be. The pseudo-counts let a small database learn from what it has seen
+    # (a name in 7 of 8 articles is common) without calling rare what it has not.
+    docs = total + PRIOR_DOCS
+    return max(0.0, math.log(docs / (max(df - 1, 0) + PRIOR_SEEN)) / math.log(docs / PRIOR_SEEN))
 
 
 def _document_frequencies(db: Database, keys: list[str]) -> dict[str, int]:
@@ -195,24 +277,127 @@ def _total_documents(db: Database) -> int:
     return int(row[0]) if row else 0
 
 
-def weigh(db: Database, terms: dict[str, float]) -> dict[str, float]:
-    """Kind weight times rarity; keeps the MAX_TERMS heaviest non-zero terms."""
+def _rarity(db: Database, terms: dict[str, float]) -> dict[str, float]:
     dfs = _document_frequencies(db, list(terms))
     total = _total_documents(db)
     weighted = {t: w * idf(dfs.get(t, 0), total) for t, w in terms.items()}
-    best = sorted(weighted.items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_TERMS]
-    return {t: w for t, w in best if w > 0}
+    return {t: w for t, w in weighted.items() if w > 0}
+
+
+def weigh(db: Database, terms: dict[str, float]) -> dict[str, float]:
+    """Kind weight times rarity; keeps the MAX_TERMS heaviest non-zero terms."""
+    best = sorted(_rarity(db, terms).items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_TERMS]
+    return dict(best)
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What two reports share: all of it, past the actors, and how many separate details."""
+
+    total: float
+    residual: float
+    details: int
+    share: float
+
+
+@dataclass
+class _Doc:
+    weights: dict[str, float]  # every term, kind x position x rarity
+    groups: dict[str, str]
+    lower: set[str]  # stems it writes in lower case somewhere
+
+
+def _doc(db: Database, terms: dict[str, float], groups: dict[str, str]) -> _Doc:
+    lower = {t[len(LOWER):] for t in terms if t.startswith(LOWER)}
+    return _Doc(_rarity(db, terms), groups, lower)
+
+
+def _generic(db: Database, keys: set[str], a: _Doc, b: _Doc) -> dict[str, float]:
+    """Share in [0, 1] of each key's uses that are in lower case: 0 for a person or place."""
+    marks = ",".join("?" * len(keys))
+    rows = db.execute(
+        f"SELECT term, df FROM term_df WHERE term IN ({marks}) OR term IN ({marks})",
+        [*keys, *(LOWER + k for k in keys)],
+    ).fetchall()
+    df = dict(rows)
+    out = {}
+    for k in keys:
+        # the two reports at hand are evidence too, before the database has seen the word
+        here = k in a.lower or k in b.lower
+        out[k] = min(1.0, (df.get(LOWER + k, 0) + here) / (df.get(k, 0) + 1))
+    return out
+
+
+def compare(db: Database, a: _Doc, b: _Doc) -> Evidence:
+    """Shared evidence of two reports; symmetric in the two."""
+    shared = {t: min(w, b.weights[t]) for t, w in a.weights.items() if t in b.weights}
+    words = {
+        w for t in shared if not t.startswith("#") and _is_name(t, a, b) for w in t.split("_")
+    }
+    generic = _generic(db, words, a, b) if words else {}
+    for t in shared:
+        if t in generic or "_" in t:
+            # a name of common words is a body that recurs, not a detail: weigh it as a word
+            g = max(generic.get(w, 0.0) for w in t.split("_"))
+            shared[t] *= 1 - g * (1 - WEIGHT_WORD / WEIGHT_NAME)
+    parent: dict[str, str] = {}
+
+    def find(x: str) -> str:
+        while parent.setdefault(x, x) != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    # a term joins its group in either report: "Velasco" alone here, "Roberto Velasco" there
+    for t in shared:
+        for label in (a.groups.get(t, t), b.groups.get(t, t)):
+            parent[find(label)] = find(t)
+    entities: dict[str, float] = {}
+    named: set[str] = set()
+    for t, w in shared.items():
+        root = find(t)
+        entities[root] = max(entities.get(root, 0.0), w)
+        if _is_name(t, a, b):
+            named.add(root)
+    actors = sorted((e for e in entities if e in named), key=lambda e: -entities[e])[:ACTORS]
+    rest = [w for e, w in entities.items() if e not in actors]
+    residual = sum(rest)
+    lighter = min(sum(_top(a.weights)), sum(_top(b.weights))) or 1.0
+    return Evidence(
+        total=sum(entities.values()),
+        residual=residual,
+        details=sum(w >= DETAIL_WEIGHT for w in rest),
+        share=sum(entities.values()) / lighter,
+    )
+
+
+def _is_name(term: str, a: _Doc, b: _Doc) -> bool:
+    return a.groups.get(term, "").startswith("@") or b.groups.get(term, "").startswith("@")
+
+
+def _top(weights: dict[str, float]) -> list[float]:
+    return sorted(weights.values(), reverse=True)[:MAX_TERMS]
+
+
+def same_event(evidence: Evidence, hours_apart: int) -> bool:
+    """The rule: enough specific shared detail for the time between the two reports."""
+    needed = MIN_RESIDUAL + EVIDENCE_PER_DAY * abs(hours_apart) / 24
+    return (
+        evidence.residual >= needed
+        and evidence.details >= MIN_DETAILS
+        and evidence.share >= MIN_SHARE
+    )
 
 
 def find_story(
     db: Database, article_id: int, weights: dict[str, float], groups: dict[str, str], hour: int
 ) -> Match | None:
     """The earlier article of the same event inside the window that shares the most, if any."""
+    if not weights:
+        return None
     shared: dict[int, dict[str, float]] = {}
     story_of: dict[int, int] = {}
     hour_of: dict[int, int] = {}
-    if not weights:
-        return None
     # one statement, one bounded index range per term (a UNION ALL of LIMITed scans)
     scan = (
         "SELECT * FROM (SELECT term, article_id, story_id, hour FROM story_terms"
@@ -230,13 +415,24 @@ def find_story(
         group = groups.get(term, term)
         entities[group] = max(entities.get(group, 0.0), weights[term])
         story_of[other] = story_id
+    # shortlist on the indexed terms, then compare the few best on all their terms
+    ranked = sorted(shared, key=lambda o: (-sum(shared[o].values()), o))[:VERIFY]
+    if not ranked:
+        return None
+    full = getattr(groups, "terms", None)
+    mine = _doc(db, full, groups) if full is not None else _Doc(weights, groups, set())
+    marks = ",".join("?" * len(ranked))
+    texts = db.execute(
+        f"SELECT id, title, text FROM articles WHERE id IN ({marks})", ranked
+    ).fetchall()
     best: Match | None = None
-    for other, entities in shared.items():
-        names = sorted((w for g, w in entities.items() if g.startswith("@")), reverse=True)
-        residual = sum(entities.values()) - sum(names[:ACTORS])
-        needed = MIN_RESIDUAL + EVIDENCE_PER_DAY * abs(hour - hour_of[other]) / 24
-        if residual >= needed and (best is None or residual > best.residual):
-            best = Match(other, story_of[other], residual, len(entities))
+    for other, title, text in texts:
+        theirs = _doc(db, *story_terms(title or "", text or ""))
+        evidence = compare(db, mine, theirs)
+        if same_event(evidence, hour - hour_of[other]) and (
+            best is None or evidence.residual > best.residual
+        ):
+            best = Match(other, story_of[other], evidence.residual, evidence.details)
     return best
 
 
@@ -291,3 +487,5 @@ def _bump_frequencies(db: Database, terms: list[str], delta: int) -> None:
         " ON CONFLICT(key) DO UPDATE SET value = max(0, value + excluded.value)",
         [delta],
     )
+
+
