@@ -155,6 +155,8 @@ def _ingest_one(
     # A copy never counts as news; nor does an original whose text arrived first as a copy.
     if link.duplicate_of is not None or link.text_already_stored:
         counts["duplicates"] += 1
+        if link.text_already_stored:
+            move_flags_to_original(db, article_id)
         return article_id
     if options.baseline:
         return article_id
@@ -170,6 +172,17 @@ def _ingest_one(
         counts["flags"] += 1
         counts[f"flags.{kind}"] += 1
     return article_id
+
+
+def move_flags_to_original(db: Database, original_id: int) -> None:
+    """An original that arrived after its copy takes over the copy's unread story flag, so
+    the reader is sent to the original, and no flag names a duplicate."""
+    db.execute(
+        "UPDATE OR IGNORE flags SET article_id = ?, subject = ? "
+        "WHERE kind IN ('new_story', 'new_coverage') AND acked_at IS NULL "
+        "AND article_id IN (SELECT id FROM articles WHERE duplicate_of = ?)",
+        [original_id, f"article:{original_id}", original_id],
+    )
 
 
 def _ingest_known(
