@@ -17,9 +17,11 @@ from __future__ import annotations
 
 import math
 import re
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 
 from sqlite_utils import Database
 
@@ -226,6 +228,23 @@ def story_terms(title: str, text: str) -> tuple[dict[str, float], Groups]:
     return terms, groups
 
 
+_PARSED: OrderedDict[tuple[int, int], tuple[dict[str, float], Groups]] = OrderedDict()
+_PARSED_MAX = 512  # candidates are recent articles: a crawl compares against the same few
+
+
+def _cached_story_terms(article_id: int, title: str, text: str) -> tuple[dict[str, float], Groups]:
+    """story_terms of a stored article, remembered per process (keyed by id and text)."""
+    key = (article_id, hash((title, text)))
+    if key in _PARSED:
+        _PARSED.move_to_end(key)
+        return _PARSED[key]
+    parsed = story_terms(title, text)
+    _PARSED[key] = parsed
+    if len(_PARSED) > _PARSED_MAX:
+        _PARSED.popitem(last=False)
+    return parsed
+
+
 def _add_run(run: list[_Token], add: Callable[[str, float, str | None], None]) -> None:
     """A capitalised run: its words and adjacent pairs, all in one entity group."""
     keys = [t.key for t in run if t.key and fold(t.word) not in _CONNECTORS]
@@ -244,7 +263,9 @@ def _position(pos: int) -> float:
     return 0.5 ** (max(0, pos - LEAD_WORDS) / BODY_HALF)
 
 
+@lru_cache(maxsize=65536)
 def _term_key(word: str) -> str:
+    # a text repeats its words, and a crawl its vocabulary: fold each word once
     if not word:
         return ""
     if word[0].isdigit():
@@ -436,7 +457,7 @@ def find_story(
     best: Match | None = None
     documents = _total_documents(db)
     for other, title, text in texts:
-        theirs = _doc(db, *story_terms(title or "", text or ""))
+        theirs = _doc(db, *_cached_story_terms(other, title or "", text or ""))
         evidence = compare(db, mine, theirs)
         if same_event(evidence, hour - hour_of[other], documents) and (
             best is None or evidence.residual > best.residual
