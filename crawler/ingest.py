@@ -16,6 +16,7 @@ from sqlite_utils import Database
 
 from crawler import dedup
 from crawler.flags import create_flag
+from crawler.models import RelatedLink
 from crawler.pages import PageResult
 from crawler.storage import record_fetch, utcnow, write_transaction
 from crawler.urls import canonicalize_url
@@ -128,17 +129,9 @@ def _ingest_one(
     )
     article_id = int(cursor.lastrowid or 0)
     _remember_urls(db, article_id, result)
-    db.execute(
-        "INSERT INTO article_versions (article_id, title, text, content_hash, captured_at, run_id)"
-        " VALUES (?, ?, ?, ?, ?, ?)",
-        [article_id, article.title, article.text, result.content_hash, now, options.run_id],
-    )
-    for link in article.related:
-        db.execute(
-            "INSERT INTO related_links (article_id, url, title, first_seen, run_id) "
-            "VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-            [article_id, canonicalize_url(link.url), link.title, now, options.run_id],
-        )
+    _save_version(db, article_id, result, now, options.run_id)
+    for link in article.related:  # an article's first links are never news
+        _add_related(db, article_id, link, now, options.run_id)
     link = dedup.link_article(
         db,
         article_id,
@@ -161,16 +154,7 @@ def _ingest_one(
     if options.baseline:
         return article_id
     kind = "new_story" if link.new_story else "new_coverage"
-    if create_flag(
-        db,
-        kind,
-        f"article:{article_id}",
-        run_id=options.run_id,
-        article_id=article_id,
-        story_id=link.story_id,
-    ):
-        counts["flags"] += 1
-        counts[f"flags.{kind}"] += 1
+    _flag(db, counts, kind, f"article:{article_id}", options.run_id, article_id, link.story_id)
     return article_id
 
 
@@ -206,11 +190,7 @@ def _ingest_known(
             "updated_at = ? WHERE id = ?",
             [article.title, article.text, result.content_hash, result.fingerprint, now, article_id],
         )
-        cursor = db.execute(
-            "INSERT INTO article_versions (article_id, title, text, content_hash, captured_at, "
-            "run_id) VALUES (?, ?, ?, ?, ?, ?)",
-            [article_id, article.title, article.text, result.content_hash, now, options.run_id],
-        )
+        version_id = _save_version(db, article_id, result, now, options.run_id)
         dedup.update_article(
             db,
             article_id,
@@ -222,37 +202,45 @@ def _ingest_known(
             fingerprint=result.fingerprint or 0, signature=result.signature,
         )
         counts["articles_updated"] += 1
-        if flag and create_flag(
-            db,
-            "updated",
-            f"article:{article_id}:{result.content_hash}",
-            run_id=options.run_id,
-            article_id=article_id,
-            story_id=story_id,
-            detail={"version_id": cursor.lastrowid},
-        ):
-            counts["flags"] += 1
-            counts["flags.updated"] += 1
+        if flag:
+            _flag(db, counts, "updated", f"article:{article_id}:{result.content_hash}",
+                  options.run_id, article_id, story_id, {"version_id": version_id})
     for link in article.related:
-        url = canonicalize_url(link.url)
-        cursor = db.execute(
-            "INSERT INTO related_links (article_id, url, title, first_seen, run_id) "
-            "VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-            [article_id, url, link.title, now, options.run_id],
-        )
-        if (
-            cursor.rowcount
-            and flag
-            and create_flag(
-                db,
-                "new_related",
-                f"article:{article_id}:related:{url}",
-                run_id=options.run_id,
-                article_id=article_id,
-                story_id=story_id,
-                detail={"url": url, "title": link.title},
-            )
-        ):
-            counts["flags"] += 1
-            counts["flags.new_related"] += 1
+        url = _add_related(db, article_id, link, now, options.run_id)
+        if url and flag:
+            _flag(db, counts, "new_related", f"article:{article_id}:related:{url}",
+                  options.run_id, article_id, story_id, {"url": url, "title": link.title})
     return article_id
+
+
+def _save_version(db: Database, article_id: int, result: PageResult, now: str,
+                  run_id: int) -> int:
+    """Keep this text of the article, so a later update can be shown as a diff."""
+    article = result.article
+    assert article is not None
+    cursor = db.execute(
+        "INSERT INTO article_versions (article_id, title, text, content_hash, captured_at, run_id)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        [article_id, article.title, article.text, result.content_hash, now, run_id],
+    )
+    return int(cursor.lastrowid or 0)
+
+
+def _add_related(db: Database, article_id: int, link: RelatedLink, now: str,
+                 run_id: int) -> str | None:
+    """Record a related link; its canonical URL when it was not known for this article."""
+    url = canonicalize_url(link.url)
+    cursor = db.execute(
+        "INSERT INTO related_links (article_id, url, title, first_seen, run_id) "
+        "VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+        [article_id, url, link.title, now, run_id],
+    )
+    return url if cursor.rowcount else None
+
+
+def _flag(db: Database, counts: Counter[str], kind: str, subject: str, run_id: int,
+          article_id: int, story_id: int | None, detail: dict | None = None) -> None:
+    if create_flag(db, kind, subject, run_id=run_id, article_id=article_id, story_id=story_id,
+                   detail=detail):
+        counts["flags"] += 1
+        counts[f"flags.{kind}"] += 1
