@@ -48,7 +48,7 @@ class HeadingSet:
         return normalized in self.exact or normalized.startswith(self.prefixes)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # identity hash: it keys per-process caches
 class Lexicon:
     """Compiled matchers for one boilerplate lexicon."""
 
