@@ -438,6 +438,10 @@ def main() -> None:
     if args.pages.isdigit():
         count = count or int(args.pages)
         args.pages = "-"
+    elif not Path(args.pages).is_dir():
+        sys.exit(f"--pages: {args.pages} is neither a folder nor a page count")
+    else:
+        args.pages = str(Path(args.pages).resolve())  # the child runs start in a temp folder
     originals, label = load_originals(args.pages)
     pages = PageSet(originals, count or len(originals))
 
