@@ -1,0 +1,39 @@
+"""The database is a read interface: the columns DESIGN.md promises stay where they are."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from crawler.flags import FLAG_KINDS
+from crawler.storage import open_database
+
+CONTRACT = {
+    "articles": "id url canonical_url source site title text published language content_hash "
+                "fingerprint story_id duplicate_of topics first_seen last_seen updated_at",
+    "stories": "id title first_seen last_seen article_count",
+    "related_links": "article_id url title first_seen",
+    "flags": "id kind article_id story_id run_id created_at acked_at",
+    "runs": "id trigger started_at finished_at status stats",
+    "fetches": "url status etag last_modified body_hash fetched_at error",
+}
+
+
+@pytest.mark.parametrize("table", sorted(CONTRACT))
+def test_contract_columns_exist(tmp_path: Path, table: str) -> None:
+    db = open_database(tmp_path / "schema.db")
+    columns = {c.name for c in db[table].columns}
+    assert set(CONTRACT[table].split()) <= columns
+
+
+def test_flag_kinds_are_the_designed_four() -> None:
+    assert set(FLAG_KINDS) == {"new_story", "new_coverage", "updated", "new_related"}
+
+
+def test_opening_twice_applies_migrations_once(tmp_path: Path) -> None:
+    open_database(tmp_path / "m.db").close()
+    db = open_database(tmp_path / "m.db")
+    names = [r[0] for r in db.execute("SELECT name FROM _sqlite_migrations")]
+    assert len(names) == len(set(names)) >= 3
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
