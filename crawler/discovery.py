@@ -81,6 +81,8 @@ def parse_feed(body: bytes, base_url: str, max_entries: int = 10_000) -> list[En
                 if candidate.get("rel", "alternate") == "alternate" and candidate.get("href"):
                     link = candidate["href"]
                     break
+        if not link.strip():
+            continue  # an item without a link names no article (urljoin would give the feed)
         url = urljoin(base_url, link.strip())
         if not is_crawlable_url(url):
             continue

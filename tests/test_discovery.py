@@ -11,6 +11,7 @@ RSS = b"""<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>
 <guid>ex-1</guid><pubDate>Fri, 20 Nov 2026 10:00:00 GMT</pubDate></item>
 <item><title>Relative</title><link>/b</link></item>
 <item><title>Bad scheme</title><link>javascript:alert(1)</link></item>
+<item><title>No link at all</title><description>text</description></item>
 </channel></rss>"""
 
 ATOM = b"""<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom">
