@@ -86,12 +86,14 @@ def link_article(
     fingerprint: int,
     feed_guid: str | None = None,
     signature: bytes | None = None,
+    terms: tuple[dict[str, float], story.Groups] | None = None,
 ) -> Link:
     """Find what a newly stored article copies and which story it belongs to, and record it.
 
     Runs inside the caller's write transaction (no BEGIN/COMMIT here). ``signature`` is
     ``text_signature(text)`` when the caller computed it in a worker; else computed here.
-    ``fingerprint`` is stored by the caller; lookups use the signature.
+    ``fingerprint`` is stored by the caller; lookups use the signature. ``terms`` is
+    ``story.story_terms(title, text)`` when a worker computed it.
     """
     del fingerprint  # kept in articles.fingerprint by storage; lookups use the signature
     words = _Words(text)
@@ -113,7 +115,7 @@ def link_article(
             return Link(root, story_id, False)
         # the original itself, crawled after its copies: it becomes the root they point at
         _unindex_root(db, root, article_id)
-    terms, groups = story.story_terms(title, text)
+    terms, groups = story.remember_terms(article_id, title, text, terms)
     weights = story.weigh(db, terms)
     if original is not None:
         match: story.Match | None = story.Match(original[0], original[1], 0.0, 0)

@@ -232,13 +232,17 @@ _PARSED: OrderedDict[tuple[int, int], tuple[dict[str, float], Groups]] = Ordered
 _PARSED_MAX = 512  # candidates are recent articles: a crawl compares against the same few
 
 
-def _cached_story_terms(article_id: int, title: str, text: str) -> tuple[dict[str, float], Groups]:
-    """story_terms of a stored article, remembered per process (keyed by id and text)."""
+def remember_terms(
+    article_id: int, title: str, text: str,
+    parsed: tuple[dict[str, float], Groups] | None = None,
+) -> tuple[dict[str, float], Groups]:
+    """story_terms of a stored article (``parsed`` if a worker computed them), remembered per
+    process by id and text: the next articles of the crawl are compared with it."""
     key = (article_id, hash((title, text)))
     if key in _PARSED:
         _PARSED.move_to_end(key)
         return _PARSED[key]
-    parsed = story_terms(title, text)
+    parsed = parsed or story_terms(title, text)
     _PARSED[key] = parsed
     if len(_PARSED) > _PARSED_MAX:
         _PARSED.popitem(last=False)
@@ -457,7 +461,7 @@ def find_story(
     best: Match | None = None
     documents = _total_documents(db)
     for other, title, text in texts:
-        theirs = _doc(db, *_cached_story_terms(other, title or "", text or ""))
+        theirs = _doc(db, *remember_terms(other, title or "", text or ""))
         evidence = compare(db, mine, theirs)
         if same_event(evidence, hour - hour_of[other], documents) and (
             best is None or evidence.residual > best.residual
