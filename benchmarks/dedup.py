@@ -374,11 +374,10 @@ def _probe(db: Database, probes: list[Item], size: int) -> tuple[float, float]:
     seen = newest.isoformat()
     # what the crawl's extraction workers compute before the writer looks anything up
     prepared = [(p, dedup.content_hash(p.text), dedup.text_fingerprint(p.text),
-                 dedup.text_signature(p.text), dedup.story.story_terms(p.title, p.text))
-                for p in probes]
+                 dedup.text_signature(p.text)) for p in probes]
     db.execute("BEGIN IMMEDIATE")
     lookups = linking = 0.0
-    for n, (item, chash, fp, sig, parsed) in enumerate(prepared):
+    for n, (item, chash, fp, sig) in enumerate(prepared):
         article_id = int(db.execute(
             "INSERT INTO articles (url, title, text, content_hash, fingerprint, first_seen,"
             " last_seen) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -386,13 +385,13 @@ def _probe(db: Database, probes: list[Item], size: int) -> tuple[float, float]:
         started = time.perf_counter()
         dedup.find_original(db, article_id, dedup._Words(item.text), content_hash=chash,
                             feed_guid=None, signature=sig)
-        terms, groups = parsed
+        # the writer parses the new article's story terms (its CPU has room; the workers' has not)
+        terms, groups = dedup.story.remember_terms(article_id, item.title, item.text)
         hour = dedup.story.event_hour(seen, seen)
         dedup.story.find_story(db, article_id, dedup.story.weigh(db, terms), groups, hour)
         middle = time.perf_counter()
         dedup.link_article(db, article_id, title=item.title, text=item.text, published=seen,
-                           seen_at=seen, content_hash=chash, fingerprint=fp, signature=sig,
-                           terms=parsed)
+                           seen_at=seen, content_hash=chash, fingerprint=fp, signature=sig)
         lookups += middle - started
         linking += time.perf_counter() - middle
     db.execute("ROLLBACK")

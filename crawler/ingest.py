@@ -143,7 +143,6 @@ def _ingest_one(
         fingerprint=result.fingerprint or 0,
         feed_guid=result.guid,
         signature=result.signature,
-        terms=result.story_terms,
     )
     counts["articles_new"] += 1
     # A copy never counts as news; nor does an original whose text arrived first as a copy.
