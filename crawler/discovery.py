@@ -65,6 +65,16 @@ def looks_like_feed(body: bytes) -> bool:
     return b"<rss" in head or b"<feed" in head or b"<rdf:rdf" in head
 
 
+def is_well_formed_xml(body: bytes) -> bool:
+    """Strictly well-formed XML (no recovery, no entities, no network)."""
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, recover=False)
+    try:
+        etree.fromstring(body, parser=parser)
+    except etree.XMLSyntaxError:
+        return False
+    return True
+
+
 def parse_feed(body: bytes, base_url: str, max_entries: int = 10_000) -> list[Entry]:
     """Entries of an RSS or Atom feed; DiscoveryError when the body is not a feed."""
     parsed = feedparser.parse(body, response_headers={"content-location": base_url})

@@ -70,6 +70,22 @@ def configure_topics(topics: Sequence[tuple[str, str]]) -> None:
     _topics_configured = bool(topics)
 
 
+# Bytes that never occur in an HTML page (TAB, LF, FF and CR do).
+_CONTROL = bytes(set(range(32)) - {9, 10, 12, 13})
+
+
+def not_a_page(body: bytes) -> tuple[str, str] | None:
+    """(kind, reason) when a body cannot be an HTML page: empty, or binary bytes."""
+    if not body.strip():
+        return "empty", "empty body"
+    head = body[:4096]
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16 with a BOM
+        return None
+    if b"\x00" in head or sum(head.count(c) for c in _CONTROL) > len(head) // 20:
+        return "not_html", "binary content, not an HTML page"
+    return None
+
+
 def is_listing_page(body: bytes) -> bool:
     """True when the page's head says it is a website/section page, not an article."""
     head_end = body.find(b"</head>", 0, 200_000)

@@ -7,16 +7,22 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import scrapy
-from lxml import etree
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Request, Response
 from scrapy.linkextractors import LinkExtractor
 from twisted.python.failure import Failure
 
 from crawler.context import CrawlContext
-from crawler.discovery import DiscoveryError, Entry, looks_like_feed, parse_feed, parse_sitemap
+from crawler.discovery import (
+    DiscoveryError,
+    Entry,
+    is_well_formed_xml,
+    looks_like_feed,
+    parse_feed,
+    parse_sitemap,
+)
 from crawler.items import FetchRecord, PageItem
-from crawler.pages import PageJob
+from crawler.pages import PageJob, not_a_page
 from crawler.scrapy_components import RedirectLoop, Refused
 from crawler.urls import canonicalize_url, is_crawlable_url
 
@@ -26,8 +32,6 @@ _CONNECTION = {"DownloadConnectionRefusedError", "ConnectionRefusedError", "Conn
                "CannotResolveHostError", "ResponseDataLossError", "DownloadFailedError",
                "ConnectError", "ConnectionResetError"}
 _CANCELLED = {"DownloadCancelledError", "CancelledError"}
-# Bytes that never occur in an HTML page (TAB, LF, FF and CR do).
-_CONTROL = bytes(set(range(32)) - {9, 10, 12, 13})
 
 
 def _header(response: Response, name: str) -> str | None:
@@ -70,27 +74,6 @@ def is_refusal(failure: Failure) -> bool:
     if failure.check(Refused):
         return True
     return bool(failure.check(IgnoreRequest)) and str(failure.value) == "Forbidden by robots.txt"
-
-
-def not_a_page(body: bytes) -> tuple[str, str] | None:
-    """(kind, reason) when a body cannot be an HTML page: empty, or binary bytes."""
-    if not body.strip():
-        return "empty", "empty body"
-    head = body[:4096]
-    if head.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16 with a BOM
-        return None
-    if b"\x00" in head or sum(head.count(c) for c in _CONTROL) > len(head) // 20:
-        return "not_html", "binary content, not an HTML page"
-    return None
-
-
-def is_well_formed_xml(body: bytes) -> bool:
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, recover=False)
-    try:
-        etree.fromstring(body, parser=parser)
-    except etree.XMLSyntaxError:
-        return False
-    return True
 
 
 class NewsSpider(scrapy.Spider):

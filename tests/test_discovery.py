@@ -92,3 +92,10 @@ def test_listing_dates() -> None:
     assert parse_listing_date("2026-11-20") == "2026-11-20T00:00:00+00:00"
     assert parse_listing_date("garbage") is None
     assert parse_listing_date(None) is None
+
+
+def test_well_formed_xml() -> None:
+    from crawler.discovery import is_well_formed_xml
+
+    assert is_well_formed_xml(RSS)
+    assert not is_well_formed_xml(b"<rss><channel><item></rss>")

@@ -1,0 +1,27 @@
+"""Page-level checks done before extraction."""
+
+from __future__ import annotations
+
+import pytest
+
+from crawler.pages import is_listing_page, not_a_page
+
+
+@pytest.mark.parametrize(
+    ("body", "kind"),
+    [
+        (b"", "empty"),
+        (b"   \n\t ", "empty"),
+        (b"\x00\x01\x02binary\x03\x04" * 50, "not_html"),
+        (b"<html><body><p>Hola, M\xc3\xa9xico</p></body></html>", None),
+        ("\ufeff<html>ok</html>".encode("utf-16"), None),
+    ],
+)
+def test_not_a_page(body: bytes, kind: str | None) -> None:
+    problem = not_a_page(body)
+    assert (problem[0] if problem else None) == kind
+
+
+def test_listing_pages_declare_themselves() -> None:
+    assert is_listing_page(b'<html><head><meta property="og:type" content="website"></head>')
+    assert not is_listing_page(b'<html><head><meta property="og:type" content="article"></head>')
