@@ -68,11 +68,7 @@ def query_flags(db: Database, *, run_id: int | None = None, since: str | None = 
     if limit:
         sql += " LIMIT ?"
         params.append(limit)
-    cursor = db.execute(sql, params)
-    names = [d[0] for d in cursor.description]
-    rows = []
-    for row in cursor.fetchall():
-        item = dict(zip(names, row, strict=True))
+    rows = list(db.query(sql, params))
+    for item in rows:
         item["detail"] = json.loads(item["detail"]) if item["detail"] else None
-        rows.append(item)
     return rows

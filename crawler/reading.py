@@ -24,9 +24,7 @@ _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 def _rows(db: Database, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
-    cursor = db.execute(sql, params or [])
-    names = [d[0] for d in cursor.description]
-    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+    return list(db.query(sql, params or []))
 
 
 def _json_list(value: str | None) -> list[Any]:
