@@ -61,11 +61,16 @@ def ingest_results(
     return counts
 
 
-def _find_article(db: Database, result: PageResult) -> tuple | None:
+def _urls_of(result: PageResult) -> set[str]:
+    """Every URL the article was reached by: its canonical, the response's and the request's."""
     urls = {result.key_url, canonicalize_url(result.url)}
     if result.request_url:
         urls.add(canonicalize_url(result.request_url))
-    for url in urls:
+    return urls
+
+
+def _find_article(db: Database, result: PageResult) -> tuple | None:
+    for url in _urls_of(result):
         row = db.execute(
             "SELECT a.id, a.text, a.title, a.content_hash, a.story_id, a.duplicate_of "
             "FROM article_urls u JOIN articles a ON a.id = u.article_id WHERE u.url = ?",
@@ -77,10 +82,7 @@ def _find_article(db: Database, result: PageResult) -> tuple | None:
 
 
 def _remember_urls(db: Database, article_id: int, result: PageResult) -> None:
-    urls = {result.key_url, canonicalize_url(result.url)}
-    if result.request_url:
-        urls.add(canonicalize_url(result.request_url))
-    for url in urls:
+    for url in _urls_of(result):
         db.execute(
             "INSERT INTO article_urls (url, article_id) VALUES (?, ?) ON CONFLICT(url) DO NOTHING",
             [url, article_id],
