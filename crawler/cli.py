@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import json
 import sys
 from collections.abc import Callable
@@ -28,24 +27,18 @@ def load_or_exit(path: str | None) -> Config:
 
 def common_options(func: Callable[..., Any]) -> Callable[..., Any]:
     """--config and --db on every command."""
-
-    @click.option(
-        "--config",
-        "config_path",
-        type=click.Path(dir_okay=False),
-        help="TOML config (default: the one shipped with newswatch).",
-    )
-    @click.option(
+    func = click.option(
         "--db",
         "db_path",
         type=click.Path(dir_okay=False),
         help="SQLite database (overrides the config's `database`).",
-    )
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        return func(*args, **kwargs)
-
-    return wrapper
+    )(func)
+    return click.option(
+        "--config",
+        "config_path",
+        type=click.Path(dir_okay=False),
+        help="TOML config (default: the one shipped with newswatch).",
+    )(func)
 
 
 def database_path(config: Config, db_path: str | None) -> str:
