@@ -10,6 +10,7 @@ from urllib.parse import urljoin, urlsplit
 import py3langid
 from charset_normalizer import from_bytes
 from htmldate import find_date
+from lxml import etree
 from lxml.html import HtmlElement
 from trafilatura.metadata import (
     examine_meta,
@@ -108,12 +109,20 @@ def byline_author(tree: HtmlElement) -> str | None:
     return None
 
 
-def _first(tree: HtmlElement, xpath: str) -> str | None:
-    for value in tree.xpath(xpath):
+# Compiled once: meta_content runs several times per page.
+_META_CONTENT = etree.XPath("//meta[@property=$name or @name=$name]/@content")
+
+
+def _first_of(values: list) -> str | None:
+    for value in values:
         value = " ".join(str(value).split())
         if value:
             return value
     return None
+
+
+def _first(tree: HtmlElement, xpath: str) -> str | None:
+    return _first_of(tree.xpath(xpath))
 
 
 def absolute_url(value: str | None, base: str | None) -> str | None:
@@ -140,7 +149,7 @@ def canonical_url(tree: HtmlElement, base: str | None) -> str | None:
 def meta_content(tree: HtmlElement, *names: str) -> str | None:
     """First non-empty ``<meta property|name=…>`` content among ``names``."""
     for name in names:
-        value = _first(tree, f"//meta[@property='{name}' or @name='{name}']/@content")
+        value = _first_of(_META_CONTENT(tree, name=name))
         if value:
             return value
     return None
