@@ -10,7 +10,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from crawler.dedup import content_hash, text_fingerprint, text_signature
+from crawler.dedup_text import text_digests
 from crawler.extract import extract_article
 from crawler.models import Article
 from crawler.topics import Query, matching_topics, parse_query
@@ -120,15 +120,16 @@ def process_page(job: PageJob) -> PageResult:
         topics = matching_topics(_compiled_topics or [], article.title, article.text)
     else:
         topics = []
+    digest, fingerprint, signature = text_digests(article.text)
     return PageResult(
         url=job.url,
         key_url=key_url,
         source=job.source,
         article=article,
         topics=topics,
-        content_hash=content_hash(article.text),
-        fingerprint=text_fingerprint(article.text),
-        signature=text_signature(article.text),
+        content_hash=digest,
+        fingerprint=fingerprint,
+        signature=signature,
         guid=job.guid,
         request_url=job.request_url,
     )

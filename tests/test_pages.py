@@ -25,3 +25,15 @@ def test_not_a_page(body: bytes, kind: str | None) -> None:
 def test_listing_pages_declare_themselves() -> None:
     assert is_listing_page(b'<html><head><meta property="og:type" content="website"></head>')
     assert not is_listing_page(b'<html><head><meta property="og:type" content="article"></head>')
+
+
+def test_text_digests_equal_the_separate_functions() -> None:
+    from crawler.dedup_text import content_hash, text_digests, text_fingerprint, text_signature
+
+    text = "WASHINGTON (Reuters) - Mexico extradited 29 cartel figures.\n\n" + " ".join(
+        f"word{i % 37} México" for i in range(300)
+    )
+    for sample in (text, "short text"):
+        assert text_digests(sample) == (
+            content_hash(sample), text_fingerprint(sample), text_signature(sample)
+        )
