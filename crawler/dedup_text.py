@@ -97,16 +97,25 @@ def content_hash(text: str) -> str:
     return hashlib.blake2b(normalize_text(text).encode(), digest_size=16).hexdigest()
 
 
+# Word hashes of recent texts: words repeat across articles, and the main process hashes
+# the stored text of every near-duplicate candidate again. A plain dict, emptied when full,
+# bounds the memory (about 10 MB) without an LRU's per-lookup bookkeeping.
+_WORD_HASHES: dict[str, int] = {}
+_MAX_WORD_HASHES = 100_000
+
+
+def _word_hash(word: str) -> int:
+    h = int.from_bytes(hashlib.blake2b(word.encode(), digest_size=8).digest(), "little")
+    _WORD_HASHES[word] = h
+    return h
+
+
 def _token_hashes(words: list[str]) -> np.ndarray:
-    seen: dict[str, int] = {}
-    out = np.empty(len(words), dtype=np.uint64)
-    for i, word in enumerate(words):
-        h = seen.get(word)
-        if h is None:
-            h = int.from_bytes(hashlib.blake2b(word.encode(), digest_size=8).digest(), "little")
-            seen[word] = h
-        out[i] = h
-    return out
+    if len(_WORD_HASHES) > _MAX_WORD_HASHES:
+        _WORD_HASHES.clear()
+    get = _WORD_HASHES.get
+    hashes = [get(word) or _word_hash(word) for word in words]
+    return np.array(hashes, dtype=np.uint64)
 
 
 def _mix(x: np.ndarray) -> np.ndarray:
