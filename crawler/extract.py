@@ -29,6 +29,7 @@ from crawler.pagemeta import (
     declared_language,
     detect_language,
     meta_content,
+    meta_tags,
     page_metadata,
     parse_html,
     published_date,
@@ -114,27 +115,28 @@ def extract_from_tree(
 ) -> Article:
     """Extract an article from a parsed page (the tree is pruned in place)."""
     meta = page_metadata(tree)
+    metas = meta_tags(tree)  # read before pruning, like the rest of the page's metadata
     base = base_url(tree, url)
     canonical = canonical_url(tree, base)
     page_urls = {_without_fragment(u) for u in (url, canonical) if u}
     published = published_date(tree, url, fallback=fallback_published, now=now, found=meta.date)
-    language = declared_language(tree)
+    language = declared_language(tree, metas)
     title = meta.title or fallback_title
     if title and len(title) > _MAX_TITLE:
         # An unclosed <h1> swallows the body; the declared titles are the better guess.
-        title = (meta_content(tree, "og:title", "twitter:title") or fallback_title
+        title = (meta_content(metas, "og:title", "twitter:title") or fallback_title
                  or _document_title(tree) or title[:_MAX_TITLE].rsplit(" ", 1)[0])
-    site = meta_content(tree, "og:site_name") or meta.sitename
+    site = meta_content(metas, "og:site_name") or meta.sitename
     if not site and url:
         site = urlsplit(url).hostname
-    image = meta_content(tree, "og:image", "og:image:url", "twitter:image") or meta.image
+    image = meta_content(metas, "og:image", "og:image:url", "twitter:image") or meta.image
 
     unwrap_embedded_posts(tree)
     related = prune_boilerplate(tree, base, page_urls)
     merge_split_bodies(tree)
     # The section name ("World", "Política") repeats as a kicker line above the headline.
-    section = meta_content(tree, "article:section")
-    titles = (title, meta_content(tree, "og:title", "twitter:title"), _first_h1(tree), section,
+    section = meta_content(metas, "article:section")
+    titles = (title, meta_content(metas, "og:title", "twitter:title"), _first_h1(tree), section,
               *page_urls)
     raw_text, headings = _main_text(tree, url)
     text = clean_paragraphs(raw_text, titles, lead=meta.description, headings=headings)

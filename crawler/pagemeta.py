@@ -23,7 +23,7 @@ from trafilatura.settings import Document
 from trafilatura.utils import load_html, repair_faulty_html
 from w3lib.encoding import html_body_declared_encoding, read_bom
 
-_STRUCTURED_DATES = (
+_STRUCTURED_DATES = etree.XPath(
     "//meta[@property='article:published_time' or @property='og:published_time'"
     " or @name='article:published_time' or @itemprop='datePublished'"
     " or @name='pubdate' or @name='publishdate' or @name='date'"
@@ -126,7 +126,7 @@ def page_metadata(tree: HtmlElement) -> Document:
     return meta
 
 
-_BYLINE = (
+_BYLINE = etree.XPath(
     "//a[@rel='author'] | //*[@itemprop='author']//*[@itemprop='name']"
     " | //*[@itemprop='author'][not(*)]"
     " | //*[contains(@class,'byline') or contains(@class,'author-name')][not(*) or not(*/*)]"
@@ -136,7 +136,7 @@ _BY_PREFIX = re.compile(r"^(by|por|par|von|di|av|af|door)\s+", re.IGNORECASE)
 
 def byline_author(tree: HtmlElement) -> str | None:
     """Author from a visible byline (rel=author, itemprop=author, a byline class)."""
-    for el in tree.xpath(_BYLINE):
+    for el in _BYLINE(tree):
         name = _BY_PREFIX.sub("", " ".join(el.text_content().split()))
         if 3 <= len(name) <= 80 and " " in name and not any(c.isdigit() for c in name):
             return name
@@ -155,8 +155,19 @@ def _first_of(values: list) -> str | None:
     return None
 
 
-def _first(tree: HtmlElement, xpath: str) -> str | None:
-    return _first_of(tree.xpath(xpath))
+def _first(tree: HtmlElement, xpath: etree.XPath) -> str | None:
+    return _first_of(xpath(tree))
+
+
+# Compiled once, like every XPath of this module: tree.xpath(string) compiles on each call.
+_BASE_HREF = etree.XPath("//head/base/@href")
+_CANONICAL_LINK = etree.XPath("//link[translate(@rel,'CANONIL','canonil')='canonical']/@href")
+_OG_URL = etree.XPath("//meta[@property='og:url' or @name='og:url']/@content")
+_CONTENT_LANGUAGE = etree.XPath(
+    "//meta[translate(@http-equiv,'CONTENT-LANGUAGE','content-language')"
+    "='content-language']/@content"
+)
+_JSONLD = etree.XPath("//script[@type='application/ld+json']/text()")
 
 
 def absolute_url(value: str | None, base: str | None) -> str | None:
@@ -168,40 +179,58 @@ def absolute_url(value: str | None, base: str | None) -> str | None:
 
 def base_url(tree: HtmlElement, url: str | None) -> str | None:
     """The URL relative links resolve against (``<base href>`` wins over the page URL)."""
-    base = _first(tree, "//head/base/@href")
+    base = _first(tree, _BASE_HREF)
     return urljoin(url or "", base) if base else url
 
 
 def canonical_url(tree: HtmlElement, base: str | None) -> str | None:
     """What the page declares: ``<link rel=canonical>`` then og:url, made absolute."""
-    value = _first(tree, "//link[translate(@rel,'CANONIL','canonil')='canonical']/@href") or _first(
-        tree, "//meta[@property='og:url' or @name='og:url']/@content"
-    )
+    value = _first(tree, _CANONICAL_LINK) or _first(tree, _OG_URL)
     return absolute_url(value, base)
 
 
-def meta_content(tree: HtmlElement, *names: str) -> str | None:
-    """First non-empty ``<meta property|name=…>`` content among ``names``."""
+MetaTags = dict[str, list[str]]
+
+
+def meta_tags(tree: HtmlElement) -> MetaTags:
+    """Contents of the page's ``<meta property|name=…>`` tags by property and by name, in
+    page order: one walk over the tree instead of one XPath search per lookup."""
+    tags: MetaTags = {}
+    for meta in tree.iter("meta"):
+        content = meta.get("content")
+        if content is None:
+            continue
+        prop, name = meta.get("property"), meta.get("name")
+        if prop is not None:
+            tags.setdefault(prop, []).append(content)
+        if name is not None and name != prop:
+            tags.setdefault(name, []).append(content)
+    return tags
+
+
+def meta_content(tree: HtmlElement | MetaTags, *names: str) -> str | None:
+    """First non-empty ``<meta property|name=…>`` content among ``names``.
+
+    ``tree`` may be :func:`meta_tags` of the page when several lookups follow.
+    """
     for name in names:
-        value = _first_of(_META_CONTENT(tree, name=name))
+        found = tree.get(name) if isinstance(tree, dict) else _META_CONTENT(tree, name=name)
+        value = _first_of(found or [])
         if value:
             return value
     return None
 
 
-def declared_language(tree: HtmlElement) -> str | None:
+def declared_language(tree: HtmlElement, metas: MetaTags | None = None) -> str | None:
     """ISO 639 code declared by ``<html lang>``, Content-Language or og:locale."""
     for value in (
-        tree.get("lang"),
-        tree.get("{http://www.w3.org/XML/1998/namespace}lang"),
-        _first(
-            tree,
-            "//meta[translate(@http-equiv,'CONTENT-LANGUAGE','content-language')"
-            "='content-language']/@content",
-        ),
-        meta_content(tree, "og:locale", "language", "dc.language"),
-    ):
-        match = _LANG_CODE.match((value or "").strip())
+        lambda: tree.get("lang"),
+        lambda: tree.get("{http://www.w3.org/XML/1998/namespace}lang"),
+        lambda: _first(tree, _CONTENT_LANGUAGE),
+        lambda: meta_content(tree if metas is None else metas, "og:locale", "language",
+                             "dc.language"),
+    ):  # in order, and only as far as needed: most pages settle it with <html lang>
+        match = _LANG_CODE.match((value() or "").strip())
         if match:
             return match.group(0).lower()
     return None
@@ -237,8 +266,8 @@ def _not_future(moment: datetime, now: datetime) -> bool:
 
 
 def _structured_dates(tree: HtmlElement) -> list[datetime]:
-    values = [str(v) for v in tree.xpath(_STRUCTURED_DATES)]
-    for script in tree.xpath("//script[@type='application/ld+json']/text()"):
+    values = [str(v) for v in _STRUCTURED_DATES(tree)]
+    for script in _JSONLD(tree):
         values.extend(_JSONLD_PUBLISHED.findall(script))
     out = []
     for value in values:
