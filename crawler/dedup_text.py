@@ -104,6 +104,10 @@ _WORD_HASHES: dict[str, int] = {}
 _MAX_WORD_HASHES = 100_000
 
 
+def clear_word_hashes() -> None:
+    _WORD_HASHES.clear()
+
+
 def _word_hash(word: str) -> int:
     h = int.from_bytes(hashlib.blake2b(word.encode(), digest_size=8).digest(), "little")
     _WORD_HASHES[word] = h

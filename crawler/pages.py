@@ -70,6 +70,17 @@ def configure_topics(topics: Sequence[tuple[str, str]]) -> None:
     _topics_configured = bool(topics)
 
 
+def reset_caches() -> None:
+    """Drop what extraction cached in this process (trafilatura, htmldate, courlan, word
+    hashes), so that a long-lived process does not carry one run's caches into the next."""
+    from trafilatura.meta import reset_caches as reset_trafilatura
+
+    from crawler.dedup_text import clear_word_hashes
+
+    reset_trafilatura()
+    clear_word_hashes()
+
+
 # Bytes that never occur in an HTML page (TAB, LF, FF and CR do).
 _CONTROL = bytes(set(range(32)) - {9, 10, 12, 13})
 

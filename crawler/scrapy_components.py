@@ -23,7 +23,7 @@ from w3lib.url import safe_url_string
 from crawler.ingest import IngestOptions, ingest_results
 from crawler.items import FetchRecord, PageItem
 from crawler.pagemeta import warm_up
-from crawler.pages import PageResult, configure_topics, process_page
+from crawler.pages import PageResult, configure_topics, process_page, reset_caches
 from crawler.storage import get_fetch_state, record_fetch, write_transaction
 from crawler.urls import canonicalize_url, is_crawlable_url, url_in_domains
 
@@ -319,7 +319,9 @@ class StoragePipeline:
     def close_spider(self) -> None:
         self.flush()
         if self.pool is not None:
-            self.pool.shutdown(wait=True, cancel_futures=True)
+            self.pool.shutdown(wait=True, cancel_futures=True)  # the workers' caches go too
+        else:
+            reset_caches()  # extraction ran here: its caches must not outlive the run
 
 
 class ProgressLine:
