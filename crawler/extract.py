@@ -112,8 +112,14 @@ def extract_from_tree(
     fallback_title: str | None = None,
     fallback_published: str | None = None,
     now: datetime | None = None,
+    identify_language: bool = True,
 ) -> Article:
-    """Extract an article from a parsed page (the tree is pruned in place)."""
+    """Extract an article from a parsed page (the tree is pruned in place).
+
+    With ``identify_language=False`` a page that declares no language gets none: the caller
+    identifies it from the text (the crawl does so in its own process, see
+    ``crawler.scrapy_components``).
+    """
     meta = page_metadata(tree)
     metas = meta_tags(tree)  # read before pruning, like the rest of the page's metadata
     base = base_url(tree, url)
@@ -145,7 +151,7 @@ def extract_from_tree(
         title=title,
         text=text,
         published=published,
-        language=language or detect_language(text),
+        language=language or (detect_language(text) if identify_language else None),
         canonical_url=canonical,
         site=site,
         authors=_authors(meta.author),
@@ -170,6 +176,7 @@ def extract_article(
     *,
     fallback_title: str | None = None,
     fallback_published: str | None = None,
+    identify_language: bool = True,
 ) -> Article:
     """Clean text and metadata of one article page.
 
@@ -185,5 +192,6 @@ def extract_article(
             published=valid_fallback(fallback_published, now),
         )
     return extract_from_tree(
-        tree, url, fallback_title=fallback_title, fallback_published=fallback_published
+        tree, url, fallback_title=fallback_title, fallback_published=fallback_published,
+        identify_language=identify_language,
     )

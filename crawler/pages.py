@@ -38,6 +38,9 @@ class PageJob:
     fallback_title: str | None = None
     fallback_published: str | None = None
     guid: str | None = None
+    # False: leave an undeclared language to the caller (the crawl identifies it in its own
+    # process, so that the 77 MB language model is loaded once, not in every worker)
+    identify_language: bool = True
 
 
 @dataclass
@@ -114,6 +117,7 @@ def process_page(job: PageJob) -> PageResult:
             job.url,
             fallback_title=job.fallback_title,
             fallback_published=job.fallback_published,
+            identify_language=job.identify_language,
         )
     except Exception as error:  # a broken page is a recorded failure, not a crashed crawl
         return PageResult(

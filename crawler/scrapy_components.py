@@ -23,7 +23,7 @@ from w3lib.url import safe_url_string
 
 from crawler.ingest import IngestOptions, ingest_results
 from crawler.items import FetchRecord, PageItem
-from crawler.pagemeta import warm_up
+from crawler.pagemeta import detect_language
 from crawler.pages import PageResult, configure_topics, process_page, reset_caches
 from crawler.storage import get_fetch_state, record_fetch, write_transaction
 from crawler.urls import canonicalize_url, is_crawlable_url, url_in_domains
@@ -279,7 +279,6 @@ class StoragePipeline:
         configure_topics(self.topics)  # the in-process path uses it too
         self.workers = context.config.crawl.workers
         if self.workers > 1 and os.environ.get("NEWSWATCH_INPROCESS") != "1":
-            warm_up()
             self.pool = self._new_pool()
 
     async def process_item(self, item: Any) -> Any:
@@ -297,8 +296,11 @@ class StoragePipeline:
         if self.pool is None:
             return process_page(item.job)
         loop = asyncio.get_running_loop()
+        # The language model (77 MB) lives in this process only: workers leave an undeclared
+        # language to it. Most pages declare theirs; identifying the rest costs little here.
+        item.job.identify_language = False
         try:
-            return await loop.run_in_executor(self.pool, process_page, item.job)
+            result = await loop.run_in_executor(self.pool, process_page, item.job)
         except BrokenProcessPool as error:
             # A worker died (out of memory, killed): record this page, start a fresh pool.
             logger.error("extraction worker died on %s: %s", item.job.url, error)
@@ -307,6 +309,10 @@ class StoragePipeline:
             return PageResult(item.job.url, canonicalize_url(item.job.url), item.job.source,
                               None, request_url=item.job.request_url,
                               error=f"extraction worker died: {error}")
+        article = result.article
+        if article is not None and article.language is None:
+            article.language = detect_language(article.text)
+        return result
 
     def _new_pool(self) -> ProcessPoolExecutor:
         return ProcessPoolExecutor(self.workers, initializer=init_worker,

@@ -58,3 +58,19 @@ def test_meta_refresh_is_still_followed_and_other_pages_are_not_decoded() -> Non
     assert isinstance(moved, Request) and moved.url == "https://example.org/moved"
     page = HtmlResponse(request.url, body=article, request=request)
     assert middleware.process_response(request, page) is page
+
+
+def test_workers_can_leave_an_undeclared_language_to_the_crawl_process() -> None:
+    from crawler.pages import PageJob, process_page
+
+    paragraphs = "".join(
+        f"<p>The government of Mexico extradited {n} alleged cartel members to the United "
+        f"States on day {n} of the operation, officials in both countries said.</p>"
+        for n in range(2, 10)
+    )
+    body = "<html><head><title>Extraditions</title></head><body><article><h1>Extraditions"
+    body += f"</h1>{paragraphs}</article></body></html>"
+    job = PageJob("https://example.org/a", body.encode(), "s")
+    assert process_page(job).article.language == "en"
+    job.identify_language = False
+    assert process_page(job).article.language is None
