@@ -237,8 +237,7 @@ def declared_language(tree: HtmlElement, metas: MetaTags | None = None) -> str |
 
 
 def warm_up() -> None:
-    """Load the language model now, so forked extraction workers share it instead of each
-    loading its own copy."""
+    """Load the language model now rather than on the first page that needs it."""
     py3langid.classify("newswatch warms up the language identifier once per process")
 
 
