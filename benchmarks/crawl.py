@@ -599,6 +599,19 @@ def report(
     else:
         ok = False
         verdicts.append("throughput not compared (run (a) too)")
+    if "raw" in results:
+        # CPU explains the rate: on C cores the crawl can at best run C times faster than
+        # its CPU per page allows, whatever the scheduling.
+        raw_cpu = results["raw"][1]["cpu"] / n
+        roles = usage.cpu_by_role()
+        crawl_cpu = sum(roles.values()) / n
+        cores = os.cpu_count() or 1
+        parts = ", ".join(f"{role} {1000 * sec / n:.1f}" for role, sec in sorted(roles.items()))
+        print(
+            f"CPU per page: (a) {1000 * raw_cpu:.1f} ms; (c) {1000 * crawl_cpu:.1f} ms ({parts}) "
+            f"= {crawl_cpu / raw_cpu:.2f}x of (a); with {cores} cores fully used (c) could reach "
+            f"at most {cores * raw_cpu / crawl_cpu:.2f}x of (a)"
+        )
     rss_ok = mb(usage.peak_rss) <= TARGET_RSS_MB
     verdicts.append(
         f"peak RSS {mb(usage.peak_rss):.0f} MB (PSS {mb(usage.peak_pss):.0f} MB), main process "

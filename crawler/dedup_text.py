@@ -97,16 +97,29 @@ def content_hash(text: str) -> str:
     return hashlib.blake2b(normalize_text(text).encode(), digest_size=16).hexdigest()
 
 
+# Word hashes of recent texts: words repeat across articles, and the main process hashes
+# the stored text of every near-duplicate candidate again. A plain dict, emptied when full,
+# bounds the memory (about 10 MB) without an LRU's per-lookup bookkeeping.
+_WORD_HASHES: dict[str, int] = {}
+_MAX_WORD_HASHES = 100_000
+
+
+def clear_word_hashes() -> None:
+    _WORD_HASHES.clear()
+
+
+def _word_hash(word: str) -> int:
+    h = int.from_bytes(hashlib.blake2b(word.encode(), digest_size=8).digest(), "little")
+    _WORD_HASHES[word] = h
+    return h
+
+
 def _token_hashes(words: list[str]) -> np.ndarray:
-    seen: dict[str, int] = {}
-    out = np.empty(len(words), dtype=np.uint64)
-    for i, word in enumerate(words):
-        h = seen.get(word)
-        if h is None:
-            h = int.from_bytes(hashlib.blake2b(word.encode(), digest_size=8).digest(), "little")
-            seen[word] = h
-        out[i] = h
-    return out
+    if len(_WORD_HASHES) > _MAX_WORD_HASHES:
+        _WORD_HASHES.clear()
+    get = _WORD_HASHES.get
+    hashes = [get(word) or _word_hash(word) for word in words]
+    return np.array(hashes, dtype=np.uint64)
 
 
 def _mix(x: np.ndarray) -> np.ndarray:
@@ -147,9 +160,13 @@ def _band_values(mins: np.ndarray, rows: int) -> list[int]:
     return [int(v) & _VALUE_MASK for v in acc]
 
 
-def lsh_keys(words: list[str]) -> list[int]:
-    """MinHash-LSH band values: BANDS over the whole text, then LEAD_BANDS over its lead."""
-    full = shingle_hashes(words)
+def lsh_keys(words: list[str], full: np.ndarray | None = None) -> list[int]:
+    """MinHash-LSH band values: BANDS over the whole text, then LEAD_BANDS over its lead.
+
+    ``full`` is ``shingle_hashes(words)`` when the caller already has it.
+    """
+    if full is None:
+        full = shingle_hashes(words)
     lead = shingle_hashes(words[:LEAD_TOKENS])
     body_mins = _minhash(full, slice(0, ROWS * BANDS))
     lead_mins = _minhash(lead, slice(ROWS * BANDS, NUM_PERM))
@@ -171,13 +188,30 @@ def text_fingerprint(text: str) -> int:
     Near-duplicate lookup uses the MinHash-LSH keys of ``text_signature``: SimHash distances of
     edited copies overlap those of unrelated texts too much (see benchmarks/dedup.py).
     """
-    sh = shingle_hashes(tokens(text))
+    return _simhash(shingle_hashes(tokens(text)))
+
+
+def _simhash(sh: np.ndarray) -> int:
     if len(sh) == 0:
         return 0
     bits = np.unpackbits(sh.astype("<u8").view(np.uint8), bitorder="little").reshape(-1, 64)
     votes = bits.sum(axis=0, dtype=np.int64) * 2 > len(sh)
     value = int(np.packbits(votes, bitorder="little").view("<u8")[0])
     return value - (1 << 64) if value >= 1 << 63 else value
+
+
+def text_digests(text: str) -> tuple[str, int, bytes]:
+    """``(content_hash, text_fingerprint, text_signature)`` of ``text`` in one pass.
+
+    The worker needs all three for every article: normalising, tokenising and shingling the
+    text once instead of three times is about a third of their cost.
+    """
+    normal = normalize_text(text)
+    words = normal.split()
+    full = shingle_hashes(words)
+    digest = hashlib.blake2b(normal.encode(), digest_size=16).hexdigest()
+    signature = np.asarray(lsh_keys(words, full), dtype="<u4").tobytes()
+    return digest, _simhash(full), signature
 
 
 def hamming(a: int, b: int) -> int:

@@ -7,11 +7,12 @@ import re
 from datetime import UTC, date, datetime
 from urllib.parse import urljoin, urlsplit
 
+import lxml.html
 import py3langid
 from charset_normalizer import from_bytes
 from htmldate import find_date
 from lxml import etree
-from lxml.html import HtmlElement
+from lxml.html import HtmlComment, HtmlElement, HtmlProcessingInstruction
 from trafilatura.metadata import (
     examine_meta,
     extract_meta_json,
@@ -19,10 +20,10 @@ from trafilatura.metadata import (
     extract_title,
 )
 from trafilatura.settings import Document
-from trafilatura.utils import load_html
+from trafilatura.utils import load_html, repair_faulty_html
 from w3lib.encoding import html_body_declared_encoding, read_bom
 
-_STRUCTURED_DATES = (
+_STRUCTURED_DATES = etree.XPath(
     "//meta[@property='article:published_time' or @property='og:published_time'"
     " or @name='article:published_time' or @itemprop='datePublished'"
     " or @name='pubdate' or @name='publishdate' or @name='date'"
@@ -63,11 +64,44 @@ def decode_html(data: bytes) -> str:
     return data.decode("cp1252", errors="replace")
 
 
+# lxml.html's own parser picks each element's class in a Python callback (FormElement,
+# InputElement …), run every time an element is touched: about 5 % of a page's CPU here.
+# Nothing downstream (trafilatura, htmldate, jusText, this package) uses those form
+# classes, so every element is a plain HtmlElement, looked up in C. Copies of the tree
+# (trafilatura works on copies) inherit the parser.
+_PARSER = etree.HTMLParser(
+    collect_ids=False, default_doctype=False, encoding="utf-8", remove_comments=True,
+    remove_pis=True,
+)
+_PARSER.set_element_class_lookup(
+    etree.ElementDefaultClassLookup(
+        element=HtmlElement, comment=HtmlComment, pi=HtmlProcessingInstruction
+    )
+)
+
+
 def parse_html(html: str | bytes) -> HtmlElement | None:
-    """Parse once; trafilatura's loader repairs doctypes and XML declarations lxml rejects."""
+    """Parse once, as trafilatura's ``load_html`` does (it repairs doctypes and XML
+    declarations lxml rejects), with a parser whose element classes cost nothing."""
     if isinstance(html, bytes):
         html = decode_html(html)
-    return load_html(html)
+    beginning = html[:50].lower()
+    html = repair_faulty_html(html, beginning)
+    tree: HtmlElement | None = None
+    try:
+        tree = lxml.html.fromstring(html, parser=_PARSER)
+    except ValueError:  # "Unicode strings with encoding declaration are not supported."
+        pass
+    except etree.LxmlError:
+        return load_html(html)
+    if tree is None or len(tree) < 1:
+        try:
+            tree = lxml.html.fromstring(html.encode("utf8", "surrogatepass"), parser=_PARSER)
+        except (ValueError, etree.LxmlError):
+            return None
+    if "html" not in beginning and len(tree) < 2:
+        return None  # not (well-formed) HTML at all, as load_html judges it
+    return tree
 
 
 def page_metadata(tree: HtmlElement) -> Document:
@@ -92,7 +126,7 @@ def page_metadata(tree: HtmlElement) -> Document:
     return meta
 
 
-_BYLINE = (
+_BYLINE = etree.XPath(
     "//a[@rel='author'] | //*[@itemprop='author']//*[@itemprop='name']"
     " | //*[@itemprop='author'][not(*)]"
     " | //*[contains(@class,'byline') or contains(@class,'author-name')][not(*) or not(*/*)]"
@@ -102,7 +136,7 @@ _BY_PREFIX = re.compile(r"^(by|por|par|von|di|av|af|door)\s+", re.IGNORECASE)
 
 def byline_author(tree: HtmlElement) -> str | None:
     """Author from a visible byline (rel=author, itemprop=author, a byline class)."""
-    for el in tree.xpath(_BYLINE):
+    for el in _BYLINE(tree):
         name = _BY_PREFIX.sub("", " ".join(el.text_content().split()))
         if 3 <= len(name) <= 80 and " " in name and not any(c.isdigit() for c in name):
             return name
@@ -121,8 +155,19 @@ def _first_of(values: list) -> str | None:
     return None
 
 
-def _first(tree: HtmlElement, xpath: str) -> str | None:
-    return _first_of(tree.xpath(xpath))
+def _first(tree: HtmlElement, xpath: etree.XPath) -> str | None:
+    return _first_of(xpath(tree))
+
+
+# Compiled once, like every XPath of this module: tree.xpath(string) compiles on each call.
+_BASE_HREF = etree.XPath("//head/base/@href")
+_CANONICAL_LINK = etree.XPath("//link[translate(@rel,'CANONIL','canonil')='canonical']/@href")
+_OG_URL = etree.XPath("//meta[@property='og:url' or @name='og:url']/@content")
+_CONTENT_LANGUAGE = etree.XPath(
+    "//meta[translate(@http-equiv,'CONTENT-LANGUAGE','content-language')"
+    "='content-language']/@content"
+)
+_JSONLD = etree.XPath("//script[@type='application/ld+json']/text()")
 
 
 def absolute_url(value: str | None, base: str | None) -> str | None:
@@ -134,48 +179,65 @@ def absolute_url(value: str | None, base: str | None) -> str | None:
 
 def base_url(tree: HtmlElement, url: str | None) -> str | None:
     """The URL relative links resolve against (``<base href>`` wins over the page URL)."""
-    base = _first(tree, "//head/base/@href")
+    base = _first(tree, _BASE_HREF)
     return urljoin(url or "", base) if base else url
 
 
 def canonical_url(tree: HtmlElement, base: str | None) -> str | None:
     """What the page declares: ``<link rel=canonical>`` then og:url, made absolute."""
-    value = _first(tree, "//link[translate(@rel,'CANONIL','canonil')='canonical']/@href") or _first(
-        tree, "//meta[@property='og:url' or @name='og:url']/@content"
-    )
+    value = _first(tree, _CANONICAL_LINK) or _first(tree, _OG_URL)
     return absolute_url(value, base)
 
 
-def meta_content(tree: HtmlElement, *names: str) -> str | None:
-    """First non-empty ``<meta property|name=…>`` content among ``names``."""
+MetaTags = dict[str, list[str]]
+
+
+def meta_tags(tree: HtmlElement) -> MetaTags:
+    """Contents of the page's ``<meta property|name=…>`` tags by property and by name, in
+    page order: one walk over the tree instead of one XPath search per lookup."""
+    tags: MetaTags = {}
+    for meta in tree.iter("meta"):
+        content = meta.get("content")
+        if content is None:
+            continue
+        prop, name = meta.get("property"), meta.get("name")
+        if prop is not None:
+            tags.setdefault(prop, []).append(content)
+        if name is not None and name != prop:
+            tags.setdefault(name, []).append(content)
+    return tags
+
+
+def meta_content(tree: HtmlElement | MetaTags, *names: str) -> str | None:
+    """First non-empty ``<meta property|name=…>`` content among ``names``.
+
+    ``tree`` may be :func:`meta_tags` of the page when several lookups follow.
+    """
     for name in names:
-        value = _first_of(_META_CONTENT(tree, name=name))
+        found = tree.get(name) if isinstance(tree, dict) else _META_CONTENT(tree, name=name)
+        value = _first_of(found or [])
         if value:
             return value
     return None
 
 
-def declared_language(tree: HtmlElement) -> str | None:
+def declared_language(tree: HtmlElement, metas: MetaTags | None = None) -> str | None:
     """ISO 639 code declared by ``<html lang>``, Content-Language or og:locale."""
     for value in (
-        tree.get("lang"),
-        tree.get("{http://www.w3.org/XML/1998/namespace}lang"),
-        _first(
-            tree,
-            "//meta[translate(@http-equiv,'CONTENT-LANGUAGE','content-language')"
-            "='content-language']/@content",
-        ),
-        meta_content(tree, "og:locale", "language", "dc.language"),
-    ):
-        match = _LANG_CODE.match((value or "").strip())
+        lambda: tree.get("lang"),
+        lambda: tree.get("{http://www.w3.org/XML/1998/namespace}lang"),
+        lambda: _first(tree, _CONTENT_LANGUAGE),
+        lambda: meta_content(tree if metas is None else metas, "og:locale", "language",
+                             "dc.language"),
+    ):  # in order, and only as far as needed: most pages settle it with <html lang>
+        match = _LANG_CODE.match((value() or "").strip())
         if match:
             return match.group(0).lower()
     return None
 
 
 def warm_up() -> None:
-    """Load the language model now, so forked extraction workers share it instead of each
-    loading its own copy."""
+    """Load the language model now rather than on the first page that needs it."""
     py3langid.classify("newswatch warms up the language identifier once per process")
 
 
@@ -203,8 +265,8 @@ def _not_future(moment: datetime, now: datetime) -> bool:
 
 
 def _structured_dates(tree: HtmlElement) -> list[datetime]:
-    values = [str(v) for v in tree.xpath(_STRUCTURED_DATES)]
-    for script in tree.xpath("//script[@type='application/ld+json']/text()"):
+    values = [str(v) for v in _STRUCTURED_DATES(tree)]
+    for script in _JSONLD(tree):
         values.extend(_JSONLD_PUBLISHED.findall(script))
     out = []
     for value in values:

@@ -10,7 +10,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from crawler.dedup import content_hash, text_fingerprint, text_signature
+from crawler.dedup_text import text_digests
 from crawler.extract import extract_article
 from crawler.models import Article
 from crawler.topics import Query, matching_topics, parse_query
@@ -38,6 +38,9 @@ class PageJob:
     fallback_title: str | None = None
     fallback_published: str | None = None
     guid: str | None = None
+    # False: leave an undeclared language to the caller (the crawl identifies it in its own
+    # process, so that the 77 MB language model is loaded once, not in every worker)
+    identify_language: bool = True
 
 
 @dataclass
@@ -68,6 +71,17 @@ def configure_topics(topics: Sequence[tuple[str, str]]) -> None:
     global _compiled_topics, _topics_configured
     _compiled_topics = [(name, parse_query(query)) for name, query in topics]
     _topics_configured = bool(topics)
+
+
+def reset_caches() -> None:
+    """Drop what extraction cached in this process (trafilatura, htmldate, courlan, word
+    hashes), so that a long-lived process does not carry one run's caches into the next."""
+    from trafilatura.meta import reset_caches as reset_trafilatura
+
+    from crawler.dedup_text import clear_word_hashes
+
+    reset_trafilatura()
+    clear_word_hashes()
 
 
 # Bytes that never occur in an HTML page (TAB, LF, FF and CR do).
@@ -103,6 +117,7 @@ def process_page(job: PageJob) -> PageResult:
             job.url,
             fallback_title=job.fallback_title,
             fallback_published=job.fallback_published,
+            identify_language=job.identify_language,
         )
     except Exception as error:  # a broken page is a recorded failure, not a crashed crawl
         return PageResult(
@@ -120,15 +135,16 @@ def process_page(job: PageJob) -> PageResult:
         topics = matching_topics(_compiled_topics or [], article.title, article.text)
     else:
         topics = []
+    digest, fingerprint, signature = text_digests(article.text)
     return PageResult(
         url=job.url,
         key_url=key_url,
         source=job.source,
         article=article,
         topics=topics,
-        content_hash=content_hash(article.text),
-        fingerprint=text_fingerprint(article.text),
-        signature=text_signature(article.text),
+        content_hash=digest,
+        fingerprint=fingerprint,
+        signature=signature,
         guid=job.guid,
         request_url=job.request_url,
     )

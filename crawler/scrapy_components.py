@@ -16,14 +16,15 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin
 
 from scrapy import signals
+from scrapy.downloadermiddlewares.redirect import MetaRefreshMiddleware
 from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.http import Request, Response
 from w3lib.url import safe_url_string
 
 from crawler.ingest import IngestOptions, ingest_results
 from crawler.items import FetchRecord, PageItem
-from crawler.pagemeta import warm_up
-from crawler.pages import PageResult, configure_topics, process_page
+from crawler.pagemeta import detect_language
+from crawler.pages import PageResult, configure_topics, process_page, reset_caches
 from crawler.storage import get_fetch_state, record_fetch, write_transaction
 from crawler.urls import canonicalize_url, is_crawlable_url, url_in_domains
 
@@ -132,6 +133,31 @@ class RedirectLoopMiddleware:
         if looping:
             raise RedirectLoop("redirect loop: " + " -> ".join([*chain, target]))
         return response
+
+
+def may_refresh(body: bytes) -> bool:
+    """Whether a page can hold a ``<meta http-equiv="refresh">`` where Scrapy looks for one.
+
+    Scrapy reads it from the first 4,096 characters, which fit in the first 16,384 bytes of
+    any ASCII-compatible encoding; UTF-16 pages (rare) are always left to Scrapy.
+    """
+    if body.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return True
+    return b"refresh" in body[:16384].lower()
+
+
+class QuickMetaRefreshMiddleware(MetaRefreshMiddleware):
+    """Scrapy's meta-refresh redirects, without decoding every page to look for one.
+
+    Scrapy decodes the whole body (``response.text``) of every HTML response to read its
+    first 4,096 characters: about 0.3 ms of the crawl process's CPU per page, for a tag
+    that almost no article has. A byte search settles most pages first.
+    """
+
+    def process_response(self, request: Request, response: Response) -> Request | Response:
+        if not may_refresh(response.body):
+            return response
+        return super().process_response(request, response)
 
 
 class ConditionalGetMiddleware:
@@ -253,7 +279,6 @@ class StoragePipeline:
         configure_topics(self.topics)  # the in-process path uses it too
         self.workers = context.config.crawl.workers
         if self.workers > 1 and os.environ.get("NEWSWATCH_INPROCESS") != "1":
-            warm_up()
             self.pool = self._new_pool()
 
     async def process_item(self, item: Any) -> Any:
@@ -271,8 +296,11 @@ class StoragePipeline:
         if self.pool is None:
             return process_page(item.job)
         loop = asyncio.get_running_loop()
+        # The language model (77 MB) lives in this process only: workers leave an undeclared
+        # language to it. Most pages declare theirs; identifying the rest costs little here.
+        item.job.identify_language = False
         try:
-            return await loop.run_in_executor(self.pool, process_page, item.job)
+            result = await loop.run_in_executor(self.pool, process_page, item.job)
         except BrokenProcessPool as error:
             # A worker died (out of memory, killed): record this page, start a fresh pool.
             logger.error("extraction worker died on %s: %s", item.job.url, error)
@@ -281,6 +309,10 @@ class StoragePipeline:
             return PageResult(item.job.url, canonicalize_url(item.job.url), item.job.source,
                               None, request_url=item.job.request_url,
                               error=f"extraction worker died: {error}")
+        article = result.article
+        if article is not None and article.language is None:
+            article.language = detect_language(article.text)
+        return result
 
     def _new_pool(self) -> ProcessPoolExecutor:
         return ProcessPoolExecutor(self.workers, initializer=init_worker,
@@ -319,7 +351,9 @@ class StoragePipeline:
     def close_spider(self) -> None:
         self.flush()
         if self.pool is not None:
-            self.pool.shutdown(wait=True, cancel_futures=True)
+            self.pool.shutdown(wait=True, cancel_futures=True)  # the workers' caches go too
+        else:
+            reset_caches()  # extraction ran here: its caches must not outlive the run
 
 
 class ProgressLine:

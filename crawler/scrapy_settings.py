@@ -41,6 +41,8 @@ def build_settings(config: Config) -> dict[str, Any]:
             # Before robots.txt (100) so an off-site request never even triggers its robots.txt.
             "crawler.scrapy_components.SourceScopeMiddleware": 50,
             "crawler.scrapy_components.ConditionalGetMiddleware": 560,
+            "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
+            "crawler.scrapy_components.QuickMetaRefreshMiddleware": 580,  # Scrapy's slot
             # Above RedirectMiddleware (600): responses pass high to low, so it sees a 3xx first.
             "crawler.scrapy_components.RedirectLoopMiddleware": 610,
         },
