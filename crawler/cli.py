@@ -99,6 +99,23 @@ def schedule(config_path: str | None, db_path: str | None) -> None:
 
 @cli.command()
 @common_options
+def worker(config_path: str | None, db_path: str | None) -> None:
+    """A crawl worker on the shared Redis queue ([distributed] in the config); any machine."""
+    from crawler.crawl import run_worker
+
+    config = load_or_exit(config_path)
+    if not config.redis_url:
+        fail("config error: distributed.redis_url: missing (`worker` needs [distributed])")
+    try:
+        run_worker(config)
+    except Exception as error:  # Redis unreachable and the like: say so, exit non-zero
+        if type(error).__module__.startswith("redis"):
+            fail(f"cannot use Redis at {config.redis_url}: {error}", 1)
+        raise
+
+
+@cli.command()
+@common_options
 @click.option(
     "--keep",
     type=click.Path(dir_okay=False),
