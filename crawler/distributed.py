@@ -24,6 +24,7 @@ loses nothing: an expired lease goes back to the queue, an unacknowledged entry 
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import pickle
@@ -51,6 +52,8 @@ QUEUE_KEY = f"{PREFIX}:requests"
 INFLIGHT_KEY = f"{PREFIX}:inflight"
 SEEN_KEY = f"{PREFIX}:seen"
 STREAM_KEY = f"{PREFIX}:pages"
+STATS_KEY = f"{PREFIX}:stats"  # cluster-wide counters (requeued leases)
+WORKERS_KEY = f"{PREFIX}:workers"  # worker name -> JSON heartbeat (for people and tests)
 GROUP = "ingest"
 WRITER = "writer"  # one writer: a fixed consumer name lets a restarted one re-read its backlog
 LISTING_KINDS = ("feed", "sitemap", "section")
@@ -76,6 +79,7 @@ for _, item in ipairs(items) do
   redis.call('ZREM', KEYS[2], item)
   redis.call('ZADD', KEYS[1], -1000, item)
 end
+if #items > 0 then redis.call('HINCRBY', KEYS[3], 'requeued', #items) end
 return #items
 """
 
@@ -163,7 +167,7 @@ class Cluster:
             self._renew(keys=[INFLIGHT_KEY], args=[self.lease_ms, *self.held])
 
     def requeue_expired(self, queue_key: str = QUEUE_KEY) -> int:
-        moved = int(self._requeue(keys=[queue_key, INFLIGHT_KEY]))
+        moved = int(self._requeue(keys=[queue_key, INFLIGHT_KEY, STATS_KEY]))
         if moved:
             logger.warning("requeued %d requests whose lease expired (a worker died?)", moved)
         return moved
@@ -174,6 +178,14 @@ class Cluster:
         moved = int(self._release(keys=[queue_key, INFLIGHT_KEY], args=list(self.held)))
         self.held.clear()
         return moved
+
+    def heartbeat(self) -> None:
+        """Say who is working and how many requests it holds (removed on a clean stop)."""
+        state = {"role": self.role, "held": len(self.held), "at": round(time.time(), 1)}
+        self.server.hset(WORKERS_KEY, worker_name(), json.dumps(state))
+
+    def leave(self) -> None:
+        self.server.hdel(WORKERS_KEY, worker_name())
 
     def sync_counts(self, counts: Counter[str], tags: dict[str, Any] | None) -> None:
         """Send the counters that grew since the last call to the run's hash."""

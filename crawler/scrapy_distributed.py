@@ -237,6 +237,7 @@ class DistributedLoop:
             if self.ticks % 2 == 0:
                 cluster.renew()
                 cluster.requeue_expired()
+                cluster.heartbeat()
         except Exception:  # Redis away for a moment: the next tick tries again
             logger.exception("lease upkeep failed")
         # Scrapy polls its scheduler only every 5 s when idle; work queued by other workers
@@ -260,3 +261,4 @@ class DistributedLoop:
         released = cluster.release_held()
         if released:
             logger.info("gave %d unfinished requests back to the queue", released)
+        cluster.leave()
