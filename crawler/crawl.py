@@ -61,6 +61,13 @@ def run_status(counts: Counter[str]) -> str:
     return "ok"
 
 
+def recheck_urls(config: Config, db: Any, sources: tuple[Source, ...]) -> dict[str, list[str]]:
+    """Known article URLs per source, re-fetched (conditionally) within the recheck window."""
+    since = datetime.now(UTC) - timedelta(seconds=config.crawl.recheck_articles_for_seconds)
+    since_text = since.replace(microsecond=0).isoformat()
+    return {s.name: articles_to_recheck(db, s.name, since_text) for s in sources}
+
+
 def run_crawl(
     config: Config,
     *,
@@ -79,9 +86,7 @@ def run_crawl(
     db = open_database(database or config.database)
     interrupted = mark_interrupted_runs(db)
     run_id = start_run(db, trigger, [s.name for s in sources])
-    since = datetime.now(UTC) - timedelta(seconds=config.crawl.recheck_articles_for_seconds)
-    since_text = since.replace(microsecond=0).isoformat()
-    recheck = {s.name: articles_to_recheck(db, s.name, since_text) for s in sources}
+    recheck = recheck_urls(config, db, sources)
     context = CrawlContext(config, db, run_id, sources, baseline, recheck)
     status = "failed"
     error: str | None = None
@@ -161,3 +166,33 @@ def run_worker(config: Config) -> None:
     process = CrawlerProcess(build_settings(config, worker=True))
     process.crawl(process.create_crawler(NewsSpider), context=context)
     process.start()
+
+
+def seed_distributed_run(config: Config, db: Any, source_names: list[str], trigger: str,
+                         server: Any) -> tuple[int, dict[str, Any], int]:
+    """Record a run and put its start requests on the shared queue, fetching nothing here.
+
+    Returns the run id, its tags and how many requests were queued.
+    """
+    import asyncio
+
+    from crawler.distributed import Cluster, new_run_tags
+    from crawler.scrapy_distributed import seeding_scheduler
+    from spiders.news import NewsSpider
+
+    sources = select_sources(config, source_names)
+    run_id = start_run(db, trigger, [s.name for s in sources])
+    tags = new_run_tags(run_id)
+    cluster = Cluster(server, config.lease_seconds, "seed", tags)
+    context = CrawlContext(config, db, run_id, sources, False, recheck_urls(config, db, sources),
+                           distributed=cluster)
+    spider = NewsSpider(context)
+    scheduler = seeding_scheduler(spider, cluster)
+
+    async def seed() -> int:
+        queued = 0
+        async for request in spider.start():
+            queued += bool(scheduler.enqueue_request(request))
+        return queued
+
+    return run_id, tags, asyncio.run(seed())

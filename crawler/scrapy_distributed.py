@@ -262,3 +262,17 @@ class DistributedLoop:
         if released:
             logger.info("gave %d unfinished requests back to the queue", released)
         cluster.leave()
+
+
+def seeding_scheduler(spider: Any, cluster: Cluster) -> DistributedScheduler:
+    """The scheduler alone, outside any crawl: `schedule` puts a run's start requests on the
+    shared queue with it (same run tags, validators and duplicate filter as a crawl)."""
+    from crawler.distributed import QUEUE_KEY
+
+    scheduler = DistributedScheduler(
+        server=cluster.server, persist=True, queue_key=QUEUE_KEY,
+        queue_cls="crawler.scrapy_distributed.LeasedQueue",
+        dupefilter_cls="crawler.scrapy_distributed.RunDupeFilter",
+    )
+    scheduler.open(spider)
+    return scheduler

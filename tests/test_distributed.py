@@ -224,3 +224,42 @@ def test_killing_a_worker_mid_crawl_loses_nothing(tmp_path: Path, redis_url: str
     assert got["runs"] == ["ok"]
     # The victim's leases ran out and others fetched those requests.
     assert int(client.hget(STATS_KEY, "requeued") or 0) >= 1
+
+
+def test_schedule_seeds_runs_that_workers_crawl(tmp_path: Path, redis_url: str) -> None:
+    from tests.test_schedule import _query, _wait_for
+
+    db = tmp_path / "scheduled.db"
+    with SampleWeb(state=1) as web:
+        config = tmp_path / "distributed.toml"
+        config.write_text(distributed_config(web, db, redis_url).replace(
+            'every = "10m"', 'every = "3s"'), "utf-8")
+        worker = start_worker(config, tmp_path / "worker.log")
+        log = (tmp_path / "schedule.log").open("w+")
+        schedule = subprocess.Popen(
+            [sys.executable, "-m", "crawler", "schedule", "--config", str(config)],
+            cwd=REPO, stdout=log, stderr=subprocess.STDOUT, text=True)
+        try:
+            _wait_for(lambda: len(_query(db, "SELECT DISTINCT sources FROM runs WHERE status "
+                                             "= 'ok'")) >= 3,
+                      90, "one finished scheduled run per source")
+            web.set_state(2)
+            _wait_for(lambda: _query(db, "SELECT 1 FROM articles WHERE url LIKE "
+                                         "'%sanction%' AND source = 'borderwire'"),
+                      90, "the article published in state 2")
+        finally:
+            schedule.send_signal(signal.SIGTERM)
+            try:
+                schedule.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                schedule.kill()
+            stop(worker)
+            log.seek(0)
+            output = log.read()
+            log.close()
+    assert schedule.returncode == 0, output[-3000:]
+    assert "Traceback" not in output, output[-3000:]
+    assert "running" not in {row[0] for row in _query(db, "SELECT status FROM runs")}
+    kinds = {row[0] for row in _query(db, "SELECT kind FROM flags")}
+    assert {"new_story", "updated"} <= kinds
+    assert len(_query(db, "SELECT name FROM sources WHERE last_run_at IS NOT NULL")) == 3
