@@ -152,6 +152,17 @@ def test_worker_without_distributed_exits_2(tmp_path: Path) -> None:
     assert "distributed.redis_url" in done.stderr
 
 
+def test_unreachable_redis_exits_1_with_its_message(tmp_path: Path) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text(f'[distributed]\nredis_url = "redis://127.0.0.1:{_free_port()}/0"\n'
+                      '[[sources]]\nname = "a"\nfeeds = ["https://example.org/rss"]\n')
+    for command in ("crawl", "worker"):
+        done = run_cli(command, "--config", str(config), "--db", str(tmp_path / "x.db"),
+                       timeout=60)
+        assert done.returncode == 1, done.stderr[-2000:]
+        assert "cannot use Redis" in done.stderr and "Traceback" not in done.stderr
+
+
 def test_two_workers_and_crawl_equal_single_node(tmp_path: Path, redis_url: str,
                                                  monitored_web: MonitoredWeb) -> None:
     db = tmp_path / "distributed.db"
