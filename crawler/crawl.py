@@ -135,7 +135,8 @@ def _start_distributed(config: Config, context: CrawlContext, database: str) -> 
     server = connect(config.redis_url)
     tags = new_run_tags(context.run_id, context.baseline)
     context.distributed = Cluster(server, config.lease_seconds, "crawl", tags)
-    return IngestWriter(config, database, server).start()
+    context.distributed.writer = IngestWriter(config, database, server).start()
+    return context.distributed.writer
 
 
 def _finish_distributed(context: CrawlContext, writer: Any, finished: bool) -> None:

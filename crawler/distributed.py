@@ -139,6 +139,7 @@ class Cluster:
     tags: dict[str, Any] | None = None  # the run this process seeds (None on a worker)
     held: set[bytes] = field(default_factory=set)
     synced: Counter[str] = field(default_factory=Counter)  # counters already sent to Redis
+    writer: IngestWriter | None = None  # the ingest writer running in this process, if any
 
     def __post_init__(self) -> None:
         self._pop = self.server.register_script(_POP_LEASE)
@@ -328,8 +329,13 @@ class IngestWriter:
 
     def write_batch(self, db: Any, entries: list[tuple[bytes, dict[bytes, bytes]]]) -> None:
         """Commit one batch in one transaction, then XACK and XDEL it."""
+        counts_by_run = self.commit(db, entries)
+        self.acknowledge([entry_id for entry_id, _ in entries], counts_by_run)
+
+    def commit(self, db: Any, entries: list[tuple[bytes, dict[bytes, bytes]]]
+               ) -> list[tuple[dict[str, Any], Counter[str]]]:
+        """Ingest a batch of stream entries in one SQLite transaction; counts per run."""
         by_run: dict[str, list[dict[str, Any]]] = {}
-        ids = [entry_id for entry_id, _ in entries]
         for _, fields in entries:
             payload = pickle.loads(fields[b"d"])
             by_run.setdefault(payload["run"]["token"], []).append(payload)
@@ -337,6 +343,11 @@ class IngestWriter:
         with write_transaction(db):
             for payloads in by_run.values():
                 counts_by_run.append((payloads[0]["run"], self._ingest_run(db, payloads)))
+        return counts_by_run
+
+    def acknowledge(self, ids: list[bytes],
+                    counts_by_run: list[tuple[dict[str, Any], Counter[str]]]) -> None:
+        """After the commit: count, XACK and XDEL (a crash before this re-delivers)."""
         # Counters and acknowledgement in one transaction: "drained" implies "counted".
         pipe = self.server.pipeline(transaction=True)
         for tags, counts in counts_by_run:

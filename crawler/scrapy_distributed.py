@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from scrapy import signals
-from scrapy.exceptions import DontCloseSpider, NotConfigured
+from scrapy.exceptions import CloseSpider, DontCloseSpider, NotConfigured
 from scrapy.http import Request, Response
 from scrapy_redis.dupefilter import RFPDupeFilter
 from scrapy_redis.queue import PriorityQueue
@@ -250,6 +250,9 @@ class DistributedLoop:
         cluster = _cluster(self.crawler)
         if cluster.role != "crawl":
             raise DontCloseSpider
+        if cluster.writer is not None and cluster.writer.error is not None:
+            # Nothing would ever drain the stream: stop, and let the run record the failure.
+            raise CloseSpider("ingest_failed")
         state = queue_state(cluster.server)
         if not state.drained:
             raise DontCloseSpider

@@ -274,3 +274,57 @@ def test_schedule_seeds_runs_that_workers_crawl(tmp_path: Path, redis_url: str) 
     kinds = {row[0] for row in _query(db, "SELECT kind FROM flags")}
     assert {"new_story", "updated"} <= kinds
     assert len(_query(db, "SELECT name FROM sources WHERE last_run_at IS NOT NULL")) == 3
+
+
+def test_writer_crash_between_commit_and_ack_redelivers_idempotently(
+        tmp_path: Path, redis_url: str) -> None:
+    import redis
+
+    from crawler.config import Config
+    from crawler.distributed import (
+        GROUP,
+        STREAM_KEY,
+        WRITER,
+        IngestWriter,
+        new_run_tags,
+        push_entries,
+    )
+    from crawler.pages import PageJob, configure_topics, process_page
+    from crawler.sample_site.server import SITE_DIR
+    from crawler.storage import open_database, start_run
+
+    configure_topics([])
+    pages = sorted(p for p in (SITE_DIR / "state1").rglob("*.html")
+                   if "private" not in p.parts)
+    results = [process_page(PageJob(url=f"http://127.0.0.1/{p.relative_to(SITE_DIR)}",
+                                    body=p.read_bytes(), source="sample")) for p in pages]
+    results = [r for r in results if r.article is not None]
+    assert len(results) >= 5
+    client = redis.Redis.from_url(redis_url)
+    db_path = tmp_path / "writer.db"
+    db = open_database(db_path)
+    tags = new_run_tags(start_run(db, "manual", ["sample"]))
+    push_entries(client, [{"t": "page", "run": tags, "result": r, "meta": {"status": 200}}
+                          for r in results])
+
+    def table_counts() -> tuple[int, int, int]:
+        return tuple(db.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+                     for t in ("articles", "flags", "article_versions"))
+
+    # The first writer commits its batch to SQLite and dies before acknowledging it.
+    crashed = IngestWriter(Config(), str(db_path), client)
+    reply = client.xreadgroup(GROUP, WRITER, {STREAM_KEY: ">"}, count=1000)
+    crashed.commit(db, reply[0][1])
+    after_crash = table_counts()
+    assert after_crash[0] == len(results)
+    assert client.xlen(STREAM_KEY) == len(results)  # still there: not acknowledged
+
+    # Its successor reads the unacknowledged entries again; ingesting them changes nothing.
+    writer = IngestWriter(Config(), str(db_path), client).start()
+    deadline = time.monotonic() + 30
+    while client.xlen(STREAM_KEY) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    writer.stop()
+    assert client.xlen(STREAM_KEY) == 0
+    assert writer.ingested == len(results)
+    assert table_counts() == after_crash
