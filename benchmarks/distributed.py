@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import os
+import resource
 import shutil
 import signal
 import socket
@@ -100,6 +101,7 @@ def crawl_run(work: Path, name: str, port: int, redis_url: str | None, extra_wor
         while client.hlen("newswatch:workers") < extra_workers and time.monotonic() < deadline:
             time.sleep(0.1)
     server_call(port, "/_reset")
+    cpu_before = _children_cpu()
     started = time.perf_counter()
     done = subprocess.run([sys.executable, "-m", "crawler", "crawl", "--config", str(config)],
                           cwd=work, env=env, capture_output=True, text=True)
@@ -111,6 +113,7 @@ def crawl_run(work: Path, name: str, port: int, redis_url: str | None, extra_wor
             worker.wait(30)
         except subprocess.TimeoutExpired:
             worker.kill()
+    cpu = _children_cpu() - cpu_before  # the crawl, its extraction pool, the workers
     if done.returncode != 0:
         sys.exit(f"{name}: crawl failed: {done.stderr[-2000:]}")
     stats = server_call(port, "/_stats")
@@ -121,7 +124,13 @@ def crawl_run(work: Path, name: str, port: int, redis_url: str | None, extra_wor
     conn.close()
     return {"name": name, "seconds": seconds, "pages_per_s": pages.count / seconds,
             "fetched": stats["unique_pages"], "repeated": stats["repeated"],
-            "articles": articles}
+            "articles": articles, "cpu": cpu}
+
+
+def _children_cpu() -> float:
+    """CPU seconds of the finished child processes (and the children they waited for)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 # -- ingest rate -------------------------------------------------------------------------------
@@ -217,14 +226,17 @@ def main() -> None:
             server.terminate()
             base = rows[0]["pages_per_s"]
             print(f"\n{pages.count} pages, {os.cpu_count()} cores, one run\n")
-            print("| run | seconds | pages/s | vs single-node | pages fetched twice | articles |")
-            print("|---|---:|---:|---:|---:|---:|")
+            print("| run | seconds | pages/s | vs single-node | CPU s | CPU busy | "
+                  "pages fetched twice | articles |")
+            print("|---|---:|---:|---:|---:|---:|---:|---:|")
             labels = {"single": "(a) `newswatch crawl`, single-node",
                       "dist-1": "(b) `newswatch crawl` with `[distributed]` (1 worker)",
                       "dist-2": "(c) (b) plus one `newswatch worker` (2 workers)"}
             for row in rows:
                 print(f"| {labels[row['name']]} | {row['seconds']:.1f} | "
                       f"{row['pages_per_s']:.1f} | {row['pages_per_s'] / base:.2f}x | "
+                      f"{row['cpu']:.1f} | "
+                      f"{row['cpu'] / (row['seconds'] * (os.cpu_count() or 1)):.0%} | "
                       f"{row['repeated']} | {row['articles']} |")
         if "ingest" in only:
             results = extracted(pages)

@@ -142,11 +142,13 @@ def _start_distributed(config: Config, context: CrawlContext, database: str) -> 
 def _finish_distributed(context: CrawlContext, writer: Any, finished: bool) -> None:
     """Stop the writer (everything is ingested once the queue drained), write the listing
     validators, and take the run's counters from Redis: every worker added to them."""
-    from crawler.distributed import read_counts
+    from crawler.distributed import forget_run, read_counts
 
     cluster = context.distributed
     writer.stop()
     writer.finish_run(context.db, cluster.tags, finished)
+    if finished:
+        forget_run(cluster.server, cluster.tags)
     context.counts.clear()
     context.counts.update(read_counts(cluster.server, cluster.tags))
 

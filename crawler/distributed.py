@@ -212,6 +212,11 @@ def add_counts(server: redis.Redis, tags: dict[str, Any], counts: dict[str, int]
     pipe.execute()
 
 
+def forget_run(server: redis.Redis, tags: dict[str, Any]) -> None:
+    """A finished run's duplicate filter is no longer needed (its TTL only covers crashes)."""
+    server.delete(seen_key(tags))
+
+
 def read_counts(server: redis.Redis, tags: dict[str, Any]) -> Counter[str]:
     raw = server.hgetall(run_key(tags))
     return Counter({k.decode(): int(v) for k, v in raw.items()})

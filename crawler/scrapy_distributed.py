@@ -69,7 +69,7 @@ class RunDupeFilter(RFPDupeFilter):
     @classmethod
     def from_spider(cls, spider: Any) -> RunDupeFilter:
         cluster: Cluster = _context_of(spider).distributed
-        dupefilter = cls(cluster.server, key=f"{seen_key(None)}")
+        dupefilter = cls(cluster.server, key=seen_key(None))
         dupefilter.ttl_seconds = int(_context_of(spider).config.crawl.recheck_articles_for_seconds)
         return dupefilter
 
@@ -105,13 +105,23 @@ class DistributedScheduler(Scheduler):
                                            request.meta.get("state_url", request.url))
             if validators:  # the seeding side has SQLite; remote workers get them from here
                 request.meta["validators"] = validators
-        queued = super().enqueue_request(request)
+        queued = True
+        if not request.dont_filter and self.df.request_seen(request):
+            self.df.log(request, self.spider)
+            queued = False
+        else:
+            self.queue.push(request)
+            if self.stats:  # scrapy-redis passes Scrapy 2.19 a deprecated `spider` argument
+                self.stats.inc_value("scheduler/enqueued/redis")
         if inherited is not None:
             cluster.ack(inherited)
         return queued
 
-    def has_pending_requests(self) -> bool:
-        return len(self) > 0
+    def next_request(self) -> Request | None:
+        request = self.queue.pop()
+        if request is not None and self.stats:
+            self.stats.inc_value("scheduler/dequeued/redis")
+        return request
 
 
 class RunTagMiddleware:
@@ -217,6 +227,8 @@ class DistributedLoop:
         crawler.signals.connect(self.opened, signal=signals.spider_opened)
         crawler.signals.connect(self.idle, signal=signals.spider_idle)
         crawler.signals.connect(self.closed, signal=signals.spider_closed)
+        crawler.signals.connect(self.spider_error, signal=signals.spider_error)
+        crawler.signals.connect(self.item_error, signal=signals.item_error)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> DistributedLoop:
@@ -245,6 +257,23 @@ class DistributedLoop:
         slot = getattr(self.crawler.engine, "_slot", None)
         if slot is not None:
             slot.nextcall.schedule()
+
+    def spider_error(self, failure: Any, response: Response) -> None:
+        """A callback crashed before its record: the request is done all the same (its
+        lease would otherwise be renewed for ever and the crawl never drain)."""
+        self._done(response.meta.get("nw_lease"), response.meta.get("nw_run"))
+
+    def item_error(self, item: Any, response: Response | None, failure: Any) -> None:
+        self._done(getattr(item, "lease", None), getattr(item, "run", None))
+
+    def _done(self, lease: bytes | None, tags: dict[str, Any] | None) -> None:
+        cluster = _cluster(self.crawler)
+        context = _context_of(self.crawler.spider)
+        context.counts["errors"] += 1
+        context.counts["errors.internal"] += 1
+        cluster.sync_counts(context.counts, tags or cluster.tags)
+        if lease is not None:
+            cluster.ack(lease)
 
     def idle(self) -> None:
         cluster = _cluster(self.crawler)

@@ -271,13 +271,15 @@ class SeedingScheduler(Scheduler):
 
     def _finish(self, db: Database, name: str, run: OpenRun, how: str) -> None:
         from crawler.crawl import RunSummary, run_status
-        from crawler.distributed import read_counts
+        from crawler.distributed import forget_run, read_counts
 
         counts = read_counts(self.server, run.tags)
         status = run_status(counts) if how == "finished" else "partial"
         if self.stopping.is_set() and how != "finished":
             status = "interrupted"
         self.writer.finish_run(db, run.tags, how == "finished")
+        if how == "finished":
+            forget_run(self.server, run.tags)
         finish_run(db, run.run_id, status, RunSummary(run.run_id, status, counts).stats(),
                    None if how == "finished" else f"run stopped: {how}")
         with self.lock:
