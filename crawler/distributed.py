@@ -190,11 +190,31 @@ class Cluster:
 
     def sync_counts(self, counts: Counter[str], tags: dict[str, Any] | None) -> None:
         """Send the counters that grew since the last call to the run's hash."""
-        delta = {k: v - self.synced[k] for k, v in counts.items() if v != self.synced[k]}
+        delta = self._delta(counts)
         if not delta or not tags:
             return
         add_counts(self.server, tags, delta)
         self.synced.update(delta)
+
+    def _delta(self, counts: Counter[str]) -> dict[str, int]:
+        return {k: v - self.synced[k] for k, v in counts.items() if v != self.synced[k]}
+
+    def complete(self, entries: list[dict[str, Any]], lease: bytes | None,
+                 counts: Counter[str], tags: dict[str, Any]) -> None:
+        """One request done, in one round trip and one transaction: its results onto the
+        stream, the counters that grew, and only then the lease removed."""
+        pipe = self.server.pipeline(transaction=True)
+        for entry in entries:
+            pipe.xadd(STREAM_KEY, {b"d": pickle.dumps(entry, protocol=pickle.HIGHEST_PROTOCOL)})
+        delta = self._delta(counts)
+        if delta:
+            _queue_counts(pipe, tags, delta)
+        if lease is not None:
+            pipe.zrem(INFLIGHT_KEY, lease)
+        pipe.execute()
+        self.synced.update(delta)
+        if lease is not None:
+            self.held.discard(lease)
 
 
 # -- counters, state ---------------------------------------------------------------------------

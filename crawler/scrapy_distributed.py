@@ -23,7 +23,6 @@ from scrapy_redis.scheduler import Scheduler
 from crawler.distributed import (
     Cluster,
     host_gate_wait,
-    push_entries,
     queue_state,
     seen_key,
 )
@@ -197,13 +196,10 @@ class DistributedPipeline(StoragePipeline):
         for url in incomplete - self.sent_incomplete:
             entries.append({"t": "incomplete", "url": url, "run": tags})
         self.sent_incomplete |= incomplete
-        push_entries(cluster.server, entries)
         # Responses received count as single-node's "pages_fetched".
         stats = self.crawler.stats.get_stats() if self.crawler.stats else {}
         context.counts["pages_fetched"] = int(stats.get("response_received_count", 0))
-        cluster.sync_counts(context.counts, tags)
-        if item.lease is not None:
-            cluster.ack(item.lease)
+        cluster.complete(entries, item.lease, context.counts, tags)
         return None
 
     def open_spider(self) -> None:
