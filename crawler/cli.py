@@ -41,6 +41,18 @@ def common_options(func: Callable[..., Any]) -> Callable[..., Any]:
     )(func)
 
 
+def check_redis(config: Config) -> None:
+    """With [distributed], fail early (exit 1) with Redis's own message if it is unreachable."""
+    if not config.redis_url:
+        return
+    from crawler.distributed import connect
+
+    try:
+        connect(config.redis_url).ping()
+    except Exception as error:  # redis.ConnectionError, AuthenticationError, …
+        fail(f"cannot use Redis at {config.redis_url}: {error}", 1)
+
+
 def database_path(config: Config, db_path: str | None) -> str:
     return db_path or config.database
 
@@ -74,6 +86,7 @@ def crawl(
         select_sources(config, list(sources))
     except ConfigError as error:
         fail(str(error))
+    check_redis(config)
     summary = run_crawl(
         config,
         database=database_path(config, db_path),
@@ -93,8 +106,22 @@ def schedule(config_path: str | None, db_path: str | None) -> None:
     from schedules.runner import run_scheduler
 
     config = load_or_exit(config_path)
+    check_redis(config)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     run_scheduler(config, config_path, database_path(config, db_path))
+
+
+@cli.command()
+@common_options
+def worker(config_path: str | None, db_path: str | None) -> None:
+    """A crawl worker on the shared Redis queue ([distributed] in the config); any machine."""
+    from crawler.crawl import run_worker
+
+    config = load_or_exit(config_path)
+    if not config.redis_url:
+        fail("config error: distributed.redis_url: missing (`worker` needs [distributed])")
+    check_redis(config)
+    run_worker(config)
 
 
 @cli.command()

@@ -74,6 +74,8 @@ class Config:
     redis_url: str | None = None
     webhook: str | None = None
     path: str | None = None
+    # [distributed] lease: how long a worker may hold a request before others may take it.
+    lease_seconds: float = 60.0
 
     def source(self, name: str) -> Source:
         for source in self.sources:
@@ -266,14 +268,20 @@ def parse_config(data: dict[str, Any], path: str | None = None) -> Config:
     database = _expect(data.get("database", DEFAULT_DATABASE), str, "database", "a file path")
     crawl = _crawl_settings(_expect(data.get("crawl", {}), dict, "crawl", "a [crawl] table"))
     distributed = _expect(data.get("distributed", {}), dict, "distributed", "a [distributed] table")
-    _check_keys(distributed, {"redis_url"}, "distributed")
+    _check_keys(distributed, {"redis_url", "lease"}, "distributed")
     redis_url = distributed.get("redis_url")
     if redis_url is not None:
         redis_url = _expect(redis_url, str, "distributed.redis_url", "a redis:// URL")
-        if urlsplit(redis_url).scheme not in ("redis", "rediss", "unix"):
+        parts = urlsplit(redis_url)
+        if parts.scheme not in ("redis", "rediss", "unix") or (
+            parts.scheme != "unix" and not parts.hostname
+        ):
             raise ConfigError(
                 "distributed.redis_url", f"bad URL {redis_url!r}: expected redis://host:port/db"
             )
+    elif distributed:
+        raise ConfigError("distributed.redis_url", "missing (the [distributed] table needs it)")
+    lease = parse_duration(distributed.get("lease", "60s"), "distributed.lease")
     notify = _expect(data.get("notify", {}), dict, "notify", "a [notify] table")
     _check_keys(notify, {"webhook"}, "notify")
     webhook = notify.get("webhook")
@@ -283,7 +291,8 @@ def parse_config(data: dict[str, Any], path: str | None = None) -> Config:
     if not sources:
         raise ConfigError("sources", "no [[sources]] configured")
     return Config(
-        database, crawl, _topics(data.get("topics", [])), sources, redis_url, webhook, path
+        database, crawl, _topics(data.get("topics", [])), sources, redis_url, webhook, path,
+        lease,
     )
 
 

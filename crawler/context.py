@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlite_utils import Database
 
@@ -13,12 +14,13 @@ from crawler.config import Config, Source
 @dataclass
 class CrawlContext:
     config: Config
-    db: Database
+    db: Database | None  # None on a distributed worker: it never touches SQLite
     run_id: int
     sources: tuple[Source, ...]
     baseline: bool = False
     recheck: dict[str, list[str]] = field(default_factory=dict)  # source -> known article URLs
     counts: Counter[str] = field(default_factory=Counter)
+    distributed: Any = None  # a crawler.distributed.Cluster with [distributed] set
 
     def source(self, name: str) -> Source:
         return self.config.source(name)

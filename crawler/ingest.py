@@ -11,6 +11,7 @@ import json
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from sqlite_utils import Database
 
@@ -59,6 +60,24 @@ def ingest_results(
                 counts["errors"] += 1
                 counts["errors.extraction"] += 1
     return counts
+
+
+def record_fetch_records(db: Database, records: Iterable[Any], run_id: int) -> None:
+    """Store the fetch state of pages that gave no article (listings, failures, 304s)."""
+    with write_transaction(db):
+        for record in records:
+            record_fetch(
+                db,
+                record.url,
+                source=record.source,
+                kind=record.kind,
+                status=record.status,
+                run_id=run_id,
+                etag=record.etag,
+                last_modified=record.last_modified,
+                body_hash=record.body_hash,
+                error=record.error,
+            )
 
 
 def _urls_of(result: PageResult) -> set[str]:

@@ -20,6 +20,9 @@ class FetchRecord:
     last_modified: str | None = None
     body_hash: str | None = None
     error: str | None = None
+    # [distributed]: the queue lease of the request this came from, and its run's tags.
+    lease: bytes | None = None
+    run: dict[str, Any] | None = None
 
 
 @dataclass
@@ -28,3 +31,5 @@ class PageItem:
 
     job: PageJob
     fetch_meta: dict[str, Any] = field(default_factory=dict)
+    lease: bytes | None = None
+    run: dict[str, Any] | None = None

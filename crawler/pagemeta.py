@@ -236,11 +236,6 @@ def declared_language(tree: HtmlElement, metas: MetaTags | None = None) -> str |
     return None
 
 
-def warm_up() -> None:
-    """Load the language model now rather than on the first page that needs it."""
-    py3langid.classify("newswatch warms up the language identifier once per process")
-
-
 def detect_language(text: str) -> str | None:
     """Language of ``text`` by py3langid (offline, model shipped in the package)."""
     sample = text[:1000]

@@ -21,11 +21,11 @@ from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.http import Request, Response
 from w3lib.url import safe_url_string
 
-from crawler.ingest import IngestOptions, ingest_results
+from crawler.ingest import IngestOptions, ingest_results, record_fetch_records
 from crawler.items import FetchRecord, PageItem
 from crawler.pagemeta import detect_language
 from crawler.pages import PageResult, configure_topics, process_page, reset_caches
-from crawler.storage import get_fetch_state, record_fetch, write_transaction
+from crawler.storage import get_fetch_state, write_transaction
 from crawler.urls import canonicalize_url, is_crawlable_url, url_in_domains
 
 if TYPE_CHECKING:
@@ -160,6 +160,18 @@ class QuickMetaRefreshMiddleware(MetaRefreshMiddleware):
         return super().process_response(request, response)
 
 
+def stored_validators(db: Any, url: str) -> dict[str, str | None] | None:
+    """ETag, Last-Modified and body hash of a URL's last good fetch (None: no database, or
+    nothing usable stored)."""
+    if db is None:
+        return None
+    state = get_fetch_state(db, url)
+    if state is None or state.status not in (200, 304):
+        return None
+    return {"etag": state.etag, "last_modified": state.last_modified,
+            "body_hash": state.body_hash}
+
+
 class ConditionalGetMiddleware:
     """Send If-None-Match / If-Modified-Since from stored state; mark unchanged bodies.
 
@@ -177,17 +189,22 @@ class ConditionalGetMiddleware:
     def process_request(self, request: Request) -> None:
         if not request.meta.get("conditional"):
             return
-        state = get_fetch_state(
-            _context(self.crawler).db, request.meta.get("state_url", request.url)
-        )
-        if state is None or state.status not in (200, 304):
+        # A distributed worker has no database: the seeding side sent the validators along.
+        validators = request.meta.get("validators")
+        if validators is None:
+            validators = stored_validators(
+                _context(self.crawler).db, request.meta.get("state_url", request.url)
+            )
+        if not validators:
             return
-        request.meta["previous_body_hash"] = state.body_hash
-        if state.etag:
-            request.headers.setdefault(b"If-None-Match", state.etag.encode("latin-1", "ignore"))
-        if state.last_modified:
+        request.meta["previous_body_hash"] = validators.get("body_hash")
+        if validators.get("etag"):
             request.headers.setdefault(
-                b"If-Modified-Since", state.last_modified.encode("latin-1", "ignore")
+                b"If-None-Match", validators["etag"].encode("latin-1", "ignore")
+            )
+        if validators.get("last_modified"):
+            request.headers.setdefault(
+                b"If-Modified-Since", validators["last_modified"].encode("latin-1", "ignore")
             )
 
     def process_response(self, request: Request, response: Response) -> Response:
@@ -322,20 +339,7 @@ class StoragePipeline:
         self.last_flush = time.monotonic()
         context = _context(self.crawler)
         if self.fetches:
-            with write_transaction(context.db):
-                for record in self.fetches:
-                    record_fetch(
-                        context.db,
-                        record.url,
-                        source=record.source,
-                        kind=record.kind,
-                        status=record.status,
-                        run_id=context.run_id,
-                        etag=record.etag,
-                        last_modified=record.last_modified,
-                        body_hash=record.body_hash,
-                        error=record.error,
-                    )
+            record_fetch_records(context.db, self.fetches, context.run_id)
             self.fetches.clear()
         if self.pending:
             options = IngestOptions(context.run_id, bool(context.config.topics), context.baseline)

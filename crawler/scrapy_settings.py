@@ -8,8 +8,47 @@ from typing import Any
 from crawler.config import Config
 
 
-def build_settings(config: Config) -> dict[str, Any]:
-    """Scrapy settings for a newswatch crawl under ``config``."""
+def build_settings(config: Config, *, worker: bool = False) -> dict[str, Any]:
+    """Scrapy settings for a newswatch crawl under ``config`` (a ``newswatch worker``'s with
+    ``worker``); with ``[distributed]`` set, the scrapy-redis wiring on top."""
+    settings = _single_node_settings(config)
+    if config.redis_url:
+        settings.update(distributed_settings(config, settings, worker=worker))
+    return settings
+
+
+def distributed_settings(config: Config, base: dict[str, Any], *, worker: bool
+                         ) -> dict[str, Any]:
+    """scrapy-redis's scheduler and our leased queue, per-run dupefilter, gate and stream."""
+    return {
+        "REDIS_URL": config.redis_url,
+        "SCHEDULER": "crawler.scrapy_distributed.DistributedScheduler",
+        "SCHEDULER_QUEUE_CLASS": "crawler.scrapy_distributed.LeasedQueue",
+        "SCHEDULER_QUEUE_KEY": "newswatch:requests",
+        "DUPEFILTER_CLASS": "crawler.scrapy_distributed.RunDupeFilter",
+        # The queue outlives every process: a worker stopping must not clear it.
+        "SCHEDULER_PERSIST": True,
+        # The per-host delay is kept by a gate in Redis shared by all workers, not per process.
+        "DOWNLOAD_DELAY": 0.0,
+        "DOWNLOAD_DELAY_JITTER": 0.0,
+        "NEWSWATCH_HOST_DELAY": config.crawl.delay,
+        # A worker runs until stopped; the crawl's time limit still applies to `crawl`.
+        "CLOSESPIDER_TIMEOUT": 0 if worker else base["CLOSESPIDER_TIMEOUT"],
+        "EXTENSIONS": {
+            **base["EXTENSIONS"],
+            "crawler.scrapy_distributed.DistributedLoop": 300,
+        },
+        "DOWNLOADER_MIDDLEWARES": {
+            **base["DOWNLOADER_MIDDLEWARES"],
+            # Last before the download: robots.txt and scope checks come first.
+            "crawler.scrapy_distributed.HostGateMiddleware": 950,
+        },
+        "SPIDER_MIDDLEWARES": {"crawler.scrapy_distributed.RunTagMiddleware": 100},
+        "ITEM_PIPELINES": {"crawler.scrapy_distributed.DistributedPipeline": 300},
+    }
+
+
+def _single_node_settings(config: Config) -> dict[str, Any]:
     crawl = config.crawl
     return {
         "BOT_NAME": "newswatch",

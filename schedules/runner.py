@@ -14,6 +14,7 @@ import subprocess
 import sys
 import threading
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -204,6 +205,105 @@ class Scheduler:
         self.db.close()
 
 
+@dataclass
+class OpenRun:
+    """A scheduled run seeded onto the shared queue and not yet finished."""
+
+    run_id: int
+    tags: dict[str, Any]
+    started: str
+    deadline: float
+
+
+class SeedingScheduler(Scheduler):
+    """`schedule` with ``[distributed]``: each due source is seeded onto the shared queue
+    (the `newswatch worker` processes fetch it), and this process is the one ingest writer.
+    A run finishes when the whole queue has drained (or at the crawl time limit)."""
+
+    DRAIN_CHECK_SECONDS = 1.0
+
+    def __init__(self, config: Config, config_path: str | None, database: str) -> None:
+        from crawler.distributed import IngestWriter, connect
+
+        super().__init__(config, config_path, database)
+        assert config.redis_url is not None
+        self.server = connect(config.redis_url)
+        self.writer = IngestWriter(config, database, self.server)
+        self.open_runs: dict[str, OpenRun] = {}
+
+    def run_source(self, name: str) -> None:
+        """Seed one source's run, unless its previous run is still being worked on."""
+        from crawler.crawl import seed_distributed_run
+
+        if self.stopping.is_set():
+            return
+        with self.lock:
+            if name in self.open_runs:
+                return
+        db = open_database(self.database)
+        try:
+            started = utcnow()
+            run_id, tags, queued = seed_distributed_run(self.config, db, [name], "scheduled",
+                                                        self.server)
+        finally:
+            db.close()
+        logger.info("seeded run %d of %s: %d requests queued", run_id, name, queued)
+        deadline = time.monotonic() + self.config.crawl.run_time_limit_seconds
+        with self.lock:
+            self.open_runs[name] = OpenRun(run_id, tags, started, deadline)
+
+    def check_runs(self) -> None:
+        """Finish the open runs once the queue, the leases and the stream are all empty."""
+        from crawler.distributed import queue_state
+
+        with self.lock:
+            runs = dict(self.open_runs)
+        if not runs:
+            return
+        drained = queue_state(self.server).drained
+        db = open_database(self.database)
+        try:
+            for name, run in runs.items():
+                if drained or time.monotonic() > run.deadline:
+                    self._finish(db, name, run, "finished" if drained else "time limit")
+        finally:
+            db.close()
+
+    def _finish(self, db: Database, name: str, run: OpenRun, how: str) -> None:
+        from crawler.crawl import RunSummary, run_status
+        from crawler.distributed import forget_run, read_counts
+
+        counts = read_counts(self.server, run.tags)
+        status = run_status(counts) if how == "finished" else "partial"
+        if self.stopping.is_set() and how != "finished":
+            status = "interrupted"
+        self.writer.finish_run(db, run.tags, how == "finished")
+        if how == "finished":
+            forget_run(self.server, run.tags)
+        finish_run(db, run.run_id, status, RunSummary(run.run_id, status, counts).stats(),
+                   None if how == "finished" else f"run stopped: {how}")
+        with self.lock:
+            self.open_runs.pop(name, None)
+        self._after_child(db, self.config.source(name), run.started, None)
+
+    def run(self) -> None:
+        self.writer.start()
+        self.scheduler.add_job(self.check_runs, IntervalTrigger(
+            seconds=self.DRAIN_CHECK_SECONDS, timezone=UTC), id="newswatch-drain-check",
+            name="finish drained runs", replace_existing=True)
+        try:
+            super().run()
+        finally:
+            db = open_database(self.database)
+            for name, run in list(self.open_runs.items()):
+                self._finish(db, name, run, "scheduler stopped")
+            db.close()
+            self.writer.stop()
+
+
 def run_scheduler(config: Config, config_path: str | None, database: str) -> None:
     """Run the scheduler in the foreground until SIGINT/SIGTERM."""
+    if config.redis_url:
+        SeedingScheduler(config, config_path, database).run()
+        return
     Scheduler(config, config_path, database).run()

@@ -129,6 +129,7 @@ class NewsSpider(scrapy.Spider):
             source=response.meta.get("source"), kind=kind, status=response.status,
             etag=_header(response, "ETag"), last_modified=_header(response, "Last-Modified"),
             body_hash=response.meta.get("body_hash"), error=error,
+            lease=response.meta.get("nw_lease"), run=response.meta.get("nw_run"),
         )
 
     def parse_listing(self, response: Response) -> Iterator[Any]:
@@ -158,7 +159,6 @@ class NewsSpider(scrapy.Spider):
             self.context.counts[f"errors.{kind}"] += 1
             yield self._record(response, kind, error=f"{kind}: {type(error).__name__}: {error}")
             return
-        yield self._record(response, kind)
         self.context.counts[f"{kind}s_read"] += 1
         for child in children:
             self.sitemaps_seen[source] += 1
@@ -173,6 +173,9 @@ class NewsSpider(scrapy.Spider):
                 self.context.counts["skipped.bad_url"] += 1
                 continue
             yield self._article(url, source, entry, listing=listing)
+        # The record comes last: distributed mode acknowledges the request with it, which is
+        # only right once every request it led to is queued.
+        yield self._record(response, kind)
 
     def _maybe_gunzip(self, response: Response) -> bytes:
         body = response.body
@@ -184,8 +187,8 @@ class NewsSpider(scrapy.Spider):
 
     def parse_section(self, response: Response) -> Iterator[Any]:
         """A section or front page: follow its links (within scope) as article candidates."""
-        yield self._record(response, "section")
         yield from self._follow_links(response)
+        yield self._record(response, "section")
 
     def _follow_links(self, response: Response) -> Iterator[Request]:
         hops = response.meta.get("hops")
@@ -221,12 +224,12 @@ class NewsSpider(scrapy.Spider):
             fallback_published=entry.published if entry else None,
             guid=entry.guid if entry else None,
         )
+        yield from self._follow_links(response)
         yield PageItem(job, {
             "status": response.status, "etag": _header(response, "ETag"),
             "last_modified": _header(response, "Last-Modified"),
             "body_hash": response.meta.get("body_hash"),
-        })
-        yield from self._follow_links(response)
+        }, lease=response.meta.get("nw_lease"), run=response.meta.get("nw_run"))
 
     def _incomplete(self, listing: str | None) -> None:
         if listing is not None:
@@ -257,4 +260,5 @@ class NewsSpider(scrapy.Spider):
             kind=request.meta.get("kind", "page"),
             status=response.status if response is not None else None,
             error=f"{kind}: {message}"[:500],
+            lease=request.meta.get("nw_lease"), run=request.meta.get("nw_run"),
         )

@@ -1,0 +1,330 @@
+"""Scale-out over a real Redis: workers plus `newswatch crawl` equal a single-node crawl.
+
+A session-scoped `redis-server` runs on a free 127.0.0.1 port (no persistence, a temporary
+directory); the tests skip, saying why, only when the binary is missing (`.ci/run` installs
+Debian's `redis-server`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from crawler.config import ConfigError, parse_config
+from crawler.sample_site import SampleWeb
+from tests.conftest import REPO, MonitoredWeb, run_cli
+
+REDIS_SERVER = shutil.which("redis-server") or (
+    "/usr/bin/redis-server" if Path("/usr/bin/redis-server").exists() else None)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if REDIS_SERVER is None:
+        pytest.skip("redis-server is not installed (Debian: apt-get install redis-server; "
+                    ".ci/run does this)")
+    import redis
+
+    workdir = tmp_path_factory.mktemp("redis")
+    port = _free_port()
+    process = subprocess.Popen(
+        [REDIS_SERVER, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+         "--appendonly", "no", "--dir", str(workdir)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"redis://127.0.0.1:{port}/0"
+    client = redis.Redis.from_url(url)
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            client.ping()
+            break
+        except redis.ConnectionError:
+            if time.monotonic() > deadline or process.poll() is not None:
+                process.kill()
+                pytest.fail("redis-server did not start")
+            time.sleep(0.05)
+    yield url
+    process.terminate()
+    process.wait(10)
+
+
+@pytest.fixture
+def redis_url(redis_server: str) -> str:
+    import redis
+
+    redis.Redis.from_url(redis_server).flushdb()
+    return redis_server
+
+
+def distributed_config(web: SampleWeb, db: Path, redis_url: str, *, delay: float = 0.0,
+                       lease: str = "60s") -> str:
+    return (web.config_toml(str(db), delay=delay)
+            + f'\n[distributed]\nredis_url = "{redis_url}"\nlease = "{lease}"\n')
+
+
+def start_worker(config: Path, log: Path) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "NEWSWATCH_NO_PROGRESS": "1"}
+    return subprocess.Popen([sys.executable, "-m", "crawler", "worker", "--config", str(config)],
+                            cwd=REPO, stdout=subprocess.DEVNULL, stderr=log.open("wb"), env=env)
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(10)
+
+
+# -- what a crawl produced, independent of ports and ids -------------------------------------
+
+def _path(url: str) -> str:
+    return url.split("://", 1)[1].split("/", 1)[1] if "/" in url.split("://", 1)[1] else ""
+
+
+def outcome(db_path: Path) -> dict:
+    """Articles (by path, with text), story grouping, duplicates and flags per run."""
+    conn = sqlite3.connect(db_path)
+    conn.row_factory = sqlite3.Row
+    articles = {r["id"]: r for r in conn.execute("SELECT * FROM articles")}
+    path = {i: _path(r["url"]) for i, r in articles.items()}
+    stories: dict[int, set[str]] = {}
+    for i, row in articles.items():
+        stories.setdefault(row["story_id"], set()).add(path[i])
+    runs = [r[0] for r in conn.execute("SELECT id FROM runs ORDER BY id")]
+    flags = sorted((runs.index(r["run_id"]), r["kind"], path.get(r["article_id"]))
+                   for r in conn.execute("SELECT run_id, kind, article_id FROM flags"))
+    return {
+        "articles": sorted((path[i], r["title"], r["text"], r["topics"])
+                           for i, r in articles.items()),
+        "stories": sorted(sorted(members) for members in stories.values()),
+        "duplicates": sorted((path[i], path[r["duplicate_of"]])
+                             for i, r in articles.items() if r["duplicate_of"]),
+        "flags": flags,
+        "runs": [r[0] for r in conn.execute("SELECT status FROM runs ORDER BY id")],
+    }
+
+
+def article_fetches(web: SampleWeb) -> Counter[str]:
+    return Counter(f"{r.host}{r.path}" for r in web.requests
+                   if r.kind == "article" and r.bytes_sent > 0)
+
+
+# -- tests -----------------------------------------------------------------------------------
+
+def test_distributed_config_is_validated() -> None:
+    source = {"sources": [{"name": "a", "feeds": ["https://example.org/rss"]}]}
+    with pytest.raises(ConfigError) as error:
+        parse_config({**source, "distributed": {"lease": "5s"}})
+    assert error.value.key == "distributed.redis_url"
+    with pytest.raises(ConfigError) as error:
+        parse_config({**source, "distributed": {"redis_url": "redis://h/0", "lease": "soon"}})
+    assert error.value.key == "distributed.lease"
+    config = parse_config({**source, "distributed": {"redis_url": "redis://h:1/0"}})
+    assert config.redis_url == "redis://h:1/0" and config.lease_seconds == 60
+
+
+def test_worker_without_distributed_exits_2(tmp_path: Path) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text('[[sources]]\nname = "a"\nfeeds = ["https://example.org/rss"]\n')
+    done = run_cli("worker", "--config", str(config), timeout=60)
+    assert done.returncode == 2
+    assert "distributed.redis_url" in done.stderr
+
+
+def test_unreachable_redis_exits_1_with_its_message(tmp_path: Path) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text(f'[distributed]\nredis_url = "redis://127.0.0.1:{_free_port()}/0"\n'
+                      '[[sources]]\nname = "a"\nfeeds = ["https://example.org/rss"]\n')
+    for command in ("crawl", "worker"):
+        done = run_cli(command, "--config", str(config), "--db", str(tmp_path / "x.db"),
+                       timeout=60)
+        assert done.returncode == 1, done.stderr[-2000:]
+        assert "cannot use Redis" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_two_workers_and_crawl_equal_single_node(tmp_path: Path, redis_url: str,
+                                                 monitored_web: MonitoredWeb) -> None:
+    db = tmp_path / "distributed.db"
+    with SampleWeb(state=1) as web:
+        config = tmp_path / "distributed.toml"
+        config.write_text(distributed_config(web, db, redis_url), "utf-8")
+        workers = [start_worker(config, tmp_path / f"worker{i}.log") for i in range(2)]
+        try:
+            for state, single in ((1, monitored_web.first), (2, monitored_web.second)):
+                web.set_state(state)
+                web.reset_log()
+                done = run_cli("crawl", "--config", str(config), timeout=180)
+                assert done.returncode == 0, done.stderr[-3000:]
+                fetched = article_fetches(web)
+                assert fetched, "no article fetched"
+                twice = {url: n for url, n in fetched.items() if n > 1}
+                assert not twice, f"state {state}: fetched more than once: {twice}"
+                assert outcome(db) == outcome(single.db_path), f"state {state} differs"
+                assert all(w.poll() is None for w in workers), "a worker died"
+        finally:
+            for worker in workers:
+                stop(worker)
+    logs = [(tmp_path / f"worker{i}.log").read_text("utf-8", "replace") for i in range(2)]
+    assert not any("Traceback" in log for log in logs), logs
+
+
+def test_killing_a_worker_mid_crawl_loses_nothing(tmp_path: Path, redis_url: str,
+                                                  monitored_web: MonitoredWeb) -> None:
+    import redis
+
+    from crawler.distributed import INFLIGHT_KEY, STATS_KEY, WORKERS_KEY
+
+    client = redis.Redis.from_url(redis_url)
+    db = tmp_path / "killed.db"
+    with SampleWeb(state=1) as web:
+        config = tmp_path / "distributed.toml"
+        # A per-host delay slows the crawl down enough to kill a worker in the middle of it;
+        # a short lease lets the others take over its requests soon.
+        config.write_text(distributed_config(web, db, redis_url, delay=0.4, lease="3s"))
+        victim = start_worker(config, tmp_path / "victim.log")
+        survivor = start_worker(config, tmp_path / "survivor.log")
+        crawl = subprocess.Popen(
+            [sys.executable, "-m", "crawler", "crawl", "--config", str(config)], cwd=REPO,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            # Kill the victim while it holds leased requests (its heartbeat says how many).
+            name = f"{socket.gethostname()}:{victim.pid}"
+            deadline = time.monotonic() + 60
+            held = 0
+            while not held and time.monotonic() < deadline:
+                beat = client.hget(WORKERS_KEY, name)
+                held = json.loads(beat)["held"] if beat else 0
+                time.sleep(0.05)
+            in_flight = client.zcard(INFLIGHT_KEY)
+            victim.kill()  # SIGKILL: no chance to give its leases back
+            victim.wait(10)
+            out, err = crawl.communicate(timeout=180)
+            assert crawl.returncode == 0, err[-3000:]
+        finally:
+            if crawl.poll() is None:
+                crawl.kill()
+            stop(victim)
+            stop(survivor)
+    assert held > 0 and in_flight > 0
+    got, want = outcome(db), outcome(monitored_web.first.db_path)
+    assert got["articles"] == want["articles"]
+    assert got["stories"] == want["stories"]
+    assert got["duplicates"] == want["duplicates"]
+    assert got["flags"] == want["flags"]
+    assert got["runs"] == ["ok"]
+    # The victim's leases ran out and others fetched those requests.
+    assert int(client.hget(STATS_KEY, "requeued") or 0) >= 1
+
+
+def test_schedule_seeds_runs_that_workers_crawl(tmp_path: Path, redis_url: str) -> None:
+    from tests.test_schedule import _query, _wait_for
+
+    db = tmp_path / "scheduled.db"
+    with SampleWeb(state=1) as web:
+        config = tmp_path / "distributed.toml"
+        config.write_text(distributed_config(web, db, redis_url).replace(
+            'every = "10m"', 'every = "3s"'), "utf-8")
+        worker = start_worker(config, tmp_path / "worker.log")
+        log = (tmp_path / "schedule.log").open("w+")
+        schedule = subprocess.Popen(
+            [sys.executable, "-m", "crawler", "schedule", "--config", str(config)],
+            cwd=REPO, stdout=log, stderr=subprocess.STDOUT, text=True)
+        try:
+            _wait_for(lambda: len(_query(db, "SELECT DISTINCT sources FROM runs WHERE status "
+                                             "= 'ok'")) >= 3,
+                      90, "one finished scheduled run per source")
+            web.set_state(2)
+            _wait_for(lambda: _query(db, "SELECT 1 FROM articles WHERE url LIKE "
+                                         "'%sanction%' AND source = 'borderwire'"),
+                      90, "the article published in state 2")
+        finally:
+            schedule.send_signal(signal.SIGTERM)
+            try:
+                schedule.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                schedule.kill()
+            stop(worker)
+            log.seek(0)
+            output = log.read()
+            log.close()
+    assert schedule.returncode == 0, output[-3000:]
+    assert "Traceback" not in output, output[-3000:]
+    assert "running" not in {row[0] for row in _query(db, "SELECT status FROM runs")}
+    kinds = {row[0] for row in _query(db, "SELECT kind FROM flags")}
+    assert {"new_story", "updated"} <= kinds
+    assert len(_query(db, "SELECT name FROM sources WHERE last_run_at IS NOT NULL")) == 3
+
+
+def test_writer_crash_between_commit_and_ack_redelivers_idempotently(
+        tmp_path: Path, redis_url: str) -> None:
+    import redis
+
+    from crawler.config import Config
+    from crawler.distributed import (
+        GROUP,
+        STREAM_KEY,
+        WRITER,
+        IngestWriter,
+        new_run_tags,
+        push_entries,
+    )
+    from crawler.pages import PageJob, configure_topics, process_page
+    from crawler.sample_site.server import SITE_DIR
+    from crawler.storage import open_database, start_run
+
+    configure_topics([])
+    pages = sorted(p for p in (SITE_DIR / "state1").rglob("*.html")
+                   if "private" not in p.parts)
+    results = [process_page(PageJob(url=f"http://127.0.0.1/{p.relative_to(SITE_DIR)}",
+                                    body=p.read_bytes(), source="sample")) for p in pages]
+    results = [r for r in results if r.article is not None]
+    assert len(results) >= 5
+    client = redis.Redis.from_url(redis_url)
+    db_path = tmp_path / "writer.db"
+    db = open_database(db_path)
+    tags = new_run_tags(start_run(db, "manual", ["sample"]))
+    push_entries(client, [{"t": "page", "run": tags, "result": r, "meta": {"status": 200}}
+                          for r in results])
+
+    def table_counts() -> tuple[int, int, int]:
+        return tuple(db.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+                     for t in ("articles", "flags", "article_versions"))
+
+    # The first writer commits its batch to SQLite and dies before acknowledging it.
+    crashed = IngestWriter(Config(), str(db_path), client)
+    reply = client.xreadgroup(GROUP, WRITER, {STREAM_KEY: ">"}, count=1000)
+    crashed.commit(db, reply[0][1])
+    after_crash = table_counts()
+    assert after_crash[0] == len(results)
+    assert client.xlen(STREAM_KEY) == len(results)  # still there: not acknowledged
+
+    # Its successor reads the unacknowledged entries again; ingesting them changes nothing.
+    writer = IngestWriter(Config(), str(db_path), client).start()
+    deadline = time.monotonic() + 30
+    while client.xlen(STREAM_KEY) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    writer.stop()
+    assert client.xlen(STREAM_KEY) == 0
+    assert writer.ingested == len(results)
+    assert table_counts() == after_crash
