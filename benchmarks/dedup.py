@@ -170,10 +170,8 @@ def store_and_link(db: Database, item: Item, seen_at: str, url: str) -> tuple[in
         " first_seen, last_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         [url, item.title, item.text, item.published, chash, fp, seen_at, seen_at],
     ).lastrowid or 0)
-    link = dedup.link_article(
-        db, article_id, title=item.title, text=item.text, published=item.published,
-        seen_at=seen_at, content_hash=chash, fingerprint=fp, signature=signature,
-    )
+    link = dedup.link_article(db, article_id, dedup.Fingerprints(
+        item.title, item.text, item.published, seen_at, chash, fp, signature=signature))
     db.execute("COMMIT")
     return article_id, link
 
@@ -390,8 +388,8 @@ def _probe(db: Database, probes: list[Item], size: int) -> tuple[float, float]:
         hour = dedup.story.event_hour(seen, seen)
         dedup.story.find_story(db, article_id, dedup.story.weigh(db, terms), groups, hour)
         middle = time.perf_counter()
-        dedup.link_article(db, article_id, title=item.title, text=item.text, published=seen,
-                           seen_at=seen, content_hash=chash, fingerprint=fp, signature=sig)
+        dedup.link_article(db, article_id, dedup.Fingerprints(
+            item.title, item.text, seen, seen, chash, fp, signature=sig))
         lookups += middle - started
         linking += time.perf_counter() - middle
     db.execute("ROLLBACK")

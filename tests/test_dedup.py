@@ -88,8 +88,8 @@ def add(db: Database, title: str, text: str, published: str | None = None,
         [f"https://example.org/{next(_counter)}", title, text, published, chash, fp, guid,
          seen_at, seen_at],
     ).lastrowid
-    link = dedup.link_article(db, article_id, title=title, text=text, published=published,
-                              seen_at=seen_at, content_hash=chash, fingerprint=fp, feed_guid=guid)
+    link = dedup.link_article(db, article_id, dedup.Fingerprints(
+        title, text, published, seen_at, chash, fp, feed_guid=guid))
     db.execute("COMMIT")
     return link
 
@@ -213,10 +213,8 @@ def test_update_article_replaces_index_rows(db_path: Path) -> None:
     before = db.execute("SELECT count(*) FROM dedup_bands").fetchone()[0]
     db.execute("BEGIN IMMEDIATE")
     db.execute("UPDATE articles SET text = ? WHERE id = ?", [EXTRADITION, article_id])
-    dedup.update_article(db, article_id, title="Seizure", text=EXTRADITION, published=None,
-                         seen_at="2025-02-03T19:00:00+00:00",
-                         content_hash=dedup.content_hash(EXTRADITION),
-                         fingerprint=dedup.text_fingerprint(EXTRADITION))
+    dedup.update_article(db, article_id, dedup.Fingerprints.of(
+        "Seizure", EXTRADITION, published=None, seen_at="2025-02-03T19:00:00+00:00"))
     db.execute("COMMIT")
     assert db.execute("SELECT count(*) FROM dedup_bands").fetchone()[0] == before
     reprint = add(db, "Reprint", EXTRADITION.replace("Monday", "Monday evening"))
