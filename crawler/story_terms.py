@@ -27,6 +27,9 @@ STEM = 6
 WEIGHT_WORD = 0.1
 WEIGHT_NAME = 1.5
 WEIGHT_NUMBER = 1.5
+# 2 to 9: a count ("eight guardsmen", "siete reactores") is a detail of the event, but two
+# unrelated reports share one by chance far more often than they share "410" or "2023".
+WEIGHT_SMALL_NUMBER = 0.5
 WEIGHT_FULL_NAME = 2.0
 
 # "~stem": the word was seen in lower case. Counted in the document frequencies (never
@@ -39,7 +42,24 @@ _TOKEN = re.compile(r"\d(?:[\d.,]*\d)?|[^\W\d_]+")
 # Sentence ends; then clause breaks. A name never runs across either, and a capital after
 # a dash, quote or colon opens a clause like a sentence ("WASHINGTON — Senior officials").
 _SENTENCE = re.compile(r"(?<=[.!?…])\s+|\n+")
-_CLAUSE = re.compile(r"(,|[;:()\[\]\"“”„«»—–]|\s-\s)")
+# A comma between digits is a thousands or decimal separator ("10,000", "2,3"), no break.
+_CLAUSE = re.compile(r"((?<!\d),|,(?!\d)|[;:()\[\]\"“”„«»—–]|\s-\s)")
+# Numbers written out, so a report's "twelve" meets another's "12" or "doce" (one/uno/una
+# are articles as often as numbers: left out).
+_NUMBER_WORDS = {
+    word: str(n)
+    for words, n in [
+        ("two dos", 2), ("three tres", 3), ("four cuatro", 4), ("five cinco", 5),
+        ("six seis", 6), ("seven siete", 7), ("eight ocho", 8), ("nine nueve", 9),
+        ("ten diez", 10), ("twelve doce", 12), ("fifteen quince", 15),
+        ("twenty veinte", 20), ("thirty treinta", 30), ("forty cuarenta", 40),
+        ("fifty cincuenta", 50), ("hundred cien", 100),
+    ]
+    for word in words.split()
+}
+# "10 mil", "10 thousand" and "10,000" are one number; so are "300 millones" and "300 million".
+_MULTIPLIERS = {"mil": "000", "thousand": "000", "million": "000000", "millon": "000000",
+                "millones": "000000"}
 
 _CONNECTORS = frozenset({"of", "de", "del", "la", "las", "los"})
 # Function words, months, weekdays and news chrome in English and Spanish: capitalised at
@@ -86,8 +106,10 @@ def _tokens(part: str, start: int) -> Iterator[_Token]:
                 continue
             words = _TOKEN.findall(chunk)
             for i, word in enumerate(words):
-                yield _Token(word, _term_key(word), initial, pos if start >= 0 else -1,
-                             i == len(words) - 1)
+                key = _term_key(word)
+                if key.startswith("#") and i + 1 < len(words):
+                    key += _MULTIPLIERS.get(fold(words[i + 1]), "")
+                yield _Token(word, key, initial, pos if start >= 0 else -1, i == len(words) - 1)
                 initial = False
                 pos += 1
 
@@ -152,7 +174,8 @@ def story_terms(title: str, text: str) -> tuple[dict[str, float], Groups]:
                 continue
             lead = tok.pos < LEAD_WORDS
             if key.startswith("#"):
-                add(key, WEIGHT_NUMBER * _position(tok.pos))
+                kind = WEIGHT_SMALL_NUMBER if len(key) == 2 else WEIGHT_NUMBER
+                add(key, kind * _position(tok.pos))
             elif tok.word.isupper() and len(tok.word) >= 2:  # acronyms in title-case headlines
                 add(key, WEIGHT_NAME * _position(tok.pos), "@" + key)
             elif lead and (len(tok.word) >= 4 or tok.word[0].isupper()):
@@ -187,11 +210,11 @@ def _term_key(word: str) -> str:
     # a text repeats its words, and a crawl its vocabulary: fold each word once
     if not word:
         return ""
-    if word[0].isdigit():
-        digits = re.sub(r"\D", "", word)
-        # one-digit numbers and a lone 0 are in every text
-        return "#" + digits if len(digits) >= 2 else ""
     folded = fold(word)
+    digits = re.sub(r"\D", "", word) if word[0].isdigit() else _NUMBER_WORDS.get(folded, "")
+    if digits:
+        # 0 and 1 are in every text ("one of", "1 de enero")
+        return "#" + digits if int(digits) >= 2 else ""
     if folded in _STOP or len(folded) < 2 or (len(folded) < 3 and not word.isupper()):
         return ""
     return folded[:STEM]
