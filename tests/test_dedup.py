@@ -106,10 +106,33 @@ def seasoned(db: Database, count: int = 40) -> Database:
     return db
 
 
+# Two events of the same morning that share only what every report on the subject names.
+COMMON_ONLY = [
+    ("FBI says Mexico arrested fentanyl suspect",
+     "The FBI said on Monday that Mexico had arrested a man wanted in Arizona on fentanyl "
+     "trafficking charges. He was detained in Hermosillo and will be handed to U.S. agents "
+     "at the Nogales crossing, the bureau said in a statement.",
+     "2025-03-03T15:00:00+00:00"),
+    ("Mexico, FBI open fentanyl training centre",
+     "Mexico and the FBI opened a training centre for forensic chemists in Monterrey on "
+     "Monday, where police from northern states will learn to identify fentanyl "
+     "precursors, the security ministry said.",
+     "2025-03-03T16:00:00+00:00"),
+]
+
+
 def test_young_database_does_not_group_on_thin_evidence(db_path: Path) -> None:
     db = Database(db_path)
+    links = [add(db, t, x, p, seen_at=p) for t, x, p in COMMON_ONLY]
+    # two documents cannot tell a rare name from a common one: "Mexico" and "FBI" are no event
+    assert links[1].new_story
+
+
+def test_young_database_groups_on_specific_shared_detail(db_path: Path) -> None:
+    db = Database(db_path)
     links = [add(db, t, x, p, seen_at=p) for t, x, p in REPORTS]
-    assert links[1].new_story  # two documents: too little to tell a rare name from a common one
+    # the same two people, the same number and place within hours: one event, even so early
+    assert not links[1].new_story and links[1].story_id == links[0].story_id
 
 
 def test_pure_functions() -> None:
