@@ -165,6 +165,7 @@ def new_db(path: str | None = None) -> Database:
 def store_and_link(db: Database, item: Item, seen_at: str, url: str) -> tuple[int, dedup.Link]:
     chash, fp = dedup.content_hash(item.text), dedup.text_fingerprint(item.text)
     signature = dedup.text_signature(item.text)  # a worker's job in the crawler
+    terms = dedup.story.story_terms(item.title, item.text)  # also a worker's
     db.execute("BEGIN IMMEDIATE")
     article_id = int(db.execute(
         "INSERT INTO articles (url, title, text, published, content_hash, fingerprint,"
@@ -172,7 +173,8 @@ def store_and_link(db: Database, item: Item, seen_at: str, url: str) -> tuple[in
         [url, item.title, item.text, item.published, chash, fp, seen_at, seen_at],
     ).lastrowid or 0)
     link = dedup.link_article(db, article_id, dedup.Fingerprints(
-        item.title, item.text, item.published, seen_at, chash, fp, signature=signature))
+        item.title, item.text, item.published, seen_at, chash, fp, signature=signature,
+        terms=terms))
     db.execute("COMMIT")
     return article_id, link
 
@@ -373,10 +375,11 @@ def _probe(db: Database, probes: list[Item], size: int) -> tuple[float, float]:
     seen = newest.isoformat()
     # what the crawl's extraction workers compute before the writer looks anything up
     prepared = [(p, dedup.content_hash(p.text), dedup.text_fingerprint(p.text),
-                 dedup.text_signature(p.text)) for p in probes]
+                 dedup.text_signature(p.text), dedup.story.story_terms(p.title, p.text))
+                for p in probes]
     db.execute("BEGIN IMMEDIATE")
     lookups = linking = 0.0
-    for n, (item, chash, fp, sig) in enumerate(prepared):
+    for n, (item, chash, fp, sig, parsed) in enumerate(prepared):
         article_id = int(db.execute(
             "INSERT INTO articles (url, title, text, content_hash, fingerprint, first_seen,"
             " last_seen) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -384,13 +387,12 @@ def _probe(db: Database, probes: list[Item], size: int) -> tuple[float, float]:
         started = time.perf_counter()
         dedup.find_original(db, article_id, dedup._Words(item.text), content_hash=chash,
                             feed_guid=None, signature=sig)
-        # the writer parses the new article's story terms (its CPU has room; the workers' has not)
-        terms, groups = dedup.story.remember_terms(article_id, item.title, item.text)
+        terms, groups = dedup.story.remember_terms(article_id, item.title, item.text, parsed)
         hour = dedup.story.event_hour(seen, seen)
-        dedup.story.find_story(db, article_id, dedup.story.weigh(db, terms), groups, hour)
+        dedup.story.find_story(db, article_id, terms, groups, hour)
         middle = time.perf_counter()
         dedup.link_article(db, article_id, dedup.Fingerprints(
-            item.title, item.text, seen, seen, chash, fp, signature=sig))
+            item.title, item.text, seen, seen, chash, fp, signature=sig, terms=parsed))
         lookups += middle - started
         linking += time.perf_counter() - middle
     db.execute("ROLLBACK")

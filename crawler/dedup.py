@@ -76,7 +76,7 @@ class Fingerprints:
     feed_guid: str | None = None
     # ``text_signature(text)`` when a worker computed it; else computed when needed
     signature: bytes | None = None
-    # ``story.story_terms(title, text)`` when a worker computed it
+    # ``story.story_terms(title, text)`` when a worker computed it; else parsed when needed
     terms: tuple[dict[str, float], story.Groups] | None = None
 
     @classmethod
@@ -137,11 +137,12 @@ def link_article(db: Database, article_id: int, fp: Fingerprints) -> Link:
         # the original itself, crawled after its copies: it becomes the root they point at
         _unindex_root(db, root, article_id)
     terms, groups = story.remember_terms(article_id, title, text, fp.terms)
-    weights = story.weigh(db, terms)
+    prepared = story.prepare(db, terms, groups)
+    weights = prepared[1]
     if original is not None:
         match: story.Match | None = story.Match(original[0], original[1], 0.0, 0)
     else:
-        match = story.find_story(db, article_id, weights, groups, hour)
+        match = story.find_story(db, article_id, terms, groups, hour, prepared)
     if match is not None:
         story_id, new_story = match.story_id, False
         _touch_story(db, story_id, when, title=title, article_id=article_id)

@@ -162,6 +162,7 @@ def _fingerprints(result: PageResult, now: str) -> dedup.Fingerprints:
         fingerprint=result.fingerprint or 0,
         feed_guid=result.guid,
         signature=result.signature,
+        terms=result.story_terms,
     )
 
 

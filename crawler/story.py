@@ -12,11 +12,13 @@ whichever of the two arrived first.
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 
 from sqlite_utils import Database
 
@@ -107,16 +109,20 @@ def remember_terms(
     return parsed
 
 
+@lru_cache(maxsize=8192)
 def idf(df: int, total: int) -> float:
     """Rarity in [0, 1]: 1 for a term no other earlier article has, 0 for one in all of them."""
     # df counts the earlier articles, the one compared with included: a term only it has is
     # as rare as can be. The pseudo-counts let a small database learn from what it has seen
     # (a name in 7 of 8 articles is common) without calling rare what it has not.
+    # (Cached: a lookup asks for a few hundred terms, nearly all with small df.)
     docs = total + PRIOR_DOCS
     return max(0.0, math.log(docs / (max(df - 1, 0) + PRIOR_SEEN)) / math.log(docs / PRIOR_SEEN))
 
 
-def _document_frequencies(db: Database, keys: list[str]) -> dict[str, int]:
+def _document_frequencies(db: Database, keys: Iterable[str]) -> dict[str, int]:
+    """df of every key, in one statement (absent keys have df 0)."""
+    keys = list(keys)
     if not keys:
         return {}
     marks = ",".join("?" * len(keys))
@@ -129,17 +135,47 @@ def _total_documents(db: Database) -> int:
     return int(row[0]) if row else 0
 
 
-def _rarity(db: Database, terms: dict[str, float]) -> dict[str, float]:
-    dfs = _document_frequencies(db, list(terms))
-    total = _total_documents(db)
-    weighted = {t: w * idf(dfs.get(t, 0), total) for t, w in terms.items()}
-    return {t: w for t, w in weighted.items() if w > 0}
+def _df_keys(terms: dict[str, float], groups: dict[str, str]) -> set[str]:
+    """The df keys a comparison may need: every term, and the lower-case count of each word of
+    a name (see ``_generic``)."""
+    keys = set(terms)
+    for t in terms:
+        if groups.get(t, "").startswith("@"):
+            keys.update(LOWER + w for w in t.split("_"))
+    return keys
+
+
+@dataclass
+class Rarity:
+    """Document frequencies fetched for one lookup, and the database size they go with."""
+
+    total: int
+    df: dict[str, int]
+
+    @classmethod
+    def fetch(cls, db: Database, keys: Iterable[str]) -> Rarity:
+        return cls(_total_documents(db), _document_frequencies(db, keys))
+
+    def add(self, db: Database, keys: Iterable[str]) -> None:
+        """Fetch the keys not fetched yet (one statement)."""
+        missing = {k for k in keys if k not in self.df}
+        self.df.update(_document_frequencies(db, missing))
+        self.df.update((k, 0) for k in missing if k not in self.df)
+
+    def weights(self, terms: dict[str, float]) -> dict[str, float]:
+        """Kind weight times rarity, for every term with a non-zero result."""
+        weighted = {t: w * idf(self.df.get(t, 0), self.total) for t, w in terms.items()}
+        return {t: w for t, w in weighted.items() if w > 0}
+
+
+def heaviest(weights: dict[str, float]) -> dict[str, float]:
+    """The MAX_TERMS heaviest terms: what an article posts in the index."""
+    return dict(sorted(weights.items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_TERMS])
 
 
 def weigh(db: Database, terms: dict[str, float]) -> dict[str, float]:
     """Kind weight times rarity; keeps the MAX_TERMS heaviest non-zero terms."""
-    best = sorted(_rarity(db, terms).items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_TERMS]
-    return dict(best)
+    return heaviest(Rarity.fetch(db, terms).weights(terms))
 
 
 @dataclass(frozen=True)
@@ -160,19 +196,14 @@ class _Doc:
     lower: set[str]  # stems it writes in lower case somewhere
 
 
-def _doc(db: Database, terms: dict[str, float], groups: dict[str, str]) -> _Doc:
+def _doc(rarity: Rarity, terms: dict[str, float], groups: dict[str, str]) -> _Doc:
     lower = {t[len(LOWER):] for t in terms if t.startswith(LOWER)}
-    return _Doc(_rarity(db, terms), groups, lower)
+    return _Doc(rarity.weights(terms), groups, lower)
 
 
-def _generic(db: Database, keys: set[str], a: _Doc, b: _Doc) -> dict[str, float]:
+def _generic(rarity: Rarity, keys: set[str], a: _Doc, b: _Doc) -> dict[str, float]:
     """Share in [0, 1] of each key's uses that are in lower case: 0 for a person or place."""
-    marks = ",".join("?" * len(keys))
-    rows = db.execute(
-        f"SELECT term, df FROM term_df WHERE term IN ({marks}) OR term IN ({marks})",
-        [*keys, *(LOWER + k for k in keys)],
-    ).fetchall()
-    df = dict(rows)
+    df = rarity.df
     out = {}
     for k in keys:
         # the two reports at hand are evidence too, before the database has seen the word
@@ -181,13 +212,13 @@ def _generic(db: Database, keys: set[str], a: _Doc, b: _Doc) -> dict[str, float]
     return out
 
 
-def compare(db: Database, a: _Doc, b: _Doc) -> Evidence:
+def compare(rarity: Rarity, a: _Doc, b: _Doc) -> Evidence:
     """Shared evidence of two reports; symmetric in the two."""
     shared = {t: min(w, b.weights[t]) for t, w in a.weights.items() if t in b.weights}
     words = {
         w for t in shared if not t.startswith("#") and _is_name(t, a, b) for w in t.split("_")
     }
-    generic = _generic(db, words, a, b) if words else {}
+    generic = _generic(rarity, words, a, b) if words else {}
     for t in shared:
         if t in generic or "_" in t:
             # a name of common words is a body that recurs, not a detail: weigh it as a word
@@ -251,15 +282,30 @@ def same_event(evidence: Evidence, hours_apart: int, documents: int = 10**9) -> 
     )
 
 
+def prepare(
+    db: Database, terms: dict[str, float], groups: dict[str, str]
+) -> tuple[Rarity, dict[str, float]]:
+    """The document frequencies a lookup of this article needs, and its posted weights."""
+    rarity = Rarity.fetch(db, _df_keys(terms, groups))
+    return rarity, heaviest(rarity.weights(terms))
+
+
 def find_story(
-    db: Database, article_id: int, weights: dict[str, float], groups: dict[str, str], hour: int
+    db: Database,
+    article_id: int,
+    terms: dict[str, float],
+    groups: dict[str, str],
+    hour: int,
+    prepared: tuple[Rarity, dict[str, float]] | None = None,
 ) -> Match | None:
-    """The earlier article of the same event inside the window that shares the most, if any."""
+    """The earlier article of the same event inside the window that shares the most, if any.
+
+    ``terms`` and ``groups`` are the article's ``story_terms``; ``prepared`` is what
+    ``prepare`` returned for them, if the caller has it.
+    """
+    rarity, weights = prepared or prepare(db, terms, groups)
     if not weights:
         return None
-    shared: dict[int, dict[str, float]] = {}
-    story_of: dict[int, int] = {}
-    hour_of: dict[int, int] = {}
     # one statement, one bounded index range per term (a UNION ALL of LIMITed scans)
     scan = (
         "SELECT * FROM (SELECT term, article_id, story_id, hour FROM story_terms"
@@ -269,33 +315,41 @@ def find_story(
     for term in weights:
         params += [term, hour - WINDOW_HOURS, hour + WINDOW_HOURS, POSTINGS_LIMIT]
     rows = db.execute(" UNION ALL ".join([scan] * len(weights)), params).fetchall()
+    # score each candidate by its shared entities (the heaviest term of each group)
+    entity = {t: (groups.get(t, t), w) for t, w in weights.items()}
+    best_of: dict[tuple[int, str], float] = {}
+    found: dict[int, tuple[int, int]] = {}
     for term, other, story_id, other_hour in rows:
-        if other == article_id:
-            continue
-        hour_of[other] = other_hour
-        entities = shared.setdefault(other, {})
-        group = groups.get(term, term)
-        entities[group] = max(entities.get(group, 0.0), weights[term])
-        story_of[other] = story_id
+        group, weight = entity[term]
+        key = (other, group)
+        if best_of.get(key, 0.0) < weight:
+            best_of[key] = weight
+        found[other] = (story_id, other_hour)
+    found.pop(article_id, None)
+    score = dict.fromkeys(found, 0.0)
+    for (other, _), weight in best_of.items():
+        if other in score:
+            score[other] += weight
     # shortlist on the indexed terms, then compare the few best on all their terms
-    ranked = sorted(shared, key=lambda o: (-sum(shared[o].values()), o))[:VERIFY]
+    ranked = heapq.nsmallest(VERIFY, score, key=lambda o: (-score[o], o))
     if not ranked:
         return None
-    full = getattr(groups, "terms", None)
-    mine = _doc(db, full, groups) if full is not None else _Doc(weights, groups, set())
     marks = ",".join("?" * len(ranked))
     texts = db.execute(
         f"SELECT id, title, text FROM articles WHERE id IN ({marks})", ranked
     ).fetchall()
+    candidates = [(other, remember_terms(other, title or "", text or ""))
+                  for other, title, text in texts]
+    # the candidates' frequencies in one more statement
+    rarity.add(db, {k for _, parsed in candidates for k in _df_keys(*parsed)})
+    mine = _doc(rarity, terms, groups)
     best: Match | None = None
-    documents = _total_documents(db)
-    for other, title, text in texts:
-        theirs = _doc(db, *remember_terms(other, title or "", text or ""))
-        evidence = compare(db, mine, theirs)
-        if same_event(evidence, hour - hour_of[other], documents) and (
+    for other, parsed in candidates:
+        evidence = compare(rarity, mine, _doc(rarity, *parsed))
+        if same_event(evidence, hour - found[other][1], rarity.total) and (
             best is None or evidence.residual > best.residual
         ):
-            best = Match(other, story_of[other], evidence.residual, evidence.details)
+            best = Match(other, found[other][0], evidence.residual, evidence.details)
     return best
 
 

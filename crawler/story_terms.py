@@ -115,9 +115,7 @@ def _tokens(part: str, start: int) -> Iterator[_Token]:
 
 
 class Groups(dict[str, str]):
-    """Term -> entity group, carrying the article's unweighted terms for the full comparison."""
-
-    terms: dict[str, float]
+    """Term -> entity group ("@..." for a name; a plain word is its own group)."""
 
 
 def story_terms(title: str, text: str) -> tuple[dict[str, float], Groups]:
@@ -129,7 +127,6 @@ def story_terms(title: str, text: str) -> tuple[dict[str, float], Groups]:
     """
     terms: dict[str, float] = {}
     groups = Groups()
-    groups.terms = terms
 
     def add(key: str, weight: float, group: str | None = None) -> None:
         if weight > terms.get(key, -1.0):
