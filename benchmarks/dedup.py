@@ -322,8 +322,11 @@ def run_stories(items: list[Item], background: list[str] | None = None) -> dict[
 PER_DAY = 1000  # the database grows over time at a steady rate, as a crawler's does
 
 
-def _fill(db: Database, start: int, stop: int, vocab: list[str], rng: np.random.Generator) -> None:
-    """Synthetic originals start..stop-1: articles rows, band rows, story postings, df."""
+def _fill(db: Database, start: int, stop: int, vocab: list[str], rng: np.random.Generator,
+          blobs: list[bytes]) -> None:
+    """Synthetic originals start..stop-1: articles rows, band rows, story postings, df, and
+    parsed story terms (real articles' ``blobs`` in turn, so comparing with a candidate costs
+    what it does in a crawl)."""
     chunk = 20_000
     for lo in range(start, stop, chunk):
         hi = min(stop, lo + chunk)
@@ -357,8 +360,9 @@ def _fill(db: Database, start: int, stop: int, vocab: list[str], rng: np.random.
             " ON CONFLICT(term) DO UPDATE SET df = df + excluded.df", list(df.items()),
         )
         db.conn.executemany(
-            "INSERT INTO dedup_docs (article_id, signature, story_hour, story_terms, weight)"
-            " VALUES (?, NULL, ?, '', 40.0)", [(i, h) for i, h in zip(ids, hours, strict=True)],
+            "INSERT INTO dedup_docs (article_id, signature, story_hour, story_terms, weight,"
+            " story_blob) VALUES (?, NULL, ?, '', 40.0, ?)",
+            [(i, h, blobs[i % len(blobs)]) for i, h in zip(ids, hours, strict=True)],
         )
         db.conn.commit()
     db.execute("INSERT OR REPLACE INTO dedup_stats (key, value) VALUES ('story_docs', ?)", [stop])
@@ -409,7 +413,9 @@ def _index_bytes(db: Database) -> int:
 def run_scale(probes: list[Item], sizes: tuple[int, ...] = (10_000, 100_000, 1_000_000)) -> list:
     rng = np.random.default_rng(1)
     # The heaviest synthetic terms are real ones, so probes hit long postings lists.
-    real = [t for p in probes for t in dedup.story.story_terms(p.title, p.text)[0]]
+    parsed = [dedup.story.story_terms(p.title, p.text) for p in probes]
+    real = [t for terms, _ in parsed for t in terms]
+    blobs = [dedup.story.pack_terms(*p) for p in parsed]
     vocab = list(dict.fromkeys(real)) + [f"t{i}" for i in range(300_000)]
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -419,7 +425,7 @@ def run_scale(probes: list[Item], sizes: tuple[int, ...] = (10_000, 100_000, 1_0
         done = 0
         for size in sizes:
             started = time.perf_counter()
-            _fill(db, done, size, vocab, rng)
+            _fill(db, done, size, vocab, rng, blobs)
             build = time.perf_counter() - started
             done = size
             _probe(db, probes[:20], size)  # warm the page cache as a running crawler has it

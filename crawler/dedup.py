@@ -155,9 +155,10 @@ def link_article(db: Database, article_id: int, fp: Fingerprints) -> Link:
     else:
         signature = None
     db.execute(
-        "INSERT OR REPLACE INTO dedup_docs (article_id, signature, story_hour, story_terms, weight)"
-        " VALUES (?, ?, ?, ?, ?)",
-        [article_id, signature, hour, posted, sum(weights.values())],
+        "INSERT OR REPLACE INTO dedup_docs (article_id, signature, story_hour, story_terms, weight,"
+        " story_blob) VALUES (?, ?, ?, ?, ?, ?)",
+        [article_id, signature, hour, posted, sum(weights.values()),
+         story.pack_terms(terms, groups)],
     )
     db.execute(
         "UPDATE articles SET duplicate_of = NULL, story_id = ? WHERE id = ?",
@@ -188,13 +189,15 @@ def update_article(db: Database, article_id: int, fp: Fingerprints) -> None:
     row = db.execute("SELECT story_id FROM articles WHERE id = ?", [article_id]).fetchone()
     story_id = row[0] if row else None
     hour = story.event_hour(fp.published, fp.seen_at)
-    weights = story.weigh(db, (fp.terms or story.story_terms(fp.title, fp.text))[0])
+    terms, groups = fp.terms or story.story_terms(fp.title, fp.text)
+    weights = story.weigh(db, terms)
     if story_id is not None:
         story.repost_terms(db, article_id, story_id, old_terms.split(), old_hour, weights, hour)
     db.execute(
-        "UPDATE dedup_docs SET signature = ?, story_hour = ?, story_terms = ?, weight = ?"
-        " WHERE article_id = ?",
-        [signature, hour, " ".join(weights), sum(weights.values()), article_id],
+        "UPDATE dedup_docs SET signature = ?, story_hour = ?, story_terms = ?, weight = ?,"
+        " story_blob = ? WHERE article_id = ?",
+        [signature, hour, " ".join(weights), sum(weights.values()),
+         story.pack_terms(terms, groups), article_id],
     )
 
 

@@ -22,14 +22,30 @@ from functools import lru_cache
 
 from sqlite_utils import Database
 
-from crawler.story_terms import LOWER, WEIGHT_NAME, WEIGHT_WORD, Groups, story_terms
+from crawler.story_terms import (
+    LOWER,
+    WEIGHT_NAME,
+    WEIGHT_WORD,
+    Groups,
+    pack_terms,
+    story_terms,
+    unpack_terms,
+)
 
-__all__ = ["Groups", "Match", "find_story", "index_terms", "remember_terms", "story_terms"]
+__all__ = [
+    "Groups",
+    "Match",
+    "find_story",
+    "index_terms",
+    "pack_terms",
+    "remember_terms",
+    "story_terms",
+]
 
 MAX_TERMS = 32  # indexed terms per article (the heaviest)
 WINDOW_HOURS = 72  # same event: published within three days of each other
 POSTINGS_LIMIT = 200  # per term and window; common terms carry little weight anyway
-VERIFY = 4  # candidates compared in full, best first by their shared indexed terms
+VERIFY = 3  # candidates compared in full, best first by their shared indexed terms
 # Rarity prior: every term counts as if seen PRIOR_SEEN times in PRIOR_DOCS more articles.
 PRIOR_DOCS = 10
 PRIOR_SEEN = 0.5
@@ -135,16 +151,6 @@ def _total_documents(db: Database) -> int:
     return int(row[0]) if row else 0
 
 
-def _df_keys(terms: dict[str, float], groups: dict[str, str]) -> set[str]:
-    """The df keys a comparison may need: every term, and the lower-case count of each word of
-    a name (see ``_generic``)."""
-    keys = set(terms)
-    for t in terms:
-        if groups.get(t, "").startswith("@"):
-            keys.update(LOWER + w for w in t.split("_"))
-    return keys
-
-
 @dataclass
 class Rarity:
     """Document frequencies fetched for one lookup, and the database size they go with."""
@@ -191,14 +197,28 @@ class Evidence:
 
 @dataclass
 class _Doc:
-    weights: dict[str, float]  # every term, kind x position x rarity
+    weights: dict[str, float]  # kind x position x rarity (a candidate: of the shared terms)
     groups: dict[str, str]
     lower: set[str]  # stems it writes in lower case somewhere
+    own: float  # the weight of its MAX_TERMS heaviest terms: what the report says in all
 
 
-def _doc(rarity: Rarity, terms: dict[str, float], groups: dict[str, str]) -> _Doc:
+def _doc(
+    rarity: Rarity,
+    terms: dict[str, float],
+    groups: dict[str, str],
+    *,
+    own: float | None = None,
+    only: dict[str, float] | None = None,
+) -> _Doc:
+    """A report for ``compare``. A candidate is weighed on the terms it shares with the new
+    article (``only``) and brings its ``own`` weight from the index: its other terms then need
+    no document frequencies."""
     lower = {t[len(LOWER):] for t in terms if t.startswith(LOWER)}
-    return _Doc(rarity.weights(terms), groups, lower)
+    if only is not None:
+        terms = {t: w for t, w in terms.items() if t in only}
+    weights = rarity.weights(terms)
+    return _Doc(weights, groups, lower, sum(_top(weights)) if own is None else own)
 
 
 def _generic(rarity: Rarity, keys: set[str], a: _Doc, b: _Doc) -> dict[str, float]:
@@ -246,7 +266,7 @@ def compare(rarity: Rarity, a: _Doc, b: _Doc) -> Evidence:
     actors = sorted((e for e in entities if e in named), key=lambda e: -entities[e])[:ACTORS]
     rest = [w * (NUMBER_DETAIL if e.startswith("#") else 1.0)
             for e, w in entities.items() if e not in actors]
-    lighter = min(sum(_top(a.weights)), sum(_top(b.weights))) or 1.0
+    lighter = min(a.own, b.own) or 1.0
     return Evidence(
         total=sum(entities.values()),
         actors=sum(entities[e] for e in actors),
@@ -286,7 +306,7 @@ def prepare(
     db: Database, terms: dict[str, float], groups: dict[str, str]
 ) -> tuple[Rarity, dict[str, float]]:
     """The document frequencies a lookup of this article needs, and its posted weights."""
-    rarity = Rarity.fetch(db, _df_keys(terms, groups))
+    rarity = Rarity.fetch(db, terms)
     return rarity, heaviest(rarity.weights(terms))
 
 
@@ -334,23 +354,44 @@ def find_story(
     ranked = heapq.nsmallest(VERIFY, score, key=lambda o: (-score[o], o))
     if not ranked:
         return None
-    marks = ",".join("?" * len(ranked))
-    texts = db.execute(
-        f"SELECT id, title, text FROM articles WHERE id IN ({marks})", ranked
-    ).fetchall()
-    candidates = [(other, remember_terms(other, title or "", text or ""))
-                  for other, title, text in texts]
-    # the candidates' frequencies in one more statement
-    rarity.add(db, {k for _, parsed in candidates for k in _df_keys(*parsed)})
     mine = _doc(rarity, terms, groups)
+    theirs = [(other, _doc(rarity, *parsed, own=own, only=mine.weights))
+              for other, parsed, own in _candidate_terms(db, ranked)]
+    # the lower-case counts of the shared names' words (see _generic), one statement for all
+    rarity.add(db, {
+        key for _, doc in theirs for t in doc.weights if _is_name(t, mine, doc)
+        for w in t.split("_") for key in (w, LOWER + w)
+    })
     best: Match | None = None
-    for other, parsed in candidates:
-        evidence = compare(rarity, mine, _doc(rarity, *parsed))
+    for other, doc in theirs:
+        evidence = compare(rarity, mine, doc)
         if same_event(evidence, hour - found[other][1], rarity.total) and (
             best is None or evidence.residual > best.residual
         ):
             best = Match(other, found[other][0], evidence.residual, evidence.details)
     return best
+
+
+def _candidate_terms(
+    db: Database, ids: list[int]
+) -> list[tuple[int, tuple[dict[str, float], Groups], float]]:
+    """Each candidate's story terms (unpacked from the index; parsed for rows indexed without
+    them) and its own weight."""
+    marks = ",".join("?" * len(ids))
+    rows = db.execute(
+        f"SELECT article_id, story_blob, weight FROM dedup_docs WHERE article_id IN ({marks})",
+        ids,
+    ).fetchall()
+    out = [(other, unpack_terms(blob), own) for other, blob, own in rows if blob is not None]
+    legacy = {other: own for other, blob, own in rows if blob is None}
+    if legacy:  # indexed before m005_story_terms_blob
+        marks = ",".join("?" * len(legacy))
+        texts = db.execute(
+            f"SELECT id, title, text FROM articles WHERE id IN ({marks})", list(legacy)
+        ).fetchall()
+        out += [(other, remember_terms(other, title or "", text or ""), legacy[other])
+                for other, title, text in texts]
+    return sorted(out, key=lambda c: c[0])
 
 
 def index_terms(

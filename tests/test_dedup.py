@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from sqlite_utils import Database
 
-from crawler import dedup
+from crawler import dedup, story
 from crawler.migrations import migrations
 
 EXTRADITION = """Mexico extradited alleged cartel financier Héctor Salgado Ruiz, known as \
@@ -274,3 +274,19 @@ def test_original_crawled_after_its_copy_becomes_the_root(db_path: Path) -> None
     assert row[0] == original_id
     assert db.execute("SELECT count(*) FROM dedup_docs").fetchone()[0] == 1
     assert add(db, "Again", EXTRADITION + "\n\nRead more").duplicate_of == original_id
+
+
+def test_story_terms_pack_round_trip() -> None:
+    terms, groups = story.story_terms(*REPORTS[0][:2])
+    unpacked, unpacked_groups = story.unpack_terms(story.pack_terms(terms, groups))
+    assert unpacked.keys() == terms.keys() and dict(unpacked_groups) == dict(groups)
+    assert all(abs(unpacked[t] - w) <= 1e-3 * w for t, w in terms.items())
+
+
+def test_rows_indexed_without_packed_terms_are_parsed(db_path: Path) -> None:
+    db = seasoned(Database(db_path))
+    first = add(db, *REPORTS[0][:2], REPORTS[0][2], seen_at=REPORTS[0][2])
+    db.execute("UPDATE dedup_docs SET story_blob = NULL")  # as indexed before m005
+    db.conn.commit()
+    second = add(db, *REPORTS[1][:2], REPORTS[1][2], seen_at=REPORTS[1][2])
+    assert second.story_id == first.story_id and second.duplicate_of is None
