@@ -137,8 +137,8 @@ def link_article(db: Database, article_id: int, fp: Fingerprints) -> Link:
         # the original itself, crawled after its copies: it becomes the root they point at
         _unindex_root(db, root, article_id)
     terms, groups = story.remember_terms(article_id, title, text, fp.terms)
-    prepared = story.prepare(db, terms, groups)
-    weights = prepared[1]
+    prepared = story.prepare(db, terms)
+    weights = prepared.posted
     if original is not None:
         match: story.Match | None = story.Match(original[0], original[1], 0.0, 0)
     else:

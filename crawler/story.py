@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
+from typing import NamedTuple
 
 from sqlite_utils import Database
 
@@ -199,7 +200,7 @@ class Evidence:
 class _Doc:
     weights: dict[str, float]  # kind x position x rarity (a candidate: of the shared terms)
     groups: dict[str, str]
-    lower: set[str]  # stems it writes in lower case somewhere
+    terms: dict[str, float]  # as parsed, with "~stem" for the stems it writes in lower case
     own: float  # the weight of its MAX_TERMS heaviest terms: what the report says in all
 
 
@@ -214,11 +215,11 @@ def _doc(
     """A report for ``compare``. A candidate is weighed on the terms it shares with the new
     article (``only``) and brings its ``own`` weight from the index: its other terms then need
     no document frequencies."""
-    lower = {t[len(LOWER):] for t in terms if t.startswith(LOWER)}
-    if only is not None:
-        terms = {t: w for t, w in terms.items() if t in only}
-    weights = rarity.weights(terms)
-    return _Doc(weights, groups, lower, sum(_top(weights)) if own is None else own)
+    if only is None:
+        weights = rarity.weights(terms)
+    else:
+        weights = rarity.weights({t: w for t, w in terms.items() if t in only})
+    return _Doc(weights, groups, terms, sum(_top(weights)) if own is None else own)
 
 
 def _generic(rarity: Rarity, keys: set[str], a: _Doc, b: _Doc) -> dict[str, float]:
@@ -227,7 +228,7 @@ def _generic(rarity: Rarity, keys: set[str], a: _Doc, b: _Doc) -> dict[str, floa
     out = {}
     for k in keys:
         # the two reports at hand are evidence too, before the database has seen the word
-        here = k in a.lower or k in b.lower
+        here = LOWER + k in a.terms or LOWER + k in b.terms
         out[k] = min(1.0, (df.get(LOWER + k, 0) + here) / (df.get(k, 0) + 1))
     return out
 
@@ -302,12 +303,19 @@ def same_event(evidence: Evidence, hours_apart: int, documents: int = 10**9) -> 
     )
 
 
-def prepare(
-    db: Database, terms: dict[str, float], groups: dict[str, str]
-) -> tuple[Rarity, dict[str, float]]:
-    """The document frequencies a lookup of this article needs, and its posted weights."""
+class Prepared(NamedTuple):
+    """What a lookup of one article starts from."""
+
+    rarity: Rarity  # its terms' document frequencies (the candidates' are added as needed)
+    weights: dict[str, float]  # every term's kind x position x rarity
+    posted: dict[str, float]  # the MAX_TERMS heaviest: what it posts and looks up
+
+
+def prepare(db: Database, terms: dict[str, float]) -> Prepared:
+    """One statement: the document frequencies of the article's terms, and its weights."""
     rarity = Rarity.fetch(db, terms)
-    return rarity, heaviest(rarity.weights(terms))
+    weights = rarity.weights(terms)
+    return Prepared(rarity, weights, heaviest(weights))
 
 
 def find_story(
@@ -316,14 +324,14 @@ def find_story(
     terms: dict[str, float],
     groups: dict[str, str],
     hour: int,
-    prepared: tuple[Rarity, dict[str, float]] | None = None,
+    prepared: Prepared | None = None,
 ) -> Match | None:
     """The earlier article of the same event inside the window that shares the most, if any.
 
     ``terms`` and ``groups`` are the article's ``story_terms``; ``prepared`` is what
     ``prepare`` returned for them, if the caller has it.
     """
-    rarity, weights = prepared or prepare(db, terms, groups)
+    rarity, all_weights, weights = prepared or prepare(db, terms)
     if not weights:
         return None
     # one statement, one bounded index range per term (a UNION ALL of LIMITed scans)
@@ -351,10 +359,10 @@ def find_story(
         if other in score:
             score[other] += weight
     # shortlist on the indexed terms, then compare the few best on all their terms
-    ranked = heapq.nsmallest(VERIFY, score, key=lambda o: (-score[o], o))
+    ranked = [o for _, o in heapq.nsmallest(VERIFY, ((-v, o) for o, v in score.items()))]
     if not ranked:
         return None
-    mine = _doc(rarity, terms, groups)
+    mine = _Doc(all_weights, groups, terms, sum(weights.values()))
     theirs = [(other, _doc(rarity, *parsed, own=own, only=mine.weights))
               for other, parsed, own in _candidate_terms(db, ranked)]
     # the lower-case counts of the shared names' words (see _generic), one statement for all
