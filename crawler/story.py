@@ -313,7 +313,8 @@ class Prepared(NamedTuple):
 
 def prepare(db: Database, terms: dict[str, float]) -> Prepared:
     """One statement: the document frequencies of the article's terms, and its weights."""
-    rarity = Rarity.fetch(db, terms)
+    # "~stem" entries weigh 0 whatever their rarity; _generic fetches the few it needs
+    rarity = Rarity.fetch(db, (t for t in terms if not t.startswith(LOWER)))
     weights = rarity.weights(terms)
     return Prepared(rarity, weights, heaviest(weights))
 
