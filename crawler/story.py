@@ -6,8 +6,8 @@ in SQLite).
 
 Candidates come from an index of (term, hour) -> article, so the cost per article depends on
 the postings of its own rare terms inside the time window, never on the size of the database.
-The few best candidates are then compared term by term on their stored text, the same way
-whichever of the two arrived first.
+The few best candidates are then compared term by term on their parsed terms, kept packed
+in the index (``dedup_docs.story_blob``), the same way whichever of the two arrived first.
 """
 
 from __future__ import annotations
@@ -204,22 +204,13 @@ class _Doc:
     own: float  # the weight of its MAX_TERMS heaviest terms: what the report says in all
 
 
-def _doc(
-    rarity: Rarity,
-    terms: dict[str, float],
-    groups: dict[str, str],
-    *,
-    own: float | None = None,
-    only: dict[str, float] | None = None,
+def _candidate(
+    rarity: Rarity, terms: dict[str, float], groups: dict[str, str], own: float,
+    mine: dict[str, float],
 ) -> _Doc:
-    """A report for ``compare``. A candidate is weighed on the terms it shares with the new
-    article (``only``) and brings its ``own`` weight from the index: its other terms then need
-    no document frequencies."""
-    if only is None:
-        weights = rarity.weights(terms)
-    else:
-        weights = rarity.weights({t: w for t, w in terms.items() if t in only})
-    return _Doc(weights, groups, terms, sum(_top(weights)) if own is None else own)
+    """A candidate for ``compare``, weighed only on the terms it shares with the new article
+    (``mine``), whose own fetch has their frequencies; its ``own`` weight comes from the index."""
+    return _Doc(rarity.weights({t: w for t, w in terms.items() if t in mine}), groups, terms, own)
 
 
 def _generic(rarity: Rarity, keys: set[str], a: _Doc, b: _Doc) -> dict[str, float]:
@@ -279,10 +270,6 @@ def compare(rarity: Rarity, a: _Doc, b: _Doc) -> Evidence:
 
 def _is_name(term: str, a: _Doc, b: _Doc) -> bool:
     return a.groups.get(term, "").startswith("@") or b.groups.get(term, "").startswith("@")
-
-
-def _top(weights: dict[str, float]) -> list[float]:
-    return sorted(weights.values(), reverse=True)[:MAX_TERMS]
 
 
 def same_event(evidence: Evidence, hours_apart: int, documents: int = 10**9) -> bool:
@@ -364,7 +351,7 @@ def find_story(
     if not ranked:
         return None
     mine = _Doc(all_weights, groups, terms, sum(weights.values()))
-    theirs = [(other, _doc(rarity, *parsed, own=own, only=mine.weights))
+    theirs = [(other, _candidate(rarity, *parsed, own, mine.weights))
               for other, parsed, own in _candidate_terms(db, ranked)]
     # the lower-case counts of the shared names' words (see _generic), one statement for all
     rarity.add(db, {
