@@ -1,6 +1,7 @@
 """Dedup benchmark: duplicate linking, story grouping and index scale for ``crawler.dedup``.
 
     python benchmarks/dedup.py --data DIR/aeb [--stories benchmarks/dedup_stories.toml] [--scale]
+        [--scale-sizes 10000,100000,1000000]
 
 Duplicates: every gold text of the article-extraction benchmark plus near-copies made the ways
 they happen (wire reprint under another headline with dateline and credit lines, a paragraph
@@ -164,16 +165,16 @@ def new_db(path: str | None = None) -> Database:
 def store_and_link(db: Database, item: Item, seen_at: str, url: str) -> tuple[int, dedup.Link]:
     chash, fp = dedup.content_hash(item.text), dedup.text_fingerprint(item.text)
     signature = dedup.text_signature(item.text)  # a worker's job in the crawler
+    terms = dedup.story.story_terms(item.title, item.text)  # also a worker's
     db.execute("BEGIN IMMEDIATE")
     article_id = int(db.execute(
         "INSERT INTO articles (url, title, text, published, content_hash, fingerprint,"
         " first_seen, last_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         [url, item.title, item.text, item.published, chash, fp, seen_at, seen_at],
     ).lastrowid or 0)
-    link = dedup.link_article(
-        db, article_id, title=item.title, text=item.text, published=item.published,
-        seen_at=seen_at, content_hash=chash, fingerprint=fp, signature=signature,
-    )
+    link = dedup.link_article(db, article_id, dedup.Fingerprints(
+        item.title, item.text, item.published, seen_at, chash, fp, signature=signature,
+        terms=terms))
     db.execute("COMMIT")
     return article_id, link
 
@@ -321,8 +322,11 @@ def run_stories(items: list[Item], background: list[str] | None = None) -> dict[
 PER_DAY = 1000  # the database grows over time at a steady rate, as a crawler's does
 
 
-def _fill(db: Database, start: int, stop: int, vocab: list[str], rng: np.random.Generator) -> None:
-    """Synthetic originals start..stop-1: articles rows, band rows, story postings, df."""
+def _fill(db: Database, start: int, stop: int, vocab: list[str], rng: np.random.Generator,
+          blobs: list[bytes]) -> None:
+    """Synthetic originals start..stop-1: articles rows, band rows, story postings, df, and
+    parsed story terms (real articles' ``blobs`` in turn, so comparing with a candidate costs
+    what it does in a crawl)."""
     chunk = 20_000
     for lo in range(start, stop, chunk):
         hi = min(stop, lo + chunk)
@@ -356,8 +360,9 @@ def _fill(db: Database, start: int, stop: int, vocab: list[str], rng: np.random.
             " ON CONFLICT(term) DO UPDATE SET df = df + excluded.df", list(df.items()),
         )
         db.conn.executemany(
-            "INSERT INTO dedup_docs (article_id, signature, story_hour, story_terms, weight)"
-            " VALUES (?, NULL, ?, '', 40.0)", [(i, h) for i, h in zip(ids, hours, strict=True)],
+            "INSERT INTO dedup_docs (article_id, signature, story_hour, story_terms, weight,"
+            " story_blob) VALUES (?, NULL, ?, '', 40.0, ?)",
+            [(i, h, blobs[i % len(blobs)]) for i, h in zip(ids, hours, strict=True)],
         )
         db.conn.commit()
     db.execute("INSERT OR REPLACE INTO dedup_stats (key, value) VALUES ('story_docs', ?)", [stop])
@@ -374,10 +379,11 @@ def _probe(db: Database, probes: list[Item], size: int) -> tuple[float, float]:
     seen = newest.isoformat()
     # what the crawl's extraction workers compute before the writer looks anything up
     prepared = [(p, dedup.content_hash(p.text), dedup.text_fingerprint(p.text),
-                 dedup.text_signature(p.text)) for p in probes]
+                 dedup.text_signature(p.text), dedup.story.story_terms(p.title, p.text))
+                for p in probes]
     db.execute("BEGIN IMMEDIATE")
     lookups = linking = 0.0
-    for n, (item, chash, fp, sig) in enumerate(prepared):
+    for n, (item, chash, fp, sig, parsed) in enumerate(prepared):
         article_id = int(db.execute(
             "INSERT INTO articles (url, title, text, content_hash, fingerprint, first_seen,"
             " last_seen) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -385,13 +391,12 @@ def _probe(db: Database, probes: list[Item], size: int) -> tuple[float, float]:
         started = time.perf_counter()
         dedup.find_original(db, article_id, dedup._Words(item.text), content_hash=chash,
                             feed_guid=None, signature=sig)
-        # the writer parses the new article's story terms (its CPU has room; the workers' has not)
-        terms, groups = dedup.story.remember_terms(article_id, item.title, item.text)
+        terms, groups = dedup.story.remember_terms(article_id, item.title, item.text, parsed)
         hour = dedup.story.event_hour(seen, seen)
-        dedup.story.find_story(db, article_id, dedup.story.weigh(db, terms), groups, hour)
+        dedup.story.find_story(db, article_id, terms, groups, hour)
         middle = time.perf_counter()
-        dedup.link_article(db, article_id, title=item.title, text=item.text, published=seen,
-                           seen_at=seen, content_hash=chash, fingerprint=fp, signature=sig)
+        dedup.link_article(db, article_id, dedup.Fingerprints(
+            item.title, item.text, seen, seen, chash, fp, signature=sig, terms=parsed))
         lookups += middle - started
         linking += time.perf_counter() - middle
     db.execute("ROLLBACK")
@@ -408,7 +413,9 @@ def _index_bytes(db: Database) -> int:
 def run_scale(probes: list[Item], sizes: tuple[int, ...] = (10_000, 100_000, 1_000_000)) -> list:
     rng = np.random.default_rng(1)
     # The heaviest synthetic terms are real ones, so probes hit long postings lists.
-    real = [t for p in probes for t in dedup.story.story_terms(p.title, p.text)[0]]
+    parsed = [dedup.story.story_terms(p.title, p.text) for p in probes]
+    real = [t for terms, _ in parsed for t in terms]
+    blobs = [dedup.story.pack_terms(*p) for p in parsed]
     vocab = list(dict.fromkeys(real)) + [f"t{i}" for i in range(300_000)]
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -418,8 +425,11 @@ def run_scale(probes: list[Item], sizes: tuple[int, ...] = (10_000, 100_000, 1_0
         done = 0
         for size in sizes:
             started = time.perf_counter()
-            _fill(db, done, size, vocab, rng)
+            _fill(db, done, size, vocab, rng, blobs)
             build = time.perf_counter() - started
+            # a running crawler's WAL is checkpointed as it goes; right after a bulk fill it
+            # holds hundreds of MiB that every page read would look up first
+            db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             done = size
             _probe(db, probes[:20], size)  # warm the page cache as a running crawler has it
             lookup, link = _probe(db, probes, size)
@@ -444,6 +454,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, help="the aeb folder (ground-truth.json)")
     parser.add_argument("--stories", type=Path, default=HERE / "dedup_stories.toml")
     parser.add_argument("--scale", action="store_true", help="run the 1M-article scale test")
+    parser.add_argument("--scale-sizes", default="10000,100000,1000000",
+                        help="stored-article counts for --scale, comma-separated")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args(argv)
     ok = True
@@ -494,7 +506,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.scale:
         probes = stories + ([Item("bg", "bg", _headline(t, random.Random(0)), t)
                              for t in background[:80]])
-        rows = run_scale(probes)
+        rows = run_scale(probes, tuple(int(n) for n in args.scale_sizes.split(",")))
         print(f"\n## Scale ({len(probes)} probe articles per size, warm cache)\n")
         print("| stored articles | lookups ms/article | vs 10k | link_article ms/article (lookups"
               " + index writes) | vs 10k | lookups, mmap on | dedup index size | whole db file |")
@@ -505,6 +517,7 @@ def main(argv: list[str] | None = None) -> int:
                   f" {file_size / 2**20:,.0f} MiB |")
         print(f"\npeak RSS of the benchmark process: {_rss_mb():,.0f} MiB")
         ok &= rows[-1][1] < 2.0 and rows[-1][1] <= 1.5 * rows[0][1]
+        ok &= rows[-1][0] >= 1_000_000  # the target is stated at 1M stored articles
     print("\nall targets met" if ok else "\nTARGETS MISSED")
     return 0 if ok else 1
 

@@ -36,6 +36,7 @@ from crawler.dedup_text import (
 )
 
 __all__ = [
+    "Fingerprints",
     "Link",
     "content_hash",
     "find_original",
@@ -62,6 +63,40 @@ MIN_CONTAINED_JACCARD = 0.1  # a 50-word brief is no copy of a 2,000-word featur
 MAX_CANDIDATES = 8
 
 
+@dataclass(frozen=True)
+class Fingerprints:
+    """One article's text and what dedup knows of it: the input of link and update."""
+
+    title: str
+    text: str
+    published: str | None
+    seen_at: str
+    content_hash: str
+    fingerprint: int  # SimHash, kept in articles.fingerprint by storage; lookups use signature
+    feed_guid: str | None = None
+    # ``text_signature(text)`` when a worker computed it; else computed when needed
+    signature: bytes | None = None
+    # ``story.story_terms(title, text)`` when a worker computed it; else parsed when needed
+    terms: tuple[dict[str, float], story.Groups] | None = None
+
+    @classmethod
+    def of(
+        cls,
+        title: str,
+        text: str,
+        *,
+        published: str | None,
+        seen_at: str,
+        feed_guid: str | None = None,
+        signature: bytes | None = None,
+    ) -> Fingerprints:
+        """Fingerprints computed here from the text (tests, benchmarks, one-off callers)."""
+        return cls(
+            title, text, published, seen_at, content_hash(text), text_fingerprint(text),
+            feed_guid, signature,
+        )
+
+
 @dataclass
 class Link:
     """Where a new article landed."""
@@ -74,35 +109,21 @@ class Link:
     text_already_stored: bool = False
 
 
-def link_article(
-    db: Database,
-    article_id: int,
-    *,
-    title: str,
-    text: str,
-    published: str | None,
-    seen_at: str,
-    content_hash: str,
-    fingerprint: int,
-    feed_guid: str | None = None,
-    signature: bytes | None = None,
-    terms: tuple[dict[str, float], story.Groups] | None = None,
-) -> Link:
+def link_article(db: Database, article_id: int, fp: Fingerprints) -> Link:
     """Find what a newly stored article copies and which story it belongs to, and record it.
 
-    Runs inside the caller's write transaction (no BEGIN/COMMIT here). ``signature`` is
-    ``text_signature(text)`` when the caller computed it in a worker; else computed here.
-    ``fingerprint`` is stored by the caller; lookups use the signature. ``terms`` is
-    ``story.story_terms(title, text)`` when a worker computed it.
+    Runs inside the caller's write transaction (no BEGIN/COMMIT here).
     """
-    del fingerprint  # kept in articles.fingerprint by storage; lookups use the signature
+    title, text = fp.title, fp.text
     words = _Words(text)
-    when = event_time(published, seen_at)
-    hour = story.event_hour(published, seen_at)
+    when = event_time(fp.published, fp.seen_at)
+    hour = story.event_hour(fp.published, fp.seen_at)
+    signature = fp.signature
     if signature is None and words.at_least(NEAR_MIN_WORDS):
         signature = text_signature(text)
     original = find_original(
-        db, article_id, words, content_hash=content_hash, feed_guid=feed_guid, signature=signature
+        db, article_id, words, content_hash=fp.content_hash, feed_guid=fp.feed_guid,
+        signature=signature,
     )
     if original is not None:
         root, story_id = original
@@ -115,12 +136,13 @@ def link_article(
             return Link(root, story_id, False)
         # the original itself, crawled after its copies: it becomes the root they point at
         _unindex_root(db, root, article_id)
-    terms, groups = story.remember_terms(article_id, title, text, terms)
-    weights = story.weigh(db, terms)
+    terms, groups = story.remember_terms(article_id, title, text, fp.terms)
+    prepared = story.prepare(db, terms)
+    weights = prepared.posted
     if original is not None:
         match: story.Match | None = story.Match(original[0], original[1], 0.0, 0)
     else:
-        match = story.find_story(db, article_id, weights, groups, hour)
+        match = story.find_story(db, article_id, terms, groups, hour, prepared)
     if match is not None:
         story_id, new_story = match.story_id, False
         _touch_story(db, story_id, when, title=title, article_id=article_id)
@@ -133,9 +155,10 @@ def link_article(
     else:
         signature = None
     db.execute(
-        "INSERT OR REPLACE INTO dedup_docs (article_id, signature, story_hour, story_terms, weight)"
-        " VALUES (?, ?, ?, ?, ?)",
-        [article_id, signature, hour, posted, sum(weights.values())],
+        "INSERT OR REPLACE INTO dedup_docs (article_id, signature, story_hour, story_terms, weight,"
+        " story_blob) VALUES (?, ?, ?, ?, ?, ?)",
+        [article_id, signature, hour, posted, sum(weights.values()),
+         story.pack_terms(terms, groups)],
     )
     db.execute(
         "UPDATE articles SET duplicate_of = NULL, story_id = ? WHERE id = ?",
@@ -144,20 +167,8 @@ def link_article(
     return Link(None, story_id, new_story, text_already_stored=original is not None)
 
 
-def update_article(
-    db: Database,
-    article_id: int,
-    *,
-    title: str,
-    text: str,
-    published: str | None,
-    seen_at: str,
-    content_hash: str,
-    fingerprint: int,
-    signature: bytes | None = None,
-) -> None:
+def update_article(db: Database, article_id: int, fp: Fingerprints) -> None:
     """Re-index an article whose text changed materially; its story and duplicate_of stay."""
-    del content_hash, fingerprint  # the row already carries them; lookups need the signature
     doc = db.execute(
         "SELECT signature, story_hour, story_terms FROM dedup_docs WHERE article_id = ?",
         [article_id],
@@ -170,21 +181,23 @@ def update_article(
             "DELETE FROM dedup_bands WHERE band = ? AND value = ? AND article_id = ?",
             [(b, v, article_id) for b, v in enumerate(unpack_signature(old_signature))],
         )
-    if _Words(text).at_least(NEAR_MIN_WORDS):
-        signature = signature or text_signature(text)
+    if _Words(fp.text).at_least(NEAR_MIN_WORDS):
+        signature = fp.signature or text_signature(fp.text)
         _post_bands(db, article_id, signature)
     else:
         signature = None
     row = db.execute("SELECT story_id FROM articles WHERE id = ?", [article_id]).fetchone()
     story_id = row[0] if row else None
-    hour = story.event_hour(published, seen_at)
-    weights = story.weigh(db, story.story_terms(title, text)[0])
+    hour = story.event_hour(fp.published, fp.seen_at)
+    terms, groups = fp.terms or story.story_terms(fp.title, fp.text)
+    weights = story.weigh(db, terms)
     if story_id is not None:
         story.repost_terms(db, article_id, story_id, old_terms.split(), old_hour, weights, hour)
     db.execute(
-        "UPDATE dedup_docs SET signature = ?, story_hour = ?, story_terms = ?, weight = ?"
-        " WHERE article_id = ?",
-        [signature, hour, " ".join(weights), sum(weights.values()), article_id],
+        "UPDATE dedup_docs SET signature = ?, story_hour = ?, story_terms = ?, weight = ?,"
+        " story_blob = ? WHERE article_id = ?",
+        [signature, hour, " ".join(weights), sum(weights.values()),
+         story.pack_terms(terms, groups), article_id],
     )
 
 

@@ -153,18 +153,7 @@ def _ingest_one(
     _save_version(db, article_id, result, now, options.run_id)
     for link in article.related:  # an article's first links are never news
         _add_related(db, article_id, link, now, options.run_id)
-    link = dedup.link_article(
-        db,
-        article_id,
-        title=article.title or "",
-        text=article.text,
-        published=article.published,
-        seen_at=now,
-        content_hash=result.content_hash or "",
-        fingerprint=result.fingerprint or 0,
-        feed_guid=result.guid,
-        signature=result.signature,
-    )
+    link = dedup.link_article(db, article_id, _fingerprints(result, now))
     counts["articles_new"] += 1
     # A copy never counts as news; nor does an original whose text arrived first as a copy.
     if link.duplicate_of is not None or link.text_already_stored:
@@ -177,6 +166,23 @@ def _ingest_one(
     kind = "new_story" if link.new_story else "new_coverage"
     _flag(db, counts, kind, f"article:{article_id}", options.run_id, article_id, link.story_id)
     return article_id
+
+
+def _fingerprints(result: PageResult, now: str) -> dedup.Fingerprints:
+    """What the extraction worker computed for dedup, as link_article and update_article take it."""
+    article = result.article
+    assert article is not None
+    return dedup.Fingerprints(
+        title=article.title or "",
+        text=article.text,
+        published=article.published,
+        seen_at=now,
+        content_hash=result.content_hash or "",
+        fingerprint=result.fingerprint or 0,
+        feed_guid=result.guid,
+        signature=result.signature,
+        terms=result.story_terms,
+    )
 
 
 def move_flags_to_original(db: Database, original_id: int) -> None:
@@ -212,16 +218,7 @@ def _ingest_known(
             [article.title, article.text, result.content_hash, result.fingerprint, now, article_id],
         )
         version_id = _save_version(db, article_id, result, now, options.run_id)
-        dedup.update_article(
-            db,
-            article_id,
-            title=article.title or "",
-            text=article.text,
-            published=article.published,
-            seen_at=now,
-            content_hash=result.content_hash or "",
-            fingerprint=result.fingerprint or 0, signature=result.signature,
-        )
+        dedup.update_article(db, article_id, _fingerprints(result, now))
         counts["articles_updated"] += 1
         if flag:
             _flag(db, counts, "updated", f"article:{article_id}:{result.content_hash}",

@@ -191,3 +191,11 @@ def m004_fingerprint_index(db: Database) -> None:
     db.execute("CREATE TABLE dedup_stats (key TEXT PRIMARY KEY, value INTEGER NOT NULL)")
     # An original crawled after its copies takes them over: find them without a scan.
     db.execute("CREATE INDEX idx_articles_duplicate_of ON articles(duplicate_of)")
+
+
+@migrations(name="m005_story_terms_blob")
+def m005_story_terms_blob(db: Database) -> None:
+    # Each original's parsed story terms, compact (crawler/story_terms.py pack_terms), so a
+    # lookup compares with candidates without re-parsing their text. NULL for rows indexed
+    # before this migration: those are parsed from the text as before.
+    db.execute("ALTER TABLE dedup_docs ADD COLUMN story_blob BLOB")

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from crawler.dedup_text import text_digests
 from crawler.extract import extract_article
 from crawler.models import Article
+from crawler.story_terms import Groups, story_terms
 from crawler.topics import Query, matching_topics, parse_query
 from crawler.urls import canonicalize_url, choose_canonical
 
@@ -53,6 +54,8 @@ class PageResult:
     content_hash: str | None = None
     fingerprint: int | None = None
     signature: bytes | None = None  # MinHash-LSH keys, computed off the main process
+    # story_terms(title, text), parsed here too: the one writer then only looks up and decides
+    story_terms: tuple[dict[str, float], Groups] | None = None
     guid: str | None = None
     request_url: str | None = None
     error: str | None = None
@@ -145,6 +148,7 @@ def process_page(job: PageJob) -> PageResult:
         content_hash=digest,
         fingerprint=fingerprint,
         signature=signature,
+        story_terms=story_terms(article.title or "", article.text),
         guid=job.guid,
         request_url=job.request_url,
     )

@@ -1,49 +1,52 @@
 """Story grouping: which earlier article (within a few days) reports the same event.
 
-An article is described by the terms that survive translation and rewording: names
-(capitalised words, multiword names, acronyms), numbers, and the content words of its title
-and lead cut to a 6-character stem, so "extradition"/"extradición" or "fentanyl"/"fentanilo"
-meet. Names and numbers come from the whole text (up to BODY_WORDS words) with a weight that
-falls with their position: the lead says what happened, later paragraphs name who took part.
-Terms are weighted by rarity (document frequency kept in SQLite) and by kind.
+An article is described by its story terms (``crawler.story_terms``: names, numbers and lead
+words with a weight by kind and position), weighted here by rarity (document frequency kept
+in SQLite).
 
 Candidates come from an index of (term, hour) -> article, so the cost per article depends on
 the postings of its own rare terms inside the time window, never on the size of the database.
-The few best candidates are then compared term by term on their stored text, the same way
-whichever of the two arrived first.
+The few best candidates are then compared term by term on their parsed terms, kept packed
+in the index (``dedup_docs.story_blob``), the same way whichever of the two arrived first.
 """
 
 from __future__ import annotations
 
+import heapq
 import math
-import re
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
+from typing import NamedTuple
 
 from sqlite_utils import Database
 
-from crawler.dedup_text import fold, strip_chrome
+from crawler.story_terms import (
+    LOWER,
+    WEIGHT_NAME,
+    WEIGHT_WORD,
+    Groups,
+    pack_terms,
+    story_terms,
+    unpack_terms,
+)
 
-LEAD_WORDS = 80  # the lead: where every outlet puts who, what, where and how many
-BODY_WORDS = 600  # names further down: who took part (bounded, so the cost per text is too)
-# Past the lead a name's weight halves every BODY_HALF words: the delegation listed in the
-# sixth paragraph still counts, a background mention at the end barely does.
-BODY_HALF = 250
-STEM = 6
+__all__ = [
+    "Groups",
+    "Match",
+    "find_story",
+    "index_terms",
+    "pack_terms",
+    "remember_terms",
+    "story_terms",
+]
+
 MAX_TERMS = 32  # indexed terms per article (the heaviest)
 WINDOW_HOURS = 72  # same event: published within three days of each other
 POSTINGS_LIMIT = 200  # per term and window; common terms carry little weight anyway
-VERIFY = 4  # candidates compared in full, best first by their shared indexed terms
-# Kinds: a capitalised word inside a sentence is a name; two or more in a row a full name.
-# Names and numbers identify an event; plain words mostly describe its kind ("ambush",
-# "seizure"), rarely survive translation, and only a large database tells rare from common.
-WEIGHT_WORD = 0.1
-WEIGHT_NAME = 1.5
-WEIGHT_NUMBER = 1.5
-WEIGHT_FULL_NAME = 2.0
+VERIFY = 3  # candidates compared in full, best first by their shared indexed terms
 # Rarity prior: every term counts as if seen PRIOR_SEEN times in PRIOR_DOCS more articles.
 PRIOR_DOCS = 10
 PRIOR_SEEN = 0.5
@@ -54,50 +57,22 @@ PRIOR_SEEN = 0.5
 # report's own weight: two long reports on one subject share countries, capitals and
 # ministries whatever the event, and a young database cannot yet tell those are common.
 ACTORS = 2
-MIN_RESIDUAL = 1.0
+MIN_RESIDUAL = 0.7
 MIN_DETAILS = 1
 DETAIL_WEIGHT = 0.2  # below this a shared entity is no detail of its own
-MIN_SHARE = 0.2  # sample web falses reach 0.17, benchmark trues go down to 0.16: a thin margin
+MIN_SHARE = 0.15
+# A shared quantity (a toll, an amount seized, a count of troops) belongs to one event, where
+# a further shared name is often only the setting that the next event has too: past the
+# actors, numbers count NUMBER_DETAIL times their weight.
+NUMBER_DETAIL = 2.0
 # Until the database holds many more than COLD_START_DOCS articles, rarity is a guess.
 COLD_START_DOCS = 5
 # Reports of one event cluster in time; each day between two reports asks for more evidence.
-EVIDENCE_PER_DAY = 0.75
-
-# "~stem": the word was seen in lower case. Counted in the document frequencies (never
-# posted), it tells a name made of common words ("Secretaría de Seguridad", "National Guard":
-# bodies that recur in every report on a subject) from a person or place ("Lozada",
-# "Aguililla"), which is never written in lower case.
-LOWER = "~"
-
-_TOKEN = re.compile(r"\d(?:[\d.,]*\d)?|[^\W\d_]+")
-# Sentence ends; then clause breaks. A name never runs across either, and a capital after
-# a dash, quote or colon opens a clause like a sentence ("WASHINGTON — Senior officials").
-_SENTENCE = re.compile(r"(?<=[.!?…])\s+|\n+")
-_CLAUSE = re.compile(r"(,|[;:()\[\]\"“”„«»—–]|\s-\s)")
-
-_CONNECTORS = frozenset({"of", "de", "del", "la", "las", "los"})
-# Function words, months, weekdays and news chrome in English and Spanish: capitalised at
-# times, shared by unrelated reports always.
-_STOP = frozenset(
-    fold(w)
-    for w in """
-    a an and are as at be been but by can could did do does for from had has have he her his
-    i if in into is it its may more most new not of on or our over says said she so than that
-    the their them then there these they this those to up us was we were what when where which
-    while who will with would after before about against between during under also just only
-    other some such very first last one two three four five six seven eight nine ten mr mrs ms
-    monday tuesday wednesday thursday friday saturday sunday january february march april june
-    july august september october november december jan feb mar apr jun jul aug sep sept oct
-    nov dec today yesterday tomorrow week weeks year years day days month months people
-    el la los las un una unos unas y o u e de del al a en por para con sin sobre entre desde
-    hasta que quien quienes como cuando donde este esta estos estas ese esa eso esos esas su sus
-    se le les lo no ni mas pero ya muy tambien segun tras ante hacia durante mediante es son fue
-    fueron ser ha han hay habia dijo dice informo lunes martes miercoles jueves viernes sabado
-    domingo enero febrero marzo abril mayo junio julio agosto septiembre octubre noviembre
-    diciembre ene hoy ayer semana semanas ano anos dia dias mes meses uno dos tres cuatro cinco
-    seis siete ocho nueve diez ee uu eu eua
-    """.split()
-)
+EVIDENCE_PER_DAY = 1.25
+# The same actors recur in another event over days, hardly within the hour: their weight
+# counts as evidence again as the two reports near each other, fully at 0 hours, not at all
+# from ACTOR_HOURS apart (the place and people of an ambush reported twice in an afternoon).
+ACTOR_HOURS = 6
 
 
 @dataclass(frozen=True)
@@ -130,104 +105,6 @@ def _parse_hour(value: str) -> int | None:
     return int(parsed.timestamp()) // 3600
 
 
-@dataclass
-class _Token:
-    word: str
-    key: str
-    initial: bool  # opens its sentence or clause: a capital there proves nothing
-    pos: int  # word position in the body; -1 in the title
-    last: bool  # last token of its clause: a name ends here
-
-
-def _tokens(part: str, start: int) -> Iterator[_Token]:
-    pos = start
-    for sentence in _SENTENCE.split(part):
-        initial = True
-        for chunk in _CLAUSE.split(sentence):
-            if _CLAUSE.fullmatch(chunk):
-                # after a comma a capital is still a name ("..., Jesús Antonio Lozada")
-                initial = chunk != ","
-                continue
-            words = _TOKEN.findall(chunk)
-            for i, word in enumerate(words):
-                yield _Token(word, _term_key(word), initial, pos if start >= 0 else -1,
-                             i == len(words) - 1)
-                initial = False
-                pos += 1
-
-
-class Groups(dict[str, str]):
-    """Term -> entity group, carrying the article's unweighted terms for the full comparison."""
-
-    terms: dict[str, float]
-
-
-def story_terms(title: str, text: str) -> tuple[dict[str, float], Groups]:
-    """Terms of the title and text with their kind and position weight, and entity groups.
-
-    A capitalised run ("President Elena Carrasco") yields its words and adjacent pairs; all of
-    them map to one group ("@presid_elena_carras"; "@" marks names), so one shared person
-    counts once, not three or four times.
-    """
-    terms: dict[str, float] = {}
-    groups = Groups()
-    groups.terms = terms
-
-    def add(key: str, weight: float, group: str | None = None) -> None:
-        if weight > terms.get(key, -1.0):
-            terms[key] = weight
-        # a word that is also part of a name ("states", "United States") belongs to the name
-        if key not in groups or (group and not groups[key].startswith("@")):
-            groups[key] = group or key
-
-    body = strip_chrome(text[: BODY_WORDS * 12]).split()[:BODY_WORDS]
-    tokens = list(_tokens(" ".join(body), 0))
-    # a capitalised word seen inside a sentence is a name at the start of one too ("Velasco
-    # told reporters"); one seen only there is as likely a plain word ("Gunmen")
-    known = {t.key for t in tokens if not t.initial and t.word[:1].isupper()}
-    # the body first: its full names give the title's bare surnames their group
-    for part in (tokens, list(_tokens(title or "", -1))):
-        run: list[_Token] = []
-        for tok in part:
-            key = tok.key
-            is_name = (
-                bool(key)
-                and tok.word[0].isupper()
-                and not key.startswith("#")
-                and tok.pos >= 0  # title case headlines capitalise everything
-                and (not tok.initial or key in known or tok.word.isupper())
-            )
-            if is_name and run and tok.initial:
-                _add_run(run, add)  # a new clause starts a new name
-                run = []
-            if is_name:
-                run.append(tok)
-                if tok.last:
-                    _add_run(run, add)
-                    run = []
-                continue
-            if run and fold(tok.word) in _CONNECTORS and not tok.last:
-                run.append(tok)  # "Office of Foreign Assets Control", "Secretaría de la Defensa"
-                continue
-            if run:
-                _add_run(run, add)
-                run = []
-            if not key:
-                continue
-            lead = tok.pos < LEAD_WORDS
-            if key.startswith("#"):
-                add(key, WEIGHT_NUMBER * _position(tok.pos))
-            elif tok.word.isupper() and len(tok.word) >= 2:  # acronyms in title-case headlines
-                add(key, WEIGHT_NAME * _position(tok.pos), "@" + key)
-            elif lead and (len(tok.word) >= 4 or tok.word[0].isupper()):
-                add(key, WEIGHT_WORD)
-            if tok.word.islower() and len(tok.word) >= 4 and tok.pos >= 0:
-                add(LOWER + key, 0.0)  # see _generic
-        if run:
-            _add_run(run, add)
-    return terms, groups
-
-
 _PARSED: OrderedDict[tuple[int, int], tuple[dict[str, float], Groups]] = OrderedDict()
 _PARSED_MAX = 512  # candidates are recent articles: a crawl compares against the same few
 
@@ -249,49 +126,20 @@ def remember_terms(
     return parsed
 
 
-def _add_run(run: list[_Token], add: Callable[[str, float, str | None], None]) -> None:
-    """A capitalised run: its words and adjacent pairs, all in one entity group."""
-    keys = [t.key for t in run if t.key and fold(t.word) not in _CONNECTORS]
-    if not keys:
-        return
-    weight = _position(run[0].pos)
-    group = "@" + "_".join(keys)
-    for a, b in zip(keys, keys[1:], strict=False):
-        add(f"{a}_{b}", WEIGHT_FULL_NAME * weight, group)
-    for key in keys:
-        add(key, WEIGHT_NAME * weight, group)
-
-
-def _position(pos: int) -> float:
-    """Weight of a name or number by where it first appears."""
-    return 0.5 ** (max(0, pos - LEAD_WORDS) / BODY_HALF)
-
-
-@lru_cache(maxsize=65536)
-def _term_key(word: str) -> str:
-    # a text repeats its words, and a crawl its vocabulary: fold each word once
-    if not word:
-        return ""
-    if word[0].isdigit():
-        digits = re.sub(r"\D", "", word)
-        # one-digit numbers and a lone 0 are in every text
-        return "#" + digits if len(digits) >= 2 else ""
-    folded = fold(word)
-    if folded in _STOP or len(folded) < 2 or (len(folded) < 3 and not word.isupper()):
-        return ""
-    return folded[:STEM]
-
-
+@lru_cache(maxsize=8192)
 def idf(df: int, total: int) -> float:
     """Rarity in [0, 1]: 1 for a term no other earlier article has, 0 for one in all of them."""
     # df counts the earlier articles, the one compared with included: a term only it has is
     # as rare as can be. The pseudo-counts let a small database learn from what it has seen
     # (a name in 7 of 8 articles is common) without calling rare what it has not.
+    # (Cached: a lookup asks for a few hundred terms, nearly all with small df.)
     docs = total + PRIOR_DOCS
     return max(0.0, math.log(docs / (max(df - 1, 0) + PRIOR_SEEN)) / math.log(docs / PRIOR_SEEN))
 
 
-def _document_frequencies(db: Database, keys: list[str]) -> dict[str, int]:
+def _document_frequencies(db: Database, keys: Iterable[str]) -> dict[str, int]:
+    """df of every key, in one statement (absent keys have df 0)."""
+    keys = list(keys)
     if not keys:
         return {}
     marks = ",".join("?" * len(keys))
@@ -304,24 +152,45 @@ def _total_documents(db: Database) -> int:
     return int(row[0]) if row else 0
 
 
-def _rarity(db: Database, terms: dict[str, float]) -> dict[str, float]:
-    dfs = _document_frequencies(db, list(terms))
-    total = _total_documents(db)
-    weighted = {t: w * idf(dfs.get(t, 0), total) for t, w in terms.items()}
-    return {t: w for t, w in weighted.items() if w > 0}
+@dataclass
+class Rarity:
+    """Document frequencies fetched for one lookup, and the database size they go with."""
+
+    total: int
+    df: dict[str, int]
+
+    @classmethod
+    def fetch(cls, db: Database, keys: Iterable[str]) -> Rarity:
+        return cls(_total_documents(db), _document_frequencies(db, keys))
+
+    def add(self, db: Database, keys: Iterable[str]) -> None:
+        """Fetch the keys not fetched yet (one statement)."""
+        missing = {k for k in keys if k not in self.df}
+        self.df.update(_document_frequencies(db, missing))
+        self.df.update((k, 0) for k in missing if k not in self.df)
+
+    def weights(self, terms: dict[str, float]) -> dict[str, float]:
+        """Kind weight times rarity, for every term with a non-zero result."""
+        weighted = {t: w * idf(self.df.get(t, 0), self.total) for t, w in terms.items()}
+        return {t: w for t, w in weighted.items() if w > 0}
+
+
+def heaviest(weights: dict[str, float]) -> dict[str, float]:
+    """The MAX_TERMS heaviest terms: what an article posts in the index."""
+    return dict(sorted(weights.items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_TERMS])
 
 
 def weigh(db: Database, terms: dict[str, float]) -> dict[str, float]:
     """Kind weight times rarity; keeps the MAX_TERMS heaviest non-zero terms."""
-    best = sorted(_rarity(db, terms).items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_TERMS]
-    return dict(best)
+    return heaviest(Rarity.fetch(db, terms).weights(terms))
 
 
 @dataclass(frozen=True)
 class Evidence:
-    """What two reports share: all of it, past the actors, and how many separate details."""
+    """What two reports share: all of it, its actors, past them, and how many details."""
 
     total: float
+    actors: float
     residual: float
     details: int
     share: float
@@ -329,39 +198,39 @@ class Evidence:
 
 @dataclass
 class _Doc:
-    weights: dict[str, float]  # every term, kind x position x rarity
+    weights: dict[str, float]  # kind x position x rarity (a candidate: of the shared terms)
     groups: dict[str, str]
-    lower: set[str]  # stems it writes in lower case somewhere
+    terms: dict[str, float]  # as parsed, with "~stem" for the stems it writes in lower case
+    own: float  # the weight of its MAX_TERMS heaviest terms: what the report says in all
 
 
-def _doc(db: Database, terms: dict[str, float], groups: dict[str, str]) -> _Doc:
-    lower = {t[len(LOWER):] for t in terms if t.startswith(LOWER)}
-    return _Doc(_rarity(db, terms), groups, lower)
+def _candidate(
+    rarity: Rarity, terms: dict[str, float], groups: dict[str, str], own: float,
+    mine: dict[str, float],
+) -> _Doc:
+    """A candidate for ``compare``, weighed only on the terms it shares with the new article
+    (``mine``), whose own fetch has their frequencies; its ``own`` weight comes from the index."""
+    return _Doc(rarity.weights({t: w for t, w in terms.items() if t in mine}), groups, terms, own)
 
 
-def _generic(db: Database, keys: set[str], a: _Doc, b: _Doc) -> dict[str, float]:
+def _generic(rarity: Rarity, keys: set[str], a: _Doc, b: _Doc) -> dict[str, float]:
     """Share in [0, 1] of each key's uses that are in lower case: 0 for a person or place."""
-    marks = ",".join("?" * len(keys))
-    rows = db.execute(
-        f"SELECT term, df FROM term_df WHERE term IN ({marks}) OR term IN ({marks})",
-        [*keys, *(LOWER + k for k in keys)],
-    ).fetchall()
-    df = dict(rows)
+    df = rarity.df
     out = {}
     for k in keys:
         # the two reports at hand are evidence too, before the database has seen the word
-        here = k in a.lower or k in b.lower
+        here = LOWER + k in a.terms or LOWER + k in b.terms
         out[k] = min(1.0, (df.get(LOWER + k, 0) + here) / (df.get(k, 0) + 1))
     return out
 
 
-def compare(db: Database, a: _Doc, b: _Doc) -> Evidence:
+def compare(rarity: Rarity, a: _Doc, b: _Doc) -> Evidence:
     """Shared evidence of two reports; symmetric in the two."""
     shared = {t: min(w, b.weights[t]) for t, w in a.weights.items() if t in b.weights}
     words = {
         w for t in shared if not t.startswith("#") and _is_name(t, a, b) for w in t.split("_")
     }
-    generic = _generic(db, words, a, b) if words else {}
+    generic = _generic(rarity, words, a, b) if words else {}
     for t in shared:
         if t in generic or "_" in t:
             # a name of common words is a body that recurs, not a detail: weigh it as a word
@@ -387,12 +256,13 @@ def compare(db: Database, a: _Doc, b: _Doc) -> Evidence:
         if _is_name(t, a, b):
             named.add(root)
     actors = sorted((e for e in entities if e in named), key=lambda e: -entities[e])[:ACTORS]
-    rest = [w for e, w in entities.items() if e not in actors]
-    residual = sum(rest)
-    lighter = min(sum(_top(a.weights)), sum(_top(b.weights))) or 1.0
+    rest = [w * (NUMBER_DETAIL if e.startswith("#") else 1.0)
+            for e, w in entities.items() if e not in actors]
+    lighter = min(a.own, b.own) or 1.0
     return Evidence(
         total=sum(entities.values()),
-        residual=residual,
+        actors=sum(entities[e] for e in actors),
+        residual=sum(rest),
         details=sum(w >= DETAIL_WEIGHT for w in rest),
         share=sum(entities.values()) / lighter,
     )
@@ -402,10 +272,6 @@ def _is_name(term: str, a: _Doc, b: _Doc) -> bool:
     return a.groups.get(term, "").startswith("@") or b.groups.get(term, "").startswith("@")
 
 
-def _top(weights: dict[str, float]) -> list[float]:
-    return sorted(weights.values(), reverse=True)[:MAX_TERMS]
-
-
 def same_event(evidence: Evidence, hours_apart: int, documents: int = 10**9) -> bool:
     """The rule: enough specific shared detail for the time between the two reports.
 
@@ -413,24 +279,49 @@ def same_event(evidence: Evidence, hours_apart: int, documents: int = 10**9) -> 
     one yet, so it asks for proportionally more evidence (the first reports of a new
     installation otherwise merge on "Mexico" and "FBI").
     """
-    needed = MIN_RESIDUAL + EVIDENCE_PER_DAY * abs(hours_apart) / 24
+    hours = abs(hours_apart)
+    needed = MIN_RESIDUAL + EVIDENCE_PER_DAY * hours / 24
     needed *= 1 + COLD_START_DOCS / max(documents, 1)
+    close = max(0.0, 1 - hours / ACTOR_HOURS)
     return (
-        evidence.residual >= needed
+        evidence.residual + close * evidence.actors >= needed
         and evidence.details >= MIN_DETAILS
         and evidence.share >= MIN_SHARE
     )
 
 
+class Prepared(NamedTuple):
+    """What a lookup of one article starts from."""
+
+    rarity: Rarity  # its terms' document frequencies (the candidates' are added as needed)
+    weights: dict[str, float]  # every term's kind x position x rarity
+    posted: dict[str, float]  # the MAX_TERMS heaviest: what it posts and looks up
+
+
+def prepare(db: Database, terms: dict[str, float]) -> Prepared:
+    """One statement: the document frequencies of the article's terms, and its weights."""
+    # "~stem" entries weigh 0 whatever their rarity; _generic fetches the few it needs
+    rarity = Rarity.fetch(db, (t for t in terms if not t.startswith(LOWER)))
+    weights = rarity.weights(terms)
+    return Prepared(rarity, weights, heaviest(weights))
+
+
 def find_story(
-    db: Database, article_id: int, weights: dict[str, float], groups: dict[str, str], hour: int
+    db: Database,
+    article_id: int,
+    terms: dict[str, float],
+    groups: dict[str, str],
+    hour: int,
+    prepared: Prepared | None = None,
 ) -> Match | None:
-    """The earlier article of the same event inside the window that shares the most, if any."""
+    """The earlier article of the same event inside the window that shares the most, if any.
+
+    ``terms`` and ``groups`` are the article's ``story_terms``; ``prepared`` is what
+    ``prepare`` returned for them, if the caller has it.
+    """
+    rarity, all_weights, weights = prepared or prepare(db, terms)
     if not weights:
         return None
-    shared: dict[int, dict[str, float]] = {}
-    story_of: dict[int, int] = {}
-    hour_of: dict[int, int] = {}
     # one statement, one bounded index range per term (a UNION ALL of LIMITed scans)
     scan = (
         "SELECT * FROM (SELECT term, article_id, story_id, hour FROM story_terms"
@@ -440,34 +331,63 @@ def find_story(
     for term in weights:
         params += [term, hour - WINDOW_HOURS, hour + WINDOW_HOURS, POSTINGS_LIMIT]
     rows = db.execute(" UNION ALL ".join([scan] * len(weights)), params).fetchall()
+    # score each candidate by its shared entities (the heaviest term of each group)
+    entity = {t: (groups.get(t, t), w) for t, w in weights.items()}
+    best_of: dict[tuple[int, str], float] = {}
+    found: dict[int, tuple[int, int]] = {}
     for term, other, story_id, other_hour in rows:
-        if other == article_id:
-            continue
-        hour_of[other] = other_hour
-        entities = shared.setdefault(other, {})
-        group = groups.get(term, term)
-        entities[group] = max(entities.get(group, 0.0), weights[term])
-        story_of[other] = story_id
+        group, weight = entity[term]
+        key = (other, group)
+        if best_of.get(key, 0.0) < weight:
+            best_of[key] = weight
+        found[other] = (story_id, other_hour)
+    found.pop(article_id, None)
+    score = dict.fromkeys(found, 0.0)
+    for (other, _), weight in best_of.items():
+        if other in score:
+            score[other] += weight
     # shortlist on the indexed terms, then compare the few best on all their terms
-    ranked = sorted(shared, key=lambda o: (-sum(shared[o].values()), o))[:VERIFY]
+    ranked = [o for _, o in heapq.nsmallest(VERIFY, ((-v, o) for o, v in score.items()))]
     if not ranked:
         return None
-    full = getattr(groups, "terms", None)
-    mine = _doc(db, full, groups) if full is not None else _Doc(weights, groups, set())
-    marks = ",".join("?" * len(ranked))
-    texts = db.execute(
-        f"SELECT id, title, text FROM articles WHERE id IN ({marks})", ranked
-    ).fetchall()
+    mine = _Doc(all_weights, groups, terms, sum(weights.values()))
+    theirs = [(other, _candidate(rarity, *parsed, own, mine.weights))
+              for other, parsed, own in _candidate_terms(db, ranked)]
+    # the lower-case counts of the shared names' words (see _generic), one statement for all
+    rarity.add(db, {
+        key for _, doc in theirs for t in doc.weights if _is_name(t, mine, doc)
+        for w in t.split("_") for key in (w, LOWER + w)
+    })
     best: Match | None = None
-    documents = _total_documents(db)
-    for other, title, text in texts:
-        theirs = _doc(db, *remember_terms(other, title or "", text or ""))
-        evidence = compare(db, mine, theirs)
-        if same_event(evidence, hour - hour_of[other], documents) and (
+    for other, doc in theirs:
+        evidence = compare(rarity, mine, doc)
+        if same_event(evidence, hour - found[other][1], rarity.total) and (
             best is None or evidence.residual > best.residual
         ):
-            best = Match(other, story_of[other], evidence.residual, evidence.details)
+            best = Match(other, found[other][0], evidence.residual, evidence.details)
     return best
+
+
+def _candidate_terms(
+    db: Database, ids: list[int]
+) -> list[tuple[int, tuple[dict[str, float], Groups], float]]:
+    """Each candidate's story terms (unpacked from the index; parsed for rows indexed without
+    them) and its own weight."""
+    marks = ",".join("?" * len(ids))
+    rows = db.execute(
+        f"SELECT article_id, story_blob, weight FROM dedup_docs WHERE article_id IN ({marks})",
+        ids,
+    ).fetchall()
+    out = [(other, unpack_terms(blob), own) for other, blob, own in rows if blob is not None]
+    legacy = {other: own for other, blob, own in rows if blob is None}
+    if legacy:  # indexed before m005_story_terms_blob
+        marks = ",".join("?" * len(legacy))
+        texts = db.execute(
+            f"SELECT id, title, text FROM articles WHERE id IN ({marks})", list(legacy)
+        ).fetchall()
+        out += [(other, remember_terms(other, title or "", text or ""), legacy[other])
+                for other, title, text in texts]
+    return sorted(out, key=lambda c: c[0])
 
 
 def index_terms(

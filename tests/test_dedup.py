@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from sqlite_utils import Database
 
-from crawler import dedup
+from crawler import dedup, story
 from crawler.migrations import migrations
 
 EXTRADITION = """Mexico extradited alleged cartel financier Héctor Salgado Ruiz, known as \
@@ -88,8 +88,8 @@ def add(db: Database, title: str, text: str, published: str | None = None,
         [f"https://example.org/{next(_counter)}", title, text, published, chash, fp, guid,
          seen_at, seen_at],
     ).lastrowid
-    link = dedup.link_article(db, article_id, title=title, text=text, published=published,
-                              seen_at=seen_at, content_hash=chash, fingerprint=fp, feed_guid=guid)
+    link = dedup.link_article(db, article_id, dedup.Fingerprints(
+        title, text, published, seen_at, chash, fp, feed_guid=guid))
     db.execute("COMMIT")
     return link
 
@@ -106,10 +106,33 @@ def seasoned(db: Database, count: int = 40) -> Database:
     return db
 
 
+# Two events of the same morning that share only what every report on the subject names.
+COMMON_ONLY = [
+    ("FBI says Mexico arrested fentanyl suspect",
+     "The FBI said on Monday that Mexico had arrested a man wanted in Arizona on fentanyl "
+     "trafficking charges. He was detained in Hermosillo and will be handed to U.S. agents "
+     "at the Nogales crossing, the bureau said in a statement.",
+     "2025-03-03T15:00:00+00:00"),
+    ("Mexico, FBI open fentanyl training centre",
+     "Mexico and the FBI opened a training centre for forensic chemists in Monterrey on "
+     "Monday, where police from northern states will learn to identify fentanyl "
+     "precursors, the security ministry said.",
+     "2025-03-03T16:00:00+00:00"),
+]
+
+
 def test_young_database_does_not_group_on_thin_evidence(db_path: Path) -> None:
     db = Database(db_path)
+    links = [add(db, t, x, p, seen_at=p) for t, x, p in COMMON_ONLY]
+    # two documents cannot tell a rare name from a common one: "Mexico" and "FBI" are no event
+    assert links[1].new_story
+
+
+def test_young_database_groups_on_specific_shared_detail(db_path: Path) -> None:
+    db = Database(db_path)
     links = [add(db, t, x, p, seen_at=p) for t, x, p in REPORTS]
-    assert links[1].new_story  # two documents: too little to tell a rare name from a common one
+    # the same two people, the same number and place within hours: one event, even so early
+    assert not links[1].new_story and links[1].story_id == links[0].story_id
 
 
 def test_pure_functions() -> None:
@@ -213,10 +236,8 @@ def test_update_article_replaces_index_rows(db_path: Path) -> None:
     before = db.execute("SELECT count(*) FROM dedup_bands").fetchone()[0]
     db.execute("BEGIN IMMEDIATE")
     db.execute("UPDATE articles SET text = ? WHERE id = ?", [EXTRADITION, article_id])
-    dedup.update_article(db, article_id, title="Seizure", text=EXTRADITION, published=None,
-                         seen_at="2025-02-03T19:00:00+00:00",
-                         content_hash=dedup.content_hash(EXTRADITION),
-                         fingerprint=dedup.text_fingerprint(EXTRADITION))
+    dedup.update_article(db, article_id, dedup.Fingerprints.of(
+        "Seizure", EXTRADITION, published=None, seen_at="2025-02-03T19:00:00+00:00"))
     db.execute("COMMIT")
     assert db.execute("SELECT count(*) FROM dedup_bands").fetchone()[0] == before
     reprint = add(db, "Reprint", EXTRADITION.replace("Monday", "Monday evening"))
@@ -253,3 +274,19 @@ def test_original_crawled_after_its_copy_becomes_the_root(db_path: Path) -> None
     assert row[0] == original_id
     assert db.execute("SELECT count(*) FROM dedup_docs").fetchone()[0] == 1
     assert add(db, "Again", EXTRADITION + "\n\nRead more").duplicate_of == original_id
+
+
+def test_story_terms_pack_round_trip() -> None:
+    terms, groups = story.story_terms(*REPORTS[0][:2])
+    unpacked, unpacked_groups = story.unpack_terms(story.pack_terms(terms, groups))
+    assert unpacked.keys() == terms.keys() and dict(unpacked_groups) == dict(groups)
+    assert all(abs(unpacked[t] - w) <= 1e-3 * w for t, w in terms.items())
+
+
+def test_rows_indexed_without_packed_terms_are_parsed(db_path: Path) -> None:
+    db = seasoned(Database(db_path))
+    first = add(db, *REPORTS[0][:2], REPORTS[0][2], seen_at=REPORTS[0][2])
+    db.execute("UPDATE dedup_docs SET story_blob = NULL")  # as indexed before m005
+    db.conn.commit()
+    second = add(db, *REPORTS[1][:2], REPORTS[1][2], seen_at=REPORTS[1][2])
+    assert second.story_id == first.story_id and second.duplicate_of is None
