@@ -163,10 +163,14 @@ def build_stored(path: Path, stored: int, results: list[Any]) -> None:
     if stored:
         # dedup.py's generator commits per chunk itself (an implicit-transaction connection).
         db = new_db(str(path))
-        real = [t for r in results[:200]
-                for t in dedup.story.story_terms(r.article.title or "", r.article.text)[0]]
+        parsed = [dedup.story.story_terms(r.article.title or "", r.article.text)
+                  for r in results[:200]]
+        real = [t for terms, _ in parsed for t in terms]
         vocab = list(dict.fromkeys(real)) + [f"t{i}" for i in range(300_000)]
-        _fill(db, 0, stored, vocab, np.random.default_rng(1))
+        # synthetic articles carry real parsed terms, as in dedup.py's scale benchmark
+        blobs = [dedup.story.pack_terms(*p) for p in parsed]
+        _fill(db, 0, stored, vocab, np.random.default_rng(1), blobs)
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # as a running writer's WAL would be
         db.close()
     open_database(path).close()  # WAL and the rest of the crawler's setup
 
