@@ -117,6 +117,8 @@ class Scheduler:
         limit = self.config.crawl.run_time_limit_seconds + 60
         started = utcnow()
         with self.lock:
+            if self.stopping.is_set():  # _shutdown would not see this child
+                return
             child = subprocess.Popen(self.child_command(name), stdin=subprocess.DEVNULL,
                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
             self.children[name] = child
@@ -164,29 +166,36 @@ class Scheduler:
         failures = (failures_row[0] or 0) + 1 if failed else 0
         if failures and failures % 3 == 0:
             logger.warning("source %s has failed %d runs in a row", source.name, failures)
-        job = self.scheduler.get_job(source.name)
         next_run = datetime.now(UTC) + timedelta(seconds=new_state.interval_seconds)
-        if job is not None and not self.stopping.is_set():
-            if new_state.interval_seconds != state.interval_seconds:
-                job.reschedule(IntervalTrigger(seconds=new_state.interval_seconds, timezone=UTC))
-            next_run = job.next_run_time or next_run
+        # Under self.lock and only while not stopping: APScheduler's shutdown(wait=True) holds
+        # its job-store lock while it waits for running jobs, so a job that asked the scheduler
+        # for its job during shutdown would wait forever (_shutdown takes self.lock first).
+        with self.lock:
+            job = None if self.stopping.is_set() else self.scheduler.get_job(source.name)
+            if job is not None:
+                if new_state.interval_seconds != state.interval_seconds:
+                    job.reschedule(IntervalTrigger(seconds=new_state.interval_seconds,
+                                                   timezone=UTC))
+                next_run = job.next_run_time or next_run
         save_poll_state(db, source.name, new_state, next_run, last_run_at=utcnow(),
                         last_status="failed" if failed else "ok",
                         consecutive_failures=failures)
 
     def stop(self, *_: Any) -> None:
         """Stop scheduling; ask running children to finish cleanly, kill them if they don't."""
+        # A signal handler: no locks here (the main thread may hold APScheduler's), the rest
+        # happens in a thread.
         if self.stopping.is_set():
             return
         self.stopping.set()
-        with self.lock:
+        threading.Thread(target=self._shutdown, name="newswatch-stop", daemon=True).start()
+
+    def _shutdown(self) -> None:
+        with self.lock:  # no job is between its stopping check and a scheduler call after this
             children = list(self.children.values())
         for child in children:
             if child.poll() is None:
                 child.send_signal(signal.SIGTERM)  # Scrapy closes the spider gracefully
-        threading.Thread(target=self._shutdown, args=(children,), daemon=True).start()
-
-    def _shutdown(self, children: list[subprocess.Popen[bytes]]) -> None:
         deadline = time.monotonic() + STOP_GRACE_SECONDS  # one grace period for all children
         for child in children:
             try:

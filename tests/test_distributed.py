@@ -201,19 +201,28 @@ def test_killing_a_worker_mid_crawl_loses_nothing(tmp_path: Path, redis_url: str
         config = tmp_path / "distributed.toml"
         # A per-host delay slows the crawl down enough to kill a worker in the middle of it;
         # a short lease lets the others take over its requests soon.
-        config.write_text(distributed_config(web, db, redis_url, delay=0.4, lease="3s"))
+        # Two requests per process at most, so the work spreads over all three and the victim
+        # holds leases most of the time (with 8, whoever finds the links keeps them).
+        config.write_text(distributed_config(web, db, redis_url, delay=0.4, lease="3s")
+                          .replace("concurrency = 8", "concurrency = 2"))
         victim = start_worker(config, tmp_path / "victim.log")
         survivor = start_worker(config, tmp_path / "survivor.log")
+        # Both workers up before the queue is seeded: on a loaded machine a late victim could
+        # find the crawl already drained and never hold a lease.
+        names = [f"{socket.gethostname()}:{worker.pid}" for worker in (victim, survivor)]
+        deadline = time.monotonic() + 60
+        while not all(client.hget(WORKERS_KEY, n) for n in names):
+            assert time.monotonic() < deadline, "workers did not start"
+            time.sleep(0.1)
         crawl = subprocess.Popen(
             [sys.executable, "-m", "crawler", "crawl", "--config", str(config)], cwd=REPO,
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:
             # Kill the victim while it holds leased requests (its heartbeat says how many).
-            name = f"{socket.gethostname()}:{victim.pid}"
             deadline = time.monotonic() + 60
             held = 0
             while not held and time.monotonic() < deadline:
-                beat = client.hget(WORKERS_KEY, name)
+                beat = client.hget(WORKERS_KEY, names[0])
                 held = json.loads(beat)["held"] if beat else 0
                 time.sleep(0.05)
             in_flight = client.zcard(INFLIGHT_KEY)
@@ -238,7 +247,7 @@ def test_killing_a_worker_mid_crawl_loses_nothing(tmp_path: Path, redis_url: str
 
 
 def test_schedule_seeds_runs_that_workers_crawl(tmp_path: Path, redis_url: str) -> None:
-    from tests.test_schedule import _query, _wait_for
+    from tests.test_schedule import _query, schedule_through_publication
 
     db = tmp_path / "scheduled.db"
     with SampleWeb(state=1) as web:
@@ -246,29 +255,12 @@ def test_schedule_seeds_runs_that_workers_crawl(tmp_path: Path, redis_url: str) 
         config.write_text(distributed_config(web, db, redis_url).replace(
             'every = "10m"', 'every = "3s"'), "utf-8")
         worker = start_worker(config, tmp_path / "worker.log")
-        log = (tmp_path / "schedule.log").open("w+")
-        schedule = subprocess.Popen(
-            [sys.executable, "-m", "crawler", "schedule", "--config", str(config)],
-            cwd=REPO, stdout=log, stderr=subprocess.STDOUT, text=True)
         try:
-            _wait_for(lambda: len(_query(db, "SELECT DISTINCT sources FROM runs WHERE status "
-                                             "= 'ok'")) >= 3,
-                      90, "one finished scheduled run per source")
-            web.set_state(2)
-            _wait_for(lambda: _query(db, "SELECT 1 FROM articles WHERE url LIKE "
-                                         "'%sanction%' AND source = 'borderwire'"),
-                      90, "the article published in state 2")
+            returncode, output = schedule_through_publication(
+                config, db, web, tmp_path / "schedule.log", finished="'ok'")
         finally:
-            schedule.send_signal(signal.SIGTERM)
-            try:
-                schedule.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                schedule.kill()
             stop(worker)
-            log.seek(0)
-            output = log.read()
-            log.close()
-    assert schedule.returncode == 0, output[-3000:]
+    assert returncode == 0, output[-3000:]
     assert "Traceback" not in output, output[-3000:]
     assert "running" not in {row[0] for row in _query(db, "SELECT status FROM runs")}
     kinds = {row[0] for row in _query(db, "SELECT kind FROM flags")}
