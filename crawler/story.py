@@ -23,6 +23,7 @@ from typing import NamedTuple
 
 from sqlite_utils import Database
 
+from crawler.story_prior import background_rarity
 from crawler.story_terms import (
     LOWER,
     WEIGHT_NAME,
@@ -65,8 +66,9 @@ MIN_SHARE = 0.15
 # a further shared name is often only the setting that the next event has too: past the
 # actors, numbers count NUMBER_DETAIL times their weight.
 NUMBER_DETAIL = 2.0
-# Until the database holds many more than COLD_START_DOCS articles, rarity is a guess.
-COLD_START_DOCS = 5
+# General language's word frequencies (crawler.story_prior) weigh as much as the database's
+# own counts when it holds PRIOR_FADE_DOCS articles, less and less after that.
+PRIOR_FADE_DOCS = 1000
 # Reports of one event cluster in time; each day between two reports asks for more evidence.
 EVIDENCE_PER_DAY = 1.25
 # The same actors recur in another event over days, hardly within the hour: their weight
@@ -171,8 +173,18 @@ class Rarity:
 
     def weights(self, terms: dict[str, float]) -> dict[str, float]:
         """Kind weight times rarity, for every term with a non-zero result."""
-        weighted = {t: w * idf(self.df.get(t, 0), self.total) for t, w in terms.items()}
-        return {t: w for t, w in weighted.items() if w > 0}
+        # how far general language's word frequencies still speak for a young database
+        prior = PRIOR_FADE_DOCS / (PRIOR_FADE_DOCS + self.total)
+        weighted = {}
+        for t, w in terms.items():
+            if w <= 0:
+                continue
+            rarity = idf(self.df.get(t, 0), self.total)
+            if prior > 0.01:
+                rarity -= prior * max(0.0, rarity - background_rarity(t))
+            if rarity > 0:
+                weighted[t] = w * rarity
+        return weighted
 
 
 def heaviest(weights: dict[str, float]) -> dict[str, float]:
@@ -272,16 +284,10 @@ def _is_name(term: str, a: _Doc, b: _Doc) -> bool:
     return a.groups.get(term, "").startswith("@") or b.groups.get(term, "").startswith("@")
 
 
-def same_event(evidence: Evidence, hours_apart: int, documents: int = 10**9) -> bool:
-    """The rule: enough specific shared detail for the time between the two reports.
-
-    A young database (``documents`` stored so far) cannot tell a rare name from a common
-    one yet, so it asks for proportionally more evidence (the first reports of a new
-    installation otherwise merge on "Mexico" and "FBI").
-    """
+def same_event(evidence: Evidence, hours_apart: int) -> bool:
+    """The rule: enough specific shared detail for the time between the two reports."""
     hours = abs(hours_apart)
     needed = MIN_RESIDUAL + EVIDENCE_PER_DAY * hours / 24
-    needed *= 1 + COLD_START_DOCS / max(documents, 1)
     close = max(0.0, 1 - hours / ACTOR_HOURS)
     return (
         evidence.residual + close * evidence.actors >= needed
@@ -361,7 +367,7 @@ def find_story(
     best: Match | None = None
     for other, doc in theirs:
         evidence = compare(rarity, mine, doc)
-        if same_event(evidence, hour - found[other][1], rarity.total) and (
+        if same_event(evidence, hour - found[other][1]) and (
             best is None or evidence.residual > best.residual
         ):
             best = Match(other, found[other][0], evidence.residual, evidence.details)

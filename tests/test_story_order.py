@@ -1,0 +1,72 @@
+"""Story grouping on the sample news web does not depend on the order articles arrive in.
+
+A crawl meets pages in whatever order the network, the workers and (distributed) the queue
+give them; a young database must still group the same events together and keep the others
+apart. The pages are the sample web's own, rendered without a server.
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+from pathlib import Path
+
+import pytest
+
+from crawler.ingest import IngestOptions, ingest_results
+from crawler.pages import PageJob, PageResult, configure_topics, process_page
+from crawler.sample_site.server import HOSTS, SITE_DIR, load_manifest
+from crawler.storage import open_database, start_run
+
+ORDERS = 16
+
+
+def _page(manifest: dict, key: str) -> tuple[str, bytes]:
+    article = manifest["articles"][key]
+    base = SITE_DIR / "state1" / article["outlet"]
+    path = article["path"].strip("/")
+    file = next(f for f in (base / path, base / f"{path}.html", base / path / "index.html")
+                if f.is_file())
+    text = file.read_text("utf-8")
+    for outlet, host in HOSTS.items():
+        text = text.replace(f"{{{{{outlet}}}}}", f"http://{host}")
+    return f"http://{HOSTS[article['outlet']]}{article['path']}", text.encode()
+
+
+@pytest.fixture(scope="module")
+def on_topic() -> dict[str, PageResult]:
+    """The state-1 articles that match the sample topic, processed as a crawl does."""
+    manifest = load_manifest()
+    configure_topics([("sample", manifest["topic_query"])])
+    results = {}
+    for key, article in manifest["articles"].items():
+        if 1 in article["states"] and article["on_topic"]:
+            url, body = _page(manifest, key)
+            results[key] = process_page(PageJob(url=url, body=body, source=article["outlet"]))
+    configure_topics([])
+    return results
+
+
+def _pairs(groups: dict[object, set[str]]) -> set[tuple[str, str]]:
+    return {pair for members in groups.values()
+            for pair in itertools.combinations(sorted(members), 2)}
+
+
+@pytest.mark.parametrize("seed", range(ORDERS))
+def test_sample_web_stories_whatever_the_order(tmp_path: Path, on_topic: dict[str, PageResult],
+                                               seed: int) -> None:
+    manifest = load_manifest()
+    truth: dict[object, set[str]] = {}
+    for key in on_topic:
+        truth.setdefault(manifest["articles"][key]["story"], set()).add(key)
+    order = sorted(on_topic)
+    random.Random(seed).shuffle(order)
+    db = open_database(tmp_path / "order.db")
+    ingest_results(db, [on_topic[k] for k in order],
+                   IngestOptions(start_run(db, "manual", list(HOSTS)), True))
+    key_of = {r.key_url: k for k, r in on_topic.items()}
+    got: dict[object, set[str]] = {}
+    for url, story_id in db.execute("SELECT url, story_id FROM articles"):
+        got.setdefault(story_id, set()).add(key_of[url])
+    db.close()
+    assert _pairs(got) == _pairs(truth), f"arrival order {order}"
