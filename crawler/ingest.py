@@ -11,6 +11,7 @@ import json
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlite_utils import Database
@@ -164,8 +165,46 @@ def _ingest_one(
     if options.baseline:
         return article_id
     kind = "new_story" if link.new_story else "new_coverage"
+    if kind == "new_coverage" and _takes_new_story_flag(db, link.story_id, result,
+                                                         options.run_id):
+        kind = "new_story"
+        counts["flags.new_coverage"] += 1  # the flag it took over became one
+        counts["flags.new_story"] -= 1
     _flag(db, counts, kind, f"article:{article_id}", options.run_id, article_id, link.story_id)
     return article_id
+
+
+def _report_order(published: str | None, url: str) -> tuple[datetime, str]:
+    """Earliest publication first (undated last), then by URL: an order the network's
+    arrival order cannot change."""
+    moment = datetime.max.replace(tzinfo=UTC)
+    if published:
+        try:
+            moment = datetime.fromisoformat(published)
+        except ValueError:
+            pass
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+    return moment, url
+
+
+def _takes_new_story_flag(db: Database, story_id: int | None, result: PageResult,
+                          run_id: int) -> bool:
+    """Within one run the first report of a new story to arrive is whichever the network
+    delivered first: the earliest published one carries its new_story flag instead (flags of
+    earlier runs were news when they were made and stay as they are)."""
+    if story_id is None or result.article is None:
+        return False
+    row = db.execute(
+        "SELECT f.id, a.published, a.url FROM flags f JOIN articles a ON a.id = f.article_id "
+        "WHERE f.kind = 'new_story' AND f.story_id = ? AND f.run_id = ? AND f.acked_at IS NULL",
+        [story_id, run_id],
+    ).fetchone()
+    if row is None or (_report_order(result.article.published, result.key_url)
+                       >= _report_order(row[1], row[2])):
+        return False
+    db.execute("UPDATE OR IGNORE flags SET kind = 'new_coverage' WHERE id = ?", [row[0]])
+    return True
 
 
 def _fingerprints(result: PageResult, now: str) -> dedup.Fingerprints:

@@ -68,5 +68,12 @@ def test_sample_web_stories_whatever_the_order(tmp_path: Path, on_topic: dict[st
     got: dict[object, set[str]] = {}
     for url, story_id in db.execute("SELECT url, story_id FROM articles"):
         got.setdefault(story_id, set()).add(key_of[url])
+    new_story = {key_of[url] for (url,) in db.execute(
+        "SELECT a.url FROM flags f JOIN articles a ON a.id = f.article_id "
+        "WHERE f.kind = 'new_story'")}
     db.close()
     assert _pairs(got) == _pairs(truth), f"arrival order {order}"
+    # the earliest report of each story carries its new_story flag, whichever came first
+    earliest = {min(members, key=lambda k: manifest["articles"][k]["published"])
+                for members in truth.values()}
+    assert new_story == earliest, f"arrival order {order}"
