@@ -510,6 +510,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\n{ORDERS} more shuffled orders, empty database: precision mean"
           f" {sum(precisions) / ORDERS:.3f} (worst {min(precisions):.3f}), recall mean"
           f" {sum(recalls) / ORDERS:.3f} (worst {min(recalls):.3f})")
+    exact, precision, recall = sample_web_orders(SAMPLE_ORDERS, args.seed)
+    print(f"\nsample news web, {SAMPLE_ORDERS} arrival orders of its on-topic state-1 articles:"
+          f" {exact} grouped exactly right (precision mean {precision:.3f}, recall mean"
+          f" {recall:.3f})")
+    ok &= exact == SAMPLE_ORDERS
     if args.scale:
         probes = stories + ([Item("bg", "bg", _headline(t, random.Random(0)), t)
                              for t in background[:80]])
@@ -530,6 +535,37 @@ def main(argv: list[str] | None = None) -> int:
 
 
 ORDERS = 10
+SAMPLE_ORDERS = 60
+
+
+def sample_web_orders(count: int, seed: int) -> tuple[int, float, float]:
+    """The sample news web's state-1 on-topic articles, processed as a crawl does, ingested
+    in ``count`` random orders: orders grouped exactly right, mean precision and recall."""
+    from crawler.ingest import IngestOptions, ingest_results
+    from crawler.pages import PageJob, configure_topics, process_page
+    from crawler.sample_site.server import article_page, load_manifest
+
+    manifest = load_manifest()
+    configure_topics([("sample", manifest["topic_query"])])
+    keys = sorted(k for k, a in manifest["articles"].items() if 1 in a["states"] and a["on_topic"])
+    results = []
+    for key in keys:
+        url, body = article_page(key)
+        results.append(process_page(PageJob(url, body, manifest["articles"][key]["outlet"])))
+    configure_topics([])
+    labels = [manifest["articles"][k]["story"] for k in keys]
+    exact, precisions, recalls = 0, [], []
+    for n in range(count):
+        order = list(range(len(keys)))
+        random.Random(seed + n).shuffle(order)
+        db = new_db()
+        ingest_results(db, [results[i] for i in order], IngestOptions(0, True, baseline=True))
+        story_of = dict(db.execute("SELECT url, story_id FROM articles").fetchall())
+        p, r, _, _ = pairwise(labels, [story_of[result.key_url] for result in results])
+        exact += p == r == 1.0
+        precisions.append(p)
+        recalls.append(r)
+    return exact, sum(precisions) / count, sum(recalls) / count
 
 
 def _shuffled(items: list[Item], seed: int) -> list[Item]:

@@ -15,22 +15,10 @@ import pytest
 
 from crawler.ingest import IngestOptions, ingest_results
 from crawler.pages import PageJob, PageResult, configure_topics, process_page
-from crawler.sample_site.server import HOSTS, SITE_DIR, load_manifest
+from crawler.sample_site.server import HOSTS, article_page, load_manifest
 from crawler.storage import open_database, start_run
 
 ORDERS = 16
-
-
-def _page(manifest: dict, key: str) -> tuple[str, bytes]:
-    article = manifest["articles"][key]
-    base = SITE_DIR / "state1" / article["outlet"]
-    path = article["path"].strip("/")
-    file = next(f for f in (base / path, base / f"{path}.html", base / path / "index.html")
-                if f.is_file())
-    text = file.read_text("utf-8")
-    for outlet, host in HOSTS.items():
-        text = text.replace(f"{{{{{outlet}}}}}", f"http://{host}")
-    return f"http://{HOSTS[article['outlet']]}{article['path']}", text.encode()
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +29,7 @@ def on_topic() -> dict[str, PageResult]:
     results = {}
     for key, article in manifest["articles"].items():
         if 1 in article["states"] and article["on_topic"]:
-            url, body = _page(manifest, key)
+            url, body = article_page(key)
             results[key] = process_page(PageJob(url=url, body=body, source=article["outlet"]))
     configure_topics([])
     return results

@@ -175,6 +175,21 @@ def resolve_path(path: str, files: Mapping[tuple[str, str], object], host: str) 
     return None
 
 
+def article_page(key: str, state: int = 1) -> tuple[str, bytes]:
+    """One manifest article as served in ``state``, its URL and body, without a server
+    (each outlet at its host's address, port 80): for tests and benchmarks of the pipeline."""
+    article = load_manifest()["articles"][key]
+    host = article["outlet"]
+    templates = _load_templates()[state]
+    rel = resolve_path(article["path"], templates, host)
+    if rel is None:
+        raise KeyError(f"{key} is not published in state {state}")
+    text = templates[(host, rel)][0].decode("utf-8")
+    for outlet, address in HOSTS.items():
+        text = text.replace(f"{{{{{outlet}}}}}", f"http://{address}")
+    return f"http://{HOSTS[host]}{article['path']}", text.encode("utf-8")
+
+
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "SampleNews/1.0"
