@@ -9,7 +9,10 @@ database's own document frequencies take over as it fills (``crawler.story``).
 
 from __future__ import annotations
 
+import json
 import math
+import subprocess
+import sys
 import threading
 from functools import lru_cache
 
@@ -27,25 +30,37 @@ _lock = threading.Lock()
 _table: dict[str, float] | None = None
 
 
-def stem_zipf() -> dict[str, float]:
+def build_table() -> dict[str, float]:
     """Stem -> Zipf frequency: per language the sum over the words of the stem, then the
-    most frequent language's. Built once per process (about 0.3 s and 10 MB)."""
+    most frequent language's; only stems at or above RARE_ZIPF (the rest are rare)."""
+    from wordfreq import get_frequency_dict
+
+    best: dict[str, float] = {}
+    floor = 10 ** (RARE_ZIPF - 9)
+    for language in LANGUAGES:
+        sums: dict[str, float] = {}
+        for word, frequency in get_frequency_dict(language, wordlist="small").items():
+            stem = fold(word)[:STEM]
+            sums[stem] = sums.get(stem, 0.0) + frequency
+        for stem, frequency in sums.items():
+            if frequency >= floor and frequency > best.get(stem, 0.0):
+                best[stem] = frequency
+    return {stem: round(math.log10(f) + 9, 3) for stem, f in best.items()}
+
+
+def stem_zipf() -> dict[str, float]:
+    """``build_table()``, once per process. Built in a child process (about 0.5 s): the word
+    lists take 25 MB that the crawl's writer would keep for the rest of its life, the table
+    itself (some 14,000 stems) under 2 MB."""
     global _table
     with _lock:
         if _table is None:
-            from wordfreq import get_frequency_dict
-
-            best: dict[str, float] = {}
-            floor = 10 ** (RARE_ZIPF - 9)
-            for language in LANGUAGES:
-                sums: dict[str, float] = {}
-                for word, frequency in get_frequency_dict(language, wordlist="small").items():
-                    stem = fold(word)[:STEM]
-                    sums[stem] = sums.get(stem, 0.0) + frequency
-                for stem, frequency in sums.items():
-                    if frequency >= floor and frequency > best.get(stem, 0.0):
-                        best[stem] = frequency
-            _table = {stem: math.log10(f) + 9 for stem, f in best.items()}
+            try:
+                child = subprocess.run([sys.executable, "-m", "crawler.story_prior"],
+                                       capture_output=True, check=True, timeout=120)
+                _table = json.loads(child.stdout)
+            except (OSError, subprocess.SubprocessError, ValueError):
+                _table = build_table()
         return _table
 
 
@@ -61,3 +76,7 @@ def background_rarity(term: str) -> float:
     table = stem_zipf()
     zipf = min(table.get(part, 0.0) for part in term.split("_"))
     return min(1.0, max(0.0, (COMMON_ZIPF - zipf) / (COMMON_ZIPF - RARE_ZIPF)))
+
+
+if __name__ == "__main__":
+    json.dump(build_table(), sys.stdout, separators=(",", ":"))
