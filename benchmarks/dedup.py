@@ -510,11 +510,12 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\n{ORDERS} more shuffled orders, empty database: precision mean"
           f" {sum(precisions) / ORDERS:.3f} (worst {min(precisions):.3f}), recall mean"
           f" {sum(recalls) / ORDERS:.3f} (worst {min(recalls):.3f})")
-    exact, precision, recall = sample_web_orders(SAMPLE_ORDERS, args.seed)
-    print(f"\nsample news web, {SAMPLE_ORDERS} arrival orders of its on-topic state-1 articles:"
-          f" {exact} grouped exactly right (precision mean {precision:.3f}, recall mean"
-          f" {recall:.3f})")
-    ok &= exact == SAMPLE_ORDERS
+    for state, label in ((1, "first day's"), (2, "two days'")):
+        exact, precision, recall = sample_web_orders(SAMPLE_ORDERS, args.seed, state)
+        print(f"\nsample news web, {SAMPLE_ORDERS} arrival orders of its {label} on-topic"
+              f" articles: {exact} grouped exactly right (precision mean {precision:.3f},"
+              f" recall mean {recall:.3f})")
+        ok &= state > 1 or exact == SAMPLE_ORDERS  # the second day's is reported, no target
     if args.scale:
         probes = stories + ([Item("bg", "bg", _headline(t, random.Random(0)), t)
                              for t in background[:80]])
@@ -538,8 +539,9 @@ ORDERS = 10
 SAMPLE_ORDERS = 60
 
 
-def sample_web_orders(count: int, seed: int) -> tuple[int, float, float]:
-    """The sample news web's state-1 on-topic articles, processed as a crawl does, ingested
+def sample_web_orders(count: int, seed: int, state: int = 1) -> tuple[int, float, float]:
+    """The sample news web's on-topic articles as of ``state`` (2: both days' articles, as a
+    first crawl after the site published meets them), processed as a crawl does, ingested
     in ``count`` random orders: orders grouped exactly right, mean precision and recall."""
     from crawler.ingest import IngestOptions, ingest_results
     from crawler.pages import PageJob, configure_topics, process_page
@@ -547,10 +549,11 @@ def sample_web_orders(count: int, seed: int) -> tuple[int, float, float]:
 
     manifest = load_manifest()
     configure_topics([("sample", manifest["topic_query"])])
-    keys = sorted(k for k, a in manifest["articles"].items() if 1 in a["states"] and a["on_topic"])
+    keys = sorted(k for k, a in manifest["articles"].items()
+                  if a["on_topic"] and min(a["states"]) <= state)
     results = []
     for key in keys:
-        url, body = article_page(key)
+        url, body = article_page(key, min(state, max(manifest["articles"][key]["states"])))
         results.append(process_page(PageJob(url, body, manifest["articles"][key]["outlet"])))
     configure_topics([])
     labels = [manifest["articles"][k]["story"] for k in keys]

@@ -29,6 +29,7 @@ from crawler.story_terms import (
     WEIGHT_NAME,
     WEIGHT_WORD,
     Groups,
+    is_year,
     pack_terms,
     story_terms,
     unpack_terms,
@@ -268,7 +269,7 @@ def compare(rarity: Rarity, a: _Doc, b: _Doc) -> Evidence:
         if _is_name(t, a, b):
             named.add(root)
     actors = sorted((e for e in entities if e in named), key=lambda e: -entities[e])[:ACTORS]
-    rest = [w * (NUMBER_DETAIL if e.startswith("#") else 1.0)
+    rest = [w * (NUMBER_DETAIL if e.startswith("#") and not is_year(e) else 1.0)
             for e, w in entities.items() if e not in actors]
     lighter = min(a.own, b.own) or 1.0
     return Evidence(

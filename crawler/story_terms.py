@@ -31,6 +31,9 @@ WEIGHT_NUMBER = 1.5
 # 2 to 9: a count ("eight guardsmen", "siete reactores") is a detail of the event, but two
 # unrelated reports share one by chance far more often than they share "410" or "2023".
 WEIGHT_SMALL_NUMBER = 0.5
+# A year (1900-2099) is no quantity: this year's is in every report ("en 2026"), a past one
+# is background ("the 1944 treaty"); it weighs as a small count and never counts double.
+YEARS = range(1900, 2100)
 WEIGHT_FULL_NAME = 2.0
 
 # "~stem": the word was seen in lower case. Counted in the document frequencies (never
@@ -172,7 +175,7 @@ def story_terms(title: str, text: str) -> tuple[dict[str, float], Groups]:
                 continue
             lead = tok.pos < LEAD_WORDS
             if key.startswith("#"):
-                kind = WEIGHT_SMALL_NUMBER if len(key) == 2 else WEIGHT_NUMBER
+                kind = WEIGHT_SMALL_NUMBER if len(key) == 2 or is_year(key) else WEIGHT_NUMBER
                 add(key, kind * _position(tok.pos))
             elif tok.word.isupper() and len(tok.word) >= 2:  # acronyms in title-case headlines
                 add(key, WEIGHT_NAME * _position(tok.pos), "@" + key)
@@ -225,6 +228,11 @@ def _add_run(run: list[_Token], add: Callable[[str, float, str | None], None]) -
         add(f"{a}_{b}", WEIGHT_FULL_NAME * weight, group)
     for key in keys:
         add(key, WEIGHT_NAME * weight, group)
+
+
+def is_year(key: str) -> bool:
+    """A number term ("#2026") that reads as a year."""
+    return len(key) == 5 and int(key[1:]) in YEARS
 
 
 def _position(pos: int) -> float:

@@ -9,6 +9,7 @@ import pytest
 from sqlite_utils import Database
 
 from crawler import dedup, story
+from crawler import story_terms as story_terms_module
 from crawler.migrations import migrations
 
 EXTRADITION = """Mexico extradited alleged cartel financier Héctor Salgado Ruiz, known as \
@@ -142,6 +143,14 @@ def test_pure_functions() -> None:
     fp = dedup.text_fingerprint(EXTRADITION)
     assert -(2**63) <= fp < 2**63 and fp == dedup.text_fingerprint(EXTRADITION)
     assert dedup.hamming(fp, dedup.text_fingerprint(SEIZURE)) > 10
+
+
+def test_a_year_is_no_quantity() -> None:
+    terms, _ = story.story_terms("Marina desmantela laboratorio",
+                                 "La Marina desmantela en 2026 un laboratorio con 410 kilos.")
+    assert terms["#2026"] == pytest.approx(story_terms_module.WEIGHT_SMALL_NUMBER)
+    assert terms["#410"] == pytest.approx(story_terms_module.WEIGHT_NUMBER)
+    assert story_terms_module.is_year("#1944") and not story_terms_module.is_year("#410")
 
 
 def test_reprint_with_other_headline_and_chrome_is_duplicate(db_path: Path) -> None:
