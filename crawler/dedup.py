@@ -339,13 +339,14 @@ def _post_bands(db: Database, article_id: int, signature: bytes) -> None:
 
 def event_time(published: str | None, seen_at: str) -> str:
     """ISO UTC time of the article for story first/last seen: published, unless later than seen."""
-    seen = _parse_time(seen_at)
-    pub = _parse_time(published) if published else None
+    seen = parse_time(seen_at)
+    pub = parse_time(published) if published else None
     chosen = pub if pub is not None and (seen is None or pub <= seen) else seen
     return chosen.isoformat() if chosen is not None else seen_at
 
 
-def _parse_time(value: str) -> datetime | None:
+def parse_time(value: str) -> datetime | None:
+    """An ISO time as a UTC datetime to the second (naive means UTC); None if unreadable."""
     try:
         parsed = datetime.fromisoformat(value.strip())
     except ValueError:

@@ -177,15 +177,8 @@ def _ingest_one(
 def _report_order(published: str | None, url: str) -> tuple[datetime, str]:
     """Earliest publication first (undated last), then by URL: an order the network's
     arrival order cannot change."""
-    moment = datetime.max.replace(tzinfo=UTC)
-    if published:
-        try:
-            moment = datetime.fromisoformat(published)
-        except ValueError:
-            pass
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=UTC)
-    return moment, url
+    moment = dedup.parse_time(published) if published else None
+    return moment or datetime.max.replace(tzinfo=UTC), url
 
 
 def _takes_new_story_flag(db: Database, story_id: int | None, result: PageResult,
@@ -203,8 +196,9 @@ def _takes_new_story_flag(db: Database, story_id: int | None, result: PageResult
     if row is None or (_report_order(result.article.published, result.key_url)
                        >= _report_order(row[1], row[2])):
         return False
-    db.execute("UPDATE OR IGNORE flags SET kind = 'new_coverage' WHERE id = ?", [row[0]])
-    return True
+    cursor = db.execute("UPDATE OR IGNORE flags SET kind = 'new_coverage' WHERE id = ?",
+                        [row[0]])
+    return cursor.rowcount > 0  # else the flag stays, and this report is coverage
 
 
 def _fingerprints(result: PageResult, now: str) -> dedup.Fingerprints:

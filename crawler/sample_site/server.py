@@ -23,6 +23,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import email.utils
+import functools
 import hashlib
 import json
 import threading
@@ -136,8 +137,10 @@ def _kind(name: str) -> str:
     return "asset"
 
 
+@functools.lru_cache(maxsize=1)
 def _load_templates() -> dict[int, dict[tuple[str, str], tuple[bytes, int]]]:
-    """(host, relative file) -> (raw bytes, Last-Modified) for each state, state 2 over 1."""
+    """(host, relative file) -> (raw bytes, Last-Modified) for each state, state 2 over 1.
+    Read once per process (package files; callers only read the result)."""
     result: dict[int, dict[tuple[str, str], tuple[bytes, int]]] = {}
     merged: dict[tuple[str, str], tuple[bytes, int]] = {}
     for state in STATES:
@@ -185,9 +188,15 @@ def article_page(key: str, state: int = 1) -> tuple[str, bytes]:
     if rel is None:
         raise KeyError(f"{key} is not published in state {state}")
     text = templates[(host, rel)][0].decode("utf-8")
-    for outlet, address in HOSTS.items():
-        text = text.replace(f"{{{{{outlet}}}}}", f"http://{address}")
-    return f"http://{HOSTS[host]}{article['path']}", text.encode("utf-8")
+    base_urls = {outlet: f"http://{address}" for outlet, address in HOSTS.items()}
+    return base_urls[host] + article["path"], fill_base_urls(text, base_urls).encode("utf-8")
+
+
+def fill_base_urls(text: str, base_urls: Mapping[str, str]) -> str:
+    """A page template with each ``{{outlet}}`` placeholder replaced by the outlet's base URL."""
+    for outlet, url in base_urls.items():
+        text = text.replace(f"{{{{{outlet}}}}}", url)
+    return text
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -448,7 +457,6 @@ class SampleWeb:
     # -- serving -----------------------------------------------------------------------------
     def _render(self) -> None:
         """Fill in the base URLs and precompute bodies, ETags and kinds for both states."""
-        replacements = {f"{{{{{key}}}}}": url for key, url in self.base_urls.items()}
         articles: dict[tuple[str, str], str] = {}
         for key, article in self._manifest["articles"].items():
             host = article["outlet"]
@@ -462,10 +470,7 @@ class SampleWeb:
             for (host, rel), (raw, last_modified) in files.items():
                 body = raw
                 if Path(rel).suffix in _TEXT_SUFFIXES:
-                    text = raw.decode("utf-8")
-                    for placeholder, url in replacements.items():
-                        text = text.replace(placeholder, url)
-                    body = text.encode("utf-8")
+                    body = fill_base_urls(raw.decode("utf-8"), self.base_urls).encode("utf-8")
                 article = articles.get((host, rel))
                 rendered[(host, rel)] = _Resource(
                     body=body,
