@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import multiprocessing
 import sqlite3
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
+from crawler.storage import open_database
 from tests.conftest import REPO
 from tests.hostile_site import HostileSite
 
@@ -55,3 +58,27 @@ def test_scheduled_and_manual_crawls_at_once_neither_fail_nor_duplicate(tmp_path
     assert len(flagged) == len(set(flagged))
     versions = conn.execute("SELECT count(*) FROM article_versions").fetchone()[0]
     assert versions == ARTICLES
+
+
+def _open_when_released(path: str, barrier: Any, errors: Any) -> None:
+    barrier.wait()
+    try:
+        open_database(path).close()
+    except sqlite3.Error as error:
+        errors.put(repr(error))
+
+
+def test_two_processes_creating_the_database_at_once(tmp_path: Path) -> None:
+    # The switch to WAL on a new file raced ("database is locked") in about one round in ten.
+    context = multiprocessing.get_context("fork")
+    errors = context.Queue()
+    for round_ in range(60):
+        barrier = context.Barrier(2)
+        path = str(tmp_path / f"new-{round_}.db")
+        workers = [context.Process(target=_open_when_released, args=(path, barrier, errors))
+                   for _ in range(2)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join(60)
+    assert errors.empty(), errors.get()
