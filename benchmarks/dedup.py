@@ -122,7 +122,8 @@ def variants(text: str, rng: random.Random) -> dict[str, str]:
     if len(paras) >= 4:
         out["truncated"] = "\n\n".join(paras[: max(2, int(len(paras) * 0.6))]) + "\n\nRead more"
     out["combined"] = (
-        "(AP) — " + _edit_words(out.get("paragraph_dropped", body), rng, 0.02)
+        "(AP) — "
+        + _edit_words(out.get("paragraph_dropped", body), rng, 0.02)
         + "\n\nCopyright 2025 The Associated Press. All rights reserved."
     )
     return out
@@ -152,8 +153,12 @@ def pairwise(labels: list[str], clusters: list[object]) -> tuple[float, float, i
     true_pairs = {p for g in truth.values() for p in itertools.combinations(g, 2)}
     found = {p for g in predicted.values() for p in itertools.combinations(g, 2)}
     tp = len(true_pairs & found)
-    return tp / len(found) if found else 1.0, tp / len(true_pairs) if true_pairs else 1.0, \
-        len(true_pairs), len(found)
+    return (
+        tp / len(found) if found else 1.0,
+        tp / len(true_pairs) if true_pairs else 1.0,
+        len(true_pairs),
+        len(found),
+    )
 
 
 def new_db(path: str | None = None) -> Database:
@@ -167,14 +172,28 @@ def store_and_link(db: Database, item: Item, seen_at: str, url: str) -> tuple[in
     signature = dedup.text_signature(item.text)  # a worker's job in the crawler
     terms = dedup.story.story_terms(item.title, item.text)  # also a worker's
     db.execute("BEGIN IMMEDIATE")
-    article_id = int(db.execute(
-        "INSERT INTO articles (url, title, text, published, content_hash, fingerprint,"
-        " first_seen, last_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        [url, item.title, item.text, item.published, chash, fp, seen_at, seen_at],
-    ).lastrowid or 0)
-    link = dedup.link_article(db, article_id, dedup.Fingerprints(
-        item.title, item.text, item.published, seen_at, chash, fp, signature=signature,
-        terms=terms))
+    article_id = int(
+        db.execute(
+            "INSERT INTO articles (url, title, text, published, content_hash, fingerprint,"
+            " first_seen, last_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [url, item.title, item.text, item.published, chash, fp, seen_at, seen_at],
+        ).lastrowid
+        or 0
+    )
+    link = dedup.link_article(
+        db,
+        article_id,
+        dedup.Fingerprints(
+            item.title,
+            item.text,
+            item.published,
+            seen_at,
+            chash,
+            fp,
+            signature=signature,
+            terms=terms,
+        ),
+    )
     db.execute("COMMIT")
     return article_id, link
 
@@ -232,8 +251,11 @@ def _simhash_keys(band_bits: int) -> Callable[[list[str]], list[int]]:
     return keys
 
 
-def simulate(items: list[Item], keyers: list[Callable[[list[str]], list]],
-             verify: Callable[[list[str], list[str]], bool]) -> dict[str, object]:
+def simulate(
+    items: list[Item],
+    keyers: list[Callable[[list[str]], list]],
+    verify: Callable[[list[str], list[str]], bool],
+) -> dict[str, object]:
     """Band lookup over originals only, verification, clusters; mirrors link_article."""
     index: dict[object, list[int]] = defaultdict(list)
     words_of: list[list[str]] = []
@@ -277,12 +299,18 @@ def _simhash_only(distance: int) -> Callable[[list[str], list[str]], bool]:
 def compare(items: list[Item]) -> list[tuple[str, dict[str, object]]]:
     full, lead = _minhash_keys(3, 20), _minhash_keys(4, 4, lead=100)
     return [
-        ("SimHash-64, 4x16-bit bands, Hamming <= 3", simulate(items, [_simhash_keys(16)],
-                                                           _simhash_only(3))),
-        ("SimHash-64, 4x16-bit bands, text verified", simulate(items, [_simhash_keys(16)],
-                                                            _verified)),
-        ("SimHash-64, 8x8-bit bands, text verified", simulate(items, [_simhash_keys(8)],
-                                                           _verified)),
+        (
+            "SimHash-64, 4x16-bit bands, Hamming <= 3",
+            simulate(items, [_simhash_keys(16)], _simhash_only(3)),
+        ),
+        (
+            "SimHash-64, 4x16-bit bands, text verified",
+            simulate(items, [_simhash_keys(16)], _verified),
+        ),
+        (
+            "SimHash-64, 8x8-bit bands, text verified",
+            simulate(items, [_simhash_keys(8)], _verified),
+        ),
         ("MinHash r=4 b=16, text verified", simulate(items, [_minhash_keys(4, 16)], _verified)),
         ("MinHash r=3 b=20, text verified", simulate(items, [full], _verified)),
         ("MinHash r=3 b=20 + lead r=4 b=4 (chosen)", simulate(items, [full, lead], _verified)),
@@ -301,9 +329,14 @@ def run_stories(items: list[Item], background: list[str] | None = None) -> dict[
     db = new_db()
     background = background or []
     for n, text in enumerate(background):  # older unrelated articles: realistic term rarity
-        store_and_link(db, Item(f"bg{n}", "bg", _headline(text, random.Random(n)), text,
-                                "2024-01-01T00:00:00+00:00"), "2024-01-02T00:00:00+00:00",
-                       f"bg:{n}")
+        store_and_link(
+            db,
+            Item(
+                f"bg{n}", "bg", _headline(text, random.Random(n)), text, "2024-01-01T00:00:00+00:00"
+            ),
+            "2024-01-02T00:00:00+00:00",
+            f"bg:{n}",
+        )
     stories, dups = [], 0
     for n, item in enumerate(items):
         seen = (datetime.fromisoformat(item.published) + timedelta(hours=2)).isoformat()
@@ -312,9 +345,16 @@ def run_stories(items: list[Item], background: list[str] | None = None) -> dict[
         dups += link.duplicate_of is not None
     p, r, pairs, found = pairwise([i.family for i in items], stories)
     counted = db.execute("SELECT sum(article_count) FROM stories").fetchone()[0]
-    return {"precision": p, "recall": r, "pairs": pairs, "found": found, "duplicates": dups,
-            "stories": len(set(stories)), "events": len({i.family for i in items}),
-            "count_ok": counted == len(items) + len(background)}
+    return {
+        "precision": p,
+        "recall": r,
+        "pairs": pairs,
+        "found": found,
+        "duplicates": dups,
+        "stories": len(set(stories)),
+        "events": len({i.family for i in items}),
+        "count_ok": counted == len(items) + len(background),
+    }
 
 
 # --- scale ------------------------------------------------------------------------------------
@@ -322,8 +362,14 @@ def run_stories(items: list[Item], background: list[str] | None = None) -> dict[
 PER_DAY = 1000  # the database grows over time at a steady rate, as a crawler's does
 
 
-def _fill(db: Database, start: int, stop: int, vocab: list[str], rng: np.random.Generator,
-          blobs: list[bytes]) -> None:
+def _fill(
+    db: Database,
+    start: int,
+    stop: int,
+    vocab: list[str],
+    rng: np.random.Generator,
+    blobs: list[bytes],
+) -> None:
     """Synthetic originals start..stop-1: articles rows, band rows, story postings, df, and
     parsed story terms (real articles' ``blobs`` in turn, so comparing with a candidate costs
     what it does in a crawl)."""
@@ -336,14 +382,25 @@ def _fill(db: Database, start: int, stop: int, vocab: list[str], rng: np.random.
         db.conn.executemany(
             "INSERT INTO articles (id, url, content_hash, fingerprint, story_id, first_seen,"
             " last_seen) VALUES (?, ?, ?, ?, ?, '2025', '2025')",
-            [(i, f"https://example.org/{i}", f"{rng.integers(2**62):032x}",
-              int(rng.integers(-2**63, 2**63 - 1)), i) for i in ids],
+            [
+                (
+                    i,
+                    f"https://example.org/{i}",
+                    f"{rng.integers(2**62):032x}",
+                    int(rng.integers(-(2**63), 2**63 - 1)),
+                    i,
+                )
+                for i in ids
+            ],
         )
         values = rng.integers(0, 2**31, size=(hi - lo, dedup.BANDS + dedup.LEAD_BANDS))
         db.conn.executemany(
             "INSERT OR IGNORE INTO dedup_bands (band, value, article_id) VALUES (?, ?, ?)",
-            [(b, int(v), i) for i, row in zip(ids, values.tolist(), strict=True)
-             for b, v in enumerate(row)],
+            [
+                (b, int(v), i)
+                for i, row in zip(ids, values.tolist(), strict=True)
+                for b, v in enumerate(row)
+            ],
         )
         postings, df = [], defaultdict(int)
         for i, hour, row in zip(ids, hours, zipf.tolist(), strict=True):
@@ -357,7 +414,8 @@ def _fill(db: Database, start: int, stop: int, vocab: list[str], rng: np.random.
         )
         db.conn.executemany(
             "INSERT INTO term_df (term, df) VALUES (?, ?)"
-            " ON CONFLICT(term) DO UPDATE SET df = df + excluded.df", list(df.items()),
+            " ON CONFLICT(term) DO UPDATE SET df = df + excluded.df",
+            list(df.items()),
         )
         db.conn.executemany(
             "INSERT INTO dedup_docs (article_id, signature, story_hour, story_terms, weight,"
@@ -378,25 +436,47 @@ def _probe(db: Database, probes: list[Item], size: int) -> tuple[float, float]:
     newest = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(hours=480_000 + size * 24 // PER_DAY)
     seen = newest.isoformat()
     # what the crawl's extraction workers compute before the writer looks anything up
-    prepared = [(p, dedup.content_hash(p.text), dedup.text_fingerprint(p.text),
-                 dedup.text_signature(p.text), dedup.story.story_terms(p.title, p.text))
-                for p in probes]
+    prepared = [
+        (
+            p,
+            dedup.content_hash(p.text),
+            dedup.text_fingerprint(p.text),
+            dedup.text_signature(p.text),
+            dedup.story.story_terms(p.title, p.text),
+        )
+        for p in probes
+    ]
     db.execute("BEGIN IMMEDIATE")
     lookups = linking = 0.0
     for n, (item, chash, fp, sig, parsed) in enumerate(prepared):
-        article_id = int(db.execute(
-            "INSERT INTO articles (url, title, text, content_hash, fingerprint, first_seen,"
-            " last_seen) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [f"probe:{n}", item.title, item.text, chash, fp, seen, seen]).lastrowid or 0)
+        article_id = int(
+            db.execute(
+                "INSERT INTO articles (url, title, text, content_hash, fingerprint, first_seen,"
+                " last_seen) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [f"probe:{n}", item.title, item.text, chash, fp, seen, seen],
+            ).lastrowid
+            or 0
+        )
         started = time.perf_counter()
-        dedup.find_original(db, article_id, dedup._Words(item.text), content_hash=chash,
-                            feed_guid=None, signature=sig)
+        dedup.find_original(
+            db,
+            article_id,
+            dedup._Words(item.text),
+            content_hash=chash,
+            feed_guid=None,
+            signature=sig,
+        )
         terms, groups = dedup.story.remember_terms(article_id, item.title, item.text, parsed)
         hour = dedup.story.event_hour(seen, seen)
         dedup.story.find_story(db, article_id, terms, groups, hour)
         middle = time.perf_counter()
-        dedup.link_article(db, article_id, dedup.Fingerprints(
-            item.title, item.text, seen, seen, chash, fp, signature=sig, terms=parsed))
+        dedup.link_article(
+            db,
+            article_id,
+            dedup.Fingerprints(
+                item.title, item.text, seen, seen, chash, fp, signature=sig, terms=parsed
+            ),
+        )
         lookups += middle - started
         linking += time.perf_counter() - middle
     db.execute("ROLLBACK")
@@ -438,10 +518,14 @@ def run_scale(probes: list[Item], sizes: tuple[int, ...] = (10_000, 100_000, 1_0
             _probe(db, probes[:20], size)
             mapped = _probe(db, probes, size)[0]
             db.execute("PRAGMA mmap_size = 0")
-            rows.append((size, lookup, link, mapped, _index_bytes(db),
-                         Path(tmp, "scale.db").stat().st_size))
-            print(f"  {size:>9,} articles: lookups {lookup:.3f} ms, link_article {link:.3f} ms,"
-                  f" lookups with mmap {mapped:.3f} ms (built in {build:.0f} s)", file=sys.stderr)
+            rows.append(
+                (size, lookup, link, mapped, _index_bytes(db), Path(tmp, "scale.db").stat().st_size)
+            )
+            print(
+                f"  {size:>9,} articles: lookups {lookup:.3f} ms, link_article {link:.3f} ms,"
+                f" lookups with mmap {mapped:.3f} ms (built in {build:.0f} s)",
+                file=sys.stderr,
+            )
     return rows
 
 
@@ -454,8 +538,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, help="the aeb folder (ground-truth.json)")
     parser.add_argument("--stories", type=Path, default=HERE / "dedup_stories.toml")
     parser.add_argument("--scale", action="store_true", help="run the 1M-article scale test")
-    parser.add_argument("--scale-sizes", default="10000,100000,1000000",
-                        help="stored-article counts for --scale, comma-separated")
+    parser.add_argument(
+        "--scale-sizes",
+        default="10000,100000,1000000",
+        help="stored-article counts for --scale, comma-separated",
+    )
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args(argv)
     ok = True
@@ -465,22 +552,28 @@ def main(argv: list[str] | None = None) -> int:
         print(f"## Duplicate linking ({len(items)} items, link_article on SQLite)\n")
         print("| precision | recall | true pairs | linked pairs | ms/article |")
         print("|---|---|---|---|---|")
-        print(f"| {result['precision']:.4f} | {result['recall']:.4f} | {result['pairs']} |"
-              f" {result['found']} | {result['ms']:.2f} |\n")
+        print(
+            f"| {result['precision']:.4f} | {result['recall']:.4f} | {result['pairs']} |"
+            f" {result['found']} | {result['ms']:.2f} |\n"
+        )
         print("| copy kind | recall |\n|---|---|")
         for kind, value in result["per_kind"].items():
             print(f"| {kind} | {value:.3f} |")
         ok &= result["precision"] >= TARGETS["dup_precision"]
         ok &= result["recall"] >= TARGETS["dup_recall"]
         print("\n## Fingerprint choices (same items, in memory)\n")
-        print("| method | index rows/article | candidates/lookup | precision | recall |"
-              " truncated | light edits |")
+        print(
+            "| method | index rows/article | candidates/lookup | precision | recall |"
+            " truncated | light edits |"
+        )
         print("|---|---|---|---|---|---|---|")
         for name, rep in compare(items):
             kinds = rep["per_kind"]
-            print(f"| {name} | {rep['rows']} | {rep['candidates']:.2f} | {rep['precision']:.4f}"
-                  f" | {rep['recall']:.4f} | {kinds.get('truncated', 0):.3f} |"
-                  f" {kinds.get('light_edits', 0):.3f} |")
+            print(
+                f"| {name} | {rep['rows']} | {rep['candidates']:.2f} | {rep['precision']:.4f}"
+                f" | {rep['recall']:.4f} | {kinds.get('truncated', 0):.3f} |"
+                f" {kinds.get('light_edits', 0):.3f} |"
+            )
     elif args.data:
         print(f"no ground-truth.json in {args.data}; skipping duplicates", file=sys.stderr)
     stories = story_items(args.stories)
@@ -489,45 +582,60 @@ def main(argv: list[str] | None = None) -> int:
         gold = json.loads((args.data / "ground-truth.json").read_text())
         background = [v["articleBody"] for _, v in sorted(gold.items())]
     print(f"\n## Story grouping ({len(stories)} hand-written reports)\n")
-    print("| database | precision | recall | true pairs | grouped pairs | stories/events |"
-          " duplicate_of set |")
+    print(
+        "| database | precision | recall | true pairs | grouped pairs | stories/events |"
+        " duplicate_of set |"
+    )
     print("|---|---|---|---|---|---|---|")
     by_date = sorted(stories, key=lambda i: i.published or "")
-    runs = [("empty, publication order", by_date, None),
-            ("empty, shuffled order", _shuffled(stories, args.seed), None)]
+    runs = [
+        ("empty, publication order", by_date, None),
+        ("empty, shuffled order", _shuffled(stories, args.seed), None),
+    ]
     if background:
         runs.append((f"after {len(background)} older articles", by_date, background))
     for label, order, bg in runs:
         rep = run_stories(order, bg)
-        print(f"| {label} | {rep['precision']:.3f} | {rep['recall']:.3f} | {rep['pairs']} |"
-              f" {rep['found']} | {rep['stories']}/{rep['events']} | {rep['duplicates']} |")
+        print(
+            f"| {label} | {rep['precision']:.3f} | {rep['recall']:.3f} | {rep['pairs']} |"
+            f" {rep['found']} | {rep['stories']}/{rep['events']} | {rep['duplicates']} |"
+        )
         ok &= rep["precision"] >= TARGETS["story_precision"]
         ok &= rep["recall"] >= TARGETS["story_recall"] and rep["count_ok"]
     # arrival order is the crawl's, not ours: how much does the grouping depend on it?
     orders = [run_stories(_shuffled(stories, args.seed + n), None) for n in range(ORDERS)]
     precisions = [rep["precision"] for rep in orders]
     recalls = [rep["recall"] for rep in orders]
-    print(f"\n{ORDERS} more shuffled orders, empty database: precision mean"
-          f" {sum(precisions) / ORDERS:.3f} (worst {min(precisions):.3f}), recall mean"
-          f" {sum(recalls) / ORDERS:.3f} (worst {min(recalls):.3f})")
+    print(
+        f"\n{ORDERS} more shuffled orders, empty database: precision mean"
+        f" {sum(precisions) / ORDERS:.3f} (worst {min(precisions):.3f}), recall mean"
+        f" {sum(recalls) / ORDERS:.3f} (worst {min(recalls):.3f})"
+    )
     for state, label in ((1, "first day's"), (2, "two days'")):
         exact, precision, recall = sample_web_orders(SAMPLE_ORDERS, args.seed, state)
-        print(f"\nsample news web, {SAMPLE_ORDERS} arrival orders of its {label} on-topic"
-              f" articles: {exact} grouped exactly right (precision mean {precision:.3f},"
-              f" recall mean {recall:.3f})")
+        print(
+            f"\nsample news web, {SAMPLE_ORDERS} arrival orders of its {label} on-topic"
+            f" articles: {exact} grouped exactly right (precision mean {precision:.3f},"
+            f" recall mean {recall:.3f})"
+        )
         ok &= state > 1 or exact == SAMPLE_ORDERS  # the second day's is reported, no target
     if args.scale:
-        probes = stories + ([Item("bg", "bg", _headline(t, random.Random(0)), t)
-                             for t in background[:80]])
+        probes = stories + (
+            [Item("bg", "bg", _headline(t, random.Random(0)), t) for t in background[:80]]
+        )
         rows = run_scale(probes, tuple(int(n) for n in args.scale_sizes.split(",")))
         print(f"\n## Scale ({len(probes)} probe articles per size, warm cache)\n")
-        print("| stored articles | lookups ms/article | vs 10k | link_article ms/article (lookups"
-              " + index writes) | vs 10k | lookups, mmap on | dedup index size | whole db file |")
+        print(
+            "| stored articles | lookups ms/article | vs 10k | link_article ms/article (lookups"
+            " + index writes) | vs 10k | lookups, mmap on | dedup index size | whole db file |"
+        )
         print("|---|---|---|---|---|---|---|---|")
         for size, lookup, link, mapped, index, file_size in rows:
-            print(f"| {size:,} | {lookup:.3f} | {lookup / rows[0][1]:.2f}x | {link:.3f} |"
-                  f" {link / rows[0][2]:.2f}x | {mapped:.3f} | {index / 2**20:,.0f} MiB |"
-                  f" {file_size / 2**20:,.0f} MiB |")
+            print(
+                f"| {size:,} | {lookup:.3f} | {lookup / rows[0][1]:.2f}x | {link:.3f} |"
+                f" {link / rows[0][2]:.2f}x | {mapped:.3f} | {index / 2**20:,.0f} MiB |"
+                f" {file_size / 2**20:,.0f} MiB |"
+            )
         print(f"\npeak RSS of the benchmark process: {_rss_mb():,.0f} MiB")
         ok &= rows[-1][1] < 2.0 and rows[-1][1] <= 1.5 * rows[0][1]
         ok &= rows[-1][0] >= 1_000_000  # the target is stated at 1M stored articles
@@ -549,8 +657,9 @@ def sample_web_orders(count: int, seed: int, state: int = 1) -> tuple[int, float
 
     manifest = load_manifest()
     configure_topics([("sample", manifest["topic_query"])])
-    keys = sorted(k for k, a in manifest["articles"].items()
-                  if a["on_topic"] and min(a["states"]) <= state)
+    keys = sorted(
+        k for k, a in manifest["articles"].items() if a["on_topic"] and min(a["states"]) <= state
+    )
     results = []
     for key in keys:
         url, body = article_page(key, min(state, max(manifest["articles"][key]["states"])))

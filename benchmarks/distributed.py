@@ -58,8 +58,22 @@ def start_redis(workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
         sys.exit("redis-server not found (Debian: apt-get install redis-server)")
     port = free_port()
     process = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-         "--dir", str(workdir)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        [
+            binary,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(workdir),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"redis://127.0.0.1:{port}/0"
     import redis
 
@@ -73,16 +87,19 @@ def start_redis(workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
 
 
 def write_config(path: Path, port: int, db: Path, redis_url: str | None) -> None:
-    text = (f'database = "{db}"\n\n[crawl]\nobey_robots = false\ndelay = 0\n'
-            f"concurrency = 16\nworkers = {os.cpu_count() or 1}\n\n")
+    text = (
+        f'database = "{db}"\n\n[crawl]\nobey_robots = false\ndelay = 0\n'
+        f"concurrency = 16\nworkers = {os.cpu_count() or 1}\n\n"
+    )
     if redis_url:
         text += f'[distributed]\nredis_url = "{redis_url}"\n\n'
     text += f'[[sources]]\nname = "bench"\nsitemaps = ["http://127.0.0.1:{port}/sitemap.xml"]\n'
     path.write_text(text)
 
 
-def crawl_run(work: Path, name: str, port: int, redis_url: str | None, extra_workers: int,
-              pages: PageSet) -> dict[str, Any]:
+def crawl_run(
+    work: Path, name: str, port: int, redis_url: str | None, extra_workers: int, pages: PageSet
+) -> dict[str, Any]:
     import redis
 
     db = work / f"{name}.db"
@@ -94,17 +111,28 @@ def crawl_run(work: Path, name: str, port: int, redis_url: str | None, extra_wor
         client = redis.Redis.from_url(redis_url)
         client.flushdb()
         for i in range(extra_workers):
-            workers.append(subprocess.Popen(
-                [sys.executable, "-m", "crawler", "worker", "--config", str(config)], cwd=work,
-                env=env, stdout=subprocess.DEVNULL, stderr=(work / f"{name}-w{i}.log").open("wb")))
+            workers.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", "crawler", "worker", "--config", str(config)],
+                    cwd=work,
+                    env=env,
+                    stdout=subprocess.DEVNULL,
+                    stderr=(work / f"{name}-w{i}.log").open("wb"),
+                )
+            )
         deadline = time.monotonic() + 60  # started and registered before the clock starts
         while client.hlen("newswatch:workers") < extra_workers and time.monotonic() < deadline:
             time.sleep(0.1)
     server_call(port, "/_reset")
     cpu_before = _children_cpu()
     started = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "crawler", "crawl", "--config", str(config)],
-                          cwd=work, env=env, capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "crawler", "crawl", "--config", str(config)],
+        cwd=work,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     seconds = time.perf_counter() - started
     for worker in workers:
         worker.send_signal(signal.SIGTERM)
@@ -122,9 +150,15 @@ def crawl_run(work: Path, name: str, port: int, redis_url: str | None, extra_wor
     conn = sqlite3.connect(db)
     articles = conn.execute("SELECT count(*) FROM articles").fetchone()[0]
     conn.close()
-    return {"name": name, "seconds": seconds, "pages_per_s": pages.count / seconds,
-            "fetched": stats["unique_pages"], "repeated": stats["repeated"],
-            "articles": articles, "cpu": cpu}
+    return {
+        "name": name,
+        "seconds": seconds,
+        "pages_per_s": pages.count / seconds,
+        "fetched": stats["unique_pages"],
+        "repeated": stats["repeated"],
+        "articles": articles,
+        "cpu": cpu,
+    }
 
 
 def _children_cpu() -> float:
@@ -135,20 +169,19 @@ def _children_cpu() -> float:
 
 # -- ingest rate -------------------------------------------------------------------------------
 
+
 def _process(args: tuple[PageSet, int, int]) -> Any:
     from crawler.pages import PageJob, configure_topics, process_page
 
     pages, index, port = args
     configure_topics([])
     url = f"http://127.0.0.1:{port}{pages.path(index)}"
-    return process_page(PageJob(url=url, body=pages.body(index), source="bench",
-                                request_url=url))
+    return process_page(PageJob(url=url, body=pages.body(index), source="bench", request_url=url))
 
 
 def extracted(pages: PageSet) -> list[Any]:
     with ProcessPoolExecutor(os.cpu_count() or 1) as pool:
-        results = list(pool.map(_process, [(pages, i, 1) for i in range(pages.count)],
-                                chunksize=8))
+        results = list(pool.map(_process, [(pages, i, 1) for i in range(pages.count)], chunksize=8))
     return [r for r in results if r.article is not None]
 
 
@@ -163,8 +196,9 @@ def build_stored(path: Path, stored: int, results: list[Any]) -> None:
     if stored:
         # dedup.py's generator commits per chunk itself (an implicit-transaction connection).
         db = new_db(str(path))
-        parsed = [dedup.story.story_terms(r.article.title or "", r.article.text)
-                  for r in results[:200]]
+        parsed = [
+            dedup.story.story_terms(r.article.title or "", r.article.text) for r in results[:200]
+        ]
         real = [t for terms, _ in parsed for t in terms]
         vocab = list(dict.fromkeys(real)) + [f"t{i}" for i in range(300_000)]
         # synthetic articles carry real parsed terms, as in dedup.py's scale benchmark
@@ -189,8 +223,13 @@ def ingest_rate(path: Path, redis_url: str, results: list[Any]) -> dict[str, Any
     db.close()
     tags = new_run_tags(run_id)
     for start in range(0, len(results), 500):
-        push_entries(client, [{"t": "page", "run": tags, "result": r,
-                               "meta": {"status": 200}} for r in results[start:start + 500]])
+        push_entries(
+            client,
+            [
+                {"t": "page", "run": tags, "result": r, "meta": {"status": 200}}
+                for r in results[start : start + 500]
+            ],
+        )
     writer = IngestWriter(Config(), str(path), client)
     started = time.perf_counter()
     writer.start()
@@ -205,8 +244,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--pages", required=True, help="folder of real pages (*.html.gz)")
     parser.add_argument("--count", type=int, default=600, help="pages to serve and ingest")
-    parser.add_argument("--stored", type=int, default=1_000_000,
-                        help="synthetic articles already stored for the ingest rate")
+    parser.add_argument(
+        "--stored",
+        type=int,
+        default=1_000_000,
+        help="synthetic articles already stored for the ingest rate",
+    )
     parser.add_argument("--only", default="crawl,ingest")
     args = parser.parse_args()
     if not Path(args.pages).is_dir():
@@ -219,29 +262,38 @@ def main() -> None:
     try:
         if "crawl" in only:
             port_value, ready = multiprocessing.Value("i", 0), multiprocessing.Event()
-            server = multiprocessing.Process(target=_serve, args=(pages, port_value, ready),
-                                             daemon=True)
+            server = multiprocessing.Process(
+                target=_serve, args=(pages, port_value, ready), daemon=True
+            )
             server.start()
             ready.wait(10)
             port = port_value.value
-            rows = [crawl_run(work, "single", port, None, 0, pages),
-                    crawl_run(work, "dist-1", port, redis_url, 0, pages),
-                    crawl_run(work, "dist-2", port, redis_url, 1, pages)]
+            rows = [
+                crawl_run(work, "single", port, None, 0, pages),
+                crawl_run(work, "dist-1", port, redis_url, 0, pages),
+                crawl_run(work, "dist-2", port, redis_url, 1, pages),
+            ]
             server.terminate()
             base = rows[0]["pages_per_s"]
             print(f"\n{pages.count} pages, {os.cpu_count()} cores, one run\n")
-            print("| run | seconds | pages/s | vs single-node | CPU s | CPU busy | "
-                  "pages fetched twice | articles |")
+            print(
+                "| run | seconds | pages/s | vs single-node | CPU s | CPU busy | "
+                "pages fetched twice | articles |"
+            )
             print("|---|---:|---:|---:|---:|---:|---:|---:|")
-            labels = {"single": "(a) `newswatch crawl`, single-node",
-                      "dist-1": "(b) `newswatch crawl` with `[distributed]` (1 worker)",
-                      "dist-2": "(c) (b) plus one `newswatch worker` (2 workers)"}
+            labels = {
+                "single": "(a) `newswatch crawl`, single-node",
+                "dist-1": "(b) `newswatch crawl` with `[distributed]` (1 worker)",
+                "dist-2": "(c) (b) plus one `newswatch worker` (2 workers)",
+            }
             for row in rows:
-                print(f"| {labels[row['name']]} | {row['seconds']:.1f} | "
-                      f"{row['pages_per_s']:.1f} | {row['pages_per_s'] / base:.2f}x | "
-                      f"{row['cpu']:.1f} | "
-                      f"{row['cpu'] / (row['seconds'] * (os.cpu_count() or 1)):.0%} | "
-                      f"{row['repeated']} | {row['articles']} |")
+                print(
+                    f"| {labels[row['name']]} | {row['seconds']:.1f} | "
+                    f"{row['pages_per_s']:.1f} | {row['pages_per_s'] / base:.2f}x | "
+                    f"{row['cpu']:.1f} | "
+                    f"{row['cpu'] / (row['seconds'] * (os.cpu_count() or 1)):.0%} | "
+                    f"{row['repeated']} | {row['articles']} |"
+                )
         if "ingest" in only:
             results = extracted(pages)
             print(f"\ningest: {len(results)} extracted articles", file=sys.stderr)
@@ -250,15 +302,21 @@ def main() -> None:
             big = work / "stored.db"
             started = time.perf_counter()
             build_stored(big, args.stored, results)
-            print(f"built {args.stored:,} stored in {time.perf_counter() - started:.0f} s",
-                  file=sys.stderr)
-            rates = [(0, ingest_rate(empty, redis_url, results)),
-                     (args.stored, ingest_rate(big, redis_url, results))]
+            print(
+                f"built {args.stored:,} stored in {time.perf_counter() - started:.0f} s",
+                file=sys.stderr,
+            )
+            rates = [
+                (0, ingest_rate(empty, redis_url, results)),
+                (args.stored, ingest_rate(big, redis_url, results)),
+            ]
             print("\n| articles already stored | articles ingested | seconds | articles/s |")
             print("|---:|---:|---:|---:|")
             for stored, rate in rates:
-                print(f"| {stored:,} | {rate['articles']} | {rate['seconds']:.1f} | "
-                      f"{rate['per_s']:.0f} |")
+                print(
+                    f"| {stored:,} | {rate['articles']} | {rate['seconds']:.1f} | "
+                    f"{rate['per_s']:.0f} |"
+                )
     finally:
         redis_process.terminate()
         redis_process.wait(10)

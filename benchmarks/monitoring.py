@@ -24,8 +24,11 @@ from crawler.sample_site import SampleWeb
 
 
 def crawl(config: Path) -> None:
-    done = subprocess.run([sys.executable, "-m", "crawler", "crawl", "--config", str(config)],
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "crawler", "crawl", "--config", str(config)],
+        capture_output=True,
+        text=True,
+    )
     if done.returncode:
         raise SystemExit(done.stderr[-2000:])
 
@@ -40,15 +43,20 @@ def recrawl_bytes(workdir: Path) -> list[tuple[str, int, int, int]]:
     with SampleWeb(state=1) as web:
         config = workdir / "bytes.toml"
         config.write_text(web.config_toml(str(workdir / "bytes.db")), "utf-8")
-        for label, state in (("first crawl", 1), ("after the site publishes", 2),
-                             ("unchanged site", 2)):
+        for label, state in (
+            ("first crawl", 1),
+            ("after the site publishes", 2),
+            ("unchanged site", 2),
+        ):
             web.set_state(state)
             web.reset_log()
             crawl(config)
             sent, full = article_bytes(web)
-            flags = sqlite3.connect(workdir / "bytes.db").execute(
-                "SELECT count(*) FROM flags WHERE run_id = (SELECT max(id) FROM runs)"
-            ).fetchone()[0]
+            flags = (
+                sqlite3.connect(workdir / "bytes.db")
+                .execute("SELECT count(*) FROM flags WHERE run_id = (SELECT max(id) FROM runs)")
+                .fetchone()[0]
+            )
             rows.append((label, sent, full, flags))
     return rows
 
@@ -61,8 +69,11 @@ def scheduler_memory(workdir: Path, runs: int) -> list[tuple[int, float]]:
         text = web.config_toml(str(db)).replace('every = "10m"', 'every = "2s"')
         config.write_text(text, "utf-8")
         log = (workdir / "sched.log").open("w")
-        process = subprocess.Popen([sys.executable, "-m", "crawler", "schedule", "--config",
-                                    str(config)], stdout=log, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "crawler", "schedule", "--config", str(config)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
         scheduler = psutil.Process(process.pid)
         seen = 0
         deadline = time.monotonic() + 60 + runs * 15
@@ -70,8 +81,11 @@ def scheduler_memory(workdir: Path, runs: int) -> list[tuple[int, float]]:
             while seen < runs and time.monotonic() < deadline:
                 time.sleep(0.5)
                 try:
-                    done = sqlite3.connect(db, timeout=30).execute(
-                        "SELECT count(*) FROM runs WHERE finished_at IS NOT NULL").fetchone()[0]
+                    done = (
+                        sqlite3.connect(db, timeout=30)
+                        .execute("SELECT count(*) FROM runs WHERE finished_at IS NOT NULL")
+                        .fetchone()[0]
+                    )
                 except sqlite3.Error:
                     continue
                 if done > seen:
@@ -97,8 +111,9 @@ def main() -> None:
             print(f"| {label} | {sent:,} | {full} | {flags} |")
         ratio = rows[2][1] / rows[0][1] if rows[0][1] else 0.0
         verdict = "target met" if ratio <= 0.05 and rows[2][3] == 0 else "TARGET MISSED"
-        print(f"\nunchanged re-crawl / first crawl bytes: {ratio:.1%} "
-              f"({verdict}: <= 5%, no flags)\n")
+        print(
+            f"\nunchanged re-crawl / first crawl bytes: {ratio:.1%} ({verdict}: <= 5%, no flags)\n"
+        )
         samples = scheduler_memory(workdir, args.runs)
         print("| scheduled runs finished | scheduler RSS MiB |")
         print("|---:|---:|")
@@ -107,8 +122,10 @@ def main() -> None:
         if len(samples) >= 4:
             first = sum(r for _, r in samples[1:3]) / 2
             last = sum(r for _, r in samples[-2:]) / 2
-            print(f"\nscheduler RSS after runs 2-3: {first:.1f} MiB, after the last two: "
-                  f"{last:.1f} MiB ({last / first:.2f}x)")
+            print(
+                f"\nscheduler RSS after runs 2-3: {first:.1f} MiB, after the last two: "
+                f"{last:.1f} MiB ({last / first:.2f}x)"
+            )
 
 
 if __name__ == "__main__":

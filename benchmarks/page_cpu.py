@@ -59,8 +59,9 @@ def main() -> None:
     n = pages.count
     print(f"# {n} pages from {label}, best of {args.rounds} rounds, CPU time")
     print(f"raw trafilatura.extract: {1000 * best['raw'] / n:.2f} ms/page ({found['raw']} texts)")
-    print(f"process_page:            {1000 * best['ours'] / n:.2f} ms/page "
-          f"({found['ours']} articles)")
+    print(
+        f"process_page:            {1000 * best['ours'] / n:.2f} ms/page ({found['ours']} articles)"
+    )
     print(f"ratio: {best['ours'] / best['raw']:.3f}x")
     if args.profile:
         reset_caches()

@@ -108,8 +108,13 @@ def _signup_box(form: HtmlElement, max_text: int = 400) -> HtmlElement:
     """The plug around a sign-up form: its largest ancestor that is still only a plug."""
     box = form
     parent = form.getparent()
-    while (parent is not None and parent.tag not in _NEVER_PRUNE and parent.tag != "article"
-           and _text_len(parent) < max_text and parent.find(".//h1") is None):
+    while (
+        parent is not None
+        and parent.tag not in _NEVER_PRUNE
+        and parent.tag != "article"
+        and _text_len(parent) < max_text
+        and parent.find(".//h1") is None
+    ):
         box = parent
         parent = parent.getparent()
     return box

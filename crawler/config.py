@@ -291,7 +291,13 @@ def parse_config(data: dict[str, Any], path: str | None = None) -> Config:
     if not sources:
         raise ConfigError("sources", "no [[sources]] configured")
     return Config(
-        database, crawl, _topics(data.get("topics", [])), sources, redis_url, webhook, path,
+        database,
+        crawl,
+        _topics(data.get("topics", [])),
+        sources,
+        redis_url,
+        webhook,
+        path,
         lease,
     )
 

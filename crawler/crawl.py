@@ -171,8 +171,9 @@ def run_worker(config: Config) -> None:
     process.start()
 
 
-def seed_distributed_run(config: Config, db: Any, source_names: list[str], trigger: str,
-                         server: Any) -> tuple[int, dict[str, Any], int]:
+def seed_distributed_run(
+    config: Config, db: Any, source_names: list[str], trigger: str, server: Any
+) -> tuple[int, dict[str, Any], int]:
     """Record a run and put its start requests on the shared queue, fetching nothing here.
 
     Returns the run id, its tags and how many requests were queued.
@@ -187,8 +188,9 @@ def seed_distributed_run(config: Config, db: Any, source_names: list[str], trigg
     run_id = start_run(db, trigger, [s.name for s in sources])
     tags = new_run_tags(run_id)
     cluster = Cluster(server, config.lease_seconds, "seed", tags)
-    context = CrawlContext(config, db, run_id, sources, False, recheck_urls(config, db, sources),
-                           distributed=cluster)
+    context = CrawlContext(
+        config, db, run_id, sources, False, recheck_urls(config, db, sources), distributed=cluster
+    )
     spider = NewsSpider(context)
     scheduler = seeding_scheduler(spider, cluster)
 

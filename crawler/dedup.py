@@ -92,8 +92,14 @@ class Fingerprints:
     ) -> Fingerprints:
         """Fingerprints computed here from the text (tests, benchmarks, one-off callers)."""
         return cls(
-            title, text, published, seen_at, content_hash(text), text_fingerprint(text),
-            feed_guid, signature,
+            title,
+            text,
+            published,
+            seen_at,
+            content_hash(text),
+            text_fingerprint(text),
+            feed_guid,
+            signature,
         )
 
 
@@ -122,7 +128,11 @@ def link_article(db: Database, article_id: int, fp: Fingerprints) -> Link:
     if signature is None and words.at_least(NEAR_MIN_WORDS):
         signature = text_signature(text)
     original = find_original(
-        db, article_id, words, content_hash=fp.content_hash, feed_guid=fp.feed_guid,
+        db,
+        article_id,
+        words,
+        content_hash=fp.content_hash,
+        feed_guid=fp.feed_guid,
         signature=signature,
     )
     if original is not None:
@@ -157,8 +167,14 @@ def link_article(db: Database, article_id: int, fp: Fingerprints) -> Link:
     db.execute(
         "INSERT OR REPLACE INTO dedup_docs (article_id, signature, story_hour, story_terms, weight,"
         " story_blob) VALUES (?, ?, ?, ?, ?, ?)",
-        [article_id, signature, hour, posted, sum(weights.values()),
-         story.pack_terms(terms, groups)],
+        [
+            article_id,
+            signature,
+            hour,
+            posted,
+            sum(weights.values()),
+            story.pack_terms(terms, groups),
+        ],
     )
     db.execute(
         "UPDATE articles SET duplicate_of = NULL, story_id = ? WHERE id = ?",
@@ -196,8 +212,14 @@ def update_article(db: Database, article_id: int, fp: Fingerprints) -> None:
     db.execute(
         "UPDATE dedup_docs SET signature = ?, story_hour = ?, story_terms = ?, weight = ?,"
         " story_blob = ? WHERE article_id = ?",
-        [signature, hour, " ".join(weights), sum(weights.values()),
-         story.pack_terms(terms, groups), article_id],
+        [
+            signature,
+            hour,
+            " ".join(weights),
+            sum(weights.values()),
+            story.pack_terms(terms, groups),
+            article_id,
+        ],
     )
 
 

@@ -97,8 +97,14 @@ def parse_feed(body: bytes, base_url: str, max_entries: int = 10_000) -> list[En
         if not is_crawlable_url(url):
             continue
         published = _iso_from_struct(item.get("published_parsed") or item.get("updated_parsed"))
-        entries.append(Entry(url, (item.get("title") or "").strip() or None, published,
-                             (item.get("id") or "").strip() or None))
+        entries.append(
+            Entry(
+                url,
+                (item.get("title") or "").strip() or None,
+                published,
+                (item.get("id") or "").strip() or None,
+            )
+        )
     return entries
 
 
@@ -110,15 +116,17 @@ def _local(tag: object) -> str:
     return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
 
 
-def parse_sitemap(body: bytes, base_url: str, max_urls: int = 50_000
-                  ) -> tuple[list[Entry], list[str]]:
+def parse_sitemap(
+    body: bytes, base_url: str, max_urls: int = 50_000
+) -> tuple[list[Entry], list[str]]:
     """(article entries, child sitemap URLs) of a sitemap, sitemap index or Google News sitemap.
 
     Keeps ``news:title`` and ``news:publication_date`` (falling back to ``lastmod``), which
     Scrapy's SitemapSpider drops.
     """
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False,
-                             recover=True, remove_comments=True)
+    parser = etree.XMLParser(
+        resolve_entities=False, no_network=True, huge_tree=False, recover=True, remove_comments=True
+    )
     try:
         root = etree.fromstring(body, parser=parser)
     except etree.XMLSyntaxError as error:

@@ -199,8 +199,13 @@ class Cluster:
     def _delta(self, counts: Counter[str]) -> dict[str, int]:
         return {k: v - self.synced[k] for k, v in counts.items() if v != self.synced[k]}
 
-    def complete(self, entries: list[dict[str, Any]], lease: bytes | None,
-                 counts: Counter[str], tags: dict[str, Any]) -> None:
+    def complete(
+        self,
+        entries: list[dict[str, Any]],
+        lease: bytes | None,
+        counts: Counter[str],
+        tags: dict[str, Any],
+    ) -> None:
         """One request done, in one round trip and one transaction: its results onto the
         stream, the counters that grew, and only then the lease removed."""
         pipe = self.server.pipeline(transaction=True)
@@ -218,6 +223,7 @@ class Cluster:
 
 
 # -- counters, state ---------------------------------------------------------------------------
+
 
 def _queue_counts(pipe: Any, tags: dict[str, Any], counts: dict[str, int]) -> None:
     for name, value in counts.items():
@@ -272,6 +278,7 @@ def host_gate_wait(server: redis.Redis, host: str, delay: float) -> float:
 
 
 # -- the results stream ------------------------------------------------------------------------
+
 
 def push_entries(server: redis.Redis, entries: Iterable[dict[str, Any]]) -> None:
     """Append results to the stream (one XADD each, in one round trip)."""
@@ -337,7 +344,10 @@ class IngestWriter:
             while not self.stopping.is_set():
                 stream_id = "0" if backlog else ">"
                 reply = self.server.xreadgroup(
-                    GROUP, WRITER, {STREAM_KEY: stream_id}, count=self.BATCH,
+                    GROUP,
+                    WRITER,
+                    {STREAM_KEY: stream_id},
+                    count=self.BATCH,
                     block=None if backlog else self.BLOCK_MS,
                 )
                 entries = reply[0][1] if reply else []
@@ -357,8 +367,9 @@ class IngestWriter:
         counts_by_run = self.commit(db, entries)
         self.acknowledge([entry_id for entry_id, _ in entries], counts_by_run)
 
-    def commit(self, db: Any, entries: list[tuple[bytes, dict[bytes, bytes]]]
-               ) -> list[tuple[dict[str, Any], Counter[str]]]:
+    def commit(
+        self, db: Any, entries: list[tuple[bytes, dict[bytes, bytes]]]
+    ) -> list[tuple[dict[str, Any], Counter[str]]]:
         """Ingest a batch of stream entries in one SQLite transaction; counts per run."""
         by_run: dict[str, list[dict[str, Any]]] = {}
         for _, fields in entries:
@@ -370,8 +381,9 @@ class IngestWriter:
                 counts_by_run.append((payloads[0]["run"], self._ingest_run(db, payloads)))
         return counts_by_run
 
-    def acknowledge(self, ids: list[bytes],
-                    counts_by_run: list[tuple[dict[str, Any], Counter[str]]]) -> None:
+    def acknowledge(
+        self, ids: list[bytes], counts_by_run: list[tuple[dict[str, Any], Counter[str]]]
+    ) -> None:
         """After the commit: count, XACK and XDEL (a crash before this re-delivers)."""
         # Counters and acknowledgement in one transaction: "drained" implies "counted".
         pipe = self.server.pipeline(transaction=True)
@@ -408,8 +420,9 @@ class IngestWriter:
             return record
         if record.error is None:
             ledger.validators[record.url] = record
-        return FetchRecord(record.url, record.source, record.kind, record.status,
-                           error=record.error)
+        return FetchRecord(
+            record.url, record.source, record.kind, record.status, error=record.error
+        )
 
     def finish_run(self, db: Any, tags: dict[str, Any], finished: bool) -> None:
         """Write the listing validators of a run that finished (not those of failed lists)."""

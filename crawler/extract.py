@@ -130,8 +130,12 @@ def extract_from_tree(
     title = meta.title or fallback_title
     if title and len(title) > _MAX_TITLE:
         # An unclosed <h1> swallows the body; the declared titles are the better guess.
-        title = (meta_content(metas, "og:title", "twitter:title") or fallback_title
-                 or _document_title(tree) or title[:_MAX_TITLE].rsplit(" ", 1)[0])
+        title = (
+            meta_content(metas, "og:title", "twitter:title")
+            or fallback_title
+            or _document_title(tree)
+            or title[:_MAX_TITLE].rsplit(" ", 1)[0]
+        )
     site = meta_content(metas, "og:site_name") or meta.sitename
     if not site and url:
         site = urlsplit(url).hostname
@@ -142,8 +146,13 @@ def extract_from_tree(
     merge_split_bodies(tree)
     # The section name ("World", "Política") repeats as a kicker line above the headline.
     section = meta_content(metas, "article:section")
-    titles = (title, meta_content(metas, "og:title", "twitter:title"), _first_h1(tree), section,
-              *page_urls)
+    titles = (
+        title,
+        meta_content(metas, "og:title", "twitter:title"),
+        _first_h1(tree),
+        section,
+        *page_urls,
+    )
     raw_text, headings = _main_text(tree, url)
     text = clean_paragraphs(raw_text, titles, lead=meta.description, headings=headings)
     return Article(
@@ -192,6 +201,9 @@ def extract_article(
             published=valid_fallback(fallback_published, now),
         )
     return extract_from_tree(
-        tree, url, fallback_title=fallback_title, fallback_published=fallback_published,
+        tree,
+        url,
+        fallback_title=fallback_title,
+        fallback_published=fallback_published,
         identify_language=identify_language,
     )

@@ -12,8 +12,16 @@ from crawler.storage import utcnow
 FLAG_KINDS = ("new_story", "new_coverage", "updated", "new_related")
 
 
-def create_flag(db: Database, kind: str, subject: str, *, run_id: int, article_id: int | None,
-                story_id: int | None, detail: dict[str, Any] | None = None) -> int | None:
+def create_flag(
+    db: Database,
+    kind: str,
+    subject: str,
+    *,
+    run_id: int,
+    article_id: int | None,
+    story_id: int | None,
+    detail: dict[str, Any] | None = None,
+) -> int | None:
     """Insert a flag unless one of this kind already names this subject; return its id.
 
     ``subject`` identifies the thing flagged (an article, an article version, a related
@@ -24,8 +32,15 @@ def create_flag(db: Database, kind: str, subject: str, *, run_id: int, article_i
     cursor = db.execute(
         "INSERT INTO flags (kind, subject, article_id, story_id, run_id, detail, created_at) "
         "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(kind, subject) DO NOTHING",
-        [kind, subject, article_id, story_id, run_id,
-         json.dumps(detail, ensure_ascii=False) if detail else None, utcnow()],
+        [
+            kind,
+            subject,
+            article_id,
+            story_id,
+            run_id,
+            json.dumps(detail, ensure_ascii=False) if detail else None,
+            utcnow(),
+        ],
     )
     return int(cursor.lastrowid) if cursor.rowcount else None
 
@@ -35,9 +50,17 @@ def flags_of_run(db: Database, run_id: int) -> list[dict[str, Any]]:
     return query_flags(db, run_id=run_id, newest_first=False)
 
 
-def query_flags(db: Database, *, run_id: int | None = None, since: str | None = None,
-                kind: str | None = None, topic: str | None = None, unacked: bool = False,
-                newest_first: bool = True, limit: int | None = None) -> list[dict[str, Any]]:
+def query_flags(
+    db: Database,
+    *,
+    run_id: int | None = None,
+    since: str | None = None,
+    kind: str | None = None,
+    topic: str | None = None,
+    unacked: bool = False,
+    newest_first: bool = True,
+    limit: int | None = None,
+) -> list[dict[str, Any]]:
     """Flags with their article's URL, title, source and story, filtered."""
     where: list[str] = []
     params: list[Any] = []

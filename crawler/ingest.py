@@ -165,8 +165,7 @@ def _ingest_one(
     if options.baseline:
         return article_id
     kind = "new_story" if link.new_story else "new_coverage"
-    if kind == "new_coverage" and _takes_new_story_flag(db, link.story_id, result,
-                                                         options.run_id):
+    if kind == "new_coverage" and _takes_new_story_flag(db, link.story_id, result, options.run_id):
         kind = "new_story"
         counts["flags.new_coverage"] += 1  # the flag it took over became one
         counts["flags.new_story"] -= 1
@@ -181,8 +180,9 @@ def _report_order(published: str | None, url: str) -> tuple[datetime, str]:
     return moment or datetime.max.replace(tzinfo=UTC), url
 
 
-def _takes_new_story_flag(db: Database, story_id: int | None, result: PageResult,
-                          run_id: int) -> bool:
+def _takes_new_story_flag(
+    db: Database, story_id: int | None, result: PageResult, run_id: int
+) -> bool:
     """Within one run the first report of a new story to arrive is whichever the network
     delivered first: the earliest published one carries its new_story flag instead (flags of
     earlier runs were news when they were made and stay as they are)."""
@@ -193,11 +193,11 @@ def _takes_new_story_flag(db: Database, story_id: int | None, result: PageResult
         "WHERE f.kind = 'new_story' AND f.story_id = ? AND f.run_id = ? AND f.acked_at IS NULL",
         [story_id, run_id],
     ).fetchone()
-    if row is None or (_report_order(result.article.published, result.key_url)
-                       >= _report_order(row[1], row[2])):
+    if row is None or (
+        _report_order(result.article.published, result.key_url) >= _report_order(row[1], row[2])
+    ):
         return False
-    cursor = db.execute("UPDATE OR IGNORE flags SET kind = 'new_coverage' WHERE id = ?",
-                        [row[0]])
+    cursor = db.execute("UPDATE OR IGNORE flags SET kind = 'new_coverage' WHERE id = ?", [row[0]])
     return cursor.rowcount > 0  # else the flag stays, and this report is coverage
 
 
@@ -254,18 +254,33 @@ def _ingest_known(
         dedup.update_article(db, article_id, _fingerprints(result, now))
         counts["articles_updated"] += 1
         if flag:
-            _flag(db, counts, "updated", f"article:{article_id}:{result.content_hash}",
-                  options.run_id, article_id, story_id, {"version_id": version_id})
+            _flag(
+                db,
+                counts,
+                "updated",
+                f"article:{article_id}:{result.content_hash}",
+                options.run_id,
+                article_id,
+                story_id,
+                {"version_id": version_id},
+            )
     for link in article.related:
         url = _add_related(db, article_id, link, now, options.run_id)
         if url and flag:
-            _flag(db, counts, "new_related", f"article:{article_id}:related:{url}",
-                  options.run_id, article_id, story_id, {"url": url, "title": link.title})
+            _flag(
+                db,
+                counts,
+                "new_related",
+                f"article:{article_id}:related:{url}",
+                options.run_id,
+                article_id,
+                story_id,
+                {"url": url, "title": link.title},
+            )
     return article_id
 
 
-def _save_version(db: Database, article_id: int, result: PageResult, now: str,
-                  run_id: int) -> int:
+def _save_version(db: Database, article_id: int, result: PageResult, now: str, run_id: int) -> int:
     """Keep this text of the article, so a later update can be shown as a diff."""
     article = result.article
     assert article is not None
@@ -277,8 +292,9 @@ def _save_version(db: Database, article_id: int, result: PageResult, now: str,
     return int(cursor.lastrowid or 0)
 
 
-def _add_related(db: Database, article_id: int, link: RelatedLink, now: str,
-                 run_id: int) -> str | None:
+def _add_related(
+    db: Database, article_id: int, link: RelatedLink, now: str, run_id: int
+) -> str | None:
     """Record a related link; its canonical URL when it was not known for this article."""
     url = canonicalize_url(link.url)
     cursor = db.execute(
@@ -289,9 +305,18 @@ def _add_related(db: Database, article_id: int, link: RelatedLink, now: str,
     return url if cursor.rowcount else None
 
 
-def _flag(db: Database, counts: Counter[str], kind: str, subject: str, run_id: int,
-          article_id: int, story_id: int | None, detail: dict | None = None) -> None:
-    if create_flag(db, kind, subject, run_id=run_id, article_id=article_id, story_id=story_id,
-                   detail=detail):
+def _flag(
+    db: Database,
+    counts: Counter[str],
+    kind: str,
+    subject: str,
+    run_id: int,
+    article_id: int,
+    story_id: int | None,
+    detail: dict | None = None,
+) -> None:
+    if create_flag(
+        db, kind, subject, run_id=run_id, article_id=article_id, story_id=story_id, detail=detail
+    ):
         counts["flags"] += 1
         counts[f"flags.{kind}"] += 1

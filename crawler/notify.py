@@ -16,14 +16,17 @@ from crawler.storage import update_run_stats
 logger = logging.getLogger(__name__)
 
 
-def post_json(url: str, payload: dict, *, timeout: float = 10.0, attempts: int = 3,
-              backoff: float = 1.0) -> None:
+def post_json(
+    url: str, payload: dict, *, timeout: float = 10.0, attempts: int = 3, backoff: float = 1.0
+) -> None:
     """POST JSON, retrying network errors and 5xx/429 answers; raise the last error."""
     body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
     last: Exception | None = None
     for attempt in range(attempts):
         request = urllib.request.Request(
-            url, data=body, method="POST",
+            url,
+            data=body,
+            method="POST",
             headers={"Content-Type": "application/json", "User-Agent": "newswatch-webhook/0.1"},
         )
         try:
@@ -42,9 +45,22 @@ def post_json(url: str, payload: dict, *, timeout: float = 10.0, attempts: int =
 
 
 def flag_payload(flag: dict) -> dict:
-    return {key: flag.get(key) for key in (
-        "id", "kind", "created_at", "run_id", "article_id", "story_id", "url", "title",
-        "source", "story_title", "detail")}
+    return {
+        key: flag.get(key)
+        for key in (
+            "id",
+            "kind",
+            "created_at",
+            "run_id",
+            "article_id",
+            "story_id",
+            "url",
+            "title",
+            "source",
+            "story_title",
+            "detail",
+        )
+    }
 
 
 def notify_run(db: Database, url: str, run_id: int, **post_options: float) -> bool:

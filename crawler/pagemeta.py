@@ -70,7 +70,10 @@ def decode_html(data: bytes) -> str:
 # classes, so every element is a plain HtmlElement, looked up in C. Copies of the tree
 # (trafilatura works on copies) inherit the parser.
 _PARSER = etree.HTMLParser(
-    collect_ids=False, default_doctype=False, encoding="utf-8", remove_comments=True,
+    collect_ids=False,
+    default_doctype=False,
+    encoding="utf-8",
+    remove_comments=True,
     remove_pis=True,
 )
 _PARSER.set_element_class_lookup(
@@ -227,8 +230,9 @@ def declared_language(tree: HtmlElement, metas: MetaTags | None = None) -> str |
         lambda: tree.get("lang"),
         lambda: tree.get("{http://www.w3.org/XML/1998/namespace}lang"),
         lambda: _first(tree, _CONTENT_LANGUAGE),
-        lambda: meta_content(tree if metas is None else metas, "og:locale", "language",
-                             "dc.language"),
+        lambda: meta_content(
+            tree if metas is None else metas, "og:locale", "language", "dc.language"
+        ),
     ):  # in order, and only as far as needed: most pages settle it with <html lang>
         match = _LANG_CODE.match((value() or "").strip())
         if match:

@@ -112,8 +112,9 @@ def is_listing_page(body: bytes) -> bool:
 def process_page(job: PageJob) -> PageResult:
     """Extract, match topics and fingerprint one page; never raises for a bad page."""
     if is_listing_page(job.body):
-        return PageResult(job.url, canonicalize_url(job.url), job.source, None,
-                          request_url=job.request_url)
+        return PageResult(
+            job.url, canonicalize_url(job.url), job.source, None, request_url=job.request_url
+        )
     try:
         article = extract_article(
             job.body,
@@ -152,4 +153,3 @@ def process_page(job: PageJob) -> PageResult:
         guid=job.guid,
         request_url=job.request_url,
     )
-

@@ -56,8 +56,15 @@ def print_run_summary(summary: RunSummary) -> None:
 
 def flag_rows(flags: Sequence[dict[str, Any]]) -> list[list[Any]]:
     return [
-        [f["id"], f["kind"], f["created_at"], f.get("source") or f.get("site"),
-         f.get("title"), f.get("url"), f.get("story_id")]
+        [
+            f["id"],
+            f["kind"],
+            f["created_at"],
+            f.get("source") or f.get("site"),
+            f.get("title"),
+            f.get("url"),
+            f.get("story_id"),
+        ]
         for f in flags
     ]
 

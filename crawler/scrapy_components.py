@@ -168,8 +168,7 @@ def stored_validators(db: Any, url: str) -> dict[str, str | None] | None:
     state = get_fetch_state(db, url)
     if state is None or state.status not in (200, 304):
         return None
-    return {"etag": state.etag, "last_modified": state.last_modified,
-            "body_hash": state.body_hash}
+    return {"etag": state.etag, "last_modified": state.last_modified, "body_hash": state.body_hash}
 
 
 class ConditionalGetMiddleware:
@@ -231,8 +230,9 @@ def init_worker(topics: list[tuple[str, str]], parent: int) -> None:
     ``kill -9``): without this watchdog every such crash leaves the whole pool behind.
     """
     configure_topics(topics)
-    threading.Thread(target=_exit_with_parent, args=(parent,), name="parent-watchdog",
-                     daemon=True).start()
+    threading.Thread(
+        target=_exit_with_parent, args=(parent,), name="parent-watchdog", daemon=True
+    ).start()
 
 
 class StoragePipeline:
@@ -323,17 +323,23 @@ class StoragePipeline:
             logger.error("extraction worker died on %s: %s", item.job.url, error)
             self.pool.shutdown(wait=False, cancel_futures=True)
             self.pool = self._new_pool()
-            return PageResult(item.job.url, canonicalize_url(item.job.url), item.job.source,
-                              None, request_url=item.job.request_url,
-                              error=f"extraction worker died: {error}")
+            return PageResult(
+                item.job.url,
+                canonicalize_url(item.job.url),
+                item.job.source,
+                None,
+                request_url=item.job.request_url,
+                error=f"extraction worker died: {error}",
+            )
         article = result.article
         if article is not None and article.language is None:
             article.language = detect_language(article.text)
         return result
 
     def _new_pool(self) -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(self.workers, initializer=init_worker,
-                                   initargs=(self.topics, os.getpid()))
+        return ProcessPoolExecutor(
+            self.workers, initializer=init_worker, initargs=(self.topics, os.getpid())
+        )
 
     def flush(self) -> None:
         self.last_flush = time.monotonic()

@@ -100,8 +100,7 @@ class DistributedScheduler(Scheduler):
         if "nw_run" not in request.meta and cluster.tags is not None:
             request.meta["nw_run"] = cluster.tags
         if request.meta.get("conditional") and "validators" not in request.meta:
-            validators = stored_validators(context.db,
-                                           request.meta.get("state_url", request.url))
+            validators = stored_validators(context.db, request.meta.get("state_url", request.url))
             if validators:  # the seeding side has SQLite; remote workers get them from here
                 request.meta["validators"] = validators
         queued = True
@@ -139,8 +138,9 @@ class RunTagMiddleware:
         for element in result:
             yield self._tag(response, element)
 
-    async def process_spider_output_async(self, response: Response,
-                                          result: AsyncIterator[Any]) -> AsyncIterator[Any]:
+    async def process_spider_output_async(
+        self, response: Response, result: AsyncIterator[Any]
+    ) -> AsyncIterator[Any]:
         async for element in result:
             yield self._tag(response, element)
 
@@ -298,7 +298,9 @@ def seeding_scheduler(spider: Any, cluster: Cluster) -> DistributedScheduler:
     from crawler.distributed import QUEUE_KEY
 
     scheduler = DistributedScheduler(
-        server=cluster.server, persist=True, queue_key=QUEUE_KEY,
+        server=cluster.server,
+        persist=True,
+        queue_key=QUEUE_KEY,
         queue_cls="crawler.scrapy_distributed.LeasedQueue",
         dupefilter_cls="crawler.scrapy_distributed.RunDupeFilter",
     )

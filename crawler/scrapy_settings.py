@@ -17,8 +17,7 @@ def build_settings(config: Config, *, worker: bool = False) -> dict[str, Any]:
     return settings
 
 
-def distributed_settings(config: Config, base: dict[str, Any], *, worker: bool
-                         ) -> dict[str, Any]:
+def distributed_settings(config: Config, base: dict[str, Any], *, worker: bool) -> dict[str, Any]:
     """scrapy-redis's scheduler and our leased queue, per-run dupefilter, gate and stream."""
     return {
         "REDIS_URL": config.redis_url,

@@ -120,14 +120,20 @@ def start_run(db: Database, trigger: str, sources: list[str]) -> int:
         cursor = db.execute(
             "INSERT INTO runs (trigger, started_at, status, sources, pid, stats) "
             "VALUES (?, ?, 'running', ?, ?, ?)",
-            [trigger, utcnow(), json.dumps(sources), os.getpid(),
-             json.dumps({"host": socket.gethostname()})],
+            [
+                trigger,
+                utcnow(),
+                json.dumps(sources),
+                os.getpid(),
+                json.dumps({"host": socket.gethostname()}),
+            ],
         )
         return int(cursor.lastrowid or 0)
 
 
-def finish_run(db: Database, run_id: int, status: str, stats: dict[str, Any],
-               error: str | None = None) -> None:
+def finish_run(
+    db: Database, run_id: int, status: str, stats: dict[str, Any], error: str | None = None
+) -> None:
     """Record the end of a crawl with its status and counts."""
     if status not in RUN_STATUSES:
         raise ValueError(f"unknown run status {status!r}")
@@ -145,11 +151,13 @@ def update_run_stats(db: Database, run_id: int, **values: Any) -> None:
         row = db.execute("SELECT stats FROM runs WHERE id = ?", [run_id]).fetchone()
         stats = json.loads(row[0] or "{}") if row else {}
         stats.update(values)
-        db.execute("UPDATE runs SET stats = ? WHERE id = ?", [json.dumps(stats, sort_keys=True),
-                                                              run_id])
+        db.execute(
+            "UPDATE runs SET stats = ? WHERE id = ?", [json.dumps(stats, sort_keys=True), run_id]
+        )
 
 
 # -- fetch state ------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class FetchState:
@@ -173,10 +181,20 @@ def get_fetch_state(db: Database, url: str) -> FetchState | None:
     return FetchState(*row) if row else None
 
 
-def record_fetch(db: Database, url: str, *, source: str | None, kind: str, status: int | None,
-                 run_id: int, etag: str | None = None, last_modified: str | None = None,
-                 body_hash: str | None = None, error: str | None = None,
-                 article_id: int | None = None) -> None:
+def record_fetch(
+    db: Database,
+    url: str,
+    *,
+    source: str | None,
+    kind: str,
+    status: int | None,
+    run_id: int,
+    etag: str | None = None,
+    last_modified: str | None = None,
+    body_hash: str | None = None,
+    error: str | None = None,
+    article_id: int | None = None,
+) -> None:
     """Upsert the fetch state of one URL. A 304 or a failure keeps the validators we had."""
     now = utcnow()
     db.execute(
@@ -196,8 +214,20 @@ def record_fetch(db: Database, url: str, *, source: str | None, kind: str, statu
             run_id = excluded.run_id,
             article_id = COALESCE(excluded.article_id, article_id)
         """,
-        [url, source, kind, status, etag, last_modified, body_hash, now, now, error, run_id,
-         article_id],
+        [
+            url,
+            source,
+            kind,
+            status,
+            etag,
+            last_modified,
+            body_hash,
+            now,
+            now,
+            error,
+            run_id,
+            article_id,
+        ],
     )
 
 

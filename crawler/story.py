@@ -113,7 +113,9 @@ _PARSED_MAX = 512  # candidates are recent articles: a crawl compares against th
 
 
 def remember_terms(
-    article_id: int, title: str, text: str,
+    article_id: int,
+    title: str,
+    text: str,
     parsed: tuple[dict[str, float], Groups] | None = None,
 ) -> tuple[dict[str, float], Groups]:
     """story_terms of a stored article (``parsed`` if a worker computed them), remembered per
@@ -218,7 +220,10 @@ class _Doc:
 
 
 def _candidate(
-    rarity: Rarity, terms: dict[str, float], groups: dict[str, str], own: float,
+    rarity: Rarity,
+    terms: dict[str, float],
+    groups: dict[str, str],
+    own: float,
     mine: dict[str, float],
 ) -> _Doc:
     """A candidate for ``compare``, weighed only on the terms it shares with the new article
@@ -240,9 +245,7 @@ def _generic(rarity: Rarity, keys: set[str], a: _Doc, b: _Doc) -> dict[str, floa
 def compare(rarity: Rarity, a: _Doc, b: _Doc) -> Evidence:
     """Shared evidence of two reports; symmetric in the two."""
     shared = {t: min(w, b.weights[t]) for t, w in a.weights.items() if t in b.weights}
-    words = {
-        w for t in shared if not t.startswith("#") and _is_name(t, a, b) for w in t.split("_")
-    }
+    words = {w for t in shared if not t.startswith("#") and _is_name(t, a, b) for w in t.split("_")}
     generic = _generic(rarity, words, a, b) if words else {}
     for t in shared:
         if t in generic or "_" in t:
@@ -269,8 +272,11 @@ def compare(rarity: Rarity, a: _Doc, b: _Doc) -> Evidence:
         if _is_name(t, a, b):
             named.add(root)
     actors = sorted((e for e in entities if e in named), key=lambda e: -entities[e])[:ACTORS]
-    rest = [w * (NUMBER_DETAIL if e.startswith("#") and not is_year(e) else 1.0)
-            for e, w in entities.items() if e not in actors]
+    rest = [
+        w * (NUMBER_DETAIL if e.startswith("#") and not is_year(e) else 1.0)
+        for e, w in entities.items()
+        if e not in actors
+    ]
     lighter = min(a.own, b.own) or 1.0
     return Evidence(
         total=sum(entities.values()),
@@ -358,13 +364,22 @@ def find_story(
     if not ranked:
         return None
     mine = _Doc(all_weights, groups, terms, sum(weights.values()))
-    theirs = [(other, _candidate(rarity, *parsed, own, mine.weights))
-              for other, parsed, own in _candidate_terms(db, ranked)]
+    theirs = [
+        (other, _candidate(rarity, *parsed, own, mine.weights))
+        for other, parsed, own in _candidate_terms(db, ranked)
+    ]
     # the lower-case counts of the shared names' words (see _generic), one statement for all
-    rarity.add(db, {
-        key for _, doc in theirs for t in doc.weights if _is_name(t, mine, doc)
-        for w in t.split("_") for key in (w, LOWER + w)
-    })
+    rarity.add(
+        db,
+        {
+            key
+            for _, doc in theirs
+            for t in doc.weights
+            if _is_name(t, mine, doc)
+            for w in t.split("_")
+            for key in (w, LOWER + w)
+        },
+    )
     best: Match | None = None
     for other, doc in theirs:
         evidence = compare(rarity, mine, doc)
@@ -392,8 +407,10 @@ def _candidate_terms(
         texts = db.execute(
             f"SELECT id, title, text FROM articles WHERE id IN ({marks})", list(legacy)
         ).fetchall()
-        out += [(other, remember_terms(other, title or "", text or ""), legacy[other])
-                for other, title, text in texts]
+        out += [
+            (other, remember_terms(other, title or "", text or ""), legacy[other])
+            for other, title, text in texts
+        ]
     return sorted(out, key=lambda c: c[0])
 
 
@@ -448,5 +465,3 @@ def _bump_frequencies(db: Database, terms: list[str], delta: int) -> None:
         " ON CONFLICT(key) DO UPDATE SET value = max(0, value + excluded.value)",
         [delta],
     )
-
-

@@ -56,8 +56,12 @@ def stem_zipf() -> dict[str, float]:
     with _lock:
         if _table is None:
             try:
-                child = subprocess.run([sys.executable, "-m", "crawler.story_prior"],
-                                       capture_output=True, check=True, timeout=120)
+                child = subprocess.run(
+                    [sys.executable, "-m", "crawler.story_prior"],
+                    capture_output=True,
+                    check=True,
+                    timeout=120,
+                )
                 _table = json.loads(child.stdout)
             except (OSError, subprocess.SubprocessError, ValueError):
                 _table = build_table()

@@ -53,17 +53,33 @@ _CLAUSE = re.compile(r"((?<!\d),|,(?!\d)|[;:()\[\]\"“”„«»—–]|\s-\s)"
 _NUMBER_WORDS = {
     word: str(n)
     for words, n in [
-        ("two dos", 2), ("three tres", 3), ("four cuatro", 4), ("five cinco", 5),
-        ("six seis", 6), ("seven siete", 7), ("eight ocho", 8), ("nine nueve", 9),
-        ("ten diez", 10), ("twelve doce", 12), ("fifteen quince", 15),
-        ("twenty veinte", 20), ("thirty treinta", 30), ("forty cuarenta", 40),
-        ("fifty cincuenta", 50), ("hundred cien", 100),
+        ("two dos", 2),
+        ("three tres", 3),
+        ("four cuatro", 4),
+        ("five cinco", 5),
+        ("six seis", 6),
+        ("seven siete", 7),
+        ("eight ocho", 8),
+        ("nine nueve", 9),
+        ("ten diez", 10),
+        ("twelve doce", 12),
+        ("fifteen quince", 15),
+        ("twenty veinte", 20),
+        ("thirty treinta", 30),
+        ("forty cuarenta", 40),
+        ("fifty cincuenta", 50),
+        ("hundred cien", 100),
     ]
     for word in words.split()
 }
 # "10 mil", "10 thousand" and "10,000" are one number; so are "300 millones" and "300 million".
-_MULTIPLIERS = {"mil": "000", "thousand": "000", "million": "000000", "millon": "000000",
-                "millones": "000000"}
+_MULTIPLIERS = {
+    "mil": "000",
+    "thousand": "000",
+    "million": "000000",
+    "millon": "000000",
+    "millones": "000000",
+}
 
 _CONNECTORS = frozenset({"of", "de", "del", "la", "las", "los"})
 # Function words, months, weekdays and news chrome in English and Spanish: capitalised at
@@ -198,7 +214,7 @@ def pack_terms(terms: dict[str, float], groups: dict[str, str]) -> bytes:
     lines = [
         " ".join(keys),
         " ".join(f"{terms[t]:.4g}" for t in keys),
-        " ".join(t[len(LOWER):] for t in terms if t.startswith(LOWER)),
+        " ".join(t[len(LOWER) :] for t in terms if t.startswith(LOWER)),
         " ".join(f"{t}={g}" for t in keys if (g := groups.get(t, t)) != t),
     ]
     return zlib.compress("\n".join(lines).encode(), 6)

@@ -45,8 +45,11 @@ def _parse_time(text: str | None) -> datetime | None:
 
 def load_poll_state(db: Database, source: Source) -> tuple[PollState, datetime | None]:
     """The source's stored interval and next run time (reset when `every` changed)."""
-    row = db.execute("SELECT interval_seconds, base_interval_seconds, next_run_at, quiet_runs "
-                     "FROM sources WHERE name = ?", [source.name]).fetchone()
+    row = db.execute(
+        "SELECT interval_seconds, base_interval_seconds, next_run_at, quiet_runs "
+        "FROM sources WHERE name = ?",
+        [source.name],
+    ).fetchone()
     if not row or row[1] != source.every_seconds:
         state = PollState(source.every_seconds, source.every_seconds)
         save_poll_state(db, source.name, state, None)
@@ -54,25 +57,33 @@ def load_poll_state(db: Database, source: Source) -> tuple[PollState, datetime |
     return PollState(row[1], row[0] or row[1], row[3] or 0), _parse_time(row[2])
 
 
-def save_poll_state(db: Database, name: str, state: PollState, next_run: datetime | None,
-                    **extra: Any) -> None:
-    columns = {"interval_seconds": state.interval_seconds,
-               "base_interval_seconds": state.base_seconds, "quiet_runs": state.quiet_runs,
-               "next_run_at": next_run.replace(microsecond=0).isoformat() if next_run else None,
-               **extra}
+def save_poll_state(
+    db: Database, name: str, state: PollState, next_run: datetime | None, **extra: Any
+) -> None:
+    columns = {
+        "interval_seconds": state.interval_seconds,
+        "base_interval_seconds": state.base_seconds,
+        "quiet_runs": state.quiet_runs,
+        "next_run_at": next_run.replace(microsecond=0).isoformat() if next_run else None,
+        **extra,
+    }
     names = ", ".join(columns)
     marks = ", ".join("?" for _ in columns)
     updates = ", ".join(f"{c} = excluded.{c}" for c in columns)
     with write_transaction(db):
-        db.execute(f"INSERT INTO sources (name, {names}) VALUES (?, {marks}) "
-                   f"ON CONFLICT(name) DO UPDATE SET {updates}", [name, *columns.values()])
+        db.execute(
+            f"INSERT INTO sources (name, {names}) VALUES (?, {marks}) "
+            f"ON CONFLICT(name) DO UPDATE SET {updates}",
+            [name, *columns.values()],
+        )
 
 
 class Scheduler:
     """Runs each source on its adaptive interval until stopped."""
 
-    def __init__(self, config: Config, config_path: str | None, database: str,
-                 max_parallel: int = 2) -> None:
+    def __init__(
+        self, config: Config, config_path: str | None, database: str, max_parallel: int = 2
+    ) -> None:
         self.config = config
         self.config_path = config_path
         self.database = database
@@ -82,14 +93,27 @@ class Scheduler:
         self.lock = threading.Lock()
         self.scheduler = BlockingScheduler(
             executors={"default": ThreadPoolExecutor(max_parallel)},
-            job_defaults={"coalesce": True, "max_instances": 1,
-                          "misfire_grace_time": MISFIRE_GRACE_SECONDS},
+            job_defaults={
+                "coalesce": True,
+                "max_instances": 1,
+                "misfire_grace_time": MISFIRE_GRACE_SECONDS,
+            },
             timezone=UTC,
         )
 
     def child_command(self, source: str) -> list[str]:
-        command = [sys.executable, "-m", "crawler", "crawl", "--db", self.database,
-                   "--source", source, "--trigger", "scheduled"]
+        command = [
+            sys.executable,
+            "-m",
+            "crawler",
+            "crawl",
+            "--db",
+            self.database,
+            "--source",
+            source,
+            "--trigger",
+            "scheduled",
+        ]
         if self.config_path:
             command[4:4] = ["--config", self.config_path]
         return command
@@ -103,9 +127,13 @@ class Scheduler:
                 # so a restart does not fire every source in the same second.
                 next_run = now + timedelta(seconds=min(2.0 * index, state.interval_seconds))
             self.scheduler.add_job(
-                self.run_source, IntervalTrigger(seconds=state.interval_seconds, timezone=UTC),
-                args=[source.name], id=source.name, name=f"crawl {source.name}",
-                next_run_time=next_run, replace_existing=True,
+                self.run_source,
+                IntervalTrigger(seconds=state.interval_seconds, timezone=UTC),
+                args=[source.name],
+                id=source.name,
+                name=f"crawl {source.name}",
+                next_run_time=next_run,
+                replace_existing=True,
             )
             save_poll_state(self.db, source.name, state, next_run)
 
@@ -119,13 +147,22 @@ class Scheduler:
         with self.lock:
             if self.stopping.is_set():  # _shutdown would not see this child
                 return
-            child = subprocess.Popen(self.child_command(name), stdin=subprocess.DEVNULL,
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            child = subprocess.Popen(
+                self.child_command(name),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+            )
             self.children[name] = child
         try:
             _, stderr = child.communicate(timeout=limit)
-            error = None if child.returncode == 0 else (
-                f"child exited {child.returncode}: {stderr.decode('utf-8', 'replace')[-400:]}")
+            error = (
+                None
+                if child.returncode == 0
+                else (
+                    f"child exited {child.returncode}: {stderr.decode('utf-8', 'replace')[-400:]}"
+                )
+            )
         except subprocess.TimeoutExpired:
             child.kill()
             child.communicate()
@@ -143,17 +180,23 @@ class Scheduler:
         name = source.name
         run = db.execute(
             "SELECT id, status, stats FROM runs WHERE trigger = 'scheduled' AND started_at >= ? "
-            "AND sources = ? ORDER BY id DESC LIMIT 1", [started, json.dumps([name])]).fetchone()
+            "AND sources = ? ORDER BY id DESC LIMIT 1",
+            [started, json.dumps([name])],
+        ).fetchone()
         failed = error is not None and not self.stopping.is_set()
         if run and run[1] == "running":
             status = "interrupted" if self.stopping.is_set() else "failed"
             finish_run(db, run[0], status, json.loads(run[2] or "{}"), error)
         elif run is None and error:
-            run_id = int(db.execute(
-                "INSERT INTO runs (trigger, started_at, status, sources) VALUES "
-                "('scheduled', ?, 'running', ?)", [started, json.dumps([name])]).lastrowid or 0)
-            finish_run(db, run_id, "interrupted" if self.stopping.is_set() else "failed", {},
-                       error)
+            run_id = int(
+                db.execute(
+                    "INSERT INTO runs (trigger, started_at, status, sources) VALUES "
+                    "('scheduled', ?, 'running', ?)",
+                    [started, json.dumps([name])],
+                ).lastrowid
+                or 0
+            )
+            finish_run(db, run_id, "interrupted" if self.stopping.is_set() else "failed", {}, error)
         new_items = json.loads(run[2] or "{}").get("articles_new", 0) if run else 0
         failed = failed or bool(run and run[1] == "failed")
         self.adapt(db, source, new_items, failed)
@@ -161,8 +204,9 @@ class Scheduler:
     def adapt(self, db: Database, source: Source, new_items: int, failed: bool) -> None:
         state, _ = load_poll_state(db, source)
         new_state = next_interval(state, new_items, failed)
-        failures_row = db.execute("SELECT consecutive_failures FROM sources WHERE name = ?",
-                                       [source.name]).fetchone()
+        failures_row = db.execute(
+            "SELECT consecutive_failures FROM sources WHERE name = ?", [source.name]
+        ).fetchone()
         failures = (failures_row[0] or 0) + 1 if failed else 0
         if failures and failures % 3 == 0:
             logger.warning("source %s has failed %d runs in a row", source.name, failures)
@@ -174,12 +218,19 @@ class Scheduler:
             job = None if self.stopping.is_set() else self.scheduler.get_job(source.name)
             if job is not None:
                 if new_state.interval_seconds != state.interval_seconds:
-                    job.reschedule(IntervalTrigger(seconds=new_state.interval_seconds,
-                                                   timezone=UTC))
+                    job.reschedule(
+                        IntervalTrigger(seconds=new_state.interval_seconds, timezone=UTC)
+                    )
                 next_run = job.next_run_time or next_run
-        save_poll_state(db, source.name, new_state, next_run, last_run_at=utcnow(),
-                        last_status="failed" if failed else "ok",
-                        consecutive_failures=failures)
+        save_poll_state(
+            db,
+            source.name,
+            new_state,
+            next_run,
+            last_run_at=utcnow(),
+            last_status="failed" if failed else "ok",
+            consecutive_failures=failures,
+        )
 
     def stop(self, *_: Any) -> None:
         """Stop scheduling; ask running children to finish cleanly, kill them if they don't."""
@@ -208,8 +259,9 @@ class Scheduler:
         signal.signal(signal.SIGTERM, self.stop)
         signal.signal(signal.SIGINT, self.stop)
         self.schedule_all()
-        logger.info("scheduler started with %d sources (pid %d)", len(self.config.sources),
-                    os.getpid())
+        logger.info(
+            "scheduler started with %d sources (pid %d)", len(self.config.sources), os.getpid()
+        )
         self.scheduler.start()
         self.db.close()
 
@@ -252,8 +304,9 @@ class SeedingScheduler(Scheduler):
         db = open_database(self.database)
         try:
             started = utcnow()
-            run_id, tags, queued = seed_distributed_run(self.config, db, [name], "scheduled",
-                                                        self.server)
+            run_id, tags, queued = seed_distributed_run(
+                self.config, db, [name], "scheduled", self.server
+            )
         finally:
             db.close()
         logger.info("seeded run %d of %s: %d requests queued", run_id, name, queued)
@@ -289,17 +342,26 @@ class SeedingScheduler(Scheduler):
         self.writer.finish_run(db, run.tags, how == "finished")
         if how == "finished":
             forget_run(self.server, run.tags)
-        finish_run(db, run.run_id, status, RunSummary(run.run_id, status, counts).stats(),
-                   None if how == "finished" else f"run stopped: {how}")
+        finish_run(
+            db,
+            run.run_id,
+            status,
+            RunSummary(run.run_id, status, counts).stats(),
+            None if how == "finished" else f"run stopped: {how}",
+        )
         with self.lock:
             self.open_runs.pop(name, None)
         self._after_child(db, self.config.source(name), run.started, None)
 
     def run(self) -> None:
         self.writer.start()
-        self.scheduler.add_job(self.check_runs, IntervalTrigger(
-            seconds=self.DRAIN_CHECK_SECONDS, timezone=UTC), id="newswatch-drain-check",
-            name="finish drained runs", replace_existing=True)
+        self.scheduler.add_job(
+            self.check_runs,
+            IntervalTrigger(seconds=self.DRAIN_CHECK_SECONDS, timezone=UTC),
+            id="newswatch-drain-check",
+            name="finish drained runs",
+            replace_existing=True,
+        )
         try:
             super().run()
         finally:

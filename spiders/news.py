@@ -27,10 +27,20 @@ from crawler.scrapy_components import RedirectLoop, Refused
 from crawler.urls import canonicalize_url, is_crawlable_url
 
 _TIMEOUTS = {"DownloadTimeoutError", "TimeoutError", "TCPTimedOutError", "UserTimeoutError"}
-_CONNECTION = {"DownloadConnectionRefusedError", "ConnectionRefusedError", "ConnectionLost",
-               "ConnectionDone", "ResponseNeverReceived", "ResponseFailed", "DNSLookupError",
-               "CannotResolveHostError", "ResponseDataLossError", "DownloadFailedError",
-               "ConnectError", "ConnectionResetError"}
+_CONNECTION = {
+    "DownloadConnectionRefusedError",
+    "ConnectionRefusedError",
+    "ConnectionLost",
+    "ConnectionDone",
+    "ResponseNeverReceived",
+    "ResponseFailed",
+    "DNSLookupError",
+    "CannotResolveHostError",
+    "ResponseDataLossError",
+    "DownloadFailedError",
+    "ConnectError",
+    "ConnectionResetError",
+}
 _CANCELLED = {"DownloadCancelledError", "CancelledError"}
 
 
@@ -110,8 +120,14 @@ class NewsSpider(scrapy.Spider):
         # Listings are re-read on every run: the duplicate filter must not hide them.
         return Request(url, callback=callback, errback=self.on_error, meta=meta, dont_filter=True)
 
-    def _article(self, url: str, source: str, entry: Entry | None, hops: int | None = None,
-                 listing: str | None = None) -> Request:
+    def _article(
+        self,
+        url: str,
+        source: str,
+        entry: Entry | None,
+        hops: int | None = None,
+        listing: str | None = None,
+    ) -> Request:
         meta: dict[str, Any] = {"source": source, "kind": "article", "conditional": True}
         if listing is not None:
             meta["listing"] = listing
@@ -126,10 +142,15 @@ class NewsSpider(scrapy.Spider):
     def _record(self, response: Response, kind: str, error: str | None = None) -> FetchRecord:
         return FetchRecord(
             url=response.request.url if response.request else response.url,
-            source=response.meta.get("source"), kind=kind, status=response.status,
-            etag=_header(response, "ETag"), last_modified=_header(response, "Last-Modified"),
-            body_hash=response.meta.get("body_hash"), error=error,
-            lease=response.meta.get("nw_lease"), run=response.meta.get("nw_run"),
+            source=response.meta.get("source"),
+            kind=kind,
+            status=response.status,
+            etag=_header(response, "ETag"),
+            last_modified=_header(response, "Last-Modified"),
+            body_hash=response.meta.get("body_hash"),
+            error=error,
+            lease=response.meta.get("nw_lease"),
+            run=response.meta.get("nw_run"),
         )
 
     def parse_listing(self, response: Response) -> Iterator[Any]:
@@ -147,10 +168,13 @@ class NewsSpider(scrapy.Spider):
             else:
                 body = self._maybe_gunzip(response)
                 entries, children = parse_sitemap(
-                    body, response.url, self.context.config.crawl.max_urls_per_sitemap)
+                    body, response.url, self.context.config.crawl.max_urls_per_sitemap
+                )
             # An item without a link resolves to the listing itself: that is no article.
-            own = {_canonical(response.url),
-                   _canonical(response.request.url) if response.request else None}
+            own = {
+                _canonical(response.url),
+                _canonical(response.request.url) if response.request else None,
+            }
             entries = [e for e in entries if _canonical(e.url) not in own]
             if not entries and not children and not is_well_formed_xml(body):
                 raise DiscoveryError(f"not a readable {kind}: not well-formed XML, no entries")
@@ -218,18 +242,26 @@ class NewsSpider(scrapy.Spider):
         entry: Entry | None = response.meta.get("entry")
         request_url = response.request.url if response.request else response.url
         job = PageJob(
-            url=response.url, body=response.body, source=response.meta["source"],
+            url=response.url,
+            body=response.body,
+            source=response.meta["source"],
             request_url=request_url,
             fallback_title=entry.title if entry else None,
             fallback_published=entry.published if entry else None,
             guid=entry.guid if entry else None,
         )
         yield from self._follow_links(response)
-        yield PageItem(job, {
-            "status": response.status, "etag": _header(response, "ETag"),
-            "last_modified": _header(response, "Last-Modified"),
-            "body_hash": response.meta.get("body_hash"),
-        }, lease=response.meta.get("nw_lease"), run=response.meta.get("nw_run"))
+        yield PageItem(
+            job,
+            {
+                "status": response.status,
+                "etag": _header(response, "ETag"),
+                "last_modified": _header(response, "Last-Modified"),
+                "body_hash": response.meta.get("body_hash"),
+            },
+            lease=response.meta.get("nw_lease"),
+            run=response.meta.get("nw_run"),
+        )
 
     def _incomplete(self, listing: str | None) -> None:
         if listing is not None:
@@ -245,8 +277,9 @@ class NewsSpider(scrapy.Spider):
                 self.context.counts["refused.robots"] += 1
             kind, message = "refused", str(failure.value)
         else:
-            max_size = request.meta.get("download_maxsize",
-                                        self.context.config.crawl.max_page_bytes)
+            max_size = request.meta.get(
+                "download_maxsize", self.context.config.crawl.max_page_bytes
+            )
             kind, message = failure_kind(failure, max_size)
             self._incomplete(request.meta.get("listing"))
             self.context.counts["errors"] += 1
@@ -260,5 +293,6 @@ class NewsSpider(scrapy.Spider):
             kind=request.meta.get("kind", "page"),
             status=response.status if response is not None else None,
             error=f"{kind}: {message}"[:500],
-            lease=request.meta.get("nw_lease"), run=request.meta.get("nw_run"),
+            lease=request.meta.get("nw_lease"),
+            run=request.meta.get("nw_run"),
         )

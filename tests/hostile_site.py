@@ -111,11 +111,44 @@ LATIN1_PARAGRAPHS = [
     "authorities in México for more support along the routes to the border.",
 ]
 
-_GEN_PLACES = ["Tijuana", "Culiacán", "Monterrey", "Reynosa", "Ciudad Juárez", "Hermosillo",
-               "Mazatlán", "Manzanillo", "Matamoros", "Nuevo Laredo", "Mexicali", "Ensenada"]
-_GEN_WORDS = ["warehouse", "tanker", "airstrip", "checkpoint", "courier", "ledger", "precursor",
-              "container", "tunnel", "informant", "pharmacy", "shipment", "laboratory", "port",
-              "truck", "ranch", "bank", "accountant", "pilot", "chemist", "broker", "convoy"]
+_GEN_PLACES = [
+    "Tijuana",
+    "Culiacán",
+    "Monterrey",
+    "Reynosa",
+    "Ciudad Juárez",
+    "Hermosillo",
+    "Mazatlán",
+    "Manzanillo",
+    "Matamoros",
+    "Nuevo Laredo",
+    "Mexicali",
+    "Ensenada",
+]
+_GEN_WORDS = [
+    "warehouse",
+    "tanker",
+    "airstrip",
+    "checkpoint",
+    "courier",
+    "ledger",
+    "precursor",
+    "container",
+    "tunnel",
+    "informant",
+    "pharmacy",
+    "shipment",
+    "laboratory",
+    "port",
+    "truck",
+    "ranch",
+    "bank",
+    "accountant",
+    "pilot",
+    "chemist",
+    "broker",
+    "convoy",
+]
 
 
 def generated_article(n: int) -> tuple[str, list[str]]:
@@ -142,18 +175,17 @@ def generated_article(n: int) -> tuple[str, list[str]]:
 def article_html(title: str, paragraphs: list[str]) -> str:
     body = "\n".join(f"<p>{p}</p>" for p in paragraphs)
     return (
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
-        f"<title>{title}</title><meta property=\"og:type\" content=\"article\"></head>"
-        f"<body><header><nav><a href=\"/\">Home</a></nav></header><article><h1>{title}</h1>"
-        f"<time datetime=\"2026-01-15T10:00:00Z\">15 January 2026</time>\n{body}\n</article>"
+        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
+        f'<title>{title}</title><meta property="og:type" content="article"></head>'
+        f'<body><header><nav><a href="/">Home</a></nav></header><article><h1>{title}</h1>'
+        f'<time datetime="2026-01-15T10:00:00Z">15 January 2026</time>\n{body}\n</article>'
         "<footer>Hostile Times</footer></body></html>\n"
     )
 
 
 def broken_html() -> str:
     """Unclosed tags everywhere, and the page is cut off mid-sentence."""
-    body = "\n".join(f"<p><b>{p}" if i == 0 else f"<p>{p}"
-                     for i, p in enumerate(BROKEN_PARAGRAPHS))
+    body = "\n".join(f"<p><b>{p}" if i == 0 else f"<p>{p}" for i, p in enumerate(BROKEN_PARAGRAPHS))
     return (
         f"<html><head><title>{BROKEN_TITLE}</title><meta charset=utf-8>\n"
         f"<body><div class=main><div><article><h1>{BROKEN_TITLE}</h1>\n<span><i>"
@@ -223,8 +255,14 @@ class _Server(ThreadingHTTPServer):
 class HostileSite:
     """The hostile site and its outside host, each serving in a daemon thread."""
 
-    def __init__(self, bomb_path: Path | None = None, *, generated: int = 0,
-                 article_delay: float = 0.0, flaky: bool = False) -> None:
+    def __init__(
+        self,
+        bomb_path: Path | None = None,
+        *,
+        generated: int = 0,
+        article_delay: float = 0.0,
+        flaky: bool = False,
+    ) -> None:
         self.bomb_path = bomb_path
         self.flaky = flaky  # /gen-feed.xml also lists /flaky: a 500 first, then an article
         self._flaky_failed = False
@@ -245,8 +283,12 @@ class HostileSite:
         self.base = f"http://{HOST}:{site.server_address[1]}"
         self.outside = f"http://{OUTSIDE_HOST}:{outside.server_address[1]}"
         for server in self._servers:
-            threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                             name=f"hostile-{server.host_key}", daemon=True).start()
+            threading.Thread(
+                target=server.serve_forever,
+                kwargs={"poll_interval": 0.05},
+                name=f"hostile-{server.host_key}",
+                daemon=True,
+            ).start()
         return self
 
     def stop(self) -> None:
@@ -259,8 +301,12 @@ class HostileSite:
     def __enter__(self) -> HostileSite:
         return self.start()
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         self.stop()
 
     # -- request log -------------------------------------------------------------------------
@@ -277,41 +323,57 @@ class HostileSite:
         return [urlsplit(h.path).path for h in self.hits if h.host == host]
 
     # -- config ------------------------------------------------------------------------------
-    def config_toml(self, database: str, *, feeds: list[str], sitemaps: list[str] = (),
-                    timeout: float = 5.0, concurrency: int = 16, workers: int = 2,
-                    extra_crawl: str = "") -> str:
+    def config_toml(
+        self,
+        database: str,
+        *,
+        feeds: list[str],
+        sitemaps: list[str] = (),
+        timeout: float = 5.0,
+        concurrency: int = 16,
+        workers: int = 2,
+        extra_crawl: str = "",
+    ) -> str:
         """A config crawling this site's ``feeds`` and ``sitemaps`` (paths) with the topic."""
+
         def urls(paths: list[str] | tuple[str, ...]) -> str:
             return "[" + ", ".join(f'"{self.base}{p}"' for p in paths) + "]"
 
-        return "\n".join([
-            f"database = {database!r}",
-            "",
-            "[crawl]",
-            "obey_robots = true",
-            "delay = 0",
-            f"timeout = {timeout}",
-            f"concurrency = {concurrency}",
-            f"workers = {workers}",
-            'user_agent = "newswatch-test/0.1"',
-            extra_crawl,
-            "",
-            "[[topics]]",
-            'name = "us-mexico-security"',
-            f"query = '{TOPIC_QUERY}'",
-            "",
-            "[[sources]]",
-            'name = "hostile"',
-            f"feeds = {urls(feeds)}",
-            f"sitemaps = {urls(list(sitemaps))}",
-            f'allowed_domains = ["{HOST}"]',
-            "",
-        ])
+        return "\n".join(
+            [
+                f"database = {database!r}",
+                "",
+                "[crawl]",
+                "obey_robots = true",
+                "delay = 0",
+                f"timeout = {timeout}",
+                f"concurrency = {concurrency}",
+                f"workers = {workers}",
+                'user_agent = "newswatch-test/0.1"',
+                extra_crawl,
+                "",
+                "[[topics]]",
+                'name = "us-mexico-security"',
+                f"query = '{TOPIC_QUERY}'",
+                "",
+                "[[sources]]",
+                'name = "hostile"',
+                f"feeds = {urls(feeds)}",
+                f"sitemaps = {urls(list(sitemaps))}",
+                f'allowed_domains = ["{HOST}"]',
+                "",
+            ]
+        )
 
     # -- responses ---------------------------------------------------------------------------
-    def _send(self, h: _Handler, status: int, body: bytes = b"",
-              content_type: str = "text/html; charset=utf-8",
-              headers: list[tuple[str, str]] | None = None) -> None:
+    def _send(
+        self,
+        h: _Handler,
+        status: int,
+        body: bytes = b"",
+        content_type: str = "text/html; charset=utf-8",
+        headers: list[tuple[str, str]] | None = None,
+    ) -> None:
         h.send_response(status)
         if content_type:
             h.send_header("Content-Type", content_type)
@@ -322,8 +384,15 @@ class HostileSite:
         if body:
             h.wfile.write(body)
 
-    def _stream(self, h: _Handler, content_type: str, head: bytes, filler: bytes, total: int,
-                length: int | None = None) -> None:
+    def _stream(
+        self,
+        h: _Handler,
+        content_type: str,
+        head: bytes,
+        filler: bytes,
+        total: int,
+        length: int | None = None,
+    ) -> None:
         """Send ``head`` then ``filler`` repeated up to ``total`` bytes (close-delimited when
         ``length`` is None), stopping as soon as the client hangs up."""
         h.send_response(200)
@@ -372,30 +441,58 @@ class HostileSite:
     def _routes(self) -> dict[str, Callable[[_Handler, str], None]]:
         return {
             "/robots.txt": lambda h, p: self._send(
-                h, 200, b"User-agent: *\nDisallow: /private/\n", "text/plain"),
+                h, 200, b"User-agent: *\nDisallow: /private/\n", "text/plain"
+            ),
             "/feed.xml": lambda h, p: self._send(h, 200, self._feed(), "application/rss+xml"),
-            "/gen-feed.xml": lambda h, p: self._send(h, 200, self._gen_feed(),
-                                                     "application/rss+xml"),
+            "/gen-feed.xml": lambda h, p: self._send(
+                h, 200, self._gen_feed(), "application/rss+xml"
+            ),
             "/bad-feed.xml": lambda h, p: self._send(
-                h, 200, b"\x00\x01<<rss version=2.0><chan\xff\xfenel><<<item & </nope>",
-                "application/rss+xml"),
-            "/sitemap.xml": lambda h, p: self._send(h, 200, self._urlset([
-                f"{self.base}/private/secret", f"{self.base}/news/ok-3",
-                "file:///etc/passwd", "data:text/html,<h1>fentanyl Mexico</h1>",
-            ]), "application/xml"),
-            "/sitemap-index.xml": lambda h, p: self._send(h, 200, self._sitemap_index(),
-                                                          "application/xml"),
+                h,
+                200,
+                b"\x00\x01<<rss version=2.0><chan\xff\xfenel><<<item & </nope>",
+                "application/rss+xml",
+            ),
+            "/sitemap.xml": lambda h, p: self._send(
+                h,
+                200,
+                self._urlset(
+                    [
+                        f"{self.base}/private/secret",
+                        f"{self.base}/news/ok-3",
+                        "file:///etc/passwd",
+                        "data:text/html,<h1>fentanyl Mexico</h1>",
+                    ]
+                ),
+                "application/xml",
+            ),
+            "/sitemap-index.xml": lambda h, p: self._send(
+                h, 200, self._sitemap_index(), "application/xml"
+            ),
             "/big-sitemap.xml": self._big_sitemap,
             "/news/broken": lambda h, p: self._send(h, 200, broken_html().encode()),
             "/news/latin1": lambda h, p: self._send(
-                h, 200, article_html(LATIN1_TITLE, LATIN1_PARAGRAPHS)
-                .replace('<meta charset="utf-8">', "").encode("latin-1")),
+                h,
+                200,
+                article_html(LATIN1_TITLE, LATIN1_PARAGRAPHS)
+                .replace('<meta charset="utf-8">', "")
+                .encode("latin-1"),
+            ),
             "/news/huge": lambda h, p: self._stream(
-                h, "text/html; charset=utf-8", b"<html><body><article><p>", b"fentanyl Mexico ",
-                HUGE_BYTES, length=HUGE_BYTES),
+                h,
+                "text/html; charset=utf-8",
+                b"<html><body><article><p>",
+                b"fentanyl Mexico ",
+                HUGE_BYTES,
+                length=HUGE_BYTES,
+            ),
             "/news/huge-stream": lambda h, p: self._stream(
-                h, "text/html; charset=utf-8", b"<html><body><article><p>", b"fentanyl Mexico ",
-                HUGE_BYTES),
+                h,
+                "text/html; charset=utf-8",
+                b"<html><body><article><p>",
+                b"fentanyl Mexico ",
+                HUGE_BYTES,
+            ),
             "/news/bomb": self._bomb,
             "/news/loop-a": lambda h, p: self._send(h, 302, headers=[("Location", "/news/loop-b")]),
             "/news/loop-b": lambda h, p: self._send(h, 302, headers=[("Location", "/news/loop-a")]),
@@ -404,17 +501,32 @@ class HostileSite:
             "/news/binary": lambda h, p: self._send(h, 200, random.Random(8).randbytes(60_000)),
             "/news/empty": lambda h, p: self._send(h, 200, b""),
             "/news/offsite-redirect": lambda h, p: self._send(
-                h, 302, headers=[("Location", f"{self.outside}/stolen")]),
+                h, 302, headers=[("Location", f"{self.outside}/stolen")]
+            ),
             "/private/secret": lambda h, p: self._send(
-                h, 200, article_html("Secret: " + ARTICLES["ok-2"][0],
-                                     ARTICLES["ok-2"][1]).encode()),
+                h, 200, article_html("Secret: " + ARTICLES["ok-2"][0], ARTICLES["ok-2"][1]).encode()
+            ),
         }
 
     def _feed(self) -> bytes:
         links = [f"{self.base}/news/{slug}" for slug in ARTICLES]
-        links += [f"{self.base}/news/{slug}" for slug in (
-            "broken", "latin1", "huge", "huge-stream", "bomb", "loop-a", "stall", "error-500",
-            "missing", "binary", "empty", "offsite-redirect")]
+        links += [
+            f"{self.base}/news/{slug}"
+            for slug in (
+                "broken",
+                "latin1",
+                "huge",
+                "huge-stream",
+                "bomb",
+                "loop-a",
+                "stall",
+                "error-500",
+                "missing",
+                "binary",
+                "empty",
+                "offsite-redirect",
+            )
+        ]
         links += ["file:///etc/passwd", "data:text/html;base64,PGgxPmZlbnRhbnlsPC9oMT4="]
         return self._rss("Hostile Times", links)
 
@@ -426,30 +538,39 @@ class HostileSite:
 
     @staticmethod
     def _rss(title: str, links: list[str]) -> bytes:
-        items = "".join(f"<item><title>Item {i}</title><link>{link.replace('&', '&amp;')}</link>"
-                        f"<guid>{link.replace('&', '&amp;')}</guid></item>"
-                        for i, link in enumerate(links))
-        return (f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
-                f"<title>{title}</title><link>http://{HOST}/</link>{items}</channel></rss>"
-                ).encode()
+        items = "".join(
+            f"<item><title>Item {i}</title><link>{link.replace('&', '&amp;')}</link>"
+            f"<guid>{link.replace('&', '&amp;')}</guid></item>"
+            for i, link in enumerate(links)
+        )
+        return (
+            f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
+            f"<title>{title}</title><link>http://{HOST}/</link>{items}</channel></rss>"
+        ).encode()
 
     @staticmethod
     def _urlset(locs: list[str]) -> bytes:
         urls = "".join(f"<url><loc>{loc.replace('&', '&amp;')}</loc></url>" for loc in locs)
-        return (f'<?xml version="1.0" encoding="UTF-8"?>'
-                f'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{urls}</urlset>'
-                ).encode()
+        return (
+            f'<?xml version="1.0" encoding="UTF-8"?>'
+            f'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{urls}</urlset>'
+        ).encode()
 
     def _sitemap_index(self) -> bytes:
-        children = "".join(f"<sitemap><loc>{self.base}/sitemaps/child-{n}.xml</loc></sitemap>"
-                           for n in range(SITEMAP_CHILDREN))
-        return (f'<?xml version="1.0" encoding="UTF-8"?><sitemapindex '
-                f'xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{children}</sitemapindex>'
-                ).encode()
+        children = "".join(
+            f"<sitemap><loc>{self.base}/sitemaps/child-{n}.xml</loc></sitemap>"
+            for n in range(SITEMAP_CHILDREN)
+        )
+        return (
+            f'<?xml version="1.0" encoding="UTF-8"?><sitemapindex '
+            f'xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{children}</sitemapindex>'
+        ).encode()
 
     def _big_sitemap(self, h: _Handler, path: str) -> None:
-        head = (b'<?xml version="1.0" encoding="UTF-8"?>'
-                b'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">')
+        head = (
+            b'<?xml version="1.0" encoding="UTF-8"?>'
+            b'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+        )
         entry = f"<url><loc>{self.base}/big/article-from-the-huge-sitemap</loc></url>".encode()
         self._stream(h, "application/xml", head, entry, BIG_SITEMAP_BYTES)
 

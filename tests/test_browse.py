@@ -56,7 +56,11 @@ def test_canned_query_new_flags(sample_db: Path) -> None:
     assert rows[0]["url"].startswith("https://www.milenio.com/")
     CliRunner().invoke(cli, ["flags", "--db", str(sample_db), "--kind", "new_story", "--ack"])
     assert [r["id"] for r in get_json(sample_db, "/watch/new_flags.json?_shape=array")] == [
-        6, 5, 4, 2]
+        6,
+        5,
+        4,
+        2,
+    ]
 
 
 def test_canned_query_stories(sample_db: Path) -> None:
@@ -75,8 +79,7 @@ def test_facets_and_full_text_search(sample_db: Path) -> None:
     assert {"source", "language"} <= set(articles["facet_results"])
 
 
-def test_browse_without_datasette_exits_2(sample_db: Path,
-                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_browse_without_datasette_exits_2(sample_db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "datasette.app", None)  # makes the import fail
     result = CliRunner().invoke(cli, ["browse", "--db", str(sample_db)])
     assert result.exit_code == 2
@@ -104,7 +107,8 @@ def test_browse_screenshot(sample_db: Path, tmp_path: Path) -> None:
     url = f"http://127.0.0.1:{port}/watch/new_flags"
     server = subprocess.Popen(
         [sys.executable, "-m", "crawler", "browse", "--db", str(sample_db), "--port", str(port)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
     try:
         deadline = time.monotonic() + 15
@@ -119,11 +123,24 @@ def test_browse_screenshot(sample_db: Path, tmp_path: Path) -> None:
                 time.sleep(0.2)
         shot = tmp_path / "shot.png"
         subprocess.run(
-            [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-             "--no-first-run", "--disable-background-networking", "--disable-component-update",
-             "--disable-sync", f"--user-data-dir={tmp_path / 'profile'}",
-             f"--screenshot={shot}", "--window-size=1280,900", url],
-            check=False, timeout=60, capture_output=True,
+            [
+                chromium,
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                f"--user-data-dir={tmp_path / 'profile'}",
+                f"--screenshot={shot}",
+                "--window-size=1280,900",
+                url,
+            ],
+            check=False,
+            timeout=60,
+            capture_output=True,
         )
         assert shot.exists(), "chromium wrote no screenshot"
         assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -21,14 +21,21 @@ def test_scheduled_and_manual_crawls_at_once_neither_fail_nor_duplicate(tmp_path
     db = tmp_path / "shared.db"  # created by whichever process gets there first
     with HostileSite(generated=ARTICLES, article_delay=0.01) as site:
         config = tmp_path / "shared.toml"
-        config.write_text(site.config_toml(str(db), feeds=["/gen-feed.xml"], concurrency=8),
-                          "utf-8")
+        config.write_text(
+            site.config_toml(str(db), feeds=["/gen-feed.xml"], concurrency=8), "utf-8"
+        )
         base = [sys.executable, "-m", "crawler", "crawl", "--config", str(config)]
         children = [
-            subprocess.Popen([*base, "--trigger", "scheduled"], cwd=REPO, text=True,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE),
-            subprocess.Popen(base, cwd=REPO, text=True,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE),
+            subprocess.Popen(
+                [*base, "--trigger", "scheduled"],
+                cwd=REPO,
+                text=True,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+            ),
+            subprocess.Popen(
+                base, cwd=REPO, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+            ),
         ]
         outputs = [child.communicate(timeout=90) for child in children]
         fetched = site.paths("site")
@@ -43,7 +50,8 @@ def test_scheduled_and_manual_crawls_at_once_neither_fail_nor_duplicate(tmp_path
     conn = sqlite3.connect(db)
     assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     runs = conn.execute(
-        "SELECT trigger, status, stats, started_at, finished_at FROM runs ORDER BY id").fetchall()
+        "SELECT trigger, status, stats, started_at, finished_at FROM runs ORDER BY id"
+    ).fetchall()
     assert sorted(r[0] for r in runs) == ["manual", "scheduled"]
     assert [r[1] for r in runs] == ["ok", "ok"]
     assert runs[1][3] <= runs[0][4], "the two crawls did not overlap"
@@ -54,7 +62,8 @@ def test_scheduled_and_manual_crawls_at_once_neither_fail_nor_duplicate(tmp_path
     new = sum(json.loads(r[2])["articles_new"] for r in runs)
     assert new == ARTICLES
     flagged = conn.execute(
-        "SELECT article_id FROM flags WHERE kind IN ('new_story', 'new_coverage')").fetchall()
+        "SELECT article_id FROM flags WHERE kind IN ('new_story', 'new_coverage')"
+    ).fetchall()
     assert len(flagged) == len(set(flagged))
     versions = conn.execute("SELECT count(*) FROM article_versions").fetchone()[0]
     assert versions == ARTICLES
@@ -75,8 +84,10 @@ def test_two_processes_creating_the_database_at_once(tmp_path: Path) -> None:
     for round_ in range(60):
         barrier = context.Barrier(2)
         path = str(tmp_path / f"new-{round_}.db")
-        workers = [context.Process(target=_open_when_released, args=(path, barrier, errors))
-                   for _ in range(2)]
+        workers = [
+            context.Process(target=_open_when_released, args=(path, barrier, errors))
+            for _ in range(2)
+        ]
         for worker in workers:
             worker.start()
         for worker in workers:

@@ -28,36 +28,56 @@ feeds = ["https://example.org/rss.xml"]
         ("[crawl]\nconcurrency = 2.5\n" + GOOD_SOURCE, "crawl.concurrency", "expected an integer"),
         ("[crawl]\nobey_robots = 'yes'\n" + GOOD_SOURCE, "crawl.obey_robots", "true or false"),
         ("[crawl]\ntimeout = 120\n" + GOOD_SOURCE, "crawl.timeout", "at most 30"),
-        ("[crawl]\nrecheck_articles_for = '2 weeks'\n" + GOOD_SOURCE,
-         "crawl.recheck_articles_for", "bad duration"),
+        (
+            "[crawl]\nrecheck_articles_for = '2 weeks'\n" + GOOD_SOURCE,
+            "crawl.recheck_articles_for",
+            "bad duration",
+        ),
         (GOOD_SOURCE + "every = '10x'\n", "sources[0].every", "bad duration"),
         (GOOD_SOURCE + "every = 10\n", "sources[0].every", "expected a duration"),
-        ("[[sources]]\nname = 'a'\nfeeds = ['ftp://example.org/x']\n", "sources[0].feeds[0]",
-         "bad URL"),
+        (
+            "[[sources]]\nname = 'a'\nfeeds = ['ftp://example.org/x']\n",
+            "sources[0].feeds[0]",
+            "bad URL",
+        ),
         ("[[sources]]\nname = 'a'\nfeeds = ['not a url']\n", "sources[0].feeds[0]", "bad URL"),
-        ("[[sources]]\nname = 'a'\nfeeds = 'https://example.org/rss'\n", "sources[0].feeds",
-         "expected a list"),
+        (
+            "[[sources]]\nname = 'a'\nfeeds = 'https://example.org/rss'\n",
+            "sources[0].feeds",
+            "expected a list",
+        ),
         ("[[sources]]\nname = 'a'\n", "sources[0]", "needs at least one"),
         ("[[sources]]\nfeeds = ['https://example.org/rss']\n", "sources[0].name", "missing"),
         (GOOD_SOURCE + GOOD_SOURCE, "sources[1].name", "duplicate"),
-        (GOOD_SOURCE + "allowed_domains = ['https://example.org/']\n",
-         "sources[0].allowed_domains[0]", "bad host name"),
-        ("[[topics]]\nname = 't'\nquery = '(fentanyl'\n" + GOOD_SOURCE, "topics[0].query",
-         "bad query"),
+        (
+            GOOD_SOURCE + "allowed_domains = ['https://example.org/']\n",
+            "sources[0].allowed_domains[0]",
+            "bad host name",
+        ),
+        (
+            "[[topics]]\nname = 't'\nquery = '(fentanyl'\n" + GOOD_SOURCE,
+            "topics[0].query",
+            "bad query",
+        ),
         ("[[topics]]\nname = 't'\n" + GOOD_SOURCE, "topics[0].query", "missing"),
         ("[notify]\nwebhook = 'mailto:x@example.org'\n" + GOOD_SOURCE, "notify.webhook", "bad URL"),
-        ("[distributed]\nredis_url = 'http://x'\n" + GOOD_SOURCE, "distributed.redis_url",
-         "bad URL"),
+        (
+            "[distributed]\nredis_url = 'http://x'\n" + GOOD_SOURCE,
+            "distributed.redis_url",
+            "bad URL",
+        ),
         ("database = 'x.db'\n", "sources", "no [[sources]]"),
         ("[crawl\n", "--config", "not valid TOML"),
     ],
 )
-def test_bad_config_exits_2_naming_the_key(tmp_path: Path, text: str, expected_key: str,
-                                           expected_problem: str) -> None:
+def test_bad_config_exits_2_naming_the_key(
+    tmp_path: Path, text: str, expected_key: str, expected_problem: str
+) -> None:
     path = tmp_path / "bad.toml"
     path.write_text(text, "utf-8")
-    result = CliRunner().invoke(cli, ["crawl", "--config", str(path), "--db",
-                                      str(tmp_path / "x.db")])
+    result = CliRunner().invoke(
+        cli, ["crawl", "--config", str(path), "--db", str(tmp_path / "x.db")]
+    )
     assert result.exit_code == 2, result.output
     assert expected_key in result.output
     assert expected_problem in result.output
@@ -82,15 +102,21 @@ def test_missing_config_file_exits_2(tmp_path: Path) -> None:
 def test_bad_config_in_a_real_process_has_no_traceback(tmp_path: Path) -> None:
     path = tmp_path / "bad.toml"
     path.write_text(GOOD_SOURCE + "every = '1 fortnight'\n", "utf-8")
-    done = subprocess.run([sys.executable, "-m", "crawler", "crawl", "--config", str(path)],
-                          capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    done = subprocess.run(
+        [sys.executable, "-m", "crawler", "crawl", "--config", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+    )
     assert done.returncode == 2
     assert "sources[0].every" in done.stderr
     assert "Traceback" not in done.stderr + done.stdout
 
 
-@pytest.mark.parametrize(("text", "seconds"), [("90s", 90), ("10m", 600), ("2h", 7200),
-                                               ("1d", 86400), ("1.5h", 5400)])
+@pytest.mark.parametrize(
+    ("text", "seconds"), [("90s", 90), ("10m", 600), ("2h", 7200), ("1d", 86400), ("1.5h", 5400)]
+)
 def test_durations(text: str, seconds: float) -> None:
     assert parse_duration(text, "k") == seconds
 
@@ -109,6 +135,15 @@ def test_default_config_is_valid_and_on_topic() -> None:
 
 
 def test_allowed_domains_default_to_the_hosts_of_the_urls() -> None:
-    config = parse_config({"sources": [{"name": "a", "feeds": ["https://news.example.org/f"],
-                                        "pages": ["https://www.example.com/"]}]})
+    config = parse_config(
+        {
+            "sources": [
+                {
+                    "name": "a",
+                    "feeds": ["https://news.example.org/f"],
+                    "pages": ["https://www.example.com/"],
+                }
+            ]
+        }
+    )
     assert config.sources[0].allowed_domains == ("news.example.org", "www.example.com")

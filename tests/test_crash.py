@@ -53,11 +53,16 @@ def test_sigkill_mid_crawl_leaves_a_sound_database_and_a_clean_recrawl(tmp_path:
     db = tmp_path / "crash.db"
     with HostileSite(generated=ARTICLES, article_delay=0.08) as site:
         config = tmp_path / "crash.toml"
-        config.write_text(site.config_toml(str(db), feeds=["/gen-feed.xml"], concurrency=2),
-                          "utf-8")
+        config.write_text(
+            site.config_toml(str(db), feeds=["/gen-feed.xml"], concurrency=2), "utf-8"
+        )
         child = subprocess.Popen(
             [sys.executable, "-m", "crawler", "crawl", "--config", str(config)],
-            cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            cwd=REPO,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         deadline = time.monotonic() + 60
         try:
             while _count(db, "SELECT count(*) FROM articles") == 0:
@@ -104,6 +109,7 @@ def test_sigkill_mid_crawl_leaves_a_sound_database_and_a_clean_recrawl(tmp_path:
     # One story flag per article: the re-crawl did not flag the ones stored before the kill again.
     flagged = conn.execute(
         "SELECT article_id, count(*) FROM flags WHERE kind IN ('new_story', 'new_coverage') "
-        "GROUP BY article_id HAVING count(*) > 1").fetchall()
+        "GROUP BY article_id HAVING count(*) > 1"
+    ).fetchall()
     assert flagged == []
     assert conn.execute("SELECT count(*) FROM fetches WHERE error IS NOT NULL").fetchone()[0] == 0

@@ -10,16 +10,16 @@ def _article_ids(stage, manifest: dict) -> dict[str, int]:
     conn = stage.db()
     ids: dict[str, int] = {}
     for key, info in manifest["articles"].items():
-        rows = conn.execute("SELECT id FROM articles WHERE url LIKE ?",
-                            [f"%{info['path']}"]).fetchall()
+        rows = conn.execute(
+            "SELECT id FROM articles WHERE url LIKE ?", [f"%{info['path']}"]
+        ).fetchall()
         assert len(rows) <= 1, f"{key} stored {len(rows)} times"
         if rows:
             ids[key] = rows[0]["id"]
     return ids
 
 
-def test_every_on_topic_article_is_stored_once_with_clean_text(monitored_web: MonitoredWeb
-                                                               ) -> None:
+def test_every_on_topic_article_is_stored_once_with_clean_text(monitored_web: MonitoredWeb) -> None:
     manifest = monitored_web.expected
     conn = monitored_web.first.db()
     ids = _article_ids(monitored_web.first, manifest)
@@ -39,8 +39,13 @@ def test_every_on_topic_article_is_stored_once_with_clean_text(monitored_web: Mo
 
 def test_tracking_parameter_link_creates_no_second_row(monitored_web: MonitoredWeb) -> None:
     conn = monitored_web.second.db()
-    assert conn.execute("SELECT count(*) FROM articles WHERE url LIKE '%utm_%' "
-                        "OR url LIKE '%gclid%' OR url LIKE '%fbclid%'").fetchone()[0] == 0
+    assert (
+        conn.execute(
+            "SELECT count(*) FROM articles WHERE url LIKE '%utm_%' "
+            "OR url LIKE '%gclid%' OR url LIKE '%fbclid%'"
+        ).fetchone()[0]
+        == 0
+    )
     _article_ids(monitored_web.second, monitored_web.expected)  # asserts one row per article
 
 
@@ -56,8 +61,7 @@ def test_robots_obeyed_and_offsite_never_requested(monitored_web: MonitoredWeb) 
                     assert (host, path) not in paths
 
 
-def test_syndicated_copy_is_linked_and_rewrites_share_a_story(monitored_web: MonitoredWeb
-                                                             ) -> None:
+def test_syndicated_copy_is_linked_and_rewrites_share_a_story(monitored_web: MonitoredWeb) -> None:
     manifest = monitored_web.expected
     conn = monitored_web.second.db()
     ids = _article_ids(monitored_web.second, manifest)
@@ -86,8 +90,9 @@ def test_second_crawl_flags_exactly_the_planted_changes(monitored_web: Monitored
     ids = _article_ids(monitored_web.second, manifest)
     key_of = {v: k for k, v in ids.items()}
     run_id = conn.execute("SELECT max(id) FROM runs").fetchone()[0]
-    flags = conn.execute("SELECT kind, article_id, detail FROM flags WHERE run_id = ?",
-                         [run_id]).fetchall()
+    flags = conn.execute(
+        "SELECT kind, article_id, detail FROM flags WHERE run_id = ?", [run_id]
+    ).fetchall()
     got = sorted((f["kind"], key_of.get(f["article_id"], f["article_id"])) for f in flags)
     expected = []
     for flag in manifest["expected_flags_state2"]:
@@ -98,8 +103,7 @@ def test_second_crawl_flags_exactly_the_planted_changes(monitored_web: Monitored
     assert got == sorted(expected)
 
 
-def test_unchanged_recrawl_flags_nothing_and_downloads_little(monitored_web: MonitoredWeb
-                                                             ) -> None:
+def test_unchanged_recrawl_flags_nothing_and_downloads_little(monitored_web: MonitoredWeb) -> None:
     conn = monitored_web.third.db()
     run_id = conn.execute("SELECT max(id) FROM runs").fetchone()[0]
     assert conn.execute("SELECT count(*) FROM flags WHERE run_id = ?", [run_id]).fetchone()[0] == 0

@@ -44,18 +44,23 @@ to children's toys, and crossing at busier times of day."""
 
 # Same event, different words (and languages); then a different event with the same names.
 REPORTS = [
-    ("Mexico, US officials agree to widen fentanyl intelligence sharing",
-     "WASHINGTON (Reuters) - Mexican deputy foreign minister Roberto Velasco and U.S. envoy "
-     "Thomas Whitfield agreed on Sunday to widen the exchange of intelligence on fentanyl labs "
-     "after a three-hour meeting in Washington. Velasco said a working group would meet every "
-     "26 days and share data on precursor shipments arriving at Pacific ports.",
-     "2025-01-26T21:10:00+00:00"),
-    ("México y EE.UU. acuerdan ampliar intercambio de inteligencia sobre fentanilo",
-     "Washington, 26 ene (EFE).- El subsecretario Roberto Velasco y el enviado Thomas Whitfield "
-     "acordaron este domingo ampliar el intercambio de inteligencia sobre laboratorios de "
-     "fentanilo. Un grupo de trabajo sesionará cada 26 días y compartirá datos sobre cargamentos "
-     "de precursores en puertos del Pacífico.",
-     "2025-01-26T23:40:00+00:00"),
+    (
+        "Mexico, US officials agree to widen fentanyl intelligence sharing",
+        "WASHINGTON (Reuters) - Mexican deputy foreign minister Roberto Velasco and U.S. envoy "
+        "Thomas Whitfield agreed on Sunday to widen the exchange of intelligence on fentanyl labs "
+        "after a three-hour meeting in Washington. Velasco said a working group would meet every "
+        "26 days and share data on precursor shipments arriving at Pacific ports.",
+        "2025-01-26T21:10:00+00:00",
+    ),
+    (
+        "México y EE.UU. acuerdan ampliar intercambio de inteligencia sobre fentanilo",
+        "Washington, 26 ene (EFE).- El subsecretario Roberto Velasco y el enviado Thomas Whitfield "
+        "acordaron este domingo ampliar el intercambio de inteligencia sobre laboratorios de "
+        "fentanilo. Un grupo de trabajo sesionará cada 26 días y compartirá datos sobre "
+        "cargamentos "
+        "de precursores en puertos del Pacífico.",
+        "2025-01-26T23:40:00+00:00",
+    ),
 ]
 OTHER_MEETING = (
     "Velasco, Whitfield hold talks in Mexico City on water treaty deliveries",
@@ -78,19 +83,37 @@ def db_path(tmp_path: Path) -> Path:
 _counter = iter(range(1_000_000))
 
 
-def add(db: Database, title: str, text: str, published: str | None = None,
-        seen_at: str = "2025-02-03T18:00:00+00:00", guid: str | None = None) -> dedup.Link:
+def add(
+    db: Database,
+    title: str,
+    text: str,
+    published: str | None = None,
+    seen_at: str = "2025-02-03T18:00:00+00:00",
+    guid: str | None = None,
+) -> dedup.Link:
     """Store an article row the way storage does, then link it in the same transaction."""
     chash, fp = dedup.content_hash(text), dedup.text_fingerprint(text)
     db.execute("BEGIN IMMEDIATE")
     article_id = db.execute(
         "INSERT INTO articles (url, title, text, published, content_hash, fingerprint, feed_guid,"
         " first_seen, last_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [f"https://example.org/{next(_counter)}", title, text, published, chash, fp, guid,
-         seen_at, seen_at],
+        [
+            f"https://example.org/{next(_counter)}",
+            title,
+            text,
+            published,
+            chash,
+            fp,
+            guid,
+            seen_at,
+            seen_at,
+        ],
     ).lastrowid
-    link = dedup.link_article(db, article_id, dedup.Fingerprints(
-        title, text, published, seen_at, chash, fp, feed_guid=guid))
+    link = dedup.link_article(
+        db,
+        article_id,
+        dedup.Fingerprints(title, text, published, seen_at, chash, fp, feed_guid=guid),
+    )
     db.execute("COMMIT")
     return link
 
@@ -102,23 +125,32 @@ def seasoned(db: Database, count: int = 40) -> Database:
     vocabulary = SEIZURE.lower().replace(",", "").replace(".", "").split()
     for n in range(count):
         text = " ".join(rng.choice(vocabulary) for _ in range(70))
-        add(db, f"background {n}", text, "2024-01-01T00:00:00+00:00",
-            seen_at="2024-01-01T00:00:00+00:00")
+        add(
+            db,
+            f"background {n}",
+            text,
+            "2024-01-01T00:00:00+00:00",
+            seen_at="2024-01-01T00:00:00+00:00",
+        )
     return db
 
 
 # Two events of the same morning that share only what every report on the subject names.
 COMMON_ONLY = [
-    ("FBI says Mexico arrested fentanyl suspect",
-     "The FBI said on Monday that Mexico had arrested a man wanted in Arizona on fentanyl "
-     "trafficking charges. He was detained in Hermosillo and will be handed to U.S. agents "
-     "at the Nogales crossing, the bureau said in a statement.",
-     "2025-03-03T15:00:00+00:00"),
-    ("Mexico, FBI open fentanyl training centre",
-     "Mexico and the FBI opened a training centre for forensic chemists in Monterrey on "
-     "Monday, where police from northern states will learn to identify fentanyl "
-     "precursors, the security ministry said.",
-     "2025-03-03T16:00:00+00:00"),
+    (
+        "FBI says Mexico arrested fentanyl suspect",
+        "The FBI said on Monday that Mexico had arrested a man wanted in Arizona on fentanyl "
+        "trafficking charges. He was detained in Hermosillo and will be handed to U.S. agents "
+        "at the Nogales crossing, the bureau said in a statement.",
+        "2025-03-03T15:00:00+00:00",
+    ),
+    (
+        "Mexico, FBI open fentanyl training centre",
+        "Mexico and the FBI opened a training centre for forensic chemists in Monterrey on "
+        "Monday, where police from northern states will learn to identify fentanyl "
+        "precursors, the security ministry said.",
+        "2025-03-03T16:00:00+00:00",
+    ),
 ]
 
 
@@ -146,8 +178,10 @@ def test_pure_functions() -> None:
 
 
 def test_a_year_is_no_quantity() -> None:
-    terms, _ = story.story_terms("Marina desmantela laboratorio",
-                                 "La Marina desmantela en 2026 un laboratorio con 410 kilos.")
+    terms, _ = story.story_terms(
+        "Marina desmantela laboratorio",
+        "La Marina desmantela en 2026 un laboratorio con 410 kilos.",
+    )
     assert terms["#2026"] == pytest.approx(story_terms_module.WEIGHT_SMALL_NUMBER)
     assert terms["#410"] == pytest.approx(story_terms_module.WEIGHT_NUMBER)
     assert story_terms_module.is_year("#1944") and not story_terms_module.is_year("#410")
@@ -156,8 +190,11 @@ def test_a_year_is_no_quantity() -> None:
 def test_reprint_with_other_headline_and_chrome_is_duplicate(db_path: Path) -> None:
     db = Database(db_path)
     original = add(db, "Mexico hands alleged cartel financier to US", EXTRADITION)
-    wire = ("MEXICO CITY (AP) — " + EXTRADITION.replace("Monday", "Monday afternoon")
-            + "\n\nAssociated Press writer Ana Martinez in Mexico City contributed to this report.")
+    wire = (
+        "MEXICO CITY (AP) — "
+        + EXTRADITION.replace("Monday", "Monday afternoon")
+        + "\n\nAssociated Press writer Ana Martinez in Mexico City contributed to this report."
+    )
     copy = add(db, "'El Tordo' extradited", wire)
     assert original.duplicate_of is None and original.new_story
     assert copy.duplicate_of is not None and copy.story_id == original.story_id
@@ -226,10 +263,16 @@ def test_story_row_counts_and_times(db_path: Path) -> None:
     late, early = REPORTS[1], REPORTS[0]
     add(db, late[0], late[1], late[2], seen_at="2025-01-27T02:00:00+00:00")
     add(db, early[0], early[1], early[2], seen_at="2025-01-27T03:00:00+00:00")
-    add(db, "Copy", early[1] + "\n\nReporting by Dave Graham", None,
-        seen_at="2025-01-27T05:00:00+00:00")
-    rows = db.execute("SELECT title, first_seen, last_seen, article_count FROM stories "
-                      "WHERE first_seen > '2025'").fetchall()
+    add(
+        db,
+        "Copy",
+        early[1] + "\n\nReporting by Dave Graham",
+        None,
+        seen_at="2025-01-27T05:00:00+00:00",
+    )
+    rows = db.execute(
+        "SELECT title, first_seen, last_seen, article_count FROM stories WHERE first_seen > '2025'"
+    ).fetchall()
     assert len(rows) == 1
     title, first_seen, last_seen, count = rows[0]
     assert count == 3
@@ -245,8 +288,13 @@ def test_update_article_replaces_index_rows(db_path: Path) -> None:
     before = db.execute("SELECT count(*) FROM dedup_bands").fetchone()[0]
     db.execute("BEGIN IMMEDIATE")
     db.execute("UPDATE articles SET text = ? WHERE id = ?", [EXTRADITION, article_id])
-    dedup.update_article(db, article_id, dedup.Fingerprints.of(
-        "Seizure", EXTRADITION, published=None, seen_at="2025-02-03T19:00:00+00:00"))
+    dedup.update_article(
+        db,
+        article_id,
+        dedup.Fingerprints.of(
+            "Seizure", EXTRADITION, published=None, seen_at="2025-02-03T19:00:00+00:00"
+        ),
+    )
     db.execute("COMMIT")
     assert db.execute("SELECT count(*) FROM dedup_bands").fetchone()[0] == before
     reprint = add(db, "Reprint", EXTRADITION.replace("Monday", "Monday evening"))
@@ -260,12 +308,21 @@ def test_update_article_replaces_index_rows(db_path: Path) -> None:
         (SEIZURE, "  " + SEIZURE.replace("\n\n", "\n \n") + " ", False),
         ("Updated 10:15 a.m.\n\n" + SEIZURE, "Updated 11:40 a.m.\n\n" + SEIZURE, False),
         (SEIZURE, SEIZURE.replace("cucumbers", "cucumber"), False),
-        (SEIZURE, SEIZURE + "\n\nLater on Monday, a second truck carrying tomatoes was "
-                            "stopped at the same crossing with 80 more pounds of pills.", True),
+        (
+            SEIZURE,
+            SEIZURE + "\n\nLater on Monday, a second truck carrying tomatoes was "
+            "stopped at the same crossing with 80 more pounds of pills.",
+            True,
+        ),
         (SEIZURE, "\n\n".join(SEIZURE.split("\n\n")[:2]), True),
-        (SEIZURE, SEIZURE.replace("Officials said the pills were pressed to look like "
-                                  "prescription painkillers", "Investigators have not said "
-                                  "where the load was going or who had paid for it"), True),
+        (
+            SEIZURE,
+            SEIZURE.replace(
+                "Officials said the pills were pressed to look like prescription painkillers",
+                "Investigators have not said where the load was going or who had paid for it",
+            ),
+            True,
+        ),
     ],
 )
 def test_is_material_change(old: str, new: str, material: bool) -> None:

@@ -80,10 +80,12 @@ def test_not_a_sitemap(body: bytes) -> None:
 
 
 def test_entities_are_not_expanded() -> None:
-    bomb = (b'<?xml version="1.0"?><!DOCTYPE l [<!ENTITY a "aaaaaaaaaa">'
-            b'<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]>'
-            b'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
-            b"<url><loc>https://ex.org/&b;</loc></url></urlset>")
+    bomb = (
+        b'<?xml version="1.0"?><!DOCTYPE l [<!ENTITY a "aaaaaaaaaa">'
+        b'<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]>'
+        b'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+        b"<url><loc>https://ex.org/&b;</loc></url></urlset>"
+    )
     entries, _ = parse_sitemap(bomb, "https://ex.org/s.xml")
     assert all(len(e.url) < 200 for e in entries)
 

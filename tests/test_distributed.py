@@ -27,7 +27,8 @@ from crawler.sample_site import SampleWeb
 from tests.conftest import REPO, MonitoredWeb, run_cli
 
 REDIS_SERVER = shutil.which("redis-server") or (
-    "/usr/bin/redis-server" if Path("/usr/bin/redis-server").exists() else None)
+    "/usr/bin/redis-server" if Path("/usr/bin/redis-server").exists() else None
+)
 
 
 def _free_port() -> int:
@@ -39,16 +40,31 @@ def _free_port() -> int:
 @pytest.fixture(scope="session")
 def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if REDIS_SERVER is None:
-        pytest.skip("redis-server is not installed (Debian: apt-get install redis-server; "
-                    ".ci/run does this)")
+        pytest.skip(
+            "redis-server is not installed (Debian: apt-get install redis-server; "
+            ".ci/run does this)"
+        )
     import redis
 
     workdir = tmp_path_factory.mktemp("redis")
     port = _free_port()
     process = subprocess.Popen(
-        [REDIS_SERVER, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-         "--appendonly", "no", "--dir", str(workdir)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        [
+            REDIS_SERVER,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(workdir),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"redis://127.0.0.1:{port}/0"
     client = redis.Redis.from_url(url)
     deadline = time.monotonic() + 10
@@ -74,16 +90,24 @@ def redis_url(redis_server: str) -> str:
     return redis_server
 
 
-def distributed_config(web: SampleWeb, db: Path, redis_url: str, *, delay: float = 0.0,
-                       lease: str = "60s") -> str:
-    return (web.config_toml(str(db), delay=delay)
-            + f'\n[distributed]\nredis_url = "{redis_url}"\nlease = "{lease}"\n')
+def distributed_config(
+    web: SampleWeb, db: Path, redis_url: str, *, delay: float = 0.0, lease: str = "60s"
+) -> str:
+    return (
+        web.config_toml(str(db), delay=delay)
+        + f'\n[distributed]\nredis_url = "{redis_url}"\nlease = "{lease}"\n'
+    )
 
 
 def start_worker(config: Path, log: Path) -> subprocess.Popen[bytes]:
     env = {**os.environ, "NEWSWATCH_NO_PROGRESS": "1"}
-    return subprocess.Popen([sys.executable, "-m", "crawler", "worker", "--config", str(config)],
-                            cwd=REPO, stdout=subprocess.DEVNULL, stderr=log.open("wb"), env=env)
+    return subprocess.Popen(
+        [sys.executable, "-m", "crawler", "worker", "--config", str(config)],
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=log.open("wb"),
+        env=env,
+    )
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:
@@ -97,6 +121,7 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 
 
 # -- what a crawl produced, independent of ports and ids -------------------------------------
+
 
 def _path(url: str) -> str:
     return url.split("://", 1)[1].split("/", 1)[1] if "/" in url.split("://", 1)[1] else ""
@@ -112,25 +137,31 @@ def outcome(db_path: Path) -> dict:
     for i, row in articles.items():
         stories.setdefault(row["story_id"], set()).add(path[i])
     runs = [r[0] for r in conn.execute("SELECT id FROM runs ORDER BY id")]
-    flags = sorted((runs.index(r["run_id"]), r["kind"], path.get(r["article_id"]))
-                   for r in conn.execute("SELECT run_id, kind, article_id FROM flags"))
+    flags = sorted(
+        (runs.index(r["run_id"]), r["kind"], path.get(r["article_id"]))
+        for r in conn.execute("SELECT run_id, kind, article_id FROM flags")
+    )
     return {
-        "articles": sorted((path[i], r["title"], r["text"], r["topics"])
-                           for i, r in articles.items()),
+        "articles": sorted(
+            (path[i], r["title"], r["text"], r["topics"]) for i, r in articles.items()
+        ),
         "stories": sorted(sorted(members) for members in stories.values()),
-        "duplicates": sorted((path[i], path[r["duplicate_of"]])
-                             for i, r in articles.items() if r["duplicate_of"]),
+        "duplicates": sorted(
+            (path[i], path[r["duplicate_of"]]) for i, r in articles.items() if r["duplicate_of"]
+        ),
         "flags": flags,
         "runs": [r[0] for r in conn.execute("SELECT status FROM runs ORDER BY id")],
     }
 
 
 def article_fetches(web: SampleWeb) -> Counter[str]:
-    return Counter(f"{r.host}{r.path}" for r in web.requests
-                   if r.kind == "article" and r.bytes_sent > 0)
+    return Counter(
+        f"{r.host}{r.path}" for r in web.requests if r.kind == "article" and r.bytes_sent > 0
+    )
 
 
 # -- tests -----------------------------------------------------------------------------------
+
 
 def test_distributed_config_is_validated() -> None:
     source = {"sources": [{"name": "a", "feeds": ["https://example.org/rss"]}]}
@@ -154,17 +185,19 @@ def test_worker_without_distributed_exits_2(tmp_path: Path) -> None:
 
 def test_unreachable_redis_exits_1_with_its_message(tmp_path: Path) -> None:
     config = tmp_path / "c.toml"
-    config.write_text(f'[distributed]\nredis_url = "redis://127.0.0.1:{_free_port()}/0"\n'
-                      '[[sources]]\nname = "a"\nfeeds = ["https://example.org/rss"]\n')
+    config.write_text(
+        f'[distributed]\nredis_url = "redis://127.0.0.1:{_free_port()}/0"\n'
+        '[[sources]]\nname = "a"\nfeeds = ["https://example.org/rss"]\n'
+    )
     for command in ("crawl", "worker"):
-        done = run_cli(command, "--config", str(config), "--db", str(tmp_path / "x.db"),
-                       timeout=60)
+        done = run_cli(command, "--config", str(config), "--db", str(tmp_path / "x.db"), timeout=60)
         assert done.returncode == 1, done.stderr[-2000:]
         assert "cannot use Redis" in done.stderr and "Traceback" not in done.stderr
 
 
-def test_two_workers_and_crawl_equal_single_node(tmp_path: Path, redis_url: str,
-                                                 monitored_web: MonitoredWeb) -> None:
+def test_two_workers_and_crawl_equal_single_node(
+    tmp_path: Path, redis_url: str, monitored_web: MonitoredWeb
+) -> None:
     db = tmp_path / "distributed.db"
     with SampleWeb(state=1) as web:
         config = tmp_path / "distributed.toml"
@@ -189,8 +222,9 @@ def test_two_workers_and_crawl_equal_single_node(tmp_path: Path, redis_url: str,
     assert not any("Traceback" in log for log in logs), logs
 
 
-def test_killing_a_worker_mid_crawl_loses_nothing(tmp_path: Path, redis_url: str,
-                                                  monitored_web: MonitoredWeb) -> None:
+def test_killing_a_worker_mid_crawl_loses_nothing(
+    tmp_path: Path, redis_url: str, monitored_web: MonitoredWeb
+) -> None:
     import redis
 
     from crawler.distributed import INFLIGHT_KEY, STATS_KEY, WORKERS_KEY
@@ -203,8 +237,11 @@ def test_killing_a_worker_mid_crawl_loses_nothing(tmp_path: Path, redis_url: str
         # a short lease lets the others take over its requests soon.
         # Two requests per process at most, so the work spreads over all three and the victim
         # holds leases most of the time (with 8, whoever finds the links keeps them).
-        config.write_text(distributed_config(web, db, redis_url, delay=0.4, lease="3s")
-                          .replace("concurrency = 8", "concurrency = 2"))
+        config.write_text(
+            distributed_config(web, db, redis_url, delay=0.4, lease="3s").replace(
+                "concurrency = 8", "concurrency = 2"
+            )
+        )
         victim = start_worker(config, tmp_path / "victim.log")
         survivor = start_worker(config, tmp_path / "survivor.log")
         # Both workers up before the queue is seeded: on a loaded machine a late victim could
@@ -215,8 +252,12 @@ def test_killing_a_worker_mid_crawl_loses_nothing(tmp_path: Path, redis_url: str
             assert time.monotonic() < deadline, "workers did not start"
             time.sleep(0.1)
         crawl = subprocess.Popen(
-            [sys.executable, "-m", "crawler", "crawl", "--config", str(config)], cwd=REPO,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            [sys.executable, "-m", "crawler", "crawl", "--config", str(config)],
+            cwd=REPO,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         try:
             # Kill the victim while it holds leased requests (its heartbeat says how many).
             deadline = time.monotonic() + 60
@@ -252,12 +293,14 @@ def test_schedule_seeds_runs_that_workers_crawl(tmp_path: Path, redis_url: str) 
     db = tmp_path / "scheduled.db"
     with SampleWeb(state=1) as web:
         config = tmp_path / "distributed.toml"
-        config.write_text(distributed_config(web, db, redis_url).replace(
-            'every = "10m"', 'every = "3s"'), "utf-8")
+        config.write_text(
+            distributed_config(web, db, redis_url).replace('every = "10m"', 'every = "3s"'), "utf-8"
+        )
         worker = start_worker(config, tmp_path / "worker.log")
         try:
             returncode, output = schedule_through_publication(
-                config, db, web, tmp_path / "schedule.log", finished="'ok'")
+                config, db, web, tmp_path / "schedule.log", finished="'ok'"
+            )
         finally:
             stop(worker)
     assert returncode == 0, output[-3000:]
@@ -269,7 +312,8 @@ def test_schedule_seeds_runs_that_workers_crawl(tmp_path: Path, redis_url: str) 
 
 
 def test_writer_crash_between_commit_and_ack_redelivers_idempotently(
-        tmp_path: Path, redis_url: str) -> None:
+    tmp_path: Path, redis_url: str
+) -> None:
     import redis
 
     from crawler.config import Config
@@ -286,22 +330,32 @@ def test_writer_crash_between_commit_and_ack_redelivers_idempotently(
     from crawler.storage import open_database, start_run
 
     configure_topics([])
-    pages = sorted(p for p in (SITE_DIR / "state1").rglob("*.html")
-                   if "private" not in p.parts)
-    results = [process_page(PageJob(url=f"http://127.0.0.1/{p.relative_to(SITE_DIR)}",
-                                    body=p.read_bytes(), source="sample")) for p in pages]
+    pages = sorted(p for p in (SITE_DIR / "state1").rglob("*.html") if "private" not in p.parts)
+    results = [
+        process_page(
+            PageJob(
+                url=f"http://127.0.0.1/{p.relative_to(SITE_DIR)}",
+                body=p.read_bytes(),
+                source="sample",
+            )
+        )
+        for p in pages
+    ]
     results = [r for r in results if r.article is not None]
     assert len(results) >= 5
     client = redis.Redis.from_url(redis_url)
     db_path = tmp_path / "writer.db"
     db = open_database(db_path)
     tags = new_run_tags(start_run(db, "manual", ["sample"]))
-    push_entries(client, [{"t": "page", "run": tags, "result": r, "meta": {"status": 200}}
-                          for r in results])
+    push_entries(
+        client, [{"t": "page", "run": tags, "result": r, "meta": {"status": 200}} for r in results]
+    )
 
     def table_counts() -> tuple[int, int, int]:
-        return tuple(db.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
-                     for t in ("articles", "flags", "article_versions"))
+        return tuple(
+            db.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+            for t in ("articles", "flags", "article_versions")
+        )
 
     # The first writer commits its batch to SQLite and dies before acknowledging it.
     crashed = IngestWriter(Config(), str(db_path), client)

@@ -178,8 +178,10 @@ def test_no_boilerplate_leaks_on_eval_set() -> None:
 
 def test_unclosed_h1_does_not_swallow_the_body_into_the_title() -> None:
     body = " ".join(["Mexico handed over 26 cartel suspects to the United States."] * 30)
-    html = (f"<html><head><title>Mexico hands over cartel suspects</title></head><body>"
-            f"<article><h1>Mexico hands over cartel suspects<p>{body}</p><p>{body}</p>"
-            f"</article></body></html>")
+    html = (
+        f"<html><head><title>Mexico hands over cartel suspects</title></head><body>"
+        f"<article><h1>Mexico hands over cartel suspects<p>{body}</p><p>{body}</p>"
+        f"</article></body></html>"
+    )
     article = extract_article(html, "https://example.org/a")
     assert article.title and len(article.title) <= 300

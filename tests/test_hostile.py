@@ -91,12 +91,18 @@ def _tree_rss(process: subprocess.Popen[str]) -> int:
         return 0
 
 
-def run_crawl_measured(config: Path, timeout: float = 90) -> tuple[
-        subprocess.CompletedProcess[str], float, int]:
+def run_crawl_measured(
+    config: Path, timeout: float = 90
+) -> tuple[subprocess.CompletedProcess[str], float, int]:
     """`newswatch crawl` in a child; (result, seconds, peak RSS of its process tree)."""
     start = time.monotonic()
-    child = subprocess.Popen([sys.executable, "-m", "crawler", "crawl", "--config", str(config)],
-                             cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    child = subprocess.Popen(
+        [sys.executable, "-m", "crawler", "crawl", "--config", str(config)],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     peak = 0
     stop = threading.Event()
 
@@ -122,19 +128,23 @@ def run_crawl_measured(config: Path, timeout: float = 90) -> tuple[
 
 
 @pytest.fixture(scope="module")
-def hostile(gzip_bomb: Path, tmp_path_factory: pytest.TempPathFactory
-            ) -> Iterator[HostileCrawl]:
+def hostile(gzip_bomb: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[HostileCrawl]:
     workdir = tmp_path_factory.mktemp("hostile")
     db = workdir / "hostile.db"
     with HostileSite(gzip_bomb) as site:
         config = workdir / "hostile.toml"
-        config.write_text(site.config_toml(
-            str(db),
-            feeds=["/feed.xml", "/bad-feed.xml", "/missing-feed.xml"],
-            sitemaps=["/sitemap.xml", "/sitemap-index.xml", "/big-sitemap.xml"],
-            timeout=5,
-            extra_crawl=f"max_sitemaps = {MAX_SITEMAPS}\nmax_sitemap_bytes = {MAX_SITEMAP_BYTES}",
-        ), "utf-8")
+        config.write_text(
+            site.config_toml(
+                str(db),
+                feeds=["/feed.xml", "/bad-feed.xml", "/missing-feed.xml"],
+                sitemaps=["/sitemap.xml", "/sitemap-index.xml", "/big-sitemap.xml"],
+                timeout=5,
+                extra_crawl=(
+                    f"max_sitemaps = {MAX_SITEMAPS}\nmax_sitemap_bytes = {MAX_SITEMAP_BYTES}"
+                ),
+            ),
+            "utf-8",
+        )
         done, seconds, peak = run_crawl_measured(config)
         yield HostileCrawl(site, db, done, seconds, peak)
 
@@ -160,16 +170,22 @@ def test_every_readable_article_is_stored_once(hostile: HostileCrawl) -> None:
 
 
 def test_truncated_broken_html_is_still_an_article(hostile: HostileCrawl) -> None:
-    row = hostile.db().execute("SELECT title, text FROM articles WHERE url = ?",
-                               [hostile.url("/news/broken")]).fetchone()
+    row = (
+        hostile.db()
+        .execute("SELECT title, text FROM articles WHERE url = ?", [hostile.url("/news/broken")])
+        .fetchone()
+    )
     assert row["title"] == "Cartel violence in Mexico pushes fentanyl labs into remote mountains"
     assert "dismantled three fentanyl laboratories" in row["text"]
     assert "neighbouring states of Sinaloa and Chihuahua" in row["text"]
 
 
 def test_latin1_page_labelled_utf8_is_stored_without_mojibake(hostile: HostileCrawl) -> None:
-    row = hostile.db().execute("SELECT title, text FROM articles WHERE url = ?",
-                               [hostile.url("/news/latin1")]).fetchone()
+    row = (
+        hostile.db()
+        .execute("SELECT title, text FROM articles WHERE url = ?", [hostile.url("/news/latin1")])
+        .fetchone()
+    )
     assert "Querétaro" in row["title"]
     assert row["text"].count("Querétaro") >= 3
     assert "México" in row["text"]
@@ -197,9 +213,13 @@ def test_failures_are_counted_on_the_run_by_kind(hostile: HostileCrawl) -> None:
     stats = hostile.stats()
     assert run["status"] == "partial"
     counts = stats["counts"]
-    recorded = hostile.db().execute(
-        "SELECT count(*) FROM fetches WHERE error IS NOT NULL AND error NOT LIKE 'refused:%'"
-    ).fetchone()[0]
+    recorded = (
+        hostile.db()
+        .execute(
+            "SELECT count(*) FROM fetches WHERE error IS NOT NULL AND error NOT LIKE 'refused:%'"
+        )
+        .fetchone()[0]
+    )
     assert stats["errors"] == recorded == len(EXPECTED_FAILURES)
     by_kind: dict[str, int] = {}
     for kind in EXPECTED_FAILURES.values():
@@ -256,8 +276,7 @@ def test_redirect_loop_is_one_named_failure(hostile: HostileCrawl) -> None:
     assert hostile.site.paths("site").count("/news/loop-a") == 1
 
 
-def test_file_and_data_urls_in_feeds_and_sitemaps_are_never_followed(hostile: HostileCrawl
-                                                                     ) -> None:
+def test_file_and_data_urls_in_feeds_and_sitemaps_are_never_followed(hostile: HostileCrawl) -> None:
     conn = hostile.db()
     for table in ("fetches", "articles"):
         rows = conn.execute(f"SELECT url FROM {table} WHERE url NOT LIKE 'http%'").fetchall()
@@ -287,8 +306,10 @@ def test_unreachable_source_is_a_failed_run_and_still_exit_0(tmp_path: Path) -> 
     config = tmp_path / "down.toml"
     config.write_text(
         f'database = "{tmp_path / "down.db"}"\n[crawl]\ndelay = 0\ntimeout = 5\n'
-        'obey_robots = false\nworkers = 1\n'
-        f'[[sources]]\nname = "down"\nfeeds = ["http://127.0.0.1:{port}/feed.xml"]\n', "utf-8")
+        "obey_robots = false\nworkers = 1\n"
+        f'[[sources]]\nname = "down"\nfeeds = ["http://127.0.0.1:{port}/feed.xml"]\n',
+        "utf-8",
+    )
     done = run_cli("crawl", "--config", str(config), timeout=60)
     assert done.returncode == 0, done.stderr[-3000:]
     conn = sqlite3.connect(tmp_path / "down.db")

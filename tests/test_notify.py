@@ -46,8 +46,10 @@ def receiver() -> Iterator[str]:
 def _db_with_flag(tmp_path: Path) -> tuple:
     db = open_database(tmp_path / "n.db")
     run_id = start_run(db, "manual", ["x"])
-    db.execute("INSERT INTO articles (url, title, first_seen, last_seen) VALUES (?, ?, ?, ?)",
-               ["https://ex.org/a", "Cártel", utcnow(), utcnow()])
+    db.execute(
+        "INSERT INTO articles (url, title, first_seen, last_seen) VALUES (?, ?, ?, ?)",
+        ["https://ex.org/a", "Cártel", utcnow(), utcnow()],
+    )
     create_flag(db, "new_story", "article:1", run_id=run_id, article_id=1, story_id=None)
     return db, run_id
 
@@ -66,7 +68,6 @@ def test_webhook_receives_one_post_with_the_flags(tmp_path: Path, receiver: str)
 
 def test_webhook_failure_is_recorded_not_raised(tmp_path: Path) -> None:
     db, run_id = _db_with_flag(tmp_path)
-    assert not notify_run(db, "http://127.0.0.1:9/nothing-listens", run_id, backoff=0.01,
-                          timeout=1)
+    assert not notify_run(db, "http://127.0.0.1:9/nothing-listens", run_id, backoff=0.01, timeout=1)
     stats = json.loads(db.execute("SELECT stats FROM runs").fetchone()[0])
     assert stats["webhook"] == "failed" and "webhook_error" in stats

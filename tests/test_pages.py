@@ -35,7 +35,9 @@ def test_text_digests_equal_the_separate_functions() -> None:
     )
     for sample in (text, "short text"):
         assert text_digests(sample) == (
-            content_hash(sample), text_fingerprint(sample), text_signature(sample)
+            content_hash(sample),
+            text_fingerprint(sample),
+            text_signature(sample),
         )
 
 

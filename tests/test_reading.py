@@ -16,53 +16,120 @@ from crawler.cli import cli
 from crawler.reading import format_seconds, parse_since, quote_words
 from crawler.storage import open_database
 
-FLAG_KEYS = {"id", "kind", "created_at", "run_id", "article_id", "story_id", "url", "title",
-             "source", "story_title", "acked_at", "detail"}
+FLAG_KEYS = {
+    "id",
+    "kind",
+    "created_at",
+    "run_id",
+    "article_id",
+    "story_id",
+    "url",
+    "title",
+    "source",
+    "story_title",
+    "acked_at",
+    "detail",
+}
 STORY_KEYS = {"id", "title", "first_seen", "last_seen", "article_count", "outlets"}
 SEARCH_KEYS = {"article_id", "url", "title", "story_id", "snippet", "source", "published"}
 
-V1 = ("La Fiscalía General de la República entregó este martes a 29 presuntos "
-      "narcotraficantes a Estados Unidos, en la mayor extradición de su historia.\n"
-      "Entre los enviados figuran líderes de cárteles acusados de traficar fentanilo.")
-V2 = V1 + ("\nEl gobierno de Claudia Sheinbaum afirmó que la entrega forma parte de la "
-           "cooperación en seguridad con Washington.")
+V1 = (
+    "La Fiscalía General de la República entregó este martes a 29 presuntos "
+    "narcotraficantes a Estados Unidos, en la mayor extradición de su historia.\n"
+    "Entre los enviados figuran líderes de cárteles acusados de traficar fentanilo."
+)
+V2 = V1 + (
+    "\nEl gobierno de Claudia Sheinbaum afirmó que la entrega forma parte de la "
+    "cooperación en seguridad con Washington."
+)
 REUTERS_URL = "https://www.reuters.com/world/americas/mexico-sends-29-cartel-figures-us-2026-03-01/"
 RELATED_URL = "https://www.reuters.com/world/americas/who-are-the-29-extradited-2026-03-02/"
 
 ARTICLES: list[dict[str, Any]] = [
-    dict(id=1, url="https://elpais.com/mexico/2026-03-01/mexico-extradita-a-29-narcos.html",
-         source="elpais", site="EL PAÍS", language="es", story_id=1, duplicate_of=None,
-         title="México extradita a 29 narcotraficantes a Estados Unidos", text=V2,
-         description="La mayor entrega de presos de la historia reciente.",
-         published="2026-03-01T06:30:00+00:00", first_seen="2026-03-01T08:01:00+00:00",
-         updated_at="2026-03-02T08:02:00+00:00", authors=["Elías Camhaji"]),
-    dict(id=2, url=REUTERS_URL, source="reuters", site="Reuters", language="en", story_id=1,
-         duplicate_of=None, title="Mexico sends 29 cartel figures to the United States",
-         text="Mexico sent 29 alleged cartel members to the United States on Tuesday, the "
-              "largest such transfer, as President Sheinbaum seeks to ease tariff threats.",
-         description=None, published="2026-03-01T07:00:00+00:00",
-         first_seen="2026-03-01T08:02:00+00:00", updated_at=None, authors=[]),
-    dict(id=3, url="https://news.yahoo.com/mexico-sends-29-cartel-figures-070000.html",
-         source="yahoo-news", site="Yahoo News", language="en", story_id=1, duplicate_of=2,
-         title="Mexico sends 29 cartel figures to the United States",
-         text="Mexico sent 29 alleged cartel members to the United States on Tuesday, the "
-              "largest such transfer, as President Sheinbaum seeks to ease tariff threats.",
-         description=None, published="2026-03-01T07:05:00+00:00",
-         first_seen="2026-03-01T08:02:30+00:00", updated_at=None, authors=[]),
-    dict(id=4, url="https://apnews.com/article/fentanyl-border-seizures-2026",
-         source="apnews", site="AP News", language="en", story_id=2, duplicate_of=None,
-         title="Fentanyl & cartels: <seizures> at the border rise",
-         text="Fentanyl seizures rose again.\x0c Border agents seized fentanyl pills hidden in "
-              "trucks; fentanyl powder was found too. Officials credit cooperation.",
-         description=None, published="2026-03-01T05:00:00+00:00",
-         first_seen="2026-03-01T08:03:00+00:00", updated_at=None, authors=["Alicia A. Caldwell"]),
-    dict(id=5, url="https://www.milenio.com/politica/sheinbaum-defiende-cooperacion-seguridad",
-         source="milenio", site="Milenio", language="es", story_id=1, duplicate_of=None,
-         title="Sheinbaum defiende la cooperación en seguridad tras la extradición",
-         text="La presidenta defendió la decisión y negó que se trate de una concesión; "
-              "mencionó el fentanilo una vez.",
-         description=None, published="2026-03-02T07:40:00+00:00",
-         first_seen="2026-03-02T08:04:00+00:00", updated_at=None, authors=[]),
+    dict(
+        id=1,
+        url="https://elpais.com/mexico/2026-03-01/mexico-extradita-a-29-narcos.html",
+        source="elpais",
+        site="EL PAÍS",
+        language="es",
+        story_id=1,
+        duplicate_of=None,
+        title="México extradita a 29 narcotraficantes a Estados Unidos",
+        text=V2,
+        description="La mayor entrega de presos de la historia reciente.",
+        published="2026-03-01T06:30:00+00:00",
+        first_seen="2026-03-01T08:01:00+00:00",
+        updated_at="2026-03-02T08:02:00+00:00",
+        authors=["Elías Camhaji"],
+    ),
+    dict(
+        id=2,
+        url=REUTERS_URL,
+        source="reuters",
+        site="Reuters",
+        language="en",
+        story_id=1,
+        duplicate_of=None,
+        title="Mexico sends 29 cartel figures to the United States",
+        text="Mexico sent 29 alleged cartel members to the United States on Tuesday, the "
+        "largest such transfer, as President Sheinbaum seeks to ease tariff threats.",
+        description=None,
+        published="2026-03-01T07:00:00+00:00",
+        first_seen="2026-03-01T08:02:00+00:00",
+        updated_at=None,
+        authors=[],
+    ),
+    dict(
+        id=3,
+        url="https://news.yahoo.com/mexico-sends-29-cartel-figures-070000.html",
+        source="yahoo-news",
+        site="Yahoo News",
+        language="en",
+        story_id=1,
+        duplicate_of=2,
+        title="Mexico sends 29 cartel figures to the United States",
+        text="Mexico sent 29 alleged cartel members to the United States on Tuesday, the "
+        "largest such transfer, as President Sheinbaum seeks to ease tariff threats.",
+        description=None,
+        published="2026-03-01T07:05:00+00:00",
+        first_seen="2026-03-01T08:02:30+00:00",
+        updated_at=None,
+        authors=[],
+    ),
+    dict(
+        id=4,
+        url="https://apnews.com/article/fentanyl-border-seizures-2026",
+        source="apnews",
+        site="AP News",
+        language="en",
+        story_id=2,
+        duplicate_of=None,
+        title="Fentanyl & cartels: <seizures> at the border rise",
+        text="Fentanyl seizures rose again.\x0c Border agents seized fentanyl pills hidden in "
+        "trucks; fentanyl powder was found too. Officials credit cooperation.",
+        description=None,
+        published="2026-03-01T05:00:00+00:00",
+        first_seen="2026-03-01T08:03:00+00:00",
+        updated_at=None,
+        authors=["Alicia A. Caldwell"],
+    ),
+    dict(
+        id=5,
+        url="https://www.milenio.com/politica/sheinbaum-defiende-cooperacion-seguridad",
+        source="milenio",
+        site="Milenio",
+        language="es",
+        story_id=1,
+        duplicate_of=None,
+        title="Sheinbaum defiende la cooperación en seguridad tras la extradición",
+        text="La presidenta defendió la decisión y negó que se trate de una concesión; "
+        "mencionó el fentanilo una vez.",
+        description=None,
+        published="2026-03-02T07:40:00+00:00",
+        first_seen="2026-03-02T08:04:00+00:00",
+        updated_at=None,
+        authors=[],
+    ),
 ]
 
 FLAGS = [
@@ -70,9 +137,16 @@ FLAGS = [
     (2, "new_coverage", 2, 1, 1, "article:2", None, "2026-03-01T08:02:00+00:00"),
     (3, "new_story", 4, 2, 1, "article:4", None, "2026-03-01T08:03:00+00:00"),
     (4, "updated", 1, 1, 2, "article:1:hash-v2", {"version_id": 2}, "2026-03-02T08:02:00+00:00"),
-    (5, "new_related", 2, 1, 2, f"article:2:related:{RELATED_URL}",
-     {"url": RELATED_URL, "title": "¿Quiénes son los 29 extraditados?"},
-     "2026-03-02T08:03:00+00:00"),
+    (
+        5,
+        "new_related",
+        2,
+        1,
+        2,
+        f"article:2:related:{RELATED_URL}",
+        {"url": RELATED_URL, "title": "¿Quiénes son los 29 extraditados?"},
+        "2026-03-02T08:03:00+00:00",
+    ),
     (6, "new_coverage", 5, 1, 2, "article:5", None, "2026-03-02T08:04:00+00:00"),
 ]
 
@@ -96,21 +170,43 @@ sitemaps = ["https://www.milenio.com/sitemap/google-news.xml"]
 def make_sample_db(path: Path) -> Path:
     """A small but realistic newswatch database: two runs, two stories, five articles."""
     db = open_database(path)
-    stats1 = {"pages_fetched": 40, "articles_new": 4, "articles_updated": 0, "duplicates": 1,
-              "flags": 3, "errors": 1, "off_topic": 7}
-    stats2 = {"pages_fetched": 12, "articles_new": 1, "articles_updated": 1, "duplicates": 0,
-              "flags": 3, "errors": 0, "off_topic": 2}
-    db.execute("INSERT INTO runs (id, trigger, started_at, finished_at, status, sources, stats) "
-               "VALUES (1, 'manual', '2026-03-01T08:00:00+00:00', '2026-03-01T08:05:00+00:00', "
-               "'partial', '[]', ?)", [json.dumps(stats1)])
-    db.execute("INSERT INTO runs (id, trigger, started_at, finished_at, status, sources, stats) "
-               "VALUES (2, 'scheduled', '2026-03-02T08:00:00+00:00', "
-               "'2026-03-02T08:05:00+00:00', 'ok', '[\"elpais\"]', ?)", [json.dumps(stats2)])
-    db.execute("INSERT INTO stories (id, title, first_seen, last_seen, article_count) VALUES "
-               "(1, 'México extradita a 29 narcotraficantes a Estados Unidos', "
-               "'2026-03-01T08:01:00+00:00', '2026-03-02T08:04:00+00:00', 4), "
-               "(2, 'Fentanyl & cartels: <seizures> at the border rise', "
-               "'2026-03-01T08:03:00+00:00', '2026-03-01T08:03:00+00:00', 1)")
+    stats1 = {
+        "pages_fetched": 40,
+        "articles_new": 4,
+        "articles_updated": 0,
+        "duplicates": 1,
+        "flags": 3,
+        "errors": 1,
+        "off_topic": 7,
+    }
+    stats2 = {
+        "pages_fetched": 12,
+        "articles_new": 1,
+        "articles_updated": 1,
+        "duplicates": 0,
+        "flags": 3,
+        "errors": 0,
+        "off_topic": 2,
+    }
+    db.execute(
+        "INSERT INTO runs (id, trigger, started_at, finished_at, status, sources, stats) "
+        "VALUES (1, 'manual', '2026-03-01T08:00:00+00:00', '2026-03-01T08:05:00+00:00', "
+        "'partial', '[]', ?)",
+        [json.dumps(stats1)],
+    )
+    db.execute(
+        "INSERT INTO runs (id, trigger, started_at, finished_at, status, sources, stats) "
+        "VALUES (2, 'scheduled', '2026-03-02T08:00:00+00:00', "
+        "'2026-03-02T08:05:00+00:00', 'ok', '[\"elpais\"]', ?)",
+        [json.dumps(stats2)],
+    )
+    db.execute(
+        "INSERT INTO stories (id, title, first_seen, last_seen, article_count) VALUES "
+        "(1, 'México extradita a 29 narcotraficantes a Estados Unidos', "
+        "'2026-03-01T08:01:00+00:00', '2026-03-02T08:04:00+00:00', 4), "
+        "(2, 'Fentanyl & cartels: <seizures> at the border rise', "
+        "'2026-03-01T08:03:00+00:00', '2026-03-01T08:03:00+00:00', 1)"
+    )
     for a in ARTICLES:
         run_id = 2 if a["first_seen"] >= "2026-03-02" else 1
         db.execute(
@@ -118,37 +214,73 @@ def make_sample_db(path: Path) -> Path:
             "description, published, language, authors, story_id, duplicate_of, topics, "
             "first_seen, last_seen, updated_at, run_id, content_hash) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [a["id"], a["url"], a["url"], a["source"], a["site"], a["title"], a["text"],
-             a["description"], a["published"], a["language"],
-             json.dumps(a["authors"], ensure_ascii=False), a["story_id"], a["duplicate_of"],
-             json.dumps(["us-mexico-security"] if a["story_id"] == 1 else ["fentanyl"]),
-             a["first_seen"], "2026-03-02T08:05:00+00:00", a["updated_at"], run_id,
-             f"hash-{a['id']}"],
+            [
+                a["id"],
+                a["url"],
+                a["url"],
+                a["source"],
+                a["site"],
+                a["title"],
+                a["text"],
+                a["description"],
+                a["published"],
+                a["language"],
+                json.dumps(a["authors"], ensure_ascii=False),
+                a["story_id"],
+                a["duplicate_of"],
+                json.dumps(["us-mexico-security"] if a["story_id"] == 1 else ["fentanyl"]),
+                a["first_seen"],
+                "2026-03-02T08:05:00+00:00",
+                a["updated_at"],
+                run_id,
+                f"hash-{a['id']}",
+            ],
         )
-    versions = [(1, 1, V1, "hash-v1", "2026-03-01T08:01:00+00:00", 1),
-                (2, 1, V2, "hash-v2", "2026-03-02T08:02:00+00:00", 2)]
-    versions += [(10 + a["id"], a["id"], a["text"], f"hash-{a['id']}", a["first_seen"], 1)
-                 for a in ARTICLES if a["id"] != 1]
+    versions = [
+        (1, 1, V1, "hash-v1", "2026-03-01T08:01:00+00:00", 1),
+        (2, 1, V2, "hash-v2", "2026-03-02T08:02:00+00:00", 2),
+    ]
+    versions += [
+        (10 + a["id"], a["id"], a["text"], f"hash-{a['id']}", a["first_seen"], 1)
+        for a in ARTICLES
+        if a["id"] != 1
+    ]
     for vid, aid, text, digest, captured, run_id in versions:
         title = next(a["title"] for a in ARTICLES if a["id"] == aid)
-        db.execute("INSERT INTO article_versions (id, article_id, title, text, content_hash, "
-                   "captured_at, run_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                   [vid, aid, title, text, digest, captured, run_id])
-    db.execute("INSERT INTO related_links (article_id, url, title, first_seen, run_id) VALUES "
-               "(1, 'https://elpais.com/mexico/2026-02-27/quien-es-el-mencho.html', "
-               "'¿Quién es El Mencho?', '2026-03-01T08:01:00+00:00', 1), "
-               "(2, ?, '¿Quiénes son los 29 extraditados?', '2026-03-02T08:03:00+00:00', 2)",
-               [RELATED_URL])
+        db.execute(
+            "INSERT INTO article_versions (id, article_id, title, text, content_hash, "
+            "captured_at, run_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [vid, aid, title, text, digest, captured, run_id],
+        )
+    db.execute(
+        "INSERT INTO related_links (article_id, url, title, first_seen, run_id) VALUES "
+        "(1, 'https://elpais.com/mexico/2026-02-27/quien-es-el-mencho.html', "
+        "'¿Quién es El Mencho?', '2026-03-01T08:01:00+00:00', 1), "
+        "(2, ?, '¿Quiénes son los 29 extraditados?', '2026-03-02T08:03:00+00:00', 2)",
+        [RELATED_URL],
+    )
     for fid, kind, aid, sid, run_id, subject, detail, created in FLAGS:
-        db.execute("INSERT INTO flags (id, kind, article_id, story_id, run_id, subject, detail, "
-                   "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                   [fid, kind, aid, sid, run_id, subject,
-                    json.dumps(detail, ensure_ascii=False) if detail else None, created])
-    db.execute("INSERT INTO sources (name, interval_seconds, base_interval_seconds, next_run_at, "
-               "last_run_at, last_status, consecutive_failures) VALUES "
-               "('elpais', 450, 900, '2026-03-02T08:12:30+00:00', '2026-03-02T08:05:00+00:00', "
-               "'ok', 0), ('reuters', 5400, 3600, '2026-03-02T09:30:00+00:00', "
-               "'2026-03-02T08:00:00+00:00', 'failed', 3)")
+        db.execute(
+            "INSERT INTO flags (id, kind, article_id, story_id, run_id, subject, detail, "
+            "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                fid,
+                kind,
+                aid,
+                sid,
+                run_id,
+                subject,
+                json.dumps(detail, ensure_ascii=False) if detail else None,
+                created,
+            ],
+        )
+    db.execute(
+        "INSERT INTO sources (name, interval_seconds, base_interval_seconds, next_run_at, "
+        "last_run_at, last_status, consecutive_failures) VALUES "
+        "('elpais', 450, 900, '2026-03-02T08:12:30+00:00', '2026-03-02T08:05:00+00:00', "
+        "'ok', 0), ('reuters', 5400, 3600, '2026-03-02T09:30:00+00:00', "
+        "'2026-03-02T08:00:00+00:00', 'failed', 3)"
+    )
     db.conn.close()
     return path
 
@@ -170,6 +302,7 @@ def run_json(*args: str) -> Any:
 
 
 # -- flags ------------------------------------------------------------------------------------
+
 
 def test_flags_json_shape_and_order(sample_db: Path) -> None:
     flags = run_json("flags", "--db", sample_db)
@@ -198,8 +331,9 @@ def test_flags_filters(sample_db: Path) -> None:
     assert ids("--kind", "new_coverage", "--since", "2026-03-02") == [6]
 
 
-@pytest.mark.parametrize("args", [("--since", "yesterday"), ("--since", "2026-13-01"),
-                                  ("--kind", "breaking")])
+@pytest.mark.parametrize(
+    "args", [("--since", "yesterday"), ("--since", "2026-13-01"), ("--kind", "breaking")]
+)
 def test_flags_bad_arguments_exit_2(sample_db: Path, args: tuple[str, str]) -> None:
     result = run("flags", "--db", sample_db, *args)
     assert result.exit_code == 2
@@ -243,6 +377,7 @@ def test_missing_database_exits_2_without_creating_it(tmp_path: Path) -> None:
 
 # -- stories and show -------------------------------------------------------------------------
 
+
 def test_stories_json(sample_db: Path) -> None:
     stories = run_json("stories", "--db", sample_db)
     assert [s["id"] for s in stories] == [1, 2]  # most recently active first
@@ -254,8 +389,12 @@ def test_stories_json(sample_db: Path) -> None:
     assert [s["id"] for s in run_json("stories", "--db", sample_db, "--topic", "fentanyl")] == [2]
     assert [s["id"] for s in run_json("stories", "--db", sample_db, "--since", "2026-03-02")] == [1]
     table = run("stories", "--db", sample_db).stdout.splitlines()
-    assert table[0].split("\t")[:4] == ["s1", "México extradita a 29 narcotraficantes a Estados "
-                                        "Unidos", "4", "4"]
+    assert table[0].split("\t")[:4] == [
+        "s1",
+        "México extradita a 29 narcotraficantes a Estados Unidos",
+        "4",
+        "4",
+    ]
 
 
 def test_show_story_nests_copies_under_originals(sample_db: Path) -> None:
@@ -298,6 +437,7 @@ def test_show_bad_and_unknown_ids(sample_db: Path) -> None:
 
 # -- search -----------------------------------------------------------------------------------
 
+
 def test_search_ranks_and_snippets(sample_db: Path) -> None:
     hits = run_json("search", "fentanyl", "--db", sample_db)
     assert hits and set(hits[0]) >= SEARCH_KEYS
@@ -311,8 +451,9 @@ def test_search_ranks_and_snippets(sample_db: Path) -> None:
     assert run_json("search", "Sheinbaum NOT cartel", "--db", sample_db)[0]["article_id"] in {1, 5}
 
 
-@pytest.mark.parametrize("query", ['"unbalanced', "cartel (", "AND", "title:", "foo:bar",
-                                   "Sheinbaum\"s", "*", "   "])
+@pytest.mark.parametrize(
+    "query", ['"unbalanced', "cartel (", "AND", "title:", "foo:bar", 'Sheinbaum"s', "*", "   "]
+)
 def test_search_survives_bad_syntax(sample_db: Path, query: str) -> None:
     result = run("search", query, "--db", sample_db, "--json")
     assert result.exit_code == 0, result.output
@@ -326,6 +467,7 @@ def test_search_fallback_quotes_words(sample_db: Path) -> None:
 
 
 # -- feed -------------------------------------------------------------------------------------
+
 
 def test_feed_is_valid_atom_with_stable_ids(sample_db: Path) -> None:
     first = run("feed", "--db", sample_db)
@@ -370,23 +512,47 @@ def test_feed_filters(sample_db: Path) -> None:
     assert [e.id for e in parsed.entries] == ["tag:newswatch,2026:flag:updated:article:1:hash-v2"]
     assert parsed.feed.id == "tag:newswatch,2026:flags?kind=updated"
     parsed = feedparser.parse(run("feed", "--db", sample_db, "--topic", "fentanyl").stdout_bytes)
-    assert [e.link for e in parsed.entries] == ["https://apnews.com/article/fentanyl-border-seizures-2026"]
+    assert [e.link for e in parsed.entries] == [
+        "https://apnews.com/article/fentanyl-border-seizures-2026"
+    ]
     empty = feedparser.parse(run("feed", "--db", sample_db, "--topic", "none").stdout_bytes)
     assert empty.bozo == 0 and empty.entries == []
 
 
 # -- runs and sources -------------------------------------------------------------------------
 
+
 def test_runs(sample_db: Path) -> None:
     runs = run_json("runs", "--db", sample_db)
     assert [r["id"] for r in runs] == [2, 1]
-    assert {"id", "trigger", "started_at", "finished_at", "status", "pages_fetched",
-            "articles_new", "articles_updated", "duplicates", "flags", "errors"} <= set(runs[0])
+    assert {
+        "id",
+        "trigger",
+        "started_at",
+        "finished_at",
+        "status",
+        "pages_fetched",
+        "articles_new",
+        "articles_updated",
+        "duplicates",
+        "flags",
+        "errors",
+    } <= set(runs[0])
     assert runs[1]["pages_fetched"] == 40 and runs[1]["errors"] == 1
     assert runs[0]["trigger"] == "scheduled" and runs[0]["sources"] == ["elpais"]
     line = run("runs", "--db", sample_db).stdout.splitlines()[1].split("\t")
-    assert line == ["1", "manual", "2026-03-01T08:00:00+00:00", "2026-03-01T08:05:00+00:00",
-                    "partial", "40", "4", "1", "3", "1"]
+    assert line == [
+        "1",
+        "manual",
+        "2026-03-01T08:00:00+00:00",
+        "2026-03-01T08:05:00+00:00",
+        "partial",
+        "40",
+        "4",
+        "1",
+        "3",
+        "1",
+    ]
 
 
 def test_sources(sample_db: Path, tmp_path: Path) -> None:
@@ -411,4 +577,9 @@ def test_helpers() -> None:
     with pytest.raises(ValueError):
         parse_since("last tuesday")
     assert [format_seconds(s) for s in (90, 1800, 5400, 7200, 86400 * 3)] == [
-        "90s", "30m", "90m", "2h", "3d"]
+        "90s",
+        "30m",
+        "90m",
+        "2h",
+        "3d",
+    ]

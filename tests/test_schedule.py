@@ -35,23 +35,36 @@ def _wait_for(predicate, timeout: float, what: str) -> None:
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
-def schedule_through_publication(config: Path, db: Path, web: SampleWeb, log_path: Path,
-                                 finished: str = "'ok', 'partial'") -> tuple[int, str]:
+def schedule_through_publication(
+    config: Path, db: Path, web: SampleWeb, log_path: Path, finished: str = "'ok', 'partial'"
+) -> tuple[int, str]:
     """Run `newswatch schedule` until every source has a finished run and the state-2
     article is stored, then SIGTERM it: its exit code and output."""
     log = log_path.open("w+")  # a pipe nobody reads would fill up
     process = subprocess.Popen(
         [sys.executable, "-m", "crawler", "schedule", "--config", str(config)],
-        cwd=REPO, stdout=log, stderr=subprocess.STDOUT, text=True,
+        cwd=REPO,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     try:
-        _wait_for(lambda: len(_query(db, "SELECT DISTINCT sources FROM runs WHERE status "
-                                         f"IN ({finished})")) >= 3,
-                  90, "one finished scheduled run per source")
+        _wait_for(
+            lambda: (
+                len(_query(db, f"SELECT DISTINCT sources FROM runs WHERE status IN ({finished})"))
+                >= 3
+            ),
+            90,
+            "one finished scheduled run per source",
+        )
         web.set_state(2)
-        _wait_for(lambda: _query(db, "SELECT 1 FROM articles WHERE url LIKE "
-                                     "'%sanction%' AND source = 'borderwire'"),
-                  90, "the article published in state 2")
+        _wait_for(
+            lambda: _query(
+                db, "SELECT 1 FROM articles WHERE url LIKE '%sanction%' AND source = 'borderwire'"
+            ),
+            90,
+            "the article published in state 2",
+        )
     finally:
         process.send_signal(signal.SIGTERM)
         try:
@@ -71,10 +84,12 @@ def test_schedule_picks_up_new_items_and_stops_on_sigterm(tmp_path: Path) -> Non
     db = tmp_path / "sched.db"
     with SampleWeb(state=1) as web:
         config = tmp_path / "sched.toml"
-        config.write_text(web.config_toml(str(db)).replace('every = "10m"', 'every = "3s"'),
-                          "utf-8")
-        returncode, output = schedule_through_publication(config, db, web,
-                                                          tmp_path / "schedule.log")
+        config.write_text(
+            web.config_toml(str(db)).replace('every = "10m"', 'every = "3s"'), "utf-8"
+        )
+        returncode, output = schedule_through_publication(
+            config, db, web, tmp_path / "schedule.log"
+        )
     assert returncode == 0, output[-3000:]
     assert "Traceback" not in output
     triggers = {row[0] for row in _query(db, "SELECT trigger FROM runs")}

@@ -11,7 +11,7 @@ from crawler.storage import open_database
 
 CONTRACT = {
     "articles": "id url canonical_url source site title text published language content_hash "
-                "fingerprint story_id duplicate_of topics first_seen last_seen updated_at",
+    "fingerprint story_id duplicate_of topics first_seen last_seen updated_at",
     "stories": "id title first_seen last_seen article_count",
     "related_links": "article_id url title first_seen",
     "flags": "id kind article_id story_id run_id created_at acked_at",

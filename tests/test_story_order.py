@@ -36,13 +36,15 @@ def on_topic() -> dict[str, PageResult]:
 
 
 def _pairs(groups: dict[object, set[str]]) -> set[tuple[str, str]]:
-    return {pair for members in groups.values()
-            for pair in itertools.combinations(sorted(members), 2)}
+    return {
+        pair for members in groups.values() for pair in itertools.combinations(sorted(members), 2)
+    }
 
 
 @pytest.mark.parametrize("seed", range(ORDERS))
-def test_sample_web_stories_whatever_the_order(tmp_path: Path, on_topic: dict[str, PageResult],
-                                               seed: int) -> None:
+def test_sample_web_stories_whatever_the_order(
+    tmp_path: Path, on_topic: dict[str, PageResult], seed: int
+) -> None:
     manifest = load_manifest()
     truth: dict[object, set[str]] = {}
     for key in on_topic:
@@ -50,18 +52,25 @@ def test_sample_web_stories_whatever_the_order(tmp_path: Path, on_topic: dict[st
     order = sorted(on_topic)
     random.Random(seed).shuffle(order)
     db = open_database(tmp_path / "order.db")
-    ingest_results(db, [on_topic[k] for k in order],
-                   IngestOptions(start_run(db, "manual", list(HOSTS)), True))
+    ingest_results(
+        db, [on_topic[k] for k in order], IngestOptions(start_run(db, "manual", list(HOSTS)), True)
+    )
     key_of = {r.key_url: k for k, r in on_topic.items()}
     got: dict[object, set[str]] = {}
     for url, story_id in db.execute("SELECT url, story_id FROM articles"):
         got.setdefault(story_id, set()).add(key_of[url])
-    new_story = {key_of[url] for (url,) in db.execute(
-        "SELECT a.url FROM flags f JOIN articles a ON a.id = f.article_id "
-        "WHERE f.kind = 'new_story'")}
+    new_story = {
+        key_of[url]
+        for (url,) in db.execute(
+            "SELECT a.url FROM flags f JOIN articles a ON a.id = f.article_id "
+            "WHERE f.kind = 'new_story'"
+        )
+    }
     db.close()
     assert _pairs(got) == _pairs(truth), f"arrival order {order}"
     # the earliest report of each story carries its new_story flag, whichever came first
-    earliest = {min(members, key=lambda k: manifest["articles"][k]["published"])
-                for members in truth.values()}
+    earliest = {
+        min(members, key=lambda k: manifest["articles"][k]["published"])
+        for members in truth.values()
+    }
     assert new_story == earliest, f"arrival order {order}"
