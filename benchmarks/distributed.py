@@ -191,7 +191,7 @@ def build_stored(path: Path, stored: int, results: list[Any]) -> None:
     from dedup import _fill, new_db
 
     from crawler import dedup
-    from crawler.storage import open_database
+    from crawler.store.storage import open_database
 
     if stored:
         # dedup.py's generator commits per chunk itself (an implicit-transaction connection).
@@ -214,7 +214,7 @@ def ingest_rate(path: Path, redis_url: str, results: list[Any]) -> dict[str, Any
 
     from crawler.config import Config
     from crawler.distributed import STREAM_KEY, IngestWriter, new_run_tags, push_entries
-    from crawler.storage import open_database, start_run
+    from crawler.store.storage import open_database, start_run
 
     client = redis.Redis.from_url(redis_url)
     client.flushdb()

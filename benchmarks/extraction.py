@@ -27,7 +27,7 @@ import trafilatura
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from crawler.extract import extract_article  # noqa: E402
+from crawler.extraction.extract import extract_article  # noqa: E402
 
 TARGETS = {"f1": 0.975, "precision": 0.965, "recall": 0.975, "cost": 1.6}
 _TOKEN = re.compile(r"\w+", re.UNICODE)

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlite_utils import Database
 
 from crawler.config import Config, Source
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
 
 
 @dataclass
@@ -24,3 +27,8 @@ class CrawlContext:
 
     def source(self, name: str) -> Source:
         return self.config.source(name)
+
+
+def context_of(crawler: Crawler) -> CrawlContext:
+    """The run's context, carried by the spider (every Scrapy component reaches it this way)."""
+    return crawler.spider.context  # type: ignore[union-attr]

@@ -11,7 +11,7 @@ from typing import Any
 
 from crawler.config import Config, Source
 from crawler.context import CrawlContext
-from crawler.storage import (
+from crawler.store.storage import (
     articles_to_recheck,
     finish_run,
     mark_interrupted_runs,
@@ -79,7 +79,7 @@ def run_crawl(
     """Crawl the selected sources once, in this process (Scrapy's reactor starts here)."""
     from scrapy.crawler import CrawlerProcess
 
-    from crawler.scrapy_settings import build_settings
+    from crawler.scraping.settings import build_settings
     from spiders.news import NewsSpider
 
     sources = select_sources(config, source_names)
@@ -119,7 +119,7 @@ def run_crawl(
     summary = RunSummary(run_id, status, context.counts, interrupted)
     finish_run(db, run_id, status, summary.stats(), error)
     if config.webhook and context.counts["flags"]:
-        from crawler.notify import notify_run
+        from crawler.read.notify import notify_run
 
         notify_run(db, config.webhook, run_id)
     db.close()
@@ -158,7 +158,7 @@ def run_worker(config: Config) -> None:
     from scrapy.crawler import CrawlerProcess
 
     from crawler.distributed import Cluster, connect
-    from crawler.scrapy_settings import build_settings
+    from crawler.scraping.settings import build_settings
     from spiders.news import NewsSpider
 
     assert config.redis_url is not None
@@ -181,7 +181,7 @@ def seed_distributed_run(
     import asyncio
 
     from crawler.distributed import Cluster, new_run_tags
-    from crawler.scrapy_distributed import seeding_scheduler
+    from crawler.scraping.distributed import seeding_scheduler
     from spiders.news import NewsSpider
 
     sources = select_sources(config, source_names)

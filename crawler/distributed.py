@@ -40,10 +40,10 @@ from typing import Any
 import redis
 
 from crawler.config import Config
-from crawler.ingest import IngestOptions, ingest_results, record_fetch_records
 from crawler.items import FetchRecord
 from crawler.pages import PageResult
-from crawler.storage import open_database, write_transaction
+from crawler.store.ingest import IngestOptions, ingest_results, record_fetch_records
+from crawler.store.storage import open_database, write_transaction
 
 logger = logging.getLogger(__name__)
 

@@ -26,6 +26,7 @@ class Article:
     title: str | None = None
     text: str = ""
     published: str | None = None
+    published_source: str | None = None  # metadata, url, feed, sitemap, dateline, text
     language: str | None = None
     canonical_url: str | None = None
     site: str | None = None

@@ -10,10 +10,10 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from crawler.dedup_text import text_digests
-from crawler.extract import extract_article
+from crawler.extraction.extract import extract_article
 from crawler.models import Article
-from crawler.story_terms import Groups, story_terms
+from crawler.stories.dedup_text import text_digests
+from crawler.stories.terms import Groups, story_terms
 from crawler.topics import Query, matching_topics, parse_query
 from crawler.urls import canonicalize_url, choose_canonical
 
@@ -81,7 +81,7 @@ def reset_caches() -> None:
     hashes), so that a long-lived process does not carry one run's caches into the next."""
     from trafilatura.meta import reset_caches as reset_trafilatura
 
-    from crawler.dedup_text import clear_word_hashes
+    from crawler.stories.dedup_text import clear_word_hashes
 
     reset_trafilatura()
     clear_word_hashes()

@@ -24,7 +24,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlite_utils import Database
 
 from crawler.config import Config, Source
-from crawler.storage import finish_run, open_database, utcnow, write_transaction
+from crawler.store.storage import finish_run, open_database, utcnow, write_transaction
 from schedules.polling import PollState, next_interval
 
 logger = logging.getLogger("newswatch.schedule")

@@ -23,7 +23,7 @@ from crawler.discovery import (
 )
 from crawler.items import FetchRecord, PageItem
 from crawler.pages import PageJob, not_a_page
-from crawler.scrapy_components import RedirectLoop, Refused
+from crawler.scraping.errors import RedirectLoop, Refused
 from crawler.urls import canonicalize_url, is_crawlable_url
 
 _TIMEOUTS = {"DownloadTimeoutError", "TimeoutError", "TCPTimedOutError", "UserTimeoutError"}

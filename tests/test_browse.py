@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from crawler.browse import database_name, load_metadata
-from crawler.cli import cli
+from crawler.cli.main import cli
+from crawler.read.browse import database_name, load_metadata
 from tests.test_reading import make_sample_db
 
 
@@ -27,7 +27,7 @@ def sample_db(tmp_path: Path) -> Path:
 
 def get_json(db_path: Path, path: str) -> Any:
     pytest.importorskip("datasette")
-    from crawler.browse import make_datasette
+    from crawler.read.browse import make_datasette
 
     datasette = make_datasette(db_path)
 

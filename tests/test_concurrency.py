@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from crawler.storage import open_database
+from crawler.store.storage import open_database
 from tests.conftest import REPO
 from tests.hostile_site import HostileSite
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from crawler.cli import cli
+from crawler.cli.main import cli
 from crawler.config import ConfigError, load_config, parse_config, parse_duration
 
 GOOD_SOURCE = """

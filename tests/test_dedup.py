@@ -1,4 +1,4 @@
-"""Duplicate and story linking (crawler.dedup) on small hand-written texts."""
+"""Duplicate and story linking (crawler.stories.dedup) on small hand-written texts."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from sqlite_utils import Database
 
-from crawler import dedup, story
-from crawler import story_terms as story_terms_module
-from crawler.migrations import migrations
+from crawler.store.migrations import migrations
+from crawler.stories import dedup, story
+from crawler.stories import terms as story_terms_module
 
 EXTRADITION = """Mexico extradited alleged cartel financier Héctor Salgado Ruiz, known as \
 "El Tordo", to the United States on Monday, the Attorney General's Office said, where he faces \

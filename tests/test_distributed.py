@@ -327,7 +327,7 @@ def test_writer_crash_between_commit_and_ack_redelivers_idempotently(
     )
     from crawler.pages import PageJob, configure_topics, process_page
     from crawler.sample_site.server import SITE_DIR
-    from crawler.storage import open_database, start_run
+    from crawler.store.storage import open_database, start_run
 
     configure_topics([])
     pages = sorted(p for p in (SITE_DIR / "state1").rglob("*.html") if "private" not in p.parts)

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from crawler.storage import RUN_STATUSES
+from crawler.store.storage import RUN_STATUSES
 from tests.conftest import REPO, run_cli
 from tests.hostile_site import (
     ARTICLES,

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from crawler.flags import create_flag
-from crawler.notify import notify_run
-from crawler.storage import open_database, start_run, utcnow
+from crawler.read.notify import notify_run
+from crawler.store.flags import create_flag
+from crawler.store.storage import open_database, start_run, utcnow
 
 
 class Receiver(BaseHTTPRequestHandler):

@@ -28,7 +28,12 @@ def test_listing_pages_declare_themselves() -> None:
 
 
 def test_text_digests_equal_the_separate_functions() -> None:
-    from crawler.dedup_text import content_hash, text_digests, text_fingerprint, text_signature
+    from crawler.stories.dedup_text import (
+        content_hash,
+        text_digests,
+        text_fingerprint,
+        text_signature,
+    )
 
     text = "WASHINGTON (Reuters) - Mexico extradited 29 cartel figures.\n\n" + " ".join(
         f"word{i % 37} México" for i in range(300)
@@ -45,7 +50,7 @@ def test_meta_refresh_is_still_followed_and_other_pages_are_not_decoded() -> Non
     from scrapy.http import HtmlResponse, Request
     from scrapy.utils.test import get_crawler
 
-    from crawler.scrapy_components import QuickMetaRefreshMiddleware, may_refresh
+    from crawler.scraping.middlewares import QuickMetaRefreshMiddleware, may_refresh
 
     refresh = b'<html><head><meta http-equiv="Refresh" content="0; url=/moved"></head></html>'
     article = b"<html><head><title>x</title></head><body>" + b"<p>text</p>" * 5000 + b"</body>"

@@ -12,9 +12,9 @@ import feedparser
 import pytest
 from click.testing import CliRunner
 
-from crawler.cli import cli
-from crawler.reading import format_seconds, parse_since, quote_words
-from crawler.storage import open_database
+from crawler.cli.main import cli
+from crawler.read.queries import format_seconds, parse_since, quote_words
+from crawler.store.storage import open_database
 
 FLAG_KEYS = {
     "id",

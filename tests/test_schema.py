@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from crawler.flags import FLAG_KINDS
-from crawler.storage import open_database
+from crawler.store.flags import FLAG_KINDS
+from crawler.store.storage import open_database
 
 CONTRACT = {
     "articles": "id url canonical_url source site title text published language content_hash "

@@ -1,6 +1,6 @@
 """Story terms of one article: names, numbers and lead words, weighted by kind and position.
 
-Pure text work (no database): what ``crawler.story`` compares and indexes. An article is
+Pure text work (no database): what ``crawler.stories.story`` compares and indexes. An article is
 described by the terms that survive translation and rewording: names (capitalised words,
 multiword names, acronyms), numbers, and the content words of its title and lead cut to a
 6-character stem, so "extradition"/"extradición" or "fentanyl"/"fentanilo" meet.
@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 
-from crawler.dedup_text import fold, strip_chrome
+from crawler.stories.dedup_text import fold, strip_chrome
 
 LEAD_WORDS = 80  # the lead: where every outlet puts who, what, where and how many
 BODY_WORDS = 600  # names further down: who took part (bounded, so the cost per text is too)

@@ -10,8 +10,8 @@ import urllib.request
 
 from sqlite_utils import Database
 
-from crawler.flags import flags_of_run
-from crawler.storage import update_run_stats
+from crawler.store.flags import flags_of_run
+from crawler.store.storage import update_run_stats
 
 logger = logging.getLogger(__name__)
 

@@ -158,7 +158,7 @@ def m003_articles_fts(db: Database) -> None:
 
 @migrations(name="m004_fingerprint_index")
 def m004_fingerprint_index(db: Database) -> None:
-    # Near-duplicate index (crawler/dedup.py): one row per MinHash-LSH band of each original
+    # Near-duplicate index (crawler/stories/dedup.py): one row per MinHash-LSH band of each original
     # article. WITHOUT ROWID: the primary key is the (band, value) -> article_id lookup itself.
     db.execute(
         """
@@ -180,7 +180,8 @@ def m004_fingerprint_index(db: Database) -> None:
             weight REAL NOT NULL
         )"""
     )
-    # Story grouping (crawler/story.py): title/lead terms by hour, and their document frequency.
+    # Story grouping (crawler/stories/story.py): title/lead terms by hour, and their document
+    # frequency.
     db.execute(
         """
         CREATE TABLE story_terms (
@@ -199,7 +200,14 @@ def m004_fingerprint_index(db: Database) -> None:
 
 @migrations(name="m005_story_terms_blob")
 def m005_story_terms_blob(db: Database) -> None:
-    # Each original's parsed story terms, compact (crawler/story_terms.py pack_terms), so a
+    # Each original's parsed story terms, compact (crawler/stories/terms.py pack_terms), so a
     # lookup compares with candidates without re-parsing their text. NULL for rows indexed
     # before this migration: those are parsed from the text as before.
     db.execute("ALTER TABLE dedup_docs ADD COLUMN story_blob BLOB")
+
+
+@migrations(name="m006_published_source")
+def m006_published_source(db: Database) -> None:
+    # Where `published` came from: metadata, url, feed, sitemap, dateline or text. NULL with a
+    # NULL date, and for rows stored before provenance was recorded (treat as unknown).
+    db.execute("ALTER TABLE articles ADD COLUMN published_source TEXT")

@@ -1,6 +1,6 @@
 """Reading the results: stories, one story or article (with its diff), search, runs, sources.
 
-Plain query functions returning JSON-ready dicts; the CLI (``crawler.cli_read``) only renders.
+Plain query functions returning JSON-ready dicts; the CLI (``crawler.cli.read``) only renders.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from typing import Any
 from sqlite_utils import Database
 
 from crawler.config import Config
-from crawler.flags import query_flags
-from crawler.storage import utcnow, write_transaction
+from crawler.store.flags import query_flags
+from crawler.store.storage import utcnow, write_transaction
 
 FAILING_AFTER = 3  # consecutive failed runs before a source is reported as failing
 _RELATIVE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd])\s*$")

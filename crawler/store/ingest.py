@@ -16,11 +16,11 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from crawler import dedup
-from crawler.flags import create_flag
 from crawler.models import RelatedLink
 from crawler.pages import PageResult
-from crawler.storage import record_fetch, utcnow, write_transaction
+from crawler.store.flags import create_flag
+from crawler.store.storage import record_fetch, utcnow, write_transaction
+from crawler.stories import dedup
 from crawler.urls import canonicalize_url
 
 
@@ -125,9 +125,9 @@ def _ingest_one(
         return _ingest_known(db, existing, result, options, counts, now)
     cursor = db.execute(
         """INSERT INTO articles (url, canonical_url, source, site, title, text, description,
-               published, language, authors, image, feed_guid, content_hash, fingerprint, topics,
-               first_seen, last_seen, run_id)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+               published, published_source, language, authors, image, feed_guid, content_hash,
+               fingerprint, topics, first_seen, last_seen, run_id)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
         [
             result.key_url,
             article.canonical_url,
@@ -137,6 +137,7 @@ def _ingest_one(
             article.text,
             article.description,
             article.published,
+            article.published_source if article.published else None,
             article.language,
             json.dumps(article.authors, ensure_ascii=False),
             article.image,

@@ -21,10 +21,10 @@ def distributed_settings(config: Config, base: dict[str, Any], *, worker: bool) 
     """scrapy-redis's scheduler and our leased queue, per-run dupefilter, gate and stream."""
     return {
         "REDIS_URL": config.redis_url,
-        "SCHEDULER": "crawler.scrapy_distributed.DistributedScheduler",
-        "SCHEDULER_QUEUE_CLASS": "crawler.scrapy_distributed.LeasedQueue",
+        "SCHEDULER": "crawler.scraping.distributed.DistributedScheduler",
+        "SCHEDULER_QUEUE_CLASS": "crawler.scraping.distributed.LeasedQueue",
         "SCHEDULER_QUEUE_KEY": "newswatch:requests",
-        "DUPEFILTER_CLASS": "crawler.scrapy_distributed.RunDupeFilter",
+        "DUPEFILTER_CLASS": "crawler.scraping.distributed.RunDupeFilter",
         # The queue outlives every process: a worker stopping must not clear it.
         "SCHEDULER_PERSIST": True,
         # The per-host delay is kept by a gate in Redis shared by all workers, not per process.
@@ -35,15 +35,15 @@ def distributed_settings(config: Config, base: dict[str, Any], *, worker: bool) 
         "CLOSESPIDER_TIMEOUT": 0 if worker else base["CLOSESPIDER_TIMEOUT"],
         "EXTENSIONS": {
             **base["EXTENSIONS"],
-            "crawler.scrapy_distributed.DistributedLoop": 300,
+            "crawler.scraping.distributed.DistributedLoop": 300,
         },
         "DOWNLOADER_MIDDLEWARES": {
             **base["DOWNLOADER_MIDDLEWARES"],
             # Last before the download: robots.txt and scope checks come first.
-            "crawler.scrapy_distributed.HostGateMiddleware": 950,
+            "crawler.scraping.distributed.HostGateMiddleware": 950,
         },
-        "SPIDER_MIDDLEWARES": {"crawler.scrapy_distributed.RunTagMiddleware": 100},
-        "ITEM_PIPELINES": {"crawler.scrapy_distributed.DistributedPipeline": 300},
+        "SPIDER_MIDDLEWARES": {"crawler.scraping.distributed.RunTagMiddleware": 100},
+        "ITEM_PIPELINES": {"crawler.scraping.distributed.DistributedPipeline": 300},
     }
 
 
@@ -72,20 +72,20 @@ def _single_node_settings(config: Config) -> dict[str, Any]:
         "DOWNLOAD_HANDLERS": {"file": None, "data": None, "ftp": None, "s3": None},
         "EXTENSIONS": {
             "scrapy.extensions.telnet.TelnetConsole": None,
-            "crawler.scrapy_components.RobotsCrawlDelay": 100,
-            "crawler.scrapy_components.ProgressLine": 200,
+            "crawler.scraping.extensions.RobotsCrawlDelay": 100,
+            "crawler.scraping.extensions.ProgressLine": 200,
         },
         "DOWNLOADER_MIDDLEWARES": {
             # Before robots.txt (100) so an off-site request never even triggers its robots.txt.
-            "crawler.scrapy_components.SourceScopeMiddleware": 50,
-            "crawler.scrapy_components.ConditionalGetMiddleware": 560,
+            "crawler.scraping.middlewares.SourceScopeMiddleware": 50,
+            "crawler.scraping.middlewares.ConditionalGetMiddleware": 560,
             "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
-            "crawler.scrapy_components.QuickMetaRefreshMiddleware": 580,  # Scrapy's slot
+            "crawler.scraping.middlewares.QuickMetaRefreshMiddleware": 580,  # Scrapy's slot
             # Above RedirectMiddleware (600): responses pass high to low, so it sees a 3xx first.
-            "crawler.scrapy_components.RedirectLoopMiddleware": 610,
+            "crawler.scraping.middlewares.RedirectLoopMiddleware": 610,
         },
         "SPIDER_MIDDLEWARES": {},
-        "ITEM_PIPELINES": {"crawler.scrapy_components.StoragePipeline": 300},
+        "ITEM_PIPELINES": {"crawler.scraping.pipelines.StoragePipeline": 300},
         # Extraction runs in worker processes; a handful of responses waiting per worker is
         # enough to keep them busy, more only costs memory.
         "CONCURRENT_ITEMS": max(4, crawl.workers * 4),

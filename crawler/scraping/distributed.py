@@ -27,7 +27,8 @@ from crawler.distributed import (
     seen_key,
 )
 from crawler.items import FetchRecord, PageItem
-from crawler.scrapy_components import StoragePipeline, stored_validators
+from crawler.scraping.middlewares import stored_validators
+from crawler.scraping.pipelines import StoragePipeline
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -301,8 +302,8 @@ def seeding_scheduler(spider: Any, cluster: Cluster) -> DistributedScheduler:
         server=cluster.server,
         persist=True,
         queue_key=QUEUE_KEY,
-        queue_cls="crawler.scrapy_distributed.LeasedQueue",
-        dupefilter_cls="crawler.scrapy_distributed.RunDupeFilter",
+        queue_cls="crawler.scraping.distributed.LeasedQueue",
+        dupefilter_cls="crawler.scraping.distributed.RunDupeFilter",
     )
     scheduler.open(spider)
     return scheduler

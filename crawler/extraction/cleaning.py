@@ -13,7 +13,7 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 from lxml.etree import XPath
 from lxml.html import HtmlElement
 
-from crawler.lexicon import LEXICON, Lexicon, normalize
+from crawler.extraction.lexicon import LEXICON, Lexicon, normalize
 from crawler.models import RelatedLink
 
 _HEADING_TAGS = frozenset({"h2", "h3", "h4", "h5", "h6"})

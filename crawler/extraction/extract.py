@@ -14,15 +14,14 @@ from lxml.html import HtmlElement
 from trafilatura import bare_extraction
 from trafilatura.settings import Document
 
-from crawler.cleaning import (
+from crawler.extraction.cleaning import (
     clean_paragraphs,
     merge_split_bodies,
     prune_boilerplate,
     unwrap_embedded_posts,
 )
-from crawler.lexicon import normalize
-from crawler.models import Article
-from crawler.pagemeta import (
+from crawler.extraction.lexicon import normalize
+from crawler.extraction.pagemeta import (
     absolute_url,
     base_url,
     canonical_url,
@@ -35,6 +34,7 @@ from crawler.pagemeta import (
     published_date,
     valid_fallback,
 )
+from crawler.models import Article
 
 __all__ = ["extract_article", "extract_from_tree"]
 
@@ -118,7 +118,7 @@ def extract_from_tree(
 
     With ``identify_language=False`` a page that declares no language gets none: the caller
     identifies it from the text (the crawl does so in its own process, see
-    ``crawler.scrapy_components``).
+    ``crawler.scraping.pipelines``).
     """
     meta = page_metadata(tree)
     metas = meta_tags(tree)  # read before pruning, like the rest of the page's metadata

@@ -20,7 +20,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from crawler.migrations import migrations
+from crawler.store.migrations import migrations
 
 BUSY_TIMEOUT_MS = 60_000
 

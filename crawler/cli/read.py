@@ -1,6 +1,6 @@
 """Commands that read the results: flags, stories, show, search, feed, browse, runs, sources.
 
-Thin adapters over ``crawler.reading``; ``register(cli)`` adds them to the main group.
+Thin adapters over ``crawler.read.queries``; ``register(cli)`` adds them to the main group.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from typing import Any
 import click
 from sqlite_utils import Database
 
-from crawler.cli import common_options, database_path, fail, load_or_exit
-from crawler.flags import FLAG_KINDS
+from crawler.cli.common import common_options, database_path, fail, load_or_exit
+from crawler.store.flags import FLAG_KINDS
 
 _LIMIT = click.option("--limit", type=click.IntRange(min=1), help="Show at most N.")
 _JSON = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
@@ -30,13 +30,13 @@ def existing_database_path(config_path: str | None, db_path: str | None) -> str:
 
 
 def open_existing(config_path: str | None, db_path: str | None) -> Database:
-    from crawler.storage import open_database
+    from crawler.store.storage import open_database
 
     return open_database(existing_database_path(config_path, db_path))
 
 
 def since_option(value: str | None) -> str | None:
-    from crawler.reading import parse_since
+    from crawler.read.queries import parse_since
 
     if value is None:
         return None
@@ -47,7 +47,6 @@ def since_option(value: str | None) -> str | None:
             f"--since: expected an ISO date or datetime (2026-03-01, 2026-03-01T08:00:00Z) "
             f"or a duration ago (6h, 2d), got {value!r}"
         )
-        raise AssertionError from None
 
 
 def echo_json(value: Any) -> None:
@@ -62,7 +61,6 @@ def parse_show_id(value: str) -> tuple[str, int]:
             f"bad ID {value!r}: use s12 or story:12 for a story, a45, article:45 or 45 for "
             "an article"
         )
-        raise AssertionError
     prefix = (match.group(1) or "a").lower()
     return ("story" if prefix.startswith("s") else "article"), int(match.group(2))
 
@@ -90,9 +88,9 @@ def flags(
     limit: int | None,
 ) -> None:
     """List flagged items (what is new), newest first."""
-    from crawler.flags import query_flags
-    from crawler.reading import ack_flags
-    from crawler.render import FLAG_COLUMNS, flag_rows, print_table
+    from crawler.cli.render import FLAG_COLUMNS, flag_rows, print_table
+    from crawler.read.queries import ack_flags
+    from crawler.store.flags import query_flags
 
     since = since_option(since)
     db = open_existing(config_path, db_path)
@@ -126,8 +124,8 @@ def stories(
     limit: int | None,
 ) -> None:
     """List stories, most recently active first."""
-    from crawler.reading import list_stories
-    from crawler.render import print_table
+    from crawler.cli.render import print_table
+    from crawler.read.queries import list_stories
 
     since = since_option(since)
     found = list_stories(open_existing(config_path, db_path), topic=topic, since=since, limit=limit)
@@ -217,7 +215,7 @@ def show(config_path: str | None, db_path: str | None, item_id: str, as_json: bo
     A story lists its coverage, each copy under the article it copies; an article prints
     its text, related links and, if it was updated, a diff against its previous version.
     """
-    from crawler.reading import article_detail, story_detail
+    from crawler.read.queries import article_detail, story_detail
 
     kind, number = parse_show_id(item_id)
     db = open_existing(config_path, db_path)
@@ -244,8 +242,8 @@ def search(
     config_path: str | None, db_path: str | None, query: str, as_json: bool, limit: int
 ) -> None:
     """Full-text search of article titles and text (FTS5 syntax: words, "phrases", pre*, OR)."""
-    from crawler.reading import search_articles
-    from crawler.render import print_table
+    from crawler.cli.render import print_table
+    from crawler.read.queries import search_articles
 
     found = search_articles(open_existing(config_path, db_path), query, limit=limit)
     if as_json:
@@ -279,8 +277,8 @@ def feed(
     config_path: str | None, db_path: str | None, topic: str | None, kind: str | None, limit: int
 ) -> None:
     """Print an Atom feed of flags (stable entry ids) on stdout."""
-    from crawler.atom import build_feed
-    from crawler.reading import flags_with_content
+    from crawler.read.atom import build_feed
+    from crawler.read.queries import flags_with_content
 
     found = flags_with_content(
         open_existing(config_path, db_path), topic=topic, kind=kind, limit=limit
@@ -294,7 +292,7 @@ def feed(
 @click.option("--port", type=click.IntRange(0, 65535), default=8001, show_default=True)
 def browse(config_path: str | None, db_path: str | None, host: str, port: int) -> None:
     """Explore the database in Datasette (needs the `browse` extra)."""
-    from crawler.browse import BrowseUnavailable, database_name, make_datasette, serve
+    from crawler.read.browse import BrowseUnavailable, database_name, make_datasette, serve
 
     path = existing_database_path(config_path, db_path)
     try:
@@ -314,8 +312,8 @@ def browse(config_path: str | None, db_path: str | None, host: str, port: int) -
 )
 def runs(config_path: str | None, db_path: str | None, as_json: bool, limit: int) -> None:
     """Crawl history, newest first."""
-    from crawler.reading import list_runs
-    from crawler.render import print_table
+    from crawler.cli.render import print_table
+    from crawler.read.queries import list_runs
 
     found = list_runs(open_existing(config_path, db_path), limit=limit)
     if as_json:
@@ -358,8 +356,8 @@ def runs(config_path: str | None, db_path: str | None, as_json: bool, limit: int
 @_JSON
 def sources(config_path: str | None, db_path: str | None, as_json: bool) -> None:
     """Configured sources with their polling interval, next run and health."""
-    from crawler.reading import source_health
-    from crawler.render import print_table
+    from crawler.cli.render import print_table
+    from crawler.read.queries import source_health
 
     config = load_or_exit(config_path)
     found = source_health(open_existing(config_path, db_path), config)

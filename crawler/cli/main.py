@@ -3,42 +3,12 @@
 from __future__ import annotations
 
 import json
-import sys
-from collections.abc import Callable
-from typing import Any
 
 import click
 
-from crawler.config import Config, ConfigError, load_config
-
-
-def fail(message: str, code: int = 2) -> None:
-    click.echo(f"newswatch: {message}", err=True)
-    sys.exit(code)
-
-
-def load_or_exit(path: str | None) -> Config:
-    try:
-        return load_config(path)
-    except ConfigError as error:
-        fail(f"config error: {error}")
-        raise AssertionError from None  # unreachable; keeps type checkers calm
-
-
-def common_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    """--config and --db on every command."""
-    func = click.option(
-        "--db",
-        "db_path",
-        type=click.Path(dir_okay=False),
-        help="SQLite database (overrides the config's `database`).",
-    )(func)
-    return click.option(
-        "--config",
-        "config_path",
-        type=click.Path(dir_okay=False),
-        help="TOML config (default: the one shipped with newswatch).",
-    )(func)
+from crawler.cli.common import common_options, database_path, fail, load_or_exit
+from crawler.cli.read import register as register_read_commands
+from crawler.config import Config, ConfigError
 
 
 def check_redis(config: Config) -> None:
@@ -51,10 +21,6 @@ def check_redis(config: Config) -> None:
         connect(config.redis_url).ping()
     except Exception as error:  # redis.ConnectionError, AuthenticationError, …
         fail(f"cannot use Redis at {config.redis_url}: {error}", 1)
-
-
-def database_path(config: Config, db_path: str | None) -> str:
-    return db_path or config.database
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -78,8 +44,8 @@ def crawl(
     trigger: str,
 ) -> None:
     """Crawl every source (or the named ones) once, then exit."""
+    from crawler.cli.render import print_run_summary
     from crawler.crawl import run_crawl, select_sources
-    from crawler.render import print_run_summary
 
     config = load_or_exit(config_path)
     try:
@@ -133,7 +99,7 @@ def worker(config_path: str | None, db_path: str | None) -> None:
 )
 def demo(config_path: str | None, db_path: str | None, keep: str | None) -> None:
     """Serve the bundled sample news site, crawl it, let it publish, re-crawl, show flags."""
-    from crawler.demo import run_demo
+    from crawler.cli.demo import run_demo
 
     run_demo(db_path or keep)
 
@@ -144,7 +110,7 @@ def demo(config_path: str | None, db_path: str | None, keep: str | None) -> None
 @click.option("--json", "as_json", is_flag=True, help="Print the Article as JSON.")
 def extract(target: str, url: str | None, as_json: bool) -> None:
     """Extract one page (a file, or an http(s) URL) and print the article."""
-    from crawler.extract import extract_article
+    from crawler.extraction.extract import extract_article
 
     if target.startswith(("http://", "https://")):
         import urllib.request
@@ -194,6 +160,4 @@ def main() -> None:
     cli(prog_name="newswatch")
 
 
-from crawler.cli_read import register as _register_read  # noqa: E402  (needs `cli` above)
-
-_register_read(cli)
+register_read_commands(cli)

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import click
 
-from crawler.flags import query_flags
-from crawler.render import FLAG_COLUMNS, flag_rows, print_table
-from crawler.storage import open_database
+from crawler.cli.render import FLAG_COLUMNS, flag_rows, print_table
+from crawler.store.flags import query_flags
+from crawler.store.storage import open_database
 
 
 def crawl_in_child(config_path: Path, database: Path) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from crawler.storage import utcnow
+from crawler.store.storage import utcnow
 
 FLAG_KINDS = ("new_story", "new_coverage", "updated", "new_related")
 

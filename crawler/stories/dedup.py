@@ -6,7 +6,7 @@
 4. near-duplicate: MinHash-LSH keys (``text_signature``) looked up in ``dedup_bands``, then
    verified on the stored text by word-shingle Jaccard / containment;
 5. story: an article that copies nothing joins the story of the best-matching article of the
-   same few days (see ``crawler.story``), or starts a new one.
+   same few days (see ``crawler.stories.story``), or starts a new one.
 
 Only originals are indexed (copies point at them), and every lookup is an indexed probe whose
 result size depends on the article, not on the size of the database.
@@ -19,8 +19,8 @@ from datetime import UTC, datetime
 
 from sqlite_utils import Database
 
-from crawler import story
-from crawler.dedup_text import (
+from crawler.stories import story
+from crawler.stories.dedup_text import (
     BANDS,
     LEAD_BANDS,
     content_hash,

@@ -11,7 +11,7 @@ import xml.etree.ElementTree as ET
 from typing import Any
 from urllib.parse import quote
 
-from crawler.storage import utcnow
+from crawler.store.storage import utcnow
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 TAG_AUTHORITY = "tag:newswatch,2026:"

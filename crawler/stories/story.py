@@ -1,6 +1,6 @@
 """Story grouping: which earlier article (within a few days) reports the same event.
 
-An article is described by its story terms (``crawler.story_terms``: names, numbers and lead
+An article is described by its story terms (``crawler.stories.terms``: names, numbers and lead
 words with a weight by kind and position), weighted here by rarity (document frequency kept
 in SQLite).
 
@@ -23,8 +23,8 @@ from typing import NamedTuple
 
 from sqlite_utils import Database
 
-from crawler.story_prior import background_rarity
-from crawler.story_terms import (
+from crawler.stories.prior import background_rarity
+from crawler.stories.terms import (
     LOWER,
     WEIGHT_NAME,
     WEIGHT_WORD,
@@ -67,7 +67,7 @@ MIN_SHARE = 0.15
 # a further shared name is often only the setting that the next event has too: past the
 # actors, numbers count NUMBER_DETAIL times their weight.
 NUMBER_DETAIL = 2.0
-# General language's word frequencies (crawler.story_prior) weigh as much as the database's
+# General language's word frequencies (crawler.stories.prior) weigh as much as the database's
 # own counts when it holds PRIOR_FADE_DOCS articles, less and less after that.
 PRIOR_FADE_DOCS = 1000
 # Reports of one event cluster in time; each day between two reports asks for more evidence.

@@ -4,7 +4,7 @@ A new installation has seen a handful of articles, so "United States", "Washingt
 "Justice Department" look as rare as "Sinaloa" or "Harfuch", and the first reports of two
 different events merge on them. Word frequencies of the languages newswatch meets most
 (wordfreq's small lists, CC BY-SA 4.0) give each 6-character stem a background rarity; the
-database's own document frequencies take over as it fills (``crawler.story``).
+database's own document frequencies take over as it fills (``crawler.stories.story``).
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ import sys
 import threading
 from functools import lru_cache
 
-from crawler.dedup_text import fold
-from crawler.story_terms import STEM
+from crawler.stories.dedup_text import fold
+from crawler.stories.terms import STEM
 
 LANGUAGES = ("en", "es", "pt", "fr", "de", "it", "nb")
 # Zipf scale (log10 of occurrences per billion words): a stem at or above COMMON_ZIPF is
@@ -57,7 +57,7 @@ def stem_zipf() -> dict[str, float]:
         if _table is None:
             try:
                 child = subprocess.run(
-                    [sys.executable, "-m", "crawler.story_prior"],
+                    [sys.executable, "-m", "crawler.stories.prior"],
                     capture_output=True,
                     check=True,
                     timeout=120,

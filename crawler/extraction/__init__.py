@@ -1,0 +1,1 @@
+"""Article extraction: trafilatura plus pruning of banners, teasers and plugs; page metadata."""

@@ -1,0 +1,1 @@
+"""The read side: queries, Atom feed, Datasette, webhook notification."""

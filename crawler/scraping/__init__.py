@@ -1,0 +1,1 @@
+"""Scrapy adapters: middlewares, extensions, pipelines, settings, distributed mode."""

@@ -1,0 +1,1 @@
+"""Duplicate linking and story grouping."""
