@@ -43,6 +43,7 @@ from crawler.config import Config
 from crawler.items import FetchRecord
 from crawler.pages import PageResult
 from crawler.store.ingest import IngestOptions, ingest_results, record_fetch_records
+from crawler.store.listings import ListingLedger
 from crawler.store.storage import open_database, write_transaction
 
 logger = logging.getLogger(__name__)
@@ -56,7 +57,6 @@ STATS_KEY = f"{PREFIX}:stats"  # cluster-wide counters (requeued leases)
 WORKERS_KEY = f"{PREFIX}:workers"  # worker name -> JSON heartbeat (for people and tests)
 GROUP = "ingest"
 WRITER = "writer"  # one writer: a fixed consumer name lets a restarted one re-read its backlog
-LISTING_KINDS = ("feed", "sitemap", "section")
 RUN_KEY_TTL = 7 * 86400  # a run's counters outlive any run
 
 # Take the first request of the queue and lease it until now + ARGV[1] ms, in one step.
@@ -296,14 +296,6 @@ def ensure_group(server: redis.Redis) -> None:
             raise
 
 
-@dataclass
-class RunLedger:
-    """What the writer keeps per run until the run ends: listing validators, failures."""
-
-    validators: dict[str, FetchRecord] = field(default_factory=dict)
-    incomplete: set[str] = field(default_factory=set)
-
-
 class IngestWriter:
     """The one SQLite writer: reads the stream in batches, commits, then acknowledges.
 
@@ -317,7 +309,7 @@ class IngestWriter:
         self.config = config
         self.database = database
         self.server = server
-        self.ledgers: dict[str, RunLedger] = {}
+        self.ledgers: dict[str, ListingLedger] = {}
         self.stopping = threading.Event()
         self.thread: threading.Thread | None = None
         self.error: BaseException | None = None
@@ -396,7 +388,7 @@ class IngestWriter:
 
     def _ingest_run(self, db: Any, payloads: list[dict[str, Any]]) -> Counter[str]:
         tags = payloads[0]["run"]
-        ledger = self.ledgers.setdefault(tags["token"], RunLedger())
+        ledger = self.ledgers.setdefault(tags["token"], ListingLedger())
         records: list[FetchRecord] = []
         results: list[PageResult] = []
         metas: dict[str, dict] = {}
@@ -405,7 +397,7 @@ class IngestWriter:
             if kind == "incomplete":
                 ledger.incomplete.add(payload["url"])
             elif kind == "fetch":
-                records.append(self._hold_validators(ledger, payload["record"]))
+                records.append(ledger.hold(payload["record"]))
             elif kind == "page":
                 results.append(payload["result"])
                 metas[payload["result"].url] = payload["meta"]
@@ -413,32 +405,11 @@ class IngestWriter:
         options = IngestOptions(tags["id"], bool(self.config.topics), bool(tags["baseline"]))
         return ingest_results(db, results, options, metas)
 
-    @staticmethod
-    def _hold_validators(ledger: RunLedger, record: FetchRecord) -> FetchRecord:
-        """As the single-node pipeline does: a listing's validators wait for the run's end."""
-        if record.kind not in LISTING_KINDS:
-            return record
-        if record.error is None:
-            ledger.validators[record.url] = record
-        return FetchRecord(
-            record.url, record.source, record.kind, record.status, error=record.error
-        )
-
     def finish_run(self, db: Any, tags: dict[str, Any], finished: bool) -> None:
         """Write the listing validators of a run that finished (not those of failed lists)."""
-        ledger = self.ledgers.pop(tags["token"], RunLedger())
-        if not finished:
-            return
-        with write_transaction(db):
-            for url, record in ledger.validators.items():
-                if url in ledger.incomplete:
-                    continue
-                db.execute(
-                    "UPDATE fetches SET etag = COALESCE(?, etag), "
-                    "last_modified = COALESCE(?, last_modified), "
-                    "body_hash = COALESCE(?, body_hash) WHERE url = ?",
-                    [record.etag, record.last_modified, record.body_hash, url],
-                )
+        ledger = self.ledgers.pop(tags["token"], ListingLedger())
+        if finished:
+            ledger.save(db)
 
 
 def wait_drained(server: redis.Redis, timeout: float, poll: float = 0.2) -> QueueState:

@@ -27,8 +27,8 @@ from crawler.distributed import (
     seen_key,
 )
 from crawler.items import FetchRecord, PageItem
+from crawler.pool import ExtractionPool
 from crawler.scraping.middlewares import stored_validators
-from crawler.scraping.pipelines import StoragePipeline
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -167,22 +167,36 @@ class HostGateMiddleware:
             await asyncio.sleep(wait)
 
 
-class DistributedPipeline(StoragePipeline):
+class DistributedPipeline:
     """Extract as single-node does, then push to the Redis stream and release the lease.
 
-    The SQLite side (topics, fingerprints, stories, flags) is the ingest writer's.
+    The SQLite side (topics, fingerprints, stories, flags, listing validators) is the ingest
+    writer's.
     """
 
-    def spider_closed(self, reason: str) -> None:
-        """Listing validators are the writer's business in distributed mode."""
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        self.pool: ExtractionPool | None = None
+        self.sent_incomplete: set[str] = set()
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> DistributedPipeline:
+        return cls(crawler)
+
+    def open_spider(self) -> None:
+        config = _context_of(self.crawler.spider).config
+        topics = [(t.name, t.query) for t in config.topics]
+        self.pool = ExtractionPool(topics, config.crawl.workers)
 
     async def process_item(self, item: Any) -> Any:
         context = _context_of(self.crawler.spider)
         cluster: Cluster = context.distributed
+        entry: dict[str, Any]
         if isinstance(item, FetchRecord):
             entry = {"t": "fetch", "record": item}
         elif isinstance(item, PageItem):
-            result = await self._process(item)
+            assert self.pool is not None
+            result = await self.pool.process(item.job)
             entry = {"t": "page", "result": result, "meta": item.fetch_meta}
         else:
             return None
@@ -203,12 +217,9 @@ class DistributedPipeline(StoragePipeline):
         cluster.complete(entries, item.lease, context.counts, tags)
         return None
 
-    def open_spider(self) -> None:
-        self.sent_incomplete: set[str] = set()
-        super().open_spider()
-
-    def flush(self) -> None:
-        """Nothing is written locally."""
+    def close_spider(self) -> None:
+        if self.pool is not None:
+            self.pool.close()
 
 
 class DistributedLoop:
