@@ -13,8 +13,9 @@ import pytest
 from click.testing import CliRunner
 
 from crawler.cli.main import cli
-from crawler.read.queries import format_seconds, parse_since, quote_words
+from crawler.read.queries import format_seconds, quote_words
 from crawler.store.storage import open_database
+from crawler.timeutil import parse_since
 
 FLAG_KEYS = {
     "id",

@@ -21,6 +21,7 @@ from crawler.pages import PageResult
 from crawler.store.flags import create_flag
 from crawler.store.storage import record_fetch, utcnow, write_transaction
 from crawler.stories import dedup
+from crawler.timeutil import parse_utc
 from crawler.urls import canonicalize_url
 
 
@@ -177,7 +178,7 @@ def _ingest_one(
 def _report_order(published: str | None, url: str) -> tuple[datetime, str]:
     """Earliest publication first (undated last), then by URL: an order the network's
     arrival order cannot change."""
-    moment = dedup.parse_time(published) if published else None
+    moment = parse_utc(published) if published else None
     return moment or datetime.max.replace(tzinfo=UTC), url
 
 

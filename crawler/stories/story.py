@@ -17,7 +17,6 @@ import math
 from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from functools import lru_cache
 from typing import NamedTuple
 
@@ -84,28 +83,6 @@ class Match:
     story_id: int
     residual: float
     entities: int
-
-
-def event_hour(published: str | None, seen_at: str) -> int:
-    """Hours since 1970 of the event: publication time, else (or if later) the crawl time."""
-    seen = _parse_hour(seen_at)
-    pub = _parse_hour(published) if published else None
-    if seen is None:
-        return pub if pub is not None else 0
-    return seen if pub is None or pub > seen else pub
-
-
-def _parse_hour(value: str) -> int | None:
-    value = value.strip()
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    if len(value) == 10:  # a bare date: noon is at most half a day off
-        parsed = parsed.replace(hour=12)
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return int(parsed.timestamp()) // 3600
 
 
 _PARSED: OrderedDict[tuple[int, int], tuple[dict[str, float], Groups]] = OrderedDict()
