@@ -412,15 +412,5 @@ class IngestWriter:
             ledger.save(db)
 
 
-def wait_drained(server: redis.Redis, timeout: float, poll: float = 0.2) -> QueueState:
-    """Poll until the queue, the leases and the stream are all empty (or the timeout)."""
-    deadline = time.monotonic() + timeout
-    state = queue_state(server)
-    while not state.drained and time.monotonic() < deadline:
-        time.sleep(poll)
-        state = queue_state(server)
-    return state
-
-
 def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"

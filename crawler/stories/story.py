@@ -370,24 +370,13 @@ def find_story(
 def _candidate_terms(
     db: Database, ids: list[int]
 ) -> list[tuple[int, tuple[dict[str, float], Groups], float]]:
-    """Each candidate's story terms (unpacked from the index; parsed for rows indexed without
-    them) and its own weight."""
+    """Each candidate's story terms (unpacked from the index) and its own weight."""
     marks = ",".join("?" * len(ids))
     rows = db.execute(
         f"SELECT article_id, story_blob, weight FROM dedup_docs WHERE article_id IN ({marks})",
         ids,
     ).fetchall()
-    out = [(other, unpack_terms(blob), own) for other, blob, own in rows if blob is not None]
-    legacy = {other: own for other, blob, own in rows if blob is None}
-    if legacy:  # indexed before m005_story_terms_blob
-        marks = ",".join("?" * len(legacy))
-        texts = db.execute(
-            f"SELECT id, title, text FROM articles WHERE id IN ({marks})", list(legacy)
-        ).fetchall()
-        out += [
-            (other, remember_terms(other, title or "", text or ""), legacy[other])
-            for other, title, text in texts
-        ]
+    out = [(other, unpack_terms(blob), own) for other, blob, own in rows]
     return sorted(out, key=lambda c: c[0])
 
 
