@@ -374,3 +374,22 @@ def test_writer_crash_between_commit_and_ack_redelivers_idempotently(
     assert client.xlen(STREAM_KEY) == 0
     assert writer.ingested == len(results)
     assert table_counts() == after_crash
+
+
+def test_distributed_without_the_extra_exits_2_saying_how(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from click.testing import CliRunner
+
+    from crawler.cli.main import cli
+
+    config = tmp_path / "c.toml"
+    config.write_text(
+        '[distributed]\nredis_url = "redis://127.0.0.1:1/0"\n\n'
+        '[[sources]]\nname = "a"\nfeeds = ["https://example.org/rss"]\n'
+    )
+    monkeypatch.setitem(sys.modules, "scrapy_redis", None)  # as if never installed
+    result = CliRunner().invoke(cli, ["worker", "--config", str(config)])
+    assert result.exit_code == 2
+    assert "pip install 'newswatch[distributed]'" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
