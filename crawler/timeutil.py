@@ -85,11 +85,11 @@ def parse_since(value: str, now: datetime | None = None) -> str:
     text = value.strip()
     if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
         return datetime.combine(date.fromisoformat(text), datetime.min.time(), UTC).isoformat()
-    moment = parse_iso(text)
-    if moment is None:
+    parsed = parse_iso(text)
+    if parsed is None:
         raise ValueError(f"not an ISO date or datetime: {value!r}")
     # Stored times are UTC strings compared as text, so normalise the bound the same way.
-    return moment.astimezone(UTC).isoformat()
+    return parsed.astimezone(UTC).isoformat()
 
 
 def event_time(published: str | None, seen_at: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import codecs
 import re
 from datetime import UTC, date, datetime
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import lxml.html
@@ -288,7 +289,11 @@ def published_date(
     today = now.date()
     declared = _structured_dates(tree)
     structured = [m for m in declared if _not_future(m, now)]
-    params = {"original_date": True, "outputformat": "%Y-%m-%d", "max_date": today.isoformat()}
+    params: dict[str, Any] = {
+        "original_date": True,
+        "outputformat": "%Y-%m-%d",
+        "max_date": today.isoformat(),
+    }
     if found is None:
         found = find_date(tree, url=url, extensive_search=False, **params)
     found_day = parse_day(found) if found else None

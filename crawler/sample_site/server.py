@@ -32,6 +32,7 @@ import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
@@ -482,7 +483,7 @@ class SampleWeb:
                 )
             self._resources[state] = rendered
 
-    def _respond(self, host: str, target: str, headers: Mapping[str, str]) -> _Served:
+    def _respond(self, host: str, target: str, headers: Message) -> _Served:
         with self._lock:
             state = self._state
         files = self._resources[state]
@@ -523,7 +524,7 @@ class SampleWeb:
         )
 
 
-def _not_modified(resource: _Resource, headers: Mapping[str, str]) -> bool:
+def _not_modified(resource: _Resource, headers: Message) -> bool:
     """RFC 9110: If-None-Match wins; otherwise If-Modified-Since against Last-Modified."""
     if_none_match = headers.get("If-None-Match")
     if if_none_match is not None:

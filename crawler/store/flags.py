@@ -42,7 +42,7 @@ def create_flag(
             utcnow(),
         ],
     )
-    return int(cursor.lastrowid) if cursor.rowcount else None
+    return cursor.lastrowid if cursor.rowcount else None
 
 
 def flags_of_run(db: Database, run_id: int) -> list[dict[str, Any]]:

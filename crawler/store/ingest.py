@@ -154,8 +154,8 @@ def _ingest_one(
     article_id = int(cursor.lastrowid or 0)
     _remember_urls(db, article_id, result)
     _save_version(db, article_id, result, now, options.run_id)
-    for link in article.related:  # an article's first links are never news
-        _add_related(db, article_id, link, now, options.run_id)
+    for related in article.related:  # an article's first links are never news
+        _add_related(db, article_id, related, now, options.run_id)
     link = dedup.link_article(db, article_id, _fingerprints(result, now))
     counts["articles_new"] += 1
     # A copy never counts as news; nor does an original whose text arrived first as a copy.

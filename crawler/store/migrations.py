@@ -148,7 +148,7 @@ def m001_initial(db: Database) -> None:
 @migrations(name="m003_articles_fts")
 def m003_articles_fts(db: Database) -> None:
     # Triggers keep the index in step with every insert/update/delete of articles.
-    db["articles"].enable_fts(
+    db.table("articles").enable_fts(
         ["title", "text"],
         fts_version="FTS5",
         create_triggers=True,

@@ -229,7 +229,7 @@ def unpack_terms(blob: bytes) -> tuple[dict[str, float], Groups]:
     terms.update(dict.fromkeys(lower, 0.0))
     groups = Groups(zip(keys, keys, strict=True))
     groups.update(zip(lower, lower, strict=True))
-    groups.update(pair.split("=", 1) for pair in groups_line.split())
+    groups.update(pair.partition("=")[::2] for pair in groups_line.split())
     return terms, groups
 
 
