@@ -175,6 +175,7 @@ def test_distributed_config_is_validated() -> None:
     assert config.redis_url == "redis://h:1/0" and config.lease_seconds == 60
 
 
+@pytest.mark.e2e
 def test_worker_without_distributed_exits_2(tmp_path: Path) -> None:
     config = tmp_path / "c.toml"
     config.write_text('[[sources]]\nname = "a"\nfeeds = ["https://example.org/rss"]\n')
@@ -183,6 +184,7 @@ def test_worker_without_distributed_exits_2(tmp_path: Path) -> None:
     assert "distributed.redis_url" in done.stderr
 
 
+@pytest.mark.e2e
 def test_unreachable_redis_exits_1_with_its_message(tmp_path: Path) -> None:
     config = tmp_path / "c.toml"
     config.write_text(
@@ -195,6 +197,7 @@ def test_unreachable_redis_exits_1_with_its_message(tmp_path: Path) -> None:
         assert "cannot use Redis" in done.stderr and "Traceback" not in done.stderr
 
 
+@pytest.mark.e2e
 def test_two_workers_and_crawl_equal_single_node(
     tmp_path: Path, redis_url: str, monitored_web: MonitoredWeb
 ) -> None:
@@ -222,6 +225,7 @@ def test_two_workers_and_crawl_equal_single_node(
     assert not any("Traceback" in log for log in logs), logs
 
 
+@pytest.mark.e2e
 def test_killing_a_worker_mid_crawl_loses_nothing(
     tmp_path: Path, redis_url: str, monitored_web: MonitoredWeb
 ) -> None:
@@ -287,6 +291,7 @@ def test_killing_a_worker_mid_crawl_loses_nothing(
     assert int(client.hget(STATS_KEY, "requeued") or 0) >= 1
 
 
+@pytest.mark.e2e
 def test_schedule_seeds_runs_that_workers_crawl(tmp_path: Path, redis_url: str) -> None:
     from tests.test_schedule import _query, schedule_through_publication
 
@@ -311,6 +316,7 @@ def test_schedule_seeds_runs_that_workers_crawl(tmp_path: Path, redis_url: str) 
     assert len(_query(db, "SELECT name FROM sources WHERE last_run_at IS NOT NULL")) == 3
 
 
+@pytest.mark.e2e
 def test_writer_crash_between_commit_and_ack_redelivers_idempotently(
     tmp_path: Path, redis_url: str
 ) -> None:
