@@ -21,11 +21,13 @@ import time
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit
+
+from crawler.sample_site.server import QuietHTTPServer
 
 HOST = "127.0.0.1"
 OUTSIDE_HOST = "127.0.0.8"
@@ -238,18 +240,11 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    request_queue_size = 128
-
+class _Server(QuietHTTPServer):
     def __init__(self, address: tuple[str, int], site: HostileSite, host_key: str) -> None:
         self.site = site
         self.host_key = host_key
         super().__init__(address, _Handler)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """Dropped connections are the point of this site; keep stderr clean."""
 
 
 class HostileSite:

@@ -248,18 +248,23 @@ class _Handler(BaseHTTPRequestHandler):
             web._replace_record(index, dataclasses.replace(record, bytes_sent=0))
 
 
-class _HostServer(ThreadingHTTPServer):
+class QuietHTTPServer(ThreadingHTTPServer):
+    """A threaded test server for one host: many connections at once, and no stderr noise
+    for the connections a crawler drops (size limits, timeouts, a stop)."""
+
     daemon_threads = True
     allow_reuse_address = True
     request_queue_size = 128
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Dropped connections are normal for a crawler test; keep stderr clean."""
+
+
+class _HostServer(QuietHTTPServer):
     def __init__(self, address: tuple[str, int], web: SampleWeb, host_key: str) -> None:
         self.web = web
         self.host_key = host_key
         super().__init__(address, _Handler)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """Dropped connections are normal for a crawler test; keep stderr clean."""
 
 
 class SampleWeb:
