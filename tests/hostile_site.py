@@ -21,13 +21,10 @@ import time
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
-from types import TracebackType
-from typing import Any
 from urllib.parse import urlsplit
 
-from crawler.sample_site.server import QuietHTTPServer
+from crawler.sample_site.server import QuietHandler, QuietHTTPServer, StartStop
 
 HOST = "127.0.0.1"
 OUTSIDE_HOST = "127.0.0.8"
@@ -217,16 +214,11 @@ class Hit:
     time: float
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class _Handler(QuietHandler):
     server_version = "Hostile/1.0"
-    sys_version = ""
     timeout = 30
 
     server: _Server
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """No access log on stderr."""
 
     def do_GET(self) -> None:
         site = self.server.site
@@ -247,7 +239,7 @@ class _Server(QuietHTTPServer):
         super().__init__(address, _Handler)
 
 
-class HostileSite:
+class HostileSite(StartStop):
     """The hostile site and its outside host, each serving in a daemon thread."""
 
     def __init__(
@@ -292,17 +284,6 @@ class HostileSite:
             server.shutdown()
             server.server_close()
         self._servers = []
-
-    def __enter__(self) -> HostileSite:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     # -- request log -------------------------------------------------------------------------
     def _hit(self, host: str, path: str) -> None:

@@ -20,6 +20,14 @@ from crawler.store.storage import utcnow, write_transaction
 FAILING_AFTER = 3  # consecutive failed runs before a source is reported as failing
 
 
+def with_limit(sql: str, params: list[Any], limit: int | None) -> str:
+    """``sql`` with a LIMIT when one is asked for (its value appended to ``params``)."""
+    if not limit:
+        return sql
+    params.append(limit)
+    return sql + " LIMIT ?"
+
+
 def _rows(db: Database, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
     return list(db.query(sql, params or []))
 
@@ -109,9 +117,7 @@ def list_stories(
     if where:
         sql += " WHERE " + " AND ".join(where)
     sql += " GROUP BY s.id ORDER BY s.last_seen DESC, s.id DESC"
-    if limit:
-        sql += " LIMIT ?"
-        params.append(limit)
+    sql = with_limit(sql, params, limit)
     return _rows(db, sql, params)
 
 
@@ -238,9 +244,7 @@ def search_articles(db: Database, query: str, *, limit: int | None = 20) -> list
         "WHERE articles_fts MATCH ? ORDER BY rank, a.id"
     )
     params: list[Any] = []
-    if limit:
-        sql += " LIMIT ?"
-        params.append(limit)
+    sql = with_limit(sql, params, limit)
     if not query.strip():
         return []
     try:
@@ -268,9 +272,7 @@ def list_runs(db: Database, *, limit: int | None = 20) -> list[dict[str, Any]]:
         "FROM runs ORDER BY started_at DESC, id DESC"
     )
     params: list[Any] = []
-    if limit:
-        sql += " LIMIT ?"
-        params.append(limit)
+    sql = with_limit(sql, params, limit)
     runs = _rows(db, sql, params)
     for run in runs:
         try:
