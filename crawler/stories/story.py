@@ -25,6 +25,8 @@ from sqlite_utils import Database
 from crawler.stories.prior import background_rarity
 from crawler.stories.terms import (
     LOWER,
+    NAME_GROUP,
+    NUMBER,
     WEIGHT_NAME,
     WEIGHT_WORD,
     Groups,
@@ -222,7 +224,9 @@ def _generic(rarity: Rarity, keys: set[str], a: _Doc, b: _Doc) -> dict[str, floa
 def compare(rarity: Rarity, a: _Doc, b: _Doc) -> Evidence:
     """Shared evidence of two reports; symmetric in the two."""
     shared = {t: min(w, b.weights[t]) for t, w in a.weights.items() if t in b.weights}
-    words = {w for t in shared if not t.startswith("#") and _is_name(t, a, b) for w in t.split("_")}
+    words = {
+        w for t in shared if not t.startswith(NUMBER) and _is_name(t, a, b) for w in t.split("_")
+    }
     generic = _generic(rarity, words, a, b) if words else {}
     for t in shared:
         if t in generic or "_" in t:
@@ -250,7 +254,7 @@ def compare(rarity: Rarity, a: _Doc, b: _Doc) -> Evidence:
             named.add(root)
     actors = sorted((e for e in entities if e in named), key=lambda e: -entities[e])[:ACTORS]
     rest = [
-        w * (NUMBER_DETAIL if e.startswith("#") and not is_year(e) else 1.0)
+        w * (NUMBER_DETAIL if e.startswith(NUMBER) and not is_year(e) else 1.0)
         for e, w in entities.items()
         if e not in actors
     ]
@@ -265,7 +269,7 @@ def compare(rarity: Rarity, a: _Doc, b: _Doc) -> Evidence:
 
 
 def _is_name(term: str, a: _Doc, b: _Doc) -> bool:
-    return a.groups.get(term, "").startswith("@") or b.groups.get(term, "").startswith("@")
+    return any(doc.groups.get(term, "").startswith(NAME_GROUP) for doc in (a, b))
 
 
 def same_event(evidence: Evidence, hours_apart: int) -> bool:
