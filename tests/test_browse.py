@@ -154,3 +154,4 @@ def test_browse_screenshot(sample_db: Path, tmp_path: Path) -> None:
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait()
+        server.stderr.close()  # type: ignore[union-attr]
