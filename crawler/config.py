@@ -43,10 +43,6 @@ class Source:
     allowed_domains: tuple[str, ...] = ()
     every_seconds: float = 1800.0
 
-    @property
-    def start_urls(self) -> tuple[str, ...]:
-        return self.feeds + self.sitemaps + self.pages
-
 
 @dataclass(frozen=True)
 class CrawlSettings:

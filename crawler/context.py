@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sqlite_utils import Database
 
@@ -12,6 +12,8 @@ from crawler.config import Config, Source
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
+
+    from crawler.distributed import Cluster
 
 
 @dataclass
@@ -23,7 +25,7 @@ class CrawlContext:
     baseline: bool = False
     recheck: dict[str, list[str]] = field(default_factory=dict)  # source -> known article URLs
     counts: Counter[str] = field(default_factory=Counter)
-    distributed: Any = None  # a crawler.distributed.Cluster with [distributed] set
+    distributed: Cluster | None = None  # with [distributed] set
 
     def source(self, name: str) -> Source:
         return self.config.source(name)

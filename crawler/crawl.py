@@ -7,7 +7,9 @@ import os
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from sqlite_utils import Database
 
 from crawler.config import Config, Source
 from crawler.context import CrawlContext
@@ -18,6 +20,11 @@ from crawler.store.storage import (
     open_database,
     start_run,
 )
+
+if TYPE_CHECKING:  # [distributed] only: redis may not be installed
+    import redis
+
+    from crawler.distributed import IngestWriter
 
 logger = logging.getLogger(__name__)
 
@@ -61,7 +68,7 @@ def run_status(counts: Counter[str]) -> str:
     return "ok"
 
 
-def recheck_urls(config: Config, db: Any, sources: tuple[Source, ...]) -> dict[str, list[str]]:
+def recheck_urls(config: Config, db: Database, sources: tuple[Source, ...]) -> dict[str, list[str]]:
     """Known article URLs per source, re-fetched (conditionally) within the recheck window."""
     since = datetime.now(UTC) - timedelta(seconds=config.crawl.recheck_articles_for_seconds)
     since_text = since.replace(microsecond=0).isoformat()
@@ -90,7 +97,7 @@ def run_crawl(
     context = CrawlContext(config, db, run_id, sources, baseline, recheck)
     status = "failed"
     error: str | None = None
-    writer: Any = None
+    writer: IngestWriter | None = None
     try:
         if config.redis_url:
             writer = _start_distributed(config, context, database or config.database)
@@ -101,7 +108,7 @@ def run_crawl(
         stats = crawler.stats.get_stats() if crawler.stats else {}
         reason = stats.get("finish_reason", "finished")
         if writer is not None:
-            _finish_distributed(context, writer, reason == "finished")
+            _finish_distributed(context, db, writer, reason == "finished")
         else:
             context.counts["pages_fetched"] = int(stats.get("response_received_count", 0))
         status = run_status(context.counts)
@@ -127,26 +134,29 @@ def run_crawl(
     return summary
 
 
-def _start_distributed(config: Config, context: CrawlContext, database: str) -> Any:
+def _start_distributed(config: Config, context: CrawlContext, database: str) -> IngestWriter:
     """Join the shared queue as the run's seeder and worker, and start the ingest writer."""
     from crawler.distributed import Cluster, IngestWriter, connect, new_run_tags
 
     assert config.redis_url is not None
     server = connect(config.redis_url)
     tags = new_run_tags(context.run_id, context.baseline)
-    context.distributed = Cluster(server, config.lease_seconds, "crawl", tags)
-    context.distributed.writer = IngestWriter(config, database, server).start()
-    return context.distributed.writer
+    writer = IngestWriter(config, database, server).start()
+    context.distributed = Cluster(server, config.lease_seconds, "crawl", tags, writer=writer)
+    return writer
 
 
-def _finish_distributed(context: CrawlContext, writer: Any, finished: bool) -> None:
+def _finish_distributed(
+    context: CrawlContext, db: Database, writer: IngestWriter, finished: bool
+) -> None:
     """Stop the writer (everything is ingested once the queue drained), write the listing
     validators, and take the run's counters from Redis: every worker added to them."""
     from crawler.distributed import forget_run, read_counts
 
     cluster = context.distributed
+    assert cluster is not None and cluster.tags is not None, "a crawl's cluster seeds its run"
     writer.stop()
-    writer.finish_run(context.db, cluster.tags, finished)
+    writer.finish_run(db, cluster.tags, finished)
     if finished:
         forget_run(cluster.server, cluster.tags)
     context.counts.clear()
@@ -172,7 +182,7 @@ def run_worker(config: Config) -> None:
 
 
 def seed_distributed_run(
-    config: Config, db: Any, source_names: list[str], trigger: str, server: Any
+    config: Config, db: Database, source_names: list[str], trigger: str, server: redis.Redis
 ) -> tuple[int, dict[str, Any], int]:
     """Record a run and put its start requests on the shared queue, fetching nothing here.
 

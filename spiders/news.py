@@ -8,7 +8,7 @@ from typing import Any
 
 import scrapy
 from scrapy.exceptions import IgnoreRequest
-from scrapy.http import Request, Response
+from scrapy.http import Request, Response, TextResponse
 from scrapy.linkextractors import LinkExtractor
 from twisted.python.failure import Failure
 
@@ -162,9 +162,10 @@ class NewsSpider(scrapy.Spider):
             yield self._record(response, kind)
             return
         body = response.body
+        children: list[str] = []  # child sitemaps
         try:
             if kind == "feed" or looks_like_feed(body):
-                entries, children = parse_feed(body, response.url), []
+                entries = parse_feed(body, response.url)
             else:
                 body = self._maybe_gunzip(response)
                 entries, children = parse_sitemap(
@@ -218,7 +219,7 @@ class NewsSpider(scrapy.Spider):
         hops = response.meta.get("hops")
         if hops is None or hops >= self.context.config.crawl.max_depth:
             return
-        if not hasattr(response, "text"):
+        if not isinstance(response, TextResponse):
             return
         source = response.meta["source"]
         for link in self.link_extractor.extract_links(response):

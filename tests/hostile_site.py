@@ -21,11 +21,10 @@ import time
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from types import TracebackType
-from typing import Any
 from urllib.parse import urlsplit
+
+from crawler.sample_site.server import QuietHandler, QuietHTTPServer, StartStop
 
 HOST = "127.0.0.1"
 OUTSIDE_HOST = "127.0.0.8"
@@ -215,16 +214,11 @@ class Hit:
     time: float
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class _Handler(QuietHandler):
     server_version = "Hostile/1.0"
-    sys_version = ""
     timeout = 30
 
     server: _Server
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """No access log on stderr."""
 
     def do_GET(self) -> None:
         site = self.server.site
@@ -238,21 +232,14 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    request_queue_size = 128
-
+class _Server(QuietHTTPServer):
     def __init__(self, address: tuple[str, int], site: HostileSite, host_key: str) -> None:
         self.site = site
         self.host_key = host_key
         super().__init__(address, _Handler)
 
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """Dropped connections are the point of this site; keep stderr clean."""
 
-
-class HostileSite:
+class HostileSite(StartStop):
     """The hostile site and its outside host, each serving in a daemon thread."""
 
     def __init__(
@@ -297,17 +284,6 @@ class HostileSite:
             server.shutdown()
             server.server_close()
         self._servers = []
-
-    def __enter__(self) -> HostileSite:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     # -- request log -------------------------------------------------------------------------
     def _hit(self, host: str, path: str) -> None:

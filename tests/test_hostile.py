@@ -28,6 +28,8 @@ from tests.hostile_site import (
     build_gzip_bomb,
 )
 
+pytestmark = pytest.mark.e2e  # every test here runs real newswatch processes
+
 MAX_SITEMAPS = 3
 MAX_SITEMAP_BYTES = 1024 * 1024
 RSS_LIMIT = 600 * 1024 * 1024

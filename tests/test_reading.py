@@ -13,23 +13,12 @@ import pytest
 from click.testing import CliRunner
 
 from crawler.cli.main import cli
-from crawler.read.queries import format_seconds, parse_since, quote_words
+from crawler.read.notify import PAYLOAD_KEYS
+from crawler.read.queries import format_seconds, quote_words
 from crawler.store.storage import open_database
+from crawler.timeutil import parse_since
 
-FLAG_KEYS = {
-    "id",
-    "kind",
-    "created_at",
-    "run_id",
-    "article_id",
-    "story_id",
-    "url",
-    "title",
-    "source",
-    "story_title",
-    "acked_at",
-    "detail",
-}
+FLAG_KEYS = {*PAYLOAD_KEYS, "acked_at"}  # the webhook sends all of a flag but its ack
 STORY_KEYS = {"id", "title", "first_seen", "last_seen", "article_count", "outlets"}
 SEARCH_KEYS = {"article_id", "url", "title", "story_id", "snippet", "source", "published"}
 

@@ -12,9 +12,18 @@ from crawler.config import Config, ConfigError
 
 
 def check_redis(config: Config) -> None:
-    """With [distributed], fail early (exit 1) with Redis's own message if it is unreachable."""
+    """With [distributed], fail early: exit 2 without the extra installed, exit 1 with Redis's
+    own message if it is unreachable."""
     if not config.redis_url:
         return
+    try:
+        import redis  # noqa: F401
+        import scrapy_redis  # noqa: F401
+    except ImportError as error:
+        fail(
+            f"[distributed] needs the extra ({error.name} is missing): "
+            "pip install 'newswatch[distributed]'"
+        )
     from crawler.distributed import connect
 
     try:

@@ -36,7 +36,7 @@ def open_existing(config_path: str | None, db_path: str | None) -> Database:
 
 
 def since_option(value: str | None) -> str | None:
-    from crawler.read.queries import parse_since
+    from crawler.timeutil import parse_since
 
     if value is None:
         return None

@@ -34,6 +34,7 @@ def post_json(
                 response.read(1024)
                 return
         except urllib.error.HTTPError as error:
+            error.close()  # it holds the response's socket
             last = error
             if error.code < 500 and error.code != 429:
                 break  # the receiver refused the payload; retrying will not change that
@@ -44,23 +45,24 @@ def post_json(
     raise RuntimeError(f"webhook POST to {url} failed: {last}")
 
 
+# What the webhook sends of each flag: what `newswatch flags --json` shows, less the ack.
+PAYLOAD_KEYS = (
+    "id",
+    "kind",
+    "created_at",
+    "run_id",
+    "article_id",
+    "story_id",
+    "url",
+    "title",
+    "source",
+    "story_title",
+    "detail",
+)
+
+
 def flag_payload(flag: dict) -> dict:
-    return {
-        key: flag.get(key)
-        for key in (
-            "id",
-            "kind",
-            "created_at",
-            "run_id",
-            "article_id",
-            "story_id",
-            "url",
-            "title",
-            "source",
-            "story_title",
-            "detail",
-        )
-    }
+    return {key: flag.get(key) for key in PAYLOAD_KEYS}
 
 
 def notify_run(db: Database, url: str, run_id: int, **post_options: float) -> bool:

@@ -42,15 +42,22 @@ def _context_of(spider: Any) -> CrawlContext:
     return spider.context
 
 
+def _cluster_of(spider: Any) -> Cluster:
+    """The shared queue's handle: these components are installed only with one."""
+    cluster = _context_of(spider).distributed
+    assert cluster is not None, "a [distributed] component without a cluster"
+    return cluster
+
+
 def _cluster(crawler: Crawler) -> Cluster:
-    return crawler.spider.context.distributed  # type: ignore[union-attr]
+    return _cluster_of(crawler.spider)
 
 
 class LeasedQueue(PriorityQueue):
     """scrapy-redis's priority queue whose pop leases the request instead of removing it."""
 
     def pop(self, timeout: int = 0) -> Request | None:
-        cluster: Cluster = _context_of(self.spider).distributed
+        cluster = _cluster_of(self.spider)
         data = cluster.pop(self.key)
         if data is None:
             return None
@@ -68,7 +75,7 @@ class RunDupeFilter(RFPDupeFilter):
 
     @classmethod
     def from_spider(cls, spider: Any) -> RunDupeFilter:
-        cluster: Cluster = _context_of(spider).distributed
+        cluster = _cluster_of(spider)
         dupefilter = cls(cluster.server, key=seen_key(None))
         dupefilter.ttl_seconds = int(_context_of(spider).config.crawl.recheck_articles_for_seconds)
         return dupefilter
@@ -94,7 +101,7 @@ class DistributedScheduler(Scheduler):
 
     def enqueue_request(self, request: Request) -> bool:
         context = _context_of(self.spider)
-        cluster: Cluster = context.distributed
+        cluster = _cluster_of(self.spider)
         # A redirect or retry is a copy of a leased request: once the copy is queued (or
         # filtered as a duplicate) the original is done.
         inherited = request.meta.pop("nw_lease", None)
@@ -190,7 +197,7 @@ class DistributedPipeline:
 
     async def process_item(self, item: Any) -> Any:
         context = _context_of(self.crawler.spider)
-        cluster: Cluster = context.distributed
+        cluster = _cluster(self.crawler)
         entry: dict[str, Any]
         if isinstance(item, FetchRecord):
             entry = {"t": "fetch", "record": item}
@@ -207,7 +214,7 @@ class DistributedPipeline:
         entry["run"] = tags
         entries = [entry]
         spider = self.crawler.spider
-        incomplete = getattr(spider, "incomplete_listings", set())
+        incomplete: set[str] = getattr(spider, "incomplete_listings", set())
         for url in incomplete - self.sent_incomplete:
             entries.append({"t": "incomplete", "url": url, "run": tags})
         self.sent_incomplete |= incomplete

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from urllib.parse import urljoin
 
 from scrapy.downloadermiddlewares.redirect import MetaRefreshMiddleware
@@ -17,6 +17,7 @@ from crawler.urls import canonicalize_url, is_crawlable_url, url_in_domains
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
+    from sqlite_utils import Database
 
 
 def body_hash(body: bytes) -> str:
@@ -44,7 +45,7 @@ class SourceScopeMiddleware:
             self._refuse(request, "offsite")
 
     def _refuse(self, request: Request, why: str) -> None:
-        self.crawler.stats.inc_value(f"newswatch/refused/{why}")  # type: ignore[union-attr]
+        self.crawler.stats.inc_value(f"newswatch/refused/{why}")
         context_of(self.crawler).counts[f"refused.{why}"] += 1
         raise Refused(f"refused ({why}): {request.url}")
 
@@ -93,13 +94,16 @@ class QuickMetaRefreshMiddleware(MetaRefreshMiddleware):
     that almost no article has. A byte search settles most pages first.
     """
 
-    def process_response(self, request: Request, response: Response) -> Request | Response:
+    # Scrapy 2.14+ calls it without `spider`; Scrapy's own annotation still lists it.
+    def process_response(  # type: ignore[override]
+        self, request: Request, response: Response
+    ) -> Request | Response:
         if not may_refresh(response.body):
             return response
         return super().process_response(request, response)
 
 
-def stored_validators(db: Any, url: str) -> dict[str, str | None] | None:
+def stored_validators(db: Database | None, url: str) -> dict[str, str | None] | None:
     """ETag, Last-Modified and body hash of a URL's last good fetch (None: no database, or
     nothing usable stored)."""
     if db is None:
@@ -136,13 +140,11 @@ class ConditionalGetMiddleware:
         if not validators:
             return
         request.meta["previous_body_hash"] = validators.get("body_hash")
-        if validators.get("etag"):
+        if etag := validators.get("etag"):
+            request.headers.setdefault(b"If-None-Match", etag.encode("latin-1", "ignore"))
+        if last_modified := validators.get("last_modified"):
             request.headers.setdefault(
-                b"If-None-Match", validators["etag"].encode("latin-1", "ignore")
-            )
-        if validators.get("last_modified"):
-            request.headers.setdefault(
-                b"If-Modified-Since", validators["last_modified"].encode("latin-1", "ignore")
+                b"If-Modified-Since", last_modified.encode("latin-1", "ignore")
             )
 
     def process_response(self, request: Request, response: Response) -> Response:

@@ -7,6 +7,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from scrapy import signals
+from sqlite_utils import Database
 
 from crawler.context import context_of
 from crawler.items import FetchRecord, PageItem
@@ -49,10 +50,13 @@ class StoragePipeline:
             logger.info("run stopped (%s): listings will be re-read next time", reason)
             return
         self.listings.incomplete |= getattr(self.crawler.spider, "incomplete_listings", set())
-        self.listings.save(context_of(self.crawler).db)
+        self.listings.save(self.db)
 
     def open_spider(self) -> None:
         context = context_of(self.crawler)
+        if context.db is None:  # only a distributed worker has none, and it has no such pipeline
+            raise RuntimeError("the storage pipeline needs the run's database")
+        self.db: Database = context.db
         topics = [(t.name, t.query) for t in context.config.topics]
         self.pool = ExtractionPool(topics, context.config.crawl.workers)
 
@@ -72,12 +76,12 @@ class StoragePipeline:
         self.last_flush = time.monotonic()
         context = context_of(self.crawler)
         if self.fetches:
-            record_fetch_records(context.db, self.fetches, context.run_id)
+            record_fetch_records(self.db, self.fetches, context.run_id)
             self.fetches.clear()
         if self.pending:
             options = IngestOptions(context.run_id, bool(context.config.topics), context.baseline)
             counts = ingest_results(
-                context.db,
+                self.db,
                 [r for r, _ in self.pending],
                 options,
                 {r.url: meta for r, meta in self.pending},

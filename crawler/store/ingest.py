@@ -21,6 +21,7 @@ from crawler.pages import PageResult
 from crawler.store.flags import create_flag
 from crawler.store.storage import record_fetch, utcnow, write_transaction
 from crawler.stories import dedup
+from crawler.timeutil import parse_utc
 from crawler.urls import canonicalize_url
 
 
@@ -153,8 +154,8 @@ def _ingest_one(
     article_id = int(cursor.lastrowid or 0)
     _remember_urls(db, article_id, result)
     _save_version(db, article_id, result, now, options.run_id)
-    for link in article.related:  # an article's first links are never news
-        _add_related(db, article_id, link, now, options.run_id)
+    for related in article.related:  # an article's first links are never news
+        _add_related(db, article_id, related, now, options.run_id)
     link = dedup.link_article(db, article_id, _fingerprints(result, now))
     counts["articles_new"] += 1
     # A copy never counts as news; nor does an original whose text arrived first as a copy.
@@ -177,7 +178,7 @@ def _ingest_one(
 def _report_order(published: str | None, url: str) -> tuple[datetime, str]:
     """Earliest publication first (undated last), then by URL: an order the network's
     arrival order cannot change."""
-    moment = dedup.parse_time(published) if published else None
+    moment = parse_utc(published) if published else None
     return moment or datetime.max.replace(tzinfo=UTC), url
 
 

@@ -148,7 +148,7 @@ def m001_initial(db: Database) -> None:
 @migrations(name="m003_articles_fts")
 def m003_articles_fts(db: Database) -> None:
     # Triggers keep the index in step with every insert/update/delete of articles.
-    db["articles"].enable_fts(
+    db.table("articles").enable_fts(
         ["title", "text"],
         fts_version="FTS5",
         create_triggers=True,
@@ -211,3 +211,21 @@ def m006_published_source(db: Database) -> None:
     # Where `published` came from: metadata, url, feed, sitemap, dateline or text. NULL with a
     # NULL date, and for rows stored before provenance was recorded (treat as unknown).
     db.execute("ALTER TABLE articles ADD COLUMN published_source TEXT")
+
+
+@migrations(name="m007_story_blob_backfill")
+def m007_story_blob_backfill(db: Database) -> None:
+    # Rows indexed before m005 have no story_blob: parse their story terms once, here, so that
+    # story lookups read every candidate's terms from the index alone.
+    from crawler.stories.terms import pack_terms, story_terms
+
+    rows = db.execute(
+        "SELECT d.article_id, a.title, a.text FROM dedup_docs d"
+        " JOIN articles a ON a.id = d.article_id WHERE d.story_blob IS NULL"
+    ).fetchall()
+    for article_id, title, text in rows:
+        terms, groups = story_terms(title or "", text or "")
+        db.execute(
+            "UPDATE dedup_docs SET story_blob = ? WHERE article_id = ?",
+            [pack_terms(terms, groups), article_id],
+        )

@@ -14,20 +14,15 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from sqlite_utils import Database
 
 from crawler.store.migrations import migrations
+from crawler.timeutil import utcnow
 
 BUSY_TIMEOUT_MS = 60_000
-
-
-def utcnow() -> str:
-    """The current time as ISO 8601 UTC, second precision."""
-    return datetime.now(UTC).replace(microsecond=0).isoformat()
 
 
 def open_database(path: str | os.PathLike[str]) -> Database:
