@@ -6,6 +6,7 @@ import json
 
 import click
 
+from crawler.cli.admin import register as register_admin_commands
 from crawler.cli.common import common_options, database_path, fail, load_or_exit
 from crawler.cli.read import register as register_read_commands
 from crawler.config import Config, ConfigError
@@ -26,7 +27,19 @@ def check_redis(config: Config) -> None:
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="newswatch")
 def cli() -> None:
-    """newswatch: monitor news coverage of a topic, without duplicates or banner junk."""
+    """newswatch: monitor news coverage of a topic, without duplicates or banner junk.
+
+    \b
+    Try it offline:  newswatch demo
+    Your own watch:  newswatch init                      (writes newswatch.toml)
+                     newswatch discover URL --toml       (a site's feeds and sitemaps)
+                     newswatch crawl --config newswatch.toml --baseline
+                     newswatch schedule --config newswatch.toml
+                     newswatch flags --config newswatch.toml --unacked --ack
+
+    Without --config, commands use the config shipped with newswatch (real public sources
+    on US-Mexico security cooperation); `newswatch init --print-default` prints it.
+    """
 
 
 @cli.command()
@@ -161,3 +174,4 @@ def main() -> None:
 
 
 register_read_commands(cli)
+register_admin_commands(cli)
