@@ -91,11 +91,23 @@ def schedule(config_path: str | None, db_path: str | None) -> None:
 
 
 @cli.command()
-@common_options
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    help="TOML config with [distributed] (default: the one shipped with newswatch).",
+)
+@click.option("--db", "db_path", hidden=True)
 def worker(config_path: str | None, db_path: str | None) -> None:
-    """A crawl worker on the shared Redis queue ([distributed] in the config); any machine."""
+    """A crawl worker on the shared Redis queue ([distributed] in the config); any machine.
+
+    A worker keeps no database: it sends what it extracts to the `newswatch crawl` that
+    seeded the run, which writes it.
+    """
     from crawler.crawl import run_worker
 
+    if db_path is not None:
+        fail("worker takes no --db: workers keep no database; pass --db to `newswatch crawl`")
     config = load_or_exit(config_path)
     if not config.redis_url:
         fail("config error: distributed.redis_url: missing (`worker` needs [distributed])")
@@ -104,17 +116,23 @@ def worker(config_path: str | None, db_path: str | None) -> None:
 
 
 @cli.command()
-@common_options
 @click.option(
-    "--keep",
+    "--db",
+    "db_path",
     type=click.Path(dir_okay=False),
-    help="Keep the demo database at this path (default: a temporary file).",
+    default="newswatch-demo.db",
+    show_default=True,
+    help="Where the demo keeps its database (the next demo replaces it).",
 )
-def demo(config_path: str | None, db_path: str | None, keep: str | None) -> None:
-    """Serve the bundled sample news site, crawl it, let it publish, re-crawl, show flags."""
-    from crawler.cli.demo import run_demo
+def demo(db_path: str) -> None:
+    """Serve the bundled sample news web, crawl it, let it publish, re-crawl, explain the
+    flags. Offline: everything runs on 127.0.0.x."""
+    from crawler.cli.demo import DemoError, run_demo
 
-    run_demo(db_path or keep)
+    try:
+        run_demo(db_path)
+    except DemoError as error:
+        fail(str(error), 1)
 
 
 @cli.command()
@@ -122,7 +140,10 @@ def demo(config_path: str | None, db_path: str | None, keep: str | None) -> None
 @click.option("--url", help="The page's URL (for relative links) when TARGET is a file.")
 @click.option("--json", "as_json", is_flag=True, help="Print the Article as JSON.")
 def extract(target: str, url: str | None, as_json: bool) -> None:
-    """Extract one page (a file, or an http(s) URL) and print the article."""
+    """Extract one page (a file, a .gz file, or an http(s) URL) and print the article.
+
+    Exit 1, with one line, when the file cannot be read or holds no article.
+    """
     from crawler.extraction.extract import extract_article
 
     if target.startswith(("http://", "https://")):
@@ -143,9 +164,20 @@ def extract(target: str, url: str | None, as_json: bool) -> None:
             fail(f"cannot read {target}: {error.strerror}")
         if target.endswith(".gz"):
             import gzip
+            import zlib
 
-            body = gzip.decompress(body)
+            try:
+                body = gzip.decompress(body)
+            except (OSError, EOFError, zlib.error):
+                fail(f"cannot read {target}: not gzip data (rename it without .gz?)", 1)
+    from crawler.pages import not_a_page
+
+    problem = not_a_page(body)
+    if problem:
+        fail(f"no article in {target}: {problem[1]}", 1)
     article = extract_article(body, url)
+    if not article.text.strip():
+        fail(f"no article found in {target}: the page has no article text", 1)
     if as_json:
         click.echo(json.dumps(article.to_dict(), ensure_ascii=False, indent=2))
         return
