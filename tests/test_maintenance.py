@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -13,6 +15,7 @@ from click.testing import CliRunner
 from crawler.cli.main import cli
 from crawler.store.maintenance import backup_database, prune
 from crawler.store.storage import open_database, write_transaction
+from tests.conftest import MonitoredWeb, run_cli
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 
@@ -158,3 +161,53 @@ def test_backup_cli_never_overwrites_without_force(tmp_path: Path) -> None:
     assert forced.exit_code == 0
     itself = CliRunner().invoke(cli, ["backup", str(path), "--db", str(path), "--force"])
     assert itself.exit_code == 2 and "is the database itself" in itself.output
+
+
+def test_prune_articles_removes_old_stories_for_good(
+    monitored_web: MonitoredWeb, tmp_path: Path
+) -> None:
+    """On the crawled sample web: every story but one with an unread flag goes, with its
+    articles; a re-crawl that reads every page again stores and flags none of them."""
+    path = tmp_path / "nw.db"
+    shutil.copy(monitored_web.third.db_path, path)
+    conn = sqlite3.connect(path)
+    keep_flag, keep_story = conn.execute(
+        "SELECT id, story_id FROM flags WHERE story_id IS NOT NULL ORDER BY id DESC"
+    ).fetchone()
+    conn.execute(
+        "UPDATE flags SET acked_at = '2026-01-01T00:00:00+00:00' WHERE id != ?", [keep_flag]
+    )
+    conn.commit()
+    kept = conn.execute(
+        "SELECT count(*) FROM articles WHERE story_id = ?", [keep_story]
+    ).fetchone()[0]
+    stories = conn.execute("SELECT count(*) FROM stories").fetchone()[0]
+    total = conn.execute("SELECT count(*) FROM articles").fetchone()[0]
+    flags = conn.execute("SELECT count(*) FROM flags").fetchone()[0]
+    time.sleep(1.1)  # one-second time precision: let everything age past "1s"
+    result = CliRunner().invoke(
+        cli, ["prune", "--older-than", "1s", "--articles", "--db", str(path)]
+    )
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith(
+        f"removed {stories - 1} stories, {total - kept} articles, 1 article version and "
+        f"{flags - 1} acknowledged flags from before "
+    )
+    assert conn.execute("SELECT DISTINCT story_id FROM articles").fetchall() == [(keep_story,)]
+    assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
+    assert conn.execute("SELECT count(*) FROM articles_fts").fetchone()[0] == kept
+    pruned = conn.execute("SELECT count(*) FROM pruned_urls").fetchone()[0]
+    assert pruned >= total - kept
+    # Read every page again (no validators): the pruned pages are not stored again.
+    conn.execute("UPDATE fetches SET etag = NULL, last_modified = NULL, body_hash = NULL")
+    conn.commit()
+    config = monitored_web.first.db_path.parent / "sample.toml"
+    done = run_cli("crawl", "--config", str(config), "--db", str(path))
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert conn.execute("SELECT count(*) FROM articles").fetchone()[0] == kept
+    assert conn.execute("SELECT count(*) FROM flags").fetchone()[0] == 1
+    reasons = conn.execute(
+        "SELECT count(*) FROM fetches WHERE error = "
+        "'pruned earlier (prune --articles): old, not stored again'"
+    ).fetchone()[0]
+    assert reasons >= total - kept - 2  # wire copies may share a page with their original

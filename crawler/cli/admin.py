@@ -26,8 +26,10 @@ def human_bytes(size: int) -> str:
 
 
 def plural(count: int, noun: str) -> str:
-    """1 -> "1 flag", 2 -> "2 flags"."""
-    return f"{count} {noun}" + ("" if count == 1 else "s")
+    """1 -> "1 flag", 2 -> "2 flags", 2 -> "2 stories"."""
+    if count == 1:
+        return f"{count} {noun}"
+    return f"{count} {noun[:-1]}ies" if noun.endswith("y") else f"{count} {noun}s"
 
 
 @click.command()
@@ -154,7 +156,13 @@ def backup(config_path: str | None, db_path: str | None, target: str, force: boo
     required=True,
     help='Age of what to remove: "90d", "12h", "30m".',
 )
-def prune(config_path: str | None, db_path: str | None, older_than: str) -> None:
+@click.option(
+    "--articles",
+    is_flag=True,
+    help="Also remove stories last active before then (no unacknowledged flag on them), "
+    "with their articles; their pages are never stored as new again.",
+)
+def prune(config_path: str | None, db_path: str | None, older_than: str, articles: bool) -> None:
     """Remove article versions and acknowledged flags older than --older-than.
 
     Each article keeps its newest version; unacknowledged flags stay whatever their age.
@@ -171,13 +179,16 @@ def prune(config_path: str | None, db_path: str | None, older_than: str) -> None
         fail(str(error))
     source = database_path(load_or_exit(config_path), db_path)
     try:
-        result = prune_database(source, seconds)
+        result = prune_database(source, seconds, articles=articles)
     except MaintenanceError as error:
         fail(str(error), 1)
-    click.echo(
-        f"removed {plural(result.versions, 'article version')} and "
-        f"{plural(result.flags, 'acknowledged flag')} from before {result.cutoff}"
-    )
+    removed = [
+        plural(result.versions, "article version"),
+        plural(result.flags, "acknowledged flag"),
+    ]
+    if articles:
+        removed = [plural(result.stories, "story"), plural(result.articles, "article"), *removed]
+    click.echo(f"removed {', '.join(removed[:-1])} and {removed[-1]} from before {result.cutoff}")
     click.echo(f"{human_bytes(result.free_bytes)} now free inside {source} for later crawls")
 
 

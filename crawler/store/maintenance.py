@@ -86,6 +86,8 @@ class PruneResult:
     versions: int
     flags: int
     free_bytes: int  # free pages inside the file after pruning (reused by later writes)
+    articles: int = 0
+    stories: int = 0
 
 
 def cutoff_before(seconds: float, now: datetime | None = None) -> str:
@@ -94,22 +96,28 @@ def cutoff_before(seconds: float, now: datetime | None = None) -> str:
     return moment.replace(microsecond=0).isoformat()
 
 
-def prune_database(path: str | os.PathLike[str], older_than_seconds: float) -> PruneResult:
+def prune_database(
+    path: str | os.PathLike[str], older_than_seconds: float, *, articles: bool = False
+) -> PruneResult:
     """:func:`prune` on the newswatch database at ``path``."""
     from crawler.store.storage import open_database
 
     check_newswatch_database(path)
     db = open_database(path)
     try:
-        return prune(db, older_than_seconds)
+        return prune(db, older_than_seconds, articles=articles)
     finally:
         db.close()
 
 
-def prune(db: Database, older_than_seconds: float) -> PruneResult:
+def prune(db: Database, older_than_seconds: float, *, articles: bool = False) -> PruneResult:
     """Remove article versions captured before the cutoff (each article keeps its newest
-    version) and acknowledged flags created before it."""
+    version) and acknowledged flags created before it; with ``articles``, also the stories
+    last active before it, with all their articles (:func:`prune_old_stories`)."""
     cutoff = cutoff_before(older_than_seconds)
+    removed_articles = removed_stories = removed_flags = 0
+    if articles:
+        removed_articles, removed_stories, removed_flags = prune_old_stories(db, cutoff)
     with write_transaction(db):
         versions = db.execute(
             "DELETE FROM article_versions WHERE captured_at < ? AND id NOT IN "
@@ -121,4 +129,109 @@ def prune(db: Database, older_than_seconds: float) -> PruneResult:
         ).rowcount
     page_size = db.execute("PRAGMA page_size").fetchone()[0]
     free_pages = db.execute("PRAGMA freelist_count").fetchone()[0]
-    return PruneResult(cutoff, versions, flags, int(page_size) * int(free_pages))
+    return PruneResult(
+        cutoff,
+        versions,
+        flags + removed_flags,
+        int(page_size) * int(free_pages),
+        removed_articles,
+        removed_stories,
+    )
+
+
+_OLD_STORIES = """
+    SELECT s.id FROM stories s
+    WHERE s.last_seen < :cutoff
+      AND NOT EXISTS (SELECT 1 FROM articles a WHERE a.story_id = s.id AND a.last_seen >= :cutoff)
+      AND NOT EXISTS (SELECT 1 FROM flags f WHERE f.story_id = s.id AND f.acked_at IS NULL)
+      AND NOT EXISTS (
+          SELECT 1 FROM flags f JOIN articles a ON a.id = f.article_id
+          WHERE a.story_id = s.id AND f.acked_at IS NULL)
+    ORDER BY s.id LIMIT :batch
+"""
+
+
+def prune_old_stories(db: Database, cutoff: str, batch: int = 200) -> tuple[int, int, int]:
+    """Remove stories whose articles were all last seen before ``cutoff`` and that carry no
+    unacknowledged flag, with their articles and everything hanging on them.
+
+    Their URLs go to ``pruned_urls``, so a page that comes back is not stored or flagged as
+    new; their fetch state stays, so an unchanged page is not even read. Document
+    frequencies keep counting them (a statistic of everything seen). One short write
+    transaction per batch of stories, so a running crawl only waits briefly. Returns
+    (articles, stories, acknowledged flags) removed."""
+    articles = stories = flags = 0
+    skip: set[int] = set()  # stories a kept article is a copy of
+    while True:
+        with write_transaction(db):
+            ids = [
+                row[0]
+                for row in db.execute(_OLD_STORIES, {"cutoff": cutoff, "batch": batch + len(skip)})
+                if row[0] not in skip
+            ][:batch]
+            if not ids:
+                return articles, stories, flags
+            db.execute("CREATE TEMP TABLE IF NOT EXISTS prune_ids (id INTEGER PRIMARY KEY)")
+            db.execute("DELETE FROM prune_ids")
+            marks = ",".join("?" * len(ids))
+            db.execute(
+                f"INSERT INTO prune_ids SELECT id FROM articles WHERE story_id IN ({marks})", ids
+            )
+            # A copy outside these stories whose original is inside keeps that story.
+            held = {
+                row[0]
+                for row in db.execute(
+                    "SELECT o.story_id FROM articles c JOIN articles o ON o.id = c.duplicate_of "
+                    "WHERE c.duplicate_of IN (SELECT id FROM prune_ids) "
+                    "AND c.id NOT IN (SELECT id FROM prune_ids)"
+                )
+            }
+            if held:
+                skip |= held
+                db.execute("DELETE FROM prune_ids")
+                continue
+            flags += db.execute(  # all acknowledged, or the story would not be here
+                "DELETE FROM flags WHERE article_id IN (SELECT id FROM prune_ids) "
+                f"OR story_id IN ({marks})",
+                ids,
+            ).rowcount
+            articles += _delete_articles(db)
+            stories += db.execute(f"DELETE FROM stories WHERE id IN ({marks})", ids).rowcount
+
+
+def _delete_articles(db: Database) -> int:
+    """Delete the articles listed in the temp table ``prune_ids`` and what refers to them."""
+    from crawler.stories.dedup import unpack_signature
+
+    docs = db.execute(
+        "SELECT article_id, signature, story_hour, story_terms FROM dedup_docs "
+        "WHERE article_id IN (SELECT id FROM prune_ids)"
+    ).fetchall()
+    for article_id, signature, hour, terms in docs:
+        if signature is not None:
+            db.conn.executemany(
+                "DELETE FROM dedup_bands WHERE band = ? AND value = ? AND article_id = ?",
+                [(b, v, article_id) for b, v in enumerate(unpack_signature(signature))],
+            )
+        db.conn.executemany(
+            "DELETE FROM story_terms WHERE term = ? AND hour = ? AND article_id = ?",
+            [(t, hour, article_id) for t in terms.split()],
+        )
+    now = cutoff_before(0)
+    in_set = "IN (SELECT id FROM prune_ids)"
+    db.execute(
+        "INSERT OR IGNORE INTO pruned_urls (url, pruned_at) "
+        f"SELECT url, ? FROM article_urls WHERE article_id {in_set} "
+        f"UNION SELECT url, ? FROM articles WHERE id {in_set}",
+        [now, now],
+    )
+    for statement in (
+        f"DELETE FROM dedup_docs WHERE article_id {in_set}",
+        f"DELETE FROM related_links WHERE article_id {in_set}",
+        f"DELETE FROM article_versions WHERE article_id {in_set}",
+        f"DELETE FROM article_urls WHERE article_id {in_set}",
+        f"UPDATE fetches SET article_id = NULL WHERE article_id {in_set}",
+        f"UPDATE articles SET duplicate_of = NULL WHERE id {in_set}",
+    ):
+        db.execute(statement)
+    return db.execute(f"DELETE FROM articles WHERE id {in_set}").rowcount

@@ -211,3 +211,12 @@ def m006_published_source(db: Database) -> None:
     # Where `published` came from: metadata, url, feed, sitemap, dateline or text. NULL with a
     # NULL date, and for rows stored before provenance was recorded (treat as unknown).
     db.execute("ALTER TABLE articles ADD COLUMN published_source TEXT")
+
+
+@migrations(name="m007_pruned_urls")
+def m007_pruned_urls(db: Database) -> None:
+    # URLs of articles removed by `newswatch prune --articles`: such a page coming back (a full
+    # sitemap lists old pages) is recorded in `fetches` with its reason, never stored as new.
+    db.execute(
+        "CREATE TABLE pruned_urls (url TEXT PRIMARY KEY, pruned_at TEXT NOT NULL) WITHOUT ROWID"
+    )
