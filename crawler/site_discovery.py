@@ -261,7 +261,9 @@ class _Discovery:
             self._read(url, kind, "given", response.body)
             return
         html = response.body.decode("utf-8", "replace")
-        params = FeedParameters(self.base, urlsplit(self.base).hostname or "", url)
+        landed = urlsplit(response.url or url)  # after redirects
+        base = f"{landed.scheme}://{landed.netloc}"
+        params = FeedParameters(base, landed.hostname or "", response.url or url)
         for feed in determine_feed(html, params):
             self._check(feed, "feed", "page")
 
@@ -333,9 +335,24 @@ def sources_toml(reports: list[SiteReport], taken: set[str] | None = None) -> st
         if not feeds and not sitemaps:
             lines.insert(0, "# no feed or sitemap found: newswatch follows links from the page")
             lines.append(f"pages = {_toml_list([r.url for r in group])}")
+        domains = allowed_domains(host, feeds + sitemaps)
+        if domains:
+            lines.append(f"allowed_domains = {_toml_list(domains)}")
         lines.append('every = "30m"')
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks) + "\n" if blocks else ""
+
+
+def allowed_domains(host: str, urls: list[str]) -> list[str]:
+    """The domains to write when a feed or sitemap lives on another host than the site
+    (feeds.example.org for www.example.org): the crawl's default, the hosts of the listed
+    URLs, would leave the site's own articles out. Empty when the default is right."""
+    site = host.removeprefix("www.")
+    hosts = {urlsplit(url).hostname or "" for url in urls}
+    if all(h == host for h in hosts):
+        return []
+    others = sorted(h for h in hosts if h != site and not h.endswith("." + site))
+    return [site, *others]
 
 
 def _toml_list(values: list[str]) -> str:

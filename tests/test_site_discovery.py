@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from crawler.cli.main import cli
 from crawler.config import CrawlSettings, parse_config
 from crawler.sample_site import SampleWeb
-from crawler.site_discovery import discover_site, sources_toml
+from crawler.site_discovery import Found, SiteReport, discover_site, sources_toml
 
 AGENT = "discover-test/1.0 (+https://example.org/)"
 FAST = CrawlSettings(delay=0.0, user_agent=AGENT, timeout=5.0)
@@ -193,3 +193,15 @@ def test_cli_unreachable_site_exits_1_and_bad_url_exits_2(site: _Server) -> None
     assert bad.output == (
         "newswatch: bad URL 'example.org': give an absolute http:// or https:// URL\n"
     )
+
+
+def test_a_feed_on_another_host_keeps_the_site_in_scope() -> None:
+    report = SiteReport("https://www.example.org/world/")
+    report.feeds.append(Found("https://feeds.example.org/world.rss", "feed", "RSS 2.0", 3, "page"))
+    config = parse_config(tomllib.loads(sources_toml([report])))
+    (source,) = config.sources
+    assert source.name == "example.org"
+    assert source.allowed_domains == ("example.org",)  # www.example.org's articles included
+    same_host = SiteReport("https://example.org/")
+    same_host.feeds.append(Found("https://example.org/rss", "feed", "RSS 2.0", 3, "page"))
+    assert "allowed_domains" not in sources_toml([same_host])
