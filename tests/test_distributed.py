@@ -154,8 +154,9 @@ def test_unreachable_redis_exits_1_with_its_message(tmp_path: Path) -> None:
         f'[distributed]\nredis_url = "redis://127.0.0.1:{_free_port()}/0"\n'
         '[[sources]]\nname = "a"\nfeeds = ["https://example.org/rss"]\n'
     )
-    for command in ("crawl", "worker"):
-        done = run_cli(command, "--config", str(config), "--db", str(tmp_path / "x.db"), timeout=60)
+    db = ("--db", str(tmp_path / "x.db"))
+    for command, args in (("crawl", db), ("worker", ())):  # a worker keeps no database
+        done = run_cli(command, "--config", str(config), *args, timeout=60)
         assert done.returncode == 1, done.stderr[-2000:]
         assert "cannot use Redis" in done.stderr and "Traceback" not in done.stderr
 

@@ -6,6 +6,7 @@ import json
 
 import click
 
+from crawler.cli.admin import register as register_admin_commands
 from crawler.cli.common import common_options, database_path, fail, load_or_exit
 from crawler.cli.read import register as register_read_commands
 from crawler.config import Config, ConfigError
@@ -35,7 +36,19 @@ def check_redis(config: Config) -> None:
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="newswatch")
 def cli() -> None:
-    """newswatch: monitor news coverage of a topic, without duplicates or banner junk."""
+    """newswatch: monitor news coverage of a topic, without duplicates or banner junk.
+
+    \b
+    Try it offline:  newswatch demo
+    Your own watch:  newswatch init                      (writes newswatch.toml)
+                     newswatch discover URL --toml       (a site's feeds and sitemaps)
+                     newswatch crawl --config newswatch.toml --baseline
+                     newswatch schedule --config newswatch.toml
+                     newswatch flags --config newswatch.toml --unacked --ack
+
+    Without --config, commands use the config shipped with newswatch (real public sources
+    on US-Mexico security cooperation); `newswatch init --print-default` prints it.
+    """
 
 
 @cli.command()
@@ -87,11 +100,23 @@ def schedule(config_path: str | None, db_path: str | None) -> None:
 
 
 @cli.command()
-@common_options
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    help="TOML config with [distributed] (default: the one shipped with newswatch).",
+)
+@click.option("--db", "db_path", hidden=True)
 def worker(config_path: str | None, db_path: str | None) -> None:
-    """A crawl worker on the shared Redis queue ([distributed] in the config); any machine."""
+    """A crawl worker on the shared Redis queue ([distributed] in the config); any machine.
+
+    A worker keeps no database: it sends what it extracts to the `newswatch crawl` that
+    seeded the run, which writes it.
+    """
     from crawler.crawl import run_worker
 
+    if db_path is not None:
+        fail("worker takes no --db: workers keep no database; pass --db to `newswatch crawl`")
     config = load_or_exit(config_path)
     if not config.redis_url:
         fail("config error: distributed.redis_url: missing (`worker` needs [distributed])")
@@ -100,17 +125,23 @@ def worker(config_path: str | None, db_path: str | None) -> None:
 
 
 @cli.command()
-@common_options
 @click.option(
-    "--keep",
+    "--db",
+    "db_path",
     type=click.Path(dir_okay=False),
-    help="Keep the demo database at this path (default: a temporary file).",
+    default="newswatch-demo.db",
+    show_default=True,
+    help="Where the demo keeps its database (the next demo replaces it).",
 )
-def demo(config_path: str | None, db_path: str | None, keep: str | None) -> None:
-    """Serve the bundled sample news site, crawl it, let it publish, re-crawl, show flags."""
-    from crawler.cli.demo import run_demo
+def demo(db_path: str) -> None:
+    """Serve the bundled sample news web, crawl it, let it publish, re-crawl, explain the
+    flags. Offline: everything runs on 127.0.0.x."""
+    from crawler.cli.demo import DemoError, run_demo
 
-    run_demo(db_path or keep)
+    try:
+        run_demo(db_path)
+    except DemoError as error:
+        fail(str(error), 1)
 
 
 @cli.command()
@@ -118,7 +149,10 @@ def demo(config_path: str | None, db_path: str | None, keep: str | None) -> None
 @click.option("--url", help="The page's URL (for relative links) when TARGET is a file.")
 @click.option("--json", "as_json", is_flag=True, help="Print the Article as JSON.")
 def extract(target: str, url: str | None, as_json: bool) -> None:
-    """Extract one page (a file, or an http(s) URL) and print the article."""
+    """Extract one page (a file, a .gz file, or an http(s) URL) and print the article.
+
+    Exit 1, with one line, when the file cannot be read or holds no article.
+    """
     from crawler.extraction.extract import extract_article
 
     if target.startswith(("http://", "https://")):
@@ -139,9 +173,20 @@ def extract(target: str, url: str | None, as_json: bool) -> None:
             fail(f"cannot read {target}: {error.strerror}")
         if target.endswith(".gz"):
             import gzip
+            import zlib
 
-            body = gzip.decompress(body)
+            try:
+                body = gzip.decompress(body)
+            except (OSError, EOFError, zlib.error):
+                fail(f"cannot read {target}: not gzip data (rename it without .gz?)", 1)
+    from crawler.pages import not_a_page
+
+    problem = not_a_page(body)
+    if problem:
+        fail(f"no article in {target}: {problem[1]}", 1)
     article = extract_article(body, url)
+    if not article.text.strip():
+        fail(f"no article found in {target}: the page has no article text", 1)
     if as_json:
         click.echo(json.dumps(article.to_dict(), ensure_ascii=False, indent=2))
         return
@@ -170,3 +215,4 @@ def main() -> None:
 
 
 register_read_commands(cli)
+register_admin_commands(cli)

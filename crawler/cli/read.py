@@ -104,7 +104,7 @@ def flags(
     if as_json:
         echo_json(found)
     else:
-        print_table("Flags", FLAG_COLUMNS, flag_rows(found))
+        print_table("Flags", FLAG_COLUMNS, flag_rows(found), empty="No flags.")
     if ack:
         click.echo(f"acknowledged {len(found)} flag(s)", err=True)
 
@@ -124,7 +124,7 @@ def stories(
     limit: int | None,
 ) -> None:
     """List stories, most recently active first."""
-    from crawler.cli.render import print_table
+    from crawler.cli.render import Column, print_table, story_ref
     from crawler.read.queries import list_stories
 
     since = since_option(since)
@@ -134,10 +134,17 @@ def stories(
         return
     print_table(
         "Stories",
-        ("story", "title", "articles", "outlets", "first seen", "last seen"),
+        (
+            Column("story"),
+            Column("title", flex=True),
+            Column("articles"),
+            Column("outlets"),
+            Column("first seen", time=True),
+            Column("last seen", time=True),
+        ),
         [
             [
-                f"s{s['id']}",
+                story_ref(s["id"]),
                 s["title"],
                 s["article_count"],
                 s["outlets"],
@@ -146,6 +153,7 @@ def stories(
             ]
             for s in found
         ],
+        empty="No stories.",
     )
 
 
@@ -242,7 +250,7 @@ def search(
     config_path: str | None, db_path: str | None, query: str, as_json: bool, limit: int
 ) -> None:
     """Full-text search of article titles and text (FTS5 syntax: words, "phrases", pre*, OR)."""
-    from crawler.cli.render import print_table
+    from crawler.cli.render import Column, article_ref, print_table, story_ref
     from crawler.read.queries import search_articles
 
     found = search_articles(open_existing(config_path, db_path), query, limit=limit)
@@ -251,18 +259,26 @@ def search(
         return
     print_table(
         f"Search: {query}",
-        ("article", "source", "title", "snippet", "url", "story"),
+        (
+            Column("article"),
+            Column("story"),
+            Column("source"),
+            Column("title", flex=True),
+            Column("snippet", flex=True),
+            Column("url", flex=True, optional=True),
+        ),
         [
             [
-                f"a{r['article_id']}",
+                article_ref(r["article_id"]),
+                story_ref(r["story_id"]),
                 r["source"],
                 r["title"],
                 r["snippet"],
                 r["url"],
-                f"s{r['story_id']}" if r["story_id"] else "",
             ]
             for r in found
         ],
+        empty=f"No articles match {query!r}.",
     )
 
 
@@ -312,7 +328,7 @@ def browse(config_path: str | None, db_path: str | None, host: str, port: int) -
 )
 def runs(config_path: str | None, db_path: str | None, as_json: bool, limit: int) -> None:
     """Crawl history, newest first."""
-    from crawler.cli.render import print_table
+    from crawler.cli.render import Column, elapsed, print_table
     from crawler.read.queries import list_runs
 
     found = list_runs(open_existing(config_path, db_path), limit=limit)
@@ -322,23 +338,23 @@ def runs(config_path: str | None, db_path: str | None, as_json: bool, limit: int
     print_table(
         "Runs",
         (
-            "run",
-            "trigger",
-            "started",
-            "finished",
-            "status",
-            "pages",
-            "articles",
-            "duplicates",
-            "flags",
-            "errors",
+            Column("run"),
+            Column("trigger"),
+            Column("started", time=True),
+            Column("took"),
+            Column("status"),
+            Column("pages"),
+            Column("new"),
+            Column("dups"),
+            Column("flags"),
+            Column("errors"),
         ),
         [
             [
                 r["id"],
                 r["trigger"],
                 r["started_at"],
-                r["finished_at"],
+                elapsed(r["started_at"], r["finished_at"]),
                 r["status"],
                 r["pages_fetched"],
                 r["articles_new"],
@@ -348,6 +364,7 @@ def runs(config_path: str | None, db_path: str | None, as_json: bool, limit: int
             ]
             for r in found
         ],
+        empty="No runs yet.",
     )
 
 
@@ -356,7 +373,7 @@ def runs(config_path: str | None, db_path: str | None, as_json: bool, limit: int
 @_JSON
 def sources(config_path: str | None, db_path: str | None, as_json: bool) -> None:
     """Configured sources with their polling interval, next run and health."""
-    from crawler.cli.render import print_table
+    from crawler.cli.render import Column, print_table
     from crawler.read.queries import source_health
 
     config = load_or_exit(config_path)
@@ -366,7 +383,15 @@ def sources(config_path: str | None, db_path: str | None, as_json: bool) -> None
         return
     print_table(
         "Sources",
-        ("source", "every", "interval now", "next run", "last status", "failures", "health"),
+        (
+            Column("source", flex=True),
+            Column("every"),
+            Column("now"),
+            Column("next run", time=True),
+            Column("last status"),
+            Column("failures"),
+            Column("health"),
+        ),
         [
             [
                 s["name"],
@@ -379,6 +404,7 @@ def sources(config_path: str | None, db_path: str | None, as_json: bool) -> None
             ]
             for s in found
         ],
+        empty="No sources.",
     )
 
 

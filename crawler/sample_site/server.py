@@ -295,9 +295,12 @@ class SampleWeb(StartStop):
     ...     web.set_state(2)
     """
 
-    def __init__(self, state: int = 1) -> None:
+    def __init__(self, state: int = 1, port: int = 0) -> None:
+        """``port`` 0 takes a free port per host; any other port serves every host on it
+        (each host has its own loopback address), so URLs stay the same across starts."""
         self._check_state(state)
         self._state = state
+        self._port = port
         self._lock = threading.Lock()
         self._requests: list[RequestRecord] = []
         self._servers: dict[str, _HostServer] = {}
@@ -309,12 +312,13 @@ class SampleWeb(StartStop):
 
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self) -> SampleWeb:
-        """Bind one server per host on an ephemeral port and serve in daemon threads."""
+        """Bind one server per host (on the fixed port, or a free one) and serve in daemon
+        threads."""
         if self._servers:
             return self
         try:
             for key, address in HOSTS.items():
-                server = _HostServer((address, 0), self, key)
+                server = _HostServer((address, self._port), self, key)
                 self._servers[key] = server
                 self.base_urls[key] = f"http://{address}:{server.server_address[1]}"
         except OSError as error:

@@ -44,7 +44,10 @@ def ingest_results(
     with write_transaction(db):
         for result in results:
             meta = fetch_meta.get(result.url, {})
-            article_id = _ingest_one(db, result, options, counts)
+            pruned = _pruned_reason(db, result)
+            article_id = None if pruned else _ingest_one(db, result, options, counts)
+            if pruned:
+                counts["articles_pruned_before"] += 1
             record_fetch(
                 db,
                 result.request_url or result.url,
@@ -55,7 +58,7 @@ def ingest_results(
                 etag=meta.get("etag"),
                 last_modified=meta.get("last_modified"),
                 body_hash=meta.get("body_hash"),
-                error=result.error,
+                error=result.error or pruned,
                 article_id=article_id,
             )
             if result.error:
@@ -88,6 +91,17 @@ def _urls_of(result: PageResult) -> set[str]:
     if result.request_url:
         urls.add(canonicalize_url(result.request_url))
     return urls
+
+
+def _pruned_reason(db: Database, result: PageResult) -> str | None:
+    """Why an article removed by `newswatch prune --articles` is not stored again: its page
+    coming back is old news (None for any other page)."""
+    if result.article is None:
+        return None
+    urls = sorted(_urls_of(result))
+    marks = ",".join("?" * len(urls))
+    row = db.execute(f"SELECT 1 FROM pruned_urls WHERE url IN ({marks})", urls).fetchone()
+    return "pruned earlier (prune --articles): old, not stored again" if row else None
 
 
 def _find_article(db: Database, result: PageResult) -> tuple | None:

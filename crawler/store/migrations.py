@@ -229,3 +229,12 @@ def m007_story_blob_backfill(db: Database) -> None:
             "UPDATE dedup_docs SET story_blob = ? WHERE article_id = ?",
             [pack_terms(terms, groups), article_id],
         )
+
+
+@migrations(name="m008_pruned_urls")
+def m008_pruned_urls(db: Database) -> None:
+    # URLs of articles removed by `newswatch prune --articles`: such a page coming back (a full
+    # sitemap lists old pages) is recorded in `fetches` with its reason, never stored as new.
+    db.execute(
+        "CREATE TABLE pruned_urls (url TEXT PRIMARY KEY, pruned_at TEXT NOT NULL) WITHOUT ROWID"
+    )
