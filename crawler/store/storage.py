@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from sqlite_utils import Database
 
@@ -30,10 +31,103 @@ def utcnow() -> str:
     return datetime.now(UTC).replace(microsecond=0).isoformat()
 
 
+class DatabaseRefused(Exception):
+    """A database newswatch will not open: not SQLite, another program's, in a missing
+    folder, or (to read) one that needs a migration. One line for the user; the file is
+    left as it was, byte for byte."""
+
+
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def check_database_file(path: str | os.PathLike[str]) -> bool:
+    """Whether ``path`` holds a database already (False: it will be created). Refuses a
+    missing folder (a typo in --db must not create directories) and a non-SQLite file."""
+    file = Path(path)
+    if not file.parent.is_dir():
+        raise DatabaseRefused(f"{path}: folder {file.parent} does not exist")
+    if not file.exists():
+        return False
+    if not file.is_file():
+        raise DatabaseRefused(f"{path} is not a file")
+    try:
+        with file.open("rb") as handle:
+            head = handle.read(len(SQLITE_HEADER))
+    except OSError as error:
+        raise DatabaseRefused(f"cannot read {path}: {error.strerror}") from None
+    if head and head != SQLITE_HEADER:
+        raise DatabaseRefused(f"{path} is not a SQLite database (left untouched)")
+    return bool(head)  # an empty file is a new database
+
+
+def connect_readonly(path: str | os.PathLike[str]) -> sqlite3.Connection:
+    """A read-only connection (``mode=ro``), which never changes the file or its journal mode.
+
+    On a read-only mount SQLite cannot create the WAL index next to the file: the database
+    is then opened ``immutable`` (nothing can write to it there anyway).
+    """
+    uri = "file:" + quote(os.path.abspath(path))
+    try:
+        conn = sqlite3.connect(
+            f"{uri}?mode=ro", uri=True, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000
+        )
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except sqlite3.OperationalError:
+        if os.access(os.path.dirname(os.path.abspath(path)), os.W_OK):
+            raise
+        conn = sqlite3.connect(f"{uri}?immutable=1", uri=True, isolation_level=None)
+    conn.execute("PRAGMA query_only = ON")
+    return conn
+
+
+def schema_state(conn: sqlite3.Connection) -> tuple[str, int]:
+    """("empty" | "newswatch" | "foreign", pending migrations) of an open database."""
+    tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    if not tables:
+        return "empty", 0
+    if migrations.migrations_table not in tables:
+        return "foreign", 0
+    applied = {
+        row[0]
+        for row in conn.execute(
+            f"SELECT name FROM {migrations.migrations_table} WHERE migration_set = ?",
+            [migrations.name],
+        )
+    }
+    if not applied:
+        return "foreign", 0
+    return "newswatch", len(migrations.pending(Database(conn)))
+
+
+def _inspect(path: str | os.PathLike[str]) -> tuple[str, int]:
+    try:
+        conn = connect_readonly(path)
+        try:
+            return schema_state(conn)
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as error:
+        if isinstance(error, sqlite3.OperationalError) and "locked" in str(error):
+            raise
+        raise DatabaseRefused(f"{path} is not a readable SQLite database ({error})") from None
+
+
+def _refuse_foreign(path: str | os.PathLike[str]) -> None:
+    raise DatabaseRefused(
+        f"{path} is a SQLite database but not newswatch's (left untouched): give another --db"
+    )
+
+
 def open_database(path: str | os.PathLike[str]) -> Database:
-    """Open (creating and migrating as needed) the newswatch database at ``path``."""
-    if str(path) != ":memory:":
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    """Open (creating and migrating as needed) the newswatch database at ``path``.
+
+    Checked first, read-only: a file that is not SQLite or another program's database is
+    refused (``DatabaseRefused``) before anything is written to it.
+    """
+    if str(path) != ":memory:" and check_database_file(path):
+        state, _ = _inspect(path)
+        if state == "foreign":
+            _refuse_foreign(path)
     # isolation_level=None: we issue BEGIN IMMEDIATE ourselves; Python's implicit
     # deferred BEGIN is exactly what fails with "database is locked" under two writers.
     conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
@@ -44,6 +138,32 @@ def open_database(path: str | os.PathLike[str]) -> Database:
     db.execute("PRAGMA foreign_keys = ON")
     with write_transaction(db):
         migrations.apply(db)
+    return db
+
+
+def open_existing_database(path: str | os.PathLike[str], *, write: bool = False) -> Database:
+    """Open an existing, current newswatch database for the read commands: read-only (no
+    migration, no journal mode change), or with ``write`` for small updates (acking flags)
+    but still never migrated. Anything else is refused with a one-line reason."""
+    if not Path(path).is_file():
+        raise DatabaseRefused(f"no database at {path}: run `newswatch crawl` first, or pass --db")
+    if not check_database_file(path):
+        raise DatabaseRefused(f"{path} is empty: not a newswatch database")
+    state, pending = _inspect(path)
+    if state != "newswatch":
+        _refuse_foreign(path)
+    if pending:
+        raise DatabaseRefused(
+            f"{path} needs a migration ({pending} pending) that read commands do not make: "
+            "run `newswatch crawl` on it once with this version"
+        )
+    if not write:
+        db = Database(connect_readonly(path))
+    else:
+        db = Database(
+            sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+        )
+    db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     return db
 
 
