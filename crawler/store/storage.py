@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 from urllib.parse import quote
 
 from sqlite_utils import Database
@@ -37,12 +37,14 @@ class DatabaseRefused(Exception):
     left as it was, byte for byte."""
 
 
-SQLITE_HEADER = b"SQLite format 3\x00"
-
-
 def check_database_file(path: str | os.PathLike[str]) -> bool:
     """Whether ``path`` holds a database already (False: it will be created). Refuses a
-    missing folder (a typo in --db must not create directories) and a non-SQLite file."""
+    missing folder: a typo in --db must not create directories.
+
+    The file itself is not opened here: closing any descriptor of a database file drops the
+    locks SQLite holds on it in this process (the scheduler keeps connections open), which
+    corrupts it. SQLite says itself whether the file is a database (``_inspect``).
+    """
     file = Path(path)
     if not file.parent.is_dir():
         raise DatabaseRefused(f"{path}: folder {file.parent} does not exist")
@@ -50,14 +52,7 @@ def check_database_file(path: str | os.PathLike[str]) -> bool:
         return False
     if not file.is_file():
         raise DatabaseRefused(f"{path} is not a file")
-    try:
-        with file.open("rb") as handle:
-            head = handle.read(len(SQLITE_HEADER))
-    except OSError as error:
-        raise DatabaseRefused(f"cannot read {path}: {error.strerror}") from None
-    if head and head != SQLITE_HEADER:
-        raise DatabaseRefused(f"{path} is not a SQLite database (left untouched)")
-    return bool(head)  # an empty file is a new database
+    return file.stat().st_size > 0  # an empty file is a new database
 
 
 def connect_readonly(path: str | os.PathLike[str]) -> sqlite3.Connection:
@@ -76,6 +71,8 @@ def connect_readonly(path: str | os.PathLike[str]) -> sqlite3.Connection:
         if os.access(os.path.dirname(os.path.abspath(path)), os.W_OK):
             raise
         conn = sqlite3.connect(f"{uri}?immutable=1", uri=True, isolation_level=None)
+    except sqlite3.DatabaseError as error:
+        raise _not_sqlite(path, error) from None
     conn.execute("PRAGMA query_only = ON")
     return conn
 
@@ -99,20 +96,34 @@ def schema_state(conn: sqlite3.Connection) -> tuple[str, int]:
     return "newswatch", len(migrations.pending(Database(conn)))
 
 
-def _inspect(path: str | os.PathLike[str]) -> tuple[str, int]:
+def _connect(path: str | os.PathLike[str]) -> sqlite3.Connection:
+    # isolation_level=None: we issue BEGIN IMMEDIATE ourselves; Python's implicit
+    # deferred BEGIN is exactly what fails with "database is locked" under two writers.
+    return sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+
+
+def _inspect(conn: sqlite3.Connection, path: str | os.PathLike[str]) -> tuple[str, int]:
+    """``schema_state`` with the connection that will be used: a read-only and a read-write
+    connection to one WAL file in one process can share a read-only WAL index, and the
+    writer then fails with "disk I/O error"."""
     try:
-        conn = connect_readonly(path)
-        try:
-            return schema_state(conn)
-        finally:
-            conn.close()
-    except sqlite3.DatabaseError as error:
-        if isinstance(error, sqlite3.OperationalError) and "locked" in str(error):
-            raise
-        raise DatabaseRefused(f"{path} is not a readable SQLite database ({error})") from None
+        return schema_state(conn)
+    except sqlite3.OperationalError:  # locked, I/O: a problem of the moment, not the file
+        conn.close()
+        raise
+    except sqlite3.DatabaseError as error:  # "file is not a database", malformed
+        conn.close()
+        raise _not_sqlite(path, error) from None
 
 
-def _refuse_foreign(path: str | os.PathLike[str]) -> None:
+def _not_sqlite(path: str | os.PathLike[str], error: Exception) -> DatabaseRefused:
+    return DatabaseRefused(
+        f"{path} is not a SQLite database, or a damaged one ({error}): left untouched"
+    )
+
+
+def _refuse_foreign(conn: sqlite3.Connection, path: str | os.PathLike[str]) -> NoReturn:
+    conn.close()
     raise DatabaseRefused(
         f"{path} is a SQLite database but not newswatch's (left untouched): give another --db"
     )
@@ -121,16 +132,17 @@ def _refuse_foreign(path: str | os.PathLike[str]) -> None:
 def open_database(path: str | os.PathLike[str]) -> Database:
     """Open (creating and migrating as needed) the newswatch database at ``path``.
 
-    Checked first, read-only: a file that is not SQLite or another program's database is
-    refused (``DatabaseRefused``) before anything is written to it.
+    Checked first, without writing: a file that is not SQLite or another program's database
+    is refused (``DatabaseRefused``) before anything is written to it.
     """
-    if str(path) != ":memory:" and check_database_file(path):
-        state, _ = _inspect(path)
+    exists = str(path) != ":memory:" and check_database_file(path)
+    conn = _connect(path)
+    if exists:
+        conn.execute("PRAGMA query_only = ON")
+        state, _ = _inspect(conn, path)
         if state == "foreign":
-            _refuse_foreign(path)
-    # isolation_level=None: we issue BEGIN IMMEDIATE ourselves; Python's implicit
-    # deferred BEGIN is exactly what fails with "database is locked" under two writers.
-    conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+            _refuse_foreign(conn, path)
+        conn.execute("PRAGMA query_only = OFF")
     db = Database(conn)
     db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     _use_wal(db)
@@ -149,20 +161,23 @@ def open_existing_database(path: str | os.PathLike[str], *, write: bool = False)
         raise DatabaseRefused(f"no database at {path}: run `newswatch crawl` first, or pass --db")
     if not check_database_file(path):
         raise DatabaseRefused(f"{path} is empty: not a newswatch database")
-    state, pending = _inspect(path)
+    if write:
+        conn = _connect(path)
+        conn.execute("PRAGMA query_only = ON")
+    else:
+        conn = connect_readonly(path)
+    state, pending = _inspect(conn, path)
     if state != "newswatch":
-        _refuse_foreign(path)
+        _refuse_foreign(conn, path)
     if pending:
+        conn.close()
         raise DatabaseRefused(
             f"{path} needs a migration ({pending} pending) that read commands do not make: "
             "run `newswatch crawl` on it once with this version"
         )
-    if not write:
-        db = Database(connect_readonly(path))
-    else:
-        db = Database(
-            sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
-        )
+    if write:
+        conn.execute("PRAGMA query_only = OFF")
+    db = Database(conn)
     db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     return db
 
