@@ -117,7 +117,7 @@ def run_crawl(
         if config.redis_url:
             writer = _start_distributed(config, context, database or config.database)
         process = CrawlerProcess(build_settings(config, verbosity=verbosity))
-        if verbosity == 1:
+        if verbosity == 1:  # with --debug: tracebacks too
             shorten_log_tracebacks()
         crawler = process.create_crawler(NewsSpider)
         process.crawl(crawler, context=context)
@@ -207,12 +207,12 @@ def _finish_distributed(context: CrawlContext, writer: Any, finished: bool) -> N
     context.counts.update(read_counts(cluster.server, cluster.tags))
 
 
-def run_worker(config: Config) -> None:
+def run_worker(config: Config, verbosity: int = 0) -> None:
     """`newswatch worker`: fetch and extract from the shared queue until SIGINT/SIGTERM."""
     from scrapy.crawler import CrawlerProcess
 
     from crawler.distributed import Cluster, connect
-    from crawler.scraping.settings import build_settings
+    from crawler.scraping.settings import build_settings, shorten_log_tracebacks
     from spiders.news import NewsSpider
 
     assert config.redis_url is not None
@@ -220,7 +220,9 @@ def run_worker(config: Config) -> None:
     cluster.server.ping()  # fail now, with Redis's message, rather than inside Scrapy
     # No sources to seed and no database: requests come from the queue, results go back.
     context = CrawlContext(config, None, 0, (), distributed=cluster)
-    process = CrawlerProcess(build_settings(config, worker=True))
+    process = CrawlerProcess(build_settings(config, worker=True, verbosity=verbosity))
+    if verbosity < 2:
+        shorten_log_tracebacks()
     process.crawl(process.create_crawler(NewsSpider), context=context)
     process.start()
 

@@ -106,7 +106,9 @@ def schedule(config_path: str | None, db_path: str | None) -> None:
 
 @cli.command()
 @common_options
-def worker(config_path: str | None, db_path: str | None) -> None:
+@click.option("-v", "--verbose", is_flag=True, help="Show Scrapy's log at INFO.")
+@click.option("--debug", is_flag=True, help="Show Scrapy's debug log and every traceback.")
+def worker(config_path: str | None, db_path: str | None, verbose: bool, debug: bool) -> None:
     """A crawl worker on the shared Redis queue ([distributed] in the config); any machine."""
     from crawler.crawl import run_worker
 
@@ -114,7 +116,7 @@ def worker(config_path: str | None, db_path: str | None) -> None:
     if not config.redis_url:
         fail("config error: distributed.redis_url: missing (`worker` needs [distributed])")
     check_redis(config)
-    run_worker(config)
+    run_worker(config, verbosity=2 if debug else int(verbose))
 
 
 @cli.command()

@@ -114,7 +114,12 @@ def flags(
         db, run_id=run_id, since=since, kind=kind, topic=topic, unacked=unacked, limit=limit
     )
     if ack and found:
-        acked_at = ack_flags(db, [f["id"] for f in found])
+        import sqlite3
+
+        try:
+            acked_at = ack_flags(db, [f["id"] for f in found])
+        except sqlite3.Error as error:  # a read-only file or mount, a full disk
+            fail(f"cannot acknowledge flags: {error}", 1)
         for flag in found:
             flag["acked_at"] = flag["acked_at"] or acked_at
     if as_json:

@@ -15,7 +15,7 @@ def build_settings(config: Config, *, worker: bool = False, verbosity: int = 0) 
     0 keeps Scrapy's log off (the run summary says what went wrong), 1 shows it at INFO,
     2 at DEBUG; ``NEWSWATCH_LOG_LEVEL`` sets a level outright."""
     settings = _single_node_settings(config)
-    settings.update(log_settings(verbosity))
+    settings.update(log_settings(verbosity, worker=worker))
     if config.redis_url:
         settings.update(distributed_settings(config, settings, worker=worker))
     return settings
@@ -101,10 +101,13 @@ def _single_node_settings(config: Config) -> dict[str, Any]:
     }
 
 
-def log_settings(verbosity: int) -> dict[str, Any]:
-    """Scrapy's log: off by default, INFO with ``-v``, DEBUG with ``--debug``."""
+def log_settings(verbosity: int, *, worker: bool = False) -> dict[str, Any]:
+    """Scrapy's log: off by default (a worker, which prints no summary, keeps warnings),
+    INFO with ``-v``, DEBUG with ``--debug``."""
     level = os.environ.get("NEWSWATCH_LOG_LEVEL")
     if level is None and verbosity <= 0:
+        if worker:
+            return {"LOG_ENABLED": True, "LOG_LEVEL": "WARNING"}
         return {"LOG_ENABLED": False, "LOG_LEVEL": "CRITICAL"}
     return {"LOG_ENABLED": True, "LOG_LEVEL": level or ("INFO" if verbosity == 1 else "DEBUG")}
 
