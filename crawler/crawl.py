@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sqlite3
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -13,6 +14,7 @@ from sqlite_utils import Database
 
 from crawler.config import Config, Source
 from crawler.context import CrawlContext
+from crawler.failures import run_failures
 from crawler.store.storage import (
     articles_to_recheck,
     finish_run,
@@ -35,6 +37,18 @@ class RunSummary:
     status: str
     counts: Counter[str] = field(default_factory=Counter)
     interrupted_before: list[int] = field(default_factory=list)
+    # (url, error) of the run's failed fetches (capped) and how many there were in all.
+    failures: list[list[str]] = field(default_factory=list)
+    failures_total: int = 0
+    robots_closed: dict[str, str] = field(default_factory=dict)  # host -> why
+    write_error: str | None = None  # the first failed database write
+    record_error: str | None = None  # the run's end could not be recorded either
+
+    @property
+    def exit_code(self) -> int:
+        """0: the run finished (URLs that failed are recorded); 1: it failed (nothing
+        fetched, a database write failed, or it was interrupted)."""
+        return 0 if self.status in ("ok", "partial") and not self.record_error else 1
 
     def stats(self) -> dict[str, Any]:
         c = self.counts
@@ -49,6 +63,10 @@ class RunSummary:
             "errors": c["errors"],
             "refused": c["refused"],
             "counts": dict(sorted(c.items())),
+            "failures": self.failures,
+            "failures_total": self.failures_total,
+            "robots_closed": self.robots_closed,
+            "write_error": self.write_error,
         }
 
 
@@ -60,8 +78,9 @@ def select_sources(config: Config, names: list[str] | None) -> tuple[Source, ...
 
 
 def run_status(counts: Counter[str]) -> str:
-    """ok: no failure; partial: some URLs failed; failed: nothing could be fetched."""
-    if counts["errors"] and not counts["pages_fetched"]:
+    """ok: no failure; partial: some URLs failed; failed: nothing could be fetched, or a
+    database write failed (pages were lost to this run: they are fetched again next run)."""
+    if counts["write_failures"] or (counts["errors"] and not counts["pages_fetched"]):
         return "failed"
     if counts["errors"]:
         return "partial"
@@ -82,11 +101,14 @@ def run_crawl(
     source_names: list[str] | None = None,
     trigger: str = "manual",
     baseline: bool = False,
+    verbosity: int = 0,
 ) -> RunSummary:
-    """Crawl the selected sources once, in this process (Scrapy's reactor starts here)."""
+    """Crawl the selected sources once, in this process (Scrapy's reactor starts here).
+
+    ``verbosity``: 0 no Scrapy log, 1 its log without tracebacks, 2 everything (debug)."""
     from scrapy.crawler import CrawlerProcess
 
-    from crawler.scraping.settings import build_settings
+    from crawler.scraping.settings import build_settings, shorten_log_tracebacks
     from spiders.news import NewsSpider
 
     sources = select_sources(config, source_names)
@@ -101,7 +123,9 @@ def run_crawl(
     try:
         if config.redis_url:
             writer = _start_distributed(config, context, database or config.database)
-        process = CrawlerProcess(build_settings(config))
+        process = CrawlerProcess(build_settings(config, verbosity=verbosity))
+        if verbosity == 1:  # with --debug: tracebacks too
+            shorten_log_tracebacks()
         crawler = process.create_crawler(NewsSpider)
         process.crawl(crawler, context=context)
         process.start()
@@ -110,7 +134,10 @@ def run_crawl(
         if writer is not None:
             _finish_distributed(context, db, writer, reason == "finished")
         else:
-            context.counts["pages_fetched"] = int(stats.get("response_received_count", 0))
+            # robots.txt answers are not pages: a run that got only those fetched nothing.
+            fetched = stats.get("response_received_count", 0)
+            fetched -= stats.get("robotstxt/response_count", 0)
+            context.counts["pages_fetched"] = max(0, int(fetched))
         status = run_status(context.counts)
         if reason not in ("finished",):
             status = "partial" if context.counts["pages_fetched"] else "failed"
@@ -120,11 +147,14 @@ def run_crawl(
             writer.stopping.set()
         error = f"{type(exc).__name__}: {exc}"
         status = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
-        summary = RunSummary(run_id, status, context.counts, interrupted)
-        finish_run(db, run_id, status, summary.stats(), error)
+        summary = _summarize(db, run_id, status, context, interrupted)
+        _record_end(db, summary, error)
         raise
-    summary = RunSummary(run_id, status, context.counts, interrupted)
-    finish_run(db, run_id, status, summary.stats(), error)
+    summary = _summarize(db, run_id, status, context, interrupted)
+    _record_end(db, summary, error)
+    if summary.record_error:
+        db.close()
+        return summary
     if config.webhook and context.counts["flags"]:
         from crawler.read.notify import notify_run
 
@@ -132,6 +162,30 @@ def run_crawl(
     db.close()
     logger.debug("run %s finished with %s (pid %s)", run_id, status, os.getpid())
     return summary
+
+
+def _summarize(
+    db: Any, run_id: int, status: str, context: CrawlContext, interrupted: list[int]
+) -> RunSummary:
+    """The run's summary with its failures, as recorded in ``fetches``, and its closed hosts."""
+    summary = RunSummary(run_id, status, context.counts, interrupted)
+    summary.robots_closed = dict(context.robots_closed)
+    summary.write_error = context.write_error
+    try:
+        summary.failures, summary.failures_total = run_failures(db, run_id)
+    except sqlite3.Error as exc:  # a broken database still gets its run summary
+        summary.write_error = summary.write_error or str(exc)
+    return summary
+
+
+def _record_end(db: Any, summary: RunSummary, error: str | None) -> None:
+    """Record the run's end; if even that fails (disk full), the run has failed."""
+    try:
+        finish_run(db, summary.run_id, summary.status, summary.stats(), error)
+    except sqlite3.Error as exc:
+        logger.error("could not record the end of run %s: %s", summary.run_id, exc)
+        summary.status = "failed"
+        summary.record_error = str(exc)
 
 
 def _start_distributed(config: Config, context: CrawlContext, database: str) -> IngestWriter:
@@ -163,12 +217,12 @@ def _finish_distributed(
     context.counts.update(read_counts(cluster.server, cluster.tags))
 
 
-def run_worker(config: Config) -> None:
+def run_worker(config: Config, verbosity: int = 0) -> None:
     """`newswatch worker`: fetch and extract from the shared queue until SIGINT/SIGTERM."""
     from scrapy.crawler import CrawlerProcess
 
     from crawler.distributed import Cluster, connect
-    from crawler.scraping.settings import build_settings
+    from crawler.scraping.settings import build_settings, shorten_log_tracebacks
     from spiders.news import NewsSpider
 
     assert config.redis_url is not None
@@ -176,7 +230,9 @@ def run_worker(config: Config) -> None:
     cluster.server.ping()  # fail now, with Redis's message, rather than inside Scrapy
     # No sources to seed and no database: requests come from the queue, results go back.
     context = CrawlContext(config, None, 0, (), distributed=cluster)
-    process = CrawlerProcess(build_settings(config, worker=True))
+    process = CrawlerProcess(build_settings(config, worker=True, verbosity=verbosity))
+    if verbosity < 2:
+        shorten_log_tracebacks()
     process.crawl(process.create_crawler(NewsSpider), context=context)
     process.start()
 

@@ -23,7 +23,7 @@ from crawler.discovery import (
 )
 from crawler.items import FetchRecord, PageItem
 from crawler.pages import PageJob, not_a_page
-from crawler.scraping.errors import RedirectLoop, Refused
+from crawler.scraping.errors import RedirectLoop, Refused, RobotsUnavailable
 from crawler.urls import canonicalize_url, is_crawlable_url
 
 _TIMEOUTS = {"DownloadTimeoutError", "TimeoutError", "TCPTimedOutError", "UserTimeoutError"}
@@ -68,6 +68,8 @@ def failure_kind(failure: Failure, max_size: int) -> tuple[str, str]:
         return "timeout", message
     if isinstance(error, RedirectLoop):
         return "redirect_loop", message
+    if isinstance(error, RobotsUnavailable):
+        return "robots_unavailable", message
     if name in _CANCELLED or "DOWNLOAD_MAXSIZE" in message or "max size" in message:
         if message == name:  # Scrapy cancels a body that grows past the limit without a word
             message = f"download cancelled: body larger than the max size ({max_size} bytes)"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 
 import click
 
@@ -58,16 +59,28 @@ def cli() -> None:
 @click.option(
     "--trigger", type=click.Choice(["manual", "scheduled"]), default="manual", hidden=True
 )
+@click.option("-v", "--verbose", is_flag=True, help="Show Scrapy's log (without tracebacks).")
+@click.option("--debug", is_flag=True, help="Show Scrapy's debug log and every traceback.")
 def crawl(
     config_path: str | None,
     db_path: str | None,
     sources: tuple[str, ...],
     baseline: bool,
     trigger: str,
+    verbose: bool,
+    debug: bool,
 ) -> None:
-    """Crawl every source (or the named ones) once, then exit."""
+    """Crawl every source (or the named ones) once, then exit.
+
+    Exit status: 0 the run finished (URLs that failed are recorded with their reason),
+    1 the run failed (nothing could be fetched, or a database write failed),
+    2 bad config, arguments or database file.
+    """
+    import sqlite3
+
     from crawler.cli.render import print_run_summary
     from crawler.crawl import run_crawl, select_sources
+    from crawler.store.storage import DatabaseRefused
 
     config = load_or_exit(config_path)
     try:
@@ -75,14 +88,28 @@ def crawl(
     except ConfigError as error:
         fail(str(error))
     check_redis(config)
-    summary = run_crawl(
-        config,
-        database=database_path(config, db_path),
-        source_names=list(sources),
-        trigger=trigger,
-        baseline=baseline,
-    )
+    database = database_path(config, db_path)
+    try:
+        summary = run_crawl(
+            config,
+            database=database,
+            source_names=list(sources),
+            trigger=trigger,
+            baseline=baseline,
+            verbosity=2 if debug else int(verbose),
+        )
+    except DatabaseRefused as error:
+        fail(str(error))
+    except sqlite3.Error as error:  # cannot create, open or write the database at all
+        if debug:
+            raise
+        fail(f"database {database}: {error}", 1)
+    except Exception as error:
+        if debug:
+            raise
+        fail(f"crawl failed: {type(error).__name__}: {error} (--debug shows where)", 1)
     print_run_summary(summary)
+    sys.exit(summary.exit_code)
 
 
 @cli.command()
@@ -107,7 +134,9 @@ def schedule(config_path: str | None, db_path: str | None) -> None:
     help="TOML config with [distributed] (default: the one shipped with newswatch).",
 )
 @click.option("--db", "db_path", hidden=True)
-def worker(config_path: str | None, db_path: str | None) -> None:
+@click.option("-v", "--verbose", is_flag=True, help="Show Scrapy's log at INFO.")
+@click.option("--debug", is_flag=True, help="Show Scrapy's debug log and every traceback.")
+def worker(config_path: str | None, db_path: str | None, verbose: bool, debug: bool) -> None:
     """A crawl worker on the shared Redis queue ([distributed] in the config); any machine.
 
     A worker keeps no database: it sends what it extracts to the `newswatch crawl` that
@@ -121,7 +150,7 @@ def worker(config_path: str | None, db_path: str | None) -> None:
     if not config.redis_url:
         fail("config error: distributed.redis_url: missing (`worker` needs [distributed])")
     check_redis(config)
-    run_worker(config)
+    run_worker(config, verbosity=2 if debug else int(verbose))
 
 
 @cli.command()
@@ -153,6 +182,7 @@ def extract(target: str, url: str | None, as_json: bool) -> None:
 
     Exit 1, with one line, when the file cannot be read or holds no article.
     """
+    from crawler.cli.render import echo
     from crawler.extraction.extract import extract_article
 
     if target.startswith(("http://", "https://")):
@@ -188,9 +218,9 @@ def extract(target: str, url: str | None, as_json: bool) -> None:
     if not article.text.strip():
         fail(f"no article found in {target}: the page has no article text", 1)
     if as_json:
-        click.echo(json.dumps(article.to_dict(), ensure_ascii=False, indent=2))
+        echo(json.dumps(article.to_dict(), ensure_ascii=False, indent=2))
         return
-    click.echo(f"# {article.title or '(no title)'}")
+    echo(f"# {article.title or '(no title)'}")
     meta = [
         ("published", article.published),
         ("language", article.language),
@@ -200,13 +230,13 @@ def extract(target: str, url: str | None, as_json: bool) -> None:
     ]
     for name, value in meta:
         if value:
-            click.echo(f"{name}: {value}")
-    click.echo()
-    click.echo(article.text)
+            echo(f"{name}: {value}")
+    echo()
+    echo(article.text)
     if article.related:
-        click.echo("\nRelated:")
+        echo("\nRelated:")
         for link in article.related:
-            click.echo(f"- {link.title} <{link.url}>")
+            echo(f"- {link.title} <{link.url}>")
 
 
 def main() -> None:

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 from typing import Any
 
 import click
 from sqlite_utils import Database
 
 from crawler.cli.common import common_options, database_path, fail, load_or_exit
+from crawler.cli.render import echo, secho
 from crawler.store.flags import FLAG_KINDS
 
 _LIMIT = click.option("--limit", type=click.IntRange(min=1), help="Show at most N.")
@@ -22,17 +22,29 @@ _ID = re.compile(r"^(?:(s|story|a|article):?)?(\d+)$", re.IGNORECASE)
 
 
 def existing_database_path(config_path: str | None, db_path: str | None) -> str:
-    """The database to read; exit 2 if it does not exist rather than create an empty one."""
+    """The database to read, checked like ``open_existing`` does (and closed again)."""
     path = database_path(load_or_exit(config_path), db_path)
-    if not Path(path).is_file():
-        fail(f"no database at {path}: run `newswatch crawl` first, or pass --db")
+    open_existing_path(path).close()
     return path
 
 
-def open_existing(config_path: str | None, db_path: str | None) -> Database:
-    from crawler.store.storage import open_database
+def open_existing(config_path: str | None, db_path: str | None, *, write: bool = False) -> Database:
+    """The configured database, read-only (``write`` for acking flags); exit 2 with one line
+    if it is missing, not newswatch's or needs a migration, 1 if SQLite cannot open it."""
+    return open_existing_path(database_path(load_or_exit(config_path), db_path), write=write)
 
-    return open_database(existing_database_path(config_path, db_path))
+
+def open_existing_path(path: str, *, write: bool = False) -> Database:
+    import sqlite3
+
+    from crawler.store.storage import DatabaseRefused, open_existing_database
+
+    try:
+        return open_existing_database(path, write=write)
+    except DatabaseRefused as error:
+        fail(str(error))
+    except sqlite3.Error as error:
+        fail(f"cannot open {path}: {error}", 1)
 
 
 def since_option(value: str | None) -> str | None:
@@ -50,7 +62,11 @@ def since_option(value: str | None) -> str | None:
 
 
 def echo_json(value: Any) -> None:
-    click.echo(json.dumps(value, ensure_ascii=False, indent=2))
+    """JSON with control characters stripped from every string: JSON escapes C0 controls
+    (``\\u001b``) but prints C1 ones (an 8-bit CSI) as they are."""
+    from crawler.sanitize import strip_controls_deep
+
+    echo(json.dumps(strip_controls_deep(value), ensure_ascii=False, indent=2))
 
 
 def parse_show_id(value: str) -> tuple[str, int]:
@@ -93,12 +109,17 @@ def flags(
     from crawler.store.flags import query_flags
 
     since = since_option(since)
-    db = open_existing(config_path, db_path)
+    db = open_existing(config_path, db_path, write=ack)
     found = query_flags(
         db, run_id=run_id, since=since, kind=kind, topic=topic, unacked=unacked, limit=limit
     )
     if ack and found:
-        acked_at = ack_flags(db, [f["id"] for f in found])
+        import sqlite3
+
+        try:
+            acked_at = ack_flags(db, [f["id"] for f in found])
+        except sqlite3.Error as error:  # a read-only file or mount, a full disk
+            fail(f"cannot acknowledge flags: {error}", 1)
         for flag in found:
             flag["acked_at"] = flag["acked_at"] or acked_at
     if as_json:
@@ -106,7 +127,7 @@ def flags(
     else:
         print_table("Flags", FLAG_COLUMNS, flag_rows(found), empty="No flags.")
     if ack:
-        click.echo(f"acknowledged {len(found)} flag(s)", err=True)
+        echo(f"acknowledged {len(found)} flag(s)", err=True)
 
 
 @click.command()
@@ -158,26 +179,26 @@ def stories(
 
 
 def _print_story(story: dict[str, Any]) -> None:
-    click.echo(f"Story s{story['id']}: {story['title'] or '(untitled)'}")
-    click.echo(
+    echo(f"Story s{story['id']}: {story['title'] or '(untitled)'}")
+    echo(
         f"first seen {story['first_seen']}, last seen {story['last_seen']}; "
         f"{story['article_count']} article(s) from {story['outlets']} outlet(s), "
         f"{story['copies'] or 0} of them copies"
     )
     for original in story["coverage"]:
-        click.echo()
-        click.echo(
+        echo()
+        echo(
             f"a{original['id']}  {original['source'] or ''}  "
             f"{original['published'] or original['first_seen']}  {original['title']}"
         )
-        click.echo(f"     {original['url']}")
+        echo(f"     {original['url']}")
         for copy in original["copies"]:
-            click.echo(f"    copy a{copy['id']}  {copy['source'] or ''}  {copy['title']}")
-            click.echo(f"         {copy['url']}")
+            echo(f"    copy a{copy['id']}  {copy['source'] or ''}  {copy['title']}")
+            echo(f"         {copy['url']}")
 
 
 def _print_article(article: dict[str, Any]) -> None:
-    click.echo(f"# {article['title'] or '(untitled)'}")
+    echo(f"# {article['title'] or '(untitled)'}")
     story = (
         f"s{article['story_id']} {article['story_title'] or ''}".strip()
         if article["story_id"]
@@ -198,19 +219,19 @@ def _print_article(article: dict[str, Any]) -> None:
     ]
     for name, value in meta:
         if value:
-            click.echo(f"{name}: {value}")
-    click.echo()
-    click.echo(article["text"] or "")
+            echo(f"{name}: {value}")
+    echo()
+    echo(article["text"] or "")
     if article["related"]:
-        click.echo("\nRelated:")
+        echo("\nRelated:")
         for link in article["related"]:
-            click.echo(f"- {link['title'] or ''} <{link['url']}>")
+            echo(f"- {link['title'] or ''} <{link['url']}>")
     if article["diff"]:
-        click.echo(f"\nChanges since the previous version ({len(article['versions'])} versions):")
+        echo(f"\nChanges since the previous version ({len(article['versions'])} versions):")
         colours = {"+": "green", "-": "red", "@": "cyan"}
         for line in article["diff"].splitlines():
             fg = None if line.startswith(("+++", "---")) else colours.get(line[:1])
-            click.secho(line, fg=fg)
+            secho(line, fg=fg)
 
 
 @click.command()
@@ -299,7 +320,7 @@ def feed(
     found = flags_with_content(
         open_existing(config_path, db_path), topic=topic, kind=kind, limit=limit
     )
-    click.echo(build_feed(found, topic=topic, kind=kind), nl=False)
+    echo(build_feed(found, topic=topic, kind=kind), nl=False)
 
 
 @click.command()
@@ -316,7 +337,7 @@ def browse(config_path: str | None, db_path: str | None, host: str, port: int) -
     except BrowseUnavailable as error:
         fail(str(error))
     url = f"http://{host}:{port}/{database_name(path)}"
-    click.echo(f"Datasette on {url} (new flags: {url}/new_flags); Ctrl-C to stop", err=True)
+    echo(f"Datasette on {url} (new flags: {url}/new_flags); Ctrl-C to stop", err=True)
     serve(path, host=host, port=port)
 
 
@@ -326,12 +347,19 @@ def browse(config_path: str | None, db_path: str | None, host: str, port: int) -
 @click.option(
     "--limit", type=click.IntRange(min=1), default=20, show_default=True, help="Show at most N."
 )
-def runs(config_path: str | None, db_path: str | None, as_json: bool, limit: int) -> None:
-    """Crawl history, newest first."""
+@click.argument("run_id", metavar="[RUN]", type=int, required=False)
+def runs(
+    config_path: str | None, db_path: str | None, as_json: bool, limit: int, run_id: int | None
+) -> None:
+    """Crawl history, newest first; with RUN, that run's failures by kind and URL."""
     from crawler.cli.render import Column, elapsed, print_table
     from crawler.read.queries import list_runs
 
-    found = list_runs(open_existing(config_path, db_path), limit=limit)
+    db = open_existing(config_path, db_path)
+    if run_id is not None:
+        _show_run(db, run_id, as_json)
+        return
+    found = list_runs(db, limit=limit)
     if as_json:
         echo_json(found)
         return
@@ -366,6 +394,47 @@ def runs(config_path: str | None, db_path: str | None, as_json: bool, limit: int
         ],
         empty="No runs yet.",
     )
+
+
+def _show_run(db: Database, run_id: int, as_json: bool) -> None:
+    """One run: its counts, the digest of its failures and each failure by kind and URL."""
+    from crawler.failures import digest_lines, failures_by_kind, run_failures
+    from crawler.read.queries import RUN_COUNTS, list_runs
+
+    found = list_runs(db, limit=None, run_id=run_id)
+    if not found:
+        fail(f"no run with id {run_id}", 1)
+    run = found[0]
+    stats = run["stats"]
+    failures = stats.get("failures")
+    total = stats.get("failures_total")
+    if failures is None:  # a run recorded before failures were kept with it
+        failures, total = run_failures(db, run_id)
+    run["failures"] = failures
+    if as_json:
+        echo_json(run)
+        return
+    echo(
+        f"run {run['id']}: {run['status']} ({run['trigger']}), "
+        f"{run['started_at']} to {run['finished_at'] or '?'}"
+    )
+    echo(", ".join(f"{key.replace('_', ' ')} {run[key] or 0}" for key in RUN_COUNTS))
+    if run["error"]:
+        echo(f"error: {run['error']}")
+    counts = stats.get("counts") or {}
+    for line in digest_lines(
+        failures,
+        total=total,
+        lost_pages=counts.get("errors.write", 0),
+        write_error=stats.get("write_error"),
+    ):
+        echo(line)
+    for host, why in sorted((stats.get("robots_closed") or {}).items()):
+        echo(f"not crawled, robots.txt unavailable: {host} ({why})")
+    for kind, items in failures_by_kind(failures).items():
+        echo(f"\n{kind} ({len(items)})")
+        for url, error in items:
+            echo(f"  {url}  {error.partition(':')[2].strip()}")
 
 
 @click.command()

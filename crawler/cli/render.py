@@ -1,4 +1,9 @@
-"""Terminal output: rich tables on a terminal, plain tab-separated lines when piped."""
+"""Terminal output: rich tables on a terminal, plain tab-separated lines when piped.
+
+Everything printed from the database goes through ``strip_controls``, on a terminal or not:
+a title that reached the database before controls were stripped at ingest, an error
+message or a URL must not clear the screen, write the clipboard or hide a link.
+"""
 
 from __future__ import annotations
 
@@ -11,12 +16,28 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from crawler.sanitize import strip_controls
+
 if TYPE_CHECKING:
     from crawler.crawl import RunSummary
 
 
 def is_terminal() -> bool:
     return sys.stdout.isatty()
+
+
+def echo(text: Any = "", **kwargs: Any) -> None:
+    """``click.echo`` without control characters or escape sequences."""
+    click.echo(strip_controls(str(text)), **kwargs)
+
+
+def secho(text: Any, **kwargs: Any) -> None:
+    """``click.secho`` of stripped text (the style is added after stripping)."""
+    click.secho(strip_controls(str(text)), **kwargs)
+
+
+def cell(value: Any) -> str:
+    return "" if value is None else strip_controls(str(value))
 
 
 _GAP = 2  # between columns: a space of padding on each side
@@ -77,7 +98,7 @@ def one_line(value: Any) -> str:
     """A cell as one line: newlines and tabs become spaces (one row per line when piped)."""
     if value is None:
         return ""
-    return " ".join(str(value).split()) if isinstance(value, str) else str(value)
+    return " ".join(strip_controls(str(value)).split())
 
 
 def terminal_width() -> int:
@@ -163,10 +184,34 @@ def print_run_summary(summary: RunSummary) -> None:
         f"flags {stats['flags']}",
         f"errors {stats['errors']}",
     ]
-    click.echo(", ".join(parts))
+    echo(", ".join(parts))
     if summary.interrupted_before:
         ids = ", ".join(str(i) for i in summary.interrupted_before)
-        click.echo(f"(marked earlier run(s) {ids} as interrupted)")
+        echo(f"(marked earlier run(s) {ids} as interrupted)")
+    for line in summary_digest(summary):
+        echo(line)
+
+
+def summary_digest(summary: RunSummary) -> list[str]:
+    """Under the summary line: failures by cause, hosts closed by robots.txt, lost writes."""
+    from crawler.failures import digest_lines
+
+    lines = digest_lines(
+        summary.failures,
+        total=summary.failures_total,
+        lost_pages=summary.counts["errors.write"],
+        write_error=summary.write_error,
+    )
+    closed = sorted(summary.robots_closed.items())
+    if closed:
+        hosts = "; ".join(f"{host} ({why})" for host, why in closed[:5])
+        more = f"; and {len(closed) - 5} more" if len(closed) > 5 else ""
+        lines.append(f"not crawled this run, robots.txt unavailable: {hosts}{more}")
+    if summary.record_error:
+        lines.append(f"the end of the run could not be recorded: {summary.record_error}")
+    if lines and summary.failures_total:
+        lines.append(f"details: newswatch runs {summary.run_id}")
+    return lines
 
 
 def flag_rows(flags: Sequence[dict[str, Any]]) -> list[list[Any]]:

@@ -265,13 +265,17 @@ def search_articles(db: Database, query: str, *, limit: int | None = 20) -> list
 RUN_COUNTS = ("pages_fetched", "articles_new", "articles_updated", "duplicates", "flags", "errors")
 
 
-def list_runs(db: Database, *, limit: int | None = 20) -> list[dict[str, Any]]:
-    """Crawl history, newest first, with the headline counts pulled out of the stats JSON."""
+def list_runs(
+    db: Database, *, limit: int | None = 20, run_id: int | None = None
+) -> list[dict[str, Any]]:
+    """Crawl history, newest first, with the headline counts pulled out of the stats JSON
+    (only run ``run_id`` when given)."""
+    where = "" if run_id is None else "WHERE id = ? "
     sql = (
         "SELECT id, trigger, started_at, finished_at, status, sources, stats, error "
-        "FROM runs ORDER BY started_at DESC, id DESC"
+        f"FROM runs {where}ORDER BY started_at DESC, id DESC"
     )
-    params: list[Any] = []
+    params: list[Any] = [] if run_id is None else [run_id]
     sql = with_limit(sql, params, limit)
     runs = _rows(db, sql, params)
     for run in runs:

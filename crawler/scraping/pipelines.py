@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -25,7 +26,11 @@ logger = logging.getLogger(__name__)
 class StoragePipeline:
     """Send pages to the extraction pool and write results in batched transactions.
 
-    Listing validators wait for the end of the run (crawler/store/listings.py).
+    A listing's validators (ETag, Last-Modified, body hash) are written only when the run
+    finishes: they make the next run skip the listing as unchanged, which is only right once
+    every article it lists was dealt with. A killed or stopped run re-reads its listings, and
+    so does the run after one in which an article of the listing failed, or in which any
+    database write failed (a full disk): the pages lost then are fetched again next run.
     """
 
     BATCH_SIZE = 50
@@ -49,8 +54,16 @@ class StoragePipeline:
         if reason != "finished":
             logger.info("run stopped (%s): listings will be re-read next time", reason)
             return
+        context = context_of(self.crawler)
+        if context.write_error is not None:
+            logger.info("a write failed: listings will be re-read next time")
+            self.listings.validators.clear()
+            return
         self.listings.incomplete |= getattr(self.crawler.spider, "incomplete_listings", set())
-        self.listings.save(self.db)
+        try:
+            self.listings.save(self.db)
+        except sqlite3.Error as error:  # nothing lost: the listings are re-read next run
+            self._write_failed(error, 0)
 
     def open_spider(self) -> None:
         context = context_of(self.crawler)
@@ -73,21 +86,41 @@ class StoragePipeline:
         return None
 
     def flush(self) -> None:
+        """Write what is pending. A failed write (disk full, read-only file) is counted and
+        fails the run; what it held is fetched again next run (see ``spider_closed``)."""
         self.last_flush = time.monotonic()
         context = context_of(self.crawler)
-        if self.fetches:
-            record_fetch_records(self.db, self.fetches, context.run_id)
-            self.fetches.clear()
+        records = [*self.fetches, *context.extra_records]
+        self.fetches.clear()
+        context.extra_records.clear()
+        if records:
+            try:
+                record_fetch_records(self.db, records, context.run_id)
+            except sqlite3.Error as error:
+                self._write_failed(error, 0)
         if self.pending:
+            pending, self.pending = self.pending, []
             options = IngestOptions(context.run_id, bool(context.config.topics), context.baseline)
-            counts = ingest_results(
-                self.db,
-                [r for r, _ in self.pending],
-                options,
-                {r.url: meta for r, meta in self.pending},
-            )
-            context.counts.update(counts)
-            self.pending.clear()
+            try:
+                counts = ingest_results(
+                    self.db,
+                    [r for r, _ in pending],
+                    options,
+                    {r.url: meta for r, meta in pending},
+                )
+            except sqlite3.Error as error:
+                self._write_failed(error, len(pending))
+            else:
+                context.counts.update(counts)
+
+    def _write_failed(self, error: sqlite3.Error, pages: int) -> None:
+        context = context_of(self.crawler)
+        context.write_error = context.write_error or f"{type(error).__name__}: {error}"
+        context.counts["write_failures"] += 1
+        if pages:
+            context.counts["errors"] += pages
+            context.counts["errors.write"] += pages
+        logger.error("database write failed (%s pages lost to this run): %s", pages, error)
 
     def close_spider(self) -> None:
         self.flush()
