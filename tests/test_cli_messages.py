@@ -23,6 +23,7 @@ from tests.conftest import REPO, MonitoredWeb
 # -- demo -------------------------------------------------------------------------------------
 
 
+@pytest.mark.e2e
 def test_demo_explains_flags_and_what_it_left_alone(
     monitored_web: MonitoredWeb, tmp_path: Path
 ) -> None:
@@ -62,6 +63,7 @@ def _article_id(db_path: Path, url: str) -> int:
     )
 
 
+@pytest.mark.e2e
 def test_demo_replaces_its_own_database_only(monitored_web: MonitoredWeb, tmp_path: Path) -> None:
     demo_db = tmp_path / "newswatch-demo.db"
     shutil.copy(monitored_web.first.db_path, demo_db)
@@ -163,6 +165,7 @@ def test_sample_web_serves_every_host_on_a_fixed_port() -> None:
             assert b"Sitemap:" in response.read()
 
 
+@pytest.mark.e2e
 def test_sample_site_module_prints_urls_and_a_config(tmp_path: Path) -> None:
     port = _free_port()
     config = tmp_path / "sample.toml"
@@ -179,6 +182,7 @@ def test_sample_site_module_prints_urls_and_a_config(tmp_path: Path) -> None:
     finally:
         child.terminate()
         child.wait(timeout=30)
+        child.stdout.close()
     assert lines[0] == f"borderwire  http://127.0.0.1:{port}/\n"
     assert lines[5] == f"wrote a config for it to {config}\n"
     assert f'feeds = ["http://127.0.0.1:{port}/rss.xml"]' in config.read_text("utf-8")

@@ -163,6 +163,7 @@ def test_backup_cli_never_overwrites_without_force(tmp_path: Path) -> None:
     assert itself.exit_code == 2 and "is the database itself" in itself.output
 
 
+@pytest.mark.e2e
 def test_prune_articles_removes_old_stories_for_good(
     monitored_web: MonitoredWeb, tmp_path: Path
 ) -> None:

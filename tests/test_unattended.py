@@ -21,6 +21,8 @@ from crawler.failures import digest_lines
 from tests.conftest import REPO, run_cli
 from tests.hostile_site import ESC_ARTICLES, ROBOTS_CHAIN, HostileSite
 
+pytestmark = pytest.mark.e2e  # every test here runs real newswatch processes
+
 CONTROL_BYTES = bytes([*range(0x00, 0x09), *range(0x0B, 0x20), 0x7F])
 C1 = [chr(c) for c in range(0x80, 0xA0)]
 

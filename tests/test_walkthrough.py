@@ -9,9 +9,13 @@ import sqlite3
 import time
 from pathlib import Path
 
+import pytest
+
 from crawler.config import load_config
 from crawler.sample_site import SampleWeb
 from tests.conftest import run_cli
+
+pytestmark = pytest.mark.e2e  # every test here runs real newswatch processes
 
 
 def ok(*args: str, cwd: Path) -> str:
