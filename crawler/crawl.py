@@ -28,6 +28,7 @@ class RunSummary:
     status: str
     counts: Counter[str] = field(default_factory=Counter)
     interrupted_before: list[int] = field(default_factory=list)
+    delivery: Any = None  # crawler.read.notify.Delivery, with a webhook configured
 
     def stats(self) -> dict[str, Any]:
         c = self.counts
@@ -86,11 +87,13 @@ def run_crawl(
     db = open_database(database or config.database)
     interrupted = mark_interrupted_runs(db)
     run_id = start_run(db, trigger, [s.name for s in sources])
+    earlier = deliver_backlog(config, db, run_id, interrupted)
     recheck = recheck_urls(config, db, sources)
     context = CrawlContext(config, db, run_id, sources, baseline, recheck)
     status = "failed"
     error: str | None = None
     writer: Any = None
+    spider: Any = None
     try:
         if config.redis_url:
             writer = _start_distributed(config, context, database or config.database)
@@ -98,6 +101,7 @@ def run_crawl(
         crawler = process.create_crawler(NewsSpider)
         process.crawl(crawler, context=context)
         process.start()
+        spider = crawler.spider
         stats = crawler.stats.get_stats() if crawler.stats else {}
         reason = stats.get("finish_reason", "finished")
         if writer is not None:
@@ -115,16 +119,57 @@ def run_crawl(
         status = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
         summary = RunSummary(run_id, status, context.counts, interrupted)
         finish_run(db, run_id, status, summary.stats(), error)
+        record_health(db, sources, None if writer is not None else spider, status)
         raise
     summary = RunSummary(run_id, status, context.counts, interrupted)
     finish_run(db, run_id, status, summary.stats(), error)
-    if config.webhook and context.counts["flags"]:
+    # Distributed: other workers fetched too, so this process's per-source counts say little.
+    record_health(db, sources, None if writer is not None else spider, status)
+    if config.webhook:
         from crawler.read.notify import notify_run
 
-        notify_run(db, config.webhook, run_id)
+        summary.delivery = notify_run(
+            db,
+            config.webhook,
+            run_id,
+            fmt=config.webhook_format,
+            deadline=config.webhook_deadline_seconds,
+            earlier=earlier,
+        )
     db.close()
     logger.debug("run %s finished with %s (pid %s)", run_id, status, os.getpid())
     return summary
+
+
+def deliver_backlog(config: Config, db: Any, run_id: int, interrupted: list[int]) -> Any:
+    """Before crawling: queue the flags of runs killed before they could notify, and post
+    what earlier runs left undelivered, oldest first. None without a webhook or a backlog."""
+    if not config.webhook:
+        return None
+    from crawler.read.notify import deliver_pending, enqueue_runs, pending_count
+
+    enqueue_runs(db, interrupted)
+    if not pending_count(db):
+        return None
+    return deliver_pending(
+        db,
+        config.webhook,
+        run_id,
+        fmt=config.webhook_format,
+        deadline=config.webhook_deadline_seconds,
+    )
+
+
+def record_health(db: Any, sources: tuple[Source, ...], spider: Any, status: str) -> None:
+    """Each source's outcome in this run, for `newswatch sources` (an interrupted run, stopped
+    on purpose, says nothing about the sources)."""
+    from crawler.store.health import record_source_outcomes, source_outcomes
+
+    if status == "interrupted":
+        return
+    fetched = getattr(spider, "source_fetched", Counter())
+    failed = getattr(spider, "source_failed", Counter())
+    record_source_outcomes(db, source_outcomes([s.name for s in sources], fetched, failed, status))
 
 
 def _start_distributed(config: Config, context: CrawlContext, database: str) -> Any:

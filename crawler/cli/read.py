@@ -313,9 +313,10 @@ def browse(config_path: str | None, db_path: str | None, host: str, port: int) -
 def runs(config_path: str | None, db_path: str | None, as_json: bool, limit: int) -> None:
     """Crawl history, newest first."""
     from crawler.cli.render import print_table
-    from crawler.read.queries import list_runs
+    from crawler.read.queries import backlog_line, list_runs, webhook_backlog, webhook_cell
 
-    found = list_runs(open_existing(config_path, db_path), limit=limit)
+    db = open_existing(config_path, db_path)
+    found = list_runs(db, limit=limit)
     if as_json:
         echo_json(found)
         return
@@ -332,6 +333,7 @@ def runs(config_path: str | None, db_path: str | None, as_json: bool, limit: int
             "duplicates",
             "flags",
             "errors",
+            "webhook",
         ),
         [
             [
@@ -345,10 +347,14 @@ def runs(config_path: str | None, db_path: str | None, as_json: bool, limit: int
                 r["duplicates"],
                 r["flags"],
                 r["errors"],
+                webhook_cell(r),
             ]
             for r in found
         ],
     )
+    backlog = webhook_backlog(db)
+    if backlog is not None and (backlog["pending"] or any(r["webhook"]["state"] for r in found)):
+        click.echo(backlog_line(backlog))
 
 
 @click.command()

@@ -49,9 +49,25 @@ def print_run_summary(summary: RunSummary) -> None:
         f"errors {stats['errors']}",
     ]
     click.echo(", ".join(parts))
+    caps = caps_hit(stats["counts"])
+    if caps:
+        click.echo(f"caps hit: {caps} (see [crawl] max_*; cut listings are read again next run)")
+    delivery = summary.delivery
+    if delivery is not None and (delivery.sent or delivery.pending):
+        line = f"webhook: {delivery.sent} flag(s) sent, {delivery.pending} pending"
+        click.echo(line + (f" ({delivery.error})" if delivery.error else ""))
     if summary.interrupted_before:
         ids = ", ".join(str(i) for i in summary.interrupted_before)
         click.echo(f"(marked earlier run(s) {ids} as interrupted)")
+
+
+def caps_hit(counts: dict[str, int]) -> str:
+    """``links_per_page 50, sitemap_urls 60``: what the run's budgets left out, by cap."""
+    return ", ".join(
+        f"{key.removeprefix('limits.')} {value}"
+        for key, value in sorted(counts.items())
+        if key.startswith("limits.") and value
+    )
 
 
 def flag_rows(flags: Sequence[dict[str, Any]]) -> list[list[Any]]:

@@ -300,6 +300,8 @@ def list_runs(db: Database, *, limit: int | None = 20) -> list[dict[str, Any]]:
         sql += " LIMIT ?"
         params.append(limit)
     runs = _rows(db, sql, params)
+    pending = webhook_backlog(db)
+    by_run = pending["pending_by_run"] if pending else {}
     for run in runs:
         try:
             stats = json.loads(run["stats"]) if run["stats"] else {}
@@ -310,7 +312,49 @@ def list_runs(db: Database, *, limit: int | None = 20) -> list[dict[str, Any]]:
         for key in RUN_COUNTS:
             run[key] = stats.get(key)
         run["stats"] = stats
+        run["webhook"] = {
+            "state": stats.get("webhook"),  # sent, failed, idle; None: no webhook then
+            "sent": stats.get("webhook_sent"),
+            "error": stats.get("webhook_error"),
+            "pending": by_run.get(run["id"], 0),  # this run's flags still in the outbox
+        }
     return runs
+
+
+def webhook_backlog(db: Database) -> dict[str, Any] | None:
+    """The webhook outbox: flags pending, since when, last error (None: no outbox table, a
+    database from before it existed)."""
+    from crawler.read.notify import backlog
+
+    try:
+        return backlog(db)
+    except sqlite3.OperationalError:
+        return None
+
+
+def webhook_cell(run: dict[str, Any]) -> str:
+    """``sent 5``, ``failed: HTTP 500 (3 pending)``, ``3 pending``: one run's delivery."""
+    hook = run.get("webhook") or {}
+    state, pending = hook.get("state"), hook.get("pending") or 0
+    waiting = f"{pending} pending" if pending else ""
+    if state == "failed":
+        return f"failed: {hook.get('error') or '?'}" + (f" ({waiting})" if waiting else "")
+    if state == "sent" and hook.get("sent"):
+        return f"sent {hook['sent']}" + (f", {waiting}" if waiting else "")
+    return waiting
+
+
+def backlog_line(pending: dict[str, Any] | None) -> str | None:
+    """One line on the webhook outbox for `newswatch runs` (None: no outbox table)."""
+    if pending is None:
+        return None
+    if not pending["pending"]:
+        return "webhook backlog: none"
+    line = (
+        f"webhook backlog: {pending['pending']} flag(s) pending since "
+        f"{pending['oldest_queued_at']}, {pending['attempts']} attempt(s)"
+    )
+    return line + (f"; last error: {pending['last_error']}" if pending["last_error"] else "")
 
 
 def source_health(db: Database, config: Config) -> list[dict[str, Any]]:

@@ -211,3 +211,21 @@ def m006_published_source(db: Database) -> None:
     # Where `published` came from: metadata, url, feed, sitemap, dateline or text. NULL with a
     # NULL date, and for rows stored before provenance was recorded (treat as unknown).
     db.execute("ALTER TABLE articles ADD COLUMN published_source TEXT")
+
+
+@migrations(name="m007_webhook_outbox")
+def m007_webhook_outbox(db: Database) -> None:
+    # Flags the webhook has not delivered yet (crawler/read/notify.py): a row leaves only when
+    # a receiver answered 2xx for it, so an outage loses nothing. run_id: the run that created
+    # the flag; attempts/last_error: what delivery runs met so far.
+    db.execute(
+        """
+        CREATE TABLE outbox (
+            flag_id INTEGER PRIMARY KEY REFERENCES flags(id),
+            run_id INTEGER REFERENCES runs(id),
+            queued_at TEXT NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            last_attempt_at TEXT,
+            last_error TEXT
+        )"""
+    )
