@@ -299,7 +299,7 @@ class NewsSpider(scrapy.Spider):
             self.sitemaps_seen[source] += 1
             if self.sitemaps_seen[source] > self.context.config.crawl.max_sitemaps:
                 self.context.counts["limits.max_sitemaps"] += 1
-                return
+                break
             self.parents.setdefault(child, parent)
             if self.context.distributed is not None:
                 # Any worker may read it: the queue is shared, so is the order.

@@ -381,7 +381,7 @@ def sources(config_path: str | None, db_path: str | None, as_json: bool) -> None
                 s["next_run_at"],
                 s["last_status"],
                 s["consecutive_failures"],
-                "FAILING" if s["failing"] else "ok",
+                s["health"],
             ]
             for s in found
         ],

@@ -18,7 +18,6 @@ from crawler.config import Config
 from crawler.store.flags import query_flags
 from crawler.store.storage import utcnow, write_transaction
 
-FAILING_AFTER = 3  # consecutive failed runs before a source is reported as failing
 _RELATIVE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd])\s*$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -358,7 +357,10 @@ def backlog_line(pending: dict[str, Any] | None) -> str | None:
 
 
 def source_health(db: Database, config: Config) -> list[dict[str, Any]]:
-    """Each configured source: its configured interval, current adaptive one and last result."""
+    """Each configured source: its configured interval, current adaptive one and its health
+    (``never run``, ``ok``, ``failing (N in a row)``, manual and scheduled runs alike)."""
+    from crawler.store.health import health_label
+
     state = {row["name"]: row for row in _rows(db, "SELECT * FROM sources")}
     report = []
     for source in config.sources:
@@ -375,7 +377,8 @@ def source_health(db: Database, config: Config) -> list[dict[str, Any]]:
                 "last_run_at": row.get("last_run_at"),
                 "last_status": row.get("last_status"),
                 "consecutive_failures": failures,
-                "failing": failures >= FAILING_AFTER,
+                "failing": failures > 0,
+                "health": health_label(row.get("last_run_at"), failures),
             }
         )
     return report
