@@ -243,9 +243,12 @@ def search(
 ) -> None:
     """Full-text search of article titles and text (FTS5 syntax: words, "phrases", pre*, OR)."""
     from crawler.cli.render import print_table
-    from crawler.read.queries import search_articles
+    from crawler.read.queries import search as run_search
 
-    found = search_articles(open_existing(config_path, db_path), query, limit=limit)
+    result = run_search(open_existing(config_path, db_path), query, limit=limit)
+    if result.note:
+        click.echo(f"note: {result.note}", err=True)
+    found = result.rows
     if as_json:
         echo_json(found)
         return

@@ -15,6 +15,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from crawler.config import Config
+from crawler.read.search import SearchResult, plan_search, quote_words
 from crawler.store.flags import query_flags
 from crawler.store.storage import utcnow, write_transaction
 
@@ -244,17 +245,17 @@ def text_diff(previous: dict[str, Any], current: dict[str, Any]) -> str:
 SNIPPET_OPEN, SNIPPET_CLOSE = "**", "**"
 
 
-def quote_words(query: str) -> str:
-    """Each word of ``query`` as an FTS5 phrase: what a query with syntax errors becomes."""
-    words = re.findall(r"[^\s\"]+", query)
-    return " ".join('"' + word.replace('"', '""') + '"' for word in words)
-
-
 def search_articles(db: Database, query: str, *, limit: int | None = 20) -> list[dict[str, Any]]:
-    """Full-text search over title and text, best (bm25) first, with a snippet each.
+    """Full-text search over title and text, best (bm25) first, with a snippet each."""
+    return search(db, query, limit=limit).rows
 
-    ``query`` is an FTS5 query (words, "phrases", prefix*, AND/OR/NOT); if FTS5 rejects it,
-    each word is searched as a quoted phrase instead.
+
+def search(db: Database, query: str, *, limit: int | None = 20) -> SearchResult:
+    """Full-text search with bounded cost, saying how the query was searched.
+
+    ``query`` is an FTS5 query (words, "phrases", prefix*, AND/OR/NOT). Past the bounds of
+    crawler/read/search.py it is searched in a cheaper form; if FTS5 rejects it, each word
+    is searched as a quoted phrase instead. Either way the result's note says so.
     """
     sql = (
         "SELECT a.id AS article_id, a.url, a.title, a.story_id, a.source, a.published, "
@@ -269,18 +270,22 @@ def search_articles(db: Database, query: str, *, limit: int | None = 20) -> list
         sql += " LIMIT ?"
         params.append(limit)
     if not query.strip():
-        return []
+        return SearchResult([])
+    plan = plan_search(db, query)
+    note = plan.note
     try:
-        rows = _rows(db, sql, [query, *params])
-    except sqlite3.OperationalError:
+        rows = _rows(db, sql, [plan.match, *params])
+    except sqlite3.OperationalError as error:
         # Syntax errors, unknown column filters ("foo:bar"), stray quotes or parentheses.
-        fallback = quote_words(query)
+        fallback = quote_words(plan.match)
         if not fallback:
-            return []
+            return SearchResult([], f"FTS5 could not parse the query ({error}); nothing to search")
+        note = f"FTS5 could not parse the query ({error}); searched its words as phrases: "
+        note += fallback if len(fallback) < 200 else fallback[:200] + "…"
         rows = _rows(db, sql, [fallback, *params])
     for row in rows:
         row["rank"] = round(row["rank"], 6)
-    return rows
+    return SearchResult(rows, note)
 
 
 # -- runs and sources -------------------------------------------------------------------------
