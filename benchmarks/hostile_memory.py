@@ -150,7 +150,7 @@ def config_text(site: Site, db: Path, budgets: str) -> str:
     return f"""database = "{db}"
 [crawl]
 delay = 0
-timeout = 10
+timeout = 30
 concurrency = 16
 workers = 2
 user_agent = "newswatch-bench/0.1"
