@@ -70,6 +70,7 @@ class Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:  # noqa: N802
         path = self.path.split("?")[0]
         base = self.server.base
+        self.server.arrivals.append((time.monotonic(), path))
         try:
             if path == "/robots.txt":
                 self._send(200, b"User-agent: *\nAllow: /\n", "text/plain")
@@ -144,6 +145,16 @@ class Site(ThreadingHTTPServer):
         super().__init__(("127.0.0.1", 0), Handler)
         self.articles = articles
         self.base = f"http://127.0.0.1:{self.server_address[1]}"
+        self.arrivals: list[tuple[float, str]] = []  # (time, path) of every request
+
+    def longest_pause(self) -> float:
+        """The longest time no request reached the site while feed articles were still to be
+        fetched: a crawl process busy parsing (not downloading) shows up here."""
+        news = [t for t, path in self.arrivals if path.startswith("/news/")]
+        if not news:
+            return 0.0
+        times = sorted(t for t, _ in self.arrivals if news[0] <= t <= news[-1])
+        return max((b - a for a, b in zip(times, times[1:], strict=False)), default=0.0)
 
 
 def config_text(site: Site, db: Path, budgets: str) -> str:
@@ -211,6 +222,7 @@ def measure(name: str, repo: Path, budgets: str, articles: int, workdir: Path) -
         config = workdir / f"{name}.toml"
         config.write_text(config_text(site, db, budgets), "utf-8")
         peak, seconds, output = crawl(repo, config)
+        pause = site.longest_pause()
     finally:
         site.shutdown()
         site.server_close()
@@ -238,6 +250,7 @@ def measure(name: str, repo: Path, budgets: str, articles: int, workdir: Path) -
         "news_stored": f"{stored}/{articles}",
         "news_timeouts": timeouts,
         "news_fetch_span_s": span,  # first to last feed article fetched (1 s resolution)
+        "longest_request_pause_s": round(pause, 2),
         "sitemaps_read": counts.get("sitemaps_read", 0),
         "sitemap_errors": dict(sitemap_errors),
         "limits": {k: v for k, v in counts.items() if k.startswith("limits.")},

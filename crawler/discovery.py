@@ -5,7 +5,7 @@ from __future__ import annotations
 import calendar
 import time
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -184,8 +184,14 @@ def _sitemap_parser() -> etree.XMLPullParser:
     )
 
 
-def _entry_of(node: Any, base_url: str) -> tuple[str, Entry | str] | None:
+def _entry_of(
+    node: Any, base_url: str, take: Callable[[], bool] | None = None
+) -> tuple[str, Entry | str] | None:
+    """A ``<url>`` as an Entry or a ``<sitemap>`` as its URL; an entry ``take`` declines (a
+    budget spent) is not built at all: counting it is all a cap costs."""
     kind = _local(node.tag)
+    if kind == "url" and take is not None and not take():
+        return None
     fields: dict[str, str] = {}
     for child in node.iter():
         name = _local(child.tag)
@@ -211,6 +217,7 @@ def iter_sitemap(
     *,
     max_bytes: int = 50 * 1024 * 1024,
     chunk: int = SITEMAP_CHUNK_BYTES,
+    take: Callable[[], bool] | None = None,
 ) -> Iterator[SitemapPart]:
     """A sitemap, sitemap index or Google News sitemap, parsed as a stream: one part per
     piece of XML, each element dropped once read, so memory stays near the body's size.
@@ -238,7 +245,7 @@ def iter_sitemap(
             if event != "end" or node.getparent() is not root:
                 continue
             if _local(node.tag) in ("url", "sitemap"):
-                found = _entry_of(node, base_url)
+                found = _entry_of(node, base_url, take)
                 if found is not None:
                     kind, value = found
                     if kind == "sitemap":

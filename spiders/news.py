@@ -206,9 +206,12 @@ class NewsSpider(scrapy.Spider):
 
     def _own_urls(self, response: Response) -> set[str | None]:
         # An item without a link resolves to the listing itself: that is no article.
+        request_url = response.request.url if response.request else None
         return {
+            response.url,
+            request_url,
             _canonical(response.url),
-            _canonical(response.request.url) if response.request else None,
+            _canonical(request_url) if request_url else None,
         }
 
     def _listing_error(self, response: Response, kind: str, error: Exception) -> FetchRecord:
@@ -237,11 +240,15 @@ class NewsSpider(scrapy.Spider):
         # only right once every request it led to is queued.
         yield self._record(response, kind)
 
-    def _entry_requests(self, entries: list[Entry], source: str, listing: str) -> Iterator[Request]:
+    def _entry_requests(
+        self, entries: list[Entry], source: str, listing: str, own: set[str | None] = frozenset()
+    ) -> Iterator[Request]:
         for entry in entries:
             url = _canonical(entry.url)
             if url is None:
                 self.context.counts["skipped.bad_url"] += 1
+            elif url in own:  # the listing itself, listed in it: no article
+                continue
             elif self._take_request(source, listing):
                 yield self._article(url, source, entry, listing=listing)
 
@@ -253,9 +260,26 @@ class NewsSpider(scrapy.Spider):
         listing = response.request.url if response.request else response.url
         own = self._own_urls(response)
         found = children_found = parsed = 0
+
+        def take() -> bool:
+            """Whether the next <url> fits this sitemap's and the source's budgets."""
+            nonlocal found
+            found += 1
+            if found > crawl.max_urls_per_sitemap:
+                cap = "urls_per_sitemap"
+            elif budget.requests <= 0:
+                cap = "requests_per_source"
+            elif not budget.take_sitemap_url():
+                cap = "sitemap_urls"
+            else:
+                return True
+            self.context.counts[f"limits.{cap}"] += 1
+            self._incomplete(listing)
+            return False
+
         try:
             for part in iter_sitemap(
-                response.body, response.url, max_bytes=crawl.max_sitemap_bytes
+                response.body, response.url, max_bytes=crawl.max_sitemap_bytes, take=take
             ):
                 spent, parsed = part.parsed_bytes - parsed, part.parsed_bytes
                 if not budget.take_sitemap_bytes(spent):
@@ -265,20 +289,7 @@ class NewsSpider(scrapy.Spider):
                 children_found += len(part.children)
                 for request in self._child_sitemaps(part.children, source, listing):
                     yield request
-                entries: list[Entry] = []
-                for entry in part.entries:
-                    if _canonical(entry.url) in own:
-                        continue
-                    found += 1
-                    if found > crawl.max_urls_per_sitemap:
-                        self.context.counts["limits.urls_per_sitemap"] += 1
-                        self._incomplete(listing)
-                    elif not budget.take_sitemap_url():
-                        self.context.counts["limits.sitemap_urls"] += 1
-                        self._incomplete(listing)
-                    else:
-                        entries.append(entry)
-                for request in self._entry_requests(entries, source, listing):
+                for request in self._entry_requests(part.entries, source, listing, own):
                     yield request
                 await asyncio.sleep(0)  # let the reactor serve downloads between pieces
             if (
