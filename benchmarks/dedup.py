@@ -42,6 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from crawler.store.migrations import migrations  # noqa: E402
 from crawler.stories import dedup  # noqa: E402
 from crawler.stories.dedup_text import hamming, shingle_hashes, tokens  # noqa: E402
+from crawler.timeutil import event_hour  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 TARGETS = {"dup_precision": 0.99, "dup_recall": 0.95, "story_precision": 0.95, "story_recall": 0.90}
@@ -467,7 +468,7 @@ def _probe(db: Database, probes: list[Item], size: int) -> tuple[float, float]:
             signature=sig,
         )
         terms, groups = dedup.story.remember_terms(article_id, item.title, item.text, parsed)
-        hour = dedup.story.event_hour(seen, seen)
+        hour = event_hour(seen, seen)
         dedup.story.find_story(db, article_id, terms, groups, hour)
         middle = time.perf_counter()
         dedup.link_article(

@@ -31,7 +31,6 @@ import os
 import resource
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -45,45 +44,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
 
 from crawl import PageSet, _serve, load_originals, server_call  # noqa: E402
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def start_redis(workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
-    binary = shutil.which("redis-server") or "/usr/bin/redis-server"
-    if not Path(binary).exists():
-        sys.exit("redis-server not found (Debian: apt-get install redis-server)")
-    port = free_port()
-    process = subprocess.Popen(
-        [
-            binary,
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            str(workdir),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"redis://127.0.0.1:{port}/0"
-    import redis
-
-    for _ in range(200):
-        try:
-            redis.Redis.from_url(url).ping()
-            return process, url
-        except redis.ConnectionError:
-            time.sleep(0.05)
-    sys.exit("redis-server did not start")
+from tests.redis_server import start_redis  # noqa: E402
 
 
 def write_config(path: Path, port: int, db: Path, redis_url: str | None) -> None:
@@ -257,7 +218,10 @@ def main() -> None:
     originals, _ = load_originals(str(Path(args.pages).resolve()))
     pages = PageSet(originals, args.count)
     work = Path(tempfile.mkdtemp(prefix="nw-dist-bench-"))
-    redis_process, redis_url = start_redis(work)
+    try:
+        redis_process, redis_url = start_redis(work)
+    except RuntimeError as error:
+        sys.exit(str(error))
     only = set(args.only.split(","))
     try:
         if "crawl" in only:

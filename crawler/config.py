@@ -43,10 +43,6 @@ class Source:
     allowed_domains: tuple[str, ...] = ()
     every_seconds: float = 1800.0
 
-    @property
-    def start_urls(self) -> tuple[str, ...]:
-        return self.feeds + self.sitemaps + self.pages
-
 
 @dataclass(frozen=True)
 class CrawlSettings:
@@ -68,6 +64,40 @@ class CrawlSettings:
     max_sitemap_bytes_per_source: int = 100 * 1024 * 1024  # XML read, gunzipped, whole index
     max_links_per_page: int = 500  # links followed from one section (or article) page
     max_requests_per_source: int = 50_000
+
+
+# Every [crawl] key: the CrawlSettings field it sets and one line for a person. The parser
+# accepts exactly these keys, and `newswatch init` writes each with its default from here.
+CRAWL_KEYS: dict[str, tuple[str, str]] = {
+    "obey_robots": ("obey_robots", "obey robots.txt (and its Crawl-delay)"),
+    "delay": ("delay", "seconds between requests to one host"),
+    "concurrency": ("concurrency", "requests in flight at once, over all hosts"),
+    "max_depth": ("max_depth", "link hops followed from section pages"),
+    "user_agent": ("user_agent", "sent with every request: name yourself and give a contact URL"),
+    "recheck_articles_for": (
+        "recheck_articles_for_seconds",
+        "re-fetch known articles this long after first seen",
+    ),
+    "workers": ("workers", "extraction processes"),
+    "timeout": ("timeout", "seconds to wait for one response (at most 30)"),
+    "max_page_bytes": ("max_page_bytes", "larger pages are dropped, with the reason recorded"),
+    "max_sitemap_bytes": ("max_sitemap_bytes", "larger sitemaps are dropped likewise"),
+    "max_sitemaps": ("max_sitemaps", "sitemaps read per source and run (index children too)"),
+    "max_urls_per_sitemap": ("max_urls_per_sitemap", "URLs read from one sitemap"),
+    "run_time_limit": ("run_time_limit_seconds", "a run stops cleanly after this long"),
+    "max_sitemap_urls_per_source": (
+        "max_sitemap_urls_per_source",
+        "URLs taken from all sitemaps of a source in one run (a whole index)",
+    ),
+    "max_sitemap_bytes_per_source": (
+        "max_sitemap_bytes_per_source",
+        "bytes of sitemap XML read per source and run (gunzipped, a whole index)",
+    ),
+    "max_links_per_page": ("max_links_per_page", "links followed from one page"),
+    "max_requests_per_source": ("max_requests_per_source", "article requests per source and run"),
+}
+# Defaults that depend on the machine: `init` writes them commented out.
+MACHINE_DEFAULTS: dict[str, str] = {"workers": "the number of CPU cores"}
 
 
 @dataclass(frozen=True)
@@ -107,6 +137,14 @@ def parse_duration(value: Any, key: str) -> float:
     return float(match.group(1)) * _UNITS[match.group(2)]
 
 
+def format_duration(seconds: float) -> str:
+    """Seconds in the config's duration style, exactly: 172800 -> "48h", 90 -> "90s"."""
+    for unit, size in (("h", 3600), ("m", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{seconds / size:g}{unit}"
+    return f"{seconds:g}s"
+
+
 def _check_url(value: Any, key: str) -> str:
     if not isinstance(value, str):
         raise ConfigError(key, f"expected a URL string, got {type(value).__name__}")
@@ -142,25 +180,7 @@ def _url_list(table: dict[str, Any], name: str, prefix: str) -> tuple[str, ...]:
 
 def _crawl_settings(table: dict[str, Any]) -> CrawlSettings:
     defaults = CrawlSettings()
-    allowed = {
-        "obey_robots",
-        "delay",
-        "concurrency",
-        "max_depth",
-        "user_agent",
-        "recheck_articles_for",
-        "workers",
-        "timeout",
-        "max_page_bytes",
-        "max_sitemap_bytes",
-        "max_sitemaps",
-        "max_urls_per_sitemap",
-        "run_time_limit",
-        "max_sitemap_urls_per_source",
-        "max_sitemap_bytes_per_source",
-        "max_links_per_page",
-        "max_requests_per_source",
-    }
+    allowed = set(CRAWL_KEYS)
     _check_keys(table, allowed, "crawl")
     values: dict[str, Any] = {}
     if "obey_robots" in table:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sqlite_utils import Database
 
@@ -12,6 +12,9 @@ from crawler.config import Config, Source
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
+
+    from crawler.distributed import Cluster
+    from crawler.items import FetchRecord
 
 
 @dataclass
@@ -23,7 +26,12 @@ class CrawlContext:
     baseline: bool = False
     recheck: dict[str, list[str]] = field(default_factory=dict)  # source -> known article URLs
     counts: Counter[str] = field(default_factory=Counter)
-    distributed: Any = None  # a crawler.distributed.Cluster with [distributed] set
+    distributed: Cluster | None = None  # with [distributed] set
+    # Hosts closed for the run because robots.txt answered 5xx or could not be fetched.
+    robots_closed: dict[str, str] = field(default_factory=dict)
+    # Fetch records made outside the spider (robots.txt verdicts), written with the next batch.
+    extra_records: list[FetchRecord] = field(default_factory=list)
+    write_error: str | None = None  # the first failed database write of the run
 
     def source(self, name: str) -> Source:
         return self.config.source(name)

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import logging
 import os
+import sqlite3
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from sqlite_utils import Database
 
 from crawler.config import Config, Source
 from crawler.context import CrawlContext
+from crawler.failures import run_failures
 from crawler.store.storage import (
     articles_to_recheck,
     finish_run,
@@ -18,6 +22,11 @@ from crawler.store.storage import (
     open_database,
     start_run,
 )
+
+if TYPE_CHECKING:  # [distributed] only: redis may not be installed
+    import redis
+
+    from crawler.distributed import IngestWriter
 
 logger = logging.getLogger(__name__)
 
@@ -28,6 +37,19 @@ class RunSummary:
     status: str
     counts: Counter[str] = field(default_factory=Counter)
     interrupted_before: list[int] = field(default_factory=list)
+    # (url, error) of the run's failed fetches (capped) and how many there were in all.
+    failures: list[list[str]] = field(default_factory=list)
+    failures_total: int = 0
+    robots_closed: dict[str, str] = field(default_factory=dict)  # host -> why
+    write_error: str | None = None  # the first failed database write
+    record_error: str | None = None  # the run's end could not be recorded either
+
+    @property
+    def exit_code(self) -> int:
+        """0: the run finished (URLs that failed are recorded); 1: it failed (nothing
+        fetched, a database write failed, or it was interrupted)."""
+        return 0 if self.status in ("ok", "partial") and not self.record_error else 1
+
     delivery: Any = None  # crawler.read.notify.Delivery, with a webhook configured
 
     def stats(self) -> dict[str, Any]:
@@ -43,6 +65,10 @@ class RunSummary:
             "errors": c["errors"],
             "refused": c["refused"],
             "counts": dict(sorted(c.items())),
+            "failures": self.failures,
+            "failures_total": self.failures_total,
+            "robots_closed": self.robots_closed,
+            "write_error": self.write_error,
         }
 
 
@@ -54,15 +80,16 @@ def select_sources(config: Config, names: list[str] | None) -> tuple[Source, ...
 
 
 def run_status(counts: Counter[str]) -> str:
-    """ok: no failure; partial: some URLs failed; failed: nothing could be fetched."""
-    if counts["errors"] and not counts["pages_fetched"]:
+    """ok: no failure; partial: some URLs failed; failed: nothing could be fetched, or a
+    database write failed (pages were lost to this run: they are fetched again next run)."""
+    if counts["write_failures"] or (counts["errors"] and not counts["pages_fetched"]):
         return "failed"
     if counts["errors"]:
         return "partial"
     return "ok"
 
 
-def recheck_urls(config: Config, db: Any, sources: tuple[Source, ...]) -> dict[str, list[str]]:
+def recheck_urls(config: Config, db: Database, sources: tuple[Source, ...]) -> dict[str, list[str]]:
     """Known article URLs per source, re-fetched (conditionally) within the recheck window."""
     since = datetime.now(UTC) - timedelta(seconds=config.crawl.recheck_articles_for_seconds)
     since_text = since.replace(microsecond=0).isoformat()
@@ -76,11 +103,14 @@ def run_crawl(
     source_names: list[str] | None = None,
     trigger: str = "manual",
     baseline: bool = False,
+    verbosity: int = 0,
 ) -> RunSummary:
-    """Crawl the selected sources once, in this process (Scrapy's reactor starts here)."""
+    """Crawl the selected sources once, in this process (Scrapy's reactor starts here).
+
+    ``verbosity``: 0 no Scrapy log, 1 its log without tracebacks, 2 everything (debug)."""
     from scrapy.crawler import CrawlerProcess
 
-    from crawler.scraping.settings import build_settings
+    from crawler.scraping.settings import build_settings, shorten_log_tracebacks
     from spiders.news import NewsSpider
 
     sources = select_sources(config, source_names)
@@ -92,12 +122,14 @@ def run_crawl(
     context = CrawlContext(config, db, run_id, sources, baseline, recheck)
     status = "failed"
     error: str | None = None
-    writer: Any = None
+    writer: IngestWriter | None = None
     spider: Any = None
     try:
         if config.redis_url:
             writer = _start_distributed(config, context, database or config.database)
-        process = CrawlerProcess(build_settings(config))
+        process = CrawlerProcess(build_settings(config, verbosity=verbosity))
+        if verbosity == 1:  # with --debug: tracebacks too
+            shorten_log_tracebacks()
         crawler = process.create_crawler(NewsSpider)
         process.crawl(crawler, context=context)
         process.start()
@@ -105,9 +137,12 @@ def run_crawl(
         stats = crawler.stats.get_stats() if crawler.stats else {}
         reason = stats.get("finish_reason", "finished")
         if writer is not None:
-            _finish_distributed(context, writer, reason == "finished")
+            _finish_distributed(context, db, writer, reason == "finished")
         else:
-            context.counts["pages_fetched"] = int(stats.get("response_received_count", 0))
+            # robots.txt answers are not pages: a run that got only those fetched nothing.
+            fetched = stats.get("response_received_count", 0)
+            fetched -= stats.get("robotstxt/response_count", 0)
+            context.counts["pages_fetched"] = max(0, int(fetched))
         status = run_status(context.counts)
         if reason not in ("finished",):
             status = "partial" if context.counts["pages_fetched"] else "failed"
@@ -117,28 +152,58 @@ def run_crawl(
             writer.stopping.set()
         error = f"{type(exc).__name__}: {exc}"
         status = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
-        summary = RunSummary(run_id, status, context.counts, interrupted)
-        finish_run(db, run_id, status, summary.stats(), error)
-        record_health(db, sources, None if writer is not None else spider, status)
+        summary = _summarize(db, run_id, status, context, interrupted)
+        _record_end(db, summary, error)
+        _record_health(db, sources, None if writer is not None else spider, summary.status)
         raise
-    summary = RunSummary(run_id, status, context.counts, interrupted)
-    finish_run(db, run_id, status, summary.stats(), error)
+    summary = _summarize(db, run_id, status, context, interrupted)
+    _record_end(db, summary, error)
+    if summary.record_error:
+        db.close()
+        return summary
     # Distributed: other workers fetched too, so this process's per-source counts say little.
-    record_health(db, sources, None if writer is not None else spider, status)
+    _record_health(db, sources, None if writer is not None else spider, summary.status)
     if config.webhook:
         from crawler.read.notify import notify_run
 
-        summary.delivery = notify_run(
-            db,
-            config.webhook,
-            run_id,
-            fmt=config.webhook_format,
-            deadline=config.webhook_deadline_seconds,
-            earlier=earlier,
-        )
+        try:
+            summary.delivery = notify_run(
+                db,
+                config.webhook,
+                run_id,
+                fmt=config.webhook_format,
+                deadline=config.webhook_deadline_seconds,
+                earlier=earlier,
+            )
+        except sqlite3.Error as exc:  # the flags stay stored; the next run queues them
+            logger.error("could not record the webhook delivery: %s", exc)
     db.close()
     logger.debug("run %s finished with %s (pid %s)", run_id, status, os.getpid())
     return summary
+
+
+def _summarize(
+    db: Any, run_id: int, status: str, context: CrawlContext, interrupted: list[int]
+) -> RunSummary:
+    """The run's summary with its failures, as recorded in ``fetches``, and its closed hosts."""
+    summary = RunSummary(run_id, status, context.counts, interrupted)
+    summary.robots_closed = dict(context.robots_closed)
+    summary.write_error = context.write_error
+    try:
+        summary.failures, summary.failures_total = run_failures(db, run_id)
+    except sqlite3.Error as exc:  # a broken database still gets its run summary
+        summary.write_error = summary.write_error or str(exc)
+    return summary
+
+
+def _record_end(db: Any, summary: RunSummary, error: str | None) -> None:
+    """Record the run's end; if even that fails (disk full), the run has failed."""
+    try:
+        finish_run(db, summary.run_id, summary.status, summary.stats(), error)
+    except sqlite3.Error as exc:
+        logger.error("could not record the end of run %s: %s", summary.run_id, exc)
+        summary.status = "failed"
+        summary.record_error = str(exc)
 
 
 def deliver_backlog(config: Config, db: Any, run_id: int, interrupted: list[int]) -> Any:
@@ -160,6 +225,14 @@ def deliver_backlog(config: Config, db: Any, run_id: int, interrupted: list[int]
     )
 
 
+def _record_health(db: Any, sources: tuple[Source, ...], spider: Any, status: str) -> None:
+    """Each source's outcome, unless the database cannot take it (the run says why)."""
+    try:
+        record_health(db, sources, spider, status)
+    except sqlite3.Error as exc:
+        logger.error("could not record the sources' health: %s", exc)
+
+
 def record_health(db: Any, sources: tuple[Source, ...], spider: Any, status: str) -> None:
     """Each source's outcome in this run, for `newswatch sources` (an interrupted run, stopped
     on purpose, says nothing about the sources)."""
@@ -172,38 +245,41 @@ def record_health(db: Any, sources: tuple[Source, ...], spider: Any, status: str
     record_source_outcomes(db, source_outcomes([s.name for s in sources], fetched, failed, status))
 
 
-def _start_distributed(config: Config, context: CrawlContext, database: str) -> Any:
+def _start_distributed(config: Config, context: CrawlContext, database: str) -> IngestWriter:
     """Join the shared queue as the run's seeder and worker, and start the ingest writer."""
     from crawler.distributed import Cluster, IngestWriter, connect, new_run_tags
 
     assert config.redis_url is not None
     server = connect(config.redis_url)
     tags = new_run_tags(context.run_id, context.baseline)
-    context.distributed = Cluster(server, config.lease_seconds, "crawl", tags)
-    context.distributed.writer = IngestWriter(config, database, server).start()
-    return context.distributed.writer
+    writer = IngestWriter(config, database, server).start()
+    context.distributed = Cluster(server, config.lease_seconds, "crawl", tags, writer=writer)
+    return writer
 
 
-def _finish_distributed(context: CrawlContext, writer: Any, finished: bool) -> None:
+def _finish_distributed(
+    context: CrawlContext, db: Database, writer: IngestWriter, finished: bool
+) -> None:
     """Stop the writer (everything is ingested once the queue drained), write the listing
     validators, and take the run's counters from Redis: every worker added to them."""
     from crawler.distributed import forget_run, read_counts
 
     cluster = context.distributed
+    assert cluster is not None and cluster.tags is not None, "a crawl's cluster seeds its run"
     writer.stop()
-    writer.finish_run(context.db, cluster.tags, finished)
+    writer.finish_run(db, cluster.tags, finished)
     if finished:
         forget_run(cluster.server, cluster.tags)
     context.counts.clear()
     context.counts.update(read_counts(cluster.server, cluster.tags))
 
 
-def run_worker(config: Config) -> None:
+def run_worker(config: Config, verbosity: int = 0) -> None:
     """`newswatch worker`: fetch and extract from the shared queue until SIGINT/SIGTERM."""
     from scrapy.crawler import CrawlerProcess
 
     from crawler.distributed import Cluster, connect
-    from crawler.scraping.settings import build_settings
+    from crawler.scraping.settings import build_settings, shorten_log_tracebacks
     from spiders.news import NewsSpider
 
     assert config.redis_url is not None
@@ -211,13 +287,15 @@ def run_worker(config: Config) -> None:
     cluster.server.ping()  # fail now, with Redis's message, rather than inside Scrapy
     # No sources to seed and no database: requests come from the queue, results go back.
     context = CrawlContext(config, None, 0, (), distributed=cluster)
-    process = CrawlerProcess(build_settings(config, worker=True))
+    process = CrawlerProcess(build_settings(config, worker=True, verbosity=verbosity))
+    if verbosity < 2:
+        shorten_log_tracebacks()
     process.crawl(process.create_crawler(NewsSpider), context=context)
     process.start()
 
 
 def seed_distributed_run(
-    config: Config, db: Any, source_names: list[str], trigger: str, server: Any
+    config: Config, db: Database, source_names: list[str], trigger: str, server: redis.Redis
 ) -> tuple[int, dict[str, Any], int]:
     """Record a run and put its start requests on the shared queue, fetching nothing here.
 

@@ -8,13 +8,13 @@ import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urljoin
 
 import feedparser
 from lxml import etree
 
+from crawler.timeutil import iso_utc, parse_date_header
 from crawler.urls import is_crawlable_url
 
 
@@ -43,24 +43,15 @@ def _not_future(moment: datetime) -> str | None:
     # A listing date in the future is a publisher bug; it must never become `published`.
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    if moment > datetime.now(UTC):
-        return None
-    return moment.astimezone(UTC).replace(microsecond=0).isoformat()
+    return None if moment > datetime.now(UTC) else iso_utc(moment)
 
 
 def parse_listing_date(value: str | None) -> str | None:
     """An ISO 8601 / W3C date from a sitemap, as UTC ISO text; None if unreadable or future."""
     if not value:
         return None
-    text = value.strip().replace("Z", "+00:00")
-    try:
-        return _not_future(datetime.fromisoformat(text))
-    except ValueError:
-        pass
-    try:
-        return _not_future(parsedate_to_datetime(value))  # RFC 822, as some sitemaps use
-    except (TypeError, ValueError, IndexError):
-        return None
+    moment = parse_date_header(value)
+    return _not_future(moment) if moment is not None else None
 
 
 def looks_like_feed(body: bytes) -> bool:

@@ -35,14 +35,17 @@ import uuid
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import redis
+from redis.client import Pipeline
+from sqlite_utils import Database
 
 from crawler.config import Config
 from crawler.items import FetchRecord
 from crawler.pages import PageResult
 from crawler.store.ingest import IngestOptions, ingest_results, record_fetch_records
+from crawler.store.listings import ListingLedger
 from crawler.store.storage import open_database, write_transaction
 
 logger = logging.getLogger(__name__)
@@ -56,7 +59,6 @@ STATS_KEY = f"{PREFIX}:stats"  # cluster-wide counters (requeued leases)
 WORKERS_KEY = f"{PREFIX}:workers"  # worker name -> JSON heartbeat (for people and tests)
 GROUP = "ingest"
 WRITER = "writer"  # one writer: a fixed consumer name lets a restarted one re-read its backlog
-LISTING_KINDS = ("feed", "sitemap", "section")
 RUN_KEY_TTL = 7 * 86400  # a run's counters outlive any run
 
 # Take the first request of the queue and lease it until now + ARGV[1] ms, in one step.
@@ -225,7 +227,7 @@ class Cluster:
 # -- counters, state ---------------------------------------------------------------------------
 
 
-def _queue_counts(pipe: Any, tags: dict[str, Any], counts: dict[str, int]) -> None:
+def _queue_counts(pipe: Pipeline, tags: dict[str, Any], counts: dict[str, int]) -> None:
     for name, value in counts.items():
         if value:
             pipe.hincrby(run_key(tags), name, int(value))
@@ -244,7 +246,7 @@ def forget_run(server: redis.Redis, tags: dict[str, Any]) -> None:
 
 
 def read_counts(server: redis.Redis, tags: dict[str, Any]) -> Counter[str]:
-    raw = server.hgetall(run_key(tags))
+    raw = cast("dict[bytes, bytes]", server.hgetall(run_key(tags)))
     return Counter({k.decode(): int(v) for k, v in raw.items()})
 
 
@@ -262,7 +264,9 @@ class QueueState:
 def queue_state(server: redis.Redis) -> QueueState:
     """The three sizes read in one transaction, so no work can slip between them."""
     pipe = server.pipeline(transaction=True)
-    pipe.zcard(QUEUE_KEY).zcard(INFLIGHT_KEY).xlen(STREAM_KEY)
+    pipe.zcard(QUEUE_KEY)
+    pipe.zcard(INFLIGHT_KEY)
+    pipe.xlen(STREAM_KEY)
     queued, in_flight, unwritten = pipe.execute()
     return QueueState(int(queued), int(in_flight), int(unwritten))
 
@@ -296,14 +300,6 @@ def ensure_group(server: redis.Redis) -> None:
             raise
 
 
-@dataclass
-class RunLedger:
-    """What the writer keeps per run until the run ends: listing validators, failures."""
-
-    validators: dict[str, FetchRecord] = field(default_factory=dict)
-    incomplete: set[str] = field(default_factory=set)
-
-
 class IngestWriter:
     """The one SQLite writer: reads the stream in batches, commits, then acknowledges.
 
@@ -317,7 +313,7 @@ class IngestWriter:
         self.config = config
         self.database = database
         self.server = server
-        self.ledgers: dict[str, RunLedger] = {}
+        self.ledgers: dict[str, ListingLedger] = {}
         self.stopping = threading.Event()
         self.thread: threading.Thread | None = None
         self.error: BaseException | None = None
@@ -343,12 +339,15 @@ class IngestWriter:
             backlog = True
             while not self.stopping.is_set():
                 stream_id = "0" if backlog else ">"
-                reply = self.server.xreadgroup(
-                    GROUP,
-                    WRITER,
-                    {STREAM_KEY: stream_id},
-                    count=self.BATCH,
-                    block=None if backlog else self.BLOCK_MS,
+                reply = cast(
+                    "list[tuple[bytes, list[tuple[bytes, dict[bytes, bytes]]]]]",
+                    self.server.xreadgroup(
+                        GROUP,
+                        WRITER,
+                        {STREAM_KEY: stream_id},
+                        count=self.BATCH,
+                        block=None if backlog else self.BLOCK_MS,
+                    ),
                 )
                 entries = reply[0][1] if reply else []
                 if backlog and not entries:
@@ -362,13 +361,13 @@ class IngestWriter:
         finally:
             db.close()
 
-    def write_batch(self, db: Any, entries: list[tuple[bytes, dict[bytes, bytes]]]) -> None:
+    def write_batch(self, db: Database, entries: list[tuple[bytes, dict[bytes, bytes]]]) -> None:
         """Commit one batch in one transaction, then XACK and XDEL it."""
         counts_by_run = self.commit(db, entries)
         self.acknowledge([entry_id for entry_id, _ in entries], counts_by_run)
 
     def commit(
-        self, db: Any, entries: list[tuple[bytes, dict[bytes, bytes]]]
+        self, db: Database, entries: list[tuple[bytes, dict[bytes, bytes]]]
     ) -> list[tuple[dict[str, Any], Counter[str]]]:
         """Ingest a batch of stream entries in one SQLite transaction; counts per run."""
         by_run: dict[str, list[dict[str, Any]]] = {}
@@ -394,9 +393,9 @@ class IngestWriter:
         pipe.execute()
         self.ingested += len(ids)
 
-    def _ingest_run(self, db: Any, payloads: list[dict[str, Any]]) -> Counter[str]:
+    def _ingest_run(self, db: Database, payloads: list[dict[str, Any]]) -> Counter[str]:
         tags = payloads[0]["run"]
-        ledger = self.ledgers.setdefault(tags["token"], RunLedger())
+        ledger = self.ledgers.setdefault(tags["token"], ListingLedger())
         records: list[FetchRecord] = []
         results: list[PageResult] = []
         metas: dict[str, dict] = {}
@@ -405,7 +404,7 @@ class IngestWriter:
             if kind == "incomplete":
                 ledger.incomplete.add(payload["url"])
             elif kind == "fetch":
-                records.append(self._hold_validators(ledger, payload["record"]))
+                records.append(ledger.hold(payload["record"]))
             elif kind == "page":
                 results.append(payload["result"])
                 metas[payload["result"].url] = payload["meta"]
@@ -413,42 +412,11 @@ class IngestWriter:
         options = IngestOptions(tags["id"], bool(self.config.topics), bool(tags["baseline"]))
         return ingest_results(db, results, options, metas)
 
-    @staticmethod
-    def _hold_validators(ledger: RunLedger, record: FetchRecord) -> FetchRecord:
-        """As the single-node pipeline does: a listing's validators wait for the run's end."""
-        if record.kind not in LISTING_KINDS:
-            return record
-        if record.error is None:
-            ledger.validators[record.url] = record
-        return FetchRecord(
-            record.url, record.source, record.kind, record.status, error=record.error
-        )
-
-    def finish_run(self, db: Any, tags: dict[str, Any], finished: bool) -> None:
+    def finish_run(self, db: Database, tags: dict[str, Any], finished: bool) -> None:
         """Write the listing validators of a run that finished (not those of failed lists)."""
-        ledger = self.ledgers.pop(tags["token"], RunLedger())
-        if not finished:
-            return
-        with write_transaction(db):
-            for url, record in ledger.validators.items():
-                if url in ledger.incomplete:
-                    continue
-                db.execute(
-                    "UPDATE fetches SET etag = COALESCE(?, etag), "
-                    "last_modified = COALESCE(?, last_modified), "
-                    "body_hash = COALESCE(?, body_hash) WHERE url = ?",
-                    [record.etag, record.last_modified, record.body_hash, url],
-                )
-
-
-def wait_drained(server: redis.Redis, timeout: float, poll: float = 0.2) -> QueueState:
-    """Poll until the queue, the leases and the stream are all empty (or the timeout)."""
-    deadline = time.monotonic() + timeout
-    state = queue_state(server)
-    while not state.drained and time.monotonic() < deadline:
-        time.sleep(poll)
-        state = queue_state(server)
-    return state
+        ledger = self.ledgers.pop(tags["token"], ListingLedger())
+        if finished:
+            ledger.save(db)
 
 
 def worker_name() -> str:

@@ -37,9 +37,3 @@ class Article:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Article:
-        data = dict(data)
-        data["related"] = [RelatedLink(**link) for link in data.get("related") or []]
-        return cls(**data)

@@ -11,7 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from crawler.extraction.extract import extract_article
-from crawler.models import Article
+from crawler.models import Article, RelatedLink
+from crawler.sanitize import strip_controls
 from crawler.stories.dedup_text import text_digests
 from crawler.stories.terms import Groups, story_terms
 from crawler.topics import Query, matching_topics, parse_query
@@ -128,6 +129,23 @@ def is_listing_page(body: bytes) -> bool:
     return bool(_LISTING_TYPE.search(body, 0, head_end if head_end > 0 else 65_536))
 
 
+def without_controls(article: Article) -> Article:
+    """The article with no control characters or escape sequences in what is stored: a
+    page, or the feed or sitemap title used for a page without one, may carry them (a
+    clear-screen, a clipboard write); stripped before hashing, so copies still match."""
+    article.title = strip_controls(article.title).strip() if article.title else article.title
+    article.text = strip_controls(article.text)
+    if article.description:
+        article.description = strip_controls(article.description)
+    if article.site:
+        article.site = strip_controls(article.site)
+    article.authors = [strip_controls(author) for author in article.authors]
+    article.related = [
+        RelatedLink(link.url, strip_controls(link.title)) for link in article.related
+    ]
+    return article
+
+
 def process_page(job: PageJob) -> PageResult:
     """Extract, match topics and fingerprint one page; never raises for a bad page."""
     if is_listing_page(job.body):
@@ -151,6 +169,7 @@ def process_page(job: PageJob) -> PageResult:
             request_url=job.request_url,
             error=f"extraction failed: {type(error).__name__}: {error}",
         )
+    article = without_controls(article)
     key_url = choose_canonical(job.url, article.canonical_url)
     if not article.title or len(article.text) < MIN_ARTICLE_CHARS:
         return PageResult(job.url, key_url, job.source, None, request_url=job.request_url)

@@ -26,6 +26,7 @@ from sqlite_utils import Database
 from crawler.config import Config, Source
 from crawler.store.health import record_source_outcomes
 from crawler.store.storage import finish_run, open_database, utcnow, write_transaction
+from crawler.timeutil import parse_iso
 from schedules.lock import SchedulerLock
 from schedules.polling import PollState, next_interval
 
@@ -33,16 +34,6 @@ logger = logging.getLogger("newswatch.schedule")
 
 MISFIRE_GRACE_SECONDS = 300
 STOP_GRACE_SECONDS = 30.0
-
-
-def _parse_time(text: str | None) -> datetime | None:
-    if not text:
-        return None
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def load_poll_state(db: Database, source: Source) -> tuple[PollState, datetime | None]:
@@ -56,7 +47,7 @@ def load_poll_state(db: Database, source: Source) -> tuple[PollState, datetime |
         state = PollState(source.every_seconds, source.every_seconds)
         save_poll_state(db, source.name, state, None)
         return state, None
-    return PollState(row[1], row[0] or row[1], row[3] or 0), _parse_time(row[2])
+    return PollState(row[1], row[0] or row[1], row[3] or 0), parse_iso(row[2])
 
 
 def save_poll_state(

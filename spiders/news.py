@@ -9,7 +9,7 @@ from typing import Any
 
 import scrapy
 from scrapy.exceptions import IgnoreRequest
-from scrapy.http import Request, Response
+from scrapy.http import Request, Response, TextResponse
 from scrapy.linkextractors import LinkExtractor
 from twisted.python.failure import Failure
 
@@ -27,7 +27,7 @@ from crawler.discovery import (
 )
 from crawler.items import FetchRecord, PageItem
 from crawler.pages import PageJob, not_a_page, with_declared_bom
-from crawler.scraping.errors import RedirectLoop, Refused
+from crawler.scraping.errors import RedirectLoop, Refused, RobotsUnavailable
 from crawler.urls import canonicalize_url, is_crawlable_url
 
 _TIMEOUTS = {"DownloadTimeoutError", "TimeoutError", "TCPTimedOutError", "UserTimeoutError"}
@@ -73,6 +73,8 @@ def failure_kind(failure: Failure, max_size: int) -> tuple[str, str]:
         return "timeout", message
     if isinstance(error, RedirectLoop):
         return "redirect_loop", message
+    if isinstance(error, RobotsUnavailable):
+        return "robots_unavailable", message
     if name in _CANCELLED or "DOWNLOAD_MAXSIZE" in message or "max size" in message:
         if message == name:  # Scrapy cancels a body that grows past the limit without a word
             message = f"download cancelled: body larger than the max size ({max_size} bytes)"
@@ -354,7 +356,7 @@ class NewsSpider(scrapy.Spider):
         hops = response.meta.get("hops")
         if hops is None or hops >= self.context.config.crawl.max_depth:
             return
-        if not hasattr(response, "text"):
+        if not isinstance(response, TextResponse):
             return
         source = response.meta["source"]
         page = response.request.url if response.request else response.url

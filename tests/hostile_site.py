@@ -11,6 +11,11 @@ ask it for anything.
 ``generated=N`` adds N distinct on-topic articles under ``/gen/`` listed by ``/gen-feed.xml``,
 each answered after ``article_delay`` seconds: a site slow enough to be caught mid-crawl.
 ``flaky=True`` lists ``/flaky`` there too: a 500 the first time, an article afterwards.
+
+``robots=`` picks how ``/robots.txt`` answers (see ``ROBOTS_MODES``). ``/esc-feed.xml`` lists
+pages without a title of their own under feed titles full of terminal escape sequences
+(clear screen, OSC 52 clipboard write, OSC 8 hidden link, concealed text), and the pages'
+text carries more of them, raw and as character references.
 """
 
 from __future__ import annotations
@@ -21,11 +26,10 @@ import time
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from types import TracebackType
-from typing import Any
 from urllib.parse import urlsplit
+
+from crawler.sample_site.server import QuietHandler, QuietHTTPServer, StartStop
 
 HOST = "127.0.0.1"
 OUTSIDE_HOST = "127.0.0.8"
@@ -38,6 +42,22 @@ BIG_SITEMAP_BYTES = 50 * 1024 * 1024
 BOMB_INFLATED_BYTES = 1024 * 1024 * 1024
 SITEMAP_CHILDREN = 5000
 STALL_SECONDS = 90.0
+ROBOTS_RULES = b"User-agent: *\nDisallow: /private/\n"
+# How /robots.txt answers: the rules; 500; 503; 404; never (stalls); 50 MB with the rules at
+# the top; a redirect to the outside host; a chain of 4 in-scope redirects to the rules.
+ROBOTS_MODES = ("rules", "500", "503", "404", "stall", "huge", "offsite", "chain")
+ROBOTS_CHAIN = ["/robots.txt", "/r/1", "/r/2", "/r/3", "/r/rules.txt"]
+
+# Escape sequences a hostile feed or page can carry, and what each would do on a terminal.
+ESCAPES = {
+    "clear": "\x1b[2J\x1b[H",
+    "clipboard": "\x1b]52;c;cm0gLXJmIH4K\x07",
+    "hidden-link": "\x1b]8;;http://evil.example/\x1b\\click\x1b]8;;\x1b\\",
+    "conceal": "\x1b[8m",
+    "csi-8bit": "\x9b2J",
+    "bell": "\x07\x08\x7f",
+}
+ESC_ARTICLES = 4
 
 # Readable on-topic articles: slug -> (title, paragraphs). Each is well over 600 characters.
 ARTICLES: dict[str, tuple[str, list[str]]] = {
@@ -215,16 +235,11 @@ class Hit:
     time: float
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class _Handler(QuietHandler):
     server_version = "Hostile/1.0"
-    sys_version = ""
     timeout = 30
 
     server: _Server
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """No access log on stderr."""
 
     def do_GET(self) -> None:
         site = self.server.site
@@ -238,21 +253,14 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    request_queue_size = 128
-
+class _Server(QuietHTTPServer):
     def __init__(self, address: tuple[str, int], site: HostileSite, host_key: str) -> None:
         self.site = site
         self.host_key = host_key
         super().__init__(address, _Handler)
 
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """Dropped connections are the point of this site; keep stderr clean."""
 
-
-class HostileSite:
+class HostileSite(StartStop):
     """The hostile site and its outside host, each serving in a daemon thread."""
 
     def __init__(
@@ -262,7 +270,10 @@ class HostileSite:
         generated: int = 0,
         article_delay: float = 0.0,
         flaky: bool = False,
+        robots: str = "rules",
     ) -> None:
+        assert robots in ROBOTS_MODES, robots
+        self.robots = robots
         self.bomb_path = bomb_path
         self.flaky = flaky  # /gen-feed.xml also lists /flaky: a 500 first, then an article
         self._flaky_failed = False
@@ -297,17 +308,6 @@ class HostileSite:
             server.shutdown()
             server.server_close()
         self._servers = []
-
-    def __enter__(self) -> HostileSite:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     # -- request log -------------------------------------------------------------------------
     def _hit(self, host: str, path: str) -> None:
@@ -433,15 +433,65 @@ class HostileSite:
                 self._send(h, 500, b"<h1>Internal Server Error</h1>")
             else:
                 self._send(h, 200, article_html(*generated_article(10_000)).encode())
+        elif path.startswith("/esc/") and path[5:].isdigit():
+            self._esc_page(h, path)
         elif path.startswith("/sitemaps/child-"):
             self._send(h, 200, self._urlset([f"{self.base}/news/ok-1"]), "application/xml")
         else:
             self._send(h, 404, b"<html><body><h1>404 Not found</h1></body></html>")
 
+    def _robots(self, h: _Handler, path: str) -> None:
+        mode = self.robots
+        if mode == "rules" or (mode == "chain" and path == ROBOTS_CHAIN[-1]):
+            self._send(h, 200, ROBOTS_RULES, "text/plain")
+        elif mode in ("500", "503", "404"):
+            self._send(h, int(mode), b"<h1>Error</h1>")
+        elif mode == "stall":
+            self._stall(h, path)
+        elif mode == "huge":  # the rules, then 50 MB of comments, Content-Length announced
+            filler = b"# " + b"x" * 70 + b"\n"
+            self._stream(
+                h, "text/plain", ROBOTS_RULES, filler, BIG_SITEMAP_BYTES, length=BIG_SITEMAP_BYTES
+            )
+        elif mode == "offsite":
+            self._send(h, 301, headers=[("Location", f"{self.outside}/robots.txt")])
+        else:  # chain
+            target = ROBOTS_CHAIN[ROBOTS_CHAIN.index(path) + 1]
+            self._send(h, 301, headers=[("Location", target)])
+
+    def _esc_feed(self) -> bytes:
+        """Items whose titles carry escape sequences (raw bytes: feedparser takes them)."""
+        kinds = list(ESCAPES.values())
+        items = "".join(
+            f"<item><title>{kinds[n % len(kinds)]}Cartel fentanyl Mexico report {n}"
+            f"{kinds[(n + 1) % len(kinds)]}</title><link>{self.base}/esc/{n}</link></item>"
+            for n in range(ESC_ARTICLES)
+        )
+        return (
+            '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
+            f"<title>Escape Times</title><link>http://{HOST}/</link>{items}</channel></rss>"
+        ).encode()
+
+    def _esc_page(self, h: _Handler, path: str) -> None:
+        """No <title> or <h1>: the feed's title is used. Escapes in the text too."""
+        _, paragraphs = generated_article(500 + int(path.rsplit("/", 1)[1]))
+        escapes = list(ESCAPES.values())
+        body = "".join(
+            f"<p>{escapes[i % len(escapes)]}{text}&#x9b;1m\x1b[0m</p>"
+            for i, text in enumerate(paragraphs)
+        )
+        html = (
+            '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"></head>'
+            f"<body><article>{body}</article></body></html>"
+        )
+        self._send(h, 200, html.encode())
+
     def _routes(self) -> dict[str, Callable[[_Handler, str], None]]:
         return {
-            "/robots.txt": lambda h, p: self._send(
-                h, 200, b"User-agent: *\nDisallow: /private/\n", "text/plain"
+            "/robots.txt": self._robots,
+            **{step: self._robots for step in ROBOTS_CHAIN[1:]},
+            "/esc-feed.xml": lambda h, p: self._send(
+                h, 200, self._esc_feed(), "application/rss+xml"
             ),
             "/feed.xml": lambda h, p: self._send(h, 200, self._feed(), "application/rss+xml"),
             "/gen-feed.xml": lambda h, p: self._send(

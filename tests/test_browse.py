@@ -98,6 +98,7 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+@pytest.mark.e2e
 def test_browse_screenshot(sample_db: Path, tmp_path: Path) -> None:
     chromium = _chromium()
     if chromium is None:
@@ -153,3 +154,4 @@ def test_browse_screenshot(sample_db: Path, tmp_path: Path) -> None:
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait()
+        server.stderr.close()  # type: ignore[union-attr]

@@ -10,6 +10,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from crawler.store.storage import open_database
 from tests.conftest import REPO
 from tests.hostile_site import HostileSite
@@ -17,6 +19,7 @@ from tests.hostile_site import HostileSite
 ARTICLES = 120
 
 
+@pytest.mark.e2e
 def test_scheduled_and_manual_crawls_at_once_neither_fail_nor_duplicate(tmp_path: Path) -> None:
     db = tmp_path / "shared.db"  # created by whichever process gets there first
     with HostileSite(generated=ARTICLES, article_delay=0.01) as site:
@@ -77,6 +80,7 @@ def _open_when_released(path: str, barrier: Any, errors: Any) -> None:
         errors.put(repr(error))
 
 
+@pytest.mark.e2e
 def test_two_processes_creating_the_database_at_once(tmp_path: Path) -> None:
     # The switch to WAL on a new file raced ("database is locked") in about one round in ten.
     context = multiprocessing.get_context("fork")

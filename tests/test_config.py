@@ -99,6 +99,7 @@ def test_missing_config_file_exits_2(tmp_path: Path) -> None:
     assert "cannot read" in result.output
 
 
+@pytest.mark.e2e
 def test_bad_config_in_a_real_process_has_no_traceback(tmp_path: Path) -> None:
     path = tmp_path / "bad.toml"
     path.write_text(GOOD_SOURCE + "every = '1 fortnight'\n", "utf-8")

@@ -10,8 +10,12 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import REPO, run_cli
 from tests.hostile_site import HostileSite
+
+pytestmark = pytest.mark.e2e  # every test here runs real newswatch processes
 
 ARTICLES = 100
 

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.conftest import MonitoredWeb
+
+pytestmark = pytest.mark.e2e  # every test here runs real newswatch processes
 
 
 def _article_ids(stage, manifest: dict) -> dict[str, int]:

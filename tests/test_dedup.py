@@ -349,10 +349,21 @@ def test_story_terms_pack_round_trip() -> None:
     assert all(abs(unpacked[t] - w) <= 1e-3 * w for t, w in terms.items())
 
 
-def test_rows_indexed_without_packed_terms_are_parsed(db_path: Path) -> None:
-    db = seasoned(Database(db_path))
+def test_rows_indexed_before_packed_terms_are_backfilled(tmp_path: Path) -> None:
+    db = Database(tmp_path / "old.db")
+    migrations.apply(db, stop_before="m007_story_blob_backfill")
+    db = seasoned(db)
     first = add(db, *REPORTS[0][:2], REPORTS[0][2], seen_at=REPORTS[0][2])
     db.execute("UPDATE dedup_docs SET story_blob = NULL")  # as indexed before m005
     db.conn.commit()
+    migrations.apply(db)  # m007 parses what the index lacks
+    blobs = db.execute("SELECT story_blob FROM dedup_docs WHERE story_blob IS NULL").fetchall()
+    assert blobs == []
+    (blob,) = db.execute(
+        "SELECT story_blob FROM dedup_docs d JOIN articles a ON a.id = d.article_id"
+        " WHERE a.title = ?",
+        [REPORTS[0][0]],
+    ).fetchone()
+    assert story.unpack_terms(blob)[0].keys() == story.story_terms(*REPORTS[0][:2])[0].keys()
     second = add(db, *REPORTS[1][:2], REPORTS[1][2], seen_at=REPORTS[1][2])
     assert second.story_id == first.story_id and second.duplicate_of is None

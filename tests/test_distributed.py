@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import socket
 import sqlite3
@@ -25,58 +24,22 @@ import pytest
 from crawler.config import ConfigError, parse_config
 from crawler.sample_site import SampleWeb
 from tests.conftest import REPO, MonitoredWeb, run_cli
-
-REDIS_SERVER = shutil.which("redis-server") or (
-    "/usr/bin/redis-server" if Path("/usr/bin/redis-server").exists() else None
-)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from tests.redis_server import BINARY as REDIS_BINARY
+from tests.redis_server import free_port as _free_port
+from tests.redis_server import start_redis
 
 
 @pytest.fixture(scope="session")
 def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    if REDIS_SERVER is None:
+    if REDIS_BINARY is None:
         pytest.skip(
             "redis-server is not installed (Debian: apt-get install redis-server; "
             ".ci/run does this)"
         )
-    import redis
-
-    workdir = tmp_path_factory.mktemp("redis")
-    port = _free_port()
-    process = subprocess.Popen(
-        [
-            REDIS_SERVER,
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            str(workdir),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"redis://127.0.0.1:{port}/0"
-    client = redis.Redis.from_url(url)
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            client.ping()
-            break
-        except redis.ConnectionError:
-            if time.monotonic() > deadline or process.poll() is not None:
-                process.kill()
-                pytest.fail("redis-server did not start")
-            time.sleep(0.05)
+    try:
+        process, url = start_redis(tmp_path_factory.mktemp("redis"))
+    except RuntimeError as error:
+        pytest.fail(str(error))
     yield url
     process.terminate()
     process.wait(10)
@@ -175,6 +138,7 @@ def test_distributed_config_is_validated() -> None:
     assert config.redis_url == "redis://h:1/0" and config.lease_seconds == 60
 
 
+@pytest.mark.e2e
 def test_worker_without_distributed_exits_2(tmp_path: Path) -> None:
     config = tmp_path / "c.toml"
     config.write_text('[[sources]]\nname = "a"\nfeeds = ["https://example.org/rss"]\n')
@@ -183,18 +147,21 @@ def test_worker_without_distributed_exits_2(tmp_path: Path) -> None:
     assert "distributed.redis_url" in done.stderr
 
 
+@pytest.mark.e2e
 def test_unreachable_redis_exits_1_with_its_message(tmp_path: Path) -> None:
     config = tmp_path / "c.toml"
     config.write_text(
         f'[distributed]\nredis_url = "redis://127.0.0.1:{_free_port()}/0"\n'
         '[[sources]]\nname = "a"\nfeeds = ["https://example.org/rss"]\n'
     )
-    for command in ("crawl", "worker"):
-        done = run_cli(command, "--config", str(config), "--db", str(tmp_path / "x.db"), timeout=60)
+    db = ("--db", str(tmp_path / "x.db"))
+    for command, args in (("crawl", db), ("worker", ())):  # a worker keeps no database
+        done = run_cli(command, "--config", str(config), *args, timeout=60)
         assert done.returncode == 1, done.stderr[-2000:]
         assert "cannot use Redis" in done.stderr and "Traceback" not in done.stderr
 
 
+@pytest.mark.e2e
 def test_two_workers_and_crawl_equal_single_node(
     tmp_path: Path, redis_url: str, monitored_web: MonitoredWeb
 ) -> None:
@@ -222,6 +189,7 @@ def test_two_workers_and_crawl_equal_single_node(
     assert not any("Traceback" in log for log in logs), logs
 
 
+@pytest.mark.e2e
 def test_killing_a_worker_mid_crawl_loses_nothing(
     tmp_path: Path, redis_url: str, monitored_web: MonitoredWeb
 ) -> None:
@@ -287,6 +255,7 @@ def test_killing_a_worker_mid_crawl_loses_nothing(
     assert int(client.hget(STATS_KEY, "requeued") or 0) >= 1
 
 
+@pytest.mark.e2e
 def test_schedule_seeds_runs_that_workers_crawl(tmp_path: Path, redis_url: str) -> None:
     from tests.test_schedule import _query, schedule_through_publication
 
@@ -311,6 +280,7 @@ def test_schedule_seeds_runs_that_workers_crawl(tmp_path: Path, redis_url: str) 
     assert len(_query(db, "SELECT name FROM sources WHERE last_run_at IS NOT NULL")) == 3
 
 
+@pytest.mark.e2e
 def test_writer_crash_between_commit_and_ack_redelivers_idempotently(
     tmp_path: Path, redis_url: str
 ) -> None:
@@ -374,3 +344,22 @@ def test_writer_crash_between_commit_and_ack_redelivers_idempotently(
     assert client.xlen(STREAM_KEY) == 0
     assert writer.ingested == len(results)
     assert table_counts() == after_crash
+
+
+def test_distributed_without_the_extra_exits_2_saying_how(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from click.testing import CliRunner
+
+    from crawler.cli.main import cli
+
+    config = tmp_path / "c.toml"
+    config.write_text(
+        '[distributed]\nredis_url = "redis://127.0.0.1:1/0"\n\n'
+        '[[sources]]\nname = "a"\nfeeds = ["https://example.org/rss"]\n'
+    )
+    monkeypatch.setitem(sys.modules, "scrapy_redis", None)  # as if never installed
+    result = CliRunner().invoke(cli, ["worker", "--config", str(config)])
+    assert result.exit_code == 2
+    assert "pip install 'newswatch[distributed]'" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1

@@ -28,6 +28,8 @@ from tests.hostile_site import (
     build_gzip_bomb,
 )
 
+pytestmark = pytest.mark.e2e  # every test here runs real newswatch processes
+
 MAX_SITEMAPS = 3
 MAX_SITEMAP_BYTES = 1024 * 1024
 RSS_LIMIT = 600 * 1024 * 1024
@@ -158,7 +160,31 @@ def test_crawl_finishes_fast_with_exit_0(hostile: HostileCrawl) -> None:
     assert hostile.seconds < 60, f"hostile crawl took {hostile.seconds:.1f}s"
     # The stalled response is cut by the 5 s timeout (one retry), not waited out.
     assert "partial" in hostile.done.stdout
-    assert "Traceback" not in hostile.done.stderr, hostile.done.stderr[-3000:]
+    # Quiet by default: no Scrapy log, no traceback; the summary says what failed, by cause.
+    assert hostile.done.stderr == "", hostile.done.stderr[-3000:]
+    lines = hostile.done.stdout.splitlines()
+    assert lines[1].startswith(f"{len(EXPECTED_FAILURES) - 3} requests failed: "), lines
+    assert "HTTP 404 (2 URLs)" in lines[1] and "redirect loop (1 URL)" in lines[1]
+    assert (
+        lines[2]
+        == "3 pages unusable: empty page (1 URL); not HTML (1 URL); unreadable feed (1 URL)"
+    )
+    assert lines[-1] == f"details: newswatch runs {hostile.run()['id']}"
+
+
+def test_runs_run_lists_the_failures_by_kind_and_url(hostile: HostileCrawl) -> None:
+    done = run_cli("runs", str(hostile.run()["id"]), "--db", str(hostile.db_path))
+    assert done.returncode == 0, done.stderr
+    sections: dict[str, list[str]] = {}
+    current = ""
+    for line in done.stdout.splitlines():
+        if line and not line.startswith(" ") and line.endswith(")") and "(" in line:
+            current = line.split(" (")[0]
+        elif line.startswith("  ") and current:
+            sections.setdefault(current, []).append(line.split()[0])
+    for path, kind in EXPECTED_FAILURES.items():
+        assert hostile.url(path) in sections.get(kind, []), (path, kind, done.stdout)
+    assert not any(hostile.url(p) in done.stdout for p in REFUSED)  # refusals are not failures
 
 
 def test_every_readable_article_is_stored_once(hostile: HostileCrawl) -> None:
@@ -299,26 +325,33 @@ def test_50mb_sitemap_is_bounded_by_max_sitemap_bytes(hostile: HostileCrawl) -> 
     assert not any(p.startswith("/big/") for p in hostile.site.paths("site"))
 
 
-def test_unreachable_source_is_a_failed_run_and_still_exit_0(tmp_path: Path) -> None:
+@pytest.mark.parametrize("obey_robots", ["false", "true"])
+def test_unreachable_source_is_a_failed_run_with_exit_1(tmp_path: Path, obey_robots: str) -> None:
     with socket.socket() as sock:  # a port nobody listens on
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     config = tmp_path / "down.toml"
     config.write_text(
         f'database = "{tmp_path / "down.db"}"\n[crawl]\ndelay = 0\ntimeout = 5\n'
-        "obey_robots = false\nworkers = 1\n"
+        f"obey_robots = {obey_robots}\nworkers = 1\n"
         f'[[sources]]\nname = "down"\nfeeds = ["http://127.0.0.1:{port}/feed.xml"]\n',
         "utf-8",
     )
     done = run_cli("crawl", "--config", str(config), timeout=60)
-    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.returncode == 1, done.stderr[-3000:]  # a scheduler sees the failure
+    assert done.stderr == ""
+    assert "failed: connection refused for 1 host" in done.stdout, done.stdout
     conn = sqlite3.connect(tmp_path / "down.db")
     status, stats = conn.execute("SELECT status, stats FROM runs").fetchone()
     assert status == "failed"
     counts = json.loads(stats)["counts"]
-    assert counts["errors.connection"] == 1
-    error = conn.execute("SELECT error FROM fetches").fetchone()[0]
-    assert error.startswith("connection:"), error
+    feed_error = conn.execute("SELECT error FROM fetches WHERE kind = 'feed'").fetchone()[0]
+    if obey_robots == "false":
+        assert counts["errors.connection"] == 1
+        assert feed_error.startswith("connection:"), feed_error
+    else:  # robots.txt unreachable: the host is closed, the feed not even asked for
+        assert counts["robots.hosts_closed"] == 1
+        assert feed_error.startswith("robots_unavailable:"), feed_error
 
 
 def test_article_that_failed_is_retried_although_its_feed_is_unchanged(tmp_path: Path) -> None:

@@ -41,6 +41,7 @@ def receiver() -> Iterator[str]:
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{server.server_address[1]}/hook"
     server.shutdown()
+    server.server_close()
 
 
 def _db_with_flag(tmp_path: Path) -> tuple:

@@ -13,23 +13,12 @@ import pytest
 from click.testing import CliRunner
 
 from crawler.cli.main import cli
-from crawler.read.queries import format_seconds, parse_since, quote_words
+from crawler.read.notify import PAYLOAD_KEYS
+from crawler.read.queries import format_seconds, quote_words
 from crawler.store.storage import open_database
+from crawler.timeutil import parse_since
 
-FLAG_KEYS = {
-    "id",
-    "kind",
-    "created_at",
-    "run_id",
-    "article_id",
-    "story_id",
-    "url",
-    "title",
-    "source",
-    "story_title",
-    "acked_at",
-    "detail",
-}
+FLAG_KEYS = {*PAYLOAD_KEYS, "acked_at"}  # the webhook sends all of a flag but its ack
 STORY_KEYS = {"id", "title", "first_seen", "last_seen", "article_count", "outlets"}
 SEARCH_KEYS = {"article_id", "url", "title", "story_id", "snippet", "source", "published"}
 
@@ -362,8 +351,17 @@ def test_flags_piped_output_is_tab_separated(sample_db: Path) -> None:
     lines = result.stdout.splitlines()
     assert len(lines) == 6
     first = lines[0].split("\t")
-    assert first[:2] == ["6", "new_coverage"]
-    assert "Sheinbaum defiende la cooperación en seguridad tras la extradición" in first
+    newest = run_json("flags", "--db", sample_db)[0]
+    # kind, time, article, story, outlet, title, url: ids as `show` takes them.
+    assert first == [
+        "new_coverage",
+        newest["created_at"],
+        f"a{newest['article_id']}",
+        f"s{newest['story_id']}",
+        "milenio",
+        "Sheinbaum defiende la cooperación en seguridad tras la extradición",
+        newest["url"],
+    ]
 
 
 def test_missing_database_exits_2_without_creating_it(tmp_path: Path) -> None:
@@ -545,7 +543,7 @@ def test_runs(sample_db: Path) -> None:
         "1",
         "manual",
         "2026-03-01T08:00:00+00:00",
-        "2026-03-01T08:05:00+00:00",
+        "5m00s",  # how long it took
         "partial",
         "40",
         "4",
@@ -586,3 +584,77 @@ def test_helpers() -> None:
         "2h",
         "3d",
     ]
+
+
+# -- output on a terminal and in pipes --------------------------------------------------------
+
+
+def on_terminal(monkeypatch: pytest.MonkeyPatch, columns: int = 80) -> None:
+    """Render as on a terminal of ``columns`` columns."""
+    from crawler.cli import render
+
+    monkeypatch.setattr(render, "is_terminal", lambda: True)
+    monkeypatch.setenv("COLUMNS", str(columns))
+
+
+def test_terminal_tables_fit_80_columns(sample_db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    on_terminal(monkeypatch)
+    for command in (["flags"], ["stories"], ["search", "cartel"], ["runs"]):
+        result = run(*command, "--db", sample_db)
+        assert result.exit_code == 0, result.output
+        lines = result.stdout.splitlines()
+        assert max(len(line) for line in lines) <= 80, (command, result.stdout)
+    out = run("flags", "--db", sample_db).stdout
+    header = out.splitlines()[1].split()
+    assert header == ["kind", "time", "article", "story", "outlet", "title"]  # no room for URLs
+    newest = run_json("flags", "--db", sample_db)[0]
+    row = out.splitlines()[2]
+    # Kinds whole, short UTC times, ids as `show` takes them, one line per flag.
+    assert row.startswith("new_coverage  03-02 08:04  ")
+    assert f"a{newest['article_id']}" in row and f"s{newest['story_id']}" in row
+    assert len(out.splitlines()) == 2 + 6
+    assert "…" in out  # long titles are cut, not wrapped
+    wide = run_terminal_wide(sample_db, monkeypatch)
+    assert "url" in wide.splitlines()[1].split()
+
+
+def run_terminal_wide(sample_db: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    on_terminal(monkeypatch, columns=200)
+    return run("flags", "--db", sample_db).stdout
+
+
+def test_empty_results_say_so(sample_db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cases = [
+        (["flags", "--kind", "updated", "--run", "99"], "No flags."),
+        (["stories", "--since", "2030-01-01"], "No stories."),
+        (["search", "zzzzqqq"], "No articles match 'zzzzqqq'."),
+    ]
+    for args, message in cases:
+        piped = run(*args, "--db", sample_db)
+        assert piped.stdout == "" and piped.stderr == message + "\n"  # scripts see nothing
+    on_terminal(monkeypatch)
+    for args, message in cases:
+        assert run(*args, "--db", sample_db).stdout == message + "\n"
+
+
+def test_search_piped_is_one_line_per_result(sample_db: Path) -> None:
+    hits = run_json("search", "cartel", "--db", sample_db)
+    assert any("\n" in hit["snippet"] for hit in hits) or len(hits) > 1
+    lines = run("search", "cartel", "--db", sample_db).stdout.splitlines()
+    assert len(lines) == len(hits)
+    assert [line.split("\t")[:2] for line in lines] == [
+        [f"a{h['article_id']}", f"s{h['story_id']}" if h["story_id"] else ""] for h in hits
+    ]
+
+
+def test_stories_and_show_use_one_id_syntax(sample_db: Path) -> None:
+    line = run("stories", "--db", sample_db).stdout.splitlines()[0].split("\t")
+    assert line[0].startswith("s")
+    story = run("show", line[0], "--db", sample_db)
+    assert story.exit_code == 0 and story.stdout.startswith(f"Story {line[0]}: ")
+    assert run("show", "a1", "--db", sample_db).stdout == run("show", "1", "--db", sample_db).stdout
+    bad = run("show", "x1", "--db", sample_db)
+    assert bad.output == (
+        "newswatch: bad ID 'x1': use s12 or story:12 for a story, a45, article:45 or 45 for "
+        "an article\n"
+    )

@@ -9,8 +9,12 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from crawler.sample_site import SampleWeb
 from tests.conftest import REPO
+
+pytestmark = pytest.mark.e2e  # every test here runs real newswatch processes
 
 
 def _query(db: Path, sql: str) -> list[tuple]:

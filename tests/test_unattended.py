@@ -1,385 +1,431 @@
-"""Unattended and hostile, driven through the CLI against loopback servers: webhook outbox,
-memory budgets, error kinds, search bounds. Nothing may be lost, every cap is recorded."""
+"""newswatch as an unattended job against hostile input: the real CLI, a loopback site, SQLite.
+
+A full disk fails the run and loses nothing; robots.txt follows RFC 9309; no control
+character reaches the database or the terminal; exit codes a scheduler can use; database
+files newswatch did not write are refused and left untouched.
+"""
 
 from __future__ import annotations
 
-import gzip
+import hashlib
 import json
 import sqlite3
-import threading
-import time
-from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+import subprocess
+import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from crawler.sample_site import SampleWeb
-from tests.conftest import run_cli
-from tests.hostile_site import ARTICLES, HOST, HostileSite, article_html
+from crawler.failures import digest_lines
+from tests.conftest import REPO, run_cli
+from tests.hostile_site import ESC_ARTICLES, ROBOTS_CHAIN, HostileSite
 
-# -- a webhook receiver that can fail, recover, or drip ----------------------------------------
-
-
-class Receiver(ThreadingHTTPServer):
-    """Records every POST; ``mode`` is "ok", "fail" (HTTP 500) or "drip" (one byte a second)."""
-
-    daemon_threads = True
-
-    def __init__(self) -> None:
-        self.mode = "ok"
-        self.payloads: list[dict[str, Any]] = []
-        self.failed_posts = 0
-        self.drip_cut = threading.Event()  # the client hung up before the drip finished
-        super().__init__(("127.0.0.1", 0), _ReceiverHandler)
-        self.url = f"http://127.0.0.1:{self.server_address[1]}/hook"
+CONTROL_BYTES = bytes([*range(0x00, 0x09), *range(0x0B, 0x20), 0x7F])
+C1 = [chr(c) for c in range(0x80, 0xA0)]
 
 
-class _ReceiverHandler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server: Receiver
-
-    def log_message(self, *args: Any) -> None:
-        """Quiet."""
-
-    def do_POST(self) -> None:  # noqa: N802
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        if self.server.mode == "fail":
-            self.server.failed_posts += 1
-            self.send_response(500)
-            self.send_header("Content-Length", "5")
-            self.end_headers()
-            self.wfile.write(b"down!")
-            return
-        if self.server.mode == "drip":
-            try:
-                for byte in b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n" + b"X" * 300:
-                    self.wfile.write(bytes([byte]))
-                    self.wfile.flush()
-                    time.sleep(1.0)
-            except OSError:
-                self.server.drip_cut.set()
-            self.close_connection = True
-            return
-        self.server.payloads.append(json.loads(body))
-        self.send_response(200)
-        self.send_header("Content-Length", "2")
-        self.end_headers()
-        self.wfile.write(b"ok")
+def cli_bytes(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[bytes]:
+    """`python -m crawler ARGS`, output kept as bytes (escape sequences and all)."""
+    return subprocess.run(
+        [sys.executable, "-m", "crawler", *args], capture_output=True, timeout=timeout, cwd=REPO
+    )
 
 
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    server = Receiver()
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield server
-    server.shutdown()
-    server.server_close()
+def write_config(site: HostileSite, path: Path, db: Path, **kwargs: object) -> Path:
+    path.write_text(site.config_toml(str(db), **kwargs), "utf-8")  # type: ignore[arg-type]
+    return path
 
 
-def _query(db: Path, sql: str, params: list[Any] | None = None) -> list[tuple]:
-    conn = sqlite3.connect(db)
+def count(db: Path, sql: str) -> int:
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     try:
-        return conn.execute(sql, params or []).fetchall()
+        return conn.execute(sql).fetchone()[0]
     finally:
         conn.close()
 
 
-def _sample_config(web: SampleWeb, db: Path, notify: str) -> str:
-    return web.config_toml(str(db)) + "\n[notify]\n" + notify + "\n"
+# -- 1. a failed write fails the run, and nothing is lost ------------------------------------
 
 
-def test_webhook_outage_then_recovery_delivers_every_flag(
-    tmp_path: Path, receiver: Receiver
-) -> None:
-    db = tmp_path / "hook.db"
-    config = tmp_path / "hook.toml"
-    with SampleWeb(state=1) as web:
-        config.write_text(_sample_config(web, db, f'webhook = "{receiver.url}"'), "utf-8")
-        receiver.mode = "fail"
-        first = run_cli("crawl", "--config", str(config))
-        assert first.returncode == 0, first.stderr[-2000:]
-        flags_1 = {r[0] for r in _query(db, "SELECT id FROM flags")}
-        assert flags_1 and receiver.failed_posts >= 1 and not receiver.payloads
-        pending = {r[0] for r in _query(db, "SELECT flag_id FROM outbox")}
-        assert pending == flags_1  # every undelivered flag waits in the outbox
-        stats = json.loads(_query(db, "SELECT stats FROM runs")[0][0])
-        assert stats["webhook"] == "failed" and stats["webhook_pending"] == len(flags_1)
-        assert "HTTP 500" in stats["webhook_error"]
-        shown = run_cli("runs", "--config", str(config))
-        assert f"webhook backlog: {len(flags_1)} flag" in shown.stdout + shown.stderr
-
-        receiver.mode = "ok"  # the receiver recovers; the site publishes more
-        web.set_state(2)
-        second = run_cli("crawl", "--config", str(config))
-        assert second.returncode == 0, second.stderr[-2000:]
-    every_flag = {r[0] for r in _query(db, "SELECT id FROM flags")}
-    assert every_flag > flags_1
-    delivered = [f["id"] for p in receiver.payloads for f in p["flags"]]
-    assert set(delivered) == every_flag and len(delivered) == len(every_flag)
-    assert delivered == sorted(delivered)  # the backlog went first, oldest first
-    assert _query(db, "SELECT count(*) FROM outbox") == [(0,)]
-    last = json.loads(_query(db, "SELECT stats FROM runs ORDER BY id DESC")[0][0])
-    assert last["webhook"] == "sent" and last["webhook_sent"] == len(every_flag)
-    shown = run_cli("runs", "--config", str(config), "--json")
-    runs = json.loads(shown.stdout)
-    assert runs[0]["webhook"]["state"] == "sent" and runs[0]["webhook"]["pending"] == 0
-    assert "webhook backlog: none" in run_cli("runs", "--config", str(config)).stdout
-
-
-def test_dripping_webhook_is_cut_at_the_deadline(tmp_path: Path, receiver: Receiver) -> None:
-    db = tmp_path / "drip.db"
-    config = tmp_path / "drip.toml"
-    receiver.mode = "drip"
-    with SampleWeb(state=1) as web:
-        config.write_text(
-            _sample_config(web, db, f'webhook = "{receiver.url}"\ndeadline = "2s"'), "utf-8"
-        )
-        # Undeadlined, 338 bytes at one a second would hold each POST for minutes.
-        done = run_cli("crawl", "--config", str(config), timeout=90)
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert receiver.drip_cut.wait(10)  # the crawl hung up on the receiver
-    stats = json.loads(_query(db, "SELECT stats FROM runs")[0][0])
-    assert stats["webhook"] == "failed" and "2s deadline" in stats["webhook_error"]
-    flags = _query(db, "SELECT count(*) FROM flags")[0][0]
-    assert flags and _query(db, "SELECT count(*) FROM outbox")[0][0] == flags
-
-
-def test_slack_format_posts_text_and_blocks(tmp_path: Path, receiver: Receiver) -> None:
-    db = tmp_path / "slack.db"
-    config = tmp_path / "slack.toml"
-    with SampleWeb(state=1) as web:
-        config.write_text(
-            _sample_config(web, db, f'webhook = "{receiver.url}"\nformat = "slack"'), "utf-8"
-        )
-        done = run_cli("crawl", "--config", str(config))
-    assert done.returncode == 0, done.stderr[-2000:]
-    flags = _query(db, "SELECT count(*) FROM flags")[0][0]
-    assert receiver.payloads and set(receiver.payloads[0]) == {"text", "blocks"}
-    lines = [line for p in receiver.payloads for line in p["text"].splitlines()[1:]]
-    assert len(lines) == flags
-    assert receiver.payloads[0]["text"].startswith("newswatch: ")
-    first = receiver.payloads[0]["blocks"][1]["text"]
-    assert first["type"] == "mrkdwn" and "<http://" in first["text"]
-
-
-@pytest.mark.parametrize(
-    ("notify", "key"),
-    [
-        ('webhook = "http://127.0.0.1:9/x"\nformat = "teams"', "notify.format"),
-        ('webhook = "http://127.0.0.1:9/x"\ndeadline = "5 minutes"', "notify.deadline"),
-        ('format = "slack"', "notify.webhook"),
-    ],
-)
-def test_notify_config_errors_name_the_key(tmp_path: Path, notify: str, key: str) -> None:
-    config = tmp_path / "bad.toml"
-    config.write_text(
-        f'[[sources]]\nname = "x"\nfeeds = ["http://127.0.0.1:9/f"]\n[notify]\n{notify}\n', "utf-8"
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 600 KB tmpfs (the tests run as root); skipped where mounting is not permitted."""
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=600k", "tmpfs", str(mount)], capture_output=True
     )
-    done = run_cli("crawl", "--config", str(config), "--db", str(tmp_path / "x.db"))
-    assert done.returncode == 2 and f"config error: {key}:" in done.stderr, done.stderr
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], capture_output=True)
 
 
-# -- a hostile site with caps to hit -------------------------------------------------------------
-
-LINKS_ON_PAGE = 60
-CHILD_URLS = 40
-
-
-class BudgetSite(HostileSite):
-    """The hostile site plus: a section page with many links, a sitemap index whose children
-    list many URLs, a gzip bomb as ``.xml.gz``, redirects to other schemes, UTF-16."""
-
-    def __init__(self, bomb_gz: bytes, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.bomb_gz = bomb_gz
-
-    def _routes(self) -> dict[str, Callable[[Any, str], None]]:
-        def redirect(target: str) -> Callable[[Any, str], None]:
-            return lambda h, p: self._send(h, 302, headers=[("Location", target)])
-
-        utf16 = article_html(*ARTICLES["ok-2"]).replace('<meta charset="utf-8">', "")
-        return {
-            **super()._routes(),
-            "/many-links": lambda h, p: self._send(
-                h,
-                200,
-                (
-                    "<html><head><meta property='og:type' content='website'></head><body>"
-                    + "".join(f"<a href='/gen/{n}'>Case {n}</a> " for n in range(LINKS_ON_PAGE))
-                    + "</body></html>"
-                ).encode(),
-            ),
-            "/budget-index.xml": lambda h, p: self._send(
-                h,
-                200,
-                (
-                    '<?xml version="1.0"?><sitemapindex xmlns="http://www.sitemaps.org/schemas/'
-                    'sitemap/0.9">'
-                    + "".join(
-                        f"<sitemap><loc>{self.base}/budget-{i}.xml</loc></sitemap>"
-                        for i in range(4)
-                    )
-                    + "</sitemapindex>"
-                ).encode(),
-                "application/xml",
-            ),
-            **{f"/budget-{i}.xml": self._budget_child for i in range(4)},
-            "/bomb.xml.gz": lambda h, p: self._send(h, 200, self.bomb_gz, "application/gzip"),
-            "/news/utf16": lambda h, p: self._send(
-                h, 200, utf16.encode("utf-16-le"), "text/html; charset=UTF-16"
-            ),
-            "/news/to-file": redirect("file:///etc/passwd"),
-            "/news/to-gopher": redirect("gopher://127.0.0.1:70/1"),
-            "/news/to-ftp": redirect("ftp://127.0.0.1/pub/x.html"),
-            "/news/to-js": redirect("javascript:alert(1)"),
-            "/feed-b.xml": lambda h, p: self._send(
-                h,
-                200,
-                self._rss(
-                    "B",
-                    [
-                        f"{self.base}/news/{slug}"
-                        for slug in ("utf16", "to-file", "to-gopher", "to-ftp", "to-js", "ok-1")
-                    ],
-                ),
-                "application/rss+xml",
-            ),
-        }
-
-    def _budget_child(self, h: Any, path: str) -> None:
-        child = int(path.split("-")[1].split(".")[0])
-        start = 1000 + child * CHILD_URLS
-        self._send(
-            h,
-            200,
-            self._urlset([f"{self.base}/gen/{n}" for n in range(start, start + CHILD_URLS)]),
-            "application/xml",
-        )
+def _assert_disk_full_run(done: subprocess.CompletedProcess[str], db: Path) -> int:
+    assert done.returncode == 1, (done.stdout, done.stderr[-2000:])
+    assert "Traceback" not in done.stderr and "Traceback" not in done.stdout
+    assert "database write failed" in done.stdout, done.stdout
+    assert "fetched again next run" in done.stdout
+    status = count(db, "SELECT count(*) FROM runs WHERE status IN ('ok', 'partial')")
+    assert status == 0, "a run with a failed write is never recorded as ok"
+    stored = count(db, "SELECT count(*) FROM articles")
+    assert stored < 80
+    # The feed's validators were not saved: the next run reads it again.
+    assert (
+        count(db, "SELECT count(*) FROM fetches WHERE kind = 'feed' AND body_hash IS NOT NULL") == 0
+    )
+    return stored
 
 
-def _gzip_bomb_xml() -> bytes:
-    """A .xml.gz of ~60 KB that inflates to 64 MiB of XML whitespace."""
-    head = b'<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
-    return gzip.compress(head + b" " * (64 * 1024 * 1024), compresslevel=9)
-
-
-@pytest.fixture(scope="module")
-def budget_crawl(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Any, Any]]:
-    workdir = tmp_path_factory.mktemp("budgets")
-    db = workdir / "budgets.db"
-    with BudgetSite(_gzip_bomb_xml(), generated=0) as site:
-        config = workdir / "budgets.toml"
-        text = site.config_toml(
-            str(db),
-            feeds=["/feed-b.xml"],
-            sitemaps=["/budget-index.xml", "/bomb.xml.gz"],
-            extra_crawl="max_links_per_page = 10\nmax_sitemap_urls_per_source = 100\n"
-            "max_sitemap_bytes = 8388608",
-        )
-        text = text.replace(
-            "[[sources]]",
-            f'[[sources]]\nname = "sections"\n'
-            f'pages = ["{site.base}/many-links"]\n'
-            f'allowed_domains = ["{HOST}"]\n\n[[sources]]',
-            1,
-        )
-        config.write_text(text, "utf-8")
-        done = run_cli("crawl", "--config", str(config), timeout=120)
-        site.first_paths = site.paths()  # type: ignore[attr-defined]
-        again = run_cli("crawl", "--config", str(config), timeout=120)
-        yield db, site, (done, again)
-
-
-def _error(db: Path, url: str) -> str | None:
-    rows = _query(db, "SELECT error FROM fetches WHERE url = ?", [url])
-    return rows[0][0] if rows else None
-
-
-def test_caps_are_hit_and_recorded(budget_crawl: tuple[Path, Any, Any]) -> None:
-    db, site, (done, _) = budget_crawl
-    assert done.returncode == 0, done.stderr[-2000:]
-    stats = json.loads(_query(db, "SELECT stats FROM runs ORDER BY id")[0][0])
-    counts = stats["counts"]
-    assert counts["limits.links_per_page"] == LINKS_ON_PAGE - 10
-    assert counts["limits.sitemap_urls"] == 4 * CHILD_URLS - 100
-    gen = [p for p in site.first_paths if p.startswith("/gen/")]
-    assert len([p for p in gen if int(p[5:]) < 1000]) == 10  # links followed: the cap
-    assert len([p for p in gen if int(p[5:]) >= 1000]) == 100  # sitemap URLs: the budget
-    assert "caps hit:" in done.stdout and "links_per_page 50" in done.stdout
-
-
-def test_capped_sitemaps_are_read_again_next_run(budget_crawl: tuple[Path, Any, Any]) -> None:
-    """The URLs a budget left out are not lost: the index and the capped children are not
-    saved as unchanged, so the next run reads them and takes what was left."""
-    db, site, (_, again) = budget_crawl
-    assert again.returncode == 0, again.stderr[-2000:]
-    second = json.loads(_query(db, "SELECT stats FROM runs ORDER BY id")[1][0])["counts"]
-    assert "limits.sitemap_urls" not in second
-    fetched = {int(p[5:]) for p in site.paths() if p.startswith("/gen/")}
-    assert set(range(1000, 1000 + 4 * CHILD_URLS)) <= fetched
-
-
-def test_requests_per_source_cap(tmp_path: Path) -> None:
-    db = tmp_path / "cap.db"
-    with HostileSite(generated=30) as site:
-        config = tmp_path / "cap.toml"
-        config.write_text(
-            site.config_toml(
-                str(db), feeds=["/gen-feed.xml"], extra_crawl="max_requests_per_source = 12"
-            ),
-            "utf-8",
-        )
-        done = run_cli("crawl", "--config", str(config))
-        assert done.returncode == 0, done.stderr[-2000:]
-        fetched = [p for p in site.paths() if p.startswith("/gen/")]
-    counts = json.loads(_query(db, "SELECT stats FROM runs")[0][0])["counts"]
-    assert len(fetched) == 12 and counts["limits.requests_per_source"] == 30 - 12
-    assert "requests_per_source 18" in done.stdout
-
-
-def test_gzip_sitemap_bomb_is_too_large(budget_crawl: tuple[Path, Any, Any]) -> None:
-    db, site, _ = budget_crawl
-    error = _error(db, f"{site.base}/bomb.xml.gz")
-    assert error and error.startswith("too_large:"), error
-    assert "8388608" in error
-
-
-def test_redirects_to_other_schemes_are_refused_by_scheme(
-    budget_crawl: tuple[Path, Any, Any],
+def test_disk_full_on_a_small_tmpfs_fails_the_run_then_a_rerun_stores_all(
+    tmp_path: Path, small_disk: Path
 ) -> None:
-    db, site, (done, _) = budget_crawl
-    for slug in ("to-file", "to-gopher", "to-ftp", "to-js"):
-        error = _error(db, f"{site.base}/news/{slug}")
-        assert error and error.startswith("refused:") and "(scheme)" in error, (slug, error)
-    counts = json.loads(_query(db, "SELECT stats FROM runs ORDER BY id")[0][0])["counts"]
-    assert counts["refused.scheme"] == 4
-    assert "passwd" not in done.stderr
+    db = small_disk / "news.db"
+    with HostileSite(generated=80) as site:
+        config = write_config(site, tmp_path / "c.toml", db, feeds=["/gen-feed.xml"], workers=1)
+        first = run_cli("crawl", "--config", str(config), timeout=300)
+        stored = _assert_disk_full_run(first, db)
+        subprocess.run(["mount", "-o", "remount,size=50m", str(small_disk)], check=True)
+        second = run_cli("crawl", "--config", str(config), timeout=300)
+        assert second.returncode == 0, (second.stdout, second.stderr[-2000:])
+        print(
+            f"tmpfs: {stored}/80 stored by the disk-full run, "
+            f"{count(db, 'SELECT count(*) FROM articles')}/80 after the re-run"
+        )
+    assert count(db, "SELECT count(*) FROM articles") == 80
+    assert count(db, "SELECT count(*) FROM fetches WHERE kind = 'article' AND error IS NULL") == 80
 
 
-def test_page_declared_utf16_in_the_header_is_stored(budget_crawl: tuple[Path, Any, Any]) -> None:
-    db, site, _ = budget_crawl
-    assert _error(db, f"{site.base}/news/utf16") is None
-    (title,) = _query(db, "SELECT title FROM articles WHERE url = ?", [f"{site.base}/news/utf16"])[
-        0
+def test_disk_full_by_page_limit_fails_the_run_then_a_rerun_stores_all(tmp_path: Path) -> None:
+    """The same with SQLite's max_page_count: runs on any machine."""
+    db = tmp_path / "news.db"
+    with HostileSite(generated=80) as site:
+        config = write_config(site, tmp_path / "c.toml", db, feeds=["/gen-feed.xml"], workers=1)
+        first = subprocess.run(
+            [sys.executable, "tests/page_limited_cli.py", "40", "crawl", "--config", str(config)],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            cwd=REPO,
+        )
+        stored = _assert_disk_full_run(first, db)
+        second = run_cli("crawl", "--config", str(config), timeout=300)
+        assert second.returncode == 0, (second.stdout, second.stderr[-2000:])
+        print(
+            f"max_page_count: {stored}/80 stored by the disk-full run, "
+            f"{count(db, 'SELECT count(*) FROM articles')}/80 after the re-run"
+        )
+    assert count(db, "SELECT count(*) FROM articles") == 80
+
+
+# -- 2. robots.txt per RFC 9309 --------------------------------------------------------------
+
+
+def _robots_crawl(
+    tmp_path: Path, site: HostileSite, timeout: float = 5.0
+) -> subprocess.CompletedProcess[str]:
+    config = write_config(
+        site,
+        tmp_path / "c.toml",
+        tmp_path / "news.db",
+        feeds=["/gen-feed.xml"],
+        sitemaps=["/sitemap.xml"],
+        workers=1,
+        timeout=timeout,
+    )
+    return run_cli("crawl", "--config", str(config), timeout=120)
+
+
+@pytest.mark.parametrize("mode", ["500", "503", "stall"])
+def test_robots_5xx_or_unreachable_closes_the_host_for_the_run(tmp_path: Path, mode: str) -> None:
+    with HostileSite(generated=3, robots=mode) as site:
+        done = _robots_crawl(tmp_path, site, timeout=2.0)
+        others = [p for p in site.paths("site") if p != "/robots.txt"]
+        assert others == [], others  # not one request beyond robots.txt
+        assert done.returncode == 1, (done.stdout, done.stderr[-2000:])  # nothing was fetched
+        assert done.stderr == ""
+        host = site.base.removeprefix("http://")
+        assert f"robots.txt unavailable: {host}" in done.stdout, done.stdout
+        conn = sqlite3.connect(tmp_path / "news.db")
+        error = conn.execute(
+            "SELECT error FROM fetches WHERE url = ?", [site.base + "/robots.txt"]
+        ).fetchone()[0]
+        assert error.startswith("robots_unavailable:"), error
+        stats = json.loads(conn.execute("SELECT stats FROM runs").fetchone()[0])
+        assert host in stats["robots_closed"]
+        assert stats["counts"]["robots.hosts_closed"] == 1
+        # The host answers again: everything it lists is fetched, nothing was lost.
+        site.robots = "rules"
+        again = _robots_crawl(tmp_path, site)
+        assert again.returncode == 0, again.stdout
+        assert conn.execute("SELECT count(*) FROM articles").fetchone()[0] == 4  # 3 + ok-3
+    assert not any(p.startswith("/private/") for p in site.paths("site"))
+
+
+def test_robots_404_allows_everything(tmp_path: Path) -> None:
+    with HostileSite(generated=3, robots="404") as site:
+        done = _robots_crawl(tmp_path, site)
+        assert done.returncode == 0, done.stdout
+        assert "/private/secret" in site.paths("site")  # no rules: allowed (RFC 9309 2.3.1.3)
+    assert count(tmp_path / "news.db", "SELECT count(*) FROM articles") == 5
+
+
+def test_huge_robots_txt_is_read_up_to_500_kib_and_obeyed(tmp_path: Path) -> None:
+    with HostileSite(generated=3, robots="huge") as site:
+        done = _robots_crawl(tmp_path, site)
+        assert done.returncode == 0, (done.stdout, done.stderr)
+        assert not any(p.startswith("/private/") for p in site.paths("site"))
+    assert count(tmp_path / "news.db", "SELECT count(*) FROM articles") == 4
+    assert (
+        count(
+            tmp_path / "news.db",
+            "SELECT count(*) FROM fetches WHERE error LIKE 'refused: Forbidden%'",
+        )
+        == 1
+    )
+
+
+def test_robots_redirects_are_followed_in_scope_only(tmp_path: Path) -> None:
+    with HostileSite(generated=3, robots="chain") as site:
+        done = _robots_crawl(tmp_path, site)
+        assert done.returncode == 0, done.stdout
+        paths = site.paths("site")
+        assert all(step in paths for step in ROBOTS_CHAIN)  # 4 hops followed
+        assert not any(p.startswith("/private/") for p in paths)  # and the rules applied
+    with HostileSite(generated=3, robots="offsite") as site:
+        done = _robots_crawl(tmp_path, site)
+        assert site.paths("outside") == []  # the redirect off scope is never followed
+        assert done.returncode == 0, done.stdout  # robots.txt unavailable: allowed
+
+
+# -- 3. no control characters, stored or printed --------------------------------------------
+
+
+def _printed(db: Path, config: Path) -> dict[str, bytes]:
+    """What every read command prints (piped) on ``db``."""
+    commands = [
+        ["flags"],
+        ["flags", "--json"],
+        ["stories"],
+        ["stories", "--json"],
+        ["search", "fentanyl"],
+        ["search", "fentanyl", "--json"],
+        ["show", "a1"],
+        ["show", "s1"],
+        ["show", "a1", "--json"],
+        ["runs"],
+        ["runs", "1"],
+        ["runs", "--json"],
+        ["sources"],
+        ["feed"],
     ]
-    assert title == ARTICLES["ok-2"][0]
+    out = {}
+    for command in commands:
+        done = cli_bytes(*command, "--db", str(db), "--config", str(config))
+        assert done.returncode == 0, (command, done.stderr)
+        out[" ".join(command)] = done.stdout + done.stderr
+    return out
 
 
-# -- search bounds -----------------------------------------------------------------------------
+def test_no_escape_sequence_is_stored_or_printed(tmp_path: Path) -> None:
+    db = tmp_path / "news.db"
+    with HostileSite() as site:
+        config = write_config(site, tmp_path / "c.toml", db, feeds=["/esc-feed.xml"], workers=1)
+        done = cli_bytes("crawl", "--config", str(config))
+        assert done.returncode == 0, done.stdout
+    conn = sqlite3.connect(db)
+    titles = [r[0] for r in conn.execute("SELECT title FROM articles")]
+    assert len(titles) == ESC_ARTICLES  # every page stored, under its cleaned feed title
+    # What the sequences wrapped stays (an OSC 8 link's text, "click"); they are gone.
+    assert all("Cartel fentanyl Mexico report" in t for t in titles), titles
+    texts = [
+        value or ""
+        for sql in (
+            "SELECT title || text || coalesce(description, '') FROM articles",
+            "SELECT title || text FROM article_versions",
+            "SELECT title FROM stories",
+            "SELECT coalesce(title, '') FROM related_links",
+        )
+        for (value,) in conn.execute(sql)
+    ]
+    stored = "".join(texts).encode()
+    assert stored.count(b"\x1b") == 0 and not any(c in "".join(texts) for c in C1)
+    assert not any(b in stored for b in CONTROL_BYTES)
+    # A database written before stripping (or by hand): the output is stripped anyway.
+    conn.execute(
+        "UPDATE articles SET title = ? || title, text = ? || text",
+        ["\x1b]52;c;cm0gLXJmIH4K\x07\x1b[2J", "\x1b]8;;http://evil/\x1b\\x\x9b8m"],
+    )
+    conn.execute("UPDATE stories SET title = ? || title", ["\x1b[8m\x1b]0;pwned\x07"])
+    conn.commit()
+    conn.close()
+    printed = _printed(db, config)
+    for command, output in printed.items():
+        assert output.count(b"\x1b") == 0, (command, output[:300])
+        assert not any(c.encode() in output for c in C1), command
+        assert not any(b in output for b in CONTROL_BYTES), (command, output[:300])
+    print(f"ESC bytes: 0 in the database, 0 in the output of {len(printed)} read commands")
 
 
-def test_search_bounds_terms_and_says_how(monitored_web: Any) -> None:
-    db = str(monitored_web.third.db_path)
-    huge = " OR ".join(f"w{n}*" for n in range(3000))
-    done = run_cli("search", huge, "--db", db, "--json", timeout=60)
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert "3000 terms; searched the first 32" in done.stderr
-    short = run_cli("search", "c* fentanyl", "--db", db, "--json")
-    assert "prefix shorter than 2" in short.stderr
-    bad = run_cli("search", "fentanyl AND (", "--db", db, "--json")
-    assert bad.returncode == 0 and "could not parse" in bad.stderr
-    assert json.loads(bad.stdout)  # searched as words: the fentanyl articles still come back
-    plain = run_cli("search", "fentanyl", "--db", db, "--json")
-    assert plain.stderr == "" and json.loads(plain.stdout)
+# -- 4/5. exit codes and quiet output --------------------------------------------------------
+
+
+def test_exit_codes_for_bad_config_and_arguments(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[crawl\nnot toml", "utf-8")
+    assert run_cli("crawl", "--config", str(bad)).returncode == 2
+    assert run_cli("crawl", "--no-such-option").returncode == 2
+    done = run_cli("crawl", "--source", "no-such-source", "--db", str(tmp_path / "x.db"))
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+
+
+def test_offline_digest_names_the_cause() -> None:
+    failures = [
+        [
+            f"https://site{n}.example/feed.xml",
+            "connection: DNSLookupError: DNS lookup failed: no results for hostname "
+            f"lookup: site{n}.example.",
+        ]
+        for n in range(7)
+    ]
+    failures += [
+        [
+            "https://site0.example/robots.txt",
+            "robots_unavailable: robots.txt unreachable: DNSLookupError: DNS lookup "
+            "failed; host not crawled this run",
+        ]
+    ] * 3
+    lines = digest_lines(failures)
+    assert lines == ["10 requests failed: DNS lookup failed for 7 hosts (10 URLs; offline?)"]
+
+
+def test_verbose_shows_scrapy_log_without_tracebacks(tmp_path: Path) -> None:
+    with HostileSite(generated=1) as site:
+        config = write_config(
+            site,
+            tmp_path / "c.toml",
+            tmp_path / "n.db",
+            feeds=["/gen-feed.xml", "/missing-feed.xml"],
+            workers=1,
+        )
+        quiet = run_cli("crawl", "--config", str(config))
+        verbose = run_cli("crawl", "--config", str(config), "-v")
+        debug = run_cli("crawl", "--config", str(config), "--debug")
+    assert quiet.stderr == "" and "request failed: HTTP 404 (1 URL)" in quiet.stdout
+    assert "[scrapy.core.engine] INFO" in verbose.stderr and "DEBUG" not in verbose.stderr
+    assert "Traceback" not in verbose.stderr
+    assert "DEBUG" in debug.stderr
+
+
+# -- 6. database files -----------------------------------------------------------------------
+
+READ_COMMANDS = [
+    ["flags"],
+    ["stories"],
+    ["runs"],
+    ["search", "x"],
+    ["show", "1"],
+    ["flags", "--ack"],
+    ["sources"],
+]
+
+
+def _snapshot(path: Path) -> tuple[str, list[str]]:
+    siblings = sorted(p.name for p in path.parent.iterdir())
+    return hashlib.sha256(path.read_bytes()).hexdigest(), siblings
+
+
+def _refused_untouched(path: Path, expected: str, code: int = 2) -> None:
+    before = _snapshot(path)
+    for command in [*READ_COMMANDS, ["crawl"]]:
+        done = run_cli(*command, "--db", str(path))
+        assert done.returncode == code, (command, done.stderr)
+        assert done.stderr.count("\n") == 1 and expected in done.stderr, (command, done.stderr)
+        assert done.stdout == ""
+        assert _snapshot(path) == before, command
+
+
+def test_a_file_that_is_not_sqlite_is_refused_and_untouched(tmp_path: Path) -> None:
+    path = tmp_path / "notes.db"
+    path.write_bytes(b"my precious notes\n" * 100)
+    _refused_untouched(path, "is not a SQLite database")
+
+
+def test_another_programs_sqlite_database_is_refused_and_untouched(tmp_path: Path) -> None:
+    path = tmp_path / "other.db"
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE contacts (name TEXT, phone TEXT)")
+    conn.execute("INSERT INTO contacts VALUES ('Ana', '555')")
+    conn.commit()
+    conn.close()
+    _refused_untouched(path, "not newswatch's")
+    assert sqlite3.connect(path).execute("PRAGMA journal_mode").fetchone()[0] == "delete"
+
+
+def test_missing_folder_is_an_error_and_is_not_created(tmp_path: Path) -> None:
+    target = tmp_path / "nonexistent" / "dir" / "x.db"
+    for command in (["crawl"], ["flags"]):
+        done = run_cli(*command, "--db", str(target))
+        assert done.returncode == 2, done.stderr
+        assert "does not exist" in done.stderr or "no database" in done.stderr
+    assert not (tmp_path / "nonexistent").exists()
+
+
+def _newswatch_db(path: Path, *, stop_before: str | None = None) -> None:
+    from sqlite_utils import Database
+
+    from crawler.store.migrations import migrations
+
+    db = Database(path)
+    migrations.apply(db, stop_before=stop_before)
+    db.conn.close()
+
+
+def test_read_commands_never_migrate_or_change_the_journal_mode(tmp_path: Path) -> None:
+    old = tmp_path / "old.db"
+    _newswatch_db(old, stop_before="m006_published_source")
+    before = _snapshot(old)
+    for command in (["flags"], ["runs"]):
+        done = run_cli(*command, "--db", str(old))
+        assert done.returncode == 2 and "needs a migration" in done.stderr, done.stderr
+    assert _snapshot(old) == before
+    current = tmp_path / "current.db"
+    _newswatch_db(current)  # rollback journal, as sqlite-utils leaves it
+    before = _snapshot(current)
+    for command in (["flags"], ["stories"], ["runs"], ["search", "x"], ["sources"]):
+        done = run_cli(*command, "--db", str(current))
+        assert done.returncode == 0, (command, done.stderr)
+    assert _snapshot(current) == before  # no WAL switch, no migration, no -wal file
+
+
+def test_a_database_on_a_read_only_mount_can_be_read(tmp_path: Path) -> None:
+    source = tmp_path / "data"
+    source.mkdir()
+    db = source / "news.db"
+    with HostileSite(generated=2) as site:
+        config = write_config(site, tmp_path / "c.toml", db, feeds=["/gen-feed.xml"], workers=1)
+        assert run_cli("crawl", "--config", str(config)).returncode == 0
+    readonly = tmp_path / "ro"
+    readonly.mkdir()
+    if (
+        subprocess.run(
+            ["mount", "--bind", str(source), str(readonly)], capture_output=True
+        ).returncode
+        != 0
+    ):
+        pytest.skip("cannot bind-mount here")
+    try:
+        subprocess.run(["mount", "-o", "remount,bind,ro", str(readonly)], check=True)
+        for command in (["flags"], ["stories"], ["runs"], ["search", "fentanyl"]):
+            done = run_cli(*command, "--db", str(readonly / "news.db"))
+            assert done.returncode == 0, (command, done.stderr)
+        assert "Case 0" in run_cli("search", "fentanyl", "--db", str(readonly / "news.db")).stdout
+        crawl = run_cli("crawl", "--config", str(config), "--db", str(readonly / "news.db"))
+        assert crawl.returncode == 1 and crawl.stderr.count("\n") == 1, crawl.stderr
+        ack = run_cli("flags", "--ack", "--db", str(readonly / "news.db"))
+        assert ack.returncode == 1 and ack.stderr.count("\n") == 1, ack.stderr
+    finally:
+        subprocess.run(["umount", "-l", str(readonly)], capture_output=True)

@@ -1,4 +1,8 @@
-"""`newswatch demo`: the bundled sample news web, crawled before and after it publishes."""
+"""`newswatch demo`: the bundled sample news web, crawled before and after it publishes.
+
+The database stays (``newswatch-demo.db`` in the current folder, replaced by the next demo)
+so the commands it suggests at the end work on it.
+"""
 
 from __future__ import annotations
 
@@ -6,15 +10,30 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import click
+from sqlite_utils import Database
 
-from crawler.cli.render import FLAG_COLUMNS, flag_rows, print_table
+from crawler.cli.render import FLAG_COLUMNS, article_ref, flag_rows, print_table
 from crawler.store.flags import query_flags
 from crawler.store.storage import open_database
 
+DEMO_DATABASE = "newswatch-demo.db"
+DEMO_SOURCES = {"borderwire", "diario", "nordpost"}
+KIND_MEANINGS = {
+    "new_story": "a topic-matching article that starts a story not seen before",
+    "new_coverage": "another outlet's own report joins a story already known",
+    "updated": "a known article's text changed materially (not a timestamp or a banner)",
+    "new_related": "a tracked article's related-articles block gained a new link",
+}
 
-def crawl_in_child(config_path: Path, database: Path) -> None:
+
+class DemoError(Exception):
+    """The demo cannot run (the message is for a person)."""
+
+
+def crawl_in_child(config_path: Path, database: Path, *extra: str) -> None:
     """One `newswatch crawl` in a child process (Scrapy's reactor starts once per process)."""
     done = subprocess.run(
         [
@@ -26,6 +45,7 @@ def crawl_in_child(config_path: Path, database: Path) -> None:
             str(config_path),
             "--db",
             str(database),
+            *extra,
         ],
         capture_output=True,
         text=True,
@@ -37,32 +57,87 @@ def crawl_in_child(config_path: Path, database: Path) -> None:
         raise SystemExit(done.returncode)
 
 
-def run_demo(database: str | None = None) -> None:
-    """Serve the sample web on 127.0.0.1, crawl, publish, re-crawl, print the new flags."""
-    from crawler.sample_site import SampleWeb
+def clear_previous_demo(path: Path) -> None:
+    """Remove the previous demo's database; DemoError if the file holds anything else."""
+    if not path.exists():
+        return
+    import sqlite3
 
+    try:
+        conn = sqlite3.connect(f"file:{path.resolve()}?mode=ro", uri=True)
+        try:
+            sources = {row[0] for row in conn.execute("SELECT DISTINCT source FROM articles")}
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError:
+        sources = None
+    if sources is None or not sources <= DEMO_SOURCES:
+        raise DemoError(f"{path} is not a demo database: not replacing it (pass another --db)")
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+
+def run_demo(database: str | Path = DEMO_DATABASE) -> None:
+    """Serve the sample web on loopback, crawl it (baseline), let it publish, crawl again,
+    and explain the flags; the database stays at ``database``."""
+    from crawler.sample_site import OUTLETS, SampleWeb
+
+    db_path = Path(database)
+    clear_previous_demo(db_path)
     with tempfile.TemporaryDirectory(prefix="newswatch-demo-") as workdir:
-        db_path = Path(database) if database else Path(workdir) / "demo.db"
         config_path = Path(workdir) / "demo.toml"
         with SampleWeb(state=1) as web:
             config_path.write_text(web.config_toml(str(db_path)), "utf-8")
-            click.echo(f"Sample news web on {', '.join(web.base_urls.values())}")
-            click.echo("\n== Crawl 1: the sites as they are ==")
-            crawl_in_child(config_path, db_path)
+            outlets = ", ".join(web.base_urls[key] for key in OUTLETS)
+            click.echo(f"Sample news web on {outlets}")
+            click.echo("\n== Crawl 1 (--baseline): record the sites as they are, flag nothing ==")
+            crawl_in_child(config_path, db_path, "--baseline")
             web.set_state(2)
-            click.echo("\n== The sites publish: new stories, an update, a new related link ==")
+            click.echo("\n== The sites publish: a new story, a new report, an update, a link ==")
             click.echo("\n== Crawl 2: what is new ==")
             crawl_in_child(config_path, db_path)
-        db = open_database(db_path)
-        last_run = db.execute("SELECT max(id) FROM runs").fetchone()[0]
-        flags = query_flags(db, run_id=last_run, newest_first=False)
-        click.echo(f"\nFlags from crawl 2 ({len(flags)}):")
-        print_table(None, FLAG_COLUMNS, flag_rows(flags))
-        stories = db.execute(
-            "SELECT id, title, article_count FROM stories ORDER BY last_seen DESC, id"
-        ).fetchall()
-        click.echo(f"\nStories ({len(stories)}):")
-        print_table(None, ("story", "title", "articles"), stories)
+            urls = {key: web.article_url(key) for key in web.expected["articles"]}
+            not_flagged = web.expected["no_flag_state2"]
+    db = open_database(db_path)
+    try:
+        explain(db, urls, not_flagged, db_path)
+    finally:
         db.close()
-        if database:
-            click.echo(f"\nDatabase kept at {db_path}: try `newswatch flags --db {db_path}`")
+
+
+def explain(
+    db: Database, urls: dict[str, str], not_flagged: list[dict[str, Any]], db_path: Path
+) -> None:
+    """The flags of the last run, what each kind means, what was left unflagged and why,
+    and three commands to try next."""
+    last_run = db.execute("SELECT max(id) FROM runs").fetchone()[0]
+    flags = query_flags(db, run_id=last_run, newest_first=False)
+    click.echo(f"\nFlags from crawl 2 ({len(flags)}):")
+    print_table(None, FLAG_COLUMNS, flag_rows(flags), empty="No flags.")
+    click.echo("\nWhat each kind means:")
+    for kind, meaning in KIND_MEANINGS.items():
+        click.echo(f"  {kind:<13} {meaning}")
+    ids = {
+        key: row[0]
+        for key, url in urls.items()
+        if (row := db.execute("SELECT id FROM articles WHERE url = ?", [url]).fetchone())
+    }
+    click.echo("\nDeliberately not flagged:")
+    for item in not_flagged:
+        reason = item["reason"]
+        for key in sorted(ids, key=len, reverse=True):
+            reason = reason.replace(key, article_ref(ids[key]))
+        name = article_ref(ids[item["article"]]) if item["article"] in ids else "(not stored)"
+        click.echo(f"  {name:<13} {reason}")
+    by_kind = {flag["kind"]: flag for flag in flags}
+    story = by_kind.get("new_coverage") or by_kind.get("new_story") or {}
+    updated = by_kind.get("updated") or {}
+    click.echo(f"\nThe database stays at {db_path} (the next demo replaces it). Try:")
+    commands = [
+        (f"newswatch flags --db {db_path} --unacked --ack", "list the new flags, mark them seen"),
+        (f"newswatch show s{story.get('story_id')} --db {db_path}", "a story: reports, copies"),
+        (f"newswatch show a{updated.get('article_id')} --db {db_path}", "an update, as a diff"),
+    ]
+    width = max(len(command) for command, _ in commands)
+    for command, what in commands:
+        click.echo(f"  {command:<{width}}  # {what}")

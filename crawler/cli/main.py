@@ -3,18 +3,29 @@
 from __future__ import annotations
 
 import json
+import sys
 
 import click
 
+from crawler.cli.admin import register as register_admin_commands
 from crawler.cli.common import common_options, database_path, fail, load_or_exit
 from crawler.cli.read import register as register_read_commands
 from crawler.config import Config, ConfigError
 
 
 def check_redis(config: Config) -> None:
-    """With [distributed], fail early (exit 1) with Redis's own message if it is unreachable."""
+    """With [distributed], fail early: exit 2 without the extra installed, exit 1 with Redis's
+    own message if it is unreachable."""
     if not config.redis_url:
         return
+    try:
+        import redis  # noqa: F401
+        import scrapy_redis  # noqa: F401
+    except ImportError as error:
+        fail(
+            f"[distributed] needs the extra ({error.name} is missing): "
+            "pip install 'newswatch[distributed]'"
+        )
     from crawler.distributed import connect
 
     try:
@@ -26,7 +37,19 @@ def check_redis(config: Config) -> None:
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="newswatch")
 def cli() -> None:
-    """newswatch: monitor news coverage of a topic, without duplicates or banner junk."""
+    """newswatch: monitor news coverage of a topic, without duplicates or banner junk.
+
+    \b
+    Try it offline:  newswatch demo
+    Your own watch:  newswatch init                      (writes newswatch.toml)
+                     newswatch discover URL --toml       (a site's feeds and sitemaps)
+                     newswatch crawl --config newswatch.toml --baseline
+                     newswatch schedule --config newswatch.toml
+                     newswatch flags --config newswatch.toml --unacked --ack
+
+    Without --config, commands use the config shipped with newswatch (real public sources
+    on US-Mexico security cooperation); `newswatch init --print-default` prints it.
+    """
 
 
 @cli.command()
@@ -36,16 +59,28 @@ def cli() -> None:
 @click.option(
     "--trigger", type=click.Choice(["manual", "scheduled"]), default="manual", hidden=True
 )
+@click.option("-v", "--verbose", is_flag=True, help="Show Scrapy's log (without tracebacks).")
+@click.option("--debug", is_flag=True, help="Show Scrapy's debug log and every traceback.")
 def crawl(
     config_path: str | None,
     db_path: str | None,
     sources: tuple[str, ...],
     baseline: bool,
     trigger: str,
+    verbose: bool,
+    debug: bool,
 ) -> None:
-    """Crawl every source (or the named ones) once, then exit."""
+    """Crawl every source (or the named ones) once, then exit.
+
+    Exit status: 0 the run finished (URLs that failed are recorded with their reason),
+    1 the run failed (nothing could be fetched, or a database write failed),
+    2 bad config, arguments or database file.
+    """
+    import sqlite3
+
     from crawler.cli.render import print_run_summary
     from crawler.crawl import run_crawl, select_sources
+    from crawler.store.storage import DatabaseRefused
 
     config = load_or_exit(config_path)
     try:
@@ -53,14 +88,28 @@ def crawl(
     except ConfigError as error:
         fail(str(error))
     check_redis(config)
-    summary = run_crawl(
-        config,
-        database=database_path(config, db_path),
-        source_names=list(sources),
-        trigger=trigger,
-        baseline=baseline,
-    )
+    database = database_path(config, db_path)
+    try:
+        summary = run_crawl(
+            config,
+            database=database,
+            source_names=list(sources),
+            trigger=trigger,
+            baseline=baseline,
+            verbosity=2 if debug else int(verbose),
+        )
+    except DatabaseRefused as error:
+        fail(str(error))
+    except sqlite3.Error as error:  # cannot create, open or write the database at all
+        if debug:
+            raise
+        fail(f"database {database}: {error}", 1)
+    except Exception as error:
+        if debug:
+            raise
+        fail(f"crawl failed: {type(error).__name__}: {error} (--debug shows where)", 1)
     print_run_summary(summary)
+    sys.exit(summary.exit_code)
 
 
 @cli.command()
@@ -82,30 +131,50 @@ def schedule(config_path: str | None, db_path: str | None) -> None:
 
 
 @cli.command()
-@common_options
-def worker(config_path: str | None, db_path: str | None) -> None:
-    """A crawl worker on the shared Redis queue ([distributed] in the config); any machine."""
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    help="TOML config with [distributed] (default: the one shipped with newswatch).",
+)
+@click.option("--db", "db_path", hidden=True)
+@click.option("-v", "--verbose", is_flag=True, help="Show Scrapy's log at INFO.")
+@click.option("--debug", is_flag=True, help="Show Scrapy's debug log and every traceback.")
+def worker(config_path: str | None, db_path: str | None, verbose: bool, debug: bool) -> None:
+    """A crawl worker on the shared Redis queue ([distributed] in the config); any machine.
+
+    A worker keeps no database: it sends what it extracts to the `newswatch crawl` that
+    seeded the run, which writes it.
+    """
     from crawler.crawl import run_worker
 
+    if db_path is not None:
+        fail("worker takes no --db: workers keep no database; pass --db to `newswatch crawl`")
     config = load_or_exit(config_path)
     if not config.redis_url:
         fail("config error: distributed.redis_url: missing (`worker` needs [distributed])")
     check_redis(config)
-    run_worker(config)
+    run_worker(config, verbosity=2 if debug else int(verbose))
 
 
 @cli.command()
-@common_options
 @click.option(
-    "--keep",
+    "--db",
+    "db_path",
     type=click.Path(dir_okay=False),
-    help="Keep the demo database at this path (default: a temporary file).",
+    default="newswatch-demo.db",
+    show_default=True,
+    help="Where the demo keeps its database (the next demo replaces it).",
 )
-def demo(config_path: str | None, db_path: str | None, keep: str | None) -> None:
-    """Serve the bundled sample news site, crawl it, let it publish, re-crawl, show flags."""
-    from crawler.cli.demo import run_demo
+def demo(db_path: str) -> None:
+    """Serve the bundled sample news web, crawl it, let it publish, re-crawl, explain the
+    flags. Offline: everything runs on 127.0.0.x."""
+    from crawler.cli.demo import DemoError, run_demo
 
-    run_demo(db_path or keep)
+    try:
+        run_demo(db_path)
+    except DemoError as error:
+        fail(str(error), 1)
 
 
 @cli.command()
@@ -113,7 +182,11 @@ def demo(config_path: str | None, db_path: str | None, keep: str | None) -> None
 @click.option("--url", help="The page's URL (for relative links) when TARGET is a file.")
 @click.option("--json", "as_json", is_flag=True, help="Print the Article as JSON.")
 def extract(target: str, url: str | None, as_json: bool) -> None:
-    """Extract one page (a file, or an http(s) URL) and print the article."""
+    """Extract one page (a file, a .gz file, or an http(s) URL) and print the article.
+
+    Exit 1, with one line, when the file cannot be read or holds no article.
+    """
+    from crawler.cli.render import echo
     from crawler.extraction.extract import extract_article
 
     if target.startswith(("http://", "https://")):
@@ -134,13 +207,24 @@ def extract(target: str, url: str | None, as_json: bool) -> None:
             fail(f"cannot read {target}: {error.strerror}")
         if target.endswith(".gz"):
             import gzip
+            import zlib
 
-            body = gzip.decompress(body)
+            try:
+                body = gzip.decompress(body)
+            except (OSError, EOFError, zlib.error):
+                fail(f"cannot read {target}: not gzip data (rename it without .gz?)", 1)
+    from crawler.pages import not_a_page
+
+    problem = not_a_page(body)
+    if problem:
+        fail(f"no article in {target}: {problem[1]}", 1)
     article = extract_article(body, url)
+    if not article.text.strip():
+        fail(f"no article found in {target}: the page has no article text", 1)
     if as_json:
-        click.echo(json.dumps(article.to_dict(), ensure_ascii=False, indent=2))
+        echo(json.dumps(article.to_dict(), ensure_ascii=False, indent=2))
         return
-    click.echo(f"# {article.title or '(no title)'}")
+    echo(f"# {article.title or '(no title)'}")
     meta = [
         ("published", article.published),
         ("language", article.language),
@@ -150,13 +234,13 @@ def extract(target: str, url: str | None, as_json: bool) -> None:
     ]
     for name, value in meta:
         if value:
-            click.echo(f"{name}: {value}")
-    click.echo()
-    click.echo(article.text)
+            echo(f"{name}: {value}")
+    echo()
+    echo(article.text)
     if article.related:
-        click.echo("\nRelated:")
+        echo("\nRelated:")
         for link in article.related:
-            click.echo(f"- {link.title} <{link.url}>")
+            echo(f"- {link.title} <{link.url}>")
 
 
 def main() -> None:
@@ -165,3 +249,4 @@ def main() -> None:
 
 
 register_read_commands(cli)
+register_admin_commands(cli)

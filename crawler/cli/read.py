@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 from typing import Any
 
 import click
 from sqlite_utils import Database
 
 from crawler.cli.common import common_options, database_path, fail, load_or_exit
+from crawler.cli.render import echo, secho
 from crawler.store.flags import FLAG_KINDS
 
 _LIMIT = click.option("--limit", type=click.IntRange(min=1), help="Show at most N.")
@@ -22,21 +22,33 @@ _ID = re.compile(r"^(?:(s|story|a|article):?)?(\d+)$", re.IGNORECASE)
 
 
 def existing_database_path(config_path: str | None, db_path: str | None) -> str:
-    """The database to read; exit 2 if it does not exist rather than create an empty one."""
+    """The database to read, checked like ``open_existing`` does (and closed again)."""
     path = database_path(load_or_exit(config_path), db_path)
-    if not Path(path).is_file():
-        fail(f"no database at {path}: run `newswatch crawl` first, or pass --db")
+    open_existing_path(path).close()
     return path
 
 
-def open_existing(config_path: str | None, db_path: str | None) -> Database:
-    from crawler.store.storage import open_database
+def open_existing(config_path: str | None, db_path: str | None, *, write: bool = False) -> Database:
+    """The configured database, read-only (``write`` for acking flags); exit 2 with one line
+    if it is missing, not newswatch's or needs a migration, 1 if SQLite cannot open it."""
+    return open_existing_path(database_path(load_or_exit(config_path), db_path), write=write)
 
-    return open_database(existing_database_path(config_path, db_path))
+
+def open_existing_path(path: str, *, write: bool = False) -> Database:
+    import sqlite3
+
+    from crawler.store.storage import DatabaseRefused, open_existing_database
+
+    try:
+        return open_existing_database(path, write=write)
+    except DatabaseRefused as error:
+        fail(str(error))
+    except sqlite3.Error as error:
+        fail(f"cannot open {path}: {error}", 1)
 
 
 def since_option(value: str | None) -> str | None:
-    from crawler.read.queries import parse_since
+    from crawler.timeutil import parse_since
 
     if value is None:
         return None
@@ -50,7 +62,11 @@ def since_option(value: str | None) -> str | None:
 
 
 def echo_json(value: Any) -> None:
-    click.echo(json.dumps(value, ensure_ascii=False, indent=2))
+    """JSON with control characters stripped from every string: JSON escapes C0 controls
+    (``\\u001b``) but prints C1 ones (an 8-bit CSI) as they are."""
+    from crawler.sanitize import strip_controls_deep
+
+    echo(json.dumps(strip_controls_deep(value), ensure_ascii=False, indent=2))
 
 
 def parse_show_id(value: str) -> tuple[str, int]:
@@ -93,20 +109,25 @@ def flags(
     from crawler.store.flags import query_flags
 
     since = since_option(since)
-    db = open_existing(config_path, db_path)
+    db = open_existing(config_path, db_path, write=ack)
     found = query_flags(
         db, run_id=run_id, since=since, kind=kind, topic=topic, unacked=unacked, limit=limit
     )
     if ack and found:
-        acked_at = ack_flags(db, [f["id"] for f in found])
+        import sqlite3
+
+        try:
+            acked_at = ack_flags(db, [f["id"] for f in found])
+        except sqlite3.Error as error:  # a read-only file or mount, a full disk
+            fail(f"cannot acknowledge flags: {error}", 1)
         for flag in found:
             flag["acked_at"] = flag["acked_at"] or acked_at
     if as_json:
         echo_json(found)
     else:
-        print_table("Flags", FLAG_COLUMNS, flag_rows(found))
+        print_table("Flags", FLAG_COLUMNS, flag_rows(found), empty="No flags.")
     if ack:
-        click.echo(f"acknowledged {len(found)} flag(s)", err=True)
+        echo(f"acknowledged {len(found)} flag(s)", err=True)
 
 
 @click.command()
@@ -124,7 +145,7 @@ def stories(
     limit: int | None,
 ) -> None:
     """List stories, most recently active first."""
-    from crawler.cli.render import print_table
+    from crawler.cli.render import Column, print_table, story_ref
     from crawler.read.queries import list_stories
 
     since = since_option(since)
@@ -134,10 +155,17 @@ def stories(
         return
     print_table(
         "Stories",
-        ("story", "title", "articles", "outlets", "first seen", "last seen"),
+        (
+            Column("story"),
+            Column("title", flex=True),
+            Column("articles"),
+            Column("outlets"),
+            Column("first seen", time=True),
+            Column("last seen", time=True),
+        ),
         [
             [
-                f"s{s['id']}",
+                story_ref(s["id"]),
                 s["title"],
                 s["article_count"],
                 s["outlets"],
@@ -146,30 +174,31 @@ def stories(
             ]
             for s in found
         ],
+        empty="No stories.",
     )
 
 
 def _print_story(story: dict[str, Any]) -> None:
-    click.echo(f"Story s{story['id']}: {story['title'] or '(untitled)'}")
-    click.echo(
+    echo(f"Story s{story['id']}: {story['title'] or '(untitled)'}")
+    echo(
         f"first seen {story['first_seen']}, last seen {story['last_seen']}; "
         f"{story['article_count']} article(s) from {story['outlets']} outlet(s), "
         f"{story['copies'] or 0} of them copies"
     )
     for original in story["coverage"]:
-        click.echo()
-        click.echo(
+        echo()
+        echo(
             f"a{original['id']}  {original['source'] or ''}  "
             f"{original['published'] or original['first_seen']}  {original['title']}"
         )
-        click.echo(f"     {original['url']}")
+        echo(f"     {original['url']}")
         for copy in original["copies"]:
-            click.echo(f"    copy a{copy['id']}  {copy['source'] or ''}  {copy['title']}")
-            click.echo(f"         {copy['url']}")
+            echo(f"    copy a{copy['id']}  {copy['source'] or ''}  {copy['title']}")
+            echo(f"         {copy['url']}")
 
 
 def _print_article(article: dict[str, Any]) -> None:
-    click.echo(f"# {article['title'] or '(untitled)'}")
+    echo(f"# {article['title'] or '(untitled)'}")
     story = (
         f"s{article['story_id']} {article['story_title'] or ''}".strip()
         if article["story_id"]
@@ -190,19 +219,19 @@ def _print_article(article: dict[str, Any]) -> None:
     ]
     for name, value in meta:
         if value:
-            click.echo(f"{name}: {value}")
-    click.echo()
-    click.echo(article["text"] or "")
+            echo(f"{name}: {value}")
+    echo()
+    echo(article["text"] or "")
     if article["related"]:
-        click.echo("\nRelated:")
+        echo("\nRelated:")
         for link in article["related"]:
-            click.echo(f"- {link['title'] or ''} <{link['url']}>")
+            echo(f"- {link['title'] or ''} <{link['url']}>")
     if article["diff"]:
-        click.echo(f"\nChanges since the previous version ({len(article['versions'])} versions):")
+        echo(f"\nChanges since the previous version ({len(article['versions'])} versions):")
         colours = {"+": "green", "-": "red", "@": "cyan"}
         for line in article["diff"].splitlines():
             fg = None if line.startswith(("+++", "---")) else colours.get(line[:1])
-            click.secho(line, fg=fg)
+            secho(line, fg=fg)
 
 
 @click.command()
@@ -242,7 +271,7 @@ def search(
     config_path: str | None, db_path: str | None, query: str, as_json: bool, limit: int
 ) -> None:
     """Full-text search of article titles and text (FTS5 syntax: words, "phrases", pre*, OR)."""
-    from crawler.cli.render import print_table
+    from crawler.cli.render import Column, article_ref, print_table, story_ref
     from crawler.read.queries import search as run_search
 
     result = run_search(open_existing(config_path, db_path), query, limit=limit)
@@ -254,18 +283,26 @@ def search(
         return
     print_table(
         f"Search: {query}",
-        ("article", "source", "title", "snippet", "url", "story"),
+        (
+            Column("article"),
+            Column("story"),
+            Column("source"),
+            Column("title", flex=True),
+            Column("snippet", flex=True),
+            Column("url", flex=True, optional=True),
+        ),
         [
             [
-                f"a{r['article_id']}",
+                article_ref(r["article_id"]),
+                story_ref(r["story_id"]),
                 r["source"],
                 r["title"],
                 r["snippet"],
                 r["url"],
-                f"s{r['story_id']}" if r["story_id"] else "",
             ]
             for r in found
         ],
+        empty=f"No articles match {query!r}.",
     )
 
 
@@ -286,7 +323,7 @@ def feed(
     found = flags_with_content(
         open_existing(config_path, db_path), topic=topic, kind=kind, limit=limit
     )
-    click.echo(build_feed(found, topic=topic, kind=kind), nl=False)
+    echo(build_feed(found, topic=topic, kind=kind), nl=False)
 
 
 @click.command()
@@ -303,7 +340,7 @@ def browse(config_path: str | None, db_path: str | None, host: str, port: int) -
     except BrowseUnavailable as error:
         fail(str(error))
     url = f"http://{host}:{port}/{database_name(path)}"
-    click.echo(f"Datasette on {url} (new flags: {url}/new_flags); Ctrl-C to stop", err=True)
+    echo(f"Datasette on {url} (new flags: {url}/new_flags); Ctrl-C to stop", err=True)
     serve(path, host=host, port=port)
 
 
@@ -313,12 +350,18 @@ def browse(config_path: str | None, db_path: str | None, host: str, port: int) -
 @click.option(
     "--limit", type=click.IntRange(min=1), default=20, show_default=True, help="Show at most N."
 )
-def runs(config_path: str | None, db_path: str | None, as_json: bool, limit: int) -> None:
-    """Crawl history, newest first."""
-    from crawler.cli.render import print_table
+@click.argument("run_id", metavar="[RUN]", type=int, required=False)
+def runs(
+    config_path: str | None, db_path: str | None, as_json: bool, limit: int, run_id: int | None
+) -> None:
+    """Crawl history, newest first; with RUN, that run's failures by kind and URL."""
+    from crawler.cli.render import Column, elapsed, print_table
     from crawler.read.queries import backlog_line, list_runs, webhook_backlog, webhook_cell
 
     db = open_existing(config_path, db_path)
+    if run_id is not None:
+        _show_run(db, run_id, as_json)
+        return
     found = list_runs(db, limit=limit)
     if as_json:
         echo_json(found)
@@ -326,24 +369,24 @@ def runs(config_path: str | None, db_path: str | None, as_json: bool, limit: int
     print_table(
         "Runs",
         (
-            "run",
-            "trigger",
-            "started",
-            "finished",
-            "status",
-            "pages",
-            "articles",
-            "duplicates",
-            "flags",
-            "errors",
-            "webhook",
+            Column("run"),
+            Column("trigger"),
+            Column("started", time=True),
+            Column("took"),
+            Column("status"),
+            Column("pages"),
+            Column("new"),
+            Column("dups"),
+            Column("flags"),
+            Column("errors"),
+            Column("webhook", flex=True, optional=True),
         ),
         [
             [
                 r["id"],
                 r["trigger"],
                 r["started_at"],
-                r["finished_at"],
+                elapsed(r["started_at"], r["finished_at"]),
                 r["status"],
                 r["pages_fetched"],
                 r["articles_new"],
@@ -354,10 +397,52 @@ def runs(config_path: str | None, db_path: str | None, as_json: bool, limit: int
             ]
             for r in found
         ],
+        empty="No runs yet.",
     )
     backlog = webhook_backlog(db)
     if backlog is not None and (backlog["pending"] or any(r["webhook"]["state"] for r in found)):
         click.echo(backlog_line(backlog))
+
+
+def _show_run(db: Database, run_id: int, as_json: bool) -> None:
+    """One run: its counts, the digest of its failures and each failure by kind and URL."""
+    from crawler.failures import digest_lines, failures_by_kind, run_failures
+    from crawler.read.queries import RUN_COUNTS, list_runs
+
+    found = list_runs(db, limit=None, run_id=run_id)
+    if not found:
+        fail(f"no run with id {run_id}", 1)
+    run = found[0]
+    stats = run["stats"]
+    failures = stats.get("failures")
+    total = stats.get("failures_total")
+    if failures is None:  # a run recorded before failures were kept with it
+        failures, total = run_failures(db, run_id)
+    run["failures"] = failures
+    if as_json:
+        echo_json(run)
+        return
+    echo(
+        f"run {run['id']}: {run['status']} ({run['trigger']}), "
+        f"{run['started_at']} to {run['finished_at'] or '?'}"
+    )
+    echo(", ".join(f"{key.replace('_', ' ')} {run[key] or 0}" for key in RUN_COUNTS))
+    if run["error"]:
+        echo(f"error: {run['error']}")
+    counts = stats.get("counts") or {}
+    for line in digest_lines(
+        failures,
+        total=total,
+        lost_pages=counts.get("errors.write", 0),
+        write_error=stats.get("write_error"),
+    ):
+        echo(line)
+    for host, why in sorted((stats.get("robots_closed") or {}).items()):
+        echo(f"not crawled, robots.txt unavailable: {host} ({why})")
+    for kind, items in failures_by_kind(failures).items():
+        echo(f"\n{kind} ({len(items)})")
+        for url, error in items:
+            echo(f"  {url}  {error.partition(':')[2].strip()}")
 
 
 @click.command()
@@ -365,7 +450,7 @@ def runs(config_path: str | None, db_path: str | None, as_json: bool, limit: int
 @_JSON
 def sources(config_path: str | None, db_path: str | None, as_json: bool) -> None:
     """Configured sources with their polling interval, next run and health."""
-    from crawler.cli.render import print_table
+    from crawler.cli.render import Column, print_table
     from crawler.read.queries import source_health
 
     config = load_or_exit(config_path)
@@ -375,7 +460,15 @@ def sources(config_path: str | None, db_path: str | None, as_json: bool) -> None
         return
     print_table(
         "Sources",
-        ("source", "every", "interval now", "next run", "last status", "failures", "health"),
+        (
+            Column("source", flex=True),
+            Column("every"),
+            Column("now"),
+            Column("next run", time=True),
+            Column("last status"),
+            Column("failures"),
+            Column("health"),
+        ),
         [
             [
                 s["name"],
@@ -388,6 +481,7 @@ def sources(config_path: str | None, db_path: str | None, as_json: bool) -> None
             ]
             for s in found
         ],
+        empty="No sources.",
     )
 
 

@@ -1,12 +1,22 @@
-"""Terminal output: rich tables on a terminal, plain tab-separated lines when piped."""
+"""Terminal output: rich tables on a terminal, plain tab-separated lines when piped.
+
+Everything printed from the database goes through ``strip_controls``, on a terminal or not:
+a title that reached the database before controls were stripped at ingest, an error
+message or a URL must not clear the screen, write the clipboard or hide a link.
+"""
 
 from __future__ import annotations
 
+import shutil
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import click
+
+from crawler.sanitize import strip_controls
 
 if TYPE_CHECKING:
     from crawler.crawl import RunSummary
@@ -16,22 +26,148 @@ def is_terminal() -> bool:
     return sys.stdout.isatty()
 
 
-def print_table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-    """A rich table on a terminal; tab-separated lines (no header decoration) otherwise."""
-    if is_terminal():
-        from rich.console import Console
-        from rich.markup import escape
-        from rich.table import Table
+def echo(text: Any = "", **kwargs: Any) -> None:
+    """``click.echo`` without control characters or escape sequences."""
+    click.echo(strip_controls(str(text)), **kwargs)
 
-        table = Table(title=title, show_lines=False, header_style="bold")
-        for column in columns:
-            table.add_column(column, overflow="fold")
-        for row in rows:
-            table.add_row(*("" if v is None else escape(str(v)) for v in row))
-        Console().print(table)
+
+def secho(text: Any, **kwargs: Any) -> None:
+    """``click.secho`` of stripped text (the style is added after stripping)."""
+    click.secho(strip_controls(str(text)), **kwargs)
+
+
+def cell(value: Any) -> str:
+    return "" if value is None else strip_controls(str(value))
+
+
+_GAP = 2  # between columns: a space of padding on each side
+_MIN_FLEX = 30  # optional columns go while flex columns would get less than this each
+
+
+@dataclass(frozen=True)
+class Column:
+    """A table column. On a terminal, ``time`` columns show "11-30 14:05" (UTC) and
+    ``flex`` columns (titles, URLs, snippets) shrink with an ellipsis so the table fits the
+    window; other columns never wrap. Piped, every value is printed in full."""
+
+    name: str
+    flex: bool = False
+    time: bool = False
+    optional: bool = False  # left out on a narrow terminal (the URL: `show aN` has it)
+
+
+def story_ref(story_id: int | None) -> str:
+    """The one way a story is named in output: ``s5`` (what ``show`` takes)."""
+    return f"s{story_id}" if story_id is not None else ""
+
+
+def article_ref(article_id: int | None) -> str:
+    """The one way an article is named in output: ``a45`` (what ``show`` takes)."""
+    return f"a{article_id}" if article_id is not None else ""
+
+
+def short_time(value: str | None) -> str:
+    """ "2026-11-30T14:05:09+00:00" -> "11-30 14:05" (stored times are UTC)."""
+    if not value:
+        return ""
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return value
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC)
+    return moment.strftime("%m-%d %H:%M")
+
+
+def elapsed(start: str | None, end: str | None) -> str:
+    """How long a run took: "45s", "3m05s", "1h02m"; "" while it runs."""
+    if not start or not end:
+        return ""
+    try:
+        seconds = int((datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds())
+    except (TypeError, ValueError):
+        return ""
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+
+
+def one_line(value: Any) -> str:
+    """A cell as one line: newlines and tabs become spaces (one row per line when piped)."""
+    if value is None:
+        return ""
+    return " ".join(strip_controls(str(value)).split())
+
+
+def terminal_width() -> int:
+    return shutil.get_terminal_size((80, 24)).columns
+
+
+def column_widths(
+    cols: Sequence[Column], cells: Sequence[Sequence[str]], total: int
+) -> dict[int, int]:
+    """Column index -> width for the columns that fit in ``total`` characters.
+
+    Fixed columns are as wide as their longest value; flex columns share what is left (two
+    spaces between columns) in proportion to their longest value, at least eight characters
+    each; optional columns are left out (last first) while flex ones would get less than
+    thirty each.
+    """
+    natural = [max([len(c.name)] + [len(row[i]) for row in cells]) for i, c in enumerate(cols)]
+    keep = list(range(len(cols)))
+    while True:
+        flex = [i for i in keep if cols[i].flex]
+        fixed = sum(natural[i] for i in keep if not cols[i].flex)
+        room = total - fixed - _GAP * (len(keep) - 1)
+        optional = [i for i in keep if cols[i].optional]
+        if optional and flex and room < _MIN_FLEX * len(flex):
+            keep.remove(optional[-1])
+            continue
+        widths = {i: natural[i] for i in keep}
+        wanted = sum(natural[i] for i in flex)
+        if flex and wanted > room:
+            for i in flex:
+                widths[i] = max(8, room * natural[i] // wanted)
+        return widths
+
+
+def print_table(
+    title: str | None,
+    columns: Sequence[Column | str],
+    rows: Sequence[Sequence[Any]],
+    *,
+    empty: str,
+) -> None:
+    """A rich table that fits the terminal; tab-separated lines, one per row, when piped.
+
+    No rows: ``empty`` ("No flags.") on a terminal, or on stderr when piped (stdout stays
+    empty for scripts).
+    """
+    cols = [c if isinstance(c, Column) else Column(c) for c in columns]
+    if not rows:
+        click.echo(empty, err=not is_terminal())
         return
-    for row in rows:
-        click.echo("\t".join("" if v is None else str(v).replace("\t", " ") for v in row))
+    if not is_terminal():
+        for row in rows:
+            click.echo("\t".join(one_line(v) for v in row))
+        return
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    cells = [
+        [short_time(v) if c.time else one_line(v) for c, v in zip(cols, row, strict=True)]
+        for row in rows
+    ]
+    widths = column_widths(cols, cells, terminal_width())
+    table = Table(title=title, box=None, pad_edge=False, header_style="bold")
+    for i, width in widths.items():
+        table.add_column(cols[i].name, no_wrap=True, overflow="ellipsis", width=width)
+    for row_cells in cells:
+        table.add_row(*(escape(row_cells[i]) for i in widths))
+    Console(width=terminal_width(), highlight=False).print(table)
 
 
 def print_run_summary(summary: RunSummary) -> None:
@@ -48,17 +184,41 @@ def print_run_summary(summary: RunSummary) -> None:
         f"flags {stats['flags']}",
         f"errors {stats['errors']}",
     ]
-    click.echo(", ".join(parts))
-    caps = caps_hit(stats["counts"])
+    echo(", ".join(parts))
+    if summary.interrupted_before:
+        ids = ", ".join(str(i) for i in summary.interrupted_before)
+        echo(f"(marked earlier run(s) {ids} as interrupted)")
+    for line in summary_digest(summary):
+        echo(line)
+    caps = caps_hit(summary.counts)
     if caps:
-        click.echo(f"caps hit: {caps} (see [crawl] max_*; cut listings are read again next run)")
+        echo(f"caps hit: {caps} (see [crawl] max_*; cut listings are read again next run)")
     delivery = summary.delivery
     if delivery is not None and (delivery.sent or delivery.pending):
         line = f"webhook: {delivery.sent} flag(s) sent, {delivery.pending} pending"
-        click.echo(line + (f" ({delivery.error})" if delivery.error else ""))
-    if summary.interrupted_before:
-        ids = ", ".join(str(i) for i in summary.interrupted_before)
-        click.echo(f"(marked earlier run(s) {ids} as interrupted)")
+        echo(line + (f" ({delivery.error})" if delivery.error else ""))
+
+
+def summary_digest(summary: RunSummary) -> list[str]:
+    """Under the summary line: failures by cause, hosts closed by robots.txt, lost writes."""
+    from crawler.failures import digest_lines
+
+    lines = digest_lines(
+        summary.failures,
+        total=summary.failures_total,
+        lost_pages=summary.counts["errors.write"],
+        write_error=summary.write_error,
+    )
+    closed = sorted(summary.robots_closed.items())
+    if closed:
+        hosts = "; ".join(f"{host} ({why})" for host, why in closed[:5])
+        more = f"; and {len(closed) - 5} more" if len(closed) > 5 else ""
+        lines.append(f"not crawled this run, robots.txt unavailable: {hosts}{more}")
+    if summary.record_error:
+        lines.append(f"the end of the run could not be recorded: {summary.record_error}")
+    if lines and summary.failures_total:
+        lines.append(f"details: newswatch runs {summary.run_id}")
+    return lines
 
 
 def caps_hit(counts: dict[str, int]) -> str:
@@ -73,16 +233,24 @@ def caps_hit(counts: dict[str, int]) -> str:
 def flag_rows(flags: Sequence[dict[str, Any]]) -> list[list[Any]]:
     return [
         [
-            f["id"],
             f["kind"],
             f["created_at"],
+            article_ref(f.get("article_id")),
+            story_ref(f.get("story_id")),
             f.get("source") or f.get("site"),
             f.get("title"),
             f.get("url"),
-            f.get("story_id"),
         ]
         for f in flags
     ]
 
 
-FLAG_COLUMNS = ("id", "kind", "time", "outlet", "title", "url", "story")
+FLAG_COLUMNS = (
+    Column("kind"),
+    Column("time", time=True),
+    Column("article"),
+    Column("story"),
+    Column("outlet"),
+    Column("title", flex=True),
+    Column("url", flex=True, optional=True),
+)

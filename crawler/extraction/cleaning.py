@@ -21,8 +21,33 @@ _HEADING_LIKE = frozenset({"p", "strong", "b", "span", "div", "header", "dt"})
 _NEVER_PRUNE = frozenset({"html", "body", "head"})
 _CONSENT_BLOCKS = frozenset({"div", "section", "aside", "form", "footer", "dialog", "p", "span"})
 _BUTTON_TAGS = ("button", "a", "input", "span", "div")
-_MAX_HEADING = 60
-_MIN_RELATED_TITLE = 12
+_MAX_HEADING = 60  # a section heading is a few words; longer text is a paragraph
+_MIN_RELATED_TITLE = 12  # shorter link text is a label ("More", "Video"), not a headline
+
+# Guards on class-named candidates (_accept_candidate): a generic class name must never take
+# the article body with it.
+_BODY_SHARE = 0.5  # a block with over half the page's text ...
+_BODY_CHARS = 1500  # ... and over this many characters is the article, whatever its class
+_MAX_OVERLAY_CHARS = 5000  # an overlay or consent box is short; longer is page content
+_MAX_PLUG_CHARS = 400  # a newsletter plug or sign-up box: a sentence or two and a field
+_MAX_FORM_PLUG_CHARS = 1500  # a plug that carries form controls may say more
+_MAX_SHELL_CHARS = 40  # a related block without links is an empty widget placeholder
+_RELATED_LINK_SHARE = 0.3  # this share of linked text makes a classed block a list of links
+
+# Plugs and lists found without class names.
+_MIN_LINK_PARAGRAPH_CHARS = 15  # a shorter linked paragraph may be a byline or credit
+_LINK_PARAGRAPH_SHARE = 0.9  # a paragraph this much linked is a "read also" plug
+_HEADING_LOOKAHEAD_CHARS = 40  # how far past the heading a section's text may start
+_SIBLING_LINK_SHARE = 0.4  # a sibling this much linked still belongs to the heading's list
+_CONSENT_GROWTH = 1.4  # a consent overlay grows to the ancestor at most this much larger ...
+_CONSENT_SLACK_CHARS = 200  # ... plus its buttons and fine print
+_MAX_CONSENT_CHARS = 3000  # beyond this an ancestor is the page, not the overlay
+_MAX_BUTTON_LABEL = 30  # an accept/reject control's label is a word or three
+_MAX_BUTTON_LINE = 40  # an extracted line this short that is a button label is a leftover
+_MAX_CONSENT_LINE = 500  # a consent sentence in the text; longer lines are the article's
+_WRAPPER_SLACK_CHARS = 20  # an embed wrapper may add a caption of this size to the post
+_MAX_BODY_PARTS = 12  # more repeats of one body class are a list of teasers, not one body
+_LEAD_LINES = 3  # a standfirst repeated as a heading stands among the first lines
 
 
 _TEXT_LEN = XPath("string-length(normalize-space())")
@@ -77,21 +102,21 @@ def _classify_attrs(attrs: str, lex: Lexicon) -> str | None:
 def _accept_candidate(el: HtmlElement, kind: str, page_len: int) -> bool:
     """Guards so that a generic class name never takes the article body with it."""
     size = _text_len(el)
-    if size > 0.5 * page_len and size > 1500:
+    if size > _BODY_SHARE * page_len and size > _BODY_CHARS:
         return False
     if kind in ("overlay", "consent"):
-        return size < 5000
+        return size < _MAX_OVERLAY_CHARS
     if el.find(".//h1") is not None and kind != "newsletter":
         return False
     if kind == "newsletter":
-        return size < 400 or (size < 1500 and _has_form_controls(el))
+        return size < _MAX_PLUG_CHARS or (size < _MAX_FORM_PLUG_CHARS and _has_form_controls(el))
     links = _link_count(el) + (1 if el.tag == "a" and el.get("href") else 0)
     if links == 0:
-        return size < 40  # an empty shell (placeholder for a widget)
+        return size < _MAX_SHELL_CHARS  # an empty shell (placeholder for a widget)
     if kind == "promo":
         return True
     # related: a list of links, or cards (links with pictures or headings)
-    if links >= 2 or _link_text_ratio(el, size) >= 0.3:
+    if links >= 2 or _link_text_ratio(el, size) >= _RELATED_LINK_SHARE:
         return True
     return next(el.iter("img", "picture", "h2", "h3", "h4"), None) is not None
 
@@ -104,7 +129,7 @@ def _is_signup_form(form: HtmlElement) -> bool:
     )
 
 
-def _signup_box(form: HtmlElement, max_text: int = 400) -> HtmlElement:
+def _signup_box(form: HtmlElement, max_text: int = _MAX_PLUG_CHARS) -> HtmlElement:
     """The plug around a sign-up form: its largest ancestor that is still only a plug."""
     box = form
     parent = form.getparent()
@@ -126,10 +151,10 @@ def _is_link_paragraph(el: HtmlElement) -> bool:
     if not anchors:
         return False
     size = _text_len(el)
-    if size < 15:
+    if size < _MIN_LINK_PARAGRAPH_CHARS:
         return False
     linked = sum(_text_len(a) for a in anchors)
-    return linked >= 0.9 * size
+    return linked >= _LINK_PARAGRAPH_SHARE * size
 
 
 def _heading_kind(el: HtmlElement, lex: Lexicon) -> str | None:
@@ -162,8 +187,8 @@ def _heading_block(heading: HtmlElement, page_len: int) -> list[HtmlElement]:
     block = heading
     parent = block.getparent()
     while parent is not None and parent.tag not in _NEVER_PRUNE:
-        text = normalize(parent.text_content()[: len(head_norm) * 3 + 40])
-        if not text.startswith(head_norm) or _text_len(parent) > 0.5 * page_len:
+        text = normalize(parent.text_content()[: len(head_norm) * 3 + _HEADING_LOOKAHEAD_CHARS])
+        if not text.startswith(head_norm) or _text_len(parent) > _BODY_SHARE * page_len:
             break
         if parent.find(".//h1") is not None:
             break
@@ -185,7 +210,7 @@ def _heading_block(heading: HtmlElement, page_len: int) -> list[HtmlElement]:
                 continue
             break
         if sibling.tag in ("ul", "ol", "a", "nav", "aside", "section", "figure") or (
-            _link_text_ratio(sibling, size) >= 0.4
+            _link_text_ratio(sibling, size) >= _SIBLING_LINK_SHARE
             or next(sibling.iter("img", "picture", "h3", "h4"), None) is not None
         ):
             elements.append(sibling)
@@ -201,13 +226,13 @@ def _consent_container(el: HtmlElement, lex: Lexicon) -> HtmlElement | None:
     parent = el.getparent()
     while parent is not None and parent.tag not in _NEVER_PRUNE:
         size = _text_len(parent)
-        if size > 1.4 * own + 200 or size > 3000:
+        if size > _CONSENT_GROWTH * own + _CONSENT_SLACK_CHARS or size > _MAX_CONSENT_CHARS:
             break
         block, own = parent, size
         parent = block.getparent()
     for ctl in block.iter(*_BUTTON_TAGS):
         label = normalize(ctl.text_content() or ctl.get("value") or "")
-        if label and len(label) < 30 and label in lex.buttons:
+        if label and len(label) < _MAX_BUTTON_LABEL and label in lex.buttons:
             return block
     return None
 
@@ -259,7 +284,7 @@ def unwrap_embedded_posts(tree: HtmlElement) -> None:
         wrapper = quote
         parent = quote.getparent()
         while parent is not None and parent.tag not in _NEVER_PRUNE and parent.tag != "p":
-            if len(parent) != 1 and _text_len(parent) > own + 20:
+            if len(parent) != 1 and _text_len(parent) > own + _WRAPPER_SLACK_CHARS:
                 break
             wrapper, parent = parent, parent.getparent()
         quote.attrib.pop("class", None)
@@ -288,7 +313,7 @@ def merge_split_bodies(tree: HtmlElement) -> None:
         if not any(t in cls.lower() for t in _NOT_BODY):
             groups.setdefault(cls, []).append(div)
     for parts in groups.values():
-        if len(parts) < 2 or len(parts) > 12:
+        if len(parts) < 2 or len(parts) > _MAX_BODY_PARTS:
             continue
         first = parts[0]
         for part in parts[1:]:
@@ -373,7 +398,7 @@ def prune_boilerplate(
 
 
 def _is_button_line(norm: str, lex: Lexicon) -> bool:
-    return len(norm) < 40 and norm in lex.buttons
+    return len(norm) < _MAX_BUTTON_LINE and norm in lex.buttons
 
 
 def clean_paragraphs(
@@ -403,11 +428,11 @@ def clean_paragraphs(
         if not norm:
             kept.append(line)  # separators such as "___" carry no words but keep layout
             continue
-        if norm in title_norms or (i < 3 and norm == lead_norm and norm in heads):
+        if norm in title_norms or (i < _LEAD_LINES and norm == lead_norm and norm in heads):
             continue
         if lex.drop_paragraph.match(line):
             continue
-        if len(norm) <= 60 and (
+        if len(norm) <= _MAX_HEADING and (
             lex.related_headings.matches(norm) or lex.popular_headings.matches(norm)
         ):
             # a leftover "Related articles" heading in the second half ends the article
@@ -416,7 +441,7 @@ def clean_paragraphs(
             continue
         if _is_button_line(norm, lex):
             continue
-        if len(line) < 500 and lex.is_consent_text(line):
+        if len(line) < _MAX_CONSENT_LINE and lex.is_consent_text(line):
             near = lines[max(0, i - 2) : i + 3]
             if i >= len(lines) - 3 or any(_is_button_line(normalize(x), lex) for x in near):
                 continue

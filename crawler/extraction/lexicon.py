@@ -60,7 +60,6 @@ class Lexicon:
     popular_headings: HeadingSet
     any_class: re.Pattern[str]
     consent_phrase: re.Pattern[str]
-    consent_keywords: tuple[str, ...]
     consent_keyword: re.Pattern[str]
     buttons: frozenset[str]
     drop_paragraph: re.Pattern[str]
@@ -89,7 +88,6 @@ def load_lexicon(name: str = "boilerplate.toml") -> Lexicon:
         popular_headings=HeadingSet.build(headings["popular"]),
         any_class=_token_regex([t for tokens in classes.values() for t in tokens]),
         consent_phrase=_phrase_regex(phrases["consent"]),
-        consent_keywords=tuple(phrases["consent_keywords"]),
         consent_keyword=re.compile("|".join(re.escape(k) for k in phrases["consent_keywords"])),
         buttons=frozenset(normalize(b) for b in phrases["buttons"]),
         drop_paragraph=re.compile("|".join(f"(?:{p})" for p in paragraphs["patterns"]), re.I),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import codecs
 import re
 from datetime import UTC, date, datetime
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import lxml.html
@@ -22,6 +23,8 @@ from trafilatura.metadata import (
 from trafilatura.settings import Document
 from trafilatura.utils import load_html, repair_faulty_html
 from w3lib.encoding import html_body_declared_encoding, read_bom
+
+from crawler.timeutil import parse_day, parse_iso
 
 _STRUCTURED_DATES = etree.XPath(
     "//meta[@property='article:published_time' or @property='og:published_time'"
@@ -249,14 +252,6 @@ def detect_language(text: str) -> str | None:
     return code
 
 
-def _parse_datetime(value: str) -> datetime | None:
-    value = value.strip().replace("Z", "+00:00")
-    try:
-        return datetime.fromisoformat(value)
-    except ValueError:
-        return None
-
-
 def _not_future(moment: datetime, now: datetime) -> bool:
     if moment.tzinfo is None:
         return moment <= now.replace(tzinfo=None)
@@ -269,17 +264,10 @@ def _structured_dates(tree: HtmlElement) -> list[datetime]:
         values.extend(_JSONLD_PUBLISHED.findall(script))
     out = []
     for value in values:
-        moment = _parse_datetime(value)
+        moment = parse_iso(value, naive_as_utc=False)
         if moment is not None:
             out.append(moment)
     return out
-
-
-def _date_only(value: str) -> date | None:
-    try:
-        return date.fromisoformat(value[:10])
-    except ValueError:
-        return None
 
 
 def published_date(
@@ -301,10 +289,14 @@ def published_date(
     today = now.date()
     declared = _structured_dates(tree)
     structured = [m for m in declared if _not_future(m, now)]
-    params = {"original_date": True, "outputformat": "%Y-%m-%d", "max_date": today.isoformat()}
+    params: dict[str, Any] = {
+        "original_date": True,
+        "outputformat": "%Y-%m-%d",
+        "max_date": today.isoformat(),
+    }
     if found is None:
         found = find_date(tree, url=url, extensive_search=False, **params)
-    found_day = _date_only(found) if found else None
+    found_day = parse_day(found) if found else None
     confirmed = found_day is not None and (
         any(m.date() == found_day for m in structured)
         or (url is not None and _url_has_day(url, found_day))
@@ -320,7 +312,7 @@ def published_date(
         if declared:
             return None  # the page declares only future dates: guessing from text is worse
         extensive = find_date(tree, url=url, extensive_search=True, **params)
-        day = _date_only(extensive) if extensive else None
+        day = parse_day(extensive) if extensive else None
         if day is None or day >= today:
             return None
         return day.isoformat()
@@ -339,8 +331,8 @@ def _url_has_day(url: str, day: date) -> bool:
 def valid_fallback(value: str | None, now: datetime) -> str | None:
     if not value:
         return None
-    moment = _parse_datetime(value)
+    moment = parse_iso(value, naive_as_utc=False)
     if moment is not None:
         return value if _not_future(moment, now) else None
-    day = _date_only(value)
+    day = parse_day(value)
     return day.isoformat() if day is not None and day <= now.date() else None

@@ -121,26 +121,30 @@ def _settle(db: Database, flag_ids: list[int], error: str | None) -> None:
 # -- payloads ---------------------------------------------------------------------------------
 
 
+# What the webhook sends of each flag: what `newswatch flags --json` shows, less the ack.
+PAYLOAD_KEYS = (
+    "id",
+    "kind",
+    "created_at",
+    "run_id",
+    "article_id",
+    "story_id",
+    "url",
+    "title",
+    "source",
+    "story_title",
+    "detail",
+)
+
+
 def flag_payload(flag: dict[str, Any]) -> dict[str, Any]:
-    detail = flag.get("detail")
-    if isinstance(detail, str):
+    payload = {key: flag.get(key) for key in PAYLOAD_KEYS}
+    if isinstance(payload["detail"], str):  # stored as JSON text in the outbox query
         try:
-            detail = json.loads(detail)
+            payload["detail"] = json.loads(payload["detail"])
         except ValueError:
             pass
-    keys = (
-        "id",
-        "kind",
-        "created_at",
-        "run_id",
-        "article_id",
-        "story_id",
-        "url",
-        "title",
-        "source",
-        "story_title",
-    )
-    return {**{key: flag.get(key) for key in keys}, "detail": detail}
+    return payload
 
 
 def json_payload(flags: list[dict[str, Any]], run_id: int) -> dict[str, Any]:
@@ -264,6 +268,10 @@ def deliver_pending(
     (order is kept, nothing is skipped). Never raises for the receiver's sake."""
     sent = 0
     error: str | None = None
+    with write_transaction(db):
+        gone = db.execute("DELETE FROM outbox WHERE flag_id NOT IN (SELECT id FROM flags)")
+    if gone.rowcount:
+        logger.warning("webhook: %d pending flag(s) were pruned before delivery", gone.rowcount)
     while True:
         flags = _batch(db, BATCH_SIZE.get(fmt, 100))
         if not flags:

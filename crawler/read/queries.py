@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import difflib
 import json
-import re
 import sqlite3
-from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlite_utils import Database
@@ -19,8 +17,13 @@ from crawler.read.search import SearchResult, plan_search, quote_words
 from crawler.store.flags import query_flags
 from crawler.store.storage import utcnow, write_transaction
 
-_RELATIVE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd])\s*$")
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+def with_limit(sql: str, params: list[Any], limit: int | None) -> str:
+    """``sql`` with a LIMIT when one is asked for (its value appended to ``params``)."""
+    if not limit:
+        return sql
+    params.append(limit)
+    return sql + " LIMIT ?"
 
 
 def _rows(db: Database, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
@@ -33,31 +36,6 @@ def _json_list(value: str | None) -> list[Any]:
     except ValueError:
         return []
     return loaded if isinstance(loaded, list) else []
-
-
-def parse_since(value: str, now: datetime | None = None) -> str:
-    """An ISO date/datetime (or a relative "6h", "2d": that long ago) as ISO 8601 UTC.
-
-    Naive datetimes are taken as UTC, like every time in the database. Raises ValueError.
-    """
-    relative = _RELATIVE.match(value)
-    if relative:
-        seconds = float(relative.group(1)) * _UNITS[relative.group(2)]
-        moment = (now or datetime.now(UTC)) - timedelta(seconds=seconds)
-        return moment.replace(microsecond=0).isoformat()
-    text = value.strip()
-    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
-        return datetime.combine(date.fromisoformat(text), datetime.min.time(), UTC).isoformat()
-    if text.endswith(("Z", "z")):
-        text = text[:-1] + "+00:00"
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise ValueError(f"not an ISO date or datetime: {value!r}") from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    # Stored times are UTC strings compared as text, so normalise the bound the same way.
-    return moment.astimezone(UTC).isoformat()
 
 
 def format_seconds(seconds: float | None) -> str:
@@ -137,9 +115,7 @@ def list_stories(
     if where:
         sql += " WHERE " + " AND ".join(where)
     sql += " GROUP BY s.id ORDER BY s.last_seen DESC, s.id DESC"
-    if limit:
-        sql += " LIMIT ?"
-        params.append(limit)
+    sql = with_limit(sql, params, limit)
     return _rows(db, sql, params)
 
 
@@ -266,9 +242,7 @@ def search(db: Database, query: str, *, limit: int | None = 20) -> SearchResult:
         "WHERE articles_fts MATCH ? ORDER BY rank, a.id"
     )
     params: list[Any] = []
-    if limit:
-        sql += " LIMIT ?"
-        params.append(limit)
+    sql = with_limit(sql, params, limit)
     if not query.strip():
         return SearchResult([])
     plan = plan_search(db, query)
@@ -293,16 +267,18 @@ def search(db: Database, query: str, *, limit: int | None = 20) -> SearchResult:
 RUN_COUNTS = ("pages_fetched", "articles_new", "articles_updated", "duplicates", "flags", "errors")
 
 
-def list_runs(db: Database, *, limit: int | None = 20) -> list[dict[str, Any]]:
-    """Crawl history, newest first, with the headline counts pulled out of the stats JSON."""
+def list_runs(
+    db: Database, *, limit: int | None = 20, run_id: int | None = None
+) -> list[dict[str, Any]]:
+    """Crawl history, newest first, with the headline counts pulled out of the stats JSON
+    (only run ``run_id`` when given)."""
+    where = "" if run_id is None else "WHERE id = ? "
     sql = (
         "SELECT id, trigger, started_at, finished_at, status, sources, stats, error "
-        "FROM runs ORDER BY started_at DESC, id DESC"
+        f"FROM runs {where}ORDER BY started_at DESC, id DESC"
     )
-    params: list[Any] = []
-    if limit:
-        sql += " LIMIT ?"
-        params.append(limit)
+    params: list[Any] = [] if run_id is None else [run_id]
+    sql = with_limit(sql, params, limit)
     runs = _rows(db, sql, params)
     pending = webhook_backlog(db)
     by_run = pending["pending_by_run"] if pending else {}

@@ -32,10 +32,10 @@ import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from types import TracebackType
-from typing import Any
+from typing import Any, Self
 from urllib.parse import unquote, urlsplit
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -109,32 +109,32 @@ class _Served:
     resource: _Resource | None = None
 
 
+# A file's content type and request kind by the end of its name (robots.txt ends in .txt);
+# the first match wins.
+_BY_SUFFIX = (
+    ("robots.txt", "text/plain; charset=utf-8", "robots"),
+    (".txt", "text/plain; charset=utf-8", "asset"),
+    ("rss.xml", "application/rss+xml; charset=utf-8", "feed"),
+    ("atom.xml", "application/atom+xml; charset=utf-8", "feed"),
+    (".xml", "application/xml; charset=utf-8", "sitemap"),
+    (".svg", "image/svg+xml", "asset"),
+    (".html", "text/html; charset=utf-8", "page"),
+)
+
+
+def _by_suffix(name: str) -> tuple[str, str]:
+    for suffix, content_type, kind in _BY_SUFFIX:
+        if name.endswith(suffix):
+            return content_type, kind
+    return "application/octet-stream", "asset"
+
+
 def _content_type(name: str) -> str:
-    if name == "robots.txt" or name.endswith(".txt"):
-        return "text/plain; charset=utf-8"
-    if name.endswith("rss.xml"):
-        return "application/rss+xml; charset=utf-8"
-    if name.endswith("atom.xml"):
-        return "application/atom+xml; charset=utf-8"
-    if name.endswith(".xml"):
-        return "application/xml; charset=utf-8"
-    if name.endswith(".svg"):
-        return "image/svg+xml"
-    if name.endswith(".html"):
-        return "text/html; charset=utf-8"
-    return "application/octet-stream"
+    return _by_suffix(name)[0]
 
 
 def _kind(name: str) -> str:
-    if name == "robots.txt":
-        return "robots"
-    if name.endswith(("rss.xml", "atom.xml")):
-        return "feed"
-    if name.endswith(".xml"):
-        return "sitemap"
-    if name.endswith(".html"):
-        return "page"
-    return "asset"
+    return _by_suffix(name)[1]
 
 
 @functools.lru_cache(maxsize=1)
@@ -199,16 +199,21 @@ def fill_base_urls(text: str, base_urls: Mapping[str, str]) -> str:
     return text
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server_version = "SampleNews/1.0"
-    sys_version = ""
-    timeout = 10
+class QuietHandler(BaseHTTPRequestHandler):
+    """HTTP/1.1 keep-alive, no Python version in the Server header, no access log."""
 
-    server: _HostServer
+    protocol_version = "HTTP/1.1"
+    sys_version = ""
 
     def log_message(self, format: str, *args: Any) -> None:
         """Stay quiet: no access log on stderr."""
+
+
+class _Handler(QuietHandler):
+    server_version = "SampleNews/1.0"
+    timeout = 10
+
+    server: _HostServer
 
     def do_GET(self) -> None:
         self._serve(head=False)
@@ -247,21 +252,42 @@ class _Handler(BaseHTTPRequestHandler):
             web._replace_record(index, dataclasses.replace(record, bytes_sent=0))
 
 
-class _HostServer(ThreadingHTTPServer):
+class QuietHTTPServer(ThreadingHTTPServer):
+    """A threaded test server for one host: many connections at once, and no stderr noise
+    for the connections a crawler drops (size limits, timeouts, a stop)."""
+
     daemon_threads = True
     allow_reuse_address = True
     request_queue_size = 128
-
-    def __init__(self, address: tuple[str, int], web: SampleWeb, host_key: str) -> None:
-        self.web = web
-        self.host_key = host_key
-        super().__init__(address, _Handler)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """Dropped connections are normal for a crawler test; keep stderr clean."""
 
 
-class SampleWeb:
+class _HostServer(QuietHTTPServer):
+    def __init__(self, address: tuple[str, int], web: SampleWeb, host_key: str) -> None:
+        self.web = web
+        self.host_key = host_key
+        super().__init__(address, _Handler)
+
+
+class StartStop:
+    """``with site:`` starts the site's servers and stops them, whatever happens inside."""
+
+    def start(self) -> Self:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+
+class SampleWeb(StartStop):
     """The sample news web: start it, crawl it, let it publish, crawl again.
 
     >>> with SampleWeb() as web:            # doctest: +SKIP
@@ -269,9 +295,12 @@ class SampleWeb:
     ...     web.set_state(2)
     """
 
-    def __init__(self, state: int = 1) -> None:
+    def __init__(self, state: int = 1, port: int = 0) -> None:
+        """``port`` 0 takes a free port per host; any other port serves every host on it
+        (each host has its own loopback address), so URLs stay the same across starts."""
         self._check_state(state)
         self._state = state
+        self._port = port
         self._lock = threading.Lock()
         self._requests: list[RequestRecord] = []
         self._servers: dict[str, _HostServer] = {}
@@ -283,12 +312,13 @@ class SampleWeb:
 
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self) -> SampleWeb:
-        """Bind one server per host on an ephemeral port and serve in daemon threads."""
+        """Bind one server per host (on the fixed port, or a free one) and serve in daemon
+        threads."""
         if self._servers:
             return self
         try:
             for key, address in HOSTS.items():
-                server = _HostServer((address, 0), self, key)
+                server = _HostServer((address, self._port), self, key)
                 self._servers[key] = server
                 self.base_urls[key] = f"http://{address}:{server.server_address[1]}"
         except OSError as error:
@@ -321,17 +351,6 @@ class SampleWeb:
             thread.join(timeout=5)
         self._threads = []
         self.base_urls = {}
-
-    def __enter__(self) -> SampleWeb:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     @property
     def running(self) -> bool:
@@ -482,7 +501,7 @@ class SampleWeb:
                 )
             self._resources[state] = rendered
 
-    def _respond(self, host: str, target: str, headers: Mapping[str, str]) -> _Served:
+    def _respond(self, host: str, target: str, headers: Message) -> _Served:
         with self._lock:
             state = self._state
         files = self._resources[state]
@@ -523,7 +542,7 @@ class SampleWeb:
         )
 
 
-def _not_modified(resource: _Resource, headers: Mapping[str, str]) -> bool:
+def _not_modified(resource: _Resource, headers: Message) -> bool:
     """RFC 9110: If-None-Match wins; otherwise If-Modified-Since against Last-Modified."""
     if_none_match = headers.get("If-None-Match")
     if if_none_match is not None:

@@ -27,8 +27,8 @@ from crawler.distributed import (
     seen_key,
 )
 from crawler.items import FetchRecord, PageItem
+from crawler.pool import ExtractionPool
 from crawler.scraping.middlewares import stored_validators
-from crawler.scraping.pipelines import StoragePipeline
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -42,15 +42,22 @@ def _context_of(spider: Any) -> CrawlContext:
     return spider.context
 
 
+def _cluster_of(spider: Any) -> Cluster:
+    """The shared queue's handle: these components are installed only with one."""
+    cluster = _context_of(spider).distributed
+    assert cluster is not None, "a [distributed] component without a cluster"
+    return cluster
+
+
 def _cluster(crawler: Crawler) -> Cluster:
-    return crawler.spider.context.distributed  # type: ignore[union-attr]
+    return _cluster_of(crawler.spider)
 
 
 class LeasedQueue(PriorityQueue):
     """scrapy-redis's priority queue whose pop leases the request instead of removing it."""
 
     def pop(self, timeout: int = 0) -> Request | None:
-        cluster: Cluster = _context_of(self.spider).distributed
+        cluster = _cluster_of(self.spider)
         data = cluster.pop(self.key)
         if data is None:
             return None
@@ -68,7 +75,7 @@ class RunDupeFilter(RFPDupeFilter):
 
     @classmethod
     def from_spider(cls, spider: Any) -> RunDupeFilter:
-        cluster: Cluster = _context_of(spider).distributed
+        cluster = _cluster_of(spider)
         dupefilter = cls(cluster.server, key=seen_key(None))
         dupefilter.ttl_seconds = int(_context_of(spider).config.crawl.recheck_articles_for_seconds)
         return dupefilter
@@ -94,7 +101,7 @@ class DistributedScheduler(Scheduler):
 
     def enqueue_request(self, request: Request) -> bool:
         context = _context_of(self.spider)
-        cluster: Cluster = context.distributed
+        cluster = _cluster_of(self.spider)
         # A redirect or retry is a copy of a leased request: once the copy is queued (or
         # filtered as a duplicate) the original is done.
         inherited = request.meta.pop("nw_lease", None)
@@ -167,22 +174,36 @@ class HostGateMiddleware:
             await asyncio.sleep(wait)
 
 
-class DistributedPipeline(StoragePipeline):
+class DistributedPipeline:
     """Extract as single-node does, then push to the Redis stream and release the lease.
 
-    The SQLite side (topics, fingerprints, stories, flags) is the ingest writer's.
+    The SQLite side (topics, fingerprints, stories, flags, listing validators) is the ingest
+    writer's.
     """
 
-    def spider_closed(self, reason: str) -> None:
-        """Listing validators are the writer's business in distributed mode."""
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        self.pool: ExtractionPool | None = None
+        self.sent_incomplete: set[str] = set()
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> DistributedPipeline:
+        return cls(crawler)
+
+    def open_spider(self) -> None:
+        config = _context_of(self.crawler.spider).config
+        topics = [(t.name, t.query) for t in config.topics]
+        self.pool = ExtractionPool(topics, config.crawl.workers)
 
     async def process_item(self, item: Any) -> Any:
         context = _context_of(self.crawler.spider)
-        cluster: Cluster = context.distributed
+        cluster = _cluster(self.crawler)
+        entry: dict[str, Any]
         if isinstance(item, FetchRecord):
             entry = {"t": "fetch", "record": item}
         elif isinstance(item, PageItem):
-            result = await self._process(item)
+            assert self.pool is not None
+            result = await self.pool.process(item.job)
             entry = {"t": "page", "result": result, "meta": item.fetch_meta}
         else:
             return None
@@ -193,7 +214,7 @@ class DistributedPipeline(StoragePipeline):
         entry["run"] = tags
         entries = [entry]
         spider = self.crawler.spider
-        incomplete = getattr(spider, "incomplete_listings", set())
+        incomplete: set[str] = getattr(spider, "incomplete_listings", set())
         for url in incomplete - self.sent_incomplete:
             entries.append({"t": "incomplete", "url": url, "run": tags})
         self.sent_incomplete |= incomplete
@@ -203,12 +224,9 @@ class DistributedPipeline(StoragePipeline):
         cluster.complete(entries, item.lease, context.counts, tags)
         return None
 
-    def open_spider(self) -> None:
-        self.sent_incomplete: set[str] = set()
-        super().open_spider()
-
-    def flush(self) -> None:
-        """Nothing is written locally."""
+    def close_spider(self) -> None:
+        if self.pool is not None:
+            self.pool.close()
 
 
 class DistributedLoop:

@@ -11,3 +11,8 @@ class Refused(IgnoreRequest):
 
 class RedirectLoop(IgnoreRequest):
     """A redirect back to a URL already in its own redirect chain."""
+
+
+class RobotsUnavailable(IgnoreRequest):
+    """A request to a host closed for the run: its robots.txt answered 5xx or could not be
+    fetched (RFC 9309). A failure, retried next run, not politeness."""

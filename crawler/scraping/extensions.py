@@ -39,7 +39,7 @@ class RobotsCrawlDelay:
         if not delay:
             return
         delay = min(float(delay), self.max_delay)
-        downloader = self.crawler.engine.downloader  # type: ignore[union-attr]
+        downloader = self.crawler.engine.downloader
         key = downloader.get_slot_key(request)
         current = downloader.per_slot_settings.get(key, {})
         if delay > current.get("delay", downloader._delay):
@@ -48,7 +48,7 @@ class RobotsCrawlDelay:
             if key in downloader.slots:
                 downloader.slots[key].delay = delay
                 downloader.slots[key].concurrency = 1
-        self.crawler.stats.set_value(f"newswatch/crawl_delay/{key}", delay)  # type: ignore
+        self.crawler.stats.set_value(f"newswatch/crawl_delay/{key}", delay)
 
 
 class ProgressLine:

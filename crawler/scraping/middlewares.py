@@ -1,4 +1,5 @@
-"""Downloader middlewares: scope, redirect loops, quick meta refresh, conditional GET."""
+"""Downloader middlewares: scope, redirect loops, quick meta refresh, conditional GET,
+robots.txt."""
 
 from __future__ import annotations
 
@@ -6,17 +7,27 @@ import hashlib
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
 
+from scrapy import signals
 from scrapy.downloadermiddlewares.redirect import MetaRefreshMiddleware
+from scrapy.exceptions import IgnoreRequest, NotConfigured, StopDownload
 from scrapy.http import Request, Response
+from scrapy.http.request import NO_CALLBACK
+from scrapy.utils.defer import maybe_deferred_to_future
+from scrapy.utils.httpobj import urlparse_cached
+from scrapy.utils.misc import build_from_crawler, load_object
+from twisted.internet.defer import Deferred
 from w3lib.url import safe_url_string
 
 from crawler.context import context_of
-from crawler.scraping.errors import RedirectLoop, Refused
+from crawler.items import FetchRecord
+from crawler.robots import ROBOTS_MAX_BYTES, RobotsOutcome, outcome_for_error, outcome_for_response
+from crawler.scraping.errors import RedirectLoop, Refused, RobotsUnavailable
 from crawler.store.storage import get_fetch_state
 from crawler.urls import canonicalize_url, is_crawlable_url, url_in_domains
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
+    from sqlite_utils import Database
 
 
 def body_hash(body: bytes) -> str:
@@ -44,7 +55,7 @@ class SourceScopeMiddleware:
             self._refuse(request, "offsite")
 
     def _refuse(self, request: Request, why: str) -> None:
-        self.crawler.stats.inc_value(f"newswatch/refused/{why}")  # type: ignore[union-attr]
+        self.crawler.stats.inc_value(f"newswatch/refused/{why}")
         context_of(self.crawler).counts[f"refused.{why}"] += 1
         raise Refused(f"refused ({why}): {request.url}")
 
@@ -106,13 +117,16 @@ class QuickMetaRefreshMiddleware(MetaRefreshMiddleware):
     that almost no article has. A byte search settles most pages first.
     """
 
-    def process_response(self, request: Request, response: Response) -> Request | Response:
+    # Scrapy 2.14+ calls it without `spider`; Scrapy's own annotation still lists it.
+    def process_response(  # type: ignore[override]
+        self, request: Request, response: Response
+    ) -> Request | Response:
         if not may_refresh(response.body):
             return response
         return super().process_response(request, response)
 
 
-def stored_validators(db: Any, url: str) -> dict[str, str | None] | None:
+def stored_validators(db: Database | None, url: str) -> dict[str, str | None] | None:
     """ETag, Last-Modified and body hash of a URL's last good fetch (None: no database, or
     nothing usable stored)."""
     if db is None:
@@ -149,13 +163,11 @@ class ConditionalGetMiddleware:
         if not validators:
             return
         request.meta["previous_body_hash"] = validators.get("body_hash")
-        if validators.get("etag"):
+        if etag := validators.get("etag"):
+            request.headers.setdefault(b"If-None-Match", etag.encode("latin-1", "ignore"))
+        if last_modified := validators.get("last_modified"):
             request.headers.setdefault(
-                b"If-None-Match", validators["etag"].encode("latin-1", "ignore")
-            )
-        if validators.get("last_modified"):
-            request.headers.setdefault(
-                b"If-Modified-Since", validators["last_modified"].encode("latin-1", "ignore")
+                b"If-Modified-Since", last_modified.encode("latin-1", "ignore")
             )
 
     def process_response(self, request: Request, response: Response) -> Response:
@@ -167,3 +179,140 @@ class ConditionalGetMiddleware:
             if digest == request.meta.get("previous_body_hash"):
                 request.meta["unchanged"] = True
         return response
+
+
+ROBOTS_META = "newswatch_robots"  # marks a robots.txt request (and its redirects)
+
+
+class RobotsPolicyMiddleware:
+    """robots.txt per RFC 9309: Scrapy's RobotsTxtMiddleware, adapted where it allows too much.
+
+    Scrapy 2.19 parses whatever a robots.txt request answers (a 500 error page reads as
+    "allow everything"), allows everything when the fetch fails (timeout, DNS, refused) or
+    the file is over ``DOWNLOAD_MAXSIZE``, sends the request without its source (so scope
+    checks never see its redirects), and hands "allow" to the second and later requests
+    that waited for one host's robots.txt. This keeps its shape (one robots.txt per host and
+    run, the configured parser, the ``robots_parsed`` signal) and decides with
+    ``crawler.robots``: 5xx or unreachable closes the host for the run, recorded per host.
+    """
+
+    DOWNLOAD_PRIORITY = 1000
+
+    def __init__(self, crawler: Crawler) -> None:
+        if not crawler.settings.getbool("ROBOTSTXT_OBEY"):
+            raise NotConfigured
+        self.crawler = crawler
+        self.user_agent: str = (
+            crawler.settings.get("ROBOTSTXT_USER_AGENT") or crawler.settings["USER_AGENT"]
+        )
+        self.parser_class: Any = load_object(crawler.settings.get("ROBOTSTXT_PARSER"))
+        self.max_page_bytes = crawler.settings.getint("DOWNLOAD_MAXSIZE")
+        self.parsers: dict[str, Any] = {}  # netloc -> parser
+        self.closed: dict[str, str] = {}  # netloc -> why the host is closed for the run
+        self.waiting: dict[str, list[Deferred[Any]]] = {}
+        crawler.signals.connect(self.headers_received, signal=signals.headers_received)
+        crawler.signals.connect(self.bytes_received, signal=signals.bytes_received)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> RobotsPolicyMiddleware:
+        return cls(crawler)
+
+    async def process_request(self, request: Request) -> None:
+        if request.meta.get("dont_obey_robotstxt") or ROBOTS_META in request.meta:
+            return
+        netloc = urlparse_cached(request).netloc
+        parser = await self._parser_for(netloc, request)
+        if netloc in self.closed:
+            self.crawler.stats.inc_value("robotstxt/host_closed")
+            raise RobotsUnavailable(f"{self.closed[netloc]}: host not crawled this run")
+        if not parser.allowed(request.url, self.user_agent):
+            self.crawler.stats.inc_value("robotstxt/forbidden")
+            raise IgnoreRequest("Forbidden by robots.txt")
+
+    async def _parser_for(self, netloc: str, request: Request) -> Any:
+        if netloc in self.parsers:
+            return self.parsers[netloc]
+        if netloc in self.waiting:  # another request is fetching it: wait for the answer
+            waiter: Deferred[Any] = Deferred()
+            self.waiting[netloc].append(waiter)
+            return await maybe_deferred_to_future(waiter)
+        self.waiting[netloc] = []
+        url = f"{urlparse_cached(request).scheme}://{netloc}/robots.txt"
+        meta = {
+            ROBOTS_META: True,
+            # The source rides along: the scope middleware then checks robots.txt redirects.
+            "source": request.meta.get("source"),
+            "kind": "robots",
+            # No size limit from Scrapy: bytes_received stops reading at ROBOTS_MAX_BYTES.
+            "download_maxsize": 0,
+            "download_warnsize": 0,
+        }
+        robots = Request(url, priority=self.DOWNLOAD_PRIORITY, meta=meta, callback=NO_CALLBACK)
+        outcome, status = await self._fetch(robots)
+        parser = build_from_crawler(self.parser_class, self.crawler, outcome.rules)
+        self.parsers[netloc] = parser
+        if outcome.unavailable_reason is not None:
+            self.closed[netloc] = outcome.unavailable_reason
+        self._record(url, netloc, request, outcome, status)
+        await self.crawler.signals.send_catch_log_async(
+            signal=signals.robots_parsed, robotparser=parser, request=request
+        )
+        for waiter in self.waiting.pop(netloc):
+            waiter.callback(parser)
+        return parser
+
+    async def _fetch(self, robots: Request) -> tuple[RobotsOutcome, int | None]:
+        stats = self.crawler.stats
+        assert stats is not None and self.crawler.engine is not None
+        stats.inc_value("robotstxt/request_count")
+        try:
+            response = await self.crawler.engine.download_async(robots)
+        except Exception as error:  # every way of failing has a meaning here
+            stats.inc_value(f"robotstxt/exception_count/{type(error).__name__}")
+            # The crawler declining to follow (off scope, too many redirects) is "unavailable";
+            # a compressed file inflating past the limit could not be read: "unreachable".
+            refused = isinstance(error, IgnoreRequest) and "decompression" not in str(error)
+            return outcome_for_error(error, refused=refused), None
+        stats.inc_value("robotstxt/response_count")
+        stats.inc_value(f"robotstxt/response_status_count/{response.status}")
+        return outcome_for_response(response.status, response.body), response.status
+
+    def _record(
+        self, url: str, netloc: str, request: Request, outcome: RobotsOutcome, status: int | None
+    ) -> None:
+        """The host's verdict: counted on the run, and a fetch record when it is closed."""
+        context = context_of(self.crawler)
+        if outcome.unavailable_reason is None:
+            if outcome.note:
+                context.counts["robots.unavailable"] += 1
+            return
+        context.robots_closed[netloc] = outcome.unavailable_reason
+        context.counts["robots.hosts_closed"] += 1
+        context.counts["errors"] += 1
+        context.counts["errors.robots_unavailable"] += 1
+        reason = f"robots_unavailable: {outcome.unavailable_reason}; host not crawled this run"
+        context.extra_records.append(
+            FetchRecord(
+                url=url,
+                source=request.meta.get("source"),
+                kind="robots",
+                status=status,
+                error=reason[:500],
+            )
+        )
+
+    # -- reading at most ROBOTS_MAX_BYTES ------------------------------------------------------
+
+    def headers_received(self, headers: Any, request: Request, **kwargs: Any) -> None:
+        """A compressed robots.txt keeps the page size limit, which also bounds what it
+        inflates to; a plain one is cut at ROBOTS_MAX_BYTES by ``bytes_received``."""
+        if ROBOTS_META in request.meta and headers.get(b"Content-Encoding"):
+            request.meta["download_maxsize"] = self.max_page_bytes
+
+    def bytes_received(self, data: bytes, request: Request, **kwargs: Any) -> None:
+        if ROBOTS_META not in request.meta or request.meta.get("download_maxsize"):
+            return
+        received = request.meta.get("robots_bytes", 0) + len(data)
+        request.meta["robots_bytes"] = received
+        if received >= ROBOTS_MAX_BYTES:
+            raise StopDownload(fail=False)  # RFC 9309: parse what was read, 500 KiB at least

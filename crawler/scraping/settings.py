@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from typing import Any
 
 from crawler.config import Config
 
 
-def build_settings(config: Config, *, worker: bool = False) -> dict[str, Any]:
+def build_settings(config: Config, *, worker: bool = False, verbosity: int = 0) -> dict[str, Any]:
     """Scrapy settings for a newswatch crawl under ``config`` (a ``newswatch worker``'s with
-    ``worker``); with ``[distributed]`` set, the scrapy-redis wiring on top."""
+    ``worker``); with ``[distributed]`` set, the scrapy-redis wiring on top. ``verbosity``
+    0 keeps Scrapy's log off (the run summary says what went wrong), 1 shows it at INFO,
+    2 at DEBUG; ``NEWSWATCH_LOG_LEVEL`` sets a level outright."""
     settings = _single_node_settings(config)
+    settings.update(log_settings(verbosity, worker=worker))
     if config.redis_url:
         settings.update(distributed_settings(config, settings, worker=worker))
     return settings
@@ -66,7 +70,6 @@ def _single_node_settings(config: Config) -> dict[str, Any]:
         "RETRY_HTTP_CODES": [502, 503, 504, 522, 524, 408, 429],
         "COOKIES_ENABLED": False,
         "TELNETCONSOLE_ENABLED": False,
-        "LOG_LEVEL": os.environ.get("NEWSWATCH_LOG_LEVEL", "WARNING"),
         "CLOSESPIDER_TIMEOUT": crawl.run_time_limit_seconds,
         # Only http(s): no file://, data:, ftp://, s3:// fetched because a feed said so.
         "DOWNLOAD_HANDLERS": {"file": None, "data": None, "ftp": None, "s3": None},
@@ -78,6 +81,9 @@ def _single_node_settings(config: Config) -> dict[str, Any]:
         "DOWNLOADER_MIDDLEWARES": {
             # Before robots.txt (100) so an off-site request never even triggers its robots.txt.
             "crawler.scraping.middlewares.SourceScopeMiddleware": 50,
+            # robots.txt per RFC 9309 in Scrapy's slot (5xx or unreachable closes the host).
+            "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+            "crawler.scraping.middlewares.RobotsPolicyMiddleware": 100,
             "crawler.scraping.middlewares.ConditionalGetMiddleware": 560,
             "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
             "crawler.scraping.middlewares.QuickMetaRefreshMiddleware": 580,  # Scrapy's slot
@@ -95,5 +101,38 @@ def _single_node_settings(config: Config) -> dict[str, Any]:
         "SCRAPER_SLOT_MAX_ACTIVE_SIZE": crawl.max_sitemap_bytes + 8 * 1024 * 1024,
         "HTTPERROR_ALLOWED_CODES": [304],
         "DEPTH_LIMIT": 0,
-        "LOG_ENABLED": True,
     }
+
+
+def log_settings(verbosity: int, *, worker: bool = False) -> dict[str, Any]:
+    """Scrapy's log: off by default (a worker, which prints no summary, keeps warnings),
+    INFO with ``-v``, DEBUG with ``--debug``."""
+    level = os.environ.get("NEWSWATCH_LOG_LEVEL")
+    if level is None and verbosity <= 0:
+        if worker:
+            return {"LOG_ENABLED": True, "LOG_LEVEL": "WARNING"}
+        return {"LOG_ENABLED": False, "LOG_LEVEL": "CRITICAL"}
+    return {"LOG_ENABLED": True, "LOG_LEVEL": level or ("INFO" if verbosity == 1 else "DEBUG")}
+
+
+class OneLineFormatter(logging.Formatter):
+    """Log records without their traceback: the exception's type and message on the line."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        exc_info, record.exc_info, record.exc_text = record.exc_info, None, None
+        try:
+            line = super().format(record)
+        finally:
+            record.exc_info = exc_info
+        if exc_info and exc_info[1] is not None:
+            line += f" ({type(exc_info[1]).__name__}: {exc_info[1]})"
+        return line
+
+
+def shorten_log_tracebacks() -> None:
+    """With ``-v`` (not ``--debug``): Scrapy's log handler prints no tracebacks."""
+    from scrapy.utils.log import get_scrapy_root_handler
+
+    handler = get_scrapy_root_handler()
+    if handler is not None and handler.formatter is not None:
+        handler.setFormatter(OneLineFormatter(handler.formatter._fmt, handler.formatter.datefmt))

@@ -42,7 +42,7 @@ def create_flag(
             utcnow(),
         ],
     )
-    return int(cursor.lastrowid) if cursor.rowcount else None
+    return cursor.lastrowid if cursor.rowcount else None
 
 
 def flags_of_run(db: Database, run_id: int) -> list[dict[str, Any]]:
@@ -62,20 +62,18 @@ def query_flags(
     limit: int | None = None,
 ) -> list[dict[str, Any]]:
     """Flags with their article's URL, title, source and story, filtered."""
-    where: list[str] = []
-    params: list[Any] = []
-    if run_id is not None:
-        where.append("f.run_id = ?")
-        params.append(run_id)
-    if since:
-        where.append("f.created_at >= ?")
-        params.append(since)
-    if kind:
-        where.append("f.kind = ?")
-        params.append(kind)
-    if topic:
-        where.append("EXISTS (SELECT 1 FROM json_each(a.topics) WHERE json_each.value = ?)")
-        params.append(topic)
+    filters = [  # (asked for, condition, its parameter)
+        (run_id is not None, "f.run_id = ?", run_id),
+        (bool(since), "f.created_at >= ?", since),
+        (bool(kind), "f.kind = ?", kind),
+        (
+            bool(topic),
+            "EXISTS (SELECT 1 FROM json_each(a.topics) WHERE json_each.value = ?)",
+            topic,
+        ),
+    ]
+    where = [condition for asked, condition, _ in filters if asked]
+    params: list[Any] = [value for asked, _, value in filters if asked]
     if unacked:
         where.append("f.acked_at IS NULL")
     sql = (

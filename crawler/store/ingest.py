@@ -21,6 +21,7 @@ from crawler.pages import PageResult
 from crawler.store.flags import create_flag
 from crawler.store.storage import record_fetch, utcnow, write_transaction
 from crawler.stories import dedup
+from crawler.timeutil import parse_utc
 from crawler.urls import canonicalize_url
 
 
@@ -43,7 +44,10 @@ def ingest_results(
     with write_transaction(db):
         for result in results:
             meta = fetch_meta.get(result.url, {})
-            article_id = _ingest_one(db, result, options, counts)
+            pruned = _pruned_reason(db, result)
+            article_id = None if pruned else _ingest_one(db, result, options, counts)
+            if pruned:
+                counts["articles_pruned_before"] += 1
             record_fetch(
                 db,
                 result.request_url or result.url,
@@ -54,7 +58,7 @@ def ingest_results(
                 etag=meta.get("etag"),
                 last_modified=meta.get("last_modified"),
                 body_hash=meta.get("body_hash"),
-                error=result.error,
+                error=result.error or pruned,
                 article_id=article_id,
             )
             if result.error:
@@ -87,6 +91,17 @@ def _urls_of(result: PageResult) -> set[str]:
     if result.request_url:
         urls.add(canonicalize_url(result.request_url))
     return urls
+
+
+def _pruned_reason(db: Database, result: PageResult) -> str | None:
+    """Why an article removed by `newswatch prune --articles` is not stored again: its page
+    coming back is old news (None for any other page)."""
+    if result.article is None:
+        return None
+    urls = sorted(_urls_of(result))
+    marks = ",".join("?" * len(urls))
+    row = db.execute(f"SELECT 1 FROM pruned_urls WHERE url IN ({marks})", urls).fetchone()
+    return "pruned earlier (prune --articles): old, not stored again" if row else None
 
 
 def _find_article(db: Database, result: PageResult) -> tuple | None:
@@ -153,8 +168,8 @@ def _ingest_one(
     article_id = int(cursor.lastrowid or 0)
     _remember_urls(db, article_id, result)
     _save_version(db, article_id, result, now, options.run_id)
-    for link in article.related:  # an article's first links are never news
-        _add_related(db, article_id, link, now, options.run_id)
+    for related in article.related:  # an article's first links are never news
+        _add_related(db, article_id, related, now, options.run_id)
     link = dedup.link_article(db, article_id, _fingerprints(result, now))
     counts["articles_new"] += 1
     # A copy never counts as news; nor does an original whose text arrived first as a copy.
@@ -177,7 +192,7 @@ def _ingest_one(
 def _report_order(published: str | None, url: str) -> tuple[datetime, str]:
     """Earliest publication first (undated last), then by URL: an order the network's
     arrival order cannot change."""
-    moment = dedup.parse_time(published) if published else None
+    moment = parse_utc(published) if published else None
     return moment or datetime.max.replace(tzinfo=UTC), url
 
 

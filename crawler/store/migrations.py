@@ -148,7 +148,7 @@ def m001_initial(db: Database) -> None:
 @migrations(name="m003_articles_fts")
 def m003_articles_fts(db: Database) -> None:
     # Triggers keep the index in step with every insert/update/delete of articles.
-    db["articles"].enable_fts(
+    db.table("articles").enable_fts(
         ["title", "text"],
         fts_version="FTS5",
         create_triggers=True,
@@ -213,15 +213,43 @@ def m006_published_source(db: Database) -> None:
     db.execute("ALTER TABLE articles ADD COLUMN published_source TEXT")
 
 
-@migrations(name="m007_webhook_outbox")
-def m007_webhook_outbox(db: Database) -> None:
+@migrations(name="m007_story_blob_backfill")
+def m007_story_blob_backfill(db: Database) -> None:
+    # Rows indexed before m005 have no story_blob: parse their story terms once, here, so that
+    # story lookups read every candidate's terms from the index alone.
+    from crawler.stories.terms import pack_terms, story_terms
+
+    rows = db.execute(
+        "SELECT d.article_id, a.title, a.text FROM dedup_docs d"
+        " JOIN articles a ON a.id = d.article_id WHERE d.story_blob IS NULL"
+    ).fetchall()
+    for article_id, title, text in rows:
+        terms, groups = story_terms(title or "", text or "")
+        db.execute(
+            "UPDATE dedup_docs SET story_blob = ? WHERE article_id = ?",
+            [pack_terms(terms, groups), article_id],
+        )
+
+
+@migrations(name="m008_pruned_urls")
+def m008_pruned_urls(db: Database) -> None:
+    # URLs of articles removed by `newswatch prune --articles`: such a page coming back (a full
+    # sitemap lists old pages) is recorded in `fetches` with its reason, never stored as new.
+    db.execute(
+        "CREATE TABLE pruned_urls (url TEXT PRIMARY KEY, pruned_at TEXT NOT NULL) WITHOUT ROWID"
+    )
+
+
+@migrations(name="m009_webhook_outbox")
+def m009_webhook_outbox(db: Database) -> None:
     # Flags the webhook has not delivered yet (crawler/read/notify.py): a row leaves only when
     # a receiver answered 2xx for it, so an outage loses nothing. run_id: the run that created
-    # the flag; attempts/last_error: what delivery runs met so far.
+    # the flag; attempts/last_error: what delivery runs met so far. No foreign key: `prune`
+    # may remove an acknowledged flag still waiting here; delivery then drops the row.
     db.execute(
         """
         CREATE TABLE outbox (
-            flag_id INTEGER PRIMARY KEY REFERENCES flags(id),
+            flag_id INTEGER PRIMARY KEY,
             run_id INTEGER REFERENCES runs(id),
             queued_at TEXT NOT NULL,
             attempts INTEGER NOT NULL DEFAULT 0,

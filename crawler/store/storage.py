@@ -14,29 +14,130 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
+from urllib.parse import quote
 
 from sqlite_utils import Database
 
 from crawler.store.migrations import migrations
+from crawler.timeutil import utcnow
 
 BUSY_TIMEOUT_MS = 60_000
 
 
-def utcnow() -> str:
-    """The current time as ISO 8601 UTC, second precision."""
-    return datetime.now(UTC).replace(microsecond=0).isoformat()
+class DatabaseRefused(Exception):
+    """A database newswatch will not open: not SQLite, another program's, in a missing
+    folder, or (to read) one that needs a migration. One line for the user; the file is
+    left as it was, byte for byte."""
+
+
+def check_database_file(path: str | os.PathLike[str]) -> bool:
+    """Whether ``path`` holds a database already (False: it will be created). Refuses a
+    missing folder: a typo in --db must not create directories.
+
+    The file itself is not opened here: closing any descriptor of a database file drops the
+    locks SQLite holds on it in this process (the scheduler keeps connections open), which
+    corrupts it. SQLite says itself whether the file is a database (``_inspect``).
+    """
+    file = Path(path)
+    if not file.parent.is_dir():
+        raise DatabaseRefused(f"{path}: folder {file.parent} does not exist")
+    if not file.exists():
+        return False
+    if not file.is_file():
+        raise DatabaseRefused(f"{path} is not a file")
+    return file.stat().st_size > 0  # an empty file is a new database
+
+
+def connect_readonly(path: str | os.PathLike[str]) -> sqlite3.Connection:
+    """A read-only connection (``mode=ro``), which never changes the file or its journal mode.
+
+    On a read-only mount SQLite cannot create the WAL index next to the file: the database
+    is then opened ``immutable`` (nothing can write to it there anyway).
+    """
+    uri = "file:" + quote(os.path.abspath(path))
+    try:
+        conn = sqlite3.connect(
+            f"{uri}?mode=ro", uri=True, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000
+        )
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except sqlite3.OperationalError:
+        if os.access(os.path.dirname(os.path.abspath(path)), os.W_OK):
+            raise
+        conn = sqlite3.connect(f"{uri}?immutable=1", uri=True, isolation_level=None)
+    except sqlite3.DatabaseError as error:
+        raise _not_sqlite(path, error) from None
+    conn.execute("PRAGMA query_only = ON")
+    return conn
+
+
+def schema_state(conn: sqlite3.Connection) -> tuple[str, int]:
+    """("empty" | "newswatch" | "foreign", pending migrations) of an open database."""
+    tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    if not tables:
+        return "empty", 0
+    if migrations.migrations_table not in tables:
+        return "foreign", 0
+    applied = {
+        row[0]
+        for row in conn.execute(
+            f"SELECT name FROM {migrations.migrations_table} WHERE migration_set = ?",
+            [migrations.name],
+        )
+    }
+    if not applied:
+        return "foreign", 0
+    return "newswatch", len(migrations.pending(Database(conn)))
+
+
+def _connect(path: str | os.PathLike[str]) -> sqlite3.Connection:
+    # isolation_level=None: we issue BEGIN IMMEDIATE ourselves; Python's implicit
+    # deferred BEGIN is exactly what fails with "database is locked" under two writers.
+    return sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+
+
+def _inspect(conn: sqlite3.Connection, path: str | os.PathLike[str]) -> tuple[str, int]:
+    """``schema_state`` with the connection that will be used: a read-only and a read-write
+    connection to one WAL file in one process can share a read-only WAL index, and the
+    writer then fails with "disk I/O error"."""
+    try:
+        return schema_state(conn)
+    except sqlite3.OperationalError:  # locked, I/O: a problem of the moment, not the file
+        conn.close()
+        raise
+    except sqlite3.DatabaseError as error:  # "file is not a database", malformed
+        conn.close()
+        raise _not_sqlite(path, error) from None
+
+
+def _not_sqlite(path: str | os.PathLike[str], error: Exception) -> DatabaseRefused:
+    return DatabaseRefused(
+        f"{path} is not a SQLite database, or a damaged one ({error}): left untouched"
+    )
+
+
+def _refuse_foreign(conn: sqlite3.Connection, path: str | os.PathLike[str]) -> NoReturn:
+    conn.close()
+    raise DatabaseRefused(
+        f"{path} is a SQLite database but not newswatch's (left untouched): give another --db"
+    )
 
 
 def open_database(path: str | os.PathLike[str]) -> Database:
-    """Open (creating and migrating as needed) the newswatch database at ``path``."""
-    if str(path) != ":memory:":
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-    # isolation_level=None: we issue BEGIN IMMEDIATE ourselves; Python's implicit
-    # deferred BEGIN is exactly what fails with "database is locked" under two writers.
-    conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+    """Open (creating and migrating as needed) the newswatch database at ``path``.
+
+    Checked first, without writing: a file that is not SQLite or another program's database
+    is refused (``DatabaseRefused``) before anything is written to it.
+    """
+    exists = str(path) != ":memory:" and check_database_file(path)
+    conn = _connect(path)
+    if exists:
+        conn.execute("PRAGMA query_only = ON")
+        state, _ = _inspect(conn, path)
+        if state == "foreign":
+            _refuse_foreign(conn, path)
+        conn.execute("PRAGMA query_only = OFF")
     db = Database(conn)
     db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     _use_wal(db)
@@ -44,6 +145,35 @@ def open_database(path: str | os.PathLike[str]) -> Database:
     db.execute("PRAGMA foreign_keys = ON")
     with write_transaction(db):
         migrations.apply(db)
+    return db
+
+
+def open_existing_database(path: str | os.PathLike[str], *, write: bool = False) -> Database:
+    """Open an existing, current newswatch database for the read commands: read-only (no
+    migration, no journal mode change), or with ``write`` for small updates (acking flags)
+    but still never migrated. Anything else is refused with a one-line reason."""
+    if not Path(path).is_file():
+        raise DatabaseRefused(f"no database at {path}: run `newswatch crawl` first, or pass --db")
+    if not check_database_file(path):
+        raise DatabaseRefused(f"{path} is empty: not a newswatch database")
+    if write:
+        conn = _connect(path)
+        conn.execute("PRAGMA query_only = ON")
+    else:
+        conn = connect_readonly(path)
+    state, pending = _inspect(conn, path)
+    if state != "newswatch":
+        _refuse_foreign(conn, path)
+    if pending:
+        conn.close()
+        raise DatabaseRefused(
+            f"{path} needs a migration ({pending} pending) that read commands do not make: "
+            "run `newswatch crawl` on it once with this version"
+        )
+    if write:
+        conn.execute("PRAGMA query_only = OFF")
+    db = Database(conn)
+    db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     return db
 
 

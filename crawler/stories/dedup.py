@@ -15,7 +15,6 @@ result size depends on the article, not on the size of the database.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from sqlite_utils import Database
 
@@ -34,6 +33,7 @@ from crawler.stories.dedup_text import (
     tokens,
     unpack_signature,
 )
+from crawler.timeutil import event_hour, event_time
 
 __all__ = [
     "Fingerprints",
@@ -123,7 +123,7 @@ def link_article(db: Database, article_id: int, fp: Fingerprints) -> Link:
     title, text = fp.title, fp.text
     words = _Words(text)
     when = event_time(fp.published, fp.seen_at)
-    hour = story.event_hour(fp.published, fp.seen_at)
+    hour = event_hour(fp.published, fp.seen_at)
     signature = fp.signature
     if signature is None and words.at_least(NEAR_MIN_WORDS):
         signature = text_signature(text)
@@ -204,7 +204,7 @@ def update_article(db: Database, article_id: int, fp: Fingerprints) -> None:
         signature = None
     row = db.execute("SELECT story_id FROM articles WHERE id = ?", [article_id]).fetchone()
     story_id = row[0] if row else None
-    hour = story.event_hour(fp.published, fp.seen_at)
+    hour = event_hour(fp.published, fp.seen_at)
     terms, groups = fp.terms or story.story_terms(fp.title, fp.text)
     weights = story.weigh(db, terms)
     if story_id is not None:
@@ -357,25 +357,6 @@ def _post_bands(db: Database, article_id: int, signature: bytes) -> None:
         "INSERT OR IGNORE INTO dedup_bands (band, value, article_id) VALUES (?, ?, ?)",
         [(band, value, article_id) for band, value in enumerate(values)],
     )
-
-
-def event_time(published: str | None, seen_at: str) -> str:
-    """ISO UTC time of the article for story first/last seen: published, unless later than seen."""
-    seen = parse_time(seen_at)
-    pub = parse_time(published) if published else None
-    chosen = pub if pub is not None and (seen is None or pub <= seen) else seen
-    return chosen.isoformat() if chosen is not None else seen_at
-
-
-def parse_time(value: str) -> datetime | None:
-    """An ISO time as a UTC datetime to the second (naive means UTC); None if unreadable."""
-    try:
-        parsed = datetime.fromisoformat(value.strip())
-    except ValueError:
-        return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC).replace(microsecond=0)
 
 
 def _new_story(db: Database, title: str, article_id: int, when: str) -> int:

@@ -17,7 +17,7 @@ import threading
 from functools import lru_cache
 
 from crawler.stories.dedup_text import fold
-from crawler.stories.terms import STEM
+from crawler.stories.terms import NUMBER, STEM
 
 LANGUAGES = ("en", "es", "pt", "fr", "de", "it", "nb")
 # Zipf scale (log10 of occurrences per billion words): a stem at or above COMMON_ZIPF is
@@ -75,7 +75,7 @@ def background_rarity(term: str) -> float:
     A name of several words is as rare as its rarest word ("Roberto Velasco" as "Velasco");
     numbers have no background.
     """
-    if term.startswith("#"):
+    if term.startswith(NUMBER):
         return 1.0
     table = stem_zipf()
     zipf = min(table.get(part, 0.0) for part in term.split("_"))

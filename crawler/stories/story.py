@@ -17,7 +17,6 @@ import math
 from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from functools import lru_cache
 from typing import NamedTuple
 
@@ -26,6 +25,8 @@ from sqlite_utils import Database
 from crawler.stories.prior import background_rarity
 from crawler.stories.terms import (
     LOWER,
+    NAME_GROUP,
+    NUMBER,
     WEIGHT_NAME,
     WEIGHT_WORD,
     Groups,
@@ -84,28 +85,6 @@ class Match:
     story_id: int
     residual: float
     entities: int
-
-
-def event_hour(published: str | None, seen_at: str) -> int:
-    """Hours since 1970 of the event: publication time, else (or if later) the crawl time."""
-    seen = _parse_hour(seen_at)
-    pub = _parse_hour(published) if published else None
-    if seen is None:
-        return pub if pub is not None else 0
-    return seen if pub is None or pub > seen else pub
-
-
-def _parse_hour(value: str) -> int | None:
-    value = value.strip()
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    if len(value) == 10:  # a bare date: noon is at most half a day off
-        parsed = parsed.replace(hour=12)
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return int(parsed.timestamp()) // 3600
 
 
 _PARSED: OrderedDict[tuple[int, int], tuple[dict[str, float], Groups]] = OrderedDict()
@@ -245,7 +224,9 @@ def _generic(rarity: Rarity, keys: set[str], a: _Doc, b: _Doc) -> dict[str, floa
 def compare(rarity: Rarity, a: _Doc, b: _Doc) -> Evidence:
     """Shared evidence of two reports; symmetric in the two."""
     shared = {t: min(w, b.weights[t]) for t, w in a.weights.items() if t in b.weights}
-    words = {w for t in shared if not t.startswith("#") and _is_name(t, a, b) for w in t.split("_")}
+    words = {
+        w for t in shared if not t.startswith(NUMBER) and _is_name(t, a, b) for w in t.split("_")
+    }
     generic = _generic(rarity, words, a, b) if words else {}
     for t in shared:
         if t in generic or "_" in t:
@@ -273,7 +254,7 @@ def compare(rarity: Rarity, a: _Doc, b: _Doc) -> Evidence:
             named.add(root)
     actors = sorted((e for e in entities if e in named), key=lambda e: -entities[e])[:ACTORS]
     rest = [
-        w * (NUMBER_DETAIL if e.startswith("#") and not is_year(e) else 1.0)
+        w * (NUMBER_DETAIL if e.startswith(NUMBER) and not is_year(e) else 1.0)
         for e, w in entities.items()
         if e not in actors
     ]
@@ -288,7 +269,7 @@ def compare(rarity: Rarity, a: _Doc, b: _Doc) -> Evidence:
 
 
 def _is_name(term: str, a: _Doc, b: _Doc) -> bool:
-    return a.groups.get(term, "").startswith("@") or b.groups.get(term, "").startswith("@")
+    return any(doc.groups.get(term, "").startswith(NAME_GROUP) for doc in (a, b))
 
 
 def same_event(evidence: Evidence, hours_apart: int) -> bool:
@@ -393,24 +374,13 @@ def find_story(
 def _candidate_terms(
     db: Database, ids: list[int]
 ) -> list[tuple[int, tuple[dict[str, float], Groups], float]]:
-    """Each candidate's story terms (unpacked from the index; parsed for rows indexed without
-    them) and its own weight."""
+    """Each candidate's story terms (unpacked from the index) and its own weight."""
     marks = ",".join("?" * len(ids))
     rows = db.execute(
         f"SELECT article_id, story_blob, weight FROM dedup_docs WHERE article_id IN ({marks})",
         ids,
     ).fetchall()
-    out = [(other, unpack_terms(blob), own) for other, blob, own in rows if blob is not None]
-    legacy = {other: own for other, blob, own in rows if blob is None}
-    if legacy:  # indexed before m005_story_terms_blob
-        marks = ",".join("?" * len(legacy))
-        texts = db.execute(
-            f"SELECT id, title, text FROM articles WHERE id IN ({marks})", list(legacy)
-        ).fetchall()
-        out += [
-            (other, remember_terms(other, title or "", text or ""), legacy[other])
-            for other, title, text in texts
-        ]
+    out = [(other, unpack_terms(blob), own) for other, blob, own in rows]
     return sorted(out, key=lambda c: c[0])
 
 

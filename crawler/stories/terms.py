@@ -41,6 +41,12 @@ WEIGHT_FULL_NAME = 2.0
 # bodies that recur in every report on a subject) from a person or place ("Lozada",
 # "Aguililla"), which is never written in lower case.
 LOWER = "~"
+# "#digits": a quantity ("#26", "#2026"); numbers are keyed by their digits, whatever the
+# language wrote ("veintiséis" and "26" are one term).
+NUMBER = "#"
+# "@...": a term's group is a name (a person, place or body), so one shared person counts once
+# whichever of their names the reports use.
+NAME_GROUP = "@"
 
 _TOKEN = re.compile(r"\d(?:[\d.,]*\d)?|[^\W\d_]+")
 # Sentence ends; then clause breaks. A name never runs across either, and a capital after
@@ -127,7 +133,7 @@ def _tokens(part: str, start: int) -> Iterator[_Token]:
             words = _TOKEN.findall(chunk)
             for i, word in enumerate(words):
                 key = _term_key(word)
-                if key.startswith("#") and i + 1 < len(words):
+                if key.startswith(NUMBER) and i + 1 < len(words):
                     key += _MULTIPLIERS.get(fold(words[i + 1]), "")
                 yield _Token(word, key, initial, pos if start >= 0 else -1, i == len(words) - 1)
                 initial = False
@@ -152,7 +158,7 @@ def story_terms(title: str, text: str) -> tuple[dict[str, float], Groups]:
         if weight > terms.get(key, -1.0):
             terms[key] = weight
         # a word that is also part of a name ("states", "United States") belongs to the name
-        if key not in groups or (group and not groups[key].startswith("@")):
+        if key not in groups or (group and not groups[key].startswith(NAME_GROUP)):
             groups[key] = group or key
 
     body = strip_chrome(text[: BODY_WORDS * 12]).split()[:BODY_WORDS]
@@ -168,7 +174,7 @@ def story_terms(title: str, text: str) -> tuple[dict[str, float], Groups]:
             is_name = (
                 bool(key)
                 and tok.word[0].isupper()
-                and not key.startswith("#")
+                and not key.startswith(NUMBER)
                 and tok.pos >= 0  # title case headlines capitalise everything
                 and (not tok.initial or key in known or tok.word.isupper())
             )
@@ -190,11 +196,11 @@ def story_terms(title: str, text: str) -> tuple[dict[str, float], Groups]:
             if not key:
                 continue
             lead = tok.pos < LEAD_WORDS
-            if key.startswith("#"):
+            if key.startswith(NUMBER):
                 kind = WEIGHT_SMALL_NUMBER if len(key) == 2 or is_year(key) else WEIGHT_NUMBER
                 add(key, kind * _position(tok.pos))
             elif tok.word.isupper() and len(tok.word) >= 2:  # acronyms in title-case headlines
-                add(key, WEIGHT_NAME * _position(tok.pos), "@" + key)
+                add(key, WEIGHT_NAME * _position(tok.pos), NAME_GROUP + key)
             elif lead and (len(tok.word) >= 4 or tok.word[0].isupper()):
                 add(key, WEIGHT_WORD)
             if tok.word.islower() and len(tok.word) >= 4 and tok.pos >= 0:
@@ -229,7 +235,7 @@ def unpack_terms(blob: bytes) -> tuple[dict[str, float], Groups]:
     terms.update(dict.fromkeys(lower, 0.0))
     groups = Groups(zip(keys, keys, strict=True))
     groups.update(zip(lower, lower, strict=True))
-    groups.update(pair.split("=", 1) for pair in groups_line.split())
+    groups.update(pair.partition("=")[::2] for pair in groups_line.split())
     return terms, groups
 
 
@@ -239,7 +245,7 @@ def _add_run(run: list[_Token], add: Callable[[str, float, str | None], None]) -
     if not keys:
         return
     weight = _position(run[0].pos)
-    group = "@" + "_".join(keys)
+    group = NAME_GROUP + "_".join(keys)
     for a, b in zip(keys, keys[1:], strict=False):
         add(f"{a}_{b}", WEIGHT_FULL_NAME * weight, group)
     for key in keys:
@@ -265,7 +271,7 @@ def _term_key(word: str) -> str:
     digits = re.sub(r"\D", "", word) if word[0].isdigit() else _NUMBER_WORDS.get(folded, "")
     if digits:
         # 0 and 1 are in every text ("one of", "1 de enero")
-        return "#" + digits if int(digits) >= 2 else ""
+        return NUMBER + digits if int(digits) >= 2 else ""
     if folded in _STOP or len(folded) < 2 or (len(folded) < 3 and not word.isupper()):
         return ""
     return folded[:STEM]

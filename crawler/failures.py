@@ -1,0 +1,162 @@
+"""A run's failures, by cause: the digest under the crawl summary and `newswatch runs RUN`.
+
+Each failed fetch is stored with an error of the form ``"<kind>: <message>"``; this module
+turns those into causes a person can act on ("DNS lookup failed for 7 hosts (offline?)")
+instead of the 600 lines of tracebacks they come from.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from typing import Any
+from urllib.parse import urlsplit
+
+# How many failures a run keeps in its stats for `newswatch runs RUN`.
+MAX_RECORDED = 500
+
+# Kinds where the request itself failed; the others are pages fetched but not usable.
+REQUEST_KINDS = {
+    "connection",
+    "timeout",
+    "http",
+    "too_large",
+    "redirect_loop",
+    "redirects",
+    "robots_unavailable",
+}
+
+_CONNECTION_CAUSES = (
+    ("DNSLookupError", "DNS lookup failed"),
+    ("CannotResolveHostError", "DNS lookup failed"),
+    ("ConnectionRefused", "connection refused"),
+    ("Connection refused", "connection refused"),
+    ("ConnectionLost", "connection lost"),
+    ("ResponseNeverReceived", "no response"),
+    ("DataLoss", "response cut short"),
+)
+
+
+def failure_kind(error: str) -> str:
+    """The kind an error string was recorded under (``"http: HTTP 404"`` -> ``"http"``)."""
+    kind, _, _ = error.partition(":")
+    return kind.strip() or "error"
+
+
+def failure_cause(error: str) -> str:
+    """A short, readable cause for one recorded error."""
+    kind, _, message = error.partition(":")
+    message = message.strip()
+    if kind == "http":
+        return message.split(":")[0] or "HTTP error"
+    if kind == "connection":
+        for marker, cause in _CONNECTION_CAUSES:
+            if marker in message:
+                return cause
+        return "connection failed"
+    if kind == "robots_unavailable":  # the host's robots.txt failed: say how
+        status = re.search(r"answered (HTTP \d+)", message)
+        if status:
+            return f"robots.txt answered {status.group(1)}"
+        for marker, cause in _CONNECTION_CAUSES:
+            if marker in message:
+                return cause
+        if "Timeout" in message or "took longer" in message:
+            return "timed out"
+        return "robots.txt unreachable"
+    return {
+        "timeout": "timed out",
+        "too_large": "too large",
+        "redirect_loop": "redirect loop",
+        "redirects": "too many redirects",
+        "not_html": "not HTML",
+        "empty": "empty page",
+        "feed": "unreadable feed",
+        "sitemap": "unreadable sitemap",
+    }.get(kind, kind.replace("_", " "))
+
+
+def _host(url: str) -> str:
+    try:
+        return urlsplit(url).netloc or url
+    except ValueError:
+        return url
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def _group(failures: Iterable[Sequence[str]]) -> dict[str, tuple[int, set[str]]]:
+    causes: dict[str, list[Any]] = defaultdict(lambda: [0, set()])
+    for url, error in failures:
+        entry = causes[failure_cause(error)]
+        entry[0] += 1
+        entry[1].add(_host(url))
+    return {cause: (n, hosts) for cause, (n, hosts) in causes.items()}
+
+
+_HOST_CAUSES = ("DNS lookup failed", "connection refused", "robots.txt")
+
+
+def _describe(cause: str, urls: int, hosts: int) -> str:
+    if cause.startswith(_HOST_CAUSES):
+        return f"{cause} for {_plural(hosts, 'host')}" + (
+            f" ({_plural(urls, 'URL')})" if urls != hosts else ""
+        )
+    return f"{cause} ({_plural(urls, 'URL')})"
+
+
+def digest_lines(
+    failures: Sequence[Sequence[str]],
+    *,
+    total: int | None = None,
+    lost_pages: int = 0,
+    write_error: str | None = None,
+) -> list[str]:
+    """One line for failed requests and one for unusable pages, each by cause (most first);
+    one for a failed database write (``lost_pages`` pages not saved). ``failures``: (url,
+    error) pairs; ``total``: how many failed in all, when ``failures`` was capped."""
+    requests = [f for f in failures if failure_kind(f[1]) in REQUEST_KINDS]
+    pages = [f for f in failures if failure_kind(f[1]) not in REQUEST_KINDS]
+    lines = []
+    for items, noun, verb in ((requests, "request", "failed"), (pages, "page", "unusable")):
+        if not items:
+            continue
+        groups = sorted(_group(items).items(), key=lambda kv: (-kv[1][0], kv[0]))
+        parts = [_describe(cause, n, len(hosts)) for cause, (n, hosts) in groups]
+        if requests is items and all(cause == "DNS lookup failed" for cause, _ in groups):
+            parts[-1] = (
+                parts[-1][:-1] + "; offline?)"
+                if parts[-1].endswith(")")
+                else (parts[-1] + " (offline?)")
+            )
+        lines.append(f"{_plural(len(items), noun)} {verb}: " + "; ".join(parts))
+    if total is not None and total > len(failures):
+        lines.append(f"(and {total - len(failures)} more failures not listed)")
+    if write_error:
+        lines.append(
+            f"database write failed ({write_error}): "
+            f"{_plural(lost_pages, 'page')} not saved, fetched again next run"
+        )
+    return lines
+
+
+def failures_by_kind(failures: Sequence[Sequence[str]]) -> dict[str, list[tuple[str, str]]]:
+    """(url, error) pairs grouped by failure kind, kinds sorted, URLs sorted in each."""
+    grouped: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for url, error in failures:
+        grouped[failure_kind(error)].append((url, error))
+    return {kind: sorted(grouped[kind]) for kind in sorted(grouped)}
+
+
+def run_failures(db: Any, run_id: int, limit: int = MAX_RECORDED) -> tuple[list[list[str]], int]:
+    """A run's failed fetches (refusals are politeness, not failures): up to ``limit``
+    (url, error) pairs, and how many there are in all."""
+    where = "run_id = ? AND error IS NOT NULL AND error NOT LIKE 'refused:%'"
+    total = db.execute(f"SELECT count(*) FROM fetches WHERE {where}", [run_id]).fetchone()[0]
+    rows = db.execute(
+        f"SELECT url, error FROM fetches WHERE {where} ORDER BY url LIMIT ?", [run_id, limit]
+    ).fetchall()
+    return [[row[0], row[1]] for row in rows], int(total)

@@ -1,0 +1,90 @@
+"""The extraction pool: pages are extracted in worker processes, off the crawl's event loop.
+
+Plain Python (no Scrapy): the single-node and the distributed pipelines both own one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import threading
+import time
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+
+from crawler.extraction.pagemeta import detect_language
+from crawler.pages import PageJob, PageResult, configure_topics, process_page, reset_caches
+from crawler.urls import canonicalize_url
+
+logger = logging.getLogger(__name__)
+
+
+def _exit_with_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os._exit(1)
+
+
+def init_worker(topics: list[tuple[str, str]], parent: int) -> None:
+    """Pool initializer: compile the topics, and exit when the crawl process is gone.
+
+    A worker blocks on the call queue forever if its parent is SIGKILLed (OOM killer,
+    ``kill -9``): without this watchdog every such crash leaves the whole pool behind.
+    """
+    configure_topics(topics)
+    threading.Thread(
+        target=_exit_with_parent, args=(parent,), name="parent-watchdog", daemon=True
+    ).start()
+
+
+class ExtractionPool:
+    """``process_page`` in ``workers`` processes, or in this process with one worker (or
+    ``NEWSWATCH_INPROCESS=1``). A worker that dies costs its page, recorded as an error,
+    and a fresh pool."""
+
+    def __init__(self, topics: list[tuple[str, str]], workers: int) -> None:
+        self.topics = topics
+        self.workers = workers
+        configure_topics(topics)  # the in-process path uses it too
+        self.executor: ProcessPoolExecutor | None = None
+        if workers > 1 and os.environ.get("NEWSWATCH_INPROCESS") != "1":
+            self.executor = self._new_executor()
+
+    def _new_executor(self) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(
+            self.workers, initializer=init_worker, initargs=(self.topics, os.getpid())
+        )
+
+    async def process(self, job: PageJob) -> PageResult:
+        if self.executor is None:
+            return process_page(job)
+        loop = asyncio.get_running_loop()
+        # The language model (77 MB) lives in this process only: workers leave an undeclared
+        # language to it. Most pages declare theirs; identifying the rest costs little here.
+        job.identify_language = False
+        try:
+            result = await loop.run_in_executor(self.executor, process_page, job)
+        except BrokenProcessPool as error:
+            # A worker died (out of memory, killed): record this page, start a fresh pool.
+            logger.error("extraction worker died on %s: %s", job.url, error)
+            self.executor.shutdown(wait=False, cancel_futures=True)
+            self.executor = self._new_executor()
+            return PageResult(
+                job.url,
+                canonicalize_url(job.url),
+                job.source,
+                None,
+                request_url=job.request_url,
+                error=f"extraction worker died: {error}",
+            )
+        article = result.article
+        if article is not None and article.language is None:
+            article.language = detect_language(article.text)
+        return result
+
+    def close(self) -> None:
+        if self.executor is not None:
+            self.executor.shutdown(wait=True, cancel_futures=True)  # the workers' caches go too
+        else:
+            reset_caches()  # extraction ran here: its caches must not outlive the run

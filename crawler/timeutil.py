@@ -1,0 +1,118 @@
+"""Time parsing and formatting, written once.
+
+Every time newswatch stores is ISO 8601 text in UTC to the second (so text order is time
+order), and a time without a zone is taken as UTC.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, timedelta
+from email.utils import parsedate_to_datetime
+
+_RELATIVE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd])\s*$")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def utcnow() -> str:
+    """The current time as ISO 8601 UTC, second precision."""
+    return datetime.now(UTC).replace(microsecond=0).isoformat()
+
+
+def parse_iso(value: str | None, naive_as_utc: bool = True) -> datetime | None:
+    """An ISO 8601 date or datetime ("Z" accepted); None if empty or unreadable.
+
+    A time without a zone becomes UTC, unless ``naive_as_utc`` is False (a page's own
+    metadata, whose zone is unknown, stays naive).
+    """
+    if not value:
+        return None
+    text = value.strip()
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if naive_as_utc and moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment
+
+
+def parse_utc(value: str | None) -> datetime | None:
+    """An ISO time as a UTC datetime to the second (naive means UTC); None if unreadable."""
+    moment = parse_iso(value)
+    return moment.astimezone(UTC).replace(microsecond=0) if moment is not None else None
+
+
+def parse_day(value: str) -> date | None:
+    """The date an ISO date or datetime starts with; None if it starts with none."""
+    try:
+        return date.fromisoformat(value[:10])
+    except ValueError:
+        return None
+
+
+def parse_date_header(value: str | None) -> datetime | None:
+    """An ISO 8601 time, else an RFC 822 one (HTTP dates, some sitemaps); None if neither."""
+    moment = parse_iso(value)
+    if moment is not None or not value:
+        return moment
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def iso_utc(moment: datetime) -> str:
+    """``moment`` as stored: ISO 8601 in UTC, to the second (naive means UTC)."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).replace(microsecond=0).isoformat()
+
+
+def parse_since(value: str, now: datetime | None = None) -> str:
+    """An ISO date/datetime (or a relative "6h", "2d": that long ago) as ISO 8601 UTC.
+
+    Naive datetimes are taken as UTC, like every time in the database. Raises ValueError.
+    """
+    relative = _RELATIVE.match(value)
+    if relative:
+        seconds = float(relative.group(1)) * _UNITS[relative.group(2)]
+        moment = (now or datetime.now(UTC)) - timedelta(seconds=seconds)
+        return moment.replace(microsecond=0).isoformat()
+    text = value.strip()
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        return datetime.combine(date.fromisoformat(text), datetime.min.time(), UTC).isoformat()
+    parsed = parse_iso(text)
+    if parsed is None:
+        raise ValueError(f"not an ISO date or datetime: {value!r}")
+    # Stored times are UTC strings compared as text, so normalise the bound the same way.
+    return parsed.astimezone(UTC).isoformat()
+
+
+def event_time(published: str | None, seen_at: str) -> str:
+    """ISO UTC time of the article for story first/last seen: published, unless later than seen."""
+    seen = parse_utc(seen_at)
+    pub = parse_utc(published)
+    chosen = pub if pub is not None and (seen is None or pub <= seen) else seen
+    return chosen.isoformat() if chosen is not None else seen_at
+
+
+def event_hour(published: str | None, seen_at: str) -> int:
+    """Hours since 1970 of the event: publication time, else (or if later) the crawl time."""
+    seen = _hour(seen_at)
+    pub = _hour(published) if published else None
+    if seen is None:
+        return pub if pub is not None else 0
+    return seen if pub is None or pub > seen else pub
+
+
+def _hour(value: str) -> int | None:
+    moment = parse_iso(value)
+    if moment is None:
+        return None
+    if len(value.strip()) == 10:  # a bare date: noon is at most half a day off
+        moment = moment.replace(hour=12)
+    return int(moment.timestamp()) // 3600
