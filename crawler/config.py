@@ -59,6 +59,11 @@ class CrawlSettings:
     max_sitemaps: int = 500
     max_urls_per_sitemap: int = 50_000
     run_time_limit_seconds: float = 3600.0
+    # Memory budgets, per source and run (a cap hit is counted as limits.<what> on the run).
+    max_sitemap_urls_per_source: int = 50_000  # across a whole sitemap index
+    max_sitemap_bytes_per_source: int = 100 * 1024 * 1024  # XML read, gunzipped, whole index
+    max_links_per_page: int = 500  # links followed from one section (or article) page
+    max_requests_per_source: int = 50_000
 
 
 # Every [crawl] key: the CrawlSettings field it sets and one line for a person. The parser
@@ -80,6 +85,16 @@ CRAWL_KEYS: dict[str, tuple[str, str]] = {
     "max_sitemaps": ("max_sitemaps", "sitemaps read per source and run (index children too)"),
     "max_urls_per_sitemap": ("max_urls_per_sitemap", "URLs read from one sitemap"),
     "run_time_limit": ("run_time_limit_seconds", "a run stops cleanly after this long"),
+    "max_sitemap_urls_per_source": (
+        "max_sitemap_urls_per_source",
+        "URLs taken from all sitemaps of a source in one run (a whole index)",
+    ),
+    "max_sitemap_bytes_per_source": (
+        "max_sitemap_bytes_per_source",
+        "bytes of sitemap XML read per source and run (gunzipped, a whole index)",
+    ),
+    "max_links_per_page": ("max_links_per_page", "links followed from one page"),
+    "max_requests_per_source": ("max_requests_per_source", "article requests per source and run"),
 }
 # Defaults that depend on the machine: `init` writes them commented out.
 MACHINE_DEFAULTS: dict[str, str] = {"workers": "the number of CPU cores"}
@@ -96,6 +111,9 @@ class Config:
     path: str | None = None
     # [distributed] lease: how long a worker may hold a request before others may take it.
     lease_seconds: float = 60.0
+    # [notify]: the payload shape ("json" or "slack") and the total deadline of one POST.
+    webhook_format: str = "json"
+    webhook_deadline_seconds: float = 10.0
 
     def source(self, name: str) -> Source:
         for source in self.sources:
@@ -187,6 +205,10 @@ def _crawl_settings(table: dict[str, Any]) -> CrawlSettings:
         "max_sitemap_bytes",
         "max_sitemaps",
         "max_urls_per_sitemap",
+        "max_sitemap_urls_per_source",
+        "max_sitemap_bytes_per_source",
+        "max_links_per_page",
+        "max_requests_per_source",
     )
     for name in int_keys:
         if name in table:
@@ -276,6 +298,27 @@ def _sources(items: Any) -> tuple[Source, ...]:
     return tuple(sources)
 
 
+WEBHOOK_FORMATS = ("json", "slack")
+MAX_WEBHOOK_DEADLINE = 120.0
+
+
+def _notify(table: dict[str, Any]) -> tuple[str | None, str, float]:
+    """[notify]: (webhook URL, payload format, total deadline of one POST in seconds)."""
+    _check_keys(table, {"webhook", "format", "deadline"}, "notify")
+    webhook = table.get("webhook")
+    if webhook is not None:
+        webhook = _check_url(webhook, "notify.webhook")
+    elif "format" in table or "deadline" in table:
+        raise ConfigError("notify.webhook", "missing (format and deadline need a webhook)")
+    fmt = _expect(table.get("format", "json"), str, "notify.format", "a string")
+    if fmt not in WEBHOOK_FORMATS:
+        raise ConfigError("notify.format", f'expected "json" or "slack", got {fmt!r}')
+    deadline = parse_duration(table.get("deadline", "10s"), "notify.deadline")
+    if deadline > MAX_WEBHOOK_DEADLINE:
+        raise ConfigError("notify.deadline", f"must be at most {MAX_WEBHOOK_DEADLINE:g}s")
+    return webhook, fmt, deadline
+
+
 def parse_config(data: dict[str, Any], path: str | None = None) -> Config:
     """Validate a parsed TOML document and build a Config."""
     _check_keys(data, {"database", "crawl", "topics", "sources", "distributed", "notify"}, "")
@@ -297,10 +340,7 @@ def parse_config(data: dict[str, Any], path: str | None = None) -> Config:
         raise ConfigError("distributed.redis_url", "missing (the [distributed] table needs it)")
     lease = parse_duration(distributed.get("lease", "60s"), "distributed.lease")
     notify = _expect(data.get("notify", {}), dict, "notify", "a [notify] table")
-    _check_keys(notify, {"webhook"}, "notify")
-    webhook = notify.get("webhook")
-    if webhook is not None:
-        webhook = _check_url(webhook, "notify.webhook")
+    webhook, webhook_format, webhook_deadline = _notify(notify)
     sources = _sources(data.get("sources", []))
     if not sources:
         raise ConfigError("sources", "no [[sources]] configured")
@@ -313,6 +353,8 @@ def parse_config(data: dict[str, Any], path: str | None = None) -> Config:
         webhook,
         path,
         lease,
+        webhook_format,
+        webhook_deadline,
     )
 
 

@@ -50,6 +50,8 @@ class RunSummary:
         fetched, a database write failed, or it was interrupted)."""
         return 0 if self.status in ("ok", "partial") and not self.record_error else 1
 
+    delivery: Any = None  # crawler.read.notify.Delivery, with a webhook configured
+
     def stats(self) -> dict[str, Any]:
         c = self.counts
         return {
@@ -115,11 +117,13 @@ def run_crawl(
     db = open_database(database or config.database)
     interrupted = mark_interrupted_runs(db)
     run_id = start_run(db, trigger, [s.name for s in sources])
+    earlier = deliver_backlog(config, db, run_id, interrupted)
     recheck = recheck_urls(config, db, sources)
     context = CrawlContext(config, db, run_id, sources, baseline, recheck)
     status = "failed"
     error: str | None = None
     writer: IngestWriter | None = None
+    spider: Any = None
     try:
         if config.redis_url:
             writer = _start_distributed(config, context, database or config.database)
@@ -129,6 +133,7 @@ def run_crawl(
         crawler = process.create_crawler(NewsSpider)
         process.crawl(crawler, context=context)
         process.start()
+        spider = crawler.spider
         stats = crawler.stats.get_stats() if crawler.stats else {}
         reason = stats.get("finish_reason", "finished")
         if writer is not None:
@@ -149,16 +154,29 @@ def run_crawl(
         status = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
         summary = _summarize(db, run_id, status, context, interrupted)
         _record_end(db, summary, error)
+        _record_health(db, sources, None if writer is not None else spider, summary.status)
         raise
     summary = _summarize(db, run_id, status, context, interrupted)
     _record_end(db, summary, error)
     if summary.record_error:
         db.close()
         return summary
-    if config.webhook and context.counts["flags"]:
+    # Distributed: other workers fetched too, so this process's per-source counts say little.
+    _record_health(db, sources, None if writer is not None else spider, summary.status)
+    if config.webhook:
         from crawler.read.notify import notify_run
 
-        notify_run(db, config.webhook, run_id)
+        try:
+            summary.delivery = notify_run(
+                db,
+                config.webhook,
+                run_id,
+                fmt=config.webhook_format,
+                deadline=config.webhook_deadline_seconds,
+                earlier=earlier,
+            )
+        except sqlite3.Error as exc:  # the flags stay stored; the next run queues them
+            logger.error("could not record the webhook delivery: %s", exc)
     db.close()
     logger.debug("run %s finished with %s (pid %s)", run_id, status, os.getpid())
     return summary
@@ -186,6 +204,45 @@ def _record_end(db: Any, summary: RunSummary, error: str | None) -> None:
         logger.error("could not record the end of run %s: %s", summary.run_id, exc)
         summary.status = "failed"
         summary.record_error = str(exc)
+
+
+def deliver_backlog(config: Config, db: Any, run_id: int, interrupted: list[int]) -> Any:
+    """Before crawling: queue the flags of runs killed before they could notify, and post
+    what earlier runs left undelivered, oldest first. None without a webhook or a backlog."""
+    if not config.webhook:
+        return None
+    from crawler.read.notify import deliver_pending, enqueue_runs, pending_count
+
+    enqueue_runs(db, interrupted)
+    if not pending_count(db):
+        return None
+    return deliver_pending(
+        db,
+        config.webhook,
+        run_id,
+        fmt=config.webhook_format,
+        deadline=config.webhook_deadline_seconds,
+    )
+
+
+def _record_health(db: Any, sources: tuple[Source, ...], spider: Any, status: str) -> None:
+    """Each source's outcome, unless the database cannot take it (the run says why)."""
+    try:
+        record_health(db, sources, spider, status)
+    except sqlite3.Error as exc:
+        logger.error("could not record the sources' health: %s", exc)
+
+
+def record_health(db: Any, sources: tuple[Source, ...], spider: Any, status: str) -> None:
+    """Each source's outcome in this run, for `newswatch sources` (an interrupted run, stopped
+    on purpose, says nothing about the sources)."""
+    from crawler.store.health import record_source_outcomes, source_outcomes
+
+    if status == "interrupted":
+        return
+    fetched = getattr(spider, "source_fetched", Counter())
+    failed = getattr(spider, "source_failed", Counter())
+    record_source_outcomes(db, source_outcomes([s.name for s in sources], fetched, failed, status))
 
 
 def _start_distributed(config: Config, context: CrawlContext, database: str) -> IngestWriter:

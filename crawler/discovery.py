@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import calendar
 import time
+import zlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import urljoin
 
 import feedparser
@@ -107,43 +110,184 @@ def _local(tag: object) -> str:
     return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
 
 
-def parse_sitemap(
-    body: bytes, base_url: str, max_urls: int = 50_000
-) -> tuple[list[Entry], list[str]]:
-    """(article entries, child sitemap URLs) of a sitemap, sitemap index or Google News sitemap.
+class SitemapTooLarge(DiscoveryError):
+    """A sitemap whose XML (after gunzip) is larger than allowed: an XML or gzip bomb."""
+
+
+# Parse in pieces this big: the caller can let the event loop run between pieces.
+SITEMAP_CHUNK_BYTES = 256 * 1024
+
+
+def sitemap_xml_chunks(
+    body: bytes, max_bytes: int, chunk: int = SITEMAP_CHUNK_BYTES
+) -> Iterator[bytes]:
+    """The sitemap's XML in pieces, gunzipped on the fly for a ``.xml.gz`` body.
+
+    Raises SitemapTooLarge once the XML passes ``max_bytes`` (the inflated size is never
+    held), DiscoveryError for a broken gzip stream.
+    """
+    if body[:2] != b"\x1f\x8b":
+        if len(body) > max_bytes:
+            raise SitemapTooLarge(f"sitemap larger than {max_bytes} bytes")
+        for start in range(0, len(body), chunk):
+            yield body[start : start + chunk]
+        return
+    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    produced = 0
+    data = body
+    while not inflater.eof:
+        try:
+            piece = inflater.decompress(data, chunk)
+        except zlib.error as error:
+            raise DiscoveryError(f"not a readable gzip stream: {error}") from None
+        data = inflater.unconsumed_tail
+        if not piece and not data:
+            break  # truncated: what came out is parsed, as a browser would
+        produced += len(piece)
+        if produced > max_bytes:
+            raise SitemapTooLarge(
+                f"gzip sitemap decompresses to more than {max_bytes} bytes (a gzip bomb?)"
+            )
+        yield piece
+
+
+@dataclass
+class SitemapPart:
+    """What one piece of a sitemap added: entries, child sitemaps, XML bytes parsed so far."""
+
+    entries: list[Entry]
+    children: list[str]
+    parsed_bytes: int
+
+
+def _sitemap_parser() -> etree.XMLPullParser:
+    # No entity expansion, no DTD or network access, no huge-tree mode: XXE and bombs stay
+    # inert. recover: real sitemaps carry stray bytes; what parses is kept.
+    return etree.XMLPullParser(
+        events=("start", "end"),
+        resolve_entities=False,
+        load_dtd=False,
+        no_network=True,
+        huge_tree=False,
+        recover=True,
+        remove_comments=True,
+        remove_pis=True,
+    )
+
+
+def _entry_of(
+    node: Any, base_url: str, take: Callable[[], bool] | None = None
+) -> tuple[str, Entry | str] | None:
+    """A ``<url>`` as an Entry or a ``<sitemap>`` as its URL; an entry ``take`` declines (a
+    budget spent) is not built at all: counting it is all a cap costs."""
+    kind = _local(node.tag)
+    if kind == "url" and take is not None and not take():
+        return None
+    fields: dict[str, str] = {}
+    for child in node.iter():
+        name = _local(child.tag)
+        if name in ("loc", "lastmod", "title", "publication_date") and child.text:
+            fields.setdefault(name, child.text.strip())
+    if not fields.get("loc"):
+        return None
+    loc = urljoin(base_url, fields["loc"])
+    if not is_crawlable_url(loc):
+        return None
+    if kind == "sitemap":
+        return kind, loc
+    # lastmod is when the page changed, not when it was published: only a fallback.
+    published = parse_listing_date(fields.get("publication_date")) or parse_listing_date(
+        fields.get("lastmod")
+    )
+    return kind, Entry(loc, fields.get("title"), published)
+
+
+def iter_sitemap(
+    body: bytes,
+    base_url: str,
+    *,
+    max_bytes: int = 50 * 1024 * 1024,
+    chunk: int = SITEMAP_CHUNK_BYTES,
+    take: Callable[[], bool] | None = None,
+) -> Iterator[SitemapPart]:
+    """A sitemap, sitemap index or Google News sitemap, parsed as a stream: one part per
+    piece of XML, each element dropped once read, so memory stays near the body's size.
 
     Keeps ``news:title`` and ``news:publication_date`` (falling back to ``lastmod``), which
-    Scrapy's SitemapSpider drops.
+    Scrapy's SitemapSpider drops. DiscoveryError when it is no sitemap.
     """
-    parser = etree.XMLParser(
-        resolve_entities=False, no_network=True, huge_tree=False, recover=True, remove_comments=True
-    )
+    parser = _sitemap_parser()
+    root: Any = None
+    parsed = 0
+    for piece in sitemap_xml_chunks(body, max_bytes, chunk):
+        parsed += len(piece)
+        try:
+            parser.feed(piece)
+            events = list(parser.read_events())
+        except etree.XMLSyntaxError as error:
+            raise DiscoveryError(f"not a readable sitemap: {error}") from None
+        part = SitemapPart([], [], parsed)
+        for event, node in events:
+            if root is None:
+                if _local(node.tag) not in ("urlset", "sitemapindex"):
+                    raise DiscoveryError("not a sitemap (no <urlset> or <sitemapindex>)")
+                root = node
+                continue
+            if event != "end" or node.getparent() is not root:
+                continue
+            if _local(node.tag) in ("url", "sitemap"):
+                found = _entry_of(node, base_url, take)
+                if found is not None:
+                    kind, value = found
+                    if kind == "sitemap":
+                        part.children.append(value)  # type: ignore[arg-type]
+                    else:
+                        part.entries.append(value)  # type: ignore[arg-type]
+            node.clear()
+            while node.getprevious() is not None:  # siblings already read
+                del root[0]
+        yield part
     try:
-        root = etree.fromstring(body, parser=parser)
+        parser.close()
     except etree.XMLSyntaxError as error:
-        raise DiscoveryError(f"not a readable sitemap: {error}") from None
-    if root is None or _local(root.tag) not in ("urlset", "sitemapindex"):
+        if root is None:
+            raise DiscoveryError(f"not a readable sitemap: {error}") from None
+    if root is None:
         raise DiscoveryError("not a sitemap (no <urlset> or <sitemapindex>)")
+
+
+def parse_sitemap(
+    body: bytes, base_url: str, max_urls: int = 50_000, max_bytes: int = 50 * 1024 * 1024
+) -> tuple[list[Entry], list[str]]:
+    """(article entries, child sitemap URLs) of a whole sitemap, at most ``max_urls``."""
     entries: list[Entry] = []
     children: list[str] = []
-    for node in root:
+    for part in iter_sitemap(body, base_url, max_bytes=max_bytes):
+        room = max_urls - len(entries) - len(children)
+        children.extend(part.children[:room])
+        room = max_urls - len(entries) - len(children)
+        entries.extend(part.entries[:room])
         if len(entries) + len(children) >= max_urls:
             break
-        kind = _local(node.tag)
-        fields: dict[str, str] = {}
-        for child in node.iter():
-            name = _local(child.tag)
-            if name in ("loc", "lastmod", "title", "publication_date") and child.text:
-                fields.setdefault(name, child.text.strip())
-        loc = urljoin(base_url, fields.get("loc", ""))
-        if not fields.get("loc") or not is_crawlable_url(loc):
-            continue
-        if kind == "sitemap":
-            children.append(loc)
-        elif kind == "url":
-            published = parse_listing_date(fields.get("publication_date"))
-            title = fields.get("title")
-            # lastmod is when the page changed, not when it was published: only a fallback.
-            published = published or parse_listing_date(fields.get("lastmod"))
-            entries.append(Entry(loc, title, published))
     return entries, children
+
+
+def is_well_formed_stream(body: bytes, max_bytes: int) -> bool:
+    """Strictly well-formed XML (no recovery, no entities, no network), read as a stream."""
+    parser = etree.XMLPullParser(
+        events=("end",),
+        resolve_entities=False,
+        load_dtd=False,
+        no_network=True,
+        huge_tree=False,
+        recover=False,
+    )
+    try:
+        for piece in sitemap_xml_chunks(body, max_bytes):
+            parser.feed(piece)
+            for _, node in parser.read_events():
+                node.clear()
+        parser.close()
+    except (etree.XMLSyntaxError, DiscoveryError):
+        return False
+    return True

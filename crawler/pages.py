@@ -92,6 +92,25 @@ def reset_caches() -> None:
 _CONTROL = bytes(set(range(32)) - {9, 10, 12, 13})
 
 
+_UTF16_DECLARED = re.compile(r"charset\s*=\s*[\"']?\s*utf-?16(-?[lb]e)?", re.IGNORECASE)
+
+
+def with_declared_bom(body: bytes, content_type: str | None) -> bytes:
+    """A body declared UTF-16 only in its Content-Type header, with the byte-order mark that
+    says so in the bytes themselves (which the binary check and the HTML parser read);
+    every other body unchanged."""
+    if not content_type or body.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return body
+    match = _UTF16_DECLARED.search(content_type)
+    if match is None:
+        return body
+    order = (match.group(1) or "").lower().lstrip("-")
+    if not order:  # "utf-16" without a BOM: ASCII markup puts its zero bytes on one side
+        head = body[:512]
+        order = "be" if head[0::2].count(0) > head[1::2].count(0) else "le"
+    return (b"\xff\xfe" if order == "le" else b"\xfe\xff") + body
+
+
 def not_a_page(body: bytes) -> tuple[str, str] | None:
     """(kind, reason) when a body cannot be an HTML page: empty, or binary bytes."""
     if not body.strip():

@@ -24,8 +24,10 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlite_utils import Database
 
 from crawler.config import Config, Source
+from crawler.store.health import record_source_outcomes
 from crawler.store.storage import finish_run, open_database, utcnow, write_transaction
 from crawler.timeutil import parse_iso
+from schedules.lock import SchedulerLock
 from schedules.polling import PollState, next_interval
 
 logger = logging.getLogger("newswatch.schedule")
@@ -67,6 +69,45 @@ def save_poll_state(
             f"ON CONFLICT(name) DO UPDATE SET {updates}",
             [name, *columns.values()],
         )
+
+
+def run_line(name: str, run: tuple[Any, ...] | None, error: str | None) -> tuple[int, str]:
+    """(log level, message) for one finished run: its status and counts, never a bare
+    "executed successfully" for a crawl that failed."""
+    if run is None:
+        return logging.WARNING, f"crawl of {name}: no run recorded ({error or 'unknown'})"
+    run_id, status, stats_text, run_error = run
+    stats = json.loads(stats_text or "{}")
+    counts = ", ".join(
+        f"{label} {stats.get(key) or 0}"
+        for label, key in (
+            ("pages", "pages_fetched"),
+            ("new", "articles_new"),
+            ("updated", "articles_updated"),
+            ("flags", "flags"),
+            ("errors", "errors"),
+        )
+    )
+    kinds = sorted(
+        (
+            (v, k.removeprefix("errors."))
+            for k, v in stats.get("counts", {}).items()
+            if k.startswith("errors.") and v
+        ),
+        reverse=True,
+    )
+    message = f"run {run_id} of {name}: {status} ({counts})"
+    if kinds:
+        message += "; errors by kind: " + ", ".join(f"{kind} {n}" for n, kind in kinds[:4])
+    why = run_error or error
+    if status in ("failed", "interrupted") and why:
+        message += f"; {why.strip().splitlines()[-1][:300]}"
+    return (logging.WARNING if status == "failed" else logging.INFO), message
+
+
+def log_run(name: str, run: tuple[Any, ...] | None, error: str | None) -> None:
+    level, message = run_line(name, run, error)
+    logger.log(level, "%s", message)
 
 
 class Scheduler:
@@ -174,10 +215,16 @@ class Scheduler:
             "AND sources = ? ORDER BY id DESC LIMIT 1",
             [started, json.dumps([name])],
         ).fetchone()
-        failed = error is not None and not self.stopping.is_set()
+        stopping = self.stopping.is_set()
+        crashed = run is None or run[1] == "running"  # the child could not finish its run
         if run and run[1] == "running":
-            status = "interrupted" if self.stopping.is_set() else "failed"
-            finish_run(db, run[0], status, json.loads(run[2] or "{}"), error)
+            finish_run(
+                db,
+                run[0],
+                "interrupted" if stopping else "failed",
+                json.loads(run[2] or "{}"),
+                error,
+            )
         elif run is None and error:
             run_id = int(
                 db.execute(
@@ -187,19 +234,33 @@ class Scheduler:
                 ).lastrowid
                 or 0
             )
-            finish_run(db, run_id, "interrupted" if self.stopping.is_set() else "failed", {}, error)
-        new_items = json.loads(run[2] or "{}").get("articles_new", 0) if run else 0
-        failed = failed or bool(run and run[1] == "failed")
-        self.adapt(db, source, new_items, failed)
+            finish_run(db, run_id, "interrupted" if stopping else "failed", {}, error)
+            run = (run_id, "failed", "{}")
+        if crashed and error and not stopping:
+            # A finished child recorded its sources' health itself; a crashed one could not.
+            record_source_outcomes(db, {name: True})
+        final = (
+            None
+            if run is None
+            else db.execute(
+                "SELECT id, status, stats, error FROM runs WHERE id = ?", [run[0]]
+            ).fetchone()
+        )
+        log_run(name, final, error)
+        stats = json.loads(final[2] or "{}") if final else {}
+        failed = (error is not None and not stopping) or bool(final and final[1] == "failed")
+        self.adapt(db, source, stats.get("articles_new", 0) or 0, failed)
 
     def adapt(self, db: Database, source: Source, new_items: int, failed: bool) -> None:
+        """Poll a busy source more often and a quiet or failing one less (its health, failures
+        in a row, is recorded by the run itself: crawler/store/health.py)."""
         state, _ = load_poll_state(db, source)
         new_state = next_interval(state, new_items, failed)
         failures_row = db.execute(
             "SELECT consecutive_failures FROM sources WHERE name = ?", [source.name]
         ).fetchone()
-        failures = (failures_row[0] or 0) + 1 if failed else 0
-        if failures and failures % 3 == 0:
+        failures = (failures_row[0] or 0) if failures_row else 0
+        if failed and failures and failures % 3 == 0:
             logger.warning("source %s has failed %d runs in a row", source.name, failures)
         next_run = datetime.now(UTC) + timedelta(seconds=new_state.interval_seconds)
         # Under self.lock and only while not stopping: APScheduler's shutdown(wait=True) holds
@@ -213,15 +274,7 @@ class Scheduler:
                         IntervalTrigger(seconds=new_state.interval_seconds, timezone=UTC)
                     )
                 next_run = job.next_run_time or next_run
-        save_poll_state(
-            db,
-            source.name,
-            new_state,
-            next_run,
-            last_run_at=utcnow(),
-            last_status="failed" if failed else "ok",
-            consecutive_failures=failures,
-        )
+        save_poll_state(db, source.name, new_state, next_run)
 
     def stop(self, *_: Any) -> None:
         """Stop scheduling; ask running children to finish cleanly, kill them if they don't."""
@@ -323,7 +376,7 @@ class SeedingScheduler(Scheduler):
             db.close()
 
     def _finish(self, db: Database, name: str, run: OpenRun, how: str) -> None:
-        from crawler.crawl import RunSummary, run_status
+        from crawler.crawl import RunSummary, record_health, run_status
         from crawler.distributed import forget_run, read_counts
 
         counts = read_counts(self.server, run.tags)
@@ -340,6 +393,17 @@ class SeedingScheduler(Scheduler):
             RunSummary(run.run_id, status, counts).stats(),
             None if how == "finished" else f"run stopped: {how}",
         )
+        record_health(db, (self.config.source(name),), None, status)
+        if self.config.webhook:
+            from crawler.read.notify import notify_run
+
+            notify_run(
+                db,
+                self.config.webhook,
+                run.run_id,
+                fmt=self.config.webhook_format,
+                deadline=self.config.webhook_deadline_seconds,
+            )
         with self.lock:
             self.open_runs.pop(name, None)
         self._after_child(db, self.config.source(name), run.started, None)
@@ -364,8 +428,19 @@ class SeedingScheduler(Scheduler):
 
 
 def run_scheduler(config: Config, config_path: str | None, database: str) -> None:
-    """Run the scheduler in the foreground until SIGINT/SIGTERM."""
-    if config.redis_url:
-        SeedingScheduler(config, config_path, database).run()
-        return
-    Scheduler(config, config_path, database).run()
+    """Run the scheduler in the foreground until SIGINT/SIGTERM: one per database (raises
+    SchedulerLockHeld when another one runs)."""
+    # APScheduler logs "executed successfully" for every job that returned, failed crawl
+    # or not: each run gets its own line with its status instead (log_run).
+    logging.getLogger("apscheduler.executors").setLevel(logging.WARNING)
+    lock = SchedulerLock(database)
+    stale = lock.acquire()
+    try:
+        if stale is not None:
+            logger.warning("took over the lock of a scheduler that is gone (%s)", stale.describe())
+        if config.redis_url:
+            SeedingScheduler(config, config_path, database).run()
+            return
+        Scheduler(config, config_path, database).run()
+    finally:
+        lock.release()

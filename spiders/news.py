@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections import Counter
+import asyncio
+from collections import Counter, defaultdict, deque
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -12,17 +13,20 @@ from scrapy.http import Request, Response, TextResponse
 from scrapy.linkextractors import LinkExtractor
 from twisted.python.failure import Failure
 
+from crawler.budgets import SourceBudget
 from crawler.context import CrawlContext
 from crawler.discovery import (
     DiscoveryError,
     Entry,
+    SitemapTooLarge,
+    is_well_formed_stream,
     is_well_formed_xml,
+    iter_sitemap,
     looks_like_feed,
     parse_feed,
-    parse_sitemap,
 )
 from crawler.items import FetchRecord, PageItem
-from crawler.pages import PageJob, not_a_page
+from crawler.pages import PageJob, not_a_page, with_declared_bom
 from crawler.scraping.errors import RedirectLoop, Refused, RobotsUnavailable
 from crawler.urls import canonicalize_url, is_crawlable_url
 
@@ -42,6 +46,7 @@ _CONNECTION = {
     "ConnectionResetError",
 }
 _CANCELLED = {"DownloadCancelledError", "CancelledError"}
+SITEMAPS_IN_FLIGHT = 2  # child sitemaps of one source downloaded or parsed at once
 
 
 def _header(response: Response, name: str) -> str | None:
@@ -100,6 +105,15 @@ class NewsSpider(scrapy.Spider):
         # Listings with an article that failed this run: read again next run, even unchanged.
         self.incomplete_listings: set[str] = set()
         self.link_extractor = LinkExtractor(unique=True)
+        self.budgets: dict[str, SourceBudget] = {}
+        # Child sitemaps wait here and are read a few at a time per source, so a big index
+        # never holds many 50 MB bodies at once, and a spent budget stops the rest unread.
+        self.sitemap_queue: defaultdict[str, deque[tuple[str, str]]] = defaultdict(deque)
+        self.sitemaps_in_flight: Counter[str] = Counter()
+        self.parents: dict[str, str] = {}  # child sitemap -> the index that listed it
+        # Per source: responses handled and requests failed, for its health in this run.
+        self.source_fetched: Counter[str] = Counter()
+        self.source_failed: Counter[str] = Counter()
 
     async def start(self) -> AsyncIterator[Request]:
         for source in self.context.sources:
@@ -110,12 +124,32 @@ class NewsSpider(scrapy.Spider):
             for url in source.pages:
                 yield self._listing(url, source.name, "section", hops=0)
             for url in self.context.recheck.get(source.name, []):
-                yield self._article(url, source.name, None)
+                if self._take_request(source.name, None):
+                    yield self._article(url, source.name, None)
+
+    # -- budgets ---------------------------------------------------------------------------
+
+    def _budget(self, source: str) -> SourceBudget:
+        if source not in self.budgets:
+            self.budgets[source] = SourceBudget.of(self.context.config.crawl)
+        return self.budgets[source]
+
+    def _take_request(self, source: str, listing: str | None) -> bool:
+        """Whether the source may make one more request this run (counted when not)."""
+        if self._budget(source).take_request():
+            return True
+        self.context.counts["limits.requests_per_source"] += 1
+        self._incomplete(listing)
+        return False
 
     # -- request builders ------------------------------------------------------------------
 
-    def _listing(self, url: str, source: str, kind: str, hops: int = 0) -> Request:
+    def _listing(
+        self, url: str, source: str, kind: str, hops: int = 0, parent: str | None = None
+    ) -> Request:
         meta: dict[str, Any] = {"source": source, "kind": kind, "conditional": True, "hops": hops}
+        if parent is not None:
+            meta["parent"] = parent
         callback = self.parse_section if kind == "section" else self.parse_listing
         if kind == "sitemap":
             meta["download_maxsize"] = self.context.config.crawl.max_sitemap_bytes
@@ -155,65 +189,166 @@ class NewsSpider(scrapy.Spider):
             run=response.meta.get("nw_run"),
         )
 
-    def parse_listing(self, response: Response) -> Iterator[Any]:
+    async def parse_listing(self, response: Response) -> AsyncIterator[Any]:
         """A feed or sitemap: queue the articles it lists (and child sitemaps)."""
         source = response.meta["source"]
         kind = response.meta["kind"]
+        self.source_fetched[source] += 1
         if response.meta.get("unchanged"):
             self.context.counts["listings_unchanged"] += 1
             yield self._record(response, kind)
-            return
-        body = response.body
-        children: list[str] = []  # child sitemaps
+        elif kind == "feed" or looks_like_feed(response.body):
+            for item in self._read_feed(response, source, kind):
+                yield item
+        else:
+            async for item in self._read_sitemap(response, source):
+                yield item
+        for request in self._sitemap_done(response.meta):
+            yield request
+
+    def _own_urls(self, response: Response) -> set[str | None]:
+        # An item without a link resolves to the listing itself: that is no article.
+        request_url = response.request.url if response.request else None
+        return {
+            response.url,
+            request_url,
+            _canonical(response.url),
+            _canonical(request_url) if request_url else None,
+        }
+
+    def _listing_error(self, response: Response, kind: str, error: Exception) -> FetchRecord:
+        counted = "too_large" if isinstance(error, SitemapTooLarge) else kind
+        self._incomplete(self.parents.get(response.request.url if response.request else ""))
+        self.context.counts["errors"] += 1
+        self.context.counts[f"errors.{counted}"] += 1
+        self.source_failed[response.meta["source"]] += 1
+        return self._record(response, kind, error=f"{counted}: {type(error).__name__}: {error}")
+
+    def _read_feed(self, response: Response, source: str, kind: str) -> Iterator[Any]:
         try:
-            if kind == "feed" or looks_like_feed(body):
-                entries = parse_feed(body, response.url)
-            else:
-                body = self._maybe_gunzip(response)
-                entries, children = parse_sitemap(
-                    body, response.url, self.context.config.crawl.max_urls_per_sitemap
-                )
-            # An item without a link resolves to the listing itself: that is no article.
-            own = {
-                _canonical(response.url),
-                _canonical(response.request.url) if response.request else None,
-            }
-            entries = [e for e in entries if _canonical(e.url) not in own]
-            if not entries and not children and not is_well_formed_xml(body):
+            own = self._own_urls(response)
+            entries = [
+                e for e in parse_feed(response.body, response.url) if _canonical(e.url) not in own
+            ]
+            if not entries and not is_well_formed_xml(response.body):
                 raise DiscoveryError(f"not a readable {kind}: not well-formed XML, no entries")
         except (DiscoveryError, OSError, ValueError) as error:
-            self.context.counts["errors"] += 1
-            self.context.counts[f"errors.{kind}"] += 1
-            yield self._record(response, kind, error=f"{kind}: {type(error).__name__}: {error}")
+            yield self._listing_error(response, kind, error)
             return
         self.context.counts[f"{kind}s_read"] += 1
+        listing = response.request.url if response.request else response.url
+        yield from self._entry_requests(entries, source, listing)
+        # The record comes last: distributed mode acknowledges the request with it, which is
+        # only right once every request it led to is queued.
+        yield self._record(response, kind)
+
+    def _entry_requests(
+        self, entries: list[Entry], source: str, listing: str, own: set[str | None] = frozenset()
+    ) -> Iterator[Request]:
+        for entry in entries:
+            url = _canonical(entry.url)
+            if url is None:
+                self.context.counts["skipped.bad_url"] += 1
+            elif url in own:  # the listing itself, listed in it: no article
+                continue
+            elif self._take_request(source, listing):
+                yield self._article(url, source, entry, listing=listing)
+
+    async def _read_sitemap(self, response: Response, source: str) -> AsyncIterator[Any]:
+        """Parse a sitemap as a stream within the source's budgets, letting the event loop
+        (downloads, timeouts) run between pieces: a 50 MB sitemap starves no fetch."""
+        crawl = self.context.config.crawl
+        budget = self._budget(source)
+        listing = response.request.url if response.request else response.url
+        own = self._own_urls(response)
+        found = children_found = parsed = 0
+
+        def take() -> bool:
+            """Whether the next <url> fits this sitemap's and the source's budgets."""
+            nonlocal found
+            found += 1
+            if found > crawl.max_urls_per_sitemap:
+                cap = "urls_per_sitemap"
+            elif budget.requests <= 0:
+                cap = "requests_per_source"
+            elif not budget.take_sitemap_url():
+                cap = "sitemap_urls"
+            else:
+                return True
+            self.context.counts[f"limits.{cap}"] += 1
+            self._incomplete(listing)
+            return False
+
+        try:
+            for part in iter_sitemap(
+                response.body, response.url, max_bytes=crawl.max_sitemap_bytes, take=take
+            ):
+                spent, parsed = part.parsed_bytes - parsed, part.parsed_bytes
+                if not budget.take_sitemap_bytes(spent):
+                    self.context.counts["limits.sitemap_bytes"] += 1
+                    self._incomplete(listing)
+                    break
+                children_found += len(part.children)
+                for request in self._child_sitemaps(part.children, source, listing):
+                    yield request
+                for request in self._entry_requests(part.entries, source, listing, own):
+                    yield request
+                await asyncio.sleep(0)  # let the reactor serve downloads between pieces
+            if (
+                not found
+                and not children_found
+                and not is_well_formed_stream(response.body, crawl.max_sitemap_bytes)
+            ):
+                raise DiscoveryError("not a readable sitemap: not well-formed XML, no entries")
+        except (DiscoveryError, OSError, ValueError) as error:
+            yield self._listing_error(response, "sitemap", error)
+            return
+        self.context.counts["sitemaps_read"] += 1
+        yield self._record(response, "sitemap")
+
+    def _child_sitemaps(self, children: list[str], source: str, parent: str) -> Iterator[Request]:
+        """Queue an index's children (at most ``max_sitemaps`` per source and run)."""
         for child in children:
             self.sitemaps_seen[source] += 1
             if self.sitemaps_seen[source] > self.context.config.crawl.max_sitemaps:
                 self.context.counts["limits.max_sitemaps"] += 1
                 break
-            yield self._listing(child, source, "sitemap")
-        listing = response.request.url if response.request else response.url
-        for entry in entries:
-            url = _canonical(entry.url)
-            if url is None:
-                self.context.counts["skipped.bad_url"] += 1
-                continue
-            yield self._article(url, source, entry, listing=listing)
-        # The record comes last: distributed mode acknowledges the request with it, which is
-        # only right once every request it led to is queued.
-        yield self._record(response, kind)
+            self.parents.setdefault(child, parent)
+            if self.context.distributed is not None:
+                # Any worker may read it: the queue is shared, so is the order.
+                yield self._listing(child, source, "sitemap", parent=parent)
+            else:
+                self.sitemap_queue[source].append((child, parent))
+        yield from self._release_sitemaps(source)
 
-    def _maybe_gunzip(self, response: Response) -> bytes:
-        body = response.body
-        if body[:2] == b"\x1f\x8b":
-            from scrapy.utils.gz import gunzip
+    def _release_sitemaps(self, source: str) -> Iterator[Request]:
+        queue = self.sitemap_queue[source]
+        while queue and self.sitemaps_in_flight[source] < SITEMAPS_IN_FLIGHT:
+            if self._budget(source).sitemaps_exhausted:
+                # The budget is spent: the rest stay unread this run, and their index is read
+                # again next run (it is incomplete).
+                self.context.counts["limits.sitemaps_not_read"] += len(queue)
+                for _, parent in queue:
+                    self._incomplete(parent)
+                queue.clear()
+                return
+            child, parent = queue.popleft()
+            self.sitemaps_in_flight[source] += 1
+            yield self._listing(child, source, "sitemap", parent=parent)
 
-            return gunzip(body, max_size=self.context.config.crawl.max_sitemap_bytes)
-        return body
+    def _sitemap_done(self, meta: dict[str, Any]) -> Iterator[Request]:
+        """A queued child sitemap was read (or failed): let the next one go."""
+        if meta.get("kind") != "sitemap" or "parent" not in meta:
+            return
+        if self.context.distributed is not None:
+            return
+        source = meta["source"]
+        self.sitemaps_in_flight[source] = max(0, self.sitemaps_in_flight[source] - 1)
+        yield from self._release_sitemaps(source)
 
     def parse_section(self, response: Response) -> Iterator[Any]:
         """A section or front page: follow its links (within scope) as article candidates."""
+        self.source_fetched[response.meta["source"]] += 1
         yield from self._follow_links(response)
         yield self._record(response, "section")
 
@@ -224,17 +359,29 @@ class NewsSpider(scrapy.Spider):
         if not isinstance(response, TextResponse):
             return
         source = response.meta["source"]
-        for link in self.link_extractor.extract_links(response):
-            if is_crawlable_url(link.url):
+        page = response.request.url if response.request else response.url
+        cap = self.context.config.crawl.max_links_per_page
+        links = [
+            link
+            for link in self.link_extractor.extract_links(response)
+            if is_crawlable_url(link.url)
+        ]
+        if len(links) > cap:
+            self.context.counts["limits.links_per_page"] += len(links) - cap
+            links = links[:cap]
+        for link in links:
+            if self._take_request(source, page if response.meta["kind"] == "section" else None):
                 yield self._article(canonicalize_url(link.url), source, None, hops=hops + 1)
 
     def parse_article(self, response: Response) -> Iterator[Any]:
         """An article candidate: unchanged ones are only recorded, others extracted."""
+        self.source_fetched[response.meta["source"]] += 1
         if response.meta.get("unchanged"):
             self.context.counts["articles_unchanged"] += 1
             yield self._record(response, "article")
             return
-        problem = not_a_page(response.body)
+        body = with_declared_bom(response.body, _header(response, "Content-Type"))
+        problem = not_a_page(body)
         if problem is not None:
             kind, reason = problem
             self._incomplete(response.meta.get("listing"))
@@ -246,7 +393,7 @@ class NewsSpider(scrapy.Spider):
         request_url = response.request.url if response.request else response.url
         job = PageJob(
             url=response.url,
-            body=response.body,
+            body=body,
             source=response.meta["source"],
             request_url=request_url,
             fallback_title=entry.title if entry else None,
@@ -267,10 +414,12 @@ class NewsSpider(scrapy.Spider):
         )
 
     def _incomplete(self, listing: str | None) -> None:
-        if listing is not None:
+        """Read this listing (and the index that listed it) again next run, even unchanged."""
+        while listing is not None and listing not in self.incomplete_listings:
             self.incomplete_listings.add(listing)
+            listing = self.parents.get(listing)
 
-    def on_error(self, failure: Failure) -> Iterator[FetchRecord]:
+    def on_error(self, failure: Failure) -> Iterator[FetchRecord | Request]:
         """Record a failed request (HTTP error, timeout, refused, too big) and carry on."""
         request: Request = failure.request  # type: ignore[attr-defined]
         response = getattr(failure.value, "response", None)
@@ -285,8 +434,11 @@ class NewsSpider(scrapy.Spider):
             )
             kind, message = failure_kind(failure, max_size)
             self._incomplete(request.meta.get("listing"))
+            self._incomplete(request.meta.get("parent"))
             self.context.counts["errors"] += 1
             self.context.counts[f"errors.{kind}"] += 1
+            if request.meta.get("source"):
+                self.source_failed[request.meta["source"]] += 1
             if response is not None:
                 self.context.counts[f"http_status.{response.status}"] += 1
         # A redirect that failed (loop, off-site) is recorded under the URL that was listed.
@@ -299,3 +451,4 @@ class NewsSpider(scrapy.Spider):
             lease=request.meta.get("nw_lease"),
             run=request.meta.get("nw_run"),
         )
+        yield from self._sitemap_done(request.meta)

@@ -101,3 +101,18 @@ def test_well_formed_xml() -> None:
 
     assert is_well_formed_xml(RSS)
     assert not is_well_formed_xml(b"<rss><channel><item></rss>")
+
+
+def test_gzip_sitemap_is_read_as_a_stream_and_a_bomb_is_too_large() -> None:
+    import gzip
+
+    from crawler.discovery import SitemapTooLarge
+
+    entries, _ = parse_sitemap(gzip.compress(NEWS_SITEMAP), "https://ex.org/s.xml.gz")
+    assert [e.url for e in entries] == ["https://ex.org/n1", "https://ex.org/n2"]
+    head = b'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+    bomb = gzip.compress(head + b" " * (4 * 1024 * 1024))
+    with pytest.raises(SitemapTooLarge, match="more than 1048576 bytes"):
+        parse_sitemap(bomb, "https://ex.org/s.xml.gz", max_bytes=1024 * 1024)
+    with pytest.raises(DiscoveryError):
+        parse_sitemap(b"\x1f\x8bnot gzip at all", "https://ex.org/s.xml.gz")

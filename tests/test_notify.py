@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from crawler.read.notify import notify_run
+from crawler.read.notify import notify_run, slack_payload
 from crawler.store.flags import create_flag
 from crawler.store.storage import open_database, start_run, utcnow
 
@@ -58,17 +58,38 @@ def _db_with_flag(tmp_path: Path) -> tuple:
 def test_webhook_receives_one_post_with_the_flags(tmp_path: Path, receiver: str) -> None:
     db, run_id = _db_with_flag(tmp_path)
     Receiver.fail_first = 1  # the first attempt meets a 503 and is retried
-    assert notify_run(db, receiver, run_id, backoff=0.01)
+    delivery = notify_run(db, receiver, run_id, deadline=5)
+    assert delivery.sent == 1 and delivery.pending == 0 and delivery.error is None
     (payload,) = Receiver.received
     assert payload["run_id"] == run_id
     assert payload["flags"][0]["kind"] == "new_story"
     assert payload["flags"][0]["title"] == "Cártel"
     stats = json.loads(db.execute("SELECT stats FROM runs").fetchone()[0])
-    assert stats["webhook"] == "sent"
+    assert stats["webhook"] == "sent" and stats["webhook_sent"] == 1
+    assert db.execute("SELECT count(*) FROM outbox").fetchone()[0] == 0
 
 
-def test_webhook_failure_is_recorded_not_raised(tmp_path: Path) -> None:
+def test_webhook_failure_is_recorded_and_the_flag_waits(tmp_path: Path) -> None:
     db, run_id = _db_with_flag(tmp_path)
-    assert not notify_run(db, "http://127.0.0.1:9/nothing-listens", run_id, backoff=0.01, timeout=1)
+    delivery = notify_run(db, "http://127.0.0.1:9/nothing-listens", run_id, deadline=1)
+    assert delivery.sent == 0 and delivery.pending == 1 and delivery.error
     stats = json.loads(db.execute("SELECT stats FROM runs").fetchone()[0])
     assert stats["webhook"] == "failed" and "webhook_error" in stats
+    assert stats["webhook_pending"] == 1
+    attempts, error = db.execute("SELECT attempts, last_error FROM outbox").fetchone()
+    assert attempts == 1 and error == delivery.error
+
+
+def test_slack_payload_escapes_and_links() -> None:
+    flag = {
+        "id": 1,
+        "kind": "new_story",
+        "url": "https://ex.org/a?x=1|2",
+        "title": "A <b> & c",
+        "source": "ex",
+        "story_id": 4,
+    }
+    payload = slack_payload([flag], 7)
+    line = "*New story*: <https://ex.org/a?x=1%7C2|A &lt;b&gt; &amp; c> (ex) · story s4"
+    assert payload["text"] == "newswatch: 1 new flag\n" + line
+    assert payload["blocks"][1] == {"type": "section", "text": {"type": "mrkdwn", "text": line}}

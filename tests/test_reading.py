@@ -550,6 +550,7 @@ def test_runs(sample_db: Path) -> None:
         "1",
         "3",
         "1",
+        "",
     ]
 
 
@@ -564,7 +565,9 @@ def test_sources(sample_db: Path, tmp_path: Path) -> None:
     assert by_name["reuters"]["interval"] == "90m"
     assert by_name["milenio"]["next_run_at"] is None and by_name["milenio"]["failing"] is False
     table = run("sources", "--config", config, "--db", sample_db).stdout
-    assert "FAILING" in table.splitlines()[1]
+    assert "failing (3 in a row)" in table.splitlines()[1]
+    assert by_name["reuters"]["health"] == "failing (3 in a row)"
+    assert by_name["elpais"]["health"] == "ok" and by_name["milenio"]["health"] == "never run"
 
 
 def test_helpers() -> None:

@@ -118,12 +118,16 @@ def schedule(config_path: str | None, db_path: str | None) -> None:
     """Run the scheduler in the foreground until SIGINT/SIGTERM."""
     import logging
 
+    from schedules.lock import SchedulerLockHeld
     from schedules.runner import run_scheduler
 
     config = load_or_exit(config_path)
     check_redis(config)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    run_scheduler(config, config_path, database_path(config, db_path))
+    try:
+        run_scheduler(config, config_path, database_path(config, db_path))
+    except SchedulerLockHeld as error:
+        fail(str(error), 1)
 
 
 @cli.command()

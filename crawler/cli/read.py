@@ -272,9 +272,12 @@ def search(
 ) -> None:
     """Full-text search of article titles and text (FTS5 syntax: words, "phrases", pre*, OR)."""
     from crawler.cli.render import Column, article_ref, print_table, story_ref
-    from crawler.read.queries import search_articles
+    from crawler.read.queries import search as run_search
 
-    found = search_articles(open_existing(config_path, db_path), query, limit=limit)
+    result = run_search(open_existing(config_path, db_path), query, limit=limit)
+    if result.note:
+        click.echo(f"note: {result.note}", err=True)
+    found = result.rows
     if as_json:
         echo_json(found)
         return
@@ -353,7 +356,7 @@ def runs(
 ) -> None:
     """Crawl history, newest first; with RUN, that run's failures by kind and URL."""
     from crawler.cli.render import Column, elapsed, print_table
-    from crawler.read.queries import list_runs
+    from crawler.read.queries import backlog_line, list_runs, webhook_backlog, webhook_cell
 
     db = open_existing(config_path, db_path)
     if run_id is not None:
@@ -376,6 +379,7 @@ def runs(
             Column("dups"),
             Column("flags"),
             Column("errors"),
+            Column("webhook", flex=True, optional=True),
         ),
         [
             [
@@ -389,11 +393,15 @@ def runs(
                 r["duplicates"],
                 r["flags"],
                 r["errors"],
+                webhook_cell(r),
             ]
             for r in found
         ],
         empty="No runs yet.",
     )
+    backlog = webhook_backlog(db)
+    if backlog is not None and (backlog["pending"] or any(r["webhook"]["state"] for r in found)):
+        click.echo(backlog_line(backlog))
 
 
 def _show_run(db: Database, run_id: int, as_json: bool) -> None:
@@ -469,7 +477,7 @@ def sources(config_path: str | None, db_path: str | None, as_json: bool) -> None
                 s["next_run_at"],
                 s["last_status"],
                 s["consecutive_failures"],
-                "FAILING" if s["failing"] else "ok",
+                s["health"],
             ]
             for s in found
         ],

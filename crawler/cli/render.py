@@ -190,6 +190,13 @@ def print_run_summary(summary: RunSummary) -> None:
         echo(f"(marked earlier run(s) {ids} as interrupted)")
     for line in summary_digest(summary):
         echo(line)
+    caps = caps_hit(summary.counts)
+    if caps:
+        echo(f"caps hit: {caps} (see [crawl] max_*; cut listings are read again next run)")
+    delivery = summary.delivery
+    if delivery is not None and (delivery.sent or delivery.pending):
+        line = f"webhook: {delivery.sent} flag(s) sent, {delivery.pending} pending"
+        echo(line + (f" ({delivery.error})" if delivery.error else ""))
 
 
 def summary_digest(summary: RunSummary) -> list[str]:
@@ -212,6 +219,15 @@ def summary_digest(summary: RunSummary) -> list[str]:
     if lines and summary.failures_total:
         lines.append(f"details: newswatch runs {summary.run_id}")
     return lines
+
+
+def caps_hit(counts: dict[str, int]) -> str:
+    """``links_per_page 50, sitemap_urls 60``: what the run's budgets left out, by cap."""
+    return ", ".join(
+        f"{key.removeprefix('limits.')} {value}"
+        for key, value in sorted(counts.items())
+        if key.startswith("limits.") and value
+    )
 
 
 def flag_rows(flags: Sequence[dict[str, Any]]) -> list[list[Any]]:

@@ -1,48 +1,124 @@
-"""Webhook: one POST per run that created flags. Failure is recorded, never fatal."""
+"""Webhook delivery, at least once: flags wait in an outbox until a receiver has taken them.
+
+A run first posts what earlier runs left pending, oldest first, then its own flags. A batch
+leaves the outbox only on a 2xx answer; anything else keeps it (and everything after it)
+for the next run. Every POST has a total deadline covering connect, send and the answer's
+status line, so a receiver dripping one byte at a time cannot hold a crawl.
+"""
 
 from __future__ import annotations
 
+import http.client
 import json
 import logging
+import socket
+import threading
 import time
-import urllib.error
-import urllib.request
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
 
 from sqlite_utils import Database
 
-from crawler.store.flags import flags_of_run
-from crawler.store.storage import update_run_stats
+from crawler.store.storage import update_run_stats, utcnow, write_transaction
 
 logger = logging.getLogger(__name__)
 
+FORMATS = ("json", "slack")
+# Slack allows 50 blocks per message: a header and one section per flag.
+BATCH_SIZE = {"json": 100, "slack": 20}
+RETRY_PAUSE_SECONDS = 1.0
+KIND_LABELS = {
+    "new_story": "New story",
+    "new_coverage": "New coverage",
+    "updated": "Updated",
+    "new_related": "New related link",
+}
 
-def post_json(
-    url: str, payload: dict, *, timeout: float = 10.0, attempts: int = 3, backoff: float = 1.0
-) -> None:
-    """POST JSON, retrying network errors and 5xx/429 answers; raise the last error."""
-    body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
-    last: Exception | None = None
-    for attempt in range(attempts):
-        request = urllib.request.Request(
-            url,
-            data=body,
-            method="POST",
-            headers={"Content-Type": "application/json", "User-Agent": "newswatch-webhook/0.1"},
+
+class DeliveryError(RuntimeError):
+    """A POST that did not end in a 2xx answer within its deadline."""
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """The outcome of one delivery step: flags sent now, flags still waiting, last error."""
+
+    sent: int
+    pending: int
+    error: str | None = None
+
+
+# -- the outbox -------------------------------------------------------------------------------
+
+
+def enqueue_runs(db: Database, run_ids: Iterable[int]) -> int:
+    """Put the flags of these runs in the outbox (once each); return how many were added."""
+    ids = sorted(set(run_ids))
+    if not ids:
+        return 0
+    marks = ", ".join("?" for _ in ids)
+    with write_transaction(db):
+        cursor = db.execute(
+            "INSERT OR IGNORE INTO outbox (flag_id, run_id, queued_at) "
+            f"SELECT id, run_id, ? FROM flags WHERE run_id IN ({marks})",
+            [utcnow(), *ids],
         )
-        try:
-            with urllib.request.urlopen(request, timeout=timeout) as response:
-                response.read(1024)
-                return
-        except urllib.error.HTTPError as error:
-            error.close()  # it holds the response's socket
-            last = error
-            if error.code < 500 and error.code != 429:
-                break  # the receiver refused the payload; retrying will not change that
-        except (OSError, TimeoutError) as error:
-            last = error
-        if attempt + 1 < attempts:
-            time.sleep(backoff * (2**attempt))
-    raise RuntimeError(f"webhook POST to {url} failed: {last}")
+    return max(0, cursor.rowcount)
+
+
+def pending_count(db: Database) -> int:
+    return int(db.execute("SELECT count(*) FROM outbox").fetchone()[0])
+
+
+def backlog(db: Database) -> dict[str, Any]:
+    """Flags waiting for the webhook: how many, since when, and why the last attempt failed."""
+    row = db.execute("SELECT count(*), min(queued_at), max(attempts) FROM outbox").fetchone()
+    last = db.execute(
+        "SELECT last_error, last_attempt_at FROM outbox WHERE last_error IS NOT NULL "
+        "ORDER BY last_attempt_at DESC LIMIT 1"
+    ).fetchone()
+    per_run = dict(db.execute("SELECT run_id, count(*) FROM outbox GROUP BY run_id").fetchall())
+    return {
+        "pending": row[0],
+        "oldest_queued_at": row[1],
+        "attempts": row[2] or 0,
+        "last_error": last[0] if last else None,
+        "last_attempt_at": last[1] if last else None,
+        "pending_by_run": per_run,
+    }
+
+
+def _batch(db: Database, size: int) -> list[dict[str, Any]]:
+    """The oldest pending flags with their article, source and story."""
+    return list(
+        db.query(
+            "SELECT f.id, f.kind, f.created_at, f.run_id, f.article_id, f.story_id, a.url, "
+            "a.title, a.source, s.title AS story_title, f.detail "
+            "FROM outbox o JOIN flags f ON f.id = o.flag_id "
+            "LEFT JOIN articles a ON a.id = f.article_id "
+            "LEFT JOIN stories s ON s.id = f.story_id "
+            "ORDER BY o.flag_id LIMIT ?",
+            [size],
+        )
+    )
+
+
+def _settle(db: Database, flag_ids: list[int], error: str | None) -> None:
+    marks = ", ".join("?" for _ in flag_ids)
+    with write_transaction(db):
+        if error is None:
+            db.execute(f"DELETE FROM outbox WHERE flag_id IN ({marks})", flag_ids)
+        else:
+            db.execute(
+                "UPDATE outbox SET attempts = attempts + 1, last_attempt_at = ?, "
+                f"last_error = ? WHERE flag_id IN ({marks})",
+                [utcnow(), error[:500], *flag_ids],
+            )
+
+
+# -- payloads ---------------------------------------------------------------------------------
 
 
 # What the webhook sends of each flag: what `newswatch flags --json` shows, less the ack.
@@ -61,21 +137,187 @@ PAYLOAD_KEYS = (
 )
 
 
-def flag_payload(flag: dict) -> dict:
-    return {key: flag.get(key) for key in PAYLOAD_KEYS}
+def flag_payload(flag: dict[str, Any]) -> dict[str, Any]:
+    payload = {key: flag.get(key) for key in PAYLOAD_KEYS}
+    if isinstance(payload["detail"], str):  # stored as JSON text in the outbox query
+        try:
+            payload["detail"] = json.loads(payload["detail"])
+        except ValueError:
+            pass
+    return payload
 
 
-def notify_run(db: Database, url: str, run_id: int, **post_options: float) -> bool:
-    """POST the run's flags to the webhook; record the outcome on the run."""
-    flags = flags_of_run(db, run_id)
-    if not flags:
-        return True
-    payload = {"run_id": run_id, "flags": [flag_payload(f) for f in flags]}
+def json_payload(flags: list[dict[str, Any]], run_id: int) -> dict[str, Any]:
+    """``{"run_id": …, "flags": […]}``: ``run_id`` is the delivering run; each flag names
+    the run that created it (a backlog spans runs)."""
+    return {"run_id": run_id, "flags": [flag_payload(f) for f in flags]}
+
+
+def _mrkdwn(text: str) -> str:
+    """Slack's three escapes; the rest of mrkdwn is harmless in a title."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def slack_line(flag: dict[str, Any]) -> str:
+    label = KIND_LABELS.get(flag["kind"], flag["kind"])
+    title = _mrkdwn((flag.get("title") or flag.get("url") or "(untitled)")[:200])
+    url = (flag.get("url") or "").replace("|", "%7C").replace(">", "%3E").replace("<", "%3C")
+    link = f"<{url}|{title}>" if url else title
+    where = f" ({_mrkdwn(flag['source'])})" if flag.get("source") else ""
+    story = f" · story s{flag['story_id']}" if flag.get("story_id") else ""
+    return f"*{label}*: {link}{where}{story}"
+
+
+def slack_payload(flags: list[dict[str, Any]], run_id: int) -> dict[str, Any]:
+    """Slack's incoming-webhook message: ``text`` (what Mattermost, Rocket.Chat and Discord's
+    ``/slack`` endpoint show) with the same lines as ``blocks`` for Slack itself."""
+    head = f"newswatch: {len(flags)} new flag{'s' if len(flags) != 1 else ''}"
+    lines = [slack_line(flag) for flag in flags]
+    blocks: list[dict[str, Any]] = [
+        {"type": "section", "text": {"type": "mrkdwn", "text": f"*{head}*"}}
+    ]
+    blocks += [{"type": "section", "text": {"type": "mrkdwn", "text": line}} for line in lines]
+    return {"text": "\n".join([head, *lines]), "blocks": blocks}
+
+
+def build_payload(fmt: str, flags: list[dict[str, Any]], run_id: int) -> dict[str, Any]:
+    return slack_payload(flags, run_id) if fmt == "slack" else json_payload(flags, run_id)
+
+
+# -- one POST under a deadline ----------------------------------------------------------------
+
+
+def post_json(url: str, payload: dict[str, Any], *, deadline: float = 10.0) -> int:
+    """POST ``payload`` and return the answer's status, all within ``deadline`` seconds.
+
+    A socket timeout restarts on every byte; a timer that shuts the socket down does not.
+    Raises DeliveryError for a network error, a missed deadline or a non-2xx answer.
+    """
+    parts = urlsplit(url)
+    body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
+    connection_class = (
+        http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+    )
+    connection = connection_class(parts.hostname or "", parts.port, timeout=deadline)
+    expired = threading.Event()
+
+    def abort() -> None:
+        expired.set()
+        sock = connection.sock
+        if sock is not None:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    timer = threading.Timer(deadline, abort)
+    timer.daemon = True
+    timer.start()
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     try:
-        post_json(url, payload, **post_options)  # type: ignore[arg-type]
-    except Exception as error:
-        logger.warning("%s", error)
-        update_run_stats(db, run_id, webhook="failed", webhook_error=str(error)[:500])
-        return False
-    update_run_stats(db, run_id, webhook="sent", webhook_flags=len(flags))
-    return True
+        connection.request(
+            "POST",
+            path,
+            body=body,
+            headers={
+                "Content-Type": "application/json; charset=utf-8",
+                "User-Agent": "newswatch-webhook/0.1",
+            },
+        )
+        response = connection.getresponse()
+        status = response.status
+        detail = response.read(300).decode("utf-8", "replace").strip() if status >= 300 else ""
+    except (OSError, http.client.HTTPException) as error:
+        if expired.is_set():
+            raise DeliveryError(f"no answer within the {deadline:g}s deadline") from None
+        raise DeliveryError(f"{type(error).__name__}: {error}") from None
+    finally:
+        timer.cancel()
+        connection.close()
+    if expired.is_set():
+        raise DeliveryError(f"no answer within the {deadline:g}s deadline")
+    if not 200 <= status < 300:
+        raise DeliveryError(f"HTTP {status}" + (f": {detail[:200]}" if detail else ""))
+    return status
+
+
+def _post_with_retry(url: str, payload: dict[str, Any], deadline: float, attempts: int) -> None:
+    for attempt in range(attempts):
+        try:
+            post_json(url, payload, deadline=deadline)
+            return
+        except DeliveryError as error:
+            text = str(error)
+            # A 4xx other than 408/429 is the receiver refusing this payload: no retry now.
+            refused = text.startswith("HTTP 4") and not text.startswith(("HTTP 408", "HTTP 429"))
+            if refused or attempt + 1 >= attempts:
+                raise
+            time.sleep(RETRY_PAUSE_SECONDS * (attempt + 1))
+
+
+def deliver_pending(
+    db: Database,
+    url: str,
+    run_id: int,
+    *,
+    fmt: str = "json",
+    deadline: float = 10.0,
+    attempts: int = 2,
+) -> Delivery:
+    """POST the outbox, oldest flags first, in batches; stop at the first batch that fails
+    (order is kept, nothing is skipped). Never raises for the receiver's sake."""
+    sent = 0
+    error: str | None = None
+    with write_transaction(db):
+        gone = db.execute("DELETE FROM outbox WHERE flag_id NOT IN (SELECT id FROM flags)")
+    if gone.rowcount:
+        logger.warning("webhook: %d pending flag(s) were pruned before delivery", gone.rowcount)
+    while True:
+        flags = _batch(db, BATCH_SIZE.get(fmt, 100))
+        if not flags:
+            break
+        ids = [int(flag["id"]) for flag in flags]
+        try:
+            _post_with_retry(url, build_payload(fmt, flags, run_id), deadline, attempts)
+        except DeliveryError as failure:
+            error = str(failure)
+            logger.warning(
+                "webhook %s: %s (%d flags wait for the next run)", url, error, pending_count(db)
+            )
+            _settle(db, ids, error)
+            break
+        _settle(db, ids, None)
+        sent += len(ids)
+    return Delivery(sent, pending_count(db), error)
+
+
+def delivery_stats(*steps: Delivery) -> dict[str, Any]:
+    """What a run records about its delivery steps (merged into its stats JSON): ``webhook``
+    is ``sent``, ``failed`` or ``idle`` (nothing was waiting)."""
+    errors = [step.error for step in steps if step.error]
+    sent = sum(step.sent for step in steps)
+    state = "failed" if steps[-1].error else ("sent" if sent else "idle")
+    return {
+        "webhook": state,
+        "webhook_sent": sent,
+        "webhook_pending": steps[-1].pending,
+        **({"webhook_error": errors[-1]} if errors else {}),
+    }
+
+
+def notify_run(
+    db: Database,
+    url: str,
+    run_id: int,
+    *,
+    fmt: str = "json",
+    deadline: float = 10.0,
+    earlier: Delivery | None = None,
+) -> Delivery:
+    """After a run: queue its flags, post everything pending, record the outcome on the run
+    (together with the ``earlier`` delivery step the run made before crawling)."""
+    enqueue_runs(db, [run_id])
+    delivery = deliver_pending(db, url, run_id, fmt=fmt, deadline=deadline)
+    steps = (earlier, delivery) if earlier is not None else (delivery,)
+    update_run_stats(db, run_id, **delivery_stats(*steps))
+    return delivery

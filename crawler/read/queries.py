@@ -7,17 +7,15 @@ from __future__ import annotations
 
 import difflib
 import json
-import re
 import sqlite3
 from typing import Any
 
 from sqlite_utils import Database
 
 from crawler.config import Config
+from crawler.read.search import SearchResult, plan_search, quote_words
 from crawler.store.flags import query_flags
 from crawler.store.storage import utcnow, write_transaction
-
-FAILING_AFTER = 3  # consecutive failed runs before a source is reported as failing
 
 
 def with_limit(sql: str, params: list[Any], limit: int | None) -> str:
@@ -223,17 +221,17 @@ def text_diff(previous: dict[str, Any], current: dict[str, Any]) -> str:
 SNIPPET_OPEN, SNIPPET_CLOSE = "**", "**"
 
 
-def quote_words(query: str) -> str:
-    """Each word of ``query`` as an FTS5 phrase: what a query with syntax errors becomes."""
-    words = re.findall(r"[^\s\"]+", query)
-    return " ".join('"' + word.replace('"', '""') + '"' for word in words)
-
-
 def search_articles(db: Database, query: str, *, limit: int | None = 20) -> list[dict[str, Any]]:
-    """Full-text search over title and text, best (bm25) first, with a snippet each.
+    """Full-text search over title and text, best (bm25) first, with a snippet each."""
+    return search(db, query, limit=limit).rows
 
-    ``query`` is an FTS5 query (words, "phrases", prefix*, AND/OR/NOT); if FTS5 rejects it,
-    each word is searched as a quoted phrase instead.
+
+def search(db: Database, query: str, *, limit: int | None = 20) -> SearchResult:
+    """Full-text search with bounded cost, saying how the query was searched.
+
+    ``query`` is an FTS5 query (words, "phrases", prefix*, AND/OR/NOT). Past the bounds of
+    crawler/read/search.py it is searched in a cheaper form; if FTS5 rejects it, each word
+    is searched as a quoted phrase instead. Either way the result's note says so.
     """
     sql = (
         "SELECT a.id AS article_id, a.url, a.title, a.story_id, a.source, a.published, "
@@ -246,18 +244,22 @@ def search_articles(db: Database, query: str, *, limit: int | None = 20) -> list
     params: list[Any] = []
     sql = with_limit(sql, params, limit)
     if not query.strip():
-        return []
+        return SearchResult([])
+    plan = plan_search(db, query)
+    note = plan.note
     try:
-        rows = _rows(db, sql, [query, *params])
-    except sqlite3.OperationalError:
+        rows = _rows(db, sql, [plan.match, *params])
+    except sqlite3.OperationalError as error:
         # Syntax errors, unknown column filters ("foo:bar"), stray quotes or parentheses.
-        fallback = quote_words(query)
+        fallback = quote_words(plan.match)
         if not fallback:
-            return []
+            return SearchResult([], f"FTS5 could not parse the query ({error}); nothing to search")
+        note = f"FTS5 could not parse the query ({error}); searched its words as phrases: "
+        note += fallback if len(fallback) < 200 else fallback[:200] + "…"
         rows = _rows(db, sql, [fallback, *params])
     for row in rows:
         row["rank"] = round(row["rank"], 6)
-    return rows
+    return SearchResult(rows, note)
 
 
 # -- runs and sources -------------------------------------------------------------------------
@@ -278,6 +280,8 @@ def list_runs(
     params: list[Any] = [] if run_id is None else [run_id]
     sql = with_limit(sql, params, limit)
     runs = _rows(db, sql, params)
+    pending = webhook_backlog(db)
+    by_run = pending["pending_by_run"] if pending else {}
     for run in runs:
         try:
             stats = json.loads(run["stats"]) if run["stats"] else {}
@@ -288,11 +292,56 @@ def list_runs(
         for key in RUN_COUNTS:
             run[key] = stats.get(key)
         run["stats"] = stats
+        run["webhook"] = {
+            "state": stats.get("webhook"),  # sent, failed, idle; None: no webhook then
+            "sent": stats.get("webhook_sent"),
+            "error": stats.get("webhook_error"),
+            "pending": by_run.get(run["id"], 0),  # this run's flags still in the outbox
+        }
     return runs
 
 
+def webhook_backlog(db: Database) -> dict[str, Any] | None:
+    """The webhook outbox: flags pending, since when, last error (None: no outbox table, a
+    database from before it existed)."""
+    from crawler.read.notify import backlog
+
+    try:
+        return backlog(db)
+    except sqlite3.OperationalError:
+        return None
+
+
+def webhook_cell(run: dict[str, Any]) -> str:
+    """``sent 5``, ``failed: HTTP 500 (3 pending)``, ``3 pending``: one run's delivery."""
+    hook = run.get("webhook") or {}
+    state, pending = hook.get("state"), hook.get("pending") or 0
+    waiting = f"{pending} pending" if pending else ""
+    if state == "failed":
+        return f"failed: {hook.get('error') or '?'}" + (f" ({waiting})" if waiting else "")
+    if state == "sent" and hook.get("sent"):
+        return f"sent {hook['sent']}" + (f", {waiting}" if waiting else "")
+    return waiting
+
+
+def backlog_line(pending: dict[str, Any] | None) -> str | None:
+    """One line on the webhook outbox for `newswatch runs` (None: no outbox table)."""
+    if pending is None:
+        return None
+    if not pending["pending"]:
+        return "webhook backlog: none"
+    line = (
+        f"webhook backlog: {pending['pending']} flag(s) pending since "
+        f"{pending['oldest_queued_at']}, {pending['attempts']} attempt(s)"
+    )
+    return line + (f"; last error: {pending['last_error']}" if pending["last_error"] else "")
+
+
 def source_health(db: Database, config: Config) -> list[dict[str, Any]]:
-    """Each configured source: its configured interval, current adaptive one and last result."""
+    """Each configured source: its configured interval, current adaptive one and its health
+    (``never run``, ``ok``, ``failing (N in a row)``, manual and scheduled runs alike)."""
+    from crawler.store.health import health_label
+
     state = {row["name"]: row for row in _rows(db, "SELECT * FROM sources")}
     report = []
     for source in config.sources:
@@ -309,7 +358,8 @@ def source_health(db: Database, config: Config) -> list[dict[str, Any]]:
                 "last_run_at": row.get("last_run_at"),
                 "last_status": row.get("last_status"),
                 "consecutive_failures": failures,
-                "failing": failures >= FAILING_AFTER,
+                "failing": failures > 0,
+                "health": health_label(row.get("last_run_at"), failures),
             }
         )
     return report

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 from scrapy import signals
 from scrapy.downloadermiddlewares.redirect import MetaRefreshMiddleware
@@ -61,19 +61,32 @@ class SourceScopeMiddleware:
 
 
 class RedirectLoopMiddleware:
-    """Fail a redirect that points back into its own chain, naming the loop.
+    """Fail a redirect that points back into its own chain, naming the loop; refuse one to
+    another scheme (file:, ftp:, gopher:, javascript:) by its scheme.
 
     Without this Scrapy's duplicate filter silently drops the second visit of a looping URL,
-    so the URL a feed listed ends up with no fetch record and no counted failure.
+    so the URL a feed listed ends up with no fetch record and no counted failure; and Scrapy
+    leaves a redirect to another scheme as a bare 3xx, recorded as an HTTP error.
     """
 
     REDIRECT_CODES = (301, 302, 303, 307, 308)
+
+    def __init__(self, crawler: Crawler | None = None) -> None:
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> RedirectLoopMiddleware:
+        return cls(crawler)
 
     def process_response(self, request: Request, response: Response) -> Response:
         location = response.headers.get("Location")
         if response.status not in self.REDIRECT_CODES or not location:
             return response
         target = urljoin(request.url, safe_url_string(location.decode("latin-1")))
+        if urlsplit(target).scheme.lower() not in ("http", "https"):
+            if self.crawler is not None:
+                context_of(self.crawler).counts["refused.scheme"] += 1
+            raise Refused(f"refused (scheme): redirect to {target[:200]}")
         chain = [*request.meta.get("redirect_urls", []), request.url]
         try:
             seen = {canonicalize_url(url) for url in chain}

@@ -95,7 +95,10 @@ def _single_node_settings(config: Config) -> dict[str, Any]:
         # Extraction runs in worker processes; a handful of responses waiting per worker is
         # enough to keep them busy, more only costs memory.
         "CONCURRENT_ITEMS": max(4, crawl.workers * 4),
-        "SCRAPER_SLOT_MAX_ACTIVE_SIZE": 8 * 1024 * 1024,
+        # Responses held by the scraper before the engine stops fetching: room for one sitemap
+        # of the maximum size being parsed (a stream, piece by piece) next to 8 MB of pages,
+        # so that parsing a big sitemap does not pause every download until it is done.
+        "SCRAPER_SLOT_MAX_ACTIVE_SIZE": crawl.max_sitemap_bytes + 8 * 1024 * 1024,
         "HTTPERROR_ALLOWED_CODES": [304],
         "DEPTH_LIMIT": 0,
     }

@@ -238,3 +238,22 @@ def m008_pruned_urls(db: Database) -> None:
     db.execute(
         "CREATE TABLE pruned_urls (url TEXT PRIMARY KEY, pruned_at TEXT NOT NULL) WITHOUT ROWID"
     )
+
+
+@migrations(name="m009_webhook_outbox")
+def m009_webhook_outbox(db: Database) -> None:
+    # Flags the webhook has not delivered yet (crawler/read/notify.py): a row leaves only when
+    # a receiver answered 2xx for it, so an outage loses nothing. run_id: the run that created
+    # the flag; attempts/last_error: what delivery runs met so far. No foreign key: `prune`
+    # may remove an acknowledged flag still waiting here; delivery then drops the row.
+    db.execute(
+        """
+        CREATE TABLE outbox (
+            flag_id INTEGER PRIMARY KEY,
+            run_id INTEGER REFERENCES runs(id),
+            queued_at TEXT NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            last_attempt_at TEXT,
+            last_error TEXT
+        )"""
+    )
