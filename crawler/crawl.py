@@ -240,8 +240,8 @@ def record_health(db: Any, sources: tuple[Source, ...], spider: Any, status: str
 
     if status == "interrupted":
         return
-    fetched = getattr(spider, "source_fetched", Counter())
-    failed = getattr(spider, "source_failed", Counter())
+    fetched: Counter[str] = Counter(getattr(spider, "source_fetched", None) or {})
+    failed: Counter[str] = Counter(getattr(spider, "source_failed", None) or {})
     record_source_outcomes(db, source_outcomes([s.name for s in sources], fetched, failed, status))
 
 

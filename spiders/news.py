@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections import Counter, defaultdict, deque
 from collections.abc import AsyncIterator, Iterator
+from collections.abc import Set as AbstractSet
 from typing import Any
 
 import scrapy
@@ -243,7 +244,11 @@ class NewsSpider(scrapy.Spider):
         yield self._record(response, kind)
 
     def _entry_requests(
-        self, entries: list[Entry], source: str, listing: str, own: set[str | None] = frozenset()
+        self,
+        entries: list[Entry],
+        source: str,
+        listing: str,
+        own: AbstractSet[str | None] = frozenset(),
     ) -> Iterator[Request]:
         for entry in entries:
             url = _canonical(entry.url)
