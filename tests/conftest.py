@@ -80,3 +80,14 @@ def monitored_web(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Monitore
         second = crawl_stage(web, config, db, workdir / "after-2.db")
         third = crawl_stage(web, config, db, workdir / "after-3.db")
         yield MonitoredWeb(web, first, second, third)
+
+
+# Fixtures that run real newswatch processes: every test using one belongs to the e2e tier.
+PROCESS_FIXTURES = frozenset({"monitored_web"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark tests that use a process-starting fixture as e2e, so `-m "not e2e"` stays fast."""
+    for item in items:
+        if PROCESS_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.e2e)

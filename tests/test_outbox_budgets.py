@@ -90,6 +90,7 @@ def _sample_config(web: SampleWeb, db: Path, notify: str) -> str:
     return web.config_toml(str(db)) + "\n[notify]\n" + notify + "\n"
 
 
+@pytest.mark.e2e
 def test_webhook_outage_then_recovery_delivers_every_flag(
     tmp_path: Path, receiver: Receiver
 ) -> None:
@@ -128,6 +129,7 @@ def test_webhook_outage_then_recovery_delivers_every_flag(
     assert "webhook backlog: none" in run_cli("runs", "--config", str(config)).stdout
 
 
+@pytest.mark.e2e
 def test_dripping_webhook_is_cut_at_the_deadline(tmp_path: Path, receiver: Receiver) -> None:
     db = tmp_path / "drip.db"
     config = tmp_path / "drip.toml"
@@ -146,6 +148,7 @@ def test_dripping_webhook_is_cut_at_the_deadline(tmp_path: Path, receiver: Recei
     assert flags and _query(db, "SELECT count(*) FROM outbox")[0][0] == flags
 
 
+@pytest.mark.e2e
 def test_slack_format_posts_text_and_blocks(tmp_path: Path, receiver: Receiver) -> None:
     db = tmp_path / "slack.db"
     config = tmp_path / "slack.toml"
@@ -172,6 +175,7 @@ def test_slack_format_posts_text_and_blocks(tmp_path: Path, receiver: Receiver) 
         ('format = "slack"', "notify.webhook"),
     ],
 )
+@pytest.mark.e2e
 def test_notify_config_errors_name_the_key(tmp_path: Path, notify: str, key: str) -> None:
     config = tmp_path / "bad.toml"
     config.write_text(
@@ -321,6 +325,7 @@ def test_capped_sitemaps_are_read_again_next_run(budget_crawl: tuple[Path, Any, 
     assert set(range(1000, 1000 + 4 * CHILD_URLS)) <= fetched
 
 
+@pytest.mark.e2e
 def test_requests_per_source_cap(tmp_path: Path) -> None:
     db = tmp_path / "cap.db"
     with HostileSite(generated=30) as site:
@@ -370,6 +375,7 @@ def test_page_declared_utf16_in_the_header_is_stored(budget_crawl: tuple[Path, A
 # -- search bounds -----------------------------------------------------------------------------
 
 
+@pytest.mark.e2e
 def test_search_bounds_terms_and_says_how(monitored_web: Any) -> None:
     db = str(monitored_web.third.db_path)
     huge = " OR ".join(f"w{n}*" for n in range(3000))

@@ -11,10 +11,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from crawler.sample_site import SampleWeb
 from schedules.lock import lock_path, read_holder
 from tests.conftest import REPO, run_cli
 from tests.test_schedule import _query, _wait_for
+
+pytestmark = pytest.mark.e2e  # every test here runs real newswatch processes
 
 
 def _start_scheduler(config: Path, log: Path) -> tuple[subprocess.Popen[str], object]:
