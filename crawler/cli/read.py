@@ -304,7 +304,7 @@ def feed(
     found = flags_with_content(
         open_existing(config_path, db_path), topic=topic, kind=kind, limit=limit
     )
-    echo(build_feed(found, topic=topic, kind=kind), nl=False)
+    click.echo(build_feed(found, topic=topic, kind=kind), nl=False)  # bytes, stripped XML
 
 
 @click.command()
