@@ -323,7 +323,7 @@ def feed(
     found = flags_with_content(
         open_existing(config_path, db_path), topic=topic, kind=kind, limit=limit
     )
-    click.echo(build_feed(found, topic=topic, kind=kind), nl=False)  # XML: no raw controls
+    click.echo(build_feed(found, topic=topic, kind=kind), nl=False)  # bytes, stripped XML
 
 
 @click.command()

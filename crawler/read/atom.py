@@ -11,6 +11,7 @@ import xml.etree.ElementTree as ET
 from typing import Any
 from urllib.parse import quote
 
+from crawler.sanitize import strip_controls
 from crawler.store.storage import utcnow
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
@@ -27,7 +28,8 @@ _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 def _clean(text: Any) -> str:
-    return _NOT_XML.sub("", "" if text is None else str(text))
+    """Valid XML, and no escape sequence or C1 control for a reader that shows it raw."""
+    return _NOT_XML.sub("", strip_controls("" if text is None else str(text)))
 
 
 def entry_id(kind: str, subject: str) -> str:
