@@ -308,9 +308,10 @@ def test_caps_are_hit_and_recorded(budget_crawl: tuple[Path, Any, Any]) -> None:
     counts = stats["counts"]
     assert counts["limits.links_per_page"] == LINKS_ON_PAGE - 10
     assert counts["limits.sitemap_urls"] == 4 * CHILD_URLS - 100
-    gen = [p for p in site.first_paths if p.startswith("/gen/")]
-    assert len([p for p in gen if int(p[5:]) < 1000]) == 10  # links followed: the cap
-    assert len([p for p in gen if int(p[5:]) >= 1000]) == 100  # sitemap URLs: the budget
+    # Distinct paths: on a loaded machine a slow answer may be retried once.
+    gen = {int(p[5:]) for p in site.first_paths if p.startswith("/gen/")}
+    assert len([n for n in gen if n < 1000]) == 10  # links followed: the cap
+    assert len([n for n in gen if n >= 1000]) == 100  # sitemap URLs: the budget
     assert "caps hit:" in done.stdout and "links_per_page 50" in done.stdout
 
 
@@ -338,7 +339,7 @@ def test_requests_per_source_cap(tmp_path: Path) -> None:
         )
         done = run_cli("crawl", "--config", str(config))
         assert done.returncode == 0, done.stderr[-2000:]
-        fetched = [p for p in site.paths() if p.startswith("/gen/")]
+        fetched = {p for p in site.paths() if p.startswith("/gen/")}
     counts = json.loads(_query(db, "SELECT stats FROM runs")[0][0])["counts"]
     assert len(fetched) == 12 and counts["limits.requests_per_source"] == 30 - 12
     assert "requests_per_source 18" in done.stdout
