@@ -44,13 +44,16 @@ def test_demo_explains_flags_and_what_it_left_alone(
     by_kind = {kind: (story, article) for kind, story, article in flags}
     assert "\nFlags from crawl 2 (4):\n" in text
     assert "  new_coverage  another outlet's own report joins a story already known\n" in text
-    assert "  updated       a known article's text changed materially" in text
+    assert "  updated       a known article's text changed for real" in text
+    prose = [line for line in text.splitlines() if "\t" not in line and str(db_path) not in line]
+    assert max(len(line) for line in prose) <= 80  # piped flag rows are whole, by design
     copy_id = _article_id(db_path, web.article_url("np-sanctions-copy"))
     original_id = _article_id(db_path, web.article_url("bw-sanctions"))
     assert f"  a{copy_id:<12} near-duplicate of a{original_id}\n" in text
     assert "  (not stored)  off-topic\n" in text
     assert f"The database stays at {db_path} (the next demo replaces it). Try:" in text
-    assert f"newswatch flags --db {db_path} --unacked --ack" in text
+    flags_command = f"  newswatch flags --db {db_path} --unacked --ack\n"
+    assert f"  # the new flags, then mark them seen\n{flags_command}" in text
     assert f"newswatch show s{by_kind['new_coverage'][0]} --db {db_path}" in text
     assert f"newswatch show a{by_kind['updated'][1]} --db {db_path}" in text
 

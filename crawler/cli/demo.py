@@ -24,7 +24,7 @@ DEMO_SOURCES = {"borderwire", "diario", "nordpost"}
 KIND_MEANINGS = {
     "new_story": "a topic-matching article that starts a story not seen before",
     "new_coverage": "another outlet's own report joins a story already known",
-    "updated": "a known article's text changed materially (not a timestamp or a banner)",
+    "updated": "a known article's text changed for real (not a date or a banner)",
     "new_related": "a tracked article's related-articles block gained a new link",
 }
 
@@ -134,10 +134,9 @@ def explain(
     updated = by_kind.get("updated") or {}
     click.echo(f"\nThe database stays at {db_path} (the next demo replaces it). Try:")
     commands = [
-        (f"newswatch flags --db {db_path} --unacked --ack", "list the new flags, mark them seen"),
-        (f"newswatch show s{story.get('story_id')} --db {db_path}", "a story: reports, copies"),
-        (f"newswatch show a{updated.get('article_id')} --db {db_path}", "an update, as a diff"),
+        ("the new flags, then mark them seen", f"flags --db {db_path} --unacked --ack"),
+        ("a story: each report, copies under it", f"show s{story.get('story_id')} --db {db_path}"),
+        ("an updated article, with its diff", f"show a{updated.get('article_id')} --db {db_path}"),
     ]
-    width = max(len(command) for command, _ in commands)
-    for command, what in commands:
-        click.echo(f"  {command:<{width}}  # {what}")
+    for what, command in commands:
+        click.echo(f"  # {what}\n  newswatch {command}")
