@@ -90,6 +90,7 @@ def _sample_config(web: SampleWeb, db: Path, notify: str) -> str:
     return web.config_toml(str(db)) + "\n[notify]\n" + notify + "\n"
 
 
+@pytest.mark.e2e
 def test_webhook_outage_then_recovery_delivers_every_flag(
     tmp_path: Path, receiver: Receiver
 ) -> None:
@@ -128,6 +129,7 @@ def test_webhook_outage_then_recovery_delivers_every_flag(
     assert "webhook backlog: none" in run_cli("runs", "--config", str(config)).stdout
 
 
+@pytest.mark.e2e
 def test_dripping_webhook_is_cut_at_the_deadline(tmp_path: Path, receiver: Receiver) -> None:
     db = tmp_path / "drip.db"
     config = tmp_path / "drip.toml"
@@ -146,6 +148,7 @@ def test_dripping_webhook_is_cut_at_the_deadline(tmp_path: Path, receiver: Recei
     assert flags and _query(db, "SELECT count(*) FROM outbox")[0][0] == flags
 
 
+@pytest.mark.e2e
 def test_slack_format_posts_text_and_blocks(tmp_path: Path, receiver: Receiver) -> None:
     db = tmp_path / "slack.db"
     config = tmp_path / "slack.toml"
@@ -164,6 +167,7 @@ def test_slack_format_posts_text_and_blocks(tmp_path: Path, receiver: Receiver) 
     assert first["type"] == "mrkdwn" and "<http://" in first["text"]
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize(
     ("notify", "key"),
     [
@@ -297,6 +301,7 @@ def _error(db: Path, url: str) -> str | None:
     return rows[0][0] if rows else None
 
 
+@pytest.mark.e2e
 def test_caps_are_hit_and_recorded(budget_crawl: tuple[Path, Any, Any]) -> None:
     db, site, (done, _) = budget_crawl
     assert done.returncode == 0, done.stderr[-2000:]
@@ -310,6 +315,7 @@ def test_caps_are_hit_and_recorded(budget_crawl: tuple[Path, Any, Any]) -> None:
     assert "caps hit:" in done.stdout and "links_per_page 50" in done.stdout
 
 
+@pytest.mark.e2e
 def test_capped_sitemaps_are_read_again_next_run(budget_crawl: tuple[Path, Any, Any]) -> None:
     """The URLs a budget left out are not lost: the index and the capped children are not
     saved as unchanged, so the next run reads them and takes what was left."""
@@ -321,6 +327,7 @@ def test_capped_sitemaps_are_read_again_next_run(budget_crawl: tuple[Path, Any, 
     assert set(range(1000, 1000 + 4 * CHILD_URLS)) <= fetched
 
 
+@pytest.mark.e2e
 def test_requests_per_source_cap(tmp_path: Path) -> None:
     db = tmp_path / "cap.db"
     with HostileSite(generated=30) as site:
@@ -339,6 +346,7 @@ def test_requests_per_source_cap(tmp_path: Path) -> None:
     assert "requests_per_source 18" in done.stdout
 
 
+@pytest.mark.e2e
 def test_gzip_sitemap_bomb_is_too_large(budget_crawl: tuple[Path, Any, Any]) -> None:
     db, site, _ = budget_crawl
     error = _error(db, f"{site.base}/bomb.xml.gz")
@@ -346,6 +354,7 @@ def test_gzip_sitemap_bomb_is_too_large(budget_crawl: tuple[Path, Any, Any]) -> 
     assert "8388608" in error
 
 
+@pytest.mark.e2e
 def test_redirects_to_other_schemes_are_refused_by_scheme(
     budget_crawl: tuple[Path, Any, Any],
 ) -> None:
@@ -358,6 +367,7 @@ def test_redirects_to_other_schemes_are_refused_by_scheme(
     assert "passwd" not in done.stderr
 
 
+@pytest.mark.e2e
 def test_page_declared_utf16_in_the_header_is_stored(budget_crawl: tuple[Path, Any, Any]) -> None:
     db, site, _ = budget_crawl
     assert _error(db, f"{site.base}/news/utf16") is None
@@ -370,6 +380,7 @@ def test_page_declared_utf16_in_the_header_is_stored(budget_crawl: tuple[Path, A
 # -- search bounds -----------------------------------------------------------------------------
 
 
+@pytest.mark.e2e
 def test_search_bounds_terms_and_says_how(monitored_web: Any) -> None:
     db = str(monitored_web.third.db_path)
     huge = " OR ".join(f"w{n}*" for n in range(3000))
