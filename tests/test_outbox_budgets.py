@@ -167,6 +167,7 @@ def test_slack_format_posts_text_and_blocks(tmp_path: Path, receiver: Receiver) 
     assert first["type"] == "mrkdwn" and "<http://" in first["text"]
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize(
     ("notify", "key"),
     [
@@ -301,6 +302,7 @@ def _error(db: Path, url: str) -> str | None:
     return rows[0][0] if rows else None
 
 
+@pytest.mark.e2e
 def test_caps_are_hit_and_recorded(budget_crawl: tuple[Path, Any, Any]) -> None:
     db, site, (done, _) = budget_crawl
     assert done.returncode == 0, done.stderr[-2000:]
@@ -315,6 +317,7 @@ def test_caps_are_hit_and_recorded(budget_crawl: tuple[Path, Any, Any]) -> None:
     assert "caps hit:" in done.stdout and "links_per_page 50" in done.stdout
 
 
+@pytest.mark.e2e
 def test_capped_sitemaps_are_read_again_next_run(budget_crawl: tuple[Path, Any, Any]) -> None:
     """The URLs a budget left out are not lost: the index and the capped children are not
     saved as unchanged, so the next run reads them and takes what was left."""
@@ -345,6 +348,7 @@ def test_requests_per_source_cap(tmp_path: Path) -> None:
     assert "requests_per_source 18" in done.stdout
 
 
+@pytest.mark.e2e
 def test_gzip_sitemap_bomb_is_too_large(budget_crawl: tuple[Path, Any, Any]) -> None:
     db, site, _ = budget_crawl
     error = _error(db, f"{site.base}/bomb.xml.gz")
@@ -352,6 +356,7 @@ def test_gzip_sitemap_bomb_is_too_large(budget_crawl: tuple[Path, Any, Any]) -> 
     assert "8388608" in error
 
 
+@pytest.mark.e2e
 def test_redirects_to_other_schemes_are_refused_by_scheme(
     budget_crawl: tuple[Path, Any, Any],
 ) -> None:
@@ -364,6 +369,7 @@ def test_redirects_to_other_schemes_are_refused_by_scheme(
     assert "passwd" not in done.stderr
 
 
+@pytest.mark.e2e
 def test_page_declared_utf16_in_the_header_is_stored(budget_crawl: tuple[Path, Any, Any]) -> None:
     db, site, _ = budget_crawl
     assert _error(db, f"{site.base}/news/utf16") is None

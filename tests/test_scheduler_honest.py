@@ -53,6 +53,7 @@ def _dead_port() -> int:
         return sock.getsockname()[1]
 
 
+@pytest.mark.e2e
 def test_second_scheduler_on_one_database_exits_with_a_message(tmp_path: Path) -> None:
     db = tmp_path / "one.db"
     with SampleWeb(state=1) as web:
@@ -78,6 +79,7 @@ def test_second_scheduler_on_one_database_exits_with_a_message(tmp_path: Path) -
     assert read_holder(lock_path(db)) is None  # released on a clean stop
 
 
+@pytest.mark.e2e
 def test_stale_lock_of_a_dead_scheduler_is_taken_over(tmp_path: Path) -> None:
     db = tmp_path / "stale.db"
     dead = subprocess.run(
@@ -111,6 +113,7 @@ def test_stale_lock_of_a_dead_scheduler_is_taken_over(tmp_path: Path) -> None:
     assert f"took over the lock of a scheduler that is gone (pid {dead}" in output
 
 
+@pytest.mark.e2e
 def test_failed_runs_are_logged_as_failed_and_health_counts_manual_runs(tmp_path: Path) -> None:
     db = tmp_path / "health.db"
     port = _dead_port()
