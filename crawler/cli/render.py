@@ -188,15 +188,17 @@ def print_run_summary(summary: RunSummary) -> None:
     if summary.interrupted_before:
         ids = ", ".join(str(i) for i in summary.interrupted_before)
         echo(f"(marked earlier run(s) {ids} as interrupted)")
-    for line in summary_digest(summary):
-        echo(line)
+    lines = summary_digest(summary)
+    details = [lines.pop()] if lines and lines[-1].startswith("details:") else []
     caps = caps_hit(summary.counts)
     if caps:
-        echo(f"caps hit: {caps} (see [crawl] max_*; cut listings are read again next run)")
+        lines.append(f"caps hit: {caps} (see [crawl] max_*; cut listings are read again next run)")
     delivery = summary.delivery
     if delivery is not None and (delivery.sent or delivery.pending):
         line = f"webhook: {delivery.sent} flag(s) sent, {delivery.pending} pending"
-        echo(line + (f" ({delivery.error})" if delivery.error else ""))
+        lines.append(line + (f" ({delivery.error})" if delivery.error else ""))
+    for line in [*lines, *details]:  # the digest first, "details: newswatch runs N" last
+        echo(line)
 
 
 def summary_digest(summary: RunSummary) -> list[str]:
