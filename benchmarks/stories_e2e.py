@@ -62,9 +62,11 @@ runpy.run_module("crawler", run_name="__main__")
 
 
 def config_text(web: storyweb.StoryWeb, db: Path, order: int, redis_url: str | None) -> str:
-    text = (f'database = "{db}"\n\n[crawl]\nobey_robots = true\ndelay = 0.0\n'
-            f"concurrency = {CONCURRENCY[order % len(CONCURRENCY)]}\nmax_depth = 1\n"
-            'recheck_articles_for = "48h"\n\n')
+    text = (
+        f'database = "{db}"\n\n[crawl]\nobey_robots = true\ndelay = 0.0\n'
+        f"concurrency = {CONCURRENCY[order % len(CONCURRENCY)]}\nmax_depth = 1\n"
+        'recheck_articles_for = "48h"\n\n'
+    )
     if redis_url:
         text += f'[distributed]\nredis_url = "{redis_url}"\nlease = "60s"\n\n'
     return text + web.sources_toml(order)
@@ -72,8 +74,14 @@ def config_text(web: storyweb.StoryWeb, db: Path, order: int, redis_url: str | N
 
 def crawl(config: Path, batch: int, log: Path) -> None:
     env = {**os.environ, "NEWSWATCH_NO_PROGRESS": "1", "NEWSWATCH_INGEST_BATCH": str(batch)}
-    done = subprocess.run([sys.executable, "-c", LAUNCH, "crawl", "--config", str(config)],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        [sys.executable, "-c", LAUNCH, "crawl", "--config", str(config)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     log.write_text(done.stdout + done.stderr, "utf-8")
     if done.returncode != 0:
         raise RuntimeError(f"crawl failed ({done.returncode}): {done.stderr[-2000:]}")
@@ -89,7 +97,9 @@ def outcome(db: Path, reports: dict[str, storyweb.Report]) -> dict[str, Any]:
     flags = sorted(
         (kind, key.get(article) or f"?{article}")
         for kind, article in conn.execute(
-            "SELECT kind, article_id FROM flags WHERE run_id = ?", [last_run]))
+            "SELECT kind, article_id FROM flags WHERE run_id = ?", [last_run]
+        )
+    )
     conn.close()
     return {
         "story": {key[i]: s for i, _, s, _ in rows if key[i]},
@@ -112,16 +122,21 @@ def score(result: dict[str, Any], truth: dict[str, Any], half: str) -> dict[str,
     mine = {k for k, h in truth["half"].items() if h == half}
     story = result["story"]
     keys = sorted(story)
-    predicted = {(a, b) for a, b in itertools.combinations(keys, 2)
-                 if story[a] == story[b] and (a in mine or b in mine)}
-    true = {(a, b) for a, b in itertools.combinations(sorted(event), 2)
-            if event[a] == event[b] and a in mine}
+    predicted = {
+        (a, b)
+        for a, b in itertools.combinations(keys, 2)
+        if story[a] == story[b] and (a in mine or b in mine)
+    }
+    true = {
+        (a, b)
+        for a, b in itertools.combinations(sorted(event), 2)
+        if event[a] == event[b] and a in mine
+    }
     hit = len(predicted & true)
     dup_true = {(c, o) for c, o in truth["duplicates"].items() if c in mine}
     dup_pred = {(c, o) for c, o in result["duplicate"].items() if c in mine}
     flags_true = {tuple(f) for f in truth["flags"] if f[1] in mine}
-    flags_got = Counter(tuple(f) for f in result["flags"]
-                        if f[1] in mine or f[1].startswith("?"))
+    flags_got = Counter(tuple(f) for f in result["flags"] if f[1] in mine or f[1].startswith("?"))
     return {
         "precision": hit / len(predicted) if predicted else 1.0,
         "recall": hit / len(true) if true else 1.0,
@@ -138,6 +153,7 @@ def score(result: dict[str, Any], truth: dict[str, Any], half: str) -> dict[str,
 
 # -- distributed ------------------------------------------------------------------------------
 
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -148,8 +164,22 @@ def start_redis(workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
     binary = shutil.which("redis-server") or "/usr/bin/redis-server"
     port = free_port()
     process = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-         "--dir", str(workdir)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        [
+            binary,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(workdir),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"redis://127.0.0.1:{port}/0"
     import redis
 
@@ -169,10 +199,16 @@ def start_workers(config: Path, workdir: Path, redis_url: str) -> list[subproces
     from crawler.distributed import WORKERS_KEY
 
     env = {**os.environ, "NEWSWATCH_NO_PROGRESS": "1"}
-    workers = [subprocess.Popen([sys.executable, "-m", "crawler", "worker", "--config",
-                                 str(config)], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                                stderr=(workdir / f"worker{i}.log").open("wb"))
-               for i in range(2)]
+    workers = [
+        subprocess.Popen(
+            [sys.executable, "-m", "crawler", "worker", "--config", str(config)],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=(workdir / f"worker{i}.log").open("wb"),
+        )
+        for i in range(2)
+    ]
     client = redis.Redis.from_url(redis_url)
     names = [f"{socket.gethostname()}:{w.pid}" for w in workers]
     deadline = time.monotonic() + 120
@@ -198,8 +234,14 @@ def stop_all(workers: list[subprocess.Popen[bytes]]) -> None:
 
 # -- one run ------------------------------------------------------------------------------------
 
-def run_once(reports: dict[str, storyweb.Report], order: int, batch: int, workdir: Path,
-             redis_url: str | None = None) -> dict[str, Any]:
+
+def run_once(
+    reports: dict[str, storyweb.Report],
+    order: int,
+    batch: int,
+    workdir: Path,
+    redis_url: str | None = None,
+) -> dict[str, Any]:
     workdir.mkdir(parents=True, exist_ok=True)
     db = workdir / "stories.db"
     with storyweb.StoryWeb(reports, order) as web:
@@ -224,8 +266,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--orders", type=int, default=30)
     parser.add_argument("--batches", default="1,50")
-    parser.add_argument("--distributed", type=int, default=3, metavar="N",
-                        help="distributed runs (first N orders, batch 50); 0 for none")
+    parser.add_argument(
+        "--distributed",
+        type=int,
+        default=3,
+        metavar="N",
+        help="distributed runs (first N orders, batch 50); 0 for none",
+    )
     parser.add_argument("--json", type=Path, help="write every run's outcome here")
     parser.add_argument("--keep", type=Path, help="keep databases and logs in this folder")
     args = parser.parse_args(argv)
@@ -245,18 +292,29 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for mode, order, batch in plan:
             t0 = time.monotonic()
-            result = run_once(reports, order, batch, workroot / f"{mode}-{batch}-{order}",
-                              redis_url if mode == "distributed" else None)
-            result.update(mode=mode, order=order, batch=batch,
-                          seconds=round(time.monotonic() - t0, 1))
+            result = run_once(
+                reports,
+                order,
+                batch,
+                workroot / f"{mode}-{batch}-{order}",
+                redis_url if mode == "distributed" else None,
+            )
+            result.update(
+                mode=mode, order=order, batch=batch, seconds=round(time.monotonic() - t0, 1)
+            )
             result["scores"] = {h: score(result, truth, h) for h in ("heldout", "dev")}
             runs.append(result)
             s = result["scores"]
-            print(f"{mode:<11} batch {batch:>2} order {order:>2}: "
-                  + "  ".join(f"{h} P {s[h]['precision']:.3f} R {s[h]['recall']:.3f} "
-                              f"flags {'ok' if s[h]['flags_exact'] else 'WRONG'}"
-                              for h in ("heldout", "dev"))
-                  + f"  ({result['seconds']}s)", flush=True)
+            print(
+                f"{mode:<11} batch {batch:>2} order {order:>2}: "
+                + "  ".join(
+                    f"{h} P {s[h]['precision']:.3f} R {s[h]['recall']:.3f} "
+                    f"flags {'ok' if s[h]['flags_exact'] else 'WRONG'}"
+                    for h in ("heldout", "dev")
+                )
+                + f"  ({result['seconds']}s)",
+                flush=True,
+            )
     finally:
         if redis_process is not None:
             redis_process.terminate()
@@ -267,8 +325,9 @@ def main(argv: list[str] | None = None) -> int:
     print(json.dumps(summary, indent=1, ensure_ascii=False))
     print(f"total {time.monotonic() - started:.0f}s")
     if args.json:
-        args.json.write_text(json.dumps({"summary": summary, "runs": runs}, indent=1,
-                                        ensure_ascii=False), "utf-8")
+        args.json.write_text(
+            json.dumps({"summary": summary, "runs": runs}, indent=1, ensure_ascii=False), "utf-8"
+        )
     return 0
 
 
@@ -296,23 +355,33 @@ def summarize(runs: list[dict[str, Any]]) -> dict[str, Any]:
                 "dup_recall_min": round(min(s["dup_recall"] for s in sc), 3),
                 "flags_exact": sum(s["flags_exact"] for s in sc),
                 "same_partition_as_first_run": sum(
-                    [g for g in partition(r) if any(k in mine for k in g)] == ref_half
-                    for r in rs),
+                    [g for g in partition(r) if any(k in mine for k in g)] == ref_half for r in rs
+                ),
             }
-        worst = min(runs, key=lambda r: r["scores"][half]["precision"]
-                    + r["scores"][half]["recall"], default=None)
+        worst = min(
+            runs,
+            key=lambda r: r["scores"][half]["precision"] + r["scores"][half]["recall"],
+            default=None,
+        )
         if worst:
             s = worst["scores"][half]
             out[half]["worst_run"] = {
-                "mode": worst["mode"], "order": worst["order"], "batch": worst["batch"],
-                "false_pairs": s["false_pairs"][:12], "missed_pairs": s["missed_pairs"],
-                "flags_missing": s["flags_missing"], "flags_extra": s["flags_extra"],
-                "not_stored": s["not_stored"], "partition": [
-                    g for g in partition(worst) if any(k in mine for k in g)]}
+                "mode": worst["mode"],
+                "order": worst["order"],
+                "batch": worst["batch"],
+                "false_pairs": s["false_pairs"][:12],
+                "missed_pairs": s["missed_pairs"],
+                "flags_missing": s["flags_missing"],
+                "flags_extra": s["flags_extra"],
+                "not_stored": s["not_stored"],
+                "partition": [g for g in partition(worst) if any(k in mine for k in g)],
+            }
         flag_errors = Counter(
-            (tuple(f), "missing") for r in runs for f in r["scores"][half]["flags_missing"])
+            (tuple(f), "missing") for r in runs for f in r["scores"][half]["flags_missing"]
+        )
         flag_errors.update(
-            (tuple(f), "extra") for r in runs for f in r["scores"][half]["flags_extra"])
+            (tuple(f), "extra") for r in runs for f in r["scores"][half]["flags_extra"]
+        )
         out[half]["flag_errors"] = [[*k[0], k[1], n] for k, n in flag_errors.most_common(12)]
     out["distinct_partitions"] = len(partitions)
     out["unmapped_urls"] = sorted({u for r in runs for u in r["unmapped"]})[:10]

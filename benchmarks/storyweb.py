@@ -107,12 +107,19 @@ def load_reports(halves: tuple[str, ...] = ("heldout", "dev")) -> dict[str, Repo
                 related = {1: list(r.get("related", []))}
                 related[2] = related[1] + list(r.get("related2", []))
                 reports[r["key"]] = Report(
-                    key=r["key"], event=event["id"], half=half, outlet=r["outlet"],
-                    slug=r["slug"], title=r.get("title", ""),
+                    key=r["key"],
+                    event=event["id"],
+                    half=half,
+                    outlet=r["outlet"],
+                    slug=r["slug"],
+                    title=r.get("title", ""),
                     paragraphs=_paragraphs(r.get("text", "")),
-                    published=r.get("published"), states=list(r.get("states", [1, 2])),
-                    copy_of=r.get("copy_of"), update2=r.get("update2"),
-                    touch2=bool(r.get("touch2")), tracking2=bool(r.get("tracking2")),
+                    published=r.get("published"),
+                    states=list(r.get("states", [1, 2])),
+                    copy_of=r.get("copy_of"),
+                    update2=r.get("update2"),
+                    touch2=bool(r.get("touch2")),
+                    tracking2=bool(r.get("tracking2")),
                     related=related,
                 )
     for report in reports.values():
@@ -132,8 +139,10 @@ def expected(reports: dict[str, Report]) -> dict[str, Any]:
     flags: set[tuple[str, str]] = set()
     known = {r.event for r in reports.values() if 1 in r.states}
     for event, keys in events.items():
-        fresh = sorted((reports[k] for k in keys if reports[k].states == [2]
-                        and not reports[k].copy_of), key=lambda r: (r.published or "~", r.key))
+        fresh = sorted(
+            (reports[k] for k in keys if reports[k].states == [2] and not reports[k].copy_of),
+            key=lambda r: (r.published or "~", r.key),
+        )
         stored_text = {k for k in keys if 1 in reports[k].states}
         for i, r in enumerate(fresh):
             # an original whose copy was stored in run 1 is no news (it was flagged then)
@@ -158,6 +167,7 @@ def expected(reports: dict[str, Report]) -> dict[str, Any]:
 
 # -- pages -----------------------------------------------------------------------------------
 
+
 def _e(text: str) -> str:
     return html.escape(text, quote=True)
 
@@ -169,30 +179,49 @@ def _url(outlet: str, path: str) -> str:
 def _related_block(report: Report, reports: dict[str, Report], state: int, heading: str) -> str:
     items = "".join(
         f'<li><a href="{_url(reports[k].outlet, reports[k].path)}">{_e(reports[k].title)}</a></li>'
-        for k in report.related.get(state, []) if state in reports[k].states
+        for k in report.related.get(state, [])
+        if state in reports[k].states
     )
     return f'<aside class="related"><h2>{heading}</h2><ul>{items}</ul></aside>' if items else ""
 
 
 def _teasers(report: Report, reports: dict[str, Report]) -> list[Report]:
     """Three other events' reports of the same outlet: their names must not leak."""
-    others = sorted((r for r in reports.values() if r.outlet == report.outlet
-                     and r.event != report.event and 1 in r.states and not r.copy_of),
-                    key=lambda r: zlib.crc32((report.key + r.key).encode()))
+    others = sorted(
+        (
+            r
+            for r in reports.values()
+            if r.outlet == report.outlet
+            and r.event != report.event
+            and 1 in r.states
+            and not r.copy_of
+        ),
+        key=lambda r: zlib.crc32((report.key + r.key).encode()),
+    )
     return others[:3]
 
 
 def _wire(report: Report, reports: dict[str, Report], state: int, amp: bool = False) -> str:
-    ld = {"@context": "https://schema.org", "@type": "NewsArticle", "headline": report.title,
-          "datePublished": report.published, "dateModified": report.modified(state),
-          "author": {"@type": "Organization", "name": "Continental Wire"}}
+    ld = {
+        "@context": "https://schema.org",
+        "@type": "NewsArticle",
+        "headline": report.title,
+        "datePublished": report.published,
+        "dateModified": report.modified(state),
+        "author": {"@type": "Organization", "name": "Continental Wire"},
+    }
     canonical = _url("wire", report.path)
-    head_links = (f'<link rel="canonical" href="{canonical}">' if amp else
-                  f'<link rel="canonical" href="{canonical}">'
-                  f'<link rel="amphtml" href="{_url("wire", "/amp" + report.path)}">')
+    head_links = (
+        f'<link rel="canonical" href="{canonical}">'
+        if amp
+        else f'<link rel="canonical" href="{canonical}">'
+        f'<link rel="amphtml" href="{_url("wire", "/amp" + report.path)}">'
+    )
     body = "".join(f"<p>{_e(p)}</p>" for p in report.text(state))
-    teasers = "".join(f'<li><a href="{_url("wire", t.path)}">{_e(t.title)}</a></li>'
-                      for t in _teasers(report, reports))
+    teasers = "".join(
+        f'<li><a href="{_url("wire", t.path)}">{_e(t.title)}</a></li>'
+        for t in _teasers(report, reports)
+    )
     return (
         f'<!DOCTYPE html><html lang="en"{" amp" if amp else ""}><head><meta charset="utf-8">'
         f"<title>{_e(report.title)} | Continental Wire</title>{head_links}"
@@ -222,22 +251,38 @@ def _heraldo(report: Report, reports: dict[str, Report], state: int) -> str:
     )
 
 
-_FOLHA_MENU = ("Início", "Mundo", "Brasil", "Política", "Economia", "Esporte", "Cultura",
-               "Opinião", "Colunistas", "Podcasts", "Vídeos", "Assine")
+_FOLHA_MENU = (
+    "Início",
+    "Mundo",
+    "Brasil",
+    "Política",
+    "Economia",
+    "Esporte",
+    "Cultura",
+    "Opinião",
+    "Colunistas",
+    "Podcasts",
+    "Vídeos",
+    "Assine",
+)
 
 
 def _folha(report: Report, reports: dict[str, Report], state: int) -> str:
     """Long div-only frame, no date anywhere; teasers mention other years and names."""
-    menu = "".join(f'<div class="menu-item"><a href="/{m.lower()}/">{m}</a></div>'
-                   for m in _FOLHA_MENU)
+    menu = "".join(
+        f'<div class="menu-item"><a href="/{m.lower()}/">{m}</a></div>' for m in _FOLHA_MENU
+    )
     body = "".join(f'<div class="par">{_e(p)}</div>' for p in report.text(state))
     teasers = "".join(
         f'<div class="chamada"><a href="{_url("folha", t.path)}">{_e(t.title)}</a></div>'
-        for t in _teasers(report, reports))
-    extra = ('<div class="chamada"><a href="/memoria/terremoto-2017">Relembre: o terremoto de '
-             "19 de setembro de 2017 na Cidade do México</a></div>"
-             '<div class="chamada"><a href="/memoria/copa-2014">Desde 2014, a cobertura da '
-             "Folha do Vale na América Latina</a></div>")
+        for t in _teasers(report, reports)
+    )
+    extra = (
+        '<div class="chamada"><a href="/memoria/terremoto-2017">Relembre: o terremoto de '
+        "19 de setembro de 2017 na Cidade do México</a></div>"
+        '<div class="chamada"><a href="/memoria/copa-2014">Desde 2014, a cobertura da '
+        "Folha do Vale na América Latina</a></div>"
+    )
     return (
         '<!DOCTYPE html><html lang="pt-BR"><head><meta charset="utf-8">'
         f"<title>{_e(report.title)} - Folha do Vale</title></head><body>"
@@ -283,8 +328,13 @@ def _metro(report: Report, reports: dict[str, Report], state: int) -> str:
     )
 
 
-_PAGE = {"wire": _wire, "heraldo": _heraldo, "folha": _folha, "courrier": _courrier,
-         "metro": _metro}
+_PAGE = {
+    "wire": _wire,
+    "heraldo": _heraldo,
+    "folha": _folha,
+    "courrier": _courrier,
+    "metro": _metro,
+}
 
 
 def _file(path: str) -> str:
@@ -302,57 +352,85 @@ def _listings(outlet: str, live: list[Report], state: int, order: int) -> dict[s
     items = _shuffled(live, order, outlet)
     files: dict[str, str] = {}
     if outlet in ("wire", "courrier"):
+
         def link(r: Report) -> str:
             query = "?utm_source=rss&amp;utm_medium=feed" if outlet == "wire" else ""
             return _url(outlet, r.path) + query
+
         entries = "".join(
             f"<item><title>{_e(r.title)}</title><link>{link(r)}</link>"
-            f"<guid isPermaLink=\"false\">{outlet}-{r.key}</guid>"
-            f"<pubDate>{_rfc822(r.published)}</pubDate></item>" for r in items)
-        files["rss.xml"] = (f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
-                            f"<title>{OUTLETS[outlet][2]}</title>{entries}</channel></rss>")
+            f'<guid isPermaLink="false">{outlet}-{r.key}</guid>'
+            f"<pubDate>{_rfc822(r.published)}</pubDate></item>"
+            for r in items
+        )
+        files["rss.xml"] = (
+            f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
+            f"<title>{OUTLETS[outlet][2]}</title>{entries}</channel></rss>"
+        )
     if outlet == "wire":
-        links = "".join(f'<li><a href="{_url("wire", "/amp" + r.path)}">{_e(r.title)}</a></li>'
-                        for r in items)
-        files["latest/index.html"] = (f"<!DOCTYPE html><html><head><title>Latest</title></head>"
-                                      f"<body><ul>{links}</ul></body></html>")
+        links = "".join(
+            f'<li><a href="{_url("wire", "/amp" + r.path)}">{_e(r.title)}</a></li>' for r in items
+        )
+        files["latest/index.html"] = (
+            f"<!DOCTYPE html><html><head><title>Latest</title></head>"
+            f"<body><ul>{links}</ul></body></html>"
+        )
     if outlet == "heraldo":
+
         def href(r: Report) -> str:
             tracked = state == 2 and r.tracking2
-            return _url("heraldo", r.path) + ("?utm_source=atom&amp;utm_campaign=h" if tracked
-                                              else "")
+            return _url("heraldo", r.path) + (
+                "?utm_source=atom&amp;utm_campaign=h" if tracked else ""
+            )
+
         entries = "".join(
             f'<entry><title>{_e(r.title)}</title><link rel="alternate" href="{href(r)}"/>'
             f"<id>tag:heraldo.example,2026:{r.key}</id><published>{r.published}</published>"
-            f"<updated>{r.modified(state)}</updated></entry>" for r in items)
-        files["atom.xml"] = ('<?xml version="1.0" encoding="utf-8"?>'
-                             '<feed xmlns="http://www.w3.org/2005/Atom" xml:lang="es">'
-                             f"<title>El Heraldo Austral</title>{entries}</feed>")
+            f"<updated>{r.modified(state)}</updated></entry>"
+            for r in items
+        )
+        files["atom.xml"] = (
+            '<?xml version="1.0" encoding="utf-8"?>'
+            '<feed xmlns="http://www.w3.org/2005/Atom" xml:lang="es">'
+            f"<title>El Heraldo Austral</title>{entries}</feed>"
+        )
         news = "".join(
             f"<url><loc>{_url('heraldo', r.path)}</loc><news:news><news:publication>"
             "<news:name>El Heraldo Austral</news:name><news:language>es</news:language>"
             f"</news:publication><news:publication_date>{r.published}</news:publication_date>"
-            f"<news:title>{_e(r.title)}</news:title></news:news></url>" for r in items)
+            f"<news:title>{_e(r.title)}</news:title></news:news></url>"
+            for r in items
+        )
         files["sitemap-noticias.xml"] = (
             '<?xml version="1.0" encoding="UTF-8"?>'
             '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9" '
-            f'xmlns:news="http://www.google.com/schemas/sitemap-news/0.9">{news}</urlset>')
+            f'xmlns:news="http://www.google.com/schemas/sitemap-news/0.9">{news}</urlset>'
+        )
         files["sitemap.xml"] = (
             '<?xml version="1.0" encoding="UTF-8"?>'
             '<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
             f"<sitemap><loc>{_url('heraldo', '/sitemap-noticias.xml')}</loc></sitemap>"
-            "</sitemapindex>")
+            "</sitemapindex>"
+        )
     if outlet == "folha":
-        links = "".join(f'<div class="manchete"><a href="{_url("folha", r.path)}">'
-                        f"{_e(r.title)}</a></div>" for r in items)
-        files["mundo/index.html"] = ("<!DOCTYPE html><html><head><title>Mundo - Folha do Vale"
-                                     f"</title></head><body><div>{links}</div></body></html>")
+        links = "".join(
+            f'<div class="manchete"><a href="{_url("folha", r.path)}">{_e(r.title)}</a></div>'
+            for r in items
+        )
+        files["mundo/index.html"] = (
+            "<!DOCTYPE html><html><head><title>Mundo - Folha do Vale"
+            f"</title></head><body><div>{links}</div></body></html>"
+        )
     if outlet == "metro":
-        urls = "".join(f"<url><loc>{_url('metro', r.path)}</loc>"
-                       f"<lastmod>{r.modified(state)}</lastmod></url>" for r in items)
-        files["sitemap.xml"] = ('<?xml version="1.0" encoding="UTF-8"?>'
-                                '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
-                                f"{urls}</urlset>")
+        urls = "".join(
+            f"<url><loc>{_url('metro', r.path)}</loc><lastmod>{r.modified(state)}</lastmod></url>"
+            for r in items
+        )
+        files["sitemap.xml"] = (
+            '<?xml version="1.0" encoding="UTF-8"?>'
+            '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+            f"{urls}</urlset>"
+        )
     files["robots.txt"] = "User-agent: *\nAllow: /\n"
     return files
 
@@ -362,8 +440,9 @@ def _rfc822(value: str | None) -> str:
     return moment.strftime("%a, %d %b %Y %H:%M:%S +0000")
 
 
-def build(reports: dict[str, Report], order: int = 0) -> dict[int, dict[tuple[str, str],
-                                                                     tuple[bytes, int]]]:
+def build(
+    reports: dict[str, Report], order: int = 0
+) -> dict[int, dict[tuple[str, str], tuple[bytes, int]]]:
     """(outlet, relative file) -> (template bytes, Last-Modified) for each state."""
     result: dict[int, dict[tuple[str, str], tuple[bytes, int]]] = {}
     previous: dict[tuple[str, str], tuple[bytes, int]] = {}
@@ -382,8 +461,11 @@ def build(reports: dict[str, Report], order: int = 0) -> dict[int, dict[tuple[st
         for key, text in files.items():
             body = text.encode("utf-8")
             old = previous.get(key)
-            current[key] = old if old and old[0] == body else (
-                body, epoch + zlib.crc32("/".join(key).encode()) % 3600)
+            current[key] = (
+                old
+                if old and old[0] == body
+                else (body, epoch + zlib.crc32("/".join(key).encode()) % 3600)
+            )
         result[state] = current
         previous = current
     return result
@@ -391,8 +473,12 @@ def build(reports: dict[str, Report], order: int = 0) -> dict[int, dict[tuple[st
 
 def manifest(reports: dict[str, Report]) -> dict[str, Any]:
     """What the sample web's server reads of a manifest: each article's outlet, path, states."""
-    return {"articles": {r.key: {"outlet": r.outlet, "path": r.path, "states": r.states}
-                         for r in reports.values()}}
+    return {
+        "articles": {
+            r.key: {"outlet": r.outlet, "path": r.path, "states": r.states}
+            for r in reports.values()
+        }
+    }
 
 
 class StoryWeb(sample.SampleWeb):
@@ -412,9 +498,12 @@ class StoryWeb(sample.SampleWeb):
             self.base_urls[key] = f"http://{address}:{server.server_address[1]}"
         self._render()
         for key, server in self._servers.items():
-            thread = threading.Thread(target=server.serve_forever,
-                                      kwargs={"poll_interval": 0.05}, daemon=True,
-                                      name=f"story-web-{key}")
+            thread = threading.Thread(
+                target=server.serve_forever,
+                kwargs={"poll_interval": 0.05},
+                daemon=True,
+                name=f"story-web-{key}",
+            )
             thread.start()
             self._threads.append(thread)
         return self
@@ -425,15 +514,14 @@ class StoryWeb(sample.SampleWeb):
         blocks = {
             "wire": f'feeds = ["{b["wire"]}/rss.xml"]\npages = ["{b["wire"]}/latest/"]',
             "heraldo": f'feeds = ["{b["heraldo"]}/atom.xml"]\n'
-                       f'sitemaps = ["{b["heraldo"]}/sitemap.xml"]',
+            f'sitemaps = ["{b["heraldo"]}/sitemap.xml"]',
             "folha": f'pages = ["{b["folha"]}/mundo/"]',
             "courrier": f'feeds = ["{b["courrier"]}/rss.xml"]',
             "metro": f'sitemaps = ["{b["metro"]}/sitemap.xml"]',
         }
         names = sorted(blocks)
         random.Random(f"{order}:sources").shuffle(names)
-        return "\n".join(f'[[sources]]\nname = "{n}"\n{blocks[n]}\nevery = "10m"\n'
-                         for n in names)
+        return "\n".join(f'[[sources]]\nname = "{n}"\n{blocks[n]}\nevery = "10m"\n' for n in names)
 
 
 def key_of(url: str, reports: dict[str, Report]) -> str | None:
