@@ -120,9 +120,11 @@ def run_crawl(
             writer.stopping.set()
         error = f"{type(exc).__name__}: {exc}"
         status = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
+        link_stored(db, run_id, baseline, context.counts)
         summary = RunSummary(run_id, status, context.counts, interrupted)
         finish_run(db, run_id, status, summary.stats(), error)
         raise
+    link_stored(db, run_id, baseline, context.counts)
     summary = RunSummary(run_id, status, context.counts, interrupted)
     finish_run(db, run_id, status, summary.stats(), error)
     if config.webhook and context.counts["flags"]:
@@ -132,6 +134,17 @@ def run_crawl(
     db.close()
     logger.debug("run %s finished with %s (pid %s)", run_id, status, os.getpid())
     return summary
+
+
+def link_stored(db: Any, run_id: int, baseline: bool, counts: Counter[str]) -> None:
+    """Link what the run stored to copies and stories, in canonical order, and count the story
+    flags (whatever stopped the run: what it stored is linked, by the next run otherwise)."""
+    from crawler.stories.pending import link_pending
+
+    try:
+        counts.update(link_pending(db, run_id, baseline=baseline))
+    except Exception:  # the run's record matters more; the next run links what is left
+        logger.exception("run %s: linking stories failed; the next run retries", run_id)
 
 
 def _start_distributed(config: Config, context: CrawlContext, database: str) -> IngestWriter:

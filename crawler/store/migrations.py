@@ -238,3 +238,23 @@ def m008_pruned_urls(db: Database) -> None:
     db.execute(
         "CREATE TABLE pruned_urls (url TEXT PRIMARY KEY, pruned_at TEXT NOT NULL) WITHOUT ROWID"
     )
+
+
+@migrations(name="m009_story_pending")
+def m009_story_pending(db: Database) -> None:
+    # Articles stored by a run and not linked to copies and stories yet: a crawl links them
+    # when it ends, in one canonical order (crawler/stories/pending.py), with what the
+    # extraction worker computed (text signature, packed story terms). `relink`: an article
+    # re-linked after it diverged from its duplicate group (no story flag for it).
+    db.execute(
+        """CREATE TABLE story_pending (
+            article_id INTEGER PRIMARY KEY REFERENCES articles(id) ON DELETE CASCADE,
+            run_id INTEGER,
+            signature BLOB,
+            story_blob BLOB,
+            relink INTEGER NOT NULL DEFAULT 0
+        )"""
+    )
+    # Postings of an article without a reliable publication date sit at its crawl hour: a
+    # lookup must not read the hours between it and another report as evidence.
+    db.execute("ALTER TABLE dedup_docs ADD COLUMN undated INTEGER NOT NULL DEFAULT 0")

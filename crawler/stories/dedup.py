@@ -152,7 +152,9 @@ def link_article(db: Database, article_id: int, fp: Fingerprints) -> Link:
     if original is not None:
         match: story.Match | None = story.Match(original[0], original[1], 0.0, 0)
     else:
-        match = story.find_story(db, article_id, terms, groups, hour, prepared)
+        match = story.find_story(
+            db, article_id, terms, groups, hour, prepared, dated=fp.published is not None
+        )
     if match is not None:
         story_id, new_story = match.story_id, False
         _touch_story(db, story_id, when, title=title, article_id=article_id)
@@ -166,7 +168,7 @@ def link_article(db: Database, article_id: int, fp: Fingerprints) -> Link:
         signature = None
     db.execute(
         "INSERT OR REPLACE INTO dedup_docs (article_id, signature, story_hour, story_terms, weight,"
-        " story_blob) VALUES (?, ?, ?, ?, ?, ?)",
+        " story_blob, undated) VALUES (?, ?, ?, ?, ?, ?, ?)",
         [
             article_id,
             signature,
@@ -174,6 +176,7 @@ def link_article(db: Database, article_id: int, fp: Fingerprints) -> Link:
             posted,
             sum(weights.values()),
             story.pack_terms(terms, groups),
+            int(fp.published is None),
         ],
     )
     db.execute(
@@ -211,13 +214,14 @@ def update_article(db: Database, article_id: int, fp: Fingerprints) -> None:
         story.repost_terms(db, article_id, story_id, old_terms.split(), old_hour, weights, hour)
     db.execute(
         "UPDATE dedup_docs SET signature = ?, story_hour = ?, story_terms = ?, weight = ?,"
-        " story_blob = ? WHERE article_id = ?",
+        " story_blob = ?, undated = ? WHERE article_id = ?",
         [
             signature,
             hour,
             " ".join(weights),
             sum(weights.values()),
             story.pack_terms(terms, groups),
+            int(fp.published is None),
             article_id,
         ],
     )
@@ -324,8 +328,32 @@ def is_near_duplicate(jaccard: float, containment: float) -> bool:
 
 
 def _published_before(db: Database, when: str, root: int) -> bool:
-    row = db.execute("SELECT published, first_seen FROM articles WHERE id = ?", [root]).fetchone()
-    return row is not None and when < event_time(row[0], row[1])
+    row = db.execute(
+        "SELECT published, published_source, first_seen FROM articles WHERE id = ?", [root]
+    ).fetchone()
+    return row is not None and when < event_time(reliable_published(row[0], row[1]), row[2])
+
+
+# Where a publication date can come from (``articles.published_source``). A date read from
+# metadata, the URL, a feed, a sitemap or a dateline is evidence of when the event was; one
+# guessed from the text (a teaser's "since 2017", a copyright line) or of unknown origin is not.
+RELIABLE_SOURCES = frozenset({"metadata", "url", "feed", "sitemap", "dateline"})
+
+
+def reliable_published(published: str | None, source: str | None) -> str | None:
+    """The publication date if it is evidence of the event's time, else None.
+
+    With no recorded provenance, a date that states a time of day is taken: the text search
+    of ``published_date`` only ever yields bare days, metadata, feeds and sitemaps give times.
+    """
+    if not published:
+        return None
+    if source is not None:
+        return published if source in RELIABLE_SOURCES else None
+    value = published.strip()
+    if len(value) > 10 and value[10] in "T " and value[11:19] not in ("", "00:00:00"):
+        return published
+    return None
 
 
 def _unindex_root(db: Database, old: int, new: int) -> None:
