@@ -327,7 +327,7 @@ class SeedingScheduler(Scheduler):
         from crawler.distributed import forget_run, read_counts
 
         counts = read_counts(self.server, run.tags)
-        link_stored(db, run.run_id, False, counts)
+        link_stored(db, run.run_id, bool(run.tags.get("baseline")), counts)
         status = run_status(counts) if how == "finished" else "partial"
         if self.stopping.is_set() and how != "finished":
             status = "interrupted"

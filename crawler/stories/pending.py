@@ -74,11 +74,15 @@ class _Held:
         return moment or datetime.max.replace(tzinfo=UTC), self.run_id, self.url
 
 
-def _held(db: Database) -> list[_Held]:
+def _held(db: Database, run_id: int) -> list[_Held]:
+    """What this run holds, and what runs that ended (or died) left held."""
     rows = db.execute(
         "SELECT p.article_id, a.title, a.text, a.published, a.published_source,"
         " a.content_hash, a.fingerprint, a.feed_guid, a.url, p.run_id, p.signature,"
         " p.story_blob, p.relink FROM story_pending p JOIN articles a ON a.id = p.article_id"
+        " WHERE p.run_id = ? OR p.run_id IS NULL OR NOT EXISTS"
+        " (SELECT 1 FROM runs r WHERE r.id = p.run_id AND r.finished_at IS NULL)",
+        [run_id],
     ).fetchall()
     held = [
         _Held(
@@ -110,7 +114,7 @@ def link_pending(
     """
     counts: Counter[str] = Counter()
     with write_transaction(db):
-        held = _held(db)
+        held = _held(db, run_id)
     seen_at = seen_at or _run_started(db, run_id) or utcnow()
     for start in range(0, len(held), LINK_CHUNK):
         with write_transaction(db):
@@ -125,7 +129,7 @@ def link_held_in_transaction(
 ) -> None:
     """Link what is held, inside the caller's transaction (direct ``ingest_results`` callers)."""
     seen_at = utcnow()
-    for item in _held(db):
+    for item in _held(db, run_id):
         _link(db, item, run_id, baseline, seen_at, counts)
 
 
