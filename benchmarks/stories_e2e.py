@@ -275,17 +275,26 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--json", type=Path, help="write every run's outcome here")
     parser.add_argument("--keep", type=Path, help="keep databases and logs in this folder")
+    parser.add_argument(
+        "--rescore", type=Path, help="score the finished runs kept in this folder (no crawl)"
+    )
     args = parser.parse_args(argv)
     reports = storyweb.load_reports()
     truth = storyweb.expected(reports)
     batches = [int(b) for b in args.batches.split(",") if b]
     workroot = args.keep or Path(tempfile.mkdtemp(prefix="stories-e2e-"))
     workroot.mkdir(parents=True, exist_ok=True)
-    plan = [("single", order, batch) for batch in batches for order in range(args.orders)]
+    if args.rescore:
+        return rescore(args.rescore, reports, truth, args.json)
+    # interleaved, so that a run cut short still has every mode
+    plan = []
+    for order in range(args.orders):
+        plan += [("single", order, batch) for batch in batches]
+        if order < args.distributed:
+            plan.append(("distributed", order, 50))
     redis_process = None
     redis_url = None
     if args.distributed:
-        plan += [("distributed", order, 50) for order in range(args.distributed)]
         redis_process, redis_url = start_redis(workroot)
     runs: list[dict[str, Any]] = []
     started = time.monotonic()
@@ -328,6 +337,27 @@ def main(argv: list[str] | None = None) -> int:
         args.json.write_text(
             json.dumps({"summary": summary, "runs": runs}, indent=1, ensure_ascii=False), "utf-8"
         )
+    return 0
+
+
+def rescore(
+    folder: Path, reports: dict[str, storyweb.Report], truth: dict[str, Any], out: Path | None
+) -> int:
+    """Score the runs of a kept folder (``mode-batch-order``) whose second crawl finished."""
+    runs = []
+    for workdir in sorted(folder.iterdir()):
+        if not (workdir / "crawl2.log").exists() or not (workdir / "stories.db").exists():
+            continue
+        mode, batch, order = workdir.name.rsplit("-", 2)
+        result = outcome(workdir / "stories.db", reports)
+        result.update(mode=mode, order=int(order), batch=int(batch), seconds=None)
+        result["scores"] = {h: score(result, truth, h) for h in ("heldout", "dev")}
+        runs.append(result)
+    runs.sort(key=lambda r: (r["mode"] != "single", r["batch"], r["order"]))
+    summary = summarize(runs)
+    print(json.dumps(summary, indent=1, ensure_ascii=False))
+    if out:
+        out.write_text(json.dumps({"summary": summary, "runs": runs}, indent=1), "utf-8")
     return 0
 
 
