@@ -279,6 +279,8 @@ def main(argv: list[str] | None = None) -> int:
         "--rescore", type=Path, help="score the finished runs kept in this folder (no crawl)"
     )
     args = parser.parse_args(argv)
+    # a SIGTERM unwinds like Ctrl-C: the redis-server and workers started here are stopped
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     reports = storyweb.load_reports()
     truth = storyweb.expected(reports)
     batches = [int(b) for b in args.batches.split(",") if b]
