@@ -255,6 +255,3 @@ def m009_story_pending(db: Database) -> None:
             relink INTEGER NOT NULL DEFAULT 0
         )"""
     )
-    # Postings of an article without a reliable publication date sit at its crawl hour: a
-    # lookup must not read the hours between it and another report as evidence.
-    db.execute("ALTER TABLE dedup_docs ADD COLUMN undated INTEGER NOT NULL DEFAULT 0")

@@ -33,7 +33,7 @@ from crawler.stories.dedup_text import (
     tokens,
     unpack_signature,
 )
-from crawler.timeutil import event_hour, event_time
+from crawler.timeutil import event_hour, event_time, reliable_published
 
 __all__ = [
     "Fingerprints",
@@ -168,7 +168,7 @@ def link_article(db: Database, article_id: int, fp: Fingerprints) -> Link:
         signature = None
     db.execute(
         "INSERT OR REPLACE INTO dedup_docs (article_id, signature, story_hour, story_terms, weight,"
-        " story_blob, undated) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        " story_blob) VALUES (?, ?, ?, ?, ?, ?)",
         [
             article_id,
             signature,
@@ -176,7 +176,6 @@ def link_article(db: Database, article_id: int, fp: Fingerprints) -> Link:
             posted,
             sum(weights.values()),
             story.pack_terms(terms, groups),
-            int(fp.published is None),
         ],
     )
     db.execute(
@@ -214,14 +213,13 @@ def update_article(db: Database, article_id: int, fp: Fingerprints) -> None:
         story.repost_terms(db, article_id, story_id, old_terms.split(), old_hour, weights, hour)
     db.execute(
         "UPDATE dedup_docs SET signature = ?, story_hour = ?, story_terms = ?, weight = ?,"
-        " story_blob = ?, undated = ? WHERE article_id = ?",
+        " story_blob = ? WHERE article_id = ?",
         [
             signature,
             hour,
             " ".join(weights),
             sum(weights.values()),
             story.pack_terms(terms, groups),
-            int(fp.published is None),
             article_id,
         ],
     )
@@ -332,28 +330,6 @@ def _published_before(db: Database, when: str, root: int) -> bool:
         "SELECT published, published_source, first_seen FROM articles WHERE id = ?", [root]
     ).fetchone()
     return row is not None and when < event_time(reliable_published(row[0], row[1]), row[2])
-
-
-# Where a publication date can come from (``articles.published_source``). A date read from
-# metadata, the URL, a feed, a sitemap or a dateline is evidence of when the event was; one
-# guessed from the text (a teaser's "since 2017", a copyright line) or of unknown origin is not.
-RELIABLE_SOURCES = frozenset({"metadata", "url", "feed", "sitemap", "dateline"})
-
-
-def reliable_published(published: str | None, source: str | None) -> str | None:
-    """The publication date if it is evidence of the event's time, else None.
-
-    With no recorded provenance, a date that states a time of day is taken: the text search
-    of ``published_date`` only ever yields bare days, metadata, feeds and sitemaps give times.
-    """
-    if not published:
-        return None
-    if source is not None:
-        return published if source in RELIABLE_SOURCES else None
-    value = published.strip()
-    if len(value) > 10 and value[10] in "T " and value[11:19] not in ("", "00:00:00"):
-        return published
-    return None
 
 
 def _unindex_root(db: Database, old: int, new: int) -> None:

@@ -35,6 +35,7 @@ from crawler.stories.terms import (
     story_terms,
     unpack_terms,
 )
+from crawler.timeutil import reliable_published
 
 __all__ = [
     "Groups",
@@ -386,15 +387,19 @@ def find_story(
 def _candidate_terms(
     db: Database, ids: list[int]
 ) -> list[tuple[int, tuple[dict[str, float], Groups], float, bool]]:
-    """Each candidate's story terms (unpacked from the index; parsed for rows indexed without
-    them), its own weight, and whether it was indexed without a reliable date."""
+    """Each candidate's story terms (unpacked from the index), its own weight, and whether it
+    has no reliable publication date (its postings then sit at its crawl hour)."""
     marks = ",".join("?" * len(ids))
     rows = db.execute(
-        "SELECT article_id, story_blob, weight, undated FROM dedup_docs"
-        f" WHERE article_id IN ({marks})",
+        "SELECT d.article_id, d.story_blob, d.weight, a.published, a.published_source"
+        " FROM dedup_docs d JOIN articles a ON a.id = d.article_id"
+        f" WHERE d.article_id IN ({marks})",
         ids,
     ).fetchall()
-    out = [(other, unpack_terms(blob), own, bool(undated)) for other, blob, own, undated in rows]
+    out = [
+        (other, unpack_terms(blob), own, reliable_published(published, source) is None)
+        for other, blob, own, published, source in rows
+    ]
     return sorted(out, key=lambda c: c[0])
 
 
