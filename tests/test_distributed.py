@@ -64,13 +64,14 @@ def distributed_config(
 
 def start_worker(config: Path, log: Path) -> subprocess.Popen[bytes]:
     env = {**os.environ, "NEWSWATCH_NO_PROGRESS": "1"}
-    return subprocess.Popen(
-        [sys.executable, "-m", "crawler", "worker", "--config", str(config)],
-        cwd=REPO,
-        stdout=subprocess.DEVNULL,
-        stderr=log.open("wb"),
-        env=env,
-    )
+    with log.open("wb") as stderr:  # the child has its own copy of the descriptor
+        return subprocess.Popen(
+            [sys.executable, "-m", "crawler", "worker", "--config", str(config)],
+            cwd=REPO,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+            env=env,
+        )
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:
