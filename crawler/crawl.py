@@ -152,10 +152,12 @@ def run_crawl(
             writer.stopping.set()
         error = f"{type(exc).__name__}: {exc}"
         status = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
+        link_stored(db, run_id, baseline, context.counts)
         summary = _summarize(db, run_id, status, context, interrupted)
         _record_end(db, summary, error)
         _record_health(db, sources, None if writer is not None else spider, summary.status)
         raise
+    link_stored(db, run_id, baseline, context.counts)
     summary = _summarize(db, run_id, status, context, interrupted)
     _record_end(db, summary, error)
     if summary.record_error:
@@ -243,6 +245,17 @@ def record_health(db: Any, sources: tuple[Source, ...], spider: Any, status: str
     fetched: Counter[str] = Counter(getattr(spider, "source_fetched", None) or {})
     failed: Counter[str] = Counter(getattr(spider, "source_failed", None) or {})
     record_source_outcomes(db, source_outcomes([s.name for s in sources], fetched, failed, status))
+
+
+def link_stored(db: Any, run_id: int, baseline: bool, counts: Counter[str]) -> None:
+    """Link what the run stored to copies and stories, in canonical order, and count the story
+    flags (whatever stopped the run: what it stored is linked, by the next run otherwise)."""
+    from crawler.stories.pending import link_pending
+
+    try:
+        counts.update(link_pending(db, run_id, baseline=baseline))
+    except Exception:  # the run's record matters more; the next run links what is left
+        logger.exception("run %s: linking stories failed; the next run retries", run_id)
 
 
 def _start_distributed(config: Config, context: CrawlContext, database: str) -> IngestWriter:

@@ -409,7 +409,9 @@ class IngestWriter:
                 results.append(payload["result"])
                 metas[payload["result"].url] = payload["meta"]
         record_fetch_records(db, records, tags["id"])
-        options = IngestOptions(tags["id"], bool(self.config.topics), bool(tags["baseline"]))
+        options = IngestOptions(
+            tags["id"], bool(self.config.topics), bool(tags["baseline"]), defer_links=True
+        )
         return ingest_results(db, results, options, metas)
 
     def finish_run(self, db: Database, tags: dict[str, Any], finished: bool) -> None:

@@ -116,3 +116,25 @@ def _hour(value: str) -> int | None:
     if len(value.strip()) == 10:  # a bare date: noon is at most half a day off
         moment = moment.replace(hour=12)
     return int(moment.timestamp()) // 3600
+
+
+# Where a publication date can come from (``articles.published_source``). A date read from
+# metadata, the URL, a feed, a sitemap or a dateline is evidence of when the event was; one
+# guessed from the text (a teaser's "since 2017", a copyright line) or of unknown origin is not.
+RELIABLE_SOURCES = frozenset({"metadata", "url", "feed", "sitemap", "dateline"})
+
+
+def reliable_published(published: str | None, source: str | None) -> str | None:
+    """The publication date if it is evidence of the event's time, else None.
+
+    With no recorded provenance, a date that states a time of day is taken: the text search
+    of ``published_date`` only ever yields bare days, metadata, feeds and sitemaps give times.
+    """
+    if not published:
+        return None
+    if source is not None:
+        return published if source in RELIABLE_SOURCES else None
+    value = published.strip()
+    if len(value) > 10 and value[10] in "T " and value[11:19] not in ("", "00:00:00"):
+        return published
+    return None

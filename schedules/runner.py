@@ -376,10 +376,11 @@ class SeedingScheduler(Scheduler):
             db.close()
 
     def _finish(self, db: Database, name: str, run: OpenRun, how: str) -> None:
-        from crawler.crawl import RunSummary, record_health, run_status
+        from crawler.crawl import RunSummary, link_stored, record_health, run_status
         from crawler.distributed import forget_run, read_counts
 
         counts = read_counts(self.server, run.tags)
+        link_stored(db, run.run_id, bool(run.tags.get("baseline")), counts)
         status = run_status(counts) if how == "finished" else "partial"
         if self.stopping.is_set() and how != "finished":
             status = "interrupted"

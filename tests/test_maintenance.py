@@ -173,7 +173,10 @@ def test_prune_articles_removes_old_stories_for_good(
     shutil.copy(monitored_web.third.db_path, path)
     conn = sqlite3.connect(path)
     keep_flag, keep_story = conn.execute(
-        "SELECT id, story_id FROM flags WHERE story_id IS NOT NULL ORDER BY id DESC"
+        # the story whose article was updated (its older version is pruned): flag ids follow
+        # the order a run links its reports in, not the order the network delivered them
+        "SELECT id, story_id FROM flags WHERE story_id IS NOT NULL AND kind = 'updated'"
+        " ORDER BY id DESC"
     ).fetchone()
     conn.execute(
         "UPDATE flags SET acked_at = '2026-01-01T00:00:00+00:00' WHERE id != ?", [keep_flag]

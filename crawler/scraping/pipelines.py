@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
 import time
 from typing import TYPE_CHECKING, Any
@@ -33,7 +34,10 @@ class StoragePipeline:
     database write failed (a full disk): the pages lost then are fetched again next run.
     """
 
-    BATCH_SIZE = 50
+    # Results per ingest transaction; NEWSWATCH_INGEST_BATCH overrides it (benchmarks show that
+    # stories and flags do not depend on it: linking waits for the run's end).
+    BATCH_SIZE = int(os.environ.get("NEWSWATCH_INGEST_BATCH") or 50)
+    BATCH_FROM_ENV = True
     FLUSH_SECONDS = 2.0  # a slow crawl still commits often: a kill loses little
 
     def __init__(self, crawler: Crawler) -> None:
@@ -100,7 +104,9 @@ class StoragePipeline:
                 self._write_failed(error, 0)
         if self.pending:
             pending, self.pending = self.pending, []
-            options = IngestOptions(context.run_id, bool(context.config.topics), context.baseline)
+            options = IngestOptions(
+                context.run_id, bool(context.config.topics), context.baseline, defer_links=True
+            )
             try:
                 counts = ingest_results(
                     self.db,

@@ -11,7 +11,6 @@ import json
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlite_utils import Database
@@ -20,8 +19,8 @@ from crawler.models import RelatedLink
 from crawler.pages import PageResult
 from crawler.store.flags import create_flag
 from crawler.store.storage import record_fetch, utcnow, write_transaction
-from crawler.stories import dedup
-from crawler.timeutil import parse_utc
+from crawler.stories import copies, dedup, pending
+from crawler.stories.terms import pack_terms
 from crawler.urls import canonicalize_url
 
 
@@ -30,6 +29,9 @@ class IngestOptions:
     run_id: int
     topics_configured: bool
     baseline: bool = False  # record what is there without flagging it
+    # Link new articles to copies and stories when the run ends (crawler.stories.pending),
+    # not at the end of this batch: a crawl's batches follow the network's arrival order.
+    defer_links: bool = False
 
 
 def ingest_results(
@@ -64,6 +66,8 @@ def ingest_results(
             if result.error:
                 counts["errors"] += 1
                 counts["errors.extraction"] += 1
+        if not options.defer_links:
+            pending.link_held_in_transaction(db, options.run_id, options.baseline, counts)
     return counts
 
 
@@ -170,51 +174,13 @@ def _ingest_one(
     _save_version(db, article_id, result, now, options.run_id)
     for related in article.related:  # an article's first links are never news
         _add_related(db, article_id, related, now, options.run_id)
-    link = dedup.link_article(db, article_id, _fingerprints(result, now))
     counts["articles_new"] += 1
-    # A copy never counts as news; nor does an original whose text arrived first as a copy.
-    if link.duplicate_of is not None or link.text_already_stored:
-        counts["duplicates"] += 1
-        if link.text_already_stored:
-            move_flags_to_original(db, article_id)
-        return article_id
-    if options.baseline:
-        return article_id
-    kind = "new_story" if link.new_story else "new_coverage"
-    if kind == "new_coverage" and _takes_new_story_flag(db, link.story_id, result, options.run_id):
-        kind = "new_story"
-        counts["flags.new_coverage"] += 1  # the flag it took over became one
-        counts["flags.new_story"] -= 1
-    _flag(db, counts, kind, f"article:{article_id}", options.run_id, article_id, link.story_id)
+    pending.hold(db, article_id, options.run_id, result.signature, _packed_terms(result))
     return article_id
 
 
-def _report_order(published: str | None, url: str) -> tuple[datetime, str]:
-    """Earliest publication first (undated last), then by URL: an order the network's
-    arrival order cannot change."""
-    moment = parse_utc(published) if published else None
-    return moment or datetime.max.replace(tzinfo=UTC), url
-
-
-def _takes_new_story_flag(
-    db: Database, story_id: int | None, result: PageResult, run_id: int
-) -> bool:
-    """Within one run the first report of a new story to arrive is whichever the network
-    delivered first: the earliest published one carries its new_story flag instead (flags of
-    earlier runs were news when they were made and stay as they are)."""
-    if story_id is None or result.article is None:
-        return False
-    row = db.execute(
-        "SELECT f.id, a.published, a.url FROM flags f JOIN articles a ON a.id = f.article_id "
-        "WHERE f.kind = 'new_story' AND f.story_id = ? AND f.run_id = ? AND f.acked_at IS NULL",
-        [story_id, run_id],
-    ).fetchone()
-    if row is None or (
-        _report_order(result.article.published, result.key_url) >= _report_order(row[1], row[2])
-    ):
-        return False
-    cursor = db.execute("UPDATE OR IGNORE flags SET kind = 'new_coverage' WHERE id = ?", [row[0]])
-    return cursor.rowcount > 0  # else the flag stays, and this report is coverage
+def _packed_terms(result: PageResult) -> bytes | None:
+    return pack_terms(*result.story_terms) if result.story_terms is not None else None
 
 
 def _fingerprints(result: PageResult, now: str) -> dedup.Fingerprints:
@@ -224,24 +190,13 @@ def _fingerprints(result: PageResult, now: str) -> dedup.Fingerprints:
     return dedup.Fingerprints(
         title=article.title or "",
         text=article.text,
-        published=article.published,
+        published=dedup.reliable_published(article.published, article.published_source),
         seen_at=now,
         content_hash=result.content_hash or "",
         fingerprint=result.fingerprint or 0,
         feed_guid=result.guid,
         signature=result.signature,
         terms=result.story_terms,
-    )
-
-
-def move_flags_to_original(db: Database, original_id: int) -> None:
-    """An original that arrived after its copy takes over the copy's unread story flag, so
-    the reader is sent to the original, and no flag names a duplicate."""
-    db.execute(
-        "UPDATE OR IGNORE flags SET article_id = ?, subject = ? "
-        "WHERE kind IN ('new_story', 'new_coverage') AND acked_at IS NULL "
-        "AND article_id IN (SELECT id FROM articles WHERE duplicate_of = ?)",
-        [original_id, f"article:{original_id}", original_id],
     )
 
 
@@ -259,7 +214,8 @@ def _ingest_known(
     counts["articles_seen"] += 1
     db.execute("UPDATE articles SET last_seen = ? WHERE id = ?", [now, article_id])
     _remember_urls(db, article_id, result)
-    flag = duplicate_of is None and not options.baseline
+    held = pending.is_pending(db, article_id)  # stored this run (or by one that died)
+    flag = not held and not options.baseline
     if result.content_hash != old_hash and dedup.is_material_change(old_text or "", article.text):
         db.execute(
             "UPDATE articles SET title = ?, text = ?, content_hash = ?, fingerprint = ?, "
@@ -267,9 +223,24 @@ def _ingest_known(
             [article.title, article.text, result.content_hash, result.fingerprint, now, article_id],
         )
         version_id = _save_version(db, article_id, result, now, options.run_id)
-        dedup.update_article(db, article_id, _fingerprints(result, now))
         counts["articles_updated"] += 1
-        if flag:
+        if held:  # linked when the run ends, with this text
+            pending.hold(db, article_id, options.run_id, result.signature, _packed_terms(result))
+            return article_id
+        dedup.update_article(db, article_id, _fingerprints(result, now))
+        news = copies.adds_text(db, article_id, duplicate_of, old_text or "", article.text)
+        if duplicate_of is not None and copies.diverged(db, duplicate_of, article.text):
+            copies.detach(db, article_id, story_id)
+            pending.hold(
+                db,
+                article_id,
+                options.run_id,
+                result.signature,
+                _packed_terms(result),
+                relink=True,
+            )
+            counts["copies_detached"] += 1
+        if flag and news:
             _flag(
                 db,
                 counts,

@@ -257,3 +257,20 @@ def m009_webhook_outbox(db: Database) -> None:
             last_error TEXT
         )"""
     )
+
+
+@migrations(name="m010_story_pending")
+def m010_story_pending(db: Database) -> None:
+    # Articles stored by a run and not linked to copies and stories yet: a crawl links them
+    # when it ends, in one canonical order (crawler/stories/pending.py), with what the
+    # extraction worker computed (text signature, packed story terms). `relink`: an article
+    # re-linked after it diverged from its duplicate group (no story flag for it).
+    db.execute(
+        """CREATE TABLE story_pending (
+            article_id INTEGER PRIMARY KEY REFERENCES articles(id) ON DELETE CASCADE,
+            run_id INTEGER,
+            signature BLOB,
+            story_blob BLOB,
+            relink INTEGER NOT NULL DEFAULT 0
+        )"""
+    )

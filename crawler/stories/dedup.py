@@ -33,7 +33,7 @@ from crawler.stories.dedup_text import (
     tokens,
     unpack_signature,
 )
-from crawler.timeutil import event_hour, event_time
+from crawler.timeutil import event_hour, event_time, reliable_published
 
 __all__ = [
     "Fingerprints",
@@ -152,7 +152,9 @@ def link_article(db: Database, article_id: int, fp: Fingerprints) -> Link:
     if original is not None:
         match: story.Match | None = story.Match(original[0], original[1], 0.0, 0)
     else:
-        match = story.find_story(db, article_id, terms, groups, hour, prepared)
+        match = story.find_story(
+            db, article_id, terms, groups, hour, prepared, dated=fp.published is not None
+        )
     if match is not None:
         story_id, new_story = match.story_id, False
         _touch_story(db, story_id, when, title=title, article_id=article_id)
@@ -324,8 +326,10 @@ def is_near_duplicate(jaccard: float, containment: float) -> bool:
 
 
 def _published_before(db: Database, when: str, root: int) -> bool:
-    row = db.execute("SELECT published, first_seen FROM articles WHERE id = ?", [root]).fetchone()
-    return row is not None and when < event_time(row[0], row[1])
+    row = db.execute(
+        "SELECT published, published_source, first_seen FROM articles WHERE id = ?", [root]
+    ).fetchone()
+    return row is not None and when < event_time(reliable_published(row[0], row[1]), row[2])
 
 
 def _unindex_root(db: Database, old: int, new: int) -> None:

@@ -35,6 +35,7 @@ from crawler.stories.terms import (
     story_terms,
     unpack_terms,
 )
+from crawler.timeutil import reliable_published
 
 __all__ = [
     "Groups",
@@ -48,6 +49,9 @@ __all__ = [
 
 MAX_TERMS = 32  # indexed terms per article (the heaviest)
 WINDOW_HOURS = 72  # same event: published within three days of each other
+# A report without a reliable date is crawled after its event, within days as a rule: it is
+# compared with the reports of the month before its crawl, the hours between them unweighed.
+UNDATED_HOURS = 30 * 24
 POSTINGS_LIMIT = 200  # per term and window; common terms carry little weight anyway
 VERIFY = 3  # candidates compared in full, best first by their shared indexed terms
 # Rarity prior: every term counts as if seen PRIOR_SEEN times in PRIOR_DOCS more articles.
@@ -272,11 +276,15 @@ def _is_name(term: str, a: _Doc, b: _Doc) -> bool:
     return any(doc.groups.get(term, "").startswith(NAME_GROUP) for doc in (a, b))
 
 
-def same_event(evidence: Evidence, hours_apart: int) -> bool:
-    """The rule: enough specific shared detail for the time between the two reports."""
-    hours = abs(hours_apart)
+def same_event(evidence: Evidence, hours_apart: int, *, timed: bool = True) -> bool:
+    """The rule: enough specific shared detail for the time between the two reports.
+
+    ``timed`` is False when either report has no reliable publication date: then the hours
+    between them say nothing, neither against the pair nor (through the actors) for it.
+    """
+    hours = abs(hours_apart) if timed else 0
     needed = MIN_RESIDUAL + EVIDENCE_PER_DAY * hours / 24
-    close = max(0.0, 1 - hours / ACTOR_HOURS)
+    close = max(0.0, 1 - hours / ACTOR_HOURS) if timed else 0.0
     return (
         evidence.residual + close * evidence.actors >= needed
         and evidence.details >= MIN_DETAILS
@@ -307,11 +315,14 @@ def find_story(
     groups: dict[str, str],
     hour: int,
     prepared: Prepared | None = None,
+    *,
+    dated: bool = True,
 ) -> Match | None:
     """The earlier article of the same event inside the window that shares the most, if any.
 
     ``terms`` and ``groups`` are the article's ``story_terms``; ``prepared`` is what
-    ``prepare`` returned for them, if the caller has it.
+    ``prepare`` returned for them, if the caller has it. An article without a reliable date
+    (``dated`` False; ``hour`` is then its crawl hour) looks back UNDATED_HOURS.
     """
     rarity, all_weights, weights = prepared or prepare(db, terms)
     if not weights:
@@ -321,9 +332,10 @@ def find_story(
         "SELECT * FROM (SELECT term, article_id, story_id, hour FROM story_terms"
         " WHERE term = ? AND hour BETWEEN ? AND ? LIMIT ?)"
     )
+    back = WINDOW_HOURS if dated else UNDATED_HOURS
     params: list[object] = []
     for term in weights:
-        params += [term, hour - WINDOW_HOURS, hour + WINDOW_HOURS, POSTINGS_LIMIT]
+        params += [term, hour - back, hour + WINDOW_HOURS, POSTINGS_LIMIT]
     rows = db.execute(" UNION ALL ".join([scan] * len(weights)), params).fetchall()
     # score each candidate by its shared entities (the heaviest term of each group)
     entity = {t: (groups.get(t, t), w) for t, w in weights.items()}
@@ -346,15 +358,15 @@ def find_story(
         return None
     mine = _Doc(all_weights, groups, terms, sum(weights.values()))
     theirs = [
-        (other, _candidate(rarity, *parsed, own, mine.weights))
-        for other, parsed, own in _candidate_terms(db, ranked)
+        (other, _candidate(rarity, *parsed, own, mine.weights), undated)
+        for other, parsed, own, undated in _candidate_terms(db, ranked)
     ]
     # the lower-case counts of the shared names' words (see _generic), one statement for all
     rarity.add(
         db,
         {
             key
-            for _, doc in theirs
+            for _, doc, _ in theirs
             for t in doc.weights
             if _is_name(t, mine, doc)
             for w in t.split("_")
@@ -362,9 +374,10 @@ def find_story(
         },
     )
     best: Match | None = None
-    for other, doc in theirs:
+    for other, doc, undated in theirs:
         evidence = compare(rarity, mine, doc)
-        if same_event(evidence, hour - found[other][1]) and (
+        timed = dated and not undated
+        if same_event(evidence, hour - found[other][1], timed=timed) and (
             best is None or evidence.residual > best.residual
         ):
             best = Match(other, found[other][0], evidence.residual, evidence.details)
@@ -373,14 +386,20 @@ def find_story(
 
 def _candidate_terms(
     db: Database, ids: list[int]
-) -> list[tuple[int, tuple[dict[str, float], Groups], float]]:
-    """Each candidate's story terms (unpacked from the index) and its own weight."""
+) -> list[tuple[int, tuple[dict[str, float], Groups], float, bool]]:
+    """Each candidate's story terms (unpacked from the index), its own weight, and whether it
+    has no reliable publication date (its postings then sit at its crawl hour)."""
     marks = ",".join("?" * len(ids))
     rows = db.execute(
-        f"SELECT article_id, story_blob, weight FROM dedup_docs WHERE article_id IN ({marks})",
+        "SELECT d.article_id, d.story_blob, d.weight, a.published, a.published_source"
+        " FROM dedup_docs d JOIN articles a ON a.id = d.article_id"
+        f" WHERE d.article_id IN ({marks})",
         ids,
     ).fetchall()
-    out = [(other, unpack_terms(blob), own) for other, blob, own in rows]
+    out = [
+        (other, unpack_terms(blob), own, reliable_published(published, source) is None)
+        for other, blob, own, published, source in rows
+    ]
     return sorted(out, key=lambda c: c[0])
 
 

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 
+from crawler.stories.aliases import canonical_text, load_aliases
 from crawler.stories.dedup_text import fold, strip_chrome
 
 LEAD_WORDS = 80  # the lead: where every outlet puts who, what, where and how many
@@ -134,7 +135,8 @@ def _tokens(part: str, start: int) -> Iterator[_Token]:
             for i, word in enumerate(words):
                 key = _term_key(word)
                 if key.startswith(NUMBER) and i + 1 < len(words):
-                    key += _MULTIPLIERS.get(fold(words[i + 1]), "")
+                    following = fold(words[i + 1])
+                    key += _MULTIPLIERS.get(following) or _multipliers().get(following, "")
                 yield _Token(word, key, initial, pos if start >= 0 else -1, i == len(words) - 1)
                 initial = False
                 pos += 1
@@ -161,7 +163,9 @@ def story_terms(title: str, text: str) -> tuple[dict[str, float], Groups]:
         if key not in groups or (group and not groups[key].startswith(NAME_GROUP)):
             groups[key] = group or key
 
-    body = strip_chrome(text[: BODY_WORDS * 12]).split()[:BODY_WORDS]
+    # places, written-out numbers and spaced thousands in one spelling for all languages
+    title = canonical_text(title or "")
+    body = canonical_text(strip_chrome(text[: BODY_WORDS * 12])).split()[:BODY_WORDS]
     tokens = list(_tokens(" ".join(body), 0))
     # a capitalised word seen inside a sentence is a name at the start of one too ("Velasco
     # told reporters"); one seen only there is as likely a plain word ("Gunmen")
@@ -275,3 +279,8 @@ def _term_key(word: str) -> str:
     if folded in _STOP or len(folded) < 2 or (len(folded) < 3 and not word.isupper()):
         return ""
     return folded[:STEM]
+
+
+def _multipliers() -> dict[str, str]:
+    """ "millions", "milhões", "milliards": the alias table's multipliers (folded word -> zeros)."""
+    return load_aliases().multipliers

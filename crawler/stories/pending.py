@@ -1,0 +1,187 @@
+"""Story and duplicate linking in a canonical order, whatever order the network delivered.
+
+A crawl stores each new article as it arrives, and holds it in ``story_pending`` with what the
+extraction worker computed for it (text signature, parsed story terms). When the run ends,
+:func:`link_pending` links the held articles to copies and stories in one canonical order:
+earliest reliable publication first (an article without one last), then the run that first
+saw it, then its URL. The same set of articles so gives the same stories, the same duplicate
+roots and the same flags whatever the arrival order, the ingest batch boundaries, or how many
+nodes did the crawl. An article held by a run that died is linked by the next run that ends.
+
+Direct callers of ``ingest_results`` (tests, benchmarks) link at the end of each batch, in the
+same canonical order within it.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlite_utils import Database
+
+from crawler.store.flags import create_flag
+from crawler.store.storage import utcnow, write_transaction
+from crawler.stories import dedup
+from crawler.stories.terms import unpack_terms
+from crawler.timeutil import parse_utc
+
+LINK_CHUNK = 50  # articles linked per transaction: a killed run loses no finished work
+
+
+def hold(
+    db: Database,
+    article_id: int,
+    run_id: int,
+    signature: bytes | None,
+    story_blob: bytes | None,
+    *,
+    relink: bool = False,
+) -> None:
+    """Keep a stored article for linking when the run ends (``relink``: no story flags)."""
+    db.execute(
+        "INSERT INTO story_pending (article_id, run_id, signature, story_blob, relink)"
+        " VALUES (?, ?, ?, ?, ?) ON CONFLICT(article_id) DO UPDATE SET"
+        " signature = excluded.signature, story_blob = excluded.story_blob",
+        [article_id, run_id, signature, story_blob, int(relink)],
+    )
+
+
+def is_pending(db: Database, article_id: int) -> bool:
+    return (
+        db.execute("SELECT 1 FROM story_pending WHERE article_id = ?", [article_id]).fetchone()
+        is not None
+    )
+
+
+@dataclass(frozen=True)
+class _Held:
+    article_id: int
+    title: str
+    text: str
+    published: str | None  # reliable only
+    content_hash: str
+    fingerprint: int
+    feed_guid: str | None
+    url: str
+    run_id: int
+    signature: bytes | None
+    story_blob: bytes | None
+    relink: bool
+
+    def order(self) -> tuple[datetime, int, str]:
+        moment = parse_utc(self.published)
+        return moment or datetime.max.replace(tzinfo=UTC), self.run_id, self.url
+
+
+def _held(db: Database, run_id: int) -> list[_Held]:
+    """What this run holds, and what runs that ended (or died) left held."""
+    rows = db.execute(
+        "SELECT p.article_id, a.title, a.text, a.published, a.published_source,"
+        " a.content_hash, a.fingerprint, a.feed_guid, a.url, p.run_id, p.signature,"
+        " p.story_blob, p.relink FROM story_pending p JOIN articles a ON a.id = p.article_id"
+        " WHERE p.run_id = ? OR p.run_id IS NULL OR NOT EXISTS"
+        " (SELECT 1 FROM runs r WHERE r.id = p.run_id AND r.finished_at IS NULL)",
+        [run_id],
+    ).fetchall()
+    held = [
+        _Held(
+            r[0],
+            r[1] or "",
+            r[2] or "",
+            dedup.reliable_published(r[3], r[4]),
+            r[5] or "",
+            r[6] or 0,
+            r[7],
+            r[8],
+            r[9] or 0,
+            r[10],
+            r[11],
+            bool(r[12]),
+        )
+        for r in rows
+    ]
+    return sorted(held, key=_Held.order)
+
+
+def link_pending(
+    db: Database, run_id: int, *, baseline: bool = False, seen_at: str | None = None
+) -> Counter[str]:
+    """Link every held article in canonical order; create the story flags; return counts.
+
+    ``seen_at`` stands for the crawl time of articles without a reliable date (the run's
+    start, the same for all of them, so the order they arrived in cannot matter).
+    """
+    counts: Counter[str] = Counter()
+    with write_transaction(db):
+        held = _held(db, run_id)
+    seen_at = seen_at or _run_started(db, run_id) or utcnow()
+    for start in range(0, len(held), LINK_CHUNK):
+        with write_transaction(db):
+            for item in held[start : start + LINK_CHUNK]:
+                if is_pending(db, item.article_id):  # another writer may have linked it
+                    _link(db, item, run_id, baseline, seen_at, counts)
+    return counts
+
+
+def link_held_in_transaction(
+    db: Database, run_id: int, baseline: bool, counts: Counter[str]
+) -> None:
+    """Link what is held, inside the caller's transaction (direct ``ingest_results`` callers)."""
+    seen_at = utcnow()
+    for item in _held(db, run_id):
+        _link(db, item, run_id, baseline, seen_at, counts)
+
+
+def _run_started(db: Database, run_id: int) -> str | None:
+    row = db.execute("SELECT started_at FROM runs WHERE id = ?", [run_id]).fetchone()
+    return row[0] if row else None
+
+
+def _link(
+    db: Database, item: _Held, run_id: int, baseline: bool, seen_at: str, counts: Counter[str]
+) -> None:
+    db.execute("DELETE FROM story_pending WHERE article_id = ?", [item.article_id])
+    fp = dedup.Fingerprints(
+        title=item.title,
+        text=item.text,
+        published=item.published,
+        seen_at=seen_at,
+        content_hash=item.content_hash,
+        fingerprint=item.fingerprint,
+        feed_guid=item.feed_guid,
+        signature=item.signature,
+        terms=unpack_terms(item.story_blob) if item.story_blob is not None else None,
+    )
+    link = dedup.link_article(db, item.article_id, fp)
+    counts["linked"] += 1
+    # A copy never counts as news; nor does an original whose text arrived first as a copy.
+    if link.duplicate_of is not None or link.text_already_stored:
+        counts["duplicates"] += 1
+        if link.text_already_stored:
+            move_flags_to_original(db, item.article_id)
+        return
+    if baseline or item.relink:
+        return
+    kind = "new_story" if link.new_story else "new_coverage"
+    if create_flag(
+        db,
+        kind,
+        f"article:{item.article_id}",
+        run_id=run_id,
+        article_id=item.article_id,
+        story_id=link.story_id,
+    ):
+        counts["flags"] += 1
+        counts[f"flags.{kind}"] += 1
+
+
+def move_flags_to_original(db: Database, original_id: int) -> None:
+    """An original that arrived after its copy takes over the copy's unread story flag, so
+    the reader is sent to the original, and no flag names a duplicate."""
+    db.execute(
+        "UPDATE OR IGNORE flags SET article_id = ?, subject = ? "
+        "WHERE kind IN ('new_story', 'new_coverage') AND acked_at IS NULL "
+        "AND article_id IN (SELECT id FROM articles WHERE duplicate_of = ?)",
+        [original_id, f"article:{original_id}", original_id],
+    )
