@@ -39,7 +39,7 @@ def steps() -> dict[str, Callable[[bytes], object]]:
     import trafilatura
     from lxml import etree
 
-    from crawler.pagemeta import decode_html, parse_html
+    from crawler.extraction.pagemeta import decode_html, parse_html
     from crawler.pages import PageJob, configure_topics, process_page
 
     configure_topics([("default", "(fentanyl OR cartel*) AND (Mexico OR Mexican)")])

@@ -41,14 +41,16 @@ from typing import Any
 from lxml.etree import iterwalk
 from lxml.html import HtmlElement
 
-from crawler.topics import Query, _And, _Not, _Or, _Phrase, _Prefix, _Word
+from crawler.sanitize import strip_controls
+from crawler.topics import Query
 
-__all__ = ["PageText", "could_match", "fold_words", "page_text", "possible"]
+__all__ = ["PageText", "could_match", "fold_words", "page_text"]
 
 _NON_WORD = re.compile(r"[\W_]+")  # the complement of topics' token pattern [^\W_]+
 _MARKUP = re.compile(r"<[^<>]*>")
 _SKIP = frozenset({"script", "style"})  # never output by trafilatura, its fallbacks or ours
 _JSON_SCRIPTS = frozenset({"application/ld+json", "application/settings+json"})
+_ESCAPES = re.compile(r"[\x1b\x90-\x9f]")  # what starts an escape sequence
 _MAX_JSON_DEPTH = 2  # a JSON string holding JSON (Discourse's data-preloaded) is read too
 
 
@@ -143,7 +145,9 @@ def _segments(tree: HtmlElement, extra: Iterable[str | None]) -> list[str]:
             if variant not in seen:
                 seen.add(variant)
                 segments.append(variant)
-    return segments
+    # Stored texts lose their escape sequences (crawler/sanitize.py), which can join the
+    # letters around one ("Mex\x1b[1mico"): those segments go in without them too.
+    return segments + [strip_controls(s) for s in segments if _ESCAPES.search(s)]
 
 
 def page_text(tree: HtmlElement, extra: Iterable[str | None] = ()) -> PageText:
@@ -151,23 +155,6 @@ def page_text(tree: HtmlElement, extra: Iterable[str | None] = ()) -> PageText:
     return PageText(" ".join(fold_words(s) for s in _segments(tree, extra)))
 
 
-def possible(node: Any, page: PageText) -> bool:
-    """A necessary condition of ``node`` matching the extracted page (True when unsure)."""
-    if isinstance(node, _Word):
-        return node.token in page
-    if isinstance(node, _Prefix):
-        return node.prefix in page
-    if isinstance(node, _Phrase):
-        return all(token in page for token in node.tokens)
-    if isinstance(node, _And):
-        return all(possible(child, page) for child in node.children)
-    if isinstance(node, _Or):
-        return any(possible(child, page) for child in node.children)
-    if isinstance(node, _Not):
-        return True  # "NOT a" can hold whatever the page says
-    return True  # a node kind this module does not know never prunes
-
-
 def could_match(topics: Sequence[tuple[str, Query]], page: PageText) -> bool:
     """Whether any watched topic can match the page once extracted."""
-    return any(possible(query.root, page) for _, query in topics)
+    return any(query.possible(page) for _, query in topics)

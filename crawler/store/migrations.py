@@ -257,3 +257,11 @@ def m009_webhook_outbox(db: Database) -> None:
             last_error TEXT
         )"""
     )
+
+
+@migrations(name="m010_off_topic_fetches")
+def m010_off_topic_fetches(db: Database) -> None:
+    # An off-topic verdict (fetches.kind 'off_topic' or 'off_topic (prefilter)') holds for the
+    # topics it was made against: a digest of them (crawler.topics.topics_key). A crawl skips
+    # such URLs inside the recheck window only while the topics are unchanged.
+    db.execute("ALTER TABLE fetches ADD COLUMN topics_key TEXT")
