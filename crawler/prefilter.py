@@ -75,8 +75,8 @@ class PageText:
     def __init__(self, run: str) -> None:
         self.run = run
 
-    def __contains__(self, token: str) -> bool:
-        return token in self.run
+    def __contains__(self, token: object) -> bool:
+        return isinstance(token, str) and token in self.run
 
 
 def _variants(value: str) -> Iterator[str]:
