@@ -97,10 +97,7 @@ CRAWL_KEYS: dict[str, tuple[str, str]] = {
     ),
     "max_links_per_page": ("max_links_per_page", "links followed from one page"),
     "max_requests_per_source": ("max_requests_per_source", "article requests per source and run"),
-    "prefilter": (
-        "prefilter",
-        "with [[topics]]: skip extracting pages no topic can match, and known off-topic pages",
-    ),
+    "prefilter": ("prefilter", "extract only pages a topic can match (a lossless check)"),
 }
 # Defaults that depend on the machine: `init` writes them commented out.
 MACHINE_DEFAULTS: dict[str, str] = {"workers": "the number of CPU cores"}
