@@ -38,6 +38,7 @@ import tempfile
 import threading
 import time
 import urllib.request
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -46,8 +47,10 @@ from typing import Any
 import psutil
 
 ROOT = Path(__file__).resolve().parents[1]
-TARGET_RATIO = 1.4
+TARGET_RATIO = 0.95  # the crawl without topics, against (a)
+TOPIC_TARGET_RATIO = 3.0  # topic-filtered crawls, against (a)
 TARGET_RSS_MB = 600.0
+MEXICO_QUERY = "Mexico OR Mexican"
 SAMPLE_EVERY = 0.1
 _WORDS = (
     "harbour council ledger morning river quarry signal lantern meadow copper orchard "
@@ -60,22 +63,27 @@ _WORDS = (
 
 
 def load_originals(pages: str) -> tuple[list[tuple[str, bytes]], str]:
-    """(name, html) of the real pages in a folder, or of the bundled sample site's pages."""
-    folder = Path(pages)
-    if folder.is_dir():
-        files = sorted(folder.glob("*.html.gz")) + sorted(folder.glob("*.html"))
+    """(name, html) of the real pages in folders (comma-separated), or of the bundled sample
+    site's pages."""
+    folders = [Path(f) for f in pages.split(",")]
+    if all(folder.is_dir() for folder in folders):
+        files = [
+            path
+            for folder in folders
+            for path in sorted(folder.glob("*.html.gz")) + sorted(folder.glob("*.html"))
+        ]
         out = []
         for path in files:
             data = path.read_bytes()
             out.append(
                 (
-                    path.name.split(".")[0][:16],
+                    re.sub(r"[^A-Za-z0-9_-]", "-", path.name.split(".")[0][:16]),  # URL-safe
                     gzip.decompress(data) if path.suffix == ".gz" else data,
                 )
             )
         if not out:
-            sys.exit(f"no *.html.gz or *.html pages in {folder}")
-        return out, str(folder)
+            sys.exit(f"no *.html.gz or *.html pages in {pages}")
+        return out, pages
     site = ROOT / "crawler" / "sample_site" / "site" / "state1"
     files = sorted(p for p in site.rglob("*.html") if "private" not in p.parts)
     out = [(re.sub(r"\W+", "-", str(p.relative_to(site)))[:40], p.read_bytes()) for p in files]
@@ -350,12 +358,42 @@ def mode_scrapy(port: int, out: Path, concurrency: int) -> None:
 # -- (c) newswatch -----------------------------------------------------------------------------
 
 
-def write_config(path: Path, port: int, workers: int, concurrency: int, db: Path) -> None:
+def write_config(
+    path: Path,
+    port: int,
+    workers: int,
+    concurrency: int,
+    db: Path,
+    topics: Sequence[tuple[str, str]] = (),
+    prefilter: bool = True,
+) -> None:
+    blocks = "".join(
+        f"[[topics]]\nname = {json.dumps(name)}\nquery = {json.dumps(query)}\n\n"
+        for name, query in topics
+    )
     path.write_text(
         f'database = "{db}"\n\n[crawl]\nobey_robots = false\ndelay = 0\n'
-        f"concurrency = {concurrency}\nworkers = {workers}\n\n"
+        f"concurrency = {concurrency}\nworkers = {workers}\n"
+        f"prefilter = {'true' if prefilter else 'false'}\n\n{blocks}"
         f'[[sources]]\nname = "bench"\nsitemaps = ["http://127.0.0.1:{port}/sitemap.xml"]\n'
     )
+
+
+def bench_topics() -> list[tuple[str, str]]:
+    """The shipped default topic and a narrow one."""
+    import tomllib
+
+    shipped = tomllib.loads((ROOT / "crawler" / "default_config.toml").read_text("utf-8"))
+    default = shipped["topics"][0]
+    return [(default["name"], default["query"]), ("mexico", MEXICO_QUERY)]
+
+
+def on_topic_set(db: Path, topic: str) -> set[tuple[str, str, str]]:
+    """(url, title, text) of the stored articles that match ``topic``."""
+    conn = sqlite3.connect(db)
+    rows = conn.execute("SELECT url, title, text, topics FROM articles").fetchall()
+    conn.close()
+    return {(u, ti, te) for u, ti, te, topics in rows if topic in json.loads(topics or "[]")}
 
 
 def check_database(db: Path, pages: PageSet, port: int) -> dict[str, Any]:
@@ -363,9 +401,9 @@ def check_database(db: Path, pages: PageSet, port: int) -> dict[str, Any]:
     served = {f"http://127.0.0.1:{port}{pages.path(i)}" for i in range(pages.count)}
     conn = sqlite3.connect(db)
     rows = conn.execute("SELECT url, kind, status, error, article_id FROM fetches").fetchall()
-    fate = {"article": 0, "not_article": 0, "failed": 0}
+    fate = {"article": 0, "not_article": 0, "off_topic": 0, "prefiltered": 0, "failed": 0}
     found = set()
-    for url, _kind, _status, error, article_id in rows:
+    for url, kind, _status, error, article_id in rows:
         if url not in served:
             continue
         found.add(url)
@@ -373,6 +411,10 @@ def check_database(db: Path, pages: PageSet, port: int) -> dict[str, Any]:
             fate["failed"] += 1
         elif article_id is not None:
             fate["article"] += 1
+        elif kind == "off_topic (prefilter)":
+            fate["prefiltered"] += 1
+        elif kind == "off_topic":
+            fate["off_topic"] += 1
         else:
             fate["not_article"] += 1
     articles, copies = conn.execute("SELECT count(*), count(duplicate_of) FROM articles").fetchone()
@@ -426,7 +468,9 @@ def main() -> None:
     )
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument(
-        "--only", default="raw,scrapy,newswatch", help="comma list of runs (default: all three)"
+        "--only",
+        default="raw,scrapy,newswatch,topics",
+        help="comma list of runs: raw, scrapy, newswatch (no topic), topics (default: all)",
     )
     parser.add_argument("--keep", type=Path, help="keep the database and logs in this folder")
     parser.add_argument("--_mode", choices=["raw", "scrapy"], help=argparse.SUPPRESS)
@@ -438,10 +482,10 @@ def main() -> None:
     if args.pages.isdigit():
         count = count or int(args.pages)
         args.pages = "-"
-    elif not Path(args.pages).is_dir():
-        sys.exit(f"--pages: {args.pages} is neither a folder nor a page count")
-    else:
-        args.pages = str(Path(args.pages).resolve())  # the child runs start in a temp folder
+    elif not all(Path(f).is_dir() for f in args.pages.split(",")):
+        sys.exit(f"--pages: {args.pages} is neither folders nor a page count")
+    else:  # the child runs start in a temp folder
+        args.pages = ",".join(str(Path(f).resolve()) for f in args.pages.split(","))
     originals, label = load_originals(args.pages)
     pages = PageSet(originals, count or len(originals))
 
@@ -505,17 +549,19 @@ def main() -> None:
             flush=True,
         )
 
-    if "newswatch" in runs:
-        db, config = work / "newswatch.db", work / "newswatch.toml"
+    def crawl(
+        key: str, label: str, topics: tuple[tuple[str, str], ...] = (), prefilter: bool = True
+    ) -> Path:
+        db, config = work / f"{key}.db", work / f"{key}.toml"
         for suffix in ("", "-wal", "-shm"):
             Path(f"{db}{suffix}").unlink(missing_ok=True)
-        write_config(config, port, args.workers, args.concurrency, db)
+        write_config(config, port, args.workers, args.concurrency, db, topics, prefilter)
         server_call(port, "/_reset")
         started = time.time()
         usage = run_measured(
             [sys.executable, "-m", "crawler", "crawl", "--config", str(config), "--db", str(db)],
             env,
-            log=work / "newswatch.log",
+            log=work / f"{key}.log",
             server=server.pid,
         )
         data = {"server": server_call(port, "/_stats"), "db": check_database(db, pages, port)}
@@ -523,16 +569,46 @@ def main() -> None:
         if srv["first"] and srv["last"]:
             data["startup"] = srv["first"] - started
             data["tail"] = started + usage.wall - srv["last"]
-        results["newswatch"] = (usage, data)
+        results[key] = (usage, data)
         print(
-            f"(c) newswatch crawl: {usage.wall:.1f} s (exit {usage.returncode}; first request "
+            f"{label}: {usage.wall:.1f} s (exit {usage.returncode}; first request "
             f"after {data.get('startup', 0):.1f} s, exit {data.get('tail', 0):.1f} s after "
             f"the last page was served); CPU: {describe_cpu(usage)}",
             flush=True,
         )
+        return db
+
+    if "newswatch" in runs:
+        crawl("newswatch", "(c) newswatch crawl, no topic")
+
+    if "topics" in runs:
+        topics = bench_topics()
+        for name, query in topics:
+            db = crawl(f"topic-{name}", f"(d) newswatch crawl, topic {name!r}", ((name, query),))
+            results[f"topic-{name}"][1]["on_topic"] = on_topic_set(db, name)
+        # One crawl without the pre-filter watching both topics: each topic's on-topic set
+        # (the articles whose `topics` name it) is what a single-topic crawl would store.
+        db = crawl(
+            "no-prefilter",
+            "(e) newswatch crawl, both topics, prefilter = false",
+            tuple(topics),
+            prefilter=False,
+        )
+        for name, _ in topics:
+            results[f"topic-{name}"][1]["reference"] = on_topic_set(db, name)
 
     server.terminate()
     report(pages, results, work if args.keep else None)
+
+
+def _name(key: str) -> str:
+    names = {
+        "raw": "(a) raw `trafilatura.extract`, 1 process (extraction time only)",
+        "scrapy": "(b) plain Scrapy + trafilatura in the callback",
+        "newswatch": "(c) `newswatch crawl`, no topic (every article stored)",
+        "no-prefilter": "(e) `newswatch crawl`, both topics, `prefilter = false`",
+    }
+    return names.get(key, f"(d) `newswatch crawl`, topic `{key.removeprefix('topic-')}`")
 
 
 def report(
@@ -541,89 +617,90 @@ def report(
     n = pages.count
     raw_rate = n / results["raw"][1]["seconds"] if "raw" in results else None
     rows = []
-    names = {
-        "raw": "(a) raw `trafilatura.extract`, 1 process (extraction time only)",
-        "scrapy": "(b) plain Scrapy + trafilatura in the callback",
-        "newswatch": "(c) `newswatch crawl`, full pipeline",
-    }
     rates: dict[str, float] = {}
     for key, (usage, data) in results.items():
         seconds = data["seconds"] if key == "raw" else usage.wall
         rates[key] = n / seconds
         ratio = f"{rates[key] / raw_rate:.2f}x" if raw_rate else "-"
         cpu = data["cpu"] if key == "raw" else sum(sec for _, sec in usage.cpu.values())
+        share, same = "", ""
+        if "on_topic" in data:
+            share = f"{len(data['on_topic'])} ({100 * len(data['on_topic']) / n:.1f}%)"
+            if "reference" in data:
+                same = "yes" if data["on_topic"] == data["reference"] else "NO"
         rows.append(
-            f"| {names[key]} | {seconds:.1f} | {rates[key]:.1f} | {ratio} | {cpu:.1f} | "
-            f"{mb(usage.peak_rss):.0f} |"
+            f"| {_name(key)} | {seconds:.1f} | {rates[key]:.1f} | {ratio} | {cpu:.1f} | "
+            f"{mb(usage.peak_rss):.0f} | {share} | {same} |"
         )
     print()
     print(
-        f"| {n} pages, {os.cpu_count()} cores | seconds | pages/s | vs (a) | CPU s | peak RSS MB |"
+        f"| {n} pages, {os.cpu_count()} cores | seconds | pages/s | vs (a) | CPU s "
+        "| peak RSS MB | on-topic | same set as (e) |"
     )
-    print("|---|---:|---:|---:|---:|---:|")
+    print("|---|---:|---:|---:|---:|---:|---:|---|")
     print("\n".join(rows))
     print()
     busy = max(usage.other_load for usage, _ in results.values())
+    print(f"other jobs on the machine: up to {busy:.2f} cores busy during a run")
     if busy > 0.15:
         print(
             f"WARNING: other jobs kept up to {busy:.2f} cores busy during a run: the times "
             "are not trustworthy; run again on an idle machine.\n"
         )
-    if "newswatch" not in results:
-        return
-    usage, data = results["newswatch"]
-    db, srv = data["db"], data["server"]
-    print(
-        f"newswatch: {db['article']} stored as articles ({db['articles']} rows, "
-        f"{db['copies']} near-duplicate copies), {db['not_article']} judged not articles, "
-        f"{db['failed']} failures recorded, {db['missing']} missing; run {db['run_status']} "
-        f"{db['run_counts']}"
-    )
-    print(
-        f"server: {srv['page_requests']} page requests for {srv['unique_pages']} of {n} pages "
-        f"({srv['repeated']} requested more than once)"
-    )
-    verdicts = []
-    if raw_rate:
-        ratio = rates["newswatch"] / raw_rate
-        ok = ratio >= TARGET_RATIO
-        verdicts.append(
-            f"throughput {ratio:.2f}x of raw trafilatura (target >= {TARGET_RATIO}x)"
-            + (
-                ""
-                if ok
-                else f": gap {TARGET_RATIO - ratio:.2f}x, needs "
-                f"{n / (TARGET_RATIO * raw_rate):.1f} s instead of {usage.wall:.1f} s"
-            )
-        )
-    else:
-        ok = False
-        verdicts.append("throughput not compared (run (a) too)")
-    if "raw" in results:
-        # CPU explains the rate: on C cores the crawl can at best run C times faster than
-        # its CPU per page allows, whatever the scheduling.
-        raw_cpu = results["raw"][1]["cpu"] / n
-        roles = usage.cpu_by_role()
-        crawl_cpu = sum(roles.values()) / n
-        cores = os.cpu_count() or 1
-        parts = ", ".join(f"{role} {1000 * sec / n:.1f}" for role, sec in sorted(roles.items()))
+    verdicts: list[str] = []
+    met = True
+    for key, (usage, data) in results.items():
+        if key in ("raw", "scrapy"):
+            continue
+        db, srv = data["db"], data["server"]
         print(
-            f"CPU per page: (a) {1000 * raw_cpu:.1f} ms; (c) {1000 * crawl_cpu:.1f} ms ({parts}) "
-            f"= {crawl_cpu / raw_cpu:.2f}x of (a); with {cores} cores fully used (c) could reach "
-            f"at most {cores * raw_cpu / crawl_cpu:.2f}x of (a)"
+            f"{_name(key)}: {db['article']} stored as articles ({db['articles']} rows, "
+            f"{db['copies']} near-duplicate copies), {db['off_topic']} extracted off-topic, "
+            f"{db['prefiltered']} ruled out by the pre-filter, {db['not_article']} judged not "
+            f"articles, {db['failed']} failures recorded, {db['missing']} missing; server: "
+            f"{srv['page_requests']} page requests for {srv['unique_pages']} of {n} pages"
         )
-    rss_ok = mb(usage.peak_rss) <= TARGET_RSS_MB
-    verdicts.append(
-        f"peak RSS {mb(usage.peak_rss):.0f} MB (PSS {mb(usage.peak_pss):.0f} MB), main process "
-        f"{mb(usage.peak_main_rss):.0f} MB (target <= {TARGET_RSS_MB:.0f} MB; "
-        "compare runs of 1,000 and 5,000 pages for growth)"
-    )
-    lost_ok = db["missing"] == 0 and srv["unique_pages"] == n
-    verdicts.append(f"no page lost: {'yes' if lost_ok else 'NO'}")
-    met = ok and rss_ok and lost_ok and usage.returncode == 0
+        lost_ok = db["missing"] == 0 and srv["unique_pages"] == n and usage.returncode == 0
+        met = met and lost_ok
+        if not lost_ok:
+            verdicts.append(f"{key}: pages lost or failed run")
+        target = TARGET_RATIO if key == "newswatch" else TOPIC_TARGET_RATIO
+        if "raw" in results:
+            # CPU explains the rate, and is far less moved by other jobs than wall time: on C
+            # cores a crawl runs at most C times faster than its CPU per page allows.
+            raw_cpu = results["raw"][1]["cpu"] / n
+            roles = usage.cpu_by_role()
+            crawl_cpu = sum(roles.values()) / n
+            cores = os.cpu_count() or 1
+            parts = ", ".join(f"{r} {1000 * sec / n:.1f}" for r, sec in sorted(roles.items()))
+            print(
+                f"  CPU per page: (a) {1000 * raw_cpu:.1f} ms; this crawl {1000 * crawl_cpu:.1f}"
+                f" ms ({parts}) = {crawl_cpu / raw_cpu:.2f}x of (a): with {cores} cores fully "
+                f"used it could reach at most {cores * raw_cpu / crawl_cpu:.2f}x of (a)"
+            )
+        if key.startswith("topic-") and raw_rate:
+            ratio = rates[key] / raw_rate
+            same = data.get("on_topic") == data.get("reference")
+            met = met and ratio >= target and same
+            verdicts.append(
+                f"{key} {ratio:.2f}x (target >= {target}x), on-topic set "
+                + ("identical" if same else "DIFFERENT")
+            )
+        if key == "newswatch":
+            ratio = rates[key] / raw_rate if raw_rate else 0.0
+            rss_ok = mb(usage.peak_rss) <= TARGET_RSS_MB
+            met = met and ratio >= target and rss_ok
+            verdicts.append(
+                f"no topic {ratio:.2f}x (target >= {target}x), peak RSS "
+                f"{mb(usage.peak_rss):.0f} MB (PSS {mb(usage.peak_pss):.0f} MB, main "
+                f"{mb(usage.peak_main_rss):.0f} MB; target <= {TARGET_RSS_MB:.0f} MB)"
+            )
+    if raw_rate is None:
+        met = False
+        verdicts.append("throughput not compared (run (a) too)")
     print(("targets met: " if met else "targets NOT met: ") + "; ".join(verdicts))
     if kept:
-        print(f"database and log kept in {kept}")
+        print(f"databases and logs kept in {kept}")
 
 
 if __name__ == "__main__":

@@ -64,6 +64,8 @@ class CrawlSettings:
     max_sitemap_bytes_per_source: int = 100 * 1024 * 1024  # XML read, gunzipped, whole index
     max_links_per_page: int = 500  # links followed from one section (or article) page
     max_requests_per_source: int = 50_000
+    # Skip the extraction of pages no topic can match (crawler/prefilter.py; lossless).
+    prefilter: bool = True
 
 
 # Every [crawl] key: the CrawlSettings field it sets and one line for a person. The parser
@@ -95,6 +97,7 @@ CRAWL_KEYS: dict[str, tuple[str, str]] = {
     ),
     "max_links_per_page": ("max_links_per_page", "links followed from one page"),
     "max_requests_per_source": ("max_requests_per_source", "article requests per source and run"),
+    "prefilter": ("prefilter", "extract only pages a topic can match (a lossless check)"),
 }
 # Defaults that depend on the machine: `init` writes them commented out.
 MACHINE_DEFAULTS: dict[str, str] = {"workers": "the number of CPU cores"}
@@ -183,10 +186,9 @@ def _crawl_settings(table: dict[str, Any]) -> CrawlSettings:
     allowed = set(CRAWL_KEYS)
     _check_keys(table, allowed, "crawl")
     values: dict[str, Any] = {}
-    if "obey_robots" in table:
-        values["obey_robots"] = _expect(
-            table["obey_robots"], bool, "crawl.obey_robots", "true or false"
-        )
+    for name in ("obey_robots", "prefilter"):
+        if name in table:
+            values[name] = _expect(table[name], bool, f"crawl.{name}", "true or false")
     for name, low in (("delay", 0.0), ("timeout", 1.0)):
         if name in table:
             number = float(

@@ -18,10 +18,12 @@ from crawler.failures import run_failures
 from crawler.store.storage import (
     articles_to_recheck,
     finish_run,
+    known_off_topic,
     mark_interrupted_runs,
     open_database,
     start_run,
 )
+from crawler.topics import topics_key
 
 if TYPE_CHECKING:  # [distributed] only: redis may not be installed
     import redis
@@ -89,10 +91,24 @@ def run_status(counts: Counter[str]) -> str:
     return "ok"
 
 
+def _window_start(config: Config) -> str:
+    since = datetime.now(UTC) - timedelta(seconds=config.crawl.recheck_articles_for_seconds)
+    return since.replace(microsecond=0).isoformat()
+
+
+def off_topic_urls(config: Config, db: Database) -> tuple[dict[str, str], frozenset[str]]:
+    """URL -> kind of the pages judged off-topic against the configured topics, and the ones
+    judged inside the recheck window: those are not fetched again (their validators stay, so
+    the first fetch after the window can be a 304)."""
+    known = known_off_topic(db, topics_key([(t.name, t.query) for t in config.topics]))
+    since = _window_start(config)
+    recent = frozenset(url for url, (_, fetched_at) in known.items() if fetched_at >= since)
+    return {url: kind for url, (kind, _) in known.items()}, recent
+
+
 def recheck_urls(config: Config, db: Database, sources: tuple[Source, ...]) -> dict[str, list[str]]:
     """Known article URLs per source, re-fetched (conditionally) within the recheck window."""
-    since = datetime.now(UTC) - timedelta(seconds=config.crawl.recheck_articles_for_seconds)
-    since_text = since.replace(microsecond=0).isoformat()
+    since_text = _window_start(config)
     return {s.name: articles_to_recheck(db, s.name, since_text) for s in sources}
 
 
@@ -120,6 +136,7 @@ def run_crawl(
     earlier = deliver_backlog(config, db, run_id, interrupted)
     recheck = recheck_urls(config, db, sources)
     context = CrawlContext(config, db, run_id, sources, baseline, recheck)
+    context.known_off_topic, context.recent_off_topic = off_topic_urls(config, db)
     status = "failed"
     error: str | None = None
     writer: IngestWriter | None = None

@@ -47,6 +47,7 @@ from crawler.pages import PageResult
 from crawler.store.ingest import IngestOptions, ingest_results, record_fetch_records
 from crawler.store.listings import ListingLedger
 from crawler.store.storage import open_database, write_transaction
+from crawler.topics import topics_key
 
 logger = logging.getLogger(__name__)
 
@@ -409,8 +410,13 @@ class IngestWriter:
                 results.append(payload["result"])
                 metas[payload["result"].url] = payload["meta"]
         record_fetch_records(db, records, tags["id"])
+        topics = [(t.name, t.query) for t in self.config.topics]
         options = IngestOptions(
-            tags["id"], bool(self.config.topics), bool(tags["baseline"]), defer_links=True
+            tags["id"],
+            bool(topics),
+            bool(tags["baseline"]),
+            topics_key(topics),
+            defer_links=True,
         )
         return ingest_results(db, results, options, metas)
 

@@ -10,8 +10,10 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from crawler.extraction.extract import extract_article
+from crawler.extraction.extract import extract_article, extract_from_tree
+from crawler.extraction.pagemeta import detect_language, parse_html
 from crawler.models import Article, RelatedLink
+from crawler.prefilter import could_match, page_text
 from crawler.sanitize import strip_controls
 from crawler.stories.dedup_text import text_digests
 from crawler.stories.terms import Groups, story_terms
@@ -60,6 +62,8 @@ class PageResult:
     guid: str | None = None
     request_url: str | None = None
     error: str | None = None
+    # The topic pre-filter showed that no watched topic can match: nothing was extracted.
+    prefiltered: bool = False
 
     @property
     def is_article(self) -> bool:
@@ -68,13 +72,18 @@ class PageResult:
 
 _compiled_topics: list[tuple[str, Query]] | None = None
 _topics_configured = False
+_prefilter = True
 
 
-def configure_topics(topics: Sequence[tuple[str, str]]) -> None:
-    """Compile the watched topics once per process (the pool initializer calls this)."""
-    global _compiled_topics, _topics_configured
+def configure_topics(topics: Sequence[tuple[str, str]], prefilter: bool = True) -> None:
+    """Compile the watched topics once per process (the pool initializer calls this).
+
+    ``prefilter``: skip the extraction of pages that no topic can match (``crawler.prefilter``).
+    """
+    global _compiled_topics, _topics_configured, _prefilter
     _compiled_topics = [(name, parse_query(query)) for name, query in topics]
     _topics_configured = bool(topics)
+    _prefilter = prefilter
 
 
 def reset_caches() -> None:
@@ -147,19 +156,47 @@ def without_controls(article: Article) -> Article:
 
 
 def process_page(job: PageJob) -> PageResult:
-    """Extract, match topics and fingerprint one page; never raises for a bad page."""
+    """Extract, match topics and fingerprint one page; never raises for a bad page.
+
+    With topics configured, a page that the pre-filter shows cannot match is not extracted,
+    and an extracted page that matches no topic gets no fingerprints, story terms or
+    language identification: it is only recorded as off-topic.
+    """
     if is_listing_page(job.body):
         return PageResult(
             job.url, canonicalize_url(job.url), job.source, None, request_url=job.request_url
         )
     try:
-        article = extract_article(
-            job.body,
-            job.url,
-            fallback_title=job.fallback_title,
-            fallback_published=job.fallback_published,
-            identify_language=job.identify_language,
-        )
+        tree = parse_html(job.body)
+        if tree is None:  # extract_article's own path for a page that is no HTML
+            article = extract_article(
+                job.body,
+                job.url,
+                fallback_title=job.fallback_title,
+                fallback_published=job.fallback_published,
+                identify_language=False,
+            )
+        elif (
+            _topics_configured
+            and _prefilter
+            and not could_match(_compiled_topics or [], page_text(tree, [job.fallback_title]))
+        ):
+            return PageResult(
+                job.url,
+                choose_canonical(job.url, None),
+                job.source,
+                None,
+                request_url=job.request_url,
+                prefiltered=True,
+            )
+        else:
+            article = extract_from_tree(
+                tree,
+                job.url,
+                fallback_title=job.fallback_title,
+                fallback_published=job.fallback_published,
+                identify_language=False,
+            )
     except Exception as error:  # a broken page is a recorded failure, not a crashed crawl
         return PageResult(
             job.url,
@@ -173,10 +210,13 @@ def process_page(job: PageJob) -> PageResult:
     key_url = choose_canonical(job.url, article.canonical_url)
     if not article.title or len(article.text) < MIN_ARTICLE_CHARS:
         return PageResult(job.url, key_url, job.source, None, request_url=job.request_url)
+    topics: list[str] = []
     if _topics_configured:
         topics = matching_topics(_compiled_topics or [], article.title, article.text)
-    else:
-        topics = []
+        if not topics:  # recorded as off-topic, nothing more: ingest stores none of it
+            return PageResult(job.url, key_url, job.source, article, request_url=job.request_url)
+    if article.language is None and job.identify_language:
+        article.language = detect_language(article.text)
     digest, fingerprint, signature = text_digests(article.text)
     return PageResult(
         url=job.url,

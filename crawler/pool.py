@@ -26,13 +26,13 @@ def _exit_with_parent(parent: int) -> None:
     os._exit(1)
 
 
-def init_worker(topics: list[tuple[str, str]], parent: int) -> None:
+def init_worker(topics: list[tuple[str, str]], parent: int, prefilter: bool = True) -> None:
     """Pool initializer: compile the topics, and exit when the crawl process is gone.
 
     A worker blocks on the call queue forever if its parent is SIGKILLed (OOM killer,
     ``kill -9``): without this watchdog every such crash leaves the whole pool behind.
     """
-    configure_topics(topics)
+    configure_topics(topics, prefilter)
     threading.Thread(
         target=_exit_with_parent, args=(parent,), name="parent-watchdog", daemon=True
     ).start()
@@ -43,17 +43,20 @@ class ExtractionPool:
     ``NEWSWATCH_INPROCESS=1``). A worker that dies costs its page, recorded as an error,
     and a fresh pool."""
 
-    def __init__(self, topics: list[tuple[str, str]], workers: int) -> None:
+    def __init__(self, topics: list[tuple[str, str]], workers: int, prefilter: bool = True) -> None:
         self.topics = topics
         self.workers = workers
-        configure_topics(topics)  # the in-process path uses it too
+        self.prefilter = prefilter  # crawler/prefilter.py: [crawl] prefilter
+        configure_topics(topics, prefilter)  # the in-process path uses it too
         self.executor: ProcessPoolExecutor | None = None
         if workers > 1 and os.environ.get("NEWSWATCH_INPROCESS") != "1":
             self.executor = self._new_executor()
 
     def _new_executor(self) -> ProcessPoolExecutor:
         return ProcessPoolExecutor(
-            self.workers, initializer=init_worker, initargs=(self.topics, os.getpid())
+            self.workers,
+            initializer=init_worker,
+            initargs=(self.topics, os.getpid(), self.prefilter),
         )
 
     async def process(self, job: PageJob) -> PageResult:
@@ -79,7 +82,8 @@ class ExtractionPool:
                 error=f"extraction worker died: {error}",
             )
         article = result.article
-        if article is not None and article.language is None:
+        on_topic = bool(result.topics) or not self.topics  # off-topic pages are not stored
+        if article is not None and article.language is None and on_topic:
             article.language = detect_language(article.text)
         return result
 

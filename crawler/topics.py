@@ -20,15 +20,23 @@ start of a term, so ``anti-cartel`` is one term.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import sys
 import unicodedata
 from bisect import bisect_left
-from collections.abc import Sequence
+from collections.abc import Container, Sequence
 from dataclasses import dataclass
 from functools import cache
 
-__all__ = ["Query", "QueryError", "matching_topics", "parse_query", "tokenize_text"]
+__all__ = [
+    "Query",
+    "QueryError",
+    "matching_topics",
+    "parse_query",
+    "tokenize_text",
+    "topics_key",
+]
 
 _WORD_RE = re.compile(r"[^\W_]+")  # unicode letters and digits; '_' is a separator
 
@@ -90,6 +98,9 @@ class _Word:
     def evaluate(self, doc: _Document) -> bool:
         return self.token in doc.token_set
 
+    def possible(self, words: Container[str]) -> bool:
+        return self.token in words
+
 
 @dataclass(frozen=True, slots=True)
 class _Prefix:
@@ -98,11 +109,19 @@ class _Prefix:
     def evaluate(self, doc: _Document) -> bool:
         return doc.has_prefix(self.prefix)
 
+    def possible(self, words: Container[str]) -> bool:
+        return self.prefix in words
+
 
 @dataclass(frozen=True, slots=True)
 class _Phrase:
     tokens: tuple[str, ...]  # at least two
     last_is_prefix: bool = False
+
+    def possible(self, words: Container[str]) -> bool:
+        # Order and adjacency are not required: extraction can make words adjacent (a
+        # footnote mark between them removed).
+        return all(token in words for token in self.tokens)
 
     def evaluate(self, doc: _Document) -> bool:
         exact = self.tokens[:-1] if self.last_is_prefix else self.tokens
@@ -143,6 +162,9 @@ class _Not:
     def evaluate(self, doc: _Document) -> bool:
         return not self.child.evaluate(doc)
 
+    def possible(self, words: Container[str]) -> bool:
+        return True  # "NOT a" can hold whatever the page says
+
 
 @dataclass(frozen=True, slots=True)
 class _And:
@@ -151,6 +173,9 @@ class _And:
     def evaluate(self, doc: _Document) -> bool:
         return all(c.evaluate(doc) for c in self.children)
 
+    def possible(self, words: Container[str]) -> bool:
+        return all(c.possible(words) for c in self.children)
+
 
 @dataclass(frozen=True, slots=True)
 class _Or:
@@ -158,6 +183,9 @@ class _Or:
 
     def evaluate(self, doc: _Document) -> bool:
         return any(c.evaluate(doc) for c in self.children)
+
+    def possible(self, words: Container[str]) -> bool:
+        return any(c.possible(words) for c in self.children)
 
 
 _Node = _Word | _Prefix | _Phrase | _Not | _And | _Or
@@ -173,6 +201,14 @@ class Query:
     def matches(self, text: str) -> bool:
         """True if ``text`` (title + "\\n" + body) satisfies the query."""
         return self.root.evaluate(_Document(tokenize_text(text)))
+
+    def possible(self, words: Container[str]) -> bool:
+        """A necessary condition of :meth:`matches`, for the topic pre-filter.
+
+        ``words`` answers ``token in words`` for every token the text could contain (see
+        ``crawler.prefilter``); False means no text drawn from it can match.
+        """
+        return self.root.possible(words)
 
 
 # Lexer. Token kinds: "(" ")" AND OR NOT TERM PHRASE. Columns are 1-based.
@@ -371,3 +407,12 @@ def matching_topics(topics: Sequence[tuple[str, Query]], title: str, text: str) 
     """
     doc = _Document(tokenize_text(f"{title}\n{text}"))
     return [name for name, query in topics if query.root.evaluate(doc)]
+
+
+def topics_key(topics: Sequence[tuple[str, str]]) -> str | None:
+    """A digest of the watched (name, query) pairs: what an off-topic verdict was made against
+    (None without topics, where nothing is off-topic)."""
+    if not topics:
+        return None
+    text = "\n".join(f"{name}\t{query}" for name, query in sorted(topics))
+    return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()

@@ -172,6 +172,8 @@ class NewsSpider(scrapy.Spider):
             meta["entry"] = entry
         if hops is not None:
             meta["hops"] = hops
+        if url in self.context.known_off_topic:  # a 304 keeps it known as off-topic
+            meta["off_topic"] = self.context.known_off_topic[url]
         return Request(url, callback=self.parse_article, errback=self.on_error, meta=meta)
 
     # -- callbacks -------------------------------------------------------------------------
@@ -255,6 +257,8 @@ class NewsSpider(scrapy.Spider):
             if url is None:
                 self.context.counts["skipped.bad_url"] += 1
             elif url in own:  # the listing itself, listed in it: no article
+                continue
+            elif self._recently_off_topic(url):
                 continue
             elif self._take_request(source, listing):
                 yield self._article(url, source, entry, listing=listing)
@@ -375,15 +379,18 @@ class NewsSpider(scrapy.Spider):
             self.context.counts["limits.links_per_page"] += len(links) - cap
             links = links[:cap]
         for link in links:
+            url = canonicalize_url(link.url)
+            if self._recently_off_topic(url):
+                continue
             if self._take_request(source, page if response.meta["kind"] == "section" else None):
-                yield self._article(canonicalize_url(link.url), source, None, hops=hops + 1)
+                yield self._article(url, source, None, hops=hops + 1)
 
     def parse_article(self, response: Response) -> Iterator[Any]:
         """An article candidate: unchanged ones are only recorded, others extracted."""
         self.source_fetched[response.meta["source"]] += 1
         if response.meta.get("unchanged"):
             self.context.counts["articles_unchanged"] += 1
-            yield self._record(response, "article")
+            yield self._record(response, response.meta.get("off_topic", "article"))
             return
         body = with_declared_bom(response.body, _header(response, "Content-Type"))
         problem = not_a_page(body)
@@ -417,6 +424,13 @@ class NewsSpider(scrapy.Spider):
             lease=response.meta.get("nw_lease"),
             run=response.meta.get("nw_run"),
         )
+
+    def _recently_off_topic(self, url: str) -> bool:
+        """A page judged off-topic (same topics) inside the recheck window: not fetched."""
+        if url not in self.context.recent_off_topic:
+            return False
+        self.context.counts["skipped.known_off_topic"] += 1
+        return True
 
     def _incomplete(self, listing: str | None) -> None:
         """Read this listing (and the index that listed it) again next run, even unchanged."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -27,6 +28,7 @@ feeds = ["https://example.org/rss.xml"]
         ("[crawl]\ndelay = 'fast'\n" + GOOD_SOURCE, "crawl.delay", "expected a number"),
         ("[crawl]\nconcurrency = 2.5\n" + GOOD_SOURCE, "crawl.concurrency", "expected an integer"),
         ("[crawl]\nobey_robots = 'yes'\n" + GOOD_SOURCE, "crawl.obey_robots", "true or false"),
+        ("[crawl]\nprefilter = 1\n" + GOOD_SOURCE, "crawl.prefilter", "true or false"),
         ("[crawl]\ntimeout = 120\n" + GOOD_SOURCE, "crawl.timeout", "at most 30"),
         (
             "[crawl]\nrecheck_articles_for = '2 weeks'\n" + GOOD_SOURCE,
@@ -148,3 +150,9 @@ def test_allowed_domains_default_to_the_hosts_of_the_urls() -> None:
         }
     )
     assert config.sources[0].allowed_domains == ("news.example.org", "www.example.com")
+
+
+def test_prefilter_defaults_on_and_can_be_switched_off() -> None:
+    assert load_config(None).crawl.prefilter is True
+    data = tomllib.loads("[crawl]\nprefilter = false\n" + GOOD_SOURCE)
+    assert parse_config(data).crawl.prefilter is False

@@ -180,7 +180,8 @@ def print_run_summary(summary: RunSummary) -> None:
         f"updated {stats['articles_updated']}",
         f"unchanged {stats['articles_unchanged']}",
         f"duplicates {stats['duplicates']}",
-        f"off-topic {stats['off_topic']}",
+        f"off-topic {stats['off_topic']}" + _not_extracted(stats["counts"]),
+        *_known_off_topic(stats["counts"]),
         f"flags {stats['flags']}",
         f"errors {stats['errors']}",
     ]
@@ -230,6 +231,18 @@ def caps_hit(counts: dict[str, int]) -> str:
         for key, value in sorted(counts.items())
         if key.startswith("limits.") and value
     )
+
+
+def _not_extracted(counts: dict[str, Any]) -> str:
+    """How many off-topic pages the topic pre-filter settled without extracting them."""
+    n = counts.get("off_topic.prefilter", 0)
+    return f" ({n} not extracted)" if n else ""
+
+
+def _known_off_topic(counts: dict[str, Any]) -> list[str]:
+    """Pages judged off-topic in an earlier run inside the recheck window: not fetched."""
+    n = counts.get("skipped.known_off_topic", 0)
+    return [f"known off-topic not fetched {n}"] if n else []
 
 
 def flag_rows(flags: Sequence[dict[str, Any]]) -> list[list[Any]]:

@@ -193,7 +193,7 @@ class DistributedPipeline:
     def open_spider(self) -> None:
         config = _context_of(self.crawler.spider).config
         topics = [(t.name, t.query) for t in config.topics]
-        self.pool = ExtractionPool(topics, config.crawl.workers)
+        self.pool = ExtractionPool(topics, config.crawl.workers, config.crawl.prefilter)
 
     async def process_item(self, item: Any) -> Any:
         context = _context_of(self.crawler.spider)

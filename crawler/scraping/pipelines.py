@@ -17,6 +17,7 @@ from crawler.pages import PageResult
 from crawler.pool import ExtractionPool
 from crawler.store.ingest import IngestOptions, ingest_results, record_fetch_records
 from crawler.store.listings import ListingLedger
+from crawler.topics import topics_key
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -75,7 +76,9 @@ class StoragePipeline:
             raise RuntimeError("the storage pipeline needs the run's database")
         self.db: Database = context.db
         topics = [(t.name, t.query) for t in context.config.topics]
-        self.pool = ExtractionPool(topics, context.config.crawl.workers)
+        self.pool = ExtractionPool(
+            topics, context.config.crawl.workers, context.config.crawl.prefilter
+        )
 
     async def process_item(self, item: Any) -> Any:
         if isinstance(item, FetchRecord):
@@ -105,7 +108,11 @@ class StoragePipeline:
         if self.pending:
             pending, self.pending = self.pending, []
             options = IngestOptions(
-                context.run_id, bool(context.config.topics), context.baseline, defer_links=True
+                context.run_id,
+                bool(context.config.topics),
+                context.baseline,
+                topics_key([(t.name, t.query) for t in context.config.topics]),
+                defer_links=True,
             )
             try:
                 counts = ingest_results(

@@ -29,6 +29,8 @@ class IngestOptions:
     run_id: int
     topics_configured: bool
     baseline: bool = False  # record what is there without flagging it
+    # crawler.topics.topics_key of the watched topics, stored with off-topic verdicts
+    topics_key: str | None = None
     # Link new articles to copies and stories when the run ends (crawler.stories.pending),
     # not at the end of this batch: a crawl's batches follow the network's arrival order.
     defer_links: bool = False
@@ -50,11 +52,12 @@ def ingest_results(
             article_id = None if pruned else _ingest_one(db, result, options, counts)
             if pruned:
                 counts["articles_pruned_before"] += 1
+            kind = fetch_kind(result, options.topics_configured)
             record_fetch(
                 db,
                 result.request_url or result.url,
                 source=result.source,
-                kind="article" if result.is_article else "page",
+                kind=kind,
                 status=meta.get("status", 200),
                 run_id=options.run_id,
                 etag=meta.get("etag"),
@@ -62,6 +65,7 @@ def ingest_results(
                 body_hash=meta.get("body_hash"),
                 error=result.error or pruned,
                 article_id=article_id,
+                topics_key=options.topics_key if kind.startswith("off_topic") else None,
             )
             if result.error:
                 counts["errors"] += 1
@@ -69,6 +73,17 @@ def ingest_results(
         if not options.defer_links:
             pending.link_held_in_transaction(db, options.run_id, options.baseline, counts)
     return counts
+
+
+def fetch_kind(result: PageResult, topics_configured: bool) -> str:
+    """What ``fetches.kind`` says of a processed page: ``article``, ``page`` (no article),
+    ``off_topic`` (extracted, matched no topic) or ``off_topic (prefilter)`` (could not match
+    any topic, so not extracted)."""
+    if result.prefiltered:
+        return "off_topic (prefilter)"
+    if result.article is None:
+        return "page"
+    return "off_topic" if topics_configured and not result.topics else "article"
 
 
 def record_fetch_records(db: Database, records: Iterable[Any], run_id: int) -> None:
@@ -132,6 +147,10 @@ def _ingest_one(
     db: Database, result: PageResult, options: IngestOptions, counts: Counter[str]
 ) -> int | None:
     article = result.article
+    if result.prefiltered:
+        counts["off_topic"] += 1
+        counts["off_topic.prefilter"] += 1
+        return None
     if article is None:
         return None
     counts["pages_extracted"] += 1

@@ -274,3 +274,11 @@ def m010_story_pending(db: Database) -> None:
             relink INTEGER NOT NULL DEFAULT 0
         )"""
     )
+
+
+@migrations(name="m011_off_topic_fetches")
+def m011_off_topic_fetches(db: Database) -> None:
+    # An off-topic verdict (fetches.kind 'off_topic' or 'off_topic (prefilter)') holds for the
+    # topics it was made against: a digest of them (crawler.topics.topics_key). A crawl skips
+    # such URLs inside the recheck window only while the topics are unchanged.
+    db.execute("ALTER TABLE fetches ADD COLUMN topics_key TEXT")

@@ -324,14 +324,19 @@ def record_fetch(
     body_hash: str | None = None,
     error: str | None = None,
     article_id: int | None = None,
+    topics_key: str | None = None,
 ) -> None:
-    """Upsert the fetch state of one URL. A 304 or a failure keeps the validators we had."""
+    """Upsert the fetch state of one URL. A 304 or a failure keeps the validators we had.
+
+    ``topics_key`` goes with an off-topic kind: the topics the verdict was made against.
+    """
     now = utcnow()
     db.execute(
         """
         INSERT INTO fetches (url, source, kind, status, etag, last_modified, body_hash,
-                             fetched_at, first_fetched_at, error, run_id, article_id)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                             fetched_at, first_fetched_at, error, run_id, article_id,
+                             topics_key)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         ON CONFLICT(url) DO UPDATE SET
             source = COALESCE(excluded.source, source),
             kind = excluded.kind,
@@ -342,7 +347,9 @@ def record_fetch(
             fetched_at = excluded.fetched_at,
             error = excluded.error,
             run_id = excluded.run_id,
-            article_id = COALESCE(excluded.article_id, article_id)
+            article_id = COALESCE(excluded.article_id, article_id),
+            topics_key = CASE WHEN excluded.kind LIKE 'off_topic%'
+                              THEN COALESCE(excluded.topics_key, topics_key) END
         """,
         [
             url,
@@ -357,6 +364,7 @@ def record_fetch(
             error,
             run_id,
             article_id,
+            topics_key,
         ],
     )
 
@@ -368,3 +376,14 @@ def articles_to_recheck(db: Database, source: str, since: str) -> list[str]:
         [source, since],
     ).fetchall()
     return [row[0] for row in rows]
+
+
+def known_off_topic(db: Database, topics_key: str | None) -> dict[str, tuple[str, str]]:
+    """URL -> (kind, fetched_at) of pages last judged off-topic against these same topics."""
+    if topics_key is None:
+        return {}
+    rows = db.execute(
+        "SELECT url, kind, fetched_at FROM fetches WHERE kind LIKE 'off_topic%' AND topics_key = ?",
+        [topics_key],
+    ).fetchall()
+    return {url: (kind, fetched_at or "") for url, kind, fetched_at in rows}
