@@ -327,6 +327,11 @@ def landed(db: Path, site: Site, variant: str, count: int) -> tuple[list[Landed]
 # -- scoring ----------------------------------------------------------------------------------
 
 
+def chars(text: str) -> int:
+    """Characters of text with runs of whitespace counted once (layout is not text)."""
+    return len(" ".join(text.split()))
+
+
 def f1_of(gold: str, text: str) -> float:
     tp, fp, fn = tp_fp_fn(gold, text)
     if fp == fn == 0:
@@ -406,7 +411,7 @@ def report_set(
     pages, which are reported in aggregate only so that nobody tunes on them)."""
     lines = [f"\n### {name} ({len(idx)} pages)\n"]
     meta = got["meta"]
-    eligible = [i for i in idx if len(base[i].text) >= MIN_CHARS]
+    eligible = [i for i in idx if chars(base[i].text) >= MIN_CHARS]
     lost = [i for i in eligible if not meta[i].kept]
     kept_all = sum(1 for i in idx if meta[i].kept)
     lines.append(
@@ -415,7 +420,7 @@ def report_set(
     )
     for i in lost if details else []:
         lines.append(
-            f"  - lost `{pages[i].id}` (trafilatura {len(base[i].text)} chars): {meta[i].reason}"
+            f"  - lost `{pages[i].id}` (trafilatura {chars(base[i].text)} chars): {meta[i].reason}"
         )
     reasons = Counter(meta[i].reason.split(" (")[0] for i in idx if not meta[i].kept)
     if reasons:

@@ -27,6 +27,7 @@ class Entry:
     title: str | None = None
     published: str | None = None
     guid: str | None = None
+    origin: str = "feed"  # "feed" or "sitemap": where ``published`` came from
 
 
 def _iso_from_struct(value: time.struct_time | None) -> str | None:
@@ -154,5 +155,5 @@ def parse_sitemap(
             title = fields.get("title")
             # lastmod is when the page changed, not when it was published: only a fallback.
             published = published or parse_listing_date(fields.get("lastmod"))
-            entries.append(Entry(loc, title, published))
+            entries.append(Entry(loc, title, published, origin="sitemap"))
     return entries, children

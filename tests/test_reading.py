@@ -552,6 +552,7 @@ def test_runs(sample_db: Path) -> None:
         "1",
         "3",
         "1",
+        "",  # not articles: a run recorded before that count existed
     ]
 
 

@@ -179,7 +179,11 @@ def _print_article(article: dict[str, Any]) -> None:
         ("article", f"a{article['id']}"),
         ("url", article["url"]),
         ("source", article["source"]),
-        ("published", article["published"]),
+        (
+            "published",
+            article["published"]
+            and f"{article['published']} ({article['published_source'] or 'source unknown'})",
+        ),
         ("language", article["language"]),
         ("authors", ", ".join(article["authors"])),
         ("topics", ", ".join(article["topics"])),
@@ -332,6 +336,7 @@ def runs(config_path: str | None, db_path: str | None, as_json: bool, limit: int
             "duplicates",
             "flags",
             "errors",
+            "not articles",
         ),
         [
             [
@@ -345,6 +350,7 @@ def runs(config_path: str | None, db_path: str | None, as_json: bool, limit: int
                 r["duplicates"],
                 r["flags"],
                 r["errors"],
+                r["not_article"],
             ]
             for r in found
         ],

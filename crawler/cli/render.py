@@ -47,6 +47,7 @@ def print_run_summary(summary: RunSummary) -> None:
         f"off-topic {stats['off_topic']}",
         f"flags {stats['flags']}",
         f"errors {stats['errors']}",
+        f"not articles {stats.get('not_article', 0)}",
     ]
     click.echo(", ".join(parts))
     if summary.interrupted_before:

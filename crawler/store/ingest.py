@@ -54,9 +54,16 @@ def ingest_results(
                 etag=meta.get("etag"),
                 last_modified=meta.get("last_modified"),
                 body_hash=meta.get("body_hash"),
-                error=result.error,
+                error=result.error or result.reason,
                 article_id=article_id,
             )
+            if result.reason and not result.error:
+                # "not_article: too short (123 chars)" counts as "not_article.too_short"
+                cause = result.reason.removeprefix("not_article:").split("(")[0].strip()
+                counts["not_article"] += 1
+                counts["not_article." + cause.replace(" ", "_")] += 1
+            if result.article is not None and result.article.text_source == "trafilatura":
+                counts["text_trafilatura"] += 1
             if result.error:
                 counts["errors"] += 1
                 counts["errors.extraction"] += 1

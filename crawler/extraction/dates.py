@@ -1,0 +1,265 @@
+"""Publication dates with their provenance: metadata, url, feed, sitemap, dateline, text.
+
+A wrong date is worse than none: story grouping, the "earliest report starts the story" rule
+and ``flags --since`` trust ``published``. So a date is taken, in this order, from the
+page's machine-readable metadata, its URL, the feed or sitemap entry, a dateline under the
+headline, or the opening line of the text; and never from a bare year (htmldate turns
+"since 2017" or "© 2026" into 1 January), a teaser or a copyright line, or a date after
+the fetch. When unsure the date is left unknown (the story layer uses ``first_seen``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+from htmldate import find_date
+from htmldate.extractors import try_date_expr
+from lxml import etree
+from lxml.html import HtmlElement
+
+_STRUCTURED_DATES = etree.XPath(
+    "//meta[@property='article:published_time' or @property='og:published_time'"
+    " or @name='article:published_time' or @itemprop='datePublished'"
+    " or @name='pubdate' or @name='publishdate' or @name='date'"
+    " or @name='dc.date' or @name='DC.date.issued' or @name='sailthru.date']/@content"
+    " | //*[@itemprop='datePublished']/@datetime | //time[@datetime][1]/@datetime"
+)
+_JSONLD = etree.XPath("//script[@type='application/ld+json']/text()")
+_JSONLD_PUBLISHED = re.compile(r'"datePublished"\s*:\s*"([^"]{8,40})"')
+# Every machine-readable date of the page: meta contents, datetime/content attributes, JSON.
+_MACHINE_DATES = etree.XPath("//meta/@content | //*/@datetime | //*[@itemprop]/@content")
+_JSON_DATE = re.compile(r'"\w*(?:[Dd]ate|[Pp]ublish|[Cc]reat)\w*"\s*:\s*"(\d{4}-\d{2}-\d{2})')
+_ISO_DAY = re.compile(r"(?<!\d)((?:19|20)\d{2})-(\d{2})-(\d{2})")
+
+_MIN_DATE = datetime(1995, 1, 1)
+_DATELINE_WINDOW = 700  # characters of text after the headline searched for a dateline
+_MAX_DATELINE = 160  # a dateline is a short line, not a paragraph
+_COPYRIGHT = re.compile(r"©|\(c\)|copyright|all rights reserved", re.IGNORECASE)
+# htmldate's parsers accept a lone year or month-year; a publication date names the day.
+_HAS_DAY = re.compile(
+    r"\d{4}-\d{1,2}-\d{1,2}|\d{1,2}[./-]\d{1,2}[./-]\d{2,4}|\d{1,2}(?:st|nd|rd|th)?\b\D{0,14}"
+    r"\b(?:19|20)\d{2}|\b\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}",
+    re.IGNORECASE,
+)
+_SKIP_TAGS = frozenset({"script", "style", "noscript", "a", "nav", "footer", "aside", "button"})
+
+SOURCES = ("metadata", "url", "feed", "sitemap", "dateline", "text")
+
+
+@dataclass(frozen=True)
+class Dated:
+    """A publication date and where it came from (both None when unknown)."""
+
+    value: str | None = None
+    source: str | None = None
+
+
+def _parse_datetime(value: str) -> datetime | None:
+    value = value.strip().replace("Z", "+00:00")
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+def _not_future(moment: datetime, now: datetime) -> bool:
+    if moment.tzinfo is None:
+        return moment <= now.replace(tzinfo=None)
+    return moment <= now
+
+
+def _date_only(value: str) -> date | None:
+    try:
+        return date.fromisoformat(value[:10])
+    except ValueError:
+        return None
+
+
+def structured_dates(tree: HtmlElement) -> list[datetime]:
+    """Publication dates the page declares (meta tags, itemprop, first <time>, JSON-LD)."""
+    values = [str(v) for v in _STRUCTURED_DATES(tree)]
+    for script in _JSONLD(tree):
+        values.extend(_JSONLD_PUBLISHED.findall(script))
+    out = []
+    for value in values:
+        moment = _parse_datetime(value)
+        if moment is not None:
+            out.append(moment)
+    return out
+
+
+def _machine_days(tree: HtmlElement) -> set[date]:
+    """Days named by any machine-readable date of the page (meta, attributes, JSON)."""
+    days: set[date] = set()
+    values = [str(v) for v in _MACHINE_DATES(tree)]
+    for script in tree.iter("script"):
+        if script.text and "ate" in script.text:
+            values.extend(_JSON_DATE.findall(script.text))
+    for value in values:
+        for y, m, d in _ISO_DAY.findall(value[:40]):
+            try:
+                days.add(date(int(y), int(m), int(d)))
+            except ValueError:
+                continue
+    return days
+
+
+def url_has_day(url: str, day: date) -> bool:
+    y, m, d = f"{day.year:04d}", f"{day.month:02d}", f"{day.day:02d}"
+    return any(s in url for s in (f"{y}/{m}/{d}", f"{y}-{m}-{d}", f"{y}{m}{d}"))
+
+
+def valid_fallback(value: str | None, now: datetime) -> str | None:
+    """A feed or sitemap date as given, unless it is in the future or unreadable."""
+    if not value:
+        return None
+    moment = _parse_datetime(value)
+    if moment is not None:
+        return value if _not_future(moment, now) else None
+    day = _date_only(value)
+    return day.isoformat() if day is not None and day <= now.date() else None
+
+
+def declared_date(
+    tree: HtmlElement,
+    url: str | None,
+    now: datetime,
+    found: str | None = None,
+    canonical: str | None = None,
+) -> Dated:
+    """The date the page states in machine-readable form: its metadata or its URL.
+
+    htmldate (non-extensive, ``original_date``) picks the date; it is kept when the page's
+    structured metadata, any machine-readable date of the page or the URL confirms it. A
+    date it found only in the visible text is left to :func:`dateline_date`.
+    """
+    today = now.date()
+    structured = [m for m in structured_dates(tree) if _not_future(m, now)]
+    if found is None:
+        found = find_date(
+            tree,
+            url=url,
+            extensive_search=False,
+            original_date=True,
+            outputformat="%Y-%m-%d",
+            max_date=today.isoformat(),
+        )
+    day = _date_only(found) if found else None
+    if day is None or day > today:
+        return Dated()
+    if any(m.date() == day for m in structured):
+        for moment in structured:  # the metadata carries the time of day: keep it
+            if moment.date() == day and (moment.hour or moment.minute):
+                return Dated(moment.isoformat(), "metadata")
+        return Dated(day.isoformat(), "metadata")
+    if day in _machine_days(tree):
+        return Dated(day.isoformat(), "metadata")
+    if any(u is not None and url_has_day(u, day) for u in (url, canonical)):
+        return Dated(day.isoformat(), "url")
+    return Dated()
+
+
+def _headline(tree: HtmlElement, title: str | None) -> HtmlElement | None:
+    """The page's headline element: the <h1> that carries the title, else the only <h1>."""
+    heads = list(tree.iter("h1"))
+    if not heads:
+        return None
+    if title:
+        key = " ".join(title.lower().split())[:40]
+        for head in heads:
+            if key and key[:25] in " ".join(head.text_content().lower().split()):
+                return head
+    return heads[0] if len(heads) == 1 else None
+
+
+def _day_in(string: str, now: datetime) -> date | None:
+    """A full date (with its day) named in a short string, not after ``now``."""
+    if len(string) > _MAX_DATELINE or _COPYRIGHT.search(string) or not _HAS_DAY.search(string):
+        return None
+    found = try_date_expr(string, "%Y-%m-%d", False, _MIN_DATE, now.replace(tzinfo=None))
+    day = _date_only(found) if found else None
+    return day if day is not None and day <= now.date() else None
+
+
+def _texts_after(head: HtmlElement) -> list[str]:
+    """Short texts in document order after the headline, up to the dateline window."""
+    out: list[str] = []
+    seen = 0
+    started = False
+    for event, el in etree.iterwalk(head.getroottree().getroot(), events=("start", "end")):
+        if el is head:
+            started = started or event == "end"
+            if event == "end" and el.tail and el.tail.strip():
+                out.append(el.tail.strip())
+            continue
+        if not started or not isinstance(el.tag, str):
+            continue
+        if event == "start":
+            if el.tag in _SKIP_TAGS:
+                continue
+            if any(a.tag in _SKIP_TAGS for a in el.iterancestors()):
+                continue
+            if el.text and el.text.strip():
+                out.append(el.text.strip())
+                seen += len(el.text)
+        elif (
+            el.tail and el.tail.strip() and not any(a.tag in _SKIP_TAGS for a in el.iterancestors())
+        ):
+            out.append(el.tail.strip())
+            seen += len(el.tail)
+        if seen > _DATELINE_WINDOW:
+            break
+    return out
+
+
+def dateline_date(tree: HtmlElement, title: str | None, text: str, now: datetime) -> Dated:
+    """A date printed under the headline, or in the first line of the article text.
+
+    Run on the pruned tree (related-article blocks and teasers removed); a date inside a
+    link (a teaser), a copyright line, a bare year or a month-year is never taken.
+    """
+    head = _headline(tree, title)
+    if head is not None:
+        for string in _texts_after(head):
+            day = _day_in(" ".join(string.split()), now)
+            if day is not None:
+                return Dated(day.isoformat(), "dateline")
+    first = text.split("\n", 1)[0][:_MAX_DATELINE] if text else ""
+    day = _day_in(first, now) if first else None
+    if day is not None:
+        return Dated(day.isoformat(), "text")
+    return Dated()
+
+
+def publication_date(
+    declared: Dated,
+    fallback: str | None,
+    fallback_source: str | None,
+    printed: Dated,
+    now: datetime,
+) -> Dated:
+    """The first of: the page's metadata or URL, the feed/sitemap date, a printed date."""
+    if declared.value:
+        return declared
+    fb = valid_fallback(fallback, now)
+    if fb is not None:
+        return Dated(fb, fallback_source if fallback_source in SOURCES else "feed")
+    if printed.value and printed.value[:10] != now.date().isoformat():
+        return printed  # a page header showing the crawl day is not a publication date
+    return Dated()
+
+
+def published_date(
+    tree: HtmlElement,
+    url: str | None,
+    fallback: str | None = None,
+    now: datetime | None = None,
+    found: str | None = None,
+) -> str | None:
+    """The publication date from metadata, URL or ``fallback`` (no printed date)."""
+    now = now or datetime.now(UTC)
+    return publication_date(
+        declared_date(tree, url, now, found), fallback, "feed", Dated(), now
+    ).value
