@@ -50,6 +50,7 @@ from datetime import date
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import trafilatura
 
@@ -196,13 +197,22 @@ def strip_dates(html: bytes) -> bytes:
     )
 
 
+def _original_path(url: str | None) -> str:
+    """The page's original path, kept to safe characters (it may carry the date)."""
+    path = urlsplit(url or "").path.strip("/")
+    path = re.sub(r"[^A-Za-z0-9._/-]+", "-", path)
+    return path or "page.html"
+
+
 # -- the local site ---------------------------------------------------------------------------
 
 
 class Site:
-    """Serves every page under ``/meta/NNNN.html`` and ``/stripped/NNNN.html``."""
+    """Serves every page as ``/meta/NNNN/<its original path>`` (dates in the path kept) and
+    as ``/stripped/NNNN.html`` (date metadata stripped, a date-free URL)."""
 
     def __init__(self, pages: list[Page]) -> None:
+        self.paths = [_original_path(p.origin_url) for p in pages]
         self.bodies = {
             "meta": [p.html for p in pages],
             "stripped": [strip_dates(p.html) for p in pages],
@@ -229,10 +239,12 @@ class Site:
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def url(self, variant: str, index: int) -> str:
+        if variant == "meta":
+            return f"http://127.0.0.1:{self.port}/meta/{index:04d}/{self.paths[index]}"
         return f"http://127.0.0.1:{self.port}/{variant}/{index:04d}.html"
 
     def respond(self, path: str, port: int) -> tuple[bytes, str, int]:
-        match = re.fullmatch(r"/(meta|stripped)/(\d{4})\.html", path)
+        match = re.fullmatch(r"/(meta|stripped)/(\d{4})(?:\.html|/.*)", path)
         if match and int(match.group(2)) < len(self.bodies["meta"]):
             return self.bodies[match.group(1)][int(match.group(2))], "text/html", 200
         match = re.fullmatch(r"/sitemap-(meta|stripped)\.xml", path)
@@ -287,13 +299,18 @@ class Landed:
     published_source: str | None = None
 
 
+def _index_of(url: str) -> int | None:
+    match = re.search(r"/(?:meta|stripped)/(\d{4})(?:\.html|/)", url)
+    return int(match.group(1)) if match else None
+
+
 def landed(db: Path, site: Site, variant: str, count: int) -> tuple[list[Landed], dict]:
     conn = sqlite3.connect(db)
     conn.row_factory = sqlite3.Row
     columns = {r[1] for r in conn.execute("PRAGMA table_info(articles)")}
     source_col = "a.published_source" if "published_source" in columns else "NULL"
     rows = {
-        r["url"]: r
+        _index_of(r["url"]): r
         for r in conn.execute(
             f"SELECT f.url, f.kind, f.status, f.error, f.article_id, a.title, a.text, "
             f"a.published, {source_col} AS published_source "
@@ -304,7 +321,7 @@ def landed(db: Path, site: Site, variant: str, count: int) -> tuple[list[Landed]
     conn.close()
     out = []
     for i in range(count):
-        row = rows.get(site.url(variant, i))
+        row = rows.get(i)
         if row is None:
             out.append(Landed(False, "not in fetches"))
         elif row["article_id"] is None:

@@ -25,7 +25,6 @@ from crawler.extraction.dates import dateline_date
 from crawler.extraction.extract import choose_title, extract_article, looks_like_frame
 from crawler.extraction.pagemeta import parse_html
 from crawler.pages import PageJob, process_page
-
 from tests.conftest import run_cli
 
 PAGES = Path(__file__).parent / "realpages"
@@ -207,9 +206,7 @@ def site() -> Iterator[str]:
     server.shutdown()
 
 
-def test_crawl_records_every_page_and_where_each_date_came_from(
-    site: str, tmp_path: Path
-) -> None:
+def test_crawl_records_every_page_and_where_each_date_came_from(site: str, tmp_path: Path) -> None:
     db = tmp_path / "news.db"
     config = tmp_path / "config.toml"
     config.write_text(
@@ -242,7 +239,25 @@ def test_crawl_records_every_page_and_where_each_date_came_from(
 
 
 def _article_id(conn: sqlite3.Connection, name: str) -> int:
-    row = conn.execute(
-        "SELECT article_id FROM fetches WHERE url LIKE ?", ["%/" + name]
-    ).fetchone()
+    row = conn.execute("SELECT article_id FROM fetches WHERE url LIKE ?", ["%/" + name]).fetchone()
     return int(row[0])
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("By Ana Ruiz · 3 March 2024", "2024-03-03"),
+        ("Updated 09:41, 3 March 2024", None),  # the last change, not the publication
+        ("Offer valid 21.10.2019 – 27.10.2019", None),  # a range names no single day
+        ("In business since 2017", None),  # a bare year
+        ("© 2023 Border Gazette", None),  # a copyright line
+    ],
+)
+def test_dateline_lines(line: str, expected: str | None) -> None:
+    tree = parse_html(
+        f"<html><body><article><h1>Headline</h1><div>{line}</div><p>Text.</p></article>"
+        "</body></html>"
+    )
+    assert tree is not None
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    assert dateline_date(tree, "Headline", "", now).value == expected

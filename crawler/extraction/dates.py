@@ -26,6 +26,7 @@ _STRUCTURED_DATES = etree.XPath(
     " or @name='dc.date' or @name='DC.date.issued' or @name='sailthru.date']/@content"
     " | //*[@itemprop='datePublished']/@datetime | //time[@datetime][1]/@datetime"
 )
+_FIRST_TIME = etree.XPath("//time[@datetime][1]/@datetime")
 _JSONLD = etree.XPath("//script[@type='application/ld+json']/text()")
 _JSONLD_PUBLISHED = re.compile(r'"datePublished"\s*:\s*"([^"]{8,40})"')
 # Every machine-readable date of the page: meta contents, datetime/content attributes, JSON.
@@ -35,12 +36,19 @@ _ISO_DAY = re.compile(r"(?<!\d)((?:19|20)\d{2})-(\d{2})-(\d{2})")
 
 _MIN_DATE = datetime(1995, 1, 1)
 _DATELINE_WINDOW = 700  # characters of text after the headline searched for a dateline
+_BEFORE_WINDOW = 250  # and before it (a date above the headline)
 _MAX_DATELINE = 160  # a dateline is a short line, not a paragraph
 _COPYRIGHT = re.compile(r"©|\(c\)|copyright|all rights reserved", re.IGNORECASE)
 # htmldate's parsers accept a lone year or month-year; a publication date names the day.
 _HAS_DAY = re.compile(
     r"\d{4}-\d{1,2}-\d{1,2}|\d{1,2}[./-]\d{1,2}[./-]\d{2,4}|\d{1,2}(?:st|nd|rd|th)?\b\D{0,14}"
     r"\b(?:19|20)\d{2}|\b\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}",
+    re.IGNORECASE,
+)
+# "Updated Nov 13, 2019": the date of the last change, not of publication
+_UPDATED = re.compile(
+    r"\b(updated?|last modified|as of|stand|aktualisiert|actualizad[oa]|atualizad[oa]|"
+    r"mis à jour|modifié|bijgewerkt|oppdatert|opdateret|uppdaterad|aggiornat[oa])\b",
     re.IGNORECASE,
 )
 _SKIP_TAGS = frozenset({"script", "style", "noscript", "a", "nav", "footer", "aside", "button"})
@@ -136,7 +144,9 @@ def declared_date(
     date it found only in the visible text is left to :func:`dateline_date`.
     """
     today = now.date()
-    structured = [m for m in structured_dates(tree) if _not_future(m, now)]
+    structured = [
+        m for m in structured_dates(tree) if _not_future(m, now) and m.year >= _MIN_DATE.year
+    ]
     if found is None:
         found = find_date(
             tree,
@@ -148,7 +158,7 @@ def declared_date(
         )
     day = _date_only(found) if found else None
     if day is None or day > today:
-        return Dated()
+        return _first_declared(tree, structured)
     if any(m.date() == day for m in structured):
         for moment in structured:  # the metadata carries the time of day: keep it
             if moment.date() == day and (moment.hour or moment.minute):
@@ -158,7 +168,18 @@ def declared_date(
         return Dated(day.isoformat(), "metadata")
     if any(u is not None and url_has_day(u, day) for u in (url, canonical)):
         return Dated(day.isoformat(), "url")
-    return Dated()
+    return _first_declared(tree, structured)
+
+
+def _first_declared(tree: HtmlElement, structured: list[datetime]) -> Dated:
+    """The page's first declared publication date (meta, itemprop, JSON-LD before <time>)."""
+    times = {t for t in (_parse_datetime(str(v)) for v in _FIRST_TIME(tree)) if t is not None}
+    declared = [m for m in structured if m not in times] or structured
+    if not declared:
+        return Dated()
+    moment = declared[0]
+    value = moment.isoformat() if moment.hour or moment.minute else moment.date().isoformat()
+    return Dated(value, "metadata")
 
 
 def _headline(tree: HtmlElement, title: str | None) -> HtmlElement | None:
@@ -176,42 +197,52 @@ def _headline(tree: HtmlElement, title: str | None) -> HtmlElement | None:
 
 def _day_in(string: str, now: datetime) -> date | None:
     """A full date (with its day) named in a short string, not after ``now``."""
-    if len(string) > _MAX_DATELINE or _COPYRIGHT.search(string) or not _HAS_DAY.search(string):
+    if len(string) > _MAX_DATELINE or _COPYRIGHT.search(string):
         return None
+    if len(_HAS_DAY.findall(string)) != 1:
+        return None  # no day named, or a range ("21.10.2019 – 27.10.2019")
     found = try_date_expr(string, "%Y-%m-%d", False, _MIN_DATE, now.replace(tzinfo=None))
     day = _date_only(found) if found else None
     return day if day is not None and day <= now.date() else None
 
 
-def _texts_after(head: HtmlElement) -> list[str]:
-    """Short texts in document order after the headline, up to the dateline window."""
-    out: list[str] = []
-    seen = 0
-    started = False
+def _texts_around(head: HtmlElement) -> tuple[list[str], list[str]]:
+    """Visible texts next to the headline: those after it (up to the dateline window) in
+    document order, and those before it (a shorter window, nearest first)."""
+    before: list[str] = []
+    after: list[str] = []
+    # above the headline only inside its own block: a site header shows the day of the visit
+    block = head.getparent()
+    if block is not None and block.getparent() is not None and block.tag != "body":
+        block = block.getparent() if block.getparent().tag != "body" else block
+    scope = set(block.iter()) if block is not None else set()
+    seen_before = seen_after = 0
+    state = "before"  # before, head, after
     for event, el in etree.iterwalk(head.getroottree().getroot(), events=("start", "end")):
         if el is head:
-            started = started or event == "end"
-            if event == "end" and el.tail and el.tail.strip():
-                out.append(el.tail.strip())
+            state = "head" if event == "start" else "after"
+            text = el.tail if event == "end" else None
+        elif state == "head" or not isinstance(el.tag, str) or el.tag in _SKIP_TAGS:
             continue
-        if not started or not isinstance(el.tag, str):
+        elif any(a.tag in _SKIP_TAGS for a in el.iterancestors()):
             continue
-        if event == "start":
-            if el.tag in _SKIP_TAGS:
+        else:
+            text = el.text if event == "start" else el.tail
+        if not text or not text.strip():
+            continue
+        if state == "before":
+            if el not in scope:
                 continue
-            if any(a.tag in _SKIP_TAGS for a in el.iterancestors()):
-                continue
-            if el.text and el.text.strip():
-                out.append(el.text.strip())
-                seen += len(el.text)
-        elif (
-            el.tail and el.tail.strip() and not any(a.tag in _SKIP_TAGS for a in el.iterancestors())
-        ):
-            out.append(el.tail.strip())
-            seen += len(el.tail)
-        if seen > _DATELINE_WINDOW:
-            break
-    return out
+            before.append(text.strip())
+            seen_before += len(text)
+            while seen_before > _BEFORE_WINDOW and len(before) > 1:
+                seen_before -= len(before.pop(0))
+        else:
+            after.append(text.strip())
+            seen_after += len(text)
+            if seen_after > _DATELINE_WINDOW:
+                break
+    return after, before[::-1]
 
 
 def dateline_date(tree: HtmlElement, title: str | None, text: str, now: datetime) -> Dated:
@@ -222,12 +253,17 @@ def dateline_date(tree: HtmlElement, title: str | None, text: str, now: datetime
     """
     head = _headline(tree, title)
     if head is not None:
-        for string in _texts_after(head):
-            day = _day_in(" ".join(string.split()), now)
-            if day is not None:
-                return Dated(day.isoformat(), "dateline")
+        after, before = _texts_around(head)
+        for strings in (after, before):
+            previous = ""
+            for string in strings:
+                string = " ".join(string.split())
+                day = _day_in(string, now)
+                if day is not None and not _UPDATED.search(f"{previous[-40:]} {string}"):
+                    return Dated(day.isoformat(), "dateline")
+                previous = string
     first = text.split("\n", 1)[0][:_MAX_DATELINE] if text else ""
-    day = _day_in(first, now) if first else None
+    day = _day_in(first, now) if first and not _UPDATED.search(first) else None
     if day is not None:
         return Dated(day.isoformat(), "text")
     return Dated()
