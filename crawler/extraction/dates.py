@@ -140,8 +140,9 @@ def declared_date(
     """The date the page states in machine-readable form: its metadata or its URL.
 
     htmldate (non-extensive, ``original_date``) picks the date; it is kept when the page's
-    structured metadata, any machine-readable date of the page or the URL confirms it. A
-    date it found only in the visible text is left to :func:`dateline_date`.
+    declared publication date confirms it; else the declared date wins; else htmldate's
+    pick when another machine-readable date of the page or the URL confirms it. A date it
+    found only in the visible text is left to :func:`dateline_date`.
     """
     today = now.date()
     structured = [
@@ -164,6 +165,8 @@ def declared_date(
             if moment.date() == day and (moment.hour or moment.minute):
                 return Dated(moment.isoformat(), "metadata")
         return Dated(day.isoformat(), "metadata")
+    if structured:  # htmldate picked another date (a modification, a teaser): the declared wins
+        return _first_declared(tree, structured)
     if day in _machine_days(tree):
         return Dated(day.isoformat(), "metadata")
     if any(u is not None and url_has_day(u, day) for u in (url, canonical)):
