@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 from crawler.extraction.extract import MIN_ARTICLE_CHARS, extract_article
 from crawler.models import Article
@@ -116,9 +117,17 @@ def is_listing_page(body: bytes) -> bool:
     return bool(_LISTING_TYPE.search(body, 0, head_end if head_end > 0 else 65_536))
 
 
+def _is_section_url(url: str | None) -> bool:
+    """A front or section page address: "/", "/world/" (one segment ending in a slash)."""
+    path = urlsplit(url or "").path
+    segments = [s for s in path.split("/") if s]
+    return not segments or (len(segments) == 1 and path.endswith("/"))
+
+
 def has_article_evidence(article: Article) -> bool:
-    """One long text block, or a headline with a byline or a date, over enough text."""
-    if len(article.text) < MIN_ARTICLE_CHARS:
+    """One long text block, or a headline with a byline or a date, over enough text, at an
+    address that is not a front or section page (whose lead teaser can be long)."""
+    if len(article.text) < MIN_ARTICLE_CHARS or _is_section_url(article.url):
         return False
     if any(len(p) >= _LONG_BLOCK for p in article.text.split("\n\n")):
         return True
