@@ -48,6 +48,13 @@ def test_og_type_website_is_a_hint_when_the_page_is_one_article() -> None:
     assert result.article.title == "Joint plan against fentanyl reviewed"
 
 
+def test_og_type_website_at_a_front_or_section_address_stays_a_listing() -> None:
+    for url in ("http://127.0.0.1:1/", "http://127.0.0.1:1/world/"):
+        result = process_page(PageJob(url=url, body=page("website_article"), source="t"))
+        assert result.article is None
+        assert result.reason is not None and result.reason.startswith("not_article: listing")
+
+
 def test_a_real_listing_is_dropped_with_its_reason() -> None:
     result = process("website_listing")
     assert result.article is None and result.error is None
