@@ -65,6 +65,7 @@ class RunSummary:
             "off_topic": c["off_topic"],
             "flags": c["flags"],
             "errors": c["errors"],
+            "not_article": c["not_article"],
             "refused": c["refused"],
             "counts": dict(sorted(c.items())),
             "failures": self.failures,

@@ -30,6 +30,7 @@ class Entry:
     title: str | None = None
     published: str | None = None
     guid: str | None = None
+    origin: str = "feed"  # "feed" or "sitemap": where ``published`` came from
 
 
 def _iso_from_struct(value: time.struct_time | None) -> str | None:
@@ -199,7 +200,7 @@ def _entry_of(
     published = parse_listing_date(fields.get("publication_date")) or parse_listing_date(
         fields.get("lastmod")
     )
-    return kind, Entry(loc, fields.get("title"), published)
+    return kind, Entry(loc, fields.get("title"), published, origin="sitemap")
 
 
 def iter_sitemap(

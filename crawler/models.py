@@ -34,6 +34,9 @@ class Article:
     image: str | None = None
     description: str | None = None
     related: list[RelatedLink] = field(default_factory=list)
+    # whose text this is: "newswatch" (pruned and cleaned) or "trafilatura" (its own output,
+    # kept when ours came out far shorter)
+    text_source: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -9,8 +9,9 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
-from crawler.extraction.extract import extract_article, extract_from_tree
+from crawler.extraction.extract import MIN_ARTICLE_CHARS, extract_article, extract_from_tree
 from crawler.extraction.pagemeta import detect_language, parse_html
 from crawler.models import Article, RelatedLink
 from crawler.prefilter import could_match, page_text
@@ -18,17 +19,17 @@ from crawler.sanitize import strip_controls
 from crawler.stories.dedup_text import text_digests
 from crawler.stories.terms import Groups, story_terms
 from crawler.topics import Query, matching_topics, parse_query
-from crawler.urls import canonicalize_url, choose_canonical
+from crawler.urls import choose_canonical
 
-# Listing pages (front pages, sections, tags) declare themselves; they are never articles.
+# Listing pages (front pages, sections, tags) declare themselves: a hint, see is_listing_page.
 _LISTING_TYPE = re.compile(
     rb"""<meta[^>]+(?:property|name)=["']og:type["'][^>]+content=["'](?:website|blog|profile)["']"""
     rb"""|<meta[^>]+content=["'](?:website|blog|profile)["'][^>]+(?:property|name)=["']og:type["']""",
     re.IGNORECASE,
 )
 
-# Below this much body text a page is navigation, a video stub or an error page, not an article.
-MIN_ARTICLE_CHARS = 400
+# A paragraph this long is article evidence on a page whose head says og:type=website.
+_LONG_BLOCK = 200
 
 
 @dataclass
@@ -41,6 +42,7 @@ class PageJob:
     request_url: str | None = None
     fallback_title: str | None = None
     fallback_published: str | None = None
+    fallback_published_source: str | None = None  # "feed" or "sitemap"
     guid: str | None = None
     # False: leave an undeclared language to the caller (the crawl identifies it in its own
     # process, so that the 77 MB language model is loaded once, not in every worker)
@@ -64,6 +66,8 @@ class PageResult:
     error: str | None = None
     # The topic pre-filter showed that no watched topic can match: nothing was extracted.
     prefiltered: bool = False
+    # why a page that was read fine is not stored as an article ("not_article: listing")
+    reason: str | None = None
 
     @property
     def is_article(self) -> bool:
@@ -133,7 +137,11 @@ def not_a_page(body: bytes) -> tuple[str, str] | None:
 
 
 def is_listing_page(body: bytes) -> bool:
-    """True when the page's head says it is a website/section page, not an article."""
+    """True when the page's head says it is a website/section page (og:type=website).
+
+    A hint, not a verdict: :func:`not_article_reason` keeps such a page when it carries
+    article evidence.
+    """
     head_end = body.find(b"</head>", 0, 200_000)
     return bool(_LISTING_TYPE.search(body, 0, head_end if head_end > 0 else 65_536))
 
@@ -155,17 +163,43 @@ def without_controls(article: Article) -> Article:
     return article
 
 
+def _is_section_url(url: str | None) -> bool:
+    """A front or section page address: "/", "/world/" (one segment ending in a slash)."""
+    path = urlsplit(url or "").path
+    segments = [s for s in path.split("/") if s]
+    return not segments or (len(segments) == 1 and path.endswith("/"))
+
+
+def has_article_evidence(article: Article) -> bool:
+    """One long text block, or a headline with a byline or a date, over enough text, at an
+    address that is not a front or section page (whose lead teaser can be long)."""
+    if len(article.text) < MIN_ARTICLE_CHARS or _is_section_url(article.url):
+        return False
+    if any(len(p) >= _LONG_BLOCK for p in article.text.split("\n\n")):
+        return True
+    return bool(article.title and (article.published or article.authors))
+
+
+def not_article_reason(article: Article, listing_hint: bool) -> str | None:
+    """Why an extracted page is not stored as an article, or None to store it."""
+    if listing_hint and not has_article_evidence(article):
+        return "not_article: listing (og:type website, no article evidence)"
+    if len(article.text) < MIN_ARTICLE_CHARS:
+        return f"not_article: too short ({len(article.text)} chars)"
+    if not article.title:
+        return "not_article: no title"
+    return None
+
+
 def process_page(job: PageJob) -> PageResult:
     """Extract, match topics and fingerprint one page; never raises for a bad page.
 
     With topics configured, a page that the pre-filter shows cannot match is not extracted,
     and an extracted page that matches no topic gets no fingerprints, story terms or
     language identification: it is only recorded as off-topic.
+    A page read fine but not stored gets its ``reason`` (recorded in ``fetches``).
     """
-    if is_listing_page(job.body):
-        return PageResult(
-            job.url, canonicalize_url(job.url), job.source, None, request_url=job.request_url
-        )
+    listing_hint = is_listing_page(job.body)
     try:
         tree = parse_html(job.body)
         if tree is None:  # extract_article's own path for a page that is no HTML
@@ -174,6 +208,7 @@ def process_page(job: PageJob) -> PageResult:
                 job.url,
                 fallback_title=job.fallback_title,
                 fallback_published=job.fallback_published,
+                fallback_published_source=job.fallback_published_source,
                 identify_language=False,
             )
         elif (
@@ -195,7 +230,9 @@ def process_page(job: PageJob) -> PageResult:
                 job.url,
                 fallback_title=job.fallback_title,
                 fallback_published=job.fallback_published,
+                fallback_published_source=job.fallback_published_source,
                 identify_language=False,
+                source_html=job.body,
             )
     except Exception as error:  # a broken page is a recorded failure, not a crashed crawl
         return PageResult(
@@ -208,11 +245,14 @@ def process_page(job: PageJob) -> PageResult:
         )
     article = without_controls(article)
     key_url = choose_canonical(job.url, article.canonical_url)
-    if not article.title or len(article.text) < MIN_ARTICLE_CHARS:
-        return PageResult(job.url, key_url, job.source, None, request_url=job.request_url)
+    reason = not_article_reason(article, listing_hint)
+    if reason is not None:
+        return PageResult(
+            job.url, key_url, job.source, None, request_url=job.request_url, reason=reason
+        )
     topics: list[str] = []
     if _topics_configured:
-        topics = matching_topics(_compiled_topics or [], article.title, article.text)
+        topics = matching_topics(_compiled_topics or [], article.title or "", article.text)
         if not topics:  # recorded as off-topic, nothing more: ingest stores none of it
             return PageResult(job.url, key_url, job.source, article, request_url=job.request_url)
     if article.language is None and job.identify_language:

@@ -410,6 +410,7 @@ class NewsSpider(scrapy.Spider):
             request_url=request_url,
             fallback_title=entry.title if entry else None,
             fallback_published=entry.published if entry else None,
+            fallback_published_source=entry.origin if entry else None,
             guid=entry.guid if entry else None,
         )
         yield from self._follow_links(response)

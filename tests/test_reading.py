@@ -550,7 +550,8 @@ def test_runs(sample_db: Path) -> None:
         "1",
         "3",
         "1",
-        "",
+        "",  # not articles: a run recorded before that count existed
+        "",  # webhook: none configured
     ]
 
 

@@ -208,7 +208,11 @@ def _print_article(article: dict[str, Any]) -> None:
         ("article", f"a{article['id']}"),
         ("url", article["url"]),
         ("source", article["source"]),
-        ("published", article["published"]),
+        (
+            "published",
+            article["published"]
+            and f"{article['published']} ({article['published_source'] or 'source unknown'})",
+        ),
         ("language", article["language"]),
         ("authors", ", ".join(article["authors"])),
         ("topics", ", ".join(article["topics"])),
@@ -379,6 +383,7 @@ def runs(
             Column("dups"),
             Column("flags"),
             Column("errors"),
+            Column("not art"),
             Column("webhook", flex=True, optional=True),
         ),
         [
@@ -393,6 +398,7 @@ def runs(
                 r["duplicates"],
                 r["flags"],
                 r["errors"],
+                r["not_article"],
                 webhook_cell(r),
             ]
             for r in found

@@ -184,6 +184,7 @@ def print_run_summary(summary: RunSummary) -> None:
         *_known_off_topic(stats["counts"]),
         f"flags {stats['flags']}",
         f"errors {stats['errors']}",
+        f"not articles {stats.get('not_article', 0)}",
     ]
     echo(", ".join(parts))
     if summary.interrupted_before:

