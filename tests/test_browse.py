@@ -112,7 +112,7 @@ def test_browse_screenshot(sample_db: Path, tmp_path: Path) -> None:
         stderr=subprocess.PIPE,
     )
     try:
-        deadline = time.monotonic() + 15
+        deadline = time.monotonic() + 60  # a loaded machine starts Datasette slowly
         while True:
             try:
                 with urllib.request.urlopen(url + ".json", timeout=2) as response:
@@ -120,7 +120,10 @@ def test_browse_screenshot(sample_db: Path, tmp_path: Path) -> None:
                     break
             except OSError:
                 if server.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"browse did not start: {server.stderr.read()!r}")  # type: ignore[union-attr]
+                    # Stop it first: reading a live server's stderr would wait for ever.
+                    server.kill()
+                    _, stderr = server.communicate(timeout=10)
+                    pytest.fail(f"browse did not start: {stderr!r}")
                 time.sleep(0.2)
         shot = tmp_path / "shot.png"
         subprocess.run(
