@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers import SchedulerNotRunningError
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlite_utils import Database
@@ -297,16 +298,28 @@ class Scheduler:
                 child.wait(timeout=max(0.0, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 child.kill()
-        self.scheduler.shutdown(wait=True)
+        # A stop during start-up: wait until the scheduler runs, so that shutdown() ends it.
+        for _ in range(200):
+            if self.scheduler.running:
+                break
+            time.sleep(0.05)
+        try:
+            self.scheduler.shutdown(wait=True)
+        except SchedulerNotRunningError:
+            pass
 
     def run(self) -> None:
         signal.signal(signal.SIGTERM, self.stop)
         signal.signal(signal.SIGINT, self.stop)
+        if STOP_BEFORE_START.is_set():  # SIGTERM while starting up: stop as asked
+            self.db.close()
+            return
         self.schedule_all()
         logger.info(
             "scheduler started with %d sources (pid %d)", len(self.config.sources), os.getpid()
         )
-        self.scheduler.start()
+        if not self.stopping.is_set():
+            self.scheduler.start()
         self.db.close()
 
 
@@ -428,12 +441,22 @@ class SeedingScheduler(Scheduler):
             self.writer.stop()
 
 
+STOP_BEFORE_START = threading.Event()
+
+
+def _stop_before_start(*_: Any) -> None:
+    STOP_BEFORE_START.set()
+
+
 def run_scheduler(config: Config, config_path: str | None, database: str) -> None:
     """Run the scheduler in the foreground until SIGINT/SIGTERM: one per database (raises
     SchedulerLockHeld when another one runs)."""
     # APScheduler logs "executed successfully" for every job that returned, failed crawl
     # or not: each run gets its own line with its status instead (log_run).
     logging.getLogger("apscheduler.executors").setLevel(logging.WARNING)
+    # Until the scheduler installs its own handlers, SIGINT/SIGTERM only ask it not to start.
+    signal.signal(signal.SIGTERM, _stop_before_start)
+    signal.signal(signal.SIGINT, _stop_before_start)
     lock = SchedulerLock(database)
     stale = lock.acquire()
     try:

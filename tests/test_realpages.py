@@ -211,6 +211,7 @@ def site() -> Iterator[str]:
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{server.server_address[1]}"
     server.shutdown()
+    server.server_close()
 
 
 def test_crawl_records_every_page_and_where_each_date_came_from(site: str, tmp_path: Path) -> None:
