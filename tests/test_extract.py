@@ -166,6 +166,7 @@ def _boilerplate_cases() -> list[dict]:
     return [json.loads(line) for line in path.read_text("utf-8").splitlines() if line.strip()]
 
 
+@pytest.mark.e2e
 @pytest.mark.skipif(not _boilerplate_cases(), reason="shared eval data not present")
 def test_no_boilerplate_leaks_on_eval_set() -> None:
     leaks = []

@@ -147,6 +147,7 @@ def extracted() -> list[Extracted]:
     return out
 
 
+@pytest.mark.e2e
 @needs_eval
 def test_every_token_extraction_keeps_is_in_the_page_text(extracted: list[Extracted]) -> None:
     assert len(extracted) > 250
@@ -208,6 +209,7 @@ def _query(pages: list[Extracted]) -> st.SearchStrategy[str]:
     )
 
 
+@pytest.mark.e2e
 @needs_eval
 def test_generated_queries_never_lose_an_on_topic_page(extracted: list[Extracted]) -> None:
     matched = 0
@@ -296,6 +298,7 @@ def _stats(conn: sqlite3.Connection) -> dict:
     return json.loads(conn.execute("SELECT stats FROM runs ORDER BY id DESC").fetchone()[0])
 
 
+@pytest.mark.e2e
 def test_crawl_with_the_prefilter_stores_the_same_on_topic_set(tmp_path: Path) -> None:
     with SampleWeb(state=1) as web:
         without = _crawl(web, tmp_path, "without", prefilter=False)

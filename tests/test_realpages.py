@@ -214,6 +214,7 @@ def site() -> Iterator[str]:
     server.server_close()
 
 
+@pytest.mark.e2e
 def test_crawl_records_every_page_and_where_each_date_came_from(site: str, tmp_path: Path) -> None:
     db = tmp_path / "news.db"
     config = tmp_path / "config.toml"
