@@ -201,22 +201,10 @@ def prune_old_stories(db: Database, cutoff: str, batch: int = 200) -> tuple[int,
 
 def _delete_articles(db: Database) -> int:
     """Delete the articles listed in the temp table ``prune_ids`` and what refers to them."""
-    from crawler.stories.dedup import unpack_signature
+    from crawler.stories.dedup import remove_from_index
 
-    docs = db.execute(
-        "SELECT article_id, signature, story_hour, story_terms FROM dedup_docs "
-        "WHERE article_id IN (SELECT id FROM prune_ids)"
-    ).fetchall()
-    for article_id, signature, hour, terms in docs:
-        if signature is not None:
-            db.conn.executemany(
-                "DELETE FROM dedup_bands WHERE band = ? AND value = ? AND article_id = ?",
-                [(b, v, article_id) for b, v in enumerate(unpack_signature(signature))],
-            )
-        db.conn.executemany(
-            "DELETE FROM story_terms WHERE term = ? AND hour = ? AND article_id = ?",
-            [(t, hour, article_id) for t in terms.split()],
-        )
+    for (article_id,) in db.execute("SELECT id FROM prune_ids").fetchall():
+        remove_from_index(db, article_id)
     now = cutoff_before(0)
     in_set = "IN (SELECT id FROM prune_ids)"
     db.execute(
@@ -226,7 +214,6 @@ def _delete_articles(db: Database) -> int:
         [now, now],
     )
     for statement in (
-        f"DELETE FROM dedup_docs WHERE article_id {in_set}",
         f"DELETE FROM related_links WHERE article_id {in_set}",
         f"DELETE FROM article_versions WHERE article_id {in_set}",
         f"DELETE FROM article_urls WHERE article_id {in_set}",

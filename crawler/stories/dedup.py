@@ -336,8 +336,15 @@ def _unindex_root(db: Database, old: int, new: int) -> None:
     """Make ``new`` the root of ``old``'s copies; ``old`` becomes a copy, out of the index."""
     db.execute("UPDATE articles SET duplicate_of = ? WHERE duplicate_of = ?", [new, old])
     db.execute("UPDATE articles SET duplicate_of = ? WHERE id = ?", [new, old])
+    remove_from_index(db, old)
+
+
+def remove_from_index(db: Database, article_id: int) -> None:
+    """Take an article out of the duplicate and story indexes (its bands, story terms and
+    document row); nothing else about it changes."""
     doc = db.execute(
-        "SELECT signature, story_hour, story_terms FROM dedup_docs WHERE article_id = ?", [old]
+        "SELECT signature, story_hour, story_terms FROM dedup_docs WHERE article_id = ?",
+        [article_id],
     ).fetchone()
     if doc is None:
         return
@@ -345,13 +352,13 @@ def _unindex_root(db: Database, old: int, new: int) -> None:
     if signature is not None:
         db.conn.executemany(
             "DELETE FROM dedup_bands WHERE band = ? AND value = ? AND article_id = ?",
-            [(b, v, old) for b, v in enumerate(unpack_signature(signature))],
+            [(b, v, article_id) for b, v in enumerate(unpack_signature(signature))],
         )
     db.conn.executemany(
         "DELETE FROM story_terms WHERE term = ? AND hour = ? AND article_id = ?",
-        [(t, hour, old) for t in terms.split()],
+        [(t, hour, article_id) for t in terms.split()],
     )
-    db.execute("DELETE FROM dedup_docs WHERE article_id = ?", [old])
+    db.execute("DELETE FROM dedup_docs WHERE article_id = ?", [article_id])
 
 
 def _post_bands(db: Database, article_id: int, signature: bytes) -> None:
