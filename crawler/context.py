@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from sqlite_utils import Database
 
 from crawler.config import Config, Source
+from crawler.offtopic import LocalVerdicts, OffTopicVerdicts
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -25,10 +26,8 @@ class CrawlContext:
     sources: tuple[Source, ...]
     baseline: bool = False
     recheck: dict[str, list[str]] = field(default_factory=dict)  # source -> known article URLs
-    # URL -> fetches.kind of pages judged off-topic against the current topics, and those
-    # of them judged inside the recheck window (not fetched again this run)
-    known_off_topic: dict[str, str] = field(default_factory=dict)
-    recent_off_topic: frozenset[str] = frozenset()
+    # pages judged off-topic against the current topics (crawler/offtopic.py)
+    off_topic: OffTopicVerdicts = field(default_factory=LocalVerdicts)
     counts: Counter[str] = field(default_factory=Counter)
     distributed: Cluster | None = None  # with [distributed] set
     # Hosts closed for the run because robots.txt answered 5xx or could not be fetched.

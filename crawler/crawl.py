@@ -15,6 +15,7 @@ from sqlite_utils import Database
 from crawler.config import Config, Source
 from crawler.context import CrawlContext
 from crawler.failures import run_failures
+from crawler.offtopic import LocalVerdicts, RedisVerdicts, publish_verdicts
 from crawler.store.storage import (
     articles_to_recheck,
     finish_run,
@@ -97,14 +98,16 @@ def _window_start(config: Config) -> str:
     return since.replace(microsecond=0).isoformat()
 
 
-def off_topic_urls(config: Config, db: Database) -> tuple[dict[str, str], frozenset[str]]:
-    """URL -> kind of the pages judged off-topic against the configured topics, and the ones
-    judged inside the recheck window: those are not fetched again (their validators stay, so
-    the first fetch after the window can be a 304)."""
-    known = known_off_topic(db, topics_key([(t.name, t.query) for t in config.topics]))
-    since = _window_start(config)
-    recent = frozenset(url for url, (_, fetched_at) in known.items() if fetched_at >= since)
-    return {url: kind for url, (kind, _) in known.items()}, recent
+def off_topic_verdicts(config: Config, db: Database) -> LocalVerdicts:
+    """The pages judged off-topic against the configured topics: those judged inside the
+    recheck window are not fetched again (their validators stay, so the first fetch after
+    the window can be a 304)."""
+    known = known_off_topic(db, _topics_key(config))
+    return LocalVerdicts(known, _window_start(config))
+
+
+def _topics_key(config: Config) -> str | None:
+    return topics_key([(t.name, t.query) for t in config.topics])
 
 
 def recheck_urls(config: Config, db: Database, sources: tuple[Source, ...]) -> dict[str, list[str]]:
@@ -137,7 +140,7 @@ def run_crawl(
     earlier = deliver_backlog(config, db, run_id, interrupted)
     recheck = recheck_urls(config, db, sources)
     context = CrawlContext(config, db, run_id, sources, baseline, recheck)
-    context.known_off_topic, context.recent_off_topic = off_topic_urls(config, db)
+    context.off_topic = off_topic_verdicts(config, db)
     status = "failed"
     error: str | None = None
     writer: IngestWriter | None = None
@@ -283,9 +286,16 @@ def _start_distributed(config: Config, context: CrawlContext, database: str) -> 
     assert config.redis_url is not None
     server = connect(config.redis_url)
     tags = new_run_tags(context.run_id, context.baseline)
+    _share_off_topic(config, context, server)
     writer = IngestWriter(config, database, server).start()
     context.distributed = Cluster(server, config.lease_seconds, "crawl", tags, writer=writer)
     return writer
+
+
+def _share_off_topic(config: Config, context: CrawlContext, server: redis.Redis) -> None:
+    """Give the workers (no SQLite) this run's off-topic verdicts."""
+    assert isinstance(context.off_topic, LocalVerdicts), "the crawl reads them from SQLite"
+    publish_verdicts(server, _topics_key(config), context.off_topic.known)
 
 
 def _finish_distributed(
@@ -318,6 +328,7 @@ def run_worker(config: Config, verbosity: int = 0) -> None:
     cluster.server.ping()  # fail now, with Redis's message, rather than inside Scrapy
     # No sources to seed and no database: requests come from the queue, results go back.
     context = CrawlContext(config, None, 0, (), distributed=cluster)
+    context.off_topic = RedisVerdicts(cluster.server, _topics_key(config), _window_start(config))
     process = CrawlerProcess(build_settings(config, worker=True, verbosity=verbosity))
     if verbosity < 2:
         shorten_log_tracebacks()
@@ -345,6 +356,8 @@ def seed_distributed_run(
     context = CrawlContext(
         config, db, run_id, sources, False, recheck_urls(config, db, sources), distributed=cluster
     )
+    context.off_topic = off_topic_verdicts(config, db)
+    _share_off_topic(config, context, server)
     spider = NewsSpider(context)
     scheduler = seeding_scheduler(spider, cluster)
 

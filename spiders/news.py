@@ -172,8 +172,9 @@ class NewsSpider(scrapy.Spider):
             meta["entry"] = entry
         if hops is not None:
             meta["hops"] = hops
-        if url in self.context.known_off_topic:  # a 304 keeps it known as off-topic
-            meta["off_topic"] = self.context.known_off_topic[url]
+        off_topic = self.context.off_topic.kind(url)
+        if off_topic is not None:  # a 304 keeps it known as off-topic
+            meta["off_topic"] = off_topic
         return Request(url, callback=self.parse_article, errback=self.on_error, meta=meta)
 
     # -- callbacks -------------------------------------------------------------------------
@@ -428,7 +429,7 @@ class NewsSpider(scrapy.Spider):
 
     def _recently_off_topic(self, url: str) -> bool:
         """A page judged off-topic (same topics) inside the recheck window: not fetched."""
-        if url not in self.context.recent_off_topic:
+        if not self.context.off_topic.recent(url):
             return False
         self.context.counts["skipped.known_off_topic"] += 1
         return True

@@ -118,6 +118,13 @@ def outcome(db_path: Path) -> dict:
     }
 
 
+def _last_run_count(db_path: Path, key: str) -> int:
+    conn = sqlite3.connect(db_path)
+    stats = conn.execute("SELECT stats FROM runs ORDER BY id DESC LIMIT 1").fetchone()[0]
+    conn.close()
+    return int(json.loads(stats)["counts"].get(key, 0))
+
+
 def article_fetches(web: SampleWeb) -> Counter[str]:
     return Counter(
         f"{r.host}{r.path}" for r in web.requests if r.kind == "article" and r.bytes_sent > 0
@@ -125,6 +132,29 @@ def article_fetches(web: SampleWeb) -> Counter[str]:
 
 
 # -- tests -----------------------------------------------------------------------------------
+
+
+def test_workers_read_the_crawls_off_topic_verdicts(redis_url: str) -> None:
+    import redis
+
+    from crawler.offtopic import LocalVerdicts, RedisVerdicts, publish_verdicts
+
+    known = {
+        "https://a.example/old": ("off_topic", "2026-01-01T00:00:00+00:00"),
+        "https://a.example/new": ("off_topic (prefilter)", "2026-11-30T00:00:00+00:00"),
+    }
+    server = redis.Redis.from_url(redis_url)
+    publish_verdicts(server, "k1", {"https://gone.example/": ("off_topic", "2026-11-30")})
+    publish_verdicts(server, "k1", known)  # replaces, never merges: the database is the truth
+    since = "2026-11-01T00:00:00+00:00"
+    local, remote = LocalVerdicts(known, since), RedisVerdicts(server, "k1", since)
+    for url in (*known, "https://gone.example/", "https://a.example/other"):
+        assert remote.kind(url) == local.kind(url) and remote.recent(url) == local.recent(url)
+    assert remote.recent("https://a.example/new") and not remote.recent("https://a.example/old")
+    assert remote.kind("https://a.example/old") == "off_topic"
+    other_topics = RedisVerdicts(server, "k2", since)  # verdicts against other topics: none
+    assert other_topics.kind("https://a.example/new") is None
+    assert RedisVerdicts(server, None, since).kind("https://a.example/new") is None
 
 
 def test_distributed_config_is_validated() -> None:
@@ -186,6 +216,11 @@ def test_two_workers_and_crawl_equal_single_node(
                 assert mine["stories"] == theirs["stories"], f"state {state}: stories differ"
                 assert mine["duplicates"] == theirs["duplicates"], f"state {state}: roots differ"
                 assert mine == theirs, f"state {state} differs"
+                # workers skip the pages judged off-topic last run, as a single node does
+                skipped = [
+                    _last_run_count(p, "skipped.known_off_topic") for p in (db, single.db_path)
+                ]
+                assert skipped[0] == skipped[1] and (state == 1 or skipped[0] > 0), skipped
                 assert all(w.poll() is None for w in workers), "a worker died"
         finally:
             for worker in workers:
