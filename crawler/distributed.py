@@ -2,16 +2,17 @@
 
 Layout in Redis (one database, every key under ``newswatch:``):
 
-=========================  ======  ===========================================================
-key                        type    what
-=========================  ======  ===========================================================
-``newswatch:requests``     zset    scrapy-redis's priority queue of serialized requests
-``newswatch:inflight``     zset    leased requests, scored by the lease's deadline (ms)
-``newswatch:seen:<token>`` set     one run's duplicate filter, expires after the recheck window
-``newswatch:pages``        stream  fetched and extracted pages, fetch records (pickled)
-``newswatch:run:<token>``  hash    one run's counters, from every worker and the writer
-``newswatch:gate:<host>``  string  the per-host politeness gate (SET NX PX delay)
-=========================  ======  ===========================================================
+===========================  ======  ===========================================================
+key                          type    what
+===========================  ======  ===========================================================
+``newswatch:requests``       zset    scrapy-redis's priority queue of serialized requests
+``newswatch:inflight``       zset    leased requests, scored by the lease's deadline (ms)
+``newswatch:seen:<token>``   set     one run's duplicate filter, expires after the recheck window
+``newswatch:pages``          stream  fetched and extracted pages, fetch records (pickled)
+``newswatch:run:<token>``    hash    one run's counters, from every worker and the writer
+``newswatch:gate:<host>``    string  the per-host politeness gate (SET NX PX delay)
+``newswatch:off-topic:<k>``  hash    url -> kind, time of pages judged off-topic (topics key k)
+===========================  ======  ===========================================================
 
 Invariant: every piece of work is in exactly one of the queue, the in-flight set or the
 stream until it is committed to SQLite. A worker moves a request from the queue to the
