@@ -522,6 +522,17 @@ def report_set(
                     f"{verdicts['unknown']}, wrong **{verdicts['wrong']}** "
                     f"({verdicts['wrong'] / len(dated):.1%})"
                 )
+        missed = [
+            i
+            for i in dated
+            if date_verdict(got["meta"][i].published, pages[i].gold_date or "") != "right"
+        ]
+        for i in missed if details else []:
+            lines.append(
+                f"  - meta, not right `{pages[i].id}`: {got['meta'][i].published or 'unknown'} "
+                f"({got['meta'][i].published_source or 'no source'}) vs {pages[i].gold_date}"
+                + ("" if got["meta"][i].kept else f" (not stored: {got['meta'][i].reason})")
+            )
         wrong = [
             i
             for i in dated

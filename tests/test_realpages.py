@@ -1,12 +1,16 @@
-"""Real-page failure classes, each pinned by a small hand-written page (tests/realpages/):
-through ``process_page``, and through a crawl of a local site into SQLite.
+"""Real-page failure classes, each pinned by a small recorded page (tests/realpages/): one
+table of cases, checked through ``process_page`` and through a crawl of a local site into
+SQLite (the same expectations both ways).
 
-- an article whose head says og:type=website is kept; a real listing is dropped with a reason;
+- og:type=website on a page that is one article is a hint (kept); a real listing is dropped
+  with its reason; so is a page too short to be an article;
 - a long article in a div-only layout comes out without its page frame;
 - a page without any title takes the feed's title;
-- text our pruning empties falls back to trafilatura's own output;
-- dates: a year in the text, a teaser's date and a copyright year are not publication dates;
-  a dateline under the headline is; a feed date wins over it; each says where it came from.
+- text our pruning empties falls back to trafilatura's own output (``text_source``);
+- dates: a year in the text, a teaser's date, a copyright year, an "updated" date and a date
+  after the fetch are not publication dates; a dateline under the headline is (also with
+  "updated" after it), as is a ``<time>``'s printed day where its attribute contradicts it,
+  and a date in the address; a feed date wins over a printed one; each says where it came from.
 """
 
 from __future__ import annotations
@@ -14,7 +18,9 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -22,58 +28,166 @@ from typing import Any
 import pytest
 
 from crawler.extraction.dates import dateline_date
-from crawler.extraction.extract import choose_title, extract_article, looks_like_frame
+from crawler.extraction.extract import choose_title, looks_like_frame
 from crawler.extraction.pagemeta import parse_html
 from crawler.pages import PageJob, process_page
 from tests.conftest import run_cli
 
 PAGES = Path(__file__).parent / "realpages"
 URL = "http://127.0.0.1:1/news/story.html"
+FEED_DATE = (datetime.now(UTC) - timedelta(days=3)).replace(microsecond=0)
+LISTING = "not_article: listing"
+FRAME = ("Section 3", "Other headline", "Footer link", "Copyright")
 
 
 def page(name: str) -> bytes:
     return (PAGES / f"{name}.html").read_bytes()
 
 
-def process(name: str, **job: Any) -> Any:
-    return process_page(PageJob(url=URL, body=page(name), source="test", **job))
+@dataclass(frozen=True)
+class Case:
+    """A recorded page, where the local site serves it, and what must become of it."""
+
+    page: str
+    path: str
+    reason: str | None = None  # start of the recorded reason; None: stored as an article
+    title: str | None = None
+    published: str | None = None  # the day (or None: unknown)
+    source: str | None = None  # published_source
+    text_source: str = "newswatch"
+    has: tuple[str, ...] = ()
+    lacks: tuple[str, ...] = ()
+    feed_title: str | None = None  # listed in the feed (with FEED_DATE), not the sitemap
+
+    def job(self, base: str) -> PageJob:
+        return PageJob(
+            url=base + self.path,
+            body=page(self.page),
+            source="local",
+            fallback_title=self.feed_title,
+            fallback_published=FEED_DATE.isoformat() if self.feed_title else None,
+            fallback_published_source="feed" if self.feed_title else None,
+        )
+
+
+FEED_DAY = FEED_DATE.date().isoformat()
+CASES = [
+    # kept, dropped with a reason
+    Case(
+        "website_article",
+        "/news/website-article.html",
+        title="Joint plan against fentanyl reviewed",
+    ),
+    Case("website_listing", "/news/website-listing.html", reason=LISTING),
+    Case("too_short", "/news/too-short.html", reason="not_article: too short ("),
+    Case("no_title", "/news/no-title.html", reason="not_article: no title"),
+    Case(
+        "no_title",
+        "/feed/no-title.html",
+        title="Plan reviewed, says the feed",
+        published=FEED_DAY,
+        source="feed",
+        feed_title="Plan reviewed, says the feed",
+    ),
+    # text
+    Case("frame_divs", "/news/frame-divs.html", has=("Point 13 of the review",), lacks=FRAME),
+    Case(
+        "text_emptied",
+        "/news/text-emptied.html",
+        text_source="trafilatura",
+        has=("Paragraph 4: officials reviewed the plan",),
+    ),
+    # dates that are not publication dates
+    Case("year_in_text", "/news/year-in-text.html"),
+    Case("teaser_date", "/news/teaser-date.html"),
+    Case("copyright_year", "/news/copyright-year.html"),
+    Case("updated_date", "/news/updated-date.html"),
+    Case("future_date", "/news/future-date.html"),
+    # dates that are, with where they came from
+    Case("dateline", "/news/dateline.html", published="2024-03-03", source="dateline"),
+    Case(
+        "updated_after_date",
+        "/news/updated-after-date.html",
+        published="2024-03-03",
+        source="dateline",
+    ),
+    Case(
+        "time_text_differs",
+        "/news/time-text-differs.html",
+        published="2024-03-03",
+        source="dateline",
+    ),
+    Case("url_date", "/2024-02/28/url-date.html", published="2024-02-28", source="url"),
+    Case(
+        "feed_dated",
+        "/feed/feed-dated.html",
+        published=FEED_DAY,
+        source="feed",
+        feed_title="Extradition signed",
+    ),
+]
+IDS = [case.path.strip("/").removesuffix(".html") for case in CASES]
+
+
+@dataclass
+class Outcome:
+    """What became of a page, read the same way from process_page and from SQLite."""
+
+    reason: str | None
+    title: str | None = None
+    text: str = ""
+    published: str | None = None
+    source: str | None = None
+    text_source: str | None = None
+
+
+def check(case: Case, got: Outcome) -> None:
+    if case.reason is not None:
+        assert got.reason is not None and got.reason.startswith(case.reason), got.reason
+        return
+    assert got.reason is None
+    if case.title is not None:
+        assert got.title == case.title
+    assert (got.published[:10] if got.published else None, got.source) == (
+        case.published,
+        case.source,
+    )
+    assert got.text_source == case.text_source
+    for snippet in case.has:
+        assert snippet in got.text, snippet
+    for snippet in case.lacks:
+        assert snippet not in got.text, snippet
 
 
 # -- process_page ---------------------------------------------------------------------------
 
 
-def test_og_type_website_is_a_hint_when_the_page_is_one_article() -> None:
-    result = process("website_article")
-    assert result.article is not None and result.reason is None
-    assert result.article.title == "Joint plan against fentanyl reviewed"
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+def test_process_page(case: Case) -> None:
+    result = process_page(case.job("http://127.0.0.1:1"))
+    assert result.error is None
+    article = result.article
+    if article is None:
+        check(case, Outcome(result.reason))
+    else:
+        check(
+            case,
+            Outcome(
+                result.reason,
+                article.title,
+                article.text,
+                article.published,
+                article.published_source,
+                article.text_source,
+            ),
+        )
 
 
 def test_og_type_website_at_a_front_or_section_address_stays_a_listing() -> None:
     for url in ("http://127.0.0.1:1/", "http://127.0.0.1:1/world/"):
         result = process_page(PageJob(url=url, body=page("website_article"), source="t"))
         assert result.article is None
-        assert result.reason is not None and result.reason.startswith("not_article: listing")
-
-
-def test_a_real_listing_is_dropped_with_its_reason() -> None:
-    result = process("website_listing")
-    assert result.article is None and result.error is None
-    assert result.reason is not None and result.reason.startswith("not_article: listing")
-
-
-def test_short_page_is_dropped_with_its_length() -> None:
-    body = b"<html><head><title>Video</title></head><body><h1>Video</h1><p>Watch it.</p></body>"
-    result = process_page(PageJob(url=URL, body=body, source="test"))
-    assert result.article is None
-    assert result.reason is not None and result.reason.startswith("not_article: too short (")
-
-
-def test_page_frame_of_a_div_only_layout_is_not_kept() -> None:
-    article = process("frame_divs").article
-    assert article is not None
-    assert "Point 13 of the review" in article.text
-    for frame in ("Section 3", "Other headline", "Footer link", "Copyright"):
-        assert frame not in article.text, frame
+        assert result.reason is not None and result.reason.startswith(LISTING)
 
 
 def test_frame_test_reads_runs_of_short_lines() -> None:
@@ -81,12 +195,6 @@ def test_frame_test_reads_runs_of_short_lines() -> None:
     assert looks_like_frame(menu + "\nA paragraph of article text that ends with a stop.")
     prose = "\n".join("A full sentence of article text that ends properly." for _ in range(30))
     assert not looks_like_frame(prose)
-
-
-def test_page_without_title_takes_the_feed_title() -> None:
-    result = process("no_title", fallback_title="Plan reviewed, says the feed")
-    assert result.article is not None and result.article.title == "Plan reviewed, says the feed"
-    assert process("no_title").reason == "not_article: no title"
 
 
 def test_title_fallback_order() -> None:
@@ -104,57 +212,13 @@ def test_title_fallback_order() -> None:
     assert choose_title(bare, None, {}, None, None) == "Only a heading"
 
 
-def test_text_emptied_by_pruning_falls_back_to_trafilatura() -> None:
-    # the whole article sits in a block whose class names say "related": pruning takes it
-    paragraphs = "".join(
-        f"<p>Paragraph {i}: officials reviewed the plan against trafficking at length, and "
-        f"both sides agreed to meet again next month to compare the figures.</p>"
-        for i in range(5)
-    )
-    html = (
-        "<html lang='en'><head><title>Plan reviewed</title></head><body>"
-        "<div class='related-posts'><a href='/a.html'>Earlier</a><a href='/b.html'>Later</a>"
-        f"{paragraphs}</div></body></html>"
-    )
-    article = extract_article(html, URL)
-    assert article.text_source == "trafilatura"
-    assert "Paragraph 4: officials reviewed the plan" in article.text
-
-
-# -- dates ----------------------------------------------------------------------------------
-
-
-def test_year_teaser_and_copyright_are_not_publication_dates() -> None:
-    article = process("date_traps").article
-    assert article is not None
-    assert article.published is None and article.published_source is None
-
-
-def test_dateline_under_the_headline() -> None:
-    article = process("dateline").article
-    assert article is not None
-    assert (article.published, article.published_source) == ("2024-03-03", "dateline")
-
-
-def test_feed_date_wins_over_a_printed_date() -> None:
-    article = process(
-        "dateline", fallback_published="2024-03-02T18:00:00+00:00", fallback_published_source="feed"
-    ).article
-    assert article is not None
-    assert (article.published, article.published_source) == ("2024-03-02T18:00:00+00:00", "feed")
-
-
-def test_metadata_and_url_dates_say_so() -> None:
+def test_metadata_date_says_so() -> None:
     meta = page("dateline").replace(
         b"<title>", b'<meta property="article:published_time" content="2024-03-01"><title>'
     )
     article = process_page(PageJob(url=URL, body=meta, source="t")).article
     assert article is not None
     assert (article.published, article.published_source) == ("2024-03-01", "metadata")
-    dated_url = "http://127.0.0.1:1/2024/02/28/story.html"
-    article = process_page(PageJob(url=dated_url, body=page("date_traps"), source="t")).article
-    assert article is not None
-    assert (article.published, article.published_source) == ("2024-02-28", "url")
 
 
 def test_a_printed_date_after_the_fetch_is_not_taken() -> None:
@@ -169,11 +233,11 @@ def test_a_printed_date_after_the_fetch_is_not_taken() -> None:
 # -- through a crawl of a local site ---------------------------------------------------------
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def site() -> Iterator[str]:
-    """The pages on 127.0.0.1, listed by a plain sitemap and an RSS feed (titles, dates)."""
-    stamp = (datetime.now(UTC) - timedelta(days=3)).strftime("%a, %d %b %Y %H:%M:%S +0000")
-    names = [p.stem for p in sorted(PAGES.glob("*.html"))]
+    """Every case's page on 127.0.0.1 at its path, listed by a plain sitemap (no titles, no
+    dates) or, for the cases that have a feed title, by an RSS feed (titles and dates)."""
+    by_path = {case.path: case for case in CASES}
 
     class Handler(BaseHTTPRequestHandler):
         def log_message(self, *args: Any) -> None:
@@ -181,28 +245,33 @@ def site() -> Iterator[str]:
 
         def do_GET(self) -> None:  # noqa: N802
             base = f"http://127.0.0.1:{self.server.server_address[1]}"
-            name = self.path.strip("/").removesuffix(".html")
+            ctype = "application/xml"
             if self.path == "/sitemap.xml":
                 locs = "".join(
-                    f"<url><loc>{base}/{n}.html</loc></url>" for n in names if n != "no_title"
+                    f"<url><loc>{base}{c.path}</loc></url>" for c in CASES if not c.feed_title
                 )
                 body = (
                     '<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/'
                     f'sitemap/0.9">{locs}</urlset>'
                 ).encode()
             elif self.path == "/feed.xml":
+                items = "".join(
+                    f"<item><title>{c.feed_title}</title><link>{base}{c.path}</link>"
+                    f"<pubDate>{format_datetime(FEED_DATE)}</pubDate></item>"
+                    for c in CASES
+                    if c.feed_title
+                )
                 body = (
                     '<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>'
-                    f"<item><title>Plan reviewed, says the feed</title><link>{base}/no_title.html"
-                    f"</link><pubDate>{stamp}</pubDate></item></channel></rss>"
+                    f"{items}</channel></rss>"
                 ).encode()
-            elif name in names:
-                body = page(name)
+            elif self.path in by_path:
+                body, ctype = page(by_path[self.path].page), "text/html"
             else:
                 self.send_error(404)
                 return
             self.send_response(200)
-            self.send_header("Content-Type", "text/html" if name in names else "application/xml")
+            self.send_header("Content-Type", ctype)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
@@ -214,42 +283,63 @@ def site() -> Iterator[str]:
     server.server_close()
 
 
-@pytest.mark.e2e
-def test_crawl_records_every_page_and_where_each_date_came_from(site: str, tmp_path: Path) -> None:
-    db = tmp_path / "news.db"
-    config = tmp_path / "config.toml"
+@dataclass
+class Crawled:
+    db: Path
+    summary: str
+    rows: dict[str, tuple[Outcome, int | None]]  # by path: outcome, article id
+
+
+@pytest.fixture(scope="module")
+def crawled(site: str, tmp_path_factory: pytest.TempPathFactory) -> Crawled:
+    """One real ``newswatch crawl`` of the local site, read back from SQLite."""
+    work = tmp_path_factory.mktemp("realpages")
+    db = work / "news.db"
+    config = work / "config.toml"
     config.write_text(
         f'[crawl]\nobey_robots = false\ndelay = 0\nworkers = 1\n\n[[sources]]\nname = "local"\n'
         f'sitemaps = ["{site}/sitemap.xml"]\nfeeds = ["{site}/feed.xml"]\n'
     )
     done = run_cli("crawl", "--config", str(config), "--db", str(db))
     assert done.returncode == 0, done.stderr[-2000:]
-    assert "not articles 1" in done.stdout
     conn = sqlite3.connect(db)
     rows = {
-        url.rsplit("/", 1)[1]: (error, title, published, source)
-        for url, error, title, published, source in conn.execute(
-            "SELECT f.url, f.error, a.title, a.published, a.published_source FROM fetches f "
-            "LEFT JOIN articles a ON a.id = f.article_id WHERE f.url LIKE '%.html'"
+        url.removeprefix(site): (Outcome(error, *rest), article_id)
+        for url, article_id, error, *rest in conn.execute(
+            "SELECT f.url, f.article_id, f.error, a.title, coalesce(a.text, ''), a.published,"
+            " a.published_source, a.text_source FROM fetches f"
+            " LEFT JOIN articles a ON a.id = f.article_id WHERE f.url LIKE '%.html'"
         )
     }
-    assert rows["website_listing.html"][0].startswith("not_article: listing")
-    assert rows["website_article.html"][1] == "Joint plan against fentanyl reviewed"
-    assert rows["frame_divs.html"][1] == "Review of the joint plan"
-    assert rows["no_title.html"][1] == "Plan reviewed, says the feed"
-    assert rows["no_title.html"][3] == "feed"
-    assert rows["date_traps.html"][2:] == (None, None)
-    assert rows["dateline.html"][2:] == ("2024-03-03", "dateline")
-    assert len(rows) == len(list(PAGES.glob("*.html")))
-    runs = run_cli("runs", "--db", str(db), "--json")
-    assert '"not_article": 1' in runs.stdout
-    shown = run_cli("show", "--db", str(db), "a" + str(_article_id(conn, "dateline.html")))
-    assert "2024-03-03 (dateline)" in shown.stdout
+    conn.close()
+    return Crawled(db, done.stdout, rows)
 
 
-def _article_id(conn: sqlite3.Connection, name: str) -> int:
-    row = conn.execute("SELECT article_id FROM fetches WHERE url LIKE ?", ["%/" + name]).fetchone()
-    return int(row[0])
+@pytest.mark.e2e
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+def test_crawl(case: Case, crawled: Crawled) -> None:
+    assert case.path in crawled.rows, "not in fetches"
+    outcome, article_id = crawled.rows[case.path]
+    assert (article_id is None) == (case.reason is not None)
+    check(case, outcome)
+
+
+@pytest.mark.e2e
+def test_crawl_counts_every_page_not_stored_and_shows_where_text_and_date_came_from(
+    crawled: Crawled,
+) -> None:
+    assert set(crawled.rows) == {case.path for case in CASES}
+    dropped = sum(1 for case in CASES if case.reason is not None)
+    assert f"not articles {dropped}" in crawled.summary
+    runs = run_cli("runs", "--db", str(crawled.db), "--json")
+    assert f'"not_article": {dropped}' in runs.stdout
+    for path, expected in (
+        ("/news/dateline.html", ("2024-03-03 (dateline)", "text from: newswatch\n")),
+        ("/news/text-emptied.html", ("text from: trafilatura",)),
+    ):
+        shown = run_cli("show", "--db", str(crawled.db), f"a{crawled.rows[path][1]}")
+        for line in expected:
+            assert line in shown.stdout
 
 
 @pytest.mark.parametrize(
@@ -257,6 +347,7 @@ def _article_id(conn: sqlite3.Connection, name: str) -> int:
     [
         ("By Ana Ruiz · 3 March 2024", "2024-03-03"),
         ("Updated 09:41, 3 March 2024", None),  # the last change, not the publication
+        ("Posted 3 March 2024 12:06, updated", "2024-03-03"),  # the change's date follows
         ("Offer valid 21.10.2019 – 27.10.2019", None),  # a range names no single day
         ("In business since 2017", None),  # a bare year
         ("© 2023 Border Gazette", None),  # a copyright line

@@ -197,6 +197,13 @@ def _print_story(story: dict[str, Any]) -> None:
             echo(f"         {copy['url']}")
 
 
+# ``articles.text_source``: which extraction gave the stored text (NULL: not recorded)
+_TEXT_SOURCES = {
+    "newswatch": "newswatch",
+    "trafilatura": "trafilatura (newswatch's own text was far shorter)",
+}
+
+
 def _print_article(article: dict[str, Any]) -> None:
     echo(f"# {article['title'] or '(untitled)'}")
     story = (
@@ -214,6 +221,7 @@ def _print_article(article: dict[str, Any]) -> None:
             and f"{article['published']} ({article['published_source'] or 'source unknown'})",
         ),
         ("language", article["language"]),
+        ("text from", _TEXT_SOURCES.get(article["text_source"] or "")),
         ("authors", ", ".join(article["authors"])),
         ("topics", ", ".join(article["topics"])),
         ("story", story),

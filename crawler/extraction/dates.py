@@ -115,8 +115,10 @@ def _machine_days(tree: HtmlElement) -> set[date]:
 
 
 def url_has_day(url: str, day: date) -> bool:
+    """True when the address names ``day``: "20231117", or year, month and day with any of
+    ``/ - _`` between them ("2023/11/17", "2023-11-17", "2023-11/17")."""
     y, m, d = f"{day.year:04d}", f"{day.month:02d}", f"{day.day:02d}"
-    return any(s in url for s in (f"{y}/{m}/{d}", f"{y}-{m}-{d}", f"{y}{m}{d}"))
+    return f"{y}{m}{d}" in url or re.search(rf"{y}[/_-]{m}[/_-]{d}(?!\d)", url) is not None
 
 
 def valid_fallback(value: str | None, now: datetime) -> str | None:
@@ -165,6 +167,8 @@ def declared_date(
             if moment.date() == day and (moment.hour or moment.minute):
                 return Dated(moment.isoformat(), "metadata")
         return Dated(day.isoformat(), "metadata")
+    if structured and _printed_time_day(tree, structured, now) == day:
+        return Dated(day.isoformat(), "dateline")
     if structured:  # htmldate picked another date (a modification, a teaser): the declared wins
         return _first_declared(tree, structured)
     if day in _machine_days(tree):
@@ -172,6 +176,26 @@ def declared_date(
     if any(u is not None and url_has_day(u, day) for u in (url, canonical)):
         return Dated(day.isoformat(), "url")
     return _first_declared(tree, structured)
+
+
+_FIRST_TIME_ELEMENT = etree.XPath("(//time[@datetime])[1]")
+
+
+def _printed_time_day(tree: HtmlElement, structured: list[datetime], now: datetime) -> date | None:
+    """The day printed inside the page's first ``<time>`` when ``<time>`` attributes are all
+    the page declares and the printed day contradicts the attribute ("Publié le 29 juin
+    2019" on ``datetime="2019-07-03..."``, an edit or index time): readers see the print."""
+    times = {t for t in (_parse_datetime(str(v)) for v in _FIRST_TIME(tree)) if t is not None}
+    found = _FIRST_TIME_ELEMENT(tree)
+    if not found or any(m not in times for m in structured):
+        return None
+    element = found[0]
+    text = " ".join(element.text_content().split())
+    day = _day_in(text, now) if not _updated_before("", text) else None
+    attribute = _parse_datetime(str(element.get("datetime")))
+    if day is None or attribute is None or abs((attribute.date() - day).days) <= 1:
+        return None
+    return day
 
 
 def _first_declared(tree: HtmlElement, structured: list[datetime]) -> Dated:
@@ -207,6 +231,15 @@ def _day_in(string: str, now: datetime) -> date | None:
     found = try_date_expr(string, "%Y-%m-%d", False, _MIN_DATE, now.replace(tzinfo=None))
     day = _date_only(found) if found else None
     return day if day is not None and day <= now.date() else None
+
+
+def _updated_before(previous: str, string: str) -> bool:
+    """True when "updated" (or its like) comes before the date in ``string``, or ends the
+    text before it: "Updated Nov 13, 2019" is the last change. After the date it is not
+    ("on Dec 27, 2014 at 12:06 PM, updated" then names the change's own date)."""
+    match = _HAS_DAY.search(string)
+    before = string[: match.start()] if match else string
+    return _UPDATED.search(f"{previous[-40:]} {before}") is not None
 
 
 def _texts_around(head: HtmlElement) -> tuple[list[str], list[str]]:
@@ -262,11 +295,11 @@ def dateline_date(tree: HtmlElement, title: str | None, text: str, now: datetime
             for string in strings:
                 string = " ".join(string.split())
                 day = _day_in(string, now)
-                if day is not None and not _UPDATED.search(f"{previous[-40:]} {string}"):
+                if day is not None and not _updated_before(previous, string):
                     return Dated(day.isoformat(), "dateline")
                 previous = string
     first = text.split("\n", 1)[0][:_MAX_DATELINE] if text else ""
-    day = _day_in(first, now) if first and not _UPDATED.search(first) else None
+    day = _day_in(first, now) if first and not _updated_before("", first) else None
     if day is not None:
         return Dated(day.isoformat(), "text")
     return Dated()

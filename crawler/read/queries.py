@@ -169,7 +169,7 @@ def article_detail(db: Database, article_id: int) -> dict[str, Any] | None:
         "SELECT a.id, a.url, a.canonical_url, a.title, a.source, a.site, a.published, "
         "a.published_source, a.language, a.authors, a.topics, a.description, a.story_id, "
         "s.title AS story_title, "
-        "a.duplicate_of, a.first_seen, a.last_seen, a.updated_at, a.text "
+        "a.duplicate_of, a.first_seen, a.last_seen, a.updated_at, a.text, a.text_source "
         "FROM articles a LEFT JOIN stories s ON s.id = a.story_id WHERE a.id = ?",
         [article_id],
     )

@@ -171,8 +171,8 @@ def _ingest_one(
     cursor = db.execute(
         """INSERT INTO articles (url, canonical_url, source, site, title, text, description,
                published, published_source, language, authors, image, feed_guid, content_hash,
-               fingerprint, topics, first_seen, last_seen, run_id)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+               fingerprint, topics, first_seen, last_seen, run_id, text_source)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
         [
             result.key_url,
             article.canonical_url,
@@ -193,6 +193,7 @@ def _ingest_one(
             now,
             now,
             options.run_id,
+            article.text_source,
         ],
     )
     article_id = int(cursor.lastrowid or 0)
@@ -245,8 +246,16 @@ def _ingest_known(
     if result.content_hash != old_hash and dedup.is_material_change(old_text or "", article.text):
         db.execute(
             "UPDATE articles SET title = ?, text = ?, content_hash = ?, fingerprint = ?, "
-            "updated_at = ? WHERE id = ?",
-            [article.title, article.text, result.content_hash, result.fingerprint, now, article_id],
+            "updated_at = ?, text_source = ? WHERE id = ?",
+            [
+                article.title,
+                article.text,
+                result.content_hash,
+                result.fingerprint,
+                now,
+                article.text_source,
+                article_id,
+            ],
         )
         version_id = _save_version(db, article_id, result, now, options.run_id)
         counts["articles_updated"] += 1

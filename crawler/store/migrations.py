@@ -282,3 +282,10 @@ def m011_off_topic_fetches(db: Database) -> None:
     # topics it was made against: a digest of them (crawler.topics.topics_key). A crawl skips
     # such URLs inside the recheck window only while the topics are unchanged.
     db.execute("ALTER TABLE fetches ADD COLUMN topics_key TEXT")
+
+
+@migrations(name="m012_text_source")
+def m012_text_source(db: Database) -> None:
+    # Which extraction gave `text`: 'newswatch' (our cleaned text) or 'trafilatura' (its own
+    # output, kept where ours was far shorter). NULL for rows stored before this was recorded.
+    db.execute("ALTER TABLE articles ADD COLUMN text_source TEXT")
