@@ -1,3 +1,4 @@
 from crawler.cli.main import main
 
-main()
+if __name__ == "__main__":  # spawned extraction workers import this module too
+    main()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import multiprocessing
 import os
 import threading
 import time
@@ -47,19 +48,47 @@ class ExtractionPool:
         self.topics = topics
         self.workers = workers
         self.prefilter = prefilter  # crawler/prefilter.py: [crawl] prefilter
+        # Pages handed over and not yet extracted; downloads of more wait (wait_for_room)
+        # beyond this many, so a fast site never piles fetched pages up in memory.
+        self.in_flight = 0
+        self.backlog = max(4, workers * 4)
+        self._room: asyncio.Event | None = None
         configure_topics(topics, prefilter)  # the in-process path uses it too
         self.executor: ProcessPoolExecutor | None = None
         if workers > 1 and os.environ.get("NEWSWATCH_INPROCESS") != "1":
             self.executor = self._new_executor()
 
     def _new_executor(self) -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(
+        # Spawned, not forked: a forked worker carries the crawl process's Scrapy, Twisted
+        # and SQLite state (about 40 MB it never uses); a spawned one imports extraction only.
+        executor = ProcessPoolExecutor(
             self.workers,
+            mp_context=multiprocessing.get_context("spawn"),
             initializer=init_worker,
             initargs=(self.topics, os.getpid(), self.prefilter),
         )
+        for _ in range(self.workers):  # start them now: their imports overlap the first fetches
+            executor.submit(os.getpid)
+        return executor
+
+    async def wait_for_room(self) -> None:
+        """Return once fewer than ``backlog`` pages are waiting for or in extraction."""
+        while self.in_flight >= self.backlog:
+            if self._room is None:
+                self._room = asyncio.Event()
+            self._room.clear()
+            await self._room.wait()
 
     async def process(self, job: PageJob) -> PageResult:
+        self.in_flight += 1
+        try:
+            return await self._process(job)
+        finally:
+            self.in_flight -= 1
+            if self._room is not None:
+                self._room.set()
+
+    async def _process(self, job: PageJob) -> PageResult:
         if self.executor is None:
             return process_page(job)
         loop = asyncio.get_running_loop()

@@ -191,9 +191,11 @@ class DistributedPipeline:
         return cls(crawler)
 
     def open_spider(self) -> None:
-        config = _context_of(self.crawler.spider).config
-        topics = [(t.name, t.query) for t in config.topics]
+        context = _context_of(self.crawler.spider)
+        topics = [(t.name, t.query) for t in context.config.topics]
+        config = context.config
         self.pool = ExtractionPool(topics, config.crawl.workers, config.crawl.prefilter)
+        context.extraction = self.pool
 
     async def process_item(self, item: Any) -> Any:
         context = _context_of(self.crawler.spider)

@@ -79,6 +79,7 @@ class StoragePipeline:
         self.pool = ExtractionPool(
             topics, context.config.crawl.workers, context.config.crawl.prefilter
         )
+        context.extraction = self.pool
 
     async def process_item(self, item: Any) -> Any:
         if isinstance(item, FetchRecord):
