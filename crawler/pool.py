@@ -14,11 +14,22 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
+from crawler.config import Config
 from crawler.extraction.pagemeta import detect_language
 from crawler.pages import PageJob, PageResult, configure_topics, process_page, reset_caches
 from crawler.urls import canonicalize_url
 
 logger = logging.getLogger(__name__)
+
+
+def pool_for(config: Config) -> ExtractionPool:
+    """The run's extraction pool, its workers forked at once.
+
+    Called before the crawl imports Scrapy: a worker forked from the crawl process later
+    would carry a copy of Scrapy, Twisted and their state it never uses (about 40 MB each).
+    """
+    topics = [(t.name, t.query) for t in config.topics]
+    return ExtractionPool(topics, config.crawl.workers, config.crawl.prefilter)
 
 
 def _exit_with_parent(parent: int) -> None:
@@ -53,22 +64,22 @@ class ExtractionPool:
         self.in_flight = 0
         self.backlog = max(4, workers * 4)
         self._room: asyncio.Event | None = None
+        self.closed = False
         configure_topics(topics, prefilter)  # the in-process path uses it too
         self.executor: ProcessPoolExecutor | None = None
         if workers > 1 and os.environ.get("NEWSWATCH_INPROCESS") != "1":
             self.executor = self._new_executor()
 
     def _new_executor(self) -> ProcessPoolExecutor:
-        # Spawned, not forked: a forked worker carries the crawl process's Scrapy, Twisted
-        # and SQLite state (about 40 MB it never uses); a spawned one imports extraction only.
         executor = ProcessPoolExecutor(
             self.workers,
-            mp_context=multiprocessing.get_context("spawn"),
+            mp_context=multiprocessing.get_context("fork"),
             initializer=init_worker,
             initargs=(self.topics, os.getpid(), self.prefilter),
         )
-        for _ in range(self.workers):  # start them now: their imports overlap the first fetches
-            executor.submit(os.getpid)
+        # Fork them now (the first task starts every worker): a pool made before Scrapy and
+        # Twisted are imported (see pool_for) gives workers that lean process to copy.
+        executor.submit(os.getpid)
         return executor
 
     async def wait_for_room(self) -> None:
@@ -117,6 +128,10 @@ class ExtractionPool:
         return result
 
     def close(self) -> None:
+        """Stop the workers (the pipeline does at spider close; the run again, in case)."""
+        if self.closed:
+            return
+        self.closed = True
         if self.executor is not None:
             self.executor.shutdown(wait=True, cancel_futures=True)  # the workers' caches go too
         else:
