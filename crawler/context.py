@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 
     from crawler.distributed import Cluster
     from crawler.items import FetchRecord
+    from crawler.pool import ExtractionPool
 
 
 @dataclass
@@ -30,6 +31,7 @@ class CrawlContext:
     off_topic: OffTopicVerdicts = field(default_factory=LocalVerdicts)
     counts: Counter[str] = field(default_factory=Counter)
     distributed: Cluster | None = None  # with [distributed] set
+    extraction: ExtractionPool | None = None  # the pipeline's, once the spider is open
     # Hosts closed for the run because robots.txt answered 5xx or could not be fetched.
     robots_closed: dict[str, str] = field(default_factory=dict)
     # Fetch records made outside the spider (robots.txt verdicts), written with the next batch.

@@ -16,6 +16,7 @@ from crawler.config import Config, Source
 from crawler.context import CrawlContext
 from crawler.failures import run_failures
 from crawler.offtopic import LocalVerdicts, RedisVerdicts, publish_verdicts
+from crawler.pool import pool_for
 from crawler.store.storage import (
     articles_to_recheck,
     finish_run,
@@ -128,10 +129,6 @@ def run_crawl(
     """Crawl the selected sources once, in this process (Scrapy's reactor starts here).
 
     ``verbosity``: 0 no Scrapy log, 1 its log without tracebacks, 2 everything (debug)."""
-    from scrapy.crawler import CrawlerProcess
-
-    from crawler.scraping.settings import build_settings, shorten_log_tracebacks
-    from spiders.news import NewsSpider
 
     sources = select_sources(config, source_names)
     db = open_database(database or config.database)
@@ -141,6 +138,12 @@ def run_crawl(
     recheck = recheck_urls(config, db, sources)
     context = CrawlContext(config, db, run_id, sources, baseline, recheck)
     context.off_topic = off_topic_verdicts(config, db)
+    context.extraction = pool_for(config)  # before Scrapy is imported: lean workers
+    from scrapy.crawler import CrawlerProcess
+
+    from crawler.scraping.settings import build_settings, shorten_log_tracebacks
+    from spiders.news import NewsSpider
+
     status = "failed"
     error: str | None = None
     writer: IngestWriter | None = None
@@ -169,6 +172,7 @@ def run_crawl(
             status = "partial" if context.counts["pages_fetched"] else "failed"
             error = f"crawl stopped: {reason}"
     except BaseException as exc:  # record the run before re-raising (KeyboardInterrupt too)
+        context.extraction.close()
         if writer is not None:
             writer.stopping.set()
         error = f"{type(exc).__name__}: {exc}"
@@ -178,6 +182,7 @@ def run_crawl(
         _record_end(db, summary, error)
         _record_health(db, sources, None if writer is not None else spider, summary.status)
         raise
+    context.extraction.close()
     link_stored(db, run_id, baseline, context.counts)
     summary = _summarize(db, run_id, status, context, interrupted)
     _record_end(db, summary, error)
@@ -317,11 +322,7 @@ def _finish_distributed(
 
 def run_worker(config: Config, verbosity: int = 0) -> None:
     """`newswatch worker`: fetch and extract from the shared queue until SIGINT/SIGTERM."""
-    from scrapy.crawler import CrawlerProcess
-
     from crawler.distributed import Cluster, connect
-    from crawler.scraping.settings import build_settings, shorten_log_tracebacks
-    from spiders.news import NewsSpider
 
     assert config.redis_url is not None
     cluster = Cluster(connect(config.redis_url), config.lease_seconds, "worker")
@@ -329,6 +330,12 @@ def run_worker(config: Config, verbosity: int = 0) -> None:
     # No sources to seed and no database: requests come from the queue, results go back.
     context = CrawlContext(config, None, 0, (), distributed=cluster)
     context.off_topic = RedisVerdicts(cluster.server, _topics_key(config), _window_start(config))
+    context.extraction = pool_for(config)  # before Scrapy is imported: lean workers
+    from scrapy.crawler import CrawlerProcess
+
+    from crawler.scraping.settings import build_settings, shorten_log_tracebacks
+    from spiders.news import NewsSpider
+
     process = CrawlerProcess(build_settings(config, worker=True, verbosity=verbosity))
     if verbosity < 2:
         shorten_log_tracebacks()

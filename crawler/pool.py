@@ -7,17 +7,29 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import multiprocessing
 import os
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
+from crawler.config import Config
 from crawler.extraction.pagemeta import detect_language
 from crawler.pages import PageJob, PageResult, configure_topics, process_page, reset_caches
 from crawler.urls import canonicalize_url
 
 logger = logging.getLogger(__name__)
+
+
+def pool_for(config: Config) -> ExtractionPool:
+    """The run's extraction pool, its workers forked at once.
+
+    Called before the crawl imports Scrapy: a worker forked from the crawl process later
+    would carry a copy of Scrapy, Twisted and their state it never uses (about 40 MB each).
+    """
+    topics = [(t.name, t.query) for t in config.topics]
+    return ExtractionPool(topics, config.crawl.workers, config.crawl.prefilter)
 
 
 def _exit_with_parent(parent: int) -> None:
@@ -47,19 +59,47 @@ class ExtractionPool:
         self.topics = topics
         self.workers = workers
         self.prefilter = prefilter  # crawler/prefilter.py: [crawl] prefilter
+        # Pages handed over and not yet extracted; downloads of more wait (wait_for_room)
+        # beyond this many, so a fast site never piles fetched pages up in memory.
+        self.in_flight = 0
+        self.backlog = max(4, workers * 4)
+        self._room: asyncio.Event | None = None
+        self.closed = False
         configure_topics(topics, prefilter)  # the in-process path uses it too
         self.executor: ProcessPoolExecutor | None = None
         if workers > 1 and os.environ.get("NEWSWATCH_INPROCESS") != "1":
             self.executor = self._new_executor()
 
     def _new_executor(self) -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(
+        executor = ProcessPoolExecutor(
             self.workers,
+            mp_context=multiprocessing.get_context("fork"),
             initializer=init_worker,
             initargs=(self.topics, os.getpid(), self.prefilter),
         )
+        # Fork them now (the first task starts every worker): a pool made before Scrapy and
+        # Twisted are imported (see pool_for) gives workers that lean process to copy.
+        executor.submit(os.getpid)
+        return executor
+
+    async def wait_for_room(self) -> None:
+        """Return once fewer than ``backlog`` pages are waiting for or in extraction."""
+        while self.in_flight >= self.backlog:
+            if self._room is None:
+                self._room = asyncio.Event()
+            self._room.clear()
+            await self._room.wait()
 
     async def process(self, job: PageJob) -> PageResult:
+        self.in_flight += 1
+        try:
+            return await self._process(job)
+        finally:
+            self.in_flight -= 1
+            if self._room is not None:
+                self._room.set()
+
+    async def _process(self, job: PageJob) -> PageResult:
         if self.executor is None:
             return process_page(job)
         loop = asyncio.get_running_loop()
@@ -88,6 +128,10 @@ class ExtractionPool:
         return result
 
     def close(self) -> None:
+        """Stop the workers (the pipeline does at spider close; the run again, in case)."""
+        if self.closed:
+            return
+        self.closed = True
         if self.executor is not None:
             self.executor.shutdown(wait=True, cancel_futures=True)  # the workers' caches go too
         else:

@@ -27,7 +27,7 @@ from crawler.distributed import (
     seen_key,
 )
 from crawler.items import FetchRecord, PageItem
-from crawler.pool import ExtractionPool
+from crawler.pool import ExtractionPool, pool_for
 from crawler.scraping.middlewares import stored_validators
 
 if TYPE_CHECKING:
@@ -191,9 +191,10 @@ class DistributedPipeline:
         return cls(crawler)
 
     def open_spider(self) -> None:
-        config = _context_of(self.crawler.spider).config
-        topics = [(t.name, t.query) for t in config.topics]
-        self.pool = ExtractionPool(topics, config.crawl.workers, config.crawl.prefilter)
+        context = _context_of(self.crawler.spider)
+        if context.extraction is None:  # run_crawl and run_worker make it early
+            context.extraction = pool_for(context.config)
+        self.pool = context.extraction
 
     async def process_item(self, item: Any) -> Any:
         context = _context_of(self.crawler.spider)

@@ -1,5 +1,5 @@
 """Downloader middlewares: scope, redirect loops, quick meta refresh, conditional GET,
-robots.txt."""
+robots.txt, extraction backpressure."""
 
 from __future__ import annotations
 
@@ -32,6 +32,29 @@ if TYPE_CHECKING:
 
 def body_hash(body: bytes) -> str:
     return hashlib.blake2b(body, digest_size=16).hexdigest()
+
+
+class ExtractionBackpressureMiddleware:
+    """Article downloads wait while the extraction pool has a full backlog.
+
+    Without it a fast site fills memory with fetched pages waiting for extraction (up to
+    Scrapy's scraper limit, which leaves room for a sitemap of the maximum size).
+    Feeds, sitemaps and section pages never wait: they are not extracted.
+    """
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> ExtractionBackpressureMiddleware:
+        return cls(crawler)
+
+    async def process_request(self, request: Request) -> None:
+        if request.meta.get("kind") != "article":
+            return
+        pool = context_of(self.crawler).extraction
+        if pool is not None:
+            await pool.wait_for_room()
 
 
 class SourceScopeMiddleware:

@@ -14,7 +14,7 @@ from sqlite_utils import Database
 from crawler.context import context_of
 from crawler.items import FetchRecord, PageItem
 from crawler.pages import PageResult
-from crawler.pool import ExtractionPool
+from crawler.pool import ExtractionPool, pool_for
 from crawler.store.ingest import IngestOptions, ingest_results, record_fetch_records
 from crawler.store.listings import ListingLedger
 from crawler.topics import topics_key
@@ -75,10 +75,9 @@ class StoragePipeline:
         if context.db is None:  # only a distributed worker has none, and it has no such pipeline
             raise RuntimeError("the storage pipeline needs the run's database")
         self.db: Database = context.db
-        topics = [(t.name, t.query) for t in context.config.topics]
-        self.pool = ExtractionPool(
-            topics, context.config.crawl.workers, context.config.crawl.prefilter
-        )
+        if context.extraction is None:  # run_crawl makes it early; a bare Scrapy run here
+            context.extraction = pool_for(context.config)
+        self.pool = context.extraction
 
     async def process_item(self, item: Any) -> Any:
         if isinstance(item, FetchRecord):

@@ -89,6 +89,9 @@ def _single_node_settings(config: Config) -> dict[str, Any]:
             "crawler.scraping.middlewares.QuickMetaRefreshMiddleware": 580,  # Scrapy's slot
             # Above RedirectMiddleware (600): responses pass high to low, so it sees a 3xx first.
             "crawler.scraping.middlewares.RedirectLoopMiddleware": 610,
+            # Late (before the distributed host gate): a request waits for extraction room once
+            # every check passed.
+            "crawler.scraping.middlewares.ExtractionBackpressureMiddleware": 940,
         },
         "SPIDER_MIDDLEWARES": {},
         "ITEM_PIPELINES": {"crawler.scraping.pipelines.StoragePipeline": 300},

@@ -23,16 +23,27 @@ _SPACED_THOUSANDS = re.compile(r"(?<![\d.,])(\d{1,3})((?:[ \u00a0\u202f]\d{3})+)
 class Aliases:
     places: re.Pattern[str] | None
     place_of: dict[str, str]
-    numbers: re.Pattern[str] | None
-    number_of: dict[str, str]
+    numbers: re.Pattern[str] | None  # matches lower-cased text
+    number_of: dict[str, str]  # lower-cased alias -> digits
     multipliers: dict[str, str]  # folded word -> zeros
 
 
-def _pattern(words: list[str], flags: int = 0) -> re.Pattern[str] | None:
+def _pattern(words: list[str]) -> re.Pattern[str] | None:
+    """One alternation of ``words`` (the longest first), grouped by first character.
+
+    The grouping matches exactly what the flat alternation matches, and spares the regex
+    engine trying every alias at every position (story terms run on every stored article).
+    """
     if not words:
         return None
-    alternatives = "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
-    return re.compile(rf"(?<![\w.])(?:{alternatives})(?![\w])", flags)
+    by_first: dict[str, list[str]] = {}
+    for word in sorted(words, key=len, reverse=True):
+        by_first.setdefault(word[0], []).append(word)
+    alternatives = "|".join(
+        re.escape(first) + "(?:" + "|".join(re.escape(w[1:]) for w in group) + ")"
+        for first, group in by_first.items()
+    )
+    return re.compile(rf"(?<![\w.])(?:{alternatives})(?![\w])")
 
 
 @lru_cache(maxsize=4)
@@ -48,9 +59,7 @@ def load_aliases(path: Path = ALIASES_PATH) -> Aliases:
         if alias != name
     }
     number_of = {
-        alias.casefold(): str(n)
-        for n, aliases in data.get("numbers", {}).items()
-        for alias in aliases
+        alias.lower(): str(n) for n, aliases in data.get("numbers", {}).items() for alias in aliases
     }
     multipliers = {
         fold(word): zeros for zeros, words in data.get("multipliers", {}).items() for word in words
@@ -58,7 +67,7 @@ def load_aliases(path: Path = ALIASES_PATH) -> Aliases:
     return Aliases(
         _pattern(list(place_of)),
         place_of,
-        _pattern(list(number_of), re.IGNORECASE),
+        _pattern(list(number_of)),
         number_of,
         multipliers,
     )
@@ -73,5 +82,27 @@ def canonical_text(text: str, aliases: Aliases | None = None) -> str:
     if aliases.places is not None:
         text = aliases.places.sub(lambda m: aliases.place_of[m.group(0)], text)
     if aliases.numbers is not None:
-        text = aliases.numbers.sub(lambda m: aliases.number_of[m.group(0).casefold()], text)
+        text = _replace_numbers(text, aliases.numbers, aliases.number_of)
     return text
+
+
+def _replace_numbers(text: str, pattern: re.Pattern[str], number_of: dict[str, str]) -> str:
+    """Written-out numbers in any case ("Doce", "DOCE") as digits.
+
+    Matched on the lower-cased text (a case-insensitive alternation is several times
+    slower); where lower-casing changes the length (rare letters such as "İ"), the spans
+    would not line up, so those texts go through a case-insensitive pattern instead.
+    """
+    lowered = text.lower()
+    if len(lowered) != len(text):
+        ignore_case = re.compile(pattern.pattern, re.IGNORECASE)
+        return ignore_case.sub(lambda m: number_of[m.group(0).lower()], text)
+    pieces: list[str] = []
+    last = 0
+    for match in pattern.finditer(lowered):
+        pieces += (text[last : match.start()], number_of[match.group(0)])
+        last = match.end()
+    if not pieces:
+        return text
+    pieces.append(text[last:])
+    return "".join(pieces)

@@ -113,7 +113,7 @@ _STOP = frozenset(
 )
 
 
-@dataclass
+@dataclass(slots=True)
 class _Token:
     word: str
     key: str
