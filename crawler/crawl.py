@@ -139,6 +139,9 @@ def run_crawl(
     context = CrawlContext(config, db, run_id, sources, baseline, recheck)
     context.off_topic = off_topic_verdicts(config, db)
     context.extraction = pool_for(config)  # before Scrapy is imported: lean workers
+    from crawler.stories.prior import prefetch as prefetch_prior
+
+    prefetch_prior()  # with the workers forked, before the writer thread (see its docstring)
     from scrapy.crawler import CrawlerProcess
 
     from crawler.scraping.settings import build_settings, shorten_log_tracebacks
@@ -331,6 +334,9 @@ def run_worker(config: Config, verbosity: int = 0) -> None:
     context = CrawlContext(config, None, 0, (), distributed=cluster)
     context.off_topic = RedisVerdicts(cluster.server, _topics_key(config), _window_start(config))
     context.extraction = pool_for(config)  # before Scrapy is imported: lean workers
+    from crawler.stories.prior import prefetch as prefetch_prior
+
+    prefetch_prior()  # with the workers forked, before the writer thread (see its docstring)
     from scrapy.crawler import CrawlerProcess
 
     from crawler.scraping.settings import build_settings, shorten_log_tracebacks

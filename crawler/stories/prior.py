@@ -28,6 +28,7 @@ RARE_ZIPF = 4.5
 
 _lock = threading.Lock()
 _table: dict[str, float] | None = None
+_prefetch: tuple[subprocess.Popen[bytes], threading.Thread, list[bytes]] | None = None
 
 
 def build_table() -> dict[str, float]:
@@ -48,13 +49,63 @@ def build_table() -> dict[str, float]:
     return {stem: round(math.log10(f) + 9, 3) for stem, f in best.items()}
 
 
+def prefetch() -> None:
+    """Start building the table in a child process now, to have it when the first article
+    is linked (a crawl calls this first thing, before it starts threads or pools).
+
+    The child is spawned by the calling thread and its output read by a thread that forks
+    nothing: a process forked while another thread is spawning a child inherits that child's
+    pipes, and the spawning thread then waits forever for their end (seen: the distributed
+    ingest writer building the table while the extraction pool forked its workers).
+    """
+    global _prefetch
+    with _lock:
+        if _table is not None or _prefetch is not None:
+            return
+        try:
+            child = subprocess.Popen(
+                [sys.executable, "-m", "crawler.stories.prior"],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+            )
+        except OSError:
+            return
+        result: list[bytes] = []
+        thread = threading.Thread(
+            target=lambda: result.append(child.communicate()[0]),
+            name="prior-table",
+            daemon=True,
+        )
+        thread.start()
+        _prefetch = (child, thread, result)
+
+
+def _prefetched() -> dict[str, float] | None:
+    """The prefetched table, once its child is done (None if there is none, or it failed)."""
+    if _prefetch is None:
+        return None
+    child, thread, result = _prefetch
+    thread.join(timeout=120)
+    if thread.is_alive() or child.returncode != 0 or not result:
+        child.kill()
+        return None
+    try:
+        return json.loads(result[0])
+    except ValueError:
+        return None
+
+
 def stem_zipf() -> dict[str, float]:
     """``build_table()``, once per process. Built in a child process (about 0.5 s): the word
     lists take 25 MB that the crawl's writer would keep for the rest of its life, the table
-    itself (some 14,000 stems) under 2 MB."""
+    itself (some 14,000 stems) under 2 MB. Only the main thread spawns that child (see
+    ``prefetch``); another thread that needs the table before it was prefetched builds it in
+    this process."""
     global _table
     with _lock:
         if _table is None:
+            _table = _prefetched()
+        if _table is None and threading.current_thread() is threading.main_thread():
             try:
                 child = subprocess.run(
                     [sys.executable, "-m", "crawler.stories.prior"],
@@ -64,7 +115,9 @@ def stem_zipf() -> dict[str, float]:
                 )
                 _table = json.loads(child.stdout)
             except (OSError, subprocess.SubprocessError, ValueError):
-                _table = build_table()
+                pass
+        if _table is None:
+            _table = build_table()
         return _table
 
 
