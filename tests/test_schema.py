@@ -37,3 +37,29 @@ def test_opening_twice_applies_migrations_once(tmp_path: Path) -> None:
     names = [r[0] for r in db.execute("SELECT name FROM _sqlite_migrations")]
     assert len(names) == len(set(names)) >= 3
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_full_text_index_follows_title_and_text_only(tmp_path: Path) -> None:
+    """Linking updates story_id and duplicate_of of every new article: the full-text index is
+    rewritten only when the title or the text changes, and then it follows the change."""
+    db = open_database(tmp_path / "fts.db")
+    db.execute(
+        "INSERT INTO articles (id, url, title, text, first_seen, last_seen) VALUES "
+        "(1, 'http://x.test/a', 'Flood', 'The river rose overnight in Tixtla', 't0', 't0')"
+    )
+    pages = "SELECT count(*) FROM articles_fts_data"
+    before = db.execute(pages).fetchone()[0]
+    db.execute("INSERT INTO stories (id, title, first_seen, last_seen) VALUES (7, 'F', 't0', 't0')")
+    db.execute("UPDATE articles SET story_id = 7, last_seen = 'now' WHERE id = 1")
+    assert db.execute(pages).fetchone()[0] == before  # no delete + re-insert of the text
+
+    def found(word: str) -> list[int]:
+        query = "SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?"
+        return [r[0] for r in db.execute(query, [word]).fetchall()]
+
+    assert found("tixtla") == [1]
+    db.execute("UPDATE articles SET text = 'The river fell back in Chilpancingo' WHERE id = 1")
+    assert found("tixtla") == []
+    assert found("chilpancingo") == [1]
+    db.execute("UPDATE articles SET title = 'Drought' WHERE id = 1")
+    assert found("flood") == [] and found("drought") == [1]

@@ -289,3 +289,19 @@ def m012_text_source(db: Database) -> None:
     # Which extraction gave `text`: 'newswatch' (our cleaned text) or 'trafilatura' (its own
     # output, kept where ours was far shorter). NULL for rows stored before this was recorded.
     db.execute("ALTER TABLE articles ADD COLUMN text_source TEXT")
+
+
+@migrations(name="m013_fts_follows_title_and_text")
+def m013_fts_follows_title_and_text(db: Database) -> None:
+    # The full-text index holds title and text only. The update trigger m003 made fired on
+    # every update of a row (story_id, duplicate_of, last_seen...) and each firing deleted and
+    # re-inserted the whole text in the index: story linking alone updates every new article
+    # once or twice. It now fires when the title or the text changes.
+    db.execute("DROP TRIGGER IF EXISTS articles_au")
+    db.execute(
+        """CREATE TRIGGER "articles_au" AFTER UPDATE OF "title", "text" ON "articles" BEGIN
+  INSERT INTO "articles_fts" ("articles_fts", rowid, "title", "text")
+    VALUES('delete', old.rowid, old."title", old."text");
+  INSERT INTO "articles_fts" (rowid, "title", "text") VALUES (new.rowid, new."title", new."text");
+END"""
+    )
