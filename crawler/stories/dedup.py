@@ -14,8 +14,10 @@ result size depends on the article, not on the size of the database.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass
 
+import numpy as np
 from sqlite_utils import Database
 
 from crawler.stories import story
@@ -33,6 +35,7 @@ from crawler.stories.dedup_text import (
     tokens,
     unpack_signature,
 )
+from crawler.stories.terms import unpack_terms
 from crawler.timeutil import event_hour, event_time, reliable_published
 
 __all__ = [
@@ -78,6 +81,9 @@ class Fingerprints:
     signature: bytes | None = None
     # ``story.story_terms(title, text)`` when a worker computed it; else parsed when needed
     terms: tuple[dict[str, float], story.Groups] | None = None
+    # the same packed (``story.pack_terms``), as held for linking: unpacked only for an
+    # article that copies nothing (a copy never needs its terms)
+    packed_terms: bytes | None = None
 
     @classmethod
     def of(
@@ -146,7 +152,10 @@ def link_article(db: Database, article_id: int, fp: Fingerprints) -> Link:
             return Link(root, story_id, False)
         # the original itself, crawled after its copies: it becomes the root they point at
         _unindex_root(db, root, article_id)
-    terms, groups = story.remember_terms(article_id, title, text, fp.terms)
+    parsed = fp.terms
+    if parsed is None and fp.packed_terms is not None:
+        parsed = unpack_terms(fp.packed_terms)
+    terms, groups = story.remember_terms(article_id, title, text, parsed)
     prepared = story.prepare(db, terms)
     weights = prepared.posted
     if original is not None:
@@ -175,7 +184,7 @@ def link_article(db: Database, article_id: int, fp: Fingerprints) -> Link:
             hour,
             posted,
             sum(weights.values()),
-            story.pack_terms(terms, groups),
+            fp.packed_terms if parsed is not fp.terms else story.pack_terms(terms, groups),
         ],
     )
     db.execute(
@@ -307,15 +316,34 @@ def _near_duplicate(
         " AND story_id IS NOT NULL",
         ranked,
     ).fetchall()
-    mine = shingle_hashes(words.tokens)
+    mine = _shingles(article_id, words.text, words)
     best: tuple[float, int, int | None, int] | None = None
     for other, other_text, duplicate_of, story_id in rows:
-        jaccard, containment = resemblance(mine, shingle_hashes(tokens(other_text or "")))
+        jaccard, containment = resemblance(mine, _shingles(other, other_text or ""))
         if is_near_duplicate(jaccard, containment):
             key = (jaccard, -other)
             if best is None or key > (best[0], -best[1]):
                 best = (jaccard, other, duplicate_of, story_id)
     return best[1:] if best else None
+
+
+# Shingle sets of recent texts by (article id, text): a crawl verifies its copies against the
+# same few originals, and an original linked now is the candidate of the copies after it.
+_SHINGLES: OrderedDict[tuple[int, int], np.ndarray] = OrderedDict()
+_SHINGLES_MAX = 512
+
+
+def _shingles(article_id: int, text: str, words: _Words | None = None) -> np.ndarray:
+    key = (article_id, hash(text))
+    found = _SHINGLES.get(key)
+    if found is not None:
+        _SHINGLES.move_to_end(key)
+        return found
+    found = shingle_hashes(words.tokens if words is not None else tokens(text))
+    _SHINGLES[key] = found
+    if len(_SHINGLES) > _SHINGLES_MAX:
+        _SHINGLES.popitem(last=False)
+    return found
 
 
 def is_near_duplicate(jaccard: float, containment: float) -> bool:

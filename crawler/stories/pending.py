@@ -23,10 +23,9 @@ from sqlite_utils import Database
 from crawler.store.flags import create_flag
 from crawler.store.storage import utcnow, write_transaction
 from crawler.stories import dedup
-from crawler.stories.terms import unpack_terms
 from crawler.timeutil import parse_utc
 
-LINK_CHUNK = 50  # articles linked per transaction: a killed run loses no finished work
+LINK_CHUNK = 200  # articles linked per transaction: a killed run loses no finished work
 
 
 def hold(
@@ -118,9 +117,7 @@ def link_pending(
     seen_at = seen_at or _run_started(db, run_id) or utcnow()
     for start in range(0, len(held), LINK_CHUNK):
         with write_transaction(db):
-            for item in held[start : start + LINK_CHUNK]:
-                if is_pending(db, item.article_id):  # another writer may have linked it
-                    _link(db, item, run_id, baseline, seen_at, counts)
+            _link_all(db, held[start : start + LINK_CHUNK], run_id, baseline, seen_at, counts)
     return counts
 
 
@@ -128,9 +125,34 @@ def link_held_in_transaction(
     db: Database, run_id: int, baseline: bool, counts: Counter[str]
 ) -> None:
     """Link what is held, inside the caller's transaction (direct ``ingest_results`` callers)."""
-    seen_at = utcnow()
-    for item in _held(db, run_id):
-        _link(db, item, run_id, baseline, seen_at, counts)
+    _link_all(db, _held(db, run_id), run_id, baseline, utcnow(), counts)
+
+
+def _link_all(
+    db: Database,
+    items: list[_Held],
+    run_id: int,
+    baseline: bool,
+    seen_at: str,
+    counts: Counter[str],
+) -> None:
+    """Link ``items`` in their order, those still held (another writer may have linked some),
+    and release them: two statements for the bookkeeping of the whole list."""
+    ids = [item.article_id for item in items]
+    still: set[int] = set()
+    for start in range(0, len(ids), 500):  # under SQLite's bound-parameter limit
+        part = ids[start : start + 500]
+        marks = ",".join("?" * len(part))
+        still.update(
+            r[0]
+            for r in db.execute(
+                f"SELECT article_id FROM story_pending WHERE article_id IN ({marks})", part
+            )
+        )
+        db.execute(f"DELETE FROM story_pending WHERE article_id IN ({marks})", part)
+    for item in items:
+        if item.article_id in still:
+            _link(db, item, run_id, baseline, seen_at, counts)
 
 
 def _run_started(db: Database, run_id: int) -> str | None:
@@ -141,7 +163,6 @@ def _run_started(db: Database, run_id: int) -> str | None:
 def _link(
     db: Database, item: _Held, run_id: int, baseline: bool, seen_at: str, counts: Counter[str]
 ) -> None:
-    db.execute("DELETE FROM story_pending WHERE article_id = ?", [item.article_id])
     fp = dedup.Fingerprints(
         title=item.title,
         text=item.text,
@@ -151,7 +172,7 @@ def _link(
         fingerprint=item.fingerprint,
         feed_guid=item.feed_guid,
         signature=item.signature,
-        terms=unpack_terms(item.story_blob) if item.story_blob is not None else None,
+        packed_terms=item.story_blob,
     )
     link = dedup.link_article(db, item.article_id, fp)
     counts["linked"] += 1
