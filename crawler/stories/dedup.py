@@ -316,6 +316,8 @@ def _near_duplicate(
         " AND story_id IS NOT NULL",
         ranked,
     ).fetchall()
+    if not rows:
+        return None
     mine = _shingles(article_id, words.text, words)
     best: tuple[float, int, int | None, int] | None = None
     for other, other_text, duplicate_of, story_id in rows:
