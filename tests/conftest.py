@@ -16,6 +16,16 @@ from crawler.sample_site import SampleWeb
 
 REPO = Path(__file__).resolve().parent.parent
 
+# The sample web's robots.txt asks for a Crawl-delay of 1 s on borderwire (the demo shows it).
+# Tests that crawl it keep the rule, one request at a time with a pause between them, and
+# shorten the pause: the crawler takes the same path through RobotsCrawlDelay either way.
+SAMPLE_CRAWL_DELAY = 0.05
+
+
+def sample_web(state: int = 1) -> SampleWeb:
+    """The sample web for a crawl in a test: robots.txt's Crawl-delay is ``SAMPLE_CRAWL_DELAY``."""
+    return SampleWeb(state=state, crawl_delay=SAMPLE_CRAWL_DELAY)
+
 
 def run_cli(
     *args: str, timeout: float = 120, cwd: Path | None = None
@@ -72,7 +82,7 @@ def monitored_web(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Monitore
     """State 1 crawled, the site publishes (state 2) and is crawled, then crawled again."""
     workdir = tmp_path_factory.mktemp("monitored")
     db = workdir / "newswatch.db"
-    with SampleWeb(state=1) as web:
+    with sample_web() as web:
         config = workdir / "sample.toml"
         config.write_text(web.config_toml(str(db)), "utf-8")
         first = crawl_stage(web, config, db, workdir / "after-1.db")

@@ -23,7 +23,7 @@ import pytest
 
 from crawler.config import ConfigError, parse_config
 from crawler.sample_site import SampleWeb
-from tests.conftest import REPO, MonitoredWeb, run_cli
+from tests.conftest import REPO, MonitoredWeb, run_cli, sample_web
 from tests.redis_server import BINARY as REDIS_BINARY
 from tests.redis_server import free_port as _free_port
 from tests.redis_server import start_redis
@@ -197,7 +197,7 @@ def test_two_workers_and_crawl_equal_single_node(
     tmp_path: Path, redis_url: str, monitored_web: MonitoredWeb
 ) -> None:
     db = tmp_path / "distributed.db"
-    with SampleWeb(state=1) as web:
+    with sample_web() as web:
         config = tmp_path / "distributed.toml"
         config.write_text(distributed_config(web, db, redis_url), "utf-8")
         workers = [start_worker(config, tmp_path / f"worker{i}.log") for i in range(2)]
@@ -239,7 +239,7 @@ def test_killing_a_worker_mid_crawl_loses_nothing(
 
     client = redis.Redis.from_url(redis_url)
     db = tmp_path / "killed.db"
-    with SampleWeb(state=1) as web:
+    with sample_web() as web:
         config = tmp_path / "distributed.toml"
         # A per-host delay slows the crawl down enough to kill a worker in the middle of it;
         # a short lease lets the others take over its requests soon.
@@ -300,7 +300,7 @@ def test_schedule_seeds_runs_that_workers_crawl(tmp_path: Path, redis_url: str) 
     from tests.test_schedule import _query, schedule_through_publication
 
     db = tmp_path / "scheduled.db"
-    with SampleWeb(state=1) as web:
+    with sample_web() as web:
         config = tmp_path / "distributed.toml"
         config.write_text(
             distributed_config(web, db, redis_url).replace('every = "10m"', 'every = "3s"'), "utf-8"

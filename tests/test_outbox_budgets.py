@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from crawler.sample_site import SampleWeb
-from tests.conftest import run_cli
+from tests.conftest import run_cli, sample_web
 from tests.hostile_site import ARTICLES, HOST, HostileSite, article_html
 
 # -- a webhook receiver that can fail, recover, or drip ----------------------------------------
@@ -96,7 +96,7 @@ def test_webhook_outage_then_recovery_delivers_every_flag(
 ) -> None:
     db = tmp_path / "hook.db"
     config = tmp_path / "hook.toml"
-    with SampleWeb(state=1) as web:
+    with sample_web() as web:
         config.write_text(_sample_config(web, db, f'webhook = "{receiver.url}"'), "utf-8")
         receiver.mode = "fail"
         first = run_cli("crawl", "--config", str(config))
@@ -134,7 +134,7 @@ def test_dripping_webhook_is_cut_at_the_deadline(tmp_path: Path, receiver: Recei
     db = tmp_path / "drip.db"
     config = tmp_path / "drip.toml"
     receiver.mode = "drip"
-    with SampleWeb(state=1) as web:
+    with sample_web() as web:
         config.write_text(
             _sample_config(web, db, f'webhook = "{receiver.url}"\ndeadline = "2s"'), "utf-8"
         )
@@ -152,7 +152,7 @@ def test_dripping_webhook_is_cut_at_the_deadline(tmp_path: Path, receiver: Recei
 def test_slack_format_posts_text_and_blocks(tmp_path: Path, receiver: Receiver) -> None:
     db = tmp_path / "slack.db"
     config = tmp_path / "slack.toml"
-    with SampleWeb(state=1) as web:
+    with sample_web() as web:
         config.write_text(
             _sample_config(web, db, f'webhook = "{receiver.url}"\nformat = "slack"'), "utf-8"
         )

@@ -24,7 +24,7 @@ from crawler.pages import PageJob, configure_topics, process_page
 from crawler.prefilter import could_match, fold_words, page_text
 from crawler.sample_site import SampleWeb
 from crawler.topics import QueryError, _Document, parse_query, tokenize_text
-from tests.conftest import run_cli
+from tests.conftest import run_cli, sample_web
 
 REPO = Path(__file__).resolve().parents[1]
 EVAL_DIR = Path(os.environ.get("NEWSWATCH_EVAL_DIR", REPO.parent / "shared" / "eval"))
@@ -300,7 +300,7 @@ def _stats(conn: sqlite3.Connection) -> dict:
 
 @pytest.mark.e2e
 def test_crawl_with_the_prefilter_stores_the_same_on_topic_set(tmp_path: Path) -> None:
-    with SampleWeb(state=1) as web:
+    with sample_web() as web:
         without = _crawl(web, tmp_path, "without", prefilter=False)
         web.reset_log()
         conn = _crawl(web, tmp_path, "with", prefilter=True)

@@ -189,6 +189,16 @@ def test_robots_txt(web: SampleWeb) -> None:
     assert f'href="{web.base_urls["offsite"]}/elsewhere.html"' in front
 
 
+def test_crawl_delay_can_be_shortened_and_the_ground_truth_says_so() -> None:
+    with SampleWeb(crawl_delay=0.05) as short:
+        robots = fetch(short, "borderwire", "/robots.txt")[2].decode()
+        assert "Crawl-delay: 0.05\n" in robots and "Disallow: /private/" in robots
+        assert "Crawl-delay" not in fetch(short, "diario", "/robots.txt")[2].decode()
+        outlets = short.expected["outlets"]
+    assert outlets["borderwire"]["robots"]["crawl_delay"] == 0.05
+    assert outlets["diario"]["robots"]["crawl_delay"] is None
+
+
 def test_if_none_match_gives_304_without_body(web: SampleWeb) -> None:
     path = ARTICLES["bw-meeting"]["path"]
     status, headers, body = fetch(web, "borderwire", path)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from crawler.sample_site import SampleWeb
-from tests.conftest import REPO
+from tests.conftest import REPO, sample_web
 
 pytestmark = pytest.mark.e2e  # every test here runs real newswatch processes
 
@@ -86,7 +86,7 @@ def schedule_through_publication(
 
 def test_schedule_picks_up_new_items_and_stops_on_sigterm(tmp_path: Path) -> None:
     db = tmp_path / "sched.db"
-    with SampleWeb(state=1) as web:
+    with sample_web() as web:
         config = tmp_path / "sched.toml"
         config.write_text(
             web.config_toml(str(db)).replace('every = "10m"', 'every = "3s"'), "utf-8"

@@ -13,9 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from crawler.sample_site import SampleWeb
 from schedules.lock import lock_path, read_holder
-from tests.conftest import REPO, run_cli
+from tests.conftest import REPO, run_cli, sample_web
 from tests.test_schedule import _query, _wait_for
 
 pytestmark = pytest.mark.e2e  # every test here runs real newswatch processes
@@ -56,7 +55,7 @@ def _dead_port() -> int:
 @pytest.mark.e2e
 def test_second_scheduler_on_one_database_exits_with_a_message(tmp_path: Path) -> None:
     db = tmp_path / "one.db"
-    with SampleWeb(state=1) as web:
+    with sample_web() as web:
         config = tmp_path / "one.toml"
         config.write_text(
             web.config_toml(str(db)).replace('every = "10m"', 'every = "1h"'), "utf-8"
@@ -95,7 +94,7 @@ def test_stale_lock_of_a_dead_scheduler_is_taken_over(tmp_path: Path) -> None:
             }
         )
     )
-    with SampleWeb(state=1) as web:
+    with sample_web() as web:
         config = tmp_path / "stale.toml"
         config.write_text(
             web.config_toml(str(db)).replace('every = "10m"', 'every = "1h"'), "utf-8"
@@ -117,7 +116,7 @@ def test_stale_lock_of_a_dead_scheduler_is_taken_over(tmp_path: Path) -> None:
 def test_failed_runs_are_logged_as_failed_and_health_counts_manual_runs(tmp_path: Path) -> None:
     db = tmp_path / "health.db"
     port = _dead_port()
-    with SampleWeb(state=1) as web:
+    with sample_web() as web:
         text = web.config_toml(str(db)).replace('every = "10m"', 'every = "1h"')
         text += (
             f'\n[[sources]]\nname = "down"\nfeeds = ["http://127.0.0.1:{port}/feed.xml"]\n'

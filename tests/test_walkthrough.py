@@ -12,8 +12,7 @@ from pathlib import Path
 import pytest
 
 from crawler.config import load_config
-from crawler.sample_site import SampleWeb
-from tests.conftest import run_cli
+from tests.conftest import run_cli, sample_web
 
 pytestmark = pytest.mark.e2e  # every test here runs real newswatch processes
 
@@ -28,7 +27,7 @@ def test_first_hour(tmp_path: Path) -> None:
     out = ok("init", cwd=tmp_path)
     assert out.startswith("wrote newswatch.toml\n")
     config = tmp_path / "newswatch.toml"
-    with SampleWeb() as web:
+    with sample_web() as web:
         # The user puts one site they know in the example source, by hand...
         text = config.read_text("utf-8")
         text = text.replace('name = "example"', 'name = "borderwire"')

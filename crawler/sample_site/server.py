@@ -26,6 +26,7 @@ import email.utils
 import functools
 import hashlib
 import json
+import re
 import threading
 import time
 import zlib
@@ -192,6 +193,9 @@ def article_page(key: str, state: int = 1) -> tuple[str, bytes]:
     return base_urls[host] + article["path"], fill_base_urls(text, base_urls).encode("utf-8")
 
 
+_CRAWL_DELAY_LINE = re.compile(rb"^Crawl-delay:[^\r\n]*", re.MULTILINE | re.IGNORECASE)
+
+
 def fill_base_urls(text: str, base_urls: Mapping[str, str]) -> str:
     """A page template with each ``{{outlet}}`` placeholder replaced by the outlet's base URL."""
     for outlet, url in base_urls.items():
@@ -295,12 +299,15 @@ class SampleWeb(StartStop):
     ...     web.set_state(2)
     """
 
-    def __init__(self, state: int = 1, port: int = 0) -> None:
+    def __init__(self, state: int = 1, port: int = 0, crawl_delay: float | None = None) -> None:
         """``port`` 0 takes a free port per host; any other port serves every host on it
-        (each host has its own loopback address), so URLs stay the same across starts."""
+        (each host has its own loopback address), so URLs stay the same across starts.
+        ``crawl_delay`` replaces the seconds robots.txt asks for (the manifest's, None): the
+        tests keep the rule and its path through the crawler but wait less for it."""
         self._check_state(state)
         self._state = state
         self._port = port
+        self._crawl_delay = crawl_delay
         self._lock = threading.Lock()
         self._requests: list[RequestRecord] = []
         self._servers: dict[str, _HostServer] = {}
@@ -376,7 +383,12 @@ class SampleWeb(StartStop):
     @property
     def expected(self) -> dict[str, Any]:
         """The manifest (a deep copy): outlets, stories, articles, expected flags, traps."""
-        return copy.deepcopy(self._manifest)
+        manifest = copy.deepcopy(self._manifest)
+        if self._crawl_delay is not None:
+            for outlet in manifest["outlets"].values():
+                if (outlet.get("robots") or {}).get("crawl_delay"):
+                    outlet["robots"]["crawl_delay"] = self._crawl_delay
+        return manifest
 
     def url(self, host_key: str, path: str = "/") -> str:
         """Absolute URL of ``path`` on one host of the running web."""
@@ -490,6 +502,10 @@ class SampleWeb(StartStop):
                 body = raw
                 if Path(rel).suffix in _TEXT_SUFFIXES:
                     body = fill_base_urls(raw.decode("utf-8"), self.base_urls).encode("utf-8")
+                if rel == "robots.txt" and self._crawl_delay is not None:
+                    body = _CRAWL_DELAY_LINE.sub(
+                        f"Crawl-delay: {self._crawl_delay:g}".encode(), body
+                    )
                 article = articles.get((host, rel))
                 rendered[(host, rel)] = _Resource(
                     body=body,
