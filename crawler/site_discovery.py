@@ -20,8 +20,6 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from protego import Protego
-from trafilatura.feeds import FeedParameters, determine_feed
-from trafilatura.sitemaps import GUESSES, extract_robots_sitemaps
 
 from crawler.config import CrawlSettings
 from crawler.discovery import DiscoveryError, parse_feed, parse_sitemap
@@ -219,6 +217,10 @@ class _Discovery:
         self.seen: set[str] = set()
 
     def run(self) -> SiteReport:
+        # trafilatura takes a third of a second to import: only when a site is looked at, not
+        # in every CLI command (the CLI reads DEFAULT_BUDGET from here).
+        from trafilatura.sitemaps import GUESSES, extract_robots_sitemaps
+
         url = self.report.url
         try:
             self.fetcher.load_robots()
@@ -244,6 +246,8 @@ class _Discovery:
         return self.report
 
     def _look_at_page(self, url: str) -> None:
+        from trafilatura.feeds import FeedParameters, determine_feed
+
         self.seen.add(url)
         try:
             response = self.fetcher.get(url)
