@@ -195,17 +195,10 @@ def run_crawl(
     # Distributed: other workers fetched too, so this process's per-source counts say little.
     _record_health(db, sources, None if writer is not None else spider, summary.status)
     if config.webhook:
-        from crawler.read.notify import notify_run
+        from crawler.read.notify import Webhook, notify_run
 
         try:
-            summary.delivery = notify_run(
-                db,
-                config.webhook,
-                run_id,
-                fmt=config.webhook_format,
-                deadline=config.webhook_deadline_seconds,
-                earlier=earlier,
-            )
+            summary.delivery = notify_run(db, Webhook.of(config), run_id, earlier=earlier)
         except sqlite3.Error as exc:  # the flags stay stored; the next run queues them
             logger.error("could not record the webhook delivery: %s", exc)
     db.close()
@@ -242,18 +235,12 @@ def deliver_backlog(config: Config, db: Any, run_id: int, interrupted: list[int]
     what earlier runs left undelivered, oldest first. None without a webhook or a backlog."""
     if not config.webhook:
         return None
-    from crawler.read.notify import deliver_pending, enqueue_runs, pending_count
+    from crawler.read.notify import Webhook, deliver_pending, enqueue_runs, pending_count
 
     enqueue_runs(db, interrupted)
     if not pending_count(db):
         return None
-    return deliver_pending(
-        db,
-        config.webhook,
-        run_id,
-        fmt=config.webhook_format,
-        deadline=config.webhook_deadline_seconds,
-    )
+    return deliver_pending(db, Webhook.of(config), run_id)
 
 
 def _record_health(db: Any, sources: tuple[Source, ...], spider: Any, status: str) -> None:

@@ -409,15 +409,9 @@ class SeedingScheduler(Scheduler):
         )
         record_health(db, (self.config.source(name),), None, status)
         if self.config.webhook:
-            from crawler.read.notify import notify_run
+            from crawler.read.notify import Webhook, notify_run
 
-            notify_run(
-                db,
-                self.config.webhook,
-                run.run_id,
-                fmt=self.config.webhook_format,
-                deadline=self.config.webhook_deadline_seconds,
-            )
+            notify_run(db, Webhook.of(self.config), run.run_id)
         with self.lock:
             self.open_runs.pop(name, None)
         self._after_child(db, self.config.source(name), run.started, None)

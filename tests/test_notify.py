@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from crawler.read.notify import notify_run, slack_payload
+from crawler.read.notify import Webhook, notify_run, slack_payload
 from crawler.store.flags import create_flag
 from crawler.store.storage import open_database, start_run, utcnow
 
@@ -58,7 +58,7 @@ def _db_with_flag(tmp_path: Path) -> tuple:
 def test_webhook_receives_one_post_with_the_flags(tmp_path: Path, receiver: str) -> None:
     db, run_id = _db_with_flag(tmp_path)
     Receiver.fail_first = 1  # the first attempt meets a 503 and is retried
-    delivery = notify_run(db, receiver, run_id, deadline=5)
+    delivery = notify_run(db, Webhook(receiver, deadline=5), run_id)
     assert delivery.sent == 1 and delivery.pending == 0 and delivery.error is None
     (payload,) = Receiver.received
     assert payload["run_id"] == run_id
@@ -71,7 +71,7 @@ def test_webhook_receives_one_post_with_the_flags(tmp_path: Path, receiver: str)
 
 def test_webhook_failure_is_recorded_and_the_flag_waits(tmp_path: Path) -> None:
     db, run_id = _db_with_flag(tmp_path)
-    delivery = notify_run(db, "http://127.0.0.1:9/nothing-listens", run_id, deadline=1)
+    delivery = notify_run(db, Webhook("http://127.0.0.1:9/nothing-listens", deadline=1), run_id)
     assert delivery.sent == 0 and delivery.pending == 1 and delivery.error
     stats = json.loads(db.execute("SELECT stats FROM runs").fetchone()[0])
     assert stats["webhook"] == "failed" and "webhook_error" in stats

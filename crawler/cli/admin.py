@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 import click
 
-from crawler.cli.common import common_options, database_path, fail, load_or_exit
+from crawler.cli.common import common_options, config_option, database_path, fail, load_or_exit
 from crawler.site_discovery import DEFAULT_BUDGET
 
 
@@ -73,12 +73,9 @@ def _check_site_url(url: str) -> str:
 
 @click.command()
 @click.argument("urls", nargs=-1, required=True, metavar="URL...")
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(dir_okay=False),
-    help="TOML config whose [crawl] user_agent, obey_robots, delay and timeout are used "
-    "(default: the one shipped with newswatch).",
+@config_option(
+    "TOML config whose [crawl] user_agent, obey_robots, delay and timeout are used "
+    "(default: the one shipped with newswatch)."
 )
 @click.option(
     "--toml",

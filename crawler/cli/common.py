@@ -23,20 +23,23 @@ def load_or_exit(path: str | None) -> Config:
         fail(f"config error: {error}")
 
 
+def config_option(
+    help: str = "TOML config (default: the one shipped with newswatch).",
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``--config FILE`` (``config_path``); a command says in ``help`` what it reads there."""
+    return click.option("--config", "config_path", type=click.Path(dir_okay=False), help=help)
+
+
+def db_option(
+    help: str = "SQLite database (overrides the config's `database`).", **kwargs: Any
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``--db FILE`` (``db_path``); ``kwargs`` as for ``click.option`` (a default, hidden)."""
+    return click.option("--db", "db_path", type=click.Path(dir_okay=False), help=help, **kwargs)
+
+
 def common_options(func: Callable[..., Any]) -> Callable[..., Any]:
     """--config and --db on every command."""
-    func = click.option(
-        "--db",
-        "db_path",
-        type=click.Path(dir_okay=False),
-        help="SQLite database (overrides the config's `database`).",
-    )(func)
-    return click.option(
-        "--config",
-        "config_path",
-        type=click.Path(dir_okay=False),
-        help="TOML config (default: the one shipped with newswatch).",
-    )(func)
+    return config_option()(db_option()(func))
 
 
 def database_path(config: Config, db_path: str | None) -> str:

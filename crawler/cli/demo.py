@@ -15,7 +15,7 @@ from typing import Any
 import click
 from sqlite_utils import Database
 
-from crawler.cli.render import FLAG_COLUMNS, article_ref, flag_rows, print_table
+from crawler.cli.render import FLAG_COLUMNS, article_ref, print_table
 from crawler.store.flags import query_flags
 from crawler.store.storage import open_database
 
@@ -113,7 +113,7 @@ def explain(
     last_run = db.execute("SELECT max(id) FROM runs").fetchone()[0]
     flags = query_flags(db, run_id=last_run, newest_first=False)
     click.echo(f"\nFlags from crawl 2 ({len(flags)}):")
-    print_table(None, FLAG_COLUMNS, flag_rows(flags), empty="No flags.")
+    print_table(None, FLAG_COLUMNS, flags, empty="No flags.")
     click.echo("\nWhat each kind means:")
     for kind, meaning in KIND_MEANINGS.items():
         click.echo(f"  {kind:<13} {meaning}")

@@ -8,7 +8,14 @@ import sys
 import click
 
 from crawler.cli.admin import register as register_admin_commands
-from crawler.cli.common import common_options, database_path, fail, load_or_exit
+from crawler.cli.common import (
+    common_options,
+    config_option,
+    database_path,
+    db_option,
+    fail,
+    load_or_exit,
+)
 from crawler.cli.read import register as register_read_commands
 from crawler.config import Config, ConfigError
 
@@ -131,13 +138,8 @@ def schedule(config_path: str | None, db_path: str | None) -> None:
 
 
 @cli.command()
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(dir_okay=False),
-    help="TOML config with [distributed] (default: the one shipped with newswatch).",
-)
-@click.option("--db", "db_path", hidden=True)
+@config_option("TOML config with [distributed] (default: the one shipped with newswatch).")
+@db_option(hidden=True)
 @click.option("-v", "--verbose", is_flag=True, help="Show Scrapy's log at INFO.")
 @click.option("--debug", is_flag=True, help="Show Scrapy's debug log and every traceback.")
 def worker(config_path: str | None, db_path: str | None, verbose: bool, debug: bool) -> None:
@@ -158,13 +160,10 @@ def worker(config_path: str | None, db_path: str | None, verbose: bool, debug: b
 
 
 @cli.command()
-@click.option(
-    "--db",
-    "db_path",
-    type=click.Path(dir_okay=False),
+@db_option(
+    "Where the demo keeps its database (the next demo replaces it).",
     default="newswatch-demo.db",
     show_default=True,
-    help="Where the demo keeps its database (the next demo replaces it).",
 )
 def demo(db_path: str) -> None:
     """Serve the bundled sample news web, crawl it, let it publish, re-crawl, explain the

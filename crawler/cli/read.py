@@ -7,13 +7,24 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from typing import Any
 
 import click
 from sqlite_utils import Database
 
 from crawler.cli.common import common_options, database_path, fail, load_or_exit
-from crawler.cli.render import echo, secho
+from crawler.cli.render import (
+    FLAG_COLUMNS,
+    Column,
+    article_ref,
+    echo,
+    elapsed,
+    print_table,
+    secho,
+    story_ref,
+)
+from crawler.read.queries import webhook_cell
 from crawler.store.flags import FLAG_KINDS
 
 _LIMIT = click.option("--limit", type=click.IntRange(min=1), help="Show at most N.")
@@ -69,6 +80,57 @@ def echo_json(value: Any) -> None:
     echo(json.dumps(strip_controls_deep(value), ensure_ascii=False, indent=2))
 
 
+def print_found(
+    found: list[dict[str, Any]], as_json: bool, title: str, columns: Sequence[Column], *, empty: str
+) -> None:
+    """What a read command found: JSON with ``--json``, else a table (``empty`` if none)."""
+    if as_json:
+        echo_json(found)
+    else:
+        print_table(title, columns, found, empty=empty)
+
+
+STORY_COLUMNS = (
+    Column("story", lambda s: story_ref(s["id"])),
+    Column("title", flex=True),
+    Column("articles", "article_count"),
+    Column("outlets"),
+    Column("first seen", "first_seen", time=True),
+    Column("last seen", "last_seen", time=True),
+)
+SEARCH_COLUMNS = (
+    Column("article", lambda r: article_ref(r["article_id"])),
+    Column("story", lambda r: story_ref(r["story_id"])),
+    Column("source"),
+    Column("title", flex=True),
+    Column("snippet", flex=True),
+    Column("url", flex=True, optional=True),
+)
+RUN_COLUMNS = (
+    Column("run", "id"),
+    Column("trigger"),
+    Column("started", "started_at", time=True),
+    Column("took", lambda r: elapsed(r["started_at"], r["finished_at"])),
+    Column("status"),
+    Column("pages", "pages_fetched"),
+    Column("new", "articles_new"),
+    Column("dups", "duplicates"),
+    Column("flags"),
+    Column("errors"),
+    Column("not art", "not_article"),
+    Column("webhook", webhook_cell, flex=True, optional=True),
+)
+SOURCE_COLUMNS = (
+    Column("source", "name", flex=True),
+    Column("every"),
+    Column("now", "interval"),
+    Column("next run", "next_run_at", time=True),
+    Column("last status", "last_status"),
+    Column("failures", "consecutive_failures"),
+    Column("health"),
+)
+
+
 def parse_show_id(value: str) -> tuple[str, int]:
     """``s12``/``story:12`` name a story; ``a45``/``article:45`` and a bare ``45`` an article."""
     match = _ID.match(value.strip())
@@ -104,7 +166,6 @@ def flags(
     limit: int | None,
 ) -> None:
     """List flagged items (what is new), newest first."""
-    from crawler.cli.render import FLAG_COLUMNS, flag_rows, print_table
     from crawler.read.queries import ack_flags
     from crawler.store.flags import query_flags
 
@@ -122,10 +183,7 @@ def flags(
             fail(f"cannot acknowledge flags: {error}", 1)
         for flag in found:
             flag["acked_at"] = flag["acked_at"] or acked_at
-    if as_json:
-        echo_json(found)
-    else:
-        print_table("Flags", FLAG_COLUMNS, flag_rows(found), empty="No flags.")
+    print_found(found, as_json, "Flags", FLAG_COLUMNS, empty="No flags.")
     if ack:
         echo(f"acknowledged {len(found)} flag(s)", err=True)
 
@@ -145,37 +203,11 @@ def stories(
     limit: int | None,
 ) -> None:
     """List stories, most recently active first."""
-    from crawler.cli.render import Column, print_table, story_ref
     from crawler.read.queries import list_stories
 
     since = since_option(since)
     found = list_stories(open_existing(config_path, db_path), topic=topic, since=since, limit=limit)
-    if as_json:
-        echo_json(found)
-        return
-    print_table(
-        "Stories",
-        (
-            Column("story"),
-            Column("title", flex=True),
-            Column("articles"),
-            Column("outlets"),
-            Column("first seen", time=True),
-            Column("last seen", time=True),
-        ),
-        [
-            [
-                story_ref(s["id"]),
-                s["title"],
-                s["article_count"],
-                s["outlets"],
-                s["first_seen"],
-                s["last_seen"],
-            ]
-            for s in found
-        ],
-        empty="No stories.",
-    )
+    print_found(found, as_json, "Stories", STORY_COLUMNS, empty="No stories.")
 
 
 def _print_story(story: dict[str, Any]) -> None:
@@ -283,37 +315,16 @@ def search(
     config_path: str | None, db_path: str | None, query: str, as_json: bool, limit: int
 ) -> None:
     """Full-text search of article titles and text (FTS5 syntax: words, "phrases", pre*, OR)."""
-    from crawler.cli.render import Column, article_ref, print_table, story_ref
     from crawler.read.queries import search as run_search
 
     result = run_search(open_existing(config_path, db_path), query, limit=limit)
     if result.note:
         click.echo(f"note: {result.note}", err=True)
-    found = result.rows
-    if as_json:
-        echo_json(found)
-        return
-    print_table(
+    print_found(
+        result.rows,
+        as_json,
         f"Search: {query}",
-        (
-            Column("article"),
-            Column("story"),
-            Column("source"),
-            Column("title", flex=True),
-            Column("snippet", flex=True),
-            Column("url", flex=True, optional=True),
-        ),
-        [
-            [
-                article_ref(r["article_id"]),
-                story_ref(r["story_id"]),
-                r["source"],
-                r["title"],
-                r["snippet"],
-                r["url"],
-            ]
-            for r in found
-        ],
+        SEARCH_COLUMNS,
         empty=f"No articles match {query!r}.",
     )
 
@@ -367,52 +378,16 @@ def runs(
     config_path: str | None, db_path: str | None, as_json: bool, limit: int, run_id: int | None
 ) -> None:
     """Crawl history, newest first; with RUN, that run's failures by kind and URL."""
-    from crawler.cli.render import Column, elapsed, print_table
-    from crawler.read.queries import backlog_line, list_runs, webhook_backlog, webhook_cell
+    from crawler.read.queries import backlog_line, list_runs, webhook_backlog
 
     db = open_existing(config_path, db_path)
     if run_id is not None:
         _show_run(db, run_id, as_json)
         return
     found = list_runs(db, limit=limit)
+    print_found(found, as_json, "Runs", RUN_COLUMNS, empty="No runs yet.")
     if as_json:
-        echo_json(found)
         return
-    print_table(
-        "Runs",
-        (
-            Column("run"),
-            Column("trigger"),
-            Column("started", time=True),
-            Column("took"),
-            Column("status"),
-            Column("pages"),
-            Column("new"),
-            Column("dups"),
-            Column("flags"),
-            Column("errors"),
-            Column("not art"),
-            Column("webhook", flex=True, optional=True),
-        ),
-        [
-            [
-                r["id"],
-                r["trigger"],
-                r["started_at"],
-                elapsed(r["started_at"], r["finished_at"]),
-                r["status"],
-                r["pages_fetched"],
-                r["articles_new"],
-                r["duplicates"],
-                r["flags"],
-                r["errors"],
-                r["not_article"],
-                webhook_cell(r),
-            ]
-            for r in found
-        ],
-        empty="No runs yet.",
-    )
     backlog = webhook_backlog(db)
     if backlog is not None and (backlog["pending"] or any(r["webhook"]["state"] for r in found)):
         click.echo(backlog_line(backlog))
@@ -464,39 +439,11 @@ def _show_run(db: Database, run_id: int, as_json: bool) -> None:
 @_JSON
 def sources(config_path: str | None, db_path: str | None, as_json: bool) -> None:
     """Configured sources with their polling interval, next run and health."""
-    from crawler.cli.render import Column, print_table
     from crawler.read.queries import source_health
 
     config = load_or_exit(config_path)
     found = source_health(open_existing(config_path, db_path), config)
-    if as_json:
-        echo_json(found)
-        return
-    print_table(
-        "Sources",
-        (
-            Column("source", flex=True),
-            Column("every"),
-            Column("now"),
-            Column("next run", time=True),
-            Column("last status"),
-            Column("failures"),
-            Column("health"),
-        ),
-        [
-            [
-                s["name"],
-                s["every"],
-                s["interval"],
-                s["next_run_at"],
-                s["last_status"],
-                s["consecutive_failures"],
-                s["health"],
-            ]
-            for s in found
-        ],
-        empty="No sources.",
-    )
+    print_found(found, as_json, "Sources", SOURCE_COLUMNS, empty="No sources.")
 
 
 COMMANDS = (flags, stories, show, search, feed, browse, runs, sources)

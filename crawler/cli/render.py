@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import shutil
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -46,14 +46,22 @@ _MIN_FLEX = 30  # optional columns go while flex columns would get less than thi
 
 @dataclass(frozen=True)
 class Column:
-    """A table column. On a terminal, ``time`` columns show "11-30 14:05" (UTC) and
-    ``flex`` columns (titles, URLs, snippets) shrink with an ellipsis so the table fits the
-    window; other columns never wrap. Piped, every value is printed in full."""
+    """A table column and where its cells come from: ``field``, the record's key (the column's
+    name when None), or a function of the record. On a terminal, ``time`` columns show
+    "11-30 14:05" (UTC) and ``flex`` columns (titles, URLs, snippets) shrink with an ellipsis
+    so the table fits the window; other columns never wrap. Piped, every value is printed in
+    full."""
 
     name: str
+    field: str | Callable[[dict[str, Any]], Any] | None = None
     flex: bool = False
     time: bool = False
     optional: bool = False  # left out on a narrow terminal (the URL: `show aN` has it)
+
+    def cell_of(self, record: dict[str, Any]) -> Any:
+        if callable(self.field):
+            return self.field(record)
+        return record[self.field or self.name]
 
 
 def story_ref(story_id: int | None) -> str:
@@ -135,17 +143,18 @@ def column_widths(
 
 def print_table(
     title: str | None,
-    columns: Sequence[Column | str],
-    rows: Sequence[Sequence[Any]],
+    cols: Sequence[Column],
+    records: Sequence[dict[str, Any]],
     *,
     empty: str,
 ) -> None:
-    """A rich table that fits the terminal; tab-separated lines, one per row, when piped.
+    """The records as a rich table that fits the terminal, one row each; tab-separated lines,
+    one per record, when piped.
 
-    No rows: ``empty`` ("No flags.") on a terminal, or on stderr when piped (stdout stays
+    No records: ``empty`` ("No flags.") on a terminal, or on stderr when piped (stdout stays
     empty for scripts).
     """
-    cols = [c if isinstance(c, Column) else Column(c) for c in columns]
+    rows = [[c.cell_of(record) for c in cols] for record in records]
     if not rows:
         click.echo(empty, err=not is_terminal())
         return
@@ -246,27 +255,12 @@ def _known_off_topic(counts: dict[str, Any]) -> list[str]:
     return [f"known off-topic not fetched {n}"] if n else []
 
 
-def flag_rows(flags: Sequence[dict[str, Any]]) -> list[list[Any]]:
-    return [
-        [
-            f["kind"],
-            f["created_at"],
-            article_ref(f.get("article_id")),
-            story_ref(f.get("story_id")),
-            f.get("source") or f.get("site"),
-            f.get("title"),
-            f.get("url"),
-        ]
-        for f in flags
-    ]
-
-
 FLAG_COLUMNS = (
     Column("kind"),
-    Column("time", time=True),
-    Column("article"),
-    Column("story"),
-    Column("outlet"),
+    Column("time", "created_at", time=True),
+    Column("article", lambda f: article_ref(f["article_id"])),
+    Column("story", lambda f: story_ref(f["story_id"])),
+    Column("outlet", lambda f: f["source"] or f["site"]),
     Column("title", flex=True),
     Column("url", flex=True, optional=True),
 )

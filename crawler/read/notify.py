@@ -16,12 +16,15 @@ import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from sqlite_utils import Database
 
 from crawler.store.storage import update_run_stats, utcnow, write_transaction
+
+if TYPE_CHECKING:
+    from crawler.config import Config
 
 logger = logging.getLogger(__name__)
 
@@ -241,29 +244,37 @@ def post_json(url: str, payload: dict[str, Any], *, deadline: float = 10.0) -> i
     return status
 
 
-def _post_with_retry(url: str, payload: dict[str, Any], deadline: float, attempts: int) -> None:
-    for attempt in range(attempts):
-        try:
-            post_json(url, payload, deadline=deadline)
-            return
-        except DeliveryError as error:
-            text = str(error)
-            # A 4xx other than 408/429 is the receiver refusing this payload: no retry now.
-            refused = text.startswith("HTTP 4") and not text.startswith(("HTTP 408", "HTTP 429"))
-            if refused or attempt + 1 >= attempts:
-                raise
-            time.sleep(RETRY_PAUSE_SECONDS * (attempt + 1))
+@dataclass(frozen=True)
+class Webhook:
+    """Where and how flags are posted: ``[notify]`` webhook, format and deadline."""
+
+    url: str
+    fmt: str = "json"
+    deadline: float = 10.0  # seconds for one POST, connect to status line
+
+    @classmethod
+    def of(cls, config: Config) -> Webhook:
+        """The config's webhook (``config.webhook`` is set)."""
+        return cls(config.webhook or "", config.webhook_format, config.webhook_deadline_seconds)
+
+    def post(self, payload: dict[str, Any], attempts: int) -> None:
+        """POST ``payload``, again after a pause on a failure the receiver may get over."""
+        for attempt in range(attempts):
+            try:
+                post_json(self.url, payload, deadline=self.deadline)
+                return
+            except DeliveryError as error:
+                text = str(error)
+                # A 4xx other than 408/429 is the receiver refusing this payload: no retry now.
+                refused = text.startswith("HTTP 4") and not text.startswith(
+                    ("HTTP 408", "HTTP 429")
+                )
+                if refused or attempt + 1 >= attempts:
+                    raise
+                time.sleep(RETRY_PAUSE_SECONDS * (attempt + 1))
 
 
-def deliver_pending(
-    db: Database,
-    url: str,
-    run_id: int,
-    *,
-    fmt: str = "json",
-    deadline: float = 10.0,
-    attempts: int = 2,
-) -> Delivery:
+def deliver_pending(db: Database, hook: Webhook, run_id: int, *, attempts: int = 2) -> Delivery:
     """POST the outbox, oldest flags first, in batches; stop at the first batch that fails
     (order is kept, nothing is skipped). Never raises for the receiver's sake."""
     sent = 0
@@ -273,16 +284,19 @@ def deliver_pending(
     if gone.rowcount:
         logger.warning("webhook: %d pending flag(s) were pruned before delivery", gone.rowcount)
     while True:
-        flags = _batch(db, BATCH_SIZE.get(fmt, 100))
+        flags = _batch(db, BATCH_SIZE.get(hook.fmt, 100))
         if not flags:
             break
         ids = [int(flag["id"]) for flag in flags]
         try:
-            _post_with_retry(url, build_payload(fmt, flags, run_id), deadline, attempts)
+            hook.post(build_payload(hook.fmt, flags, run_id), attempts)
         except DeliveryError as failure:
             error = str(failure)
             logger.warning(
-                "webhook %s: %s (%d flags wait for the next run)", url, error, pending_count(db)
+                "webhook %s: %s (%d flags wait for the next run)",
+                hook.url,
+                error,
+                pending_count(db),
             )
             _settle(db, ids, error)
             break
@@ -306,18 +320,12 @@ def delivery_stats(*steps: Delivery) -> dict[str, Any]:
 
 
 def notify_run(
-    db: Database,
-    url: str,
-    run_id: int,
-    *,
-    fmt: str = "json",
-    deadline: float = 10.0,
-    earlier: Delivery | None = None,
+    db: Database, hook: Webhook, run_id: int, *, earlier: Delivery | None = None
 ) -> Delivery:
     """After a run: queue its flags, post everything pending, record the outcome on the run
     (together with the ``earlier`` delivery step the run made before crawling)."""
     enqueue_runs(db, [run_id])
-    delivery = deliver_pending(db, url, run_id, fmt=fmt, deadline=deadline)
+    delivery = deliver_pending(db, hook, run_id)
     steps = (earlier, delivery) if earlier is not None else (delivery,)
     update_run_stats(db, run_id, **delivery_stats(*steps))
     return delivery
