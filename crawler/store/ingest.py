@@ -11,10 +11,10 @@ import json
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
 
 from sqlite_utils import Database
 
+from crawler.items import FetchRecord
 from crawler.models import RelatedLink
 from crawler.pages import PageResult
 from crawler.store.flags import create_flag
@@ -53,17 +53,20 @@ def ingest_results(
             if pruned:
                 counts["articles_pruned_before"] += 1
             kind = fetch_kind(result, options.topics_configured)
+            fetch = FetchRecord(
+                result.request_url or result.url,
+                result.source,
+                kind,
+                meta.get("status", 200),
+                meta.get("etag"),
+                meta.get("last_modified"),
+                meta.get("body_hash"),
+                result.error or result.reason or pruned,
+            )
             record_fetch(
                 db,
-                result.request_url or result.url,
-                source=result.source,
-                kind=kind,
-                status=meta.get("status", 200),
-                run_id=options.run_id,
-                etag=meta.get("etag"),
-                last_modified=meta.get("last_modified"),
-                body_hash=meta.get("body_hash"),
-                error=result.error or result.reason or pruned,
+                fetch,
+                options.run_id,
                 article_id=article_id,
                 topics_key=options.topics_key if kind.startswith("off_topic") else None,
             )
@@ -93,22 +96,11 @@ def fetch_kind(result: PageResult, topics_configured: bool) -> str:
     return "off_topic" if topics_configured and not result.topics else "article"
 
 
-def record_fetch_records(db: Database, records: Iterable[Any], run_id: int) -> None:
+def record_fetch_records(db: Database, records: Iterable[FetchRecord], run_id: int) -> None:
     """Store the fetch state of pages that gave no article (listings, failures, 304s)."""
     with write_transaction(db):
         for record in records:
-            record_fetch(
-                db,
-                record.url,
-                source=record.source,
-                kind=record.kind,
-                status=record.status,
-                run_id=run_id,
-                etag=record.etag,
-                last_modified=record.last_modified,
-                body_hash=record.body_hash,
-                error=record.error,
-            )
+            record_fetch(db, record, run_id)
 
 
 def _urls_of(result: PageResult) -> set[str]:

@@ -15,13 +15,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 from urllib.parse import quote
 
 from sqlite_utils import Database
 
 from crawler.store.migrations import migrations
 from crawler.timeutil import utcnow
+
+if TYPE_CHECKING:
+    from crawler.items import FetchRecord
 
 BUSY_TIMEOUT_MS = 60_000
 
@@ -313,16 +316,9 @@ def get_fetch_state(db: Database, url: str) -> FetchState | None:
 
 def record_fetch(
     db: Database,
-    url: str,
-    *,
-    source: str | None,
-    kind: str,
-    status: int | None,
+    fetch: FetchRecord,
     run_id: int,
-    etag: str | None = None,
-    last_modified: str | None = None,
-    body_hash: str | None = None,
-    error: str | None = None,
+    *,
     article_id: int | None = None,
     topics_key: str | None = None,
 ) -> None:
@@ -352,16 +348,16 @@ def record_fetch(
                               THEN COALESCE(excluded.topics_key, topics_key) END
         """,
         [
-            url,
-            source,
-            kind,
-            status,
-            etag,
-            last_modified,
-            body_hash,
+            fetch.url,
+            fetch.source,
+            fetch.kind,
+            fetch.status,
+            fetch.etag,
+            fetch.last_modified,
+            fetch.body_hash,
             now,
             now,
-            error,
+            fetch.error,
             run_id,
             article_id,
             topics_key,
