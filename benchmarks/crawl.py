@@ -40,11 +40,13 @@ import time
 import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import psutil
+
+from crawler.sample_site.server import QuietHandler
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGET_RATIO = 0.95  # the crawl without topics, against (a)
@@ -132,19 +134,7 @@ def _serve(pages: PageSet, port_out: Any, ready: Any) -> None:
     paths: dict[int, int] = {}
     lock = threading.Lock()
 
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-        def _send(self, body: bytes, ctype: str, status: int = 200) -> None:
-            self.send_response(status)
-            self.send_header("Content-Type", ctype)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
+    class Handler(QuietHandler):
         def do_GET(self) -> None:  # noqa: N802
             now = time.time()
             index = pages.index_of(self.path)
@@ -162,20 +152,22 @@ def _serve(pages: PageSet, port_out: Any, ready: Any) -> None:
                         "unique_pages": len(paths),
                         "repeated": sum(1 for n in paths.values() if n > 1),
                     }
-                self._send(json.dumps(data).encode(), "application/json")
+                self.send_body(200, json.dumps(data).encode(), "application/json")
             elif self.path == "/_reset":
                 with lock:
                     stats.update(requests=0, page_requests=0, first=None, last=None)
                     paths.clear()
-                self._send(b"ok", "text/plain")
+                self.send_body(200, b"ok", "text/plain")
             elif self.path == "/sitemap.xml":
-                self._send(sitemap(pages, self.server.server_address[1]), "application/xml")
+                self.send_body(
+                    200, sitemap(pages, self.server.server_address[1]), "application/xml"
+                )
             elif self.path == "/robots.txt":
-                self._send(b"User-agent: *\nAllow: /\n", "text/plain")
+                self.send_body(200, b"User-agent: *\nAllow: /\n", "text/plain")
             elif index is not None:
-                self._send(pages.body(index), "text/html; charset=utf-8")
+                self.send_body(200, pages.body(index))
             else:
-                self._send(b"not found", "text/plain", 404)
+                self.send_body(404, b"not found", "text/plain")
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True

@@ -30,7 +30,6 @@ import multiprocessing
 import os
 import resource
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -44,7 +43,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
 
 from crawl import PageSet, _serve, load_originals, server_call  # noqa: E402
 
-from tests.redis_server import start_redis  # noqa: E402
+from tests.redis_server import start_redis, start_worker, stop_processes  # noqa: E402
 
 
 def write_config(path: Path, port: int, db: Path, redis_url: str | None) -> None:
@@ -71,16 +70,10 @@ def crawl_run(
     if redis_url:
         client = redis.Redis.from_url(redis_url)
         client.flushdb()
-        for i in range(extra_workers):
-            workers.append(
-                subprocess.Popen(
-                    [sys.executable, "-m", "crawler", "worker", "--config", str(config)],
-                    cwd=work,
-                    env=env,
-                    stdout=subprocess.DEVNULL,
-                    stderr=(work / f"{name}-w{i}.log").open("wb"),
-                )
-            )
+        workers = [
+            start_worker(config, work / f"{name}-w{i}.log", cwd=work, env=env)
+            for i in range(extra_workers)
+        ]
         deadline = time.monotonic() + 60  # started and registered before the clock starts
         while client.hlen("newswatch:workers") < extra_workers and time.monotonic() < deadline:
             time.sleep(0.1)
@@ -95,13 +88,7 @@ def crawl_run(
         text=True,
     )
     seconds = time.perf_counter() - started
-    for worker in workers:
-        worker.send_signal(signal.SIGTERM)
-    for worker in workers:
-        try:
-            worker.wait(30)
-        except subprocess.TimeoutExpired:
-            worker.kill()
+    stop_processes(workers)
     cpu = _children_cpu() - cpu_before  # the crawl, its extraction pool, the workers
     if done.returncode != 0:
         sys.exit(f"{name}: crawl failed: {done.stderr[-2000:]}")

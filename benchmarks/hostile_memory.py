@@ -25,11 +25,15 @@ import tempfile
 import threading
 import time
 from datetime import datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import psutil
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from crawler.sample_site.server import QuietHandler  # noqa: E402
+from tests.process_tree import PeakRss  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 CHILDREN = 8
@@ -53,19 +57,8 @@ def article_html(n: int) -> bytes:
     ).encode()
 
 
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class Handler(QuietHandler):
     server: Site
-
-    def log_message(self, *args: Any) -> None:
-        """Quiet."""
-
-    def _send(self, status: int, body: bytes, kind: str = "text/html; charset=utf-8") -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", kind)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
 
     def do_GET(self) -> None:  # noqa: N802
         path = self.path.split("?")[0]
@@ -73,12 +66,12 @@ class Handler(BaseHTTPRequestHandler):
         self.server.arrivals.append((time.monotonic(), path))
         try:
             if path == "/robots.txt":
-                self._send(200, b"User-agent: *\nAllow: /\n", "text/plain")
+                self.send_body(200, b"User-agent: *\nAllow: /\n", "text/plain")
             elif path == "/index.xml":
                 locs = "".join(
                     f"<sitemap><loc>{base}/big-{i}.xml</loc></sitemap>" for i in range(CHILDREN)
                 )
-                self._send(
+                self.send_body(
                     200,
                     (
                         '<?xml version="1.0"?><sitemapindex xmlns="http://www.'
@@ -93,7 +86,7 @@ class Handler(BaseHTTPRequestHandler):
                     f"<item><title>Case {n}</title><link>{base}/news/{n}</link></item>"
                     for n in range(self.server.articles)
                 )
-                self._send(
+                self.send_body(
                     200,
                     (
                         f'<?xml version="1.0"?><rss version="2.0"><channel><title>'
@@ -103,9 +96,9 @@ class Handler(BaseHTTPRequestHandler):
                 )
             elif path.startswith("/news/"):
                 time.sleep(ARTICLE_DELAY)
-                self._send(200, article_html(int(path[6:])))
+                self.send_body(200, article_html(int(path[6:])))
             else:
-                self._send(404, b"not here")
+                self.send_body(404, b"not here")
         except OSError:
             self.close_connection = True
 
@@ -177,13 +170,6 @@ feeds = ["{site.base}/feed.xml"]
 """
 
 
-def tree_rss(process: psutil.Process) -> int:
-    try:
-        return sum(p.memory_info().rss for p in [process, *process.children(recursive=True)])
-    except psutil.Error:
-        return 0
-
-
 def crawl(repo: Path, config: Path) -> tuple[int, float, str]:
     """Run `newswatch crawl` from ``repo``; (peak summed RSS, seconds, output)."""
     env = {**os.environ, "PYTHONPATH": str(repo), "NEWSWATCH_NO_PROGRESS": "1"}
@@ -196,22 +182,9 @@ def crawl(repo: Path, config: Path) -> tuple[int, float, str]:
         stderr=subprocess.STDOUT,
         text=True,
     )
-    process = psutil.Process(child.pid)
-    peak = 0
-    stop = threading.Event()
-
-    def sample() -> None:
-        nonlocal peak
-        while not stop.is_set():
-            peak = max(peak, tree_rss(process))
-            stop.wait(0.05)
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
-    output, _ = child.communicate(timeout=1800)
-    stop.set()
-    sampler.join()
-    return peak, time.monotonic() - start, output
+    with PeakRss(child.pid) as peak:
+        output, _ = child.communicate(timeout=1800)
+    return peak.bytes, time.monotonic() - start, output
 
 
 def measure(name: str, repo: Path, budgets: str, articles: int, workdir: Path) -> dict[str, Any]:

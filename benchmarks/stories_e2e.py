@@ -43,6 +43,8 @@ sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
 
 import storyweb  # noqa: E402
 
+from tests.redis_server import start_redis, start_worker, stop_processes  # noqa: E402
+
 CONCURRENCY = (1, 2, 4, 8, 16)
 # The crawl itself, with the ingest batch size taken from the environment. Code without the
 # NEWSWATCH_INGEST_BATCH knob (older checkouts, for a baseline) gets the class attribute set.
@@ -154,82 +156,21 @@ def score(result: dict[str, Any], truth: dict[str, Any], half: str) -> dict[str,
 # -- distributed ------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def start_redis(workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
-    binary = shutil.which("redis-server") or "/usr/bin/redis-server"
-    port = free_port()
-    process = subprocess.Popen(
-        [
-            binary,
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            str(workdir),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"redis://127.0.0.1:{port}/0"
-    import redis
-
-    for _ in range(200):
-        try:
-            redis.Redis.from_url(url).ping()
-            return process, url
-        except redis.ConnectionError:
-            time.sleep(0.05)
-    process.kill()
-    raise RuntimeError("redis-server did not start")
-
-
 def start_workers(config: Path, workdir: Path, redis_url: str) -> list[subprocess.Popen[bytes]]:
     import redis
 
     from crawler.distributed import WORKERS_KEY
 
-    env = {**os.environ, "NEWSWATCH_NO_PROGRESS": "1"}
-    workers = [
-        subprocess.Popen(
-            [sys.executable, "-m", "crawler", "worker", "--config", str(config)],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=(workdir / f"worker{i}.log").open("wb"),
-        )
-        for i in range(2)
-    ]
+    workers = [start_worker(config, workdir / f"worker{i}.log") for i in range(2)]
     client = redis.Redis.from_url(redis_url)
     names = [f"{socket.gethostname()}:{w.pid}" for w in workers]
     deadline = time.monotonic() + 120
     while not all(client.hget(WORKERS_KEY, n) for n in names):
         if time.monotonic() > deadline or any(w.poll() is not None for w in workers):
-            stop_all(workers)
+            stop_processes(workers, grace=60)
             raise RuntimeError("workers did not start")
         time.sleep(0.1)
     return workers
-
-
-def stop_all(workers: list[subprocess.Popen[bytes]]) -> None:
-    for w in workers:
-        if w.poll() is None:
-            w.send_signal(signal.SIGTERM)
-    for w in workers:
-        try:
-            w.wait(60)
-        except subprocess.TimeoutExpired:
-            w.kill()
-            w.wait(10)
 
 
 # -- one run ------------------------------------------------------------------------------------
@@ -258,7 +199,7 @@ def run_once(
             web.set_state(2)
             crawl(config, batch, workdir / "crawl2.log")
         finally:
-            stop_all(workers)
+            stop_processes(workers, grace=60)
     return outcome(db, reports)
 
 

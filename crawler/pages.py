@@ -191,6 +191,27 @@ def not_article_reason(article: Article, listing_hint: bool) -> str | None:
     return None
 
 
+def _no_article(
+    job: PageJob,
+    key_url: str | None = None,
+    *,
+    prefiltered: bool = False,
+    error: str | None = None,
+    reason: str | None = None,
+) -> PageResult:
+    """The result for a page that gave no article, and why (prefiltered, error or reason)."""
+    return PageResult(
+        job.url,
+        key_url or choose_canonical(job.url, None),
+        job.source,
+        None,
+        request_url=job.request_url,
+        error=error,
+        prefiltered=prefiltered,
+        reason=reason,
+    )
+
+
 def process_page(job: PageJob) -> PageResult:
     """Extract, match topics and fingerprint one page; never raises for a bad page.
 
@@ -216,14 +237,7 @@ def process_page(job: PageJob) -> PageResult:
             and _prefilter
             and not could_match(_compiled_topics or [], page_text(tree, [job.fallback_title]))
         ):
-            return PageResult(
-                job.url,
-                choose_canonical(job.url, None),
-                job.source,
-                None,
-                request_url=job.request_url,
-                prefiltered=True,
-            )
+            return _no_article(job, prefiltered=True)
         else:
             article = extract_from_tree(
                 tree,
@@ -235,21 +249,12 @@ def process_page(job: PageJob) -> PageResult:
                 source_html=job.body,
             )
     except Exception as error:  # a broken page is a recorded failure, not a crashed crawl
-        return PageResult(
-            job.url,
-            choose_canonical(job.url, None),
-            job.source,
-            None,
-            request_url=job.request_url,
-            error=f"extraction failed: {type(error).__name__}: {error}",
-        )
+        return _no_article(job, error=f"extraction failed: {type(error).__name__}: {error}")
     article = without_controls(article)
     key_url = choose_canonical(job.url, article.canonical_url)
     reason = not_article_reason(article, listing_hint)
     if reason is not None:
-        return PageResult(
-            job.url, key_url, job.source, None, request_url=job.request_url, reason=reason
-        )
+        return _no_article(job, key_url, reason=reason)
     topics: list[str] = []
     if _topics_configured:
         topics = matching_topics(_compiled_topics or [], article.title or "", article.text)

@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import shutil
+import socketserver
 import sqlite3
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pytest
 
 from crawler.sample_site import SampleWeb
 
 REPO = Path(__file__).resolve().parent.parent
+ServerT = TypeVar("ServerT", bound=socketserver.BaseServer)
 
 # The sample web's robots.txt asks for a Crawl-delay of 1 s on borderwire (the demo shows it).
 # Tests that crawl it keep the rule, one request at a time with a pause between them, and
@@ -27,17 +32,40 @@ def sample_web(state: int = 1) -> SampleWeb:
     return SampleWeb(state=state, crawl_delay=SAMPLE_CRAWL_DELAY)
 
 
+def run_python(
+    *args: str, timeout: float = 120, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`python ARGS` in a real child process, run to its end; its output kept as text."""
+    return subprocess.run(
+        [sys.executable, *args], capture_output=True, text=True, timeout=timeout, cwd=cwd or REPO
+    )
+
+
 def run_cli(
     *args: str, timeout: float = 120, cwd: Path | None = None
 ) -> subprocess.CompletedProcess[str]:
     """`python -m crawler ARGS` in a real child process."""
-    return subprocess.run(
-        [sys.executable, "-m", "crawler", *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        cwd=cwd or REPO,
-    )
+    return run_python("-m", "crawler", *args, timeout=timeout, cwd=cwd)
+
+
+def start_cli(*args: str, **popen: Any) -> subprocess.Popen[str]:
+    """`python -m crawler ARGS` started in a child process (text mode, from the repository);
+    ``popen``: where its output goes, its environment."""
+    return subprocess.Popen([sys.executable, "-m", "crawler", *args], cwd=REPO, text=True, **popen)
+
+
+@contextmanager
+def serving(server: ServerT) -> Iterator[ServerT]:
+    """``server`` answering in a daemon thread until the block ends (shut down within 50 ms:
+    serve_forever's default half-second poll would add that much to every test)."""
+    threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    ).start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 @dataclass
@@ -94,10 +122,19 @@ def monitored_web(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Monitore
 
 # Fixtures that run real newswatch processes: every test using one belongs to the e2e tier.
 PROCESS_FIXTURES = frozenset({"monitored_web"})
+# Fixtures built once and shared by several tests (a crawl, a server): with the suite on
+# several processes (pytest-xdist, --dist=loadgroup), the tests using one run in the same
+# process, so it is built once. A test using two goes with the first listed.
+SHARED_FIXTURES = ("monitored_web", "hostile", "budget_crawl", "redis_server", "extracted")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark tests that use a process-starting fixture as e2e, so `-m "not e2e"` stays fast."""
+    """Mark tests that use a process-starting fixture as e2e, so `-m "not e2e"` stays fast;
+    group the tests of each shared fixture on one test process."""
     for item in items:
-        if PROCESS_FIXTURES & set(getattr(item, "fixturenames", ())):
+        names = set(getattr(item, "fixturenames", ()))
+        if PROCESS_FIXTURES & names:
             item.add_marker(pytest.mark.e2e)
+        shared = next((name for name in SHARED_FIXTURES if name in names), None)
+        if shared is not None:
+            item.add_marker(pytest.mark.xdist_group(shared))

@@ -374,15 +374,7 @@ class HostileSite(StartStop):
         content_type: str = "text/html; charset=utf-8",
         headers: list[tuple[str, str]] | None = None,
     ) -> None:
-        h.send_response(status)
-        if content_type:
-            h.send_header("Content-Type", content_type)
-        h.send_header("Content-Length", str(len(body)))
-        for name, value in headers or []:
-            h.send_header(name, value)
-        h.end_headers()
-        if body:
-            h.wfile.write(body)
+        h.send_body(status, body, content_type, headers or [])
 
     def _stream(
         self,

@@ -1,13 +1,19 @@
-"""A throwaway redis-server on 127.0.0.1 (no persistence), for the distributed tests and the
-distributed benchmark."""
+"""A throwaway redis-server on 127.0.0.1 (no persistence) and `newswatch worker` processes on
+it, for the distributed tests and the distributed benchmarks."""
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
 import socket
 import subprocess
+import sys
 import time
+from collections.abc import Iterable
 from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
 
 BINARY = shutil.which("redis-server") or (
     "/usr/bin/redis-server" if Path("/usr/bin/redis-server").exists() else None
@@ -46,3 +52,34 @@ def start_redis(workdir: Path, timeout: float = 10) -> tuple[subprocess.Popen[by
                 process.wait()
                 raise RuntimeError("redis-server did not start") from None
             time.sleep(0.05)
+
+
+def start_worker(
+    config: Path, log: Path, *, cwd: Path = REPO, env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
+    """`newswatch worker --config CONFIG` in a child (run from ``cwd``), its log to ``log``;
+    ``env`` replaces the environment (the progress line is off either way)."""
+    env = {**(os.environ if env is None else env), "NEWSWATCH_NO_PROGRESS": "1"}
+    with log.open("wb") as stream:  # the child keeps its own copy of the file
+        return subprocess.Popen(
+            [sys.executable, "-m", "crawler", "worker", "--config", str(config)],
+            cwd=cwd,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=stream,
+        )
+
+
+def stop_processes(processes: Iterable[subprocess.Popen[bytes]], grace: float = 30) -> None:
+    """SIGTERM every process still running, then wait up to ``grace`` seconds for each;
+    kill what is left."""
+    processes = list(processes)
+    for process in processes:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+    for process in processes:
+        try:
+            process.wait(grace)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(10)

@@ -6,14 +6,13 @@ import json
 import multiprocessing
 import sqlite3
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from crawler.store.storage import open_database
-from tests.conftest import REPO
+from tests.conftest import start_cli
 from tests.hostile_site import HostileSite
 
 ARTICLES = 120
@@ -27,18 +26,10 @@ def test_scheduled_and_manual_crawls_at_once_neither_fail_nor_duplicate(tmp_path
         config.write_text(
             site.config_toml(str(db), feeds=["/gen-feed.xml"], concurrency=8), "utf-8"
         )
-        base = [sys.executable, "-m", "crawler", "crawl", "--config", str(config)]
+        pipes = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE}
         children = [
-            subprocess.Popen(
-                [*base, "--trigger", "scheduled"],
-                cwd=REPO,
-                text=True,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-            ),
-            subprocess.Popen(
-                base, cwd=REPO, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE
-            ),
+            start_cli("crawl", "--config", str(config), *trigger, **pipes)
+            for trigger in (["--trigger", "scheduled"], [])
         ]
         outputs = [child.communicate(timeout=90) for child in children]
         fetched = site.paths("site")

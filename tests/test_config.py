@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import tomllib
 from pathlib import Path
 
@@ -12,6 +10,7 @@ from click.testing import CliRunner
 
 from crawler.cli.main import cli
 from crawler.config import ConfigError, load_config, parse_config, parse_duration
+from tests.conftest import run_cli
 
 GOOD_SOURCE = """
 [[sources]]
@@ -105,13 +104,7 @@ def test_missing_config_file_exits_2(tmp_path: Path) -> None:
 def test_bad_config_in_a_real_process_has_no_traceback(tmp_path: Path) -> None:
     path = tmp_path / "bad.toml"
     path.write_text(GOOD_SOURCE + "every = '1 fortnight'\n", "utf-8")
-    done = subprocess.run(
-        [sys.executable, "-m", "crawler", "crawl", "--config", str(path)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=tmp_path,
-    )
+    done = run_cli("crawl", "--config", str(path), timeout=60, cwd=tmp_path)
     assert done.returncode == 2
     assert "sources[0].every" in done.stderr
     assert "Traceback" not in done.stderr + done.stdout

@@ -6,13 +6,12 @@ import os
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, run_cli
+from tests.conftest import run_cli, start_cli
 from tests.hostile_site import HostileSite
 
 pytestmark = pytest.mark.e2e  # every test here runs real newswatch processes
@@ -60,12 +59,8 @@ def test_sigkill_mid_crawl_leaves_a_sound_database_and_a_clean_recrawl(tmp_path:
         config.write_text(
             site.config_toml(str(db), feeds=["/gen-feed.xml"], concurrency=2), "utf-8"
         )
-        child = subprocess.Popen(
-            [sys.executable, "-m", "crawler", "crawl", "--config", str(config)],
-            cwd=REPO,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
+        child = start_cli(
+            "crawl", "--config", str(config), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
         )
         deadline = time.monotonic() + 60
         try:

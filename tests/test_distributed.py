@@ -8,8 +8,6 @@ Debian's `redis-server`).
 from __future__ import annotations
 
 import json
-import os
-import signal
 import socket
 import sqlite3
 import subprocess
@@ -23,10 +21,10 @@ import pytest
 
 from crawler.config import ConfigError, parse_config
 from crawler.sample_site import SampleWeb
-from tests.conftest import REPO, MonitoredWeb, run_cli, sample_web
+from tests.conftest import MonitoredWeb, run_cli, sample_web, start_cli
 from tests.redis_server import BINARY as REDIS_BINARY
 from tests.redis_server import free_port as _free_port
-from tests.redis_server import start_redis
+from tests.redis_server import start_redis, start_worker, stop_processes
 
 
 @pytest.fixture(scope="session")
@@ -60,28 +58,6 @@ def distributed_config(
         web.config_toml(str(db), delay=delay)
         + f'\n[distributed]\nredis_url = "{redis_url}"\nlease = "{lease}"\n'
     )
-
-
-def start_worker(config: Path, log: Path) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "NEWSWATCH_NO_PROGRESS": "1"}
-    with log.open("wb") as stream:  # the child keeps its own copy of the file
-        return subprocess.Popen(
-            [sys.executable, "-m", "crawler", "worker", "--config", str(config)],
-            cwd=REPO,
-            stdout=subprocess.DEVNULL,
-            stderr=stream,
-            env=env,
-        )
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(10)
 
 
 # -- what a crawl produced, independent of ports and ids -------------------------------------
@@ -223,8 +199,7 @@ def test_two_workers_and_crawl_equal_single_node(
                 assert skipped[0] == skipped[1] and (state == 1 or skipped[0] > 0), skipped
                 assert all(w.poll() is None for w in workers), "a worker died"
         finally:
-            for worker in workers:
-                stop(worker)
+            stop_processes(workers)
     logs = [(tmp_path / f"worker{i}.log").read_text("utf-8", "replace") for i in range(2)]
     assert not any("Traceback" in log for log in logs), logs
 
@@ -259,12 +234,8 @@ def test_killing_a_worker_mid_crawl_loses_nothing(
         while not all(client.hget(WORKERS_KEY, n) for n in names):
             assert time.monotonic() < deadline, "workers did not start"
             time.sleep(0.1)
-        crawl = subprocess.Popen(
-            [sys.executable, "-m", "crawler", "crawl", "--config", str(config)],
-            cwd=REPO,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
+        crawl = start_cli(
+            "crawl", "--config", str(config), stdout=subprocess.PIPE, stderr=subprocess.PIPE
         )
         try:
             # Kill the victim while it holds leased requests (its heartbeat says how many).
@@ -282,8 +253,7 @@ def test_killing_a_worker_mid_crawl_loses_nothing(
         finally:
             if crawl.poll() is None:
                 crawl.kill()
-            stop(victim)
-            stop(survivor)
+            stop_processes([victim, survivor])
     assert held > 0 and in_flight > 0
     got, want = outcome(db), outcome(monitored_web.first.db_path)
     assert got["articles"] == want["articles"]
@@ -311,7 +281,7 @@ def test_schedule_seeds_runs_that_workers_crawl(tmp_path: Path, redis_url: str) 
                 config, db, web, tmp_path / "schedule.log", finished="'ok'"
             )
         finally:
-            stop(worker)
+            stop_processes([worker])
     assert returncode == 0, output[-3000:]
     assert "Traceback" not in output, output[-3000:]
     assert "running" not in {row[0] for row in _query(db, "SELECT status FROM runs")}

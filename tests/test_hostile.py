@@ -10,8 +10,6 @@ import resource
 import socket
 import sqlite3
 import subprocess
-import sys
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,13 +18,14 @@ from pathlib import Path
 import pytest
 
 from crawler.store.storage import RUN_STATUSES
-from tests.conftest import REPO, run_cli
+from tests.conftest import run_cli, start_cli
 from tests.hostile_site import (
     ARTICLES,
     BOMB_INFLATED_BYTES,
     HostileSite,
     build_gzip_bomb,
 )
+from tests.process_tree import PeakRss
 
 pytestmark = pytest.mark.e2e  # every test here runs real newswatch processes
 
@@ -81,52 +80,24 @@ def gzip_bomb(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_gzip_bomb(tmp_path_factory.mktemp("bomb") / "bomb.gz")
 
 
-def _tree_rss(process: subprocess.Popen[str]) -> int:
-    try:
-        import psutil
-    except ImportError:
-        return 0
-    try:
-        root = psutil.Process(process.pid)
-        return sum(p.memory_info().rss for p in [root, *root.children(recursive=True)])
-    except psutil.Error:
-        return 0
-
-
 def run_crawl_measured(
     config: Path, timeout: float = 90
 ) -> tuple[subprocess.CompletedProcess[str], float, int]:
     """`newswatch crawl` in a child; (result, seconds, peak RSS of its process tree)."""
     start = time.monotonic()
-    child = subprocess.Popen(
-        [sys.executable, "-m", "crawler", "crawl", "--config", str(config)],
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+    child = start_cli(
+        "crawl", "--config", str(config), stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )
-    peak = 0
-    stop = threading.Event()
-
-    def sample() -> None:
-        nonlocal peak
-        while not stop.is_set():
-            peak = max(peak, _tree_rss(child))
-            stop.wait(0.05)
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
-    try:
-        stdout, stderr = child.communicate(timeout=timeout)
-    finally:
-        stop.set()
-        sampler.join()
-        if child.poll() is None:
-            child.kill()
-            child.wait()
+    with PeakRss(child.pid) as peak:
+        try:
+            stdout, stderr = child.communicate(timeout=timeout)
+        finally:
+            if child.poll() is None:
+                child.kill()
+                child.wait()
     seconds = time.monotonic() - start
     done = subprocess.CompletedProcess(child.args, child.returncode, stdout, stderr)
-    return done, seconds, peak
+    return done, seconds, peak.bytes
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -13,6 +12,7 @@ import pytest
 from crawler.read.notify import Webhook, notify_run, slack_payload
 from crawler.store.flags import create_flag
 from crawler.store.storage import open_database, start_run, utcnow
+from tests.conftest import serving
 
 
 class Receiver(BaseHTTPRequestHandler):
@@ -37,11 +37,8 @@ class Receiver(BaseHTTPRequestHandler):
 @pytest.fixture
 def receiver() -> Iterator[str]:
     Receiver.received = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/hook"
-    server.shutdown()
-    server.server_close()
+    with serving(ThreadingHTTPServer(("127.0.0.1", 0), Receiver)) as server:
+        yield f"http://127.0.0.1:{server.server_address[1]}/hook"
 
 
 def _db_with_flag(tmp_path: Path) -> tuple:

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from crawler.sample_site import SampleWeb
-from tests.conftest import run_cli, sample_web
+from tests.conftest import run_cli, sample_web, serving
 from tests.hostile_site import ARTICLES, HOST, HostileSite, article_html
 
 # -- a webhook receiver that can fail, recover, or drip ----------------------------------------
@@ -71,11 +71,8 @@ class _ReceiverHandler(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
-    server = Receiver()
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield server
-    server.shutdown()
-    server.server_close()
+    with serving(Receiver()) as server:
+        yield server
 
 
 def _query(db: Path, sql: str, params: list[Any] | None = None) -> list[tuple]:

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 from crawler.cli.main import cli
 from crawler.read.notify import PAYLOAD_KEYS
-from crawler.read.queries import format_seconds, quote_words
+from crawler.read.queries import RUN_COUNTS, format_seconds, quote_words
 from crawler.store.storage import open_database
 from crawler.timeutil import parse_since
 
@@ -523,19 +523,7 @@ def test_feed_filters(sample_db: Path) -> None:
 def test_runs(sample_db: Path) -> None:
     runs = run_json("runs", "--db", sample_db)
     assert [r["id"] for r in runs] == [2, 1]
-    assert {
-        "id",
-        "trigger",
-        "started_at",
-        "finished_at",
-        "status",
-        "pages_fetched",
-        "articles_new",
-        "articles_updated",
-        "duplicates",
-        "flags",
-        "errors",
-    } <= set(runs[0])
+    assert {"id", "trigger", "started_at", "finished_at", "status", *RUN_COUNTS} <= set(runs[0])
     assert runs[1]["pages_fetched"] == 40 and runs[1]["errors"] == 1
     assert runs[0]["trigger"] == "scheduled" and runs[0]["sources"] == ["elpais"]
     line = run("runs", "--db", sample_db).stdout.splitlines()[1].split("\t")

@@ -5,14 +5,14 @@ from __future__ import annotations
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 from pathlib import Path
+from typing import IO
 
 import pytest
 
 from crawler.sample_site import SampleWeb
-from tests.conftest import REPO, sample_web
+from tests.conftest import sample_web, start_cli
 
 pytestmark = pytest.mark.e2e  # every test here runs real newswatch processes
 
@@ -39,19 +39,38 @@ def _wait_for(predicate, timeout: float, what: str) -> None:
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
+def start_scheduler(config: Path, log: Path) -> tuple[subprocess.Popen[str], IO[str]]:
+    """`newswatch schedule` in a child, its output to ``log`` (a pipe nobody reads would fill
+    up): the process and the open log."""
+    handle = log.open("w+")
+    process = start_cli(
+        "schedule", "--config", str(config), stdout=handle, stderr=subprocess.STDOUT
+    )
+    return process, handle
+
+
+def stop_scheduler(process: subprocess.Popen[str], handle: IO[str]) -> str:
+    """SIGTERM, then its output; a scheduler that does not stop within 60 s fails the test."""
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+        raise AssertionError("scheduler did not stop on SIGTERM") from None
+    finally:
+        handle.seek(0)
+        output = handle.read()
+        handle.close()
+    return output
+
+
 def schedule_through_publication(
     config: Path, db: Path, web: SampleWeb, log_path: Path, finished: str = "'ok', 'partial'"
 ) -> tuple[int, str]:
     """Run `newswatch schedule` until every source has a finished run and the state-2
     article is stored, then SIGTERM it: its exit code and output."""
-    log = log_path.open("w+")  # a pipe nobody reads would fill up
-    process = subprocess.Popen(
-        [sys.executable, "-m", "crawler", "schedule", "--config", str(config)],
-        cwd=REPO,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    process, log = start_scheduler(config, log_path)
     try:
         _wait_for(
             lambda: (
@@ -70,17 +89,7 @@ def schedule_through_publication(
             "the article published in state 2",
         )
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-            raise AssertionError("scheduler did not stop on SIGTERM") from None
-        finally:
-            log.seek(0)
-            output = log.read()
-            log.close()
+        output = stop_scheduler(process, log)
     return process.returncode, output
 
 

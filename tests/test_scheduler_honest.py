@@ -5,45 +5,19 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import socket
 import subprocess
-import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 from schedules.lock import lock_path, read_holder
-from tests.conftest import REPO, run_cli, sample_web
-from tests.test_schedule import _query, _wait_for
+from tests.conftest import run_cli, run_python, sample_web
+from tests.test_schedule import _query, _wait_for, start_scheduler, stop_scheduler
 
 pytestmark = pytest.mark.e2e  # every test here runs real newswatch processes
-
-
-def _start_scheduler(config: Path, log: Path) -> tuple[subprocess.Popen[str], object]:
-    handle = log.open("w+")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "crawler", "schedule", "--config", str(config)],
-        cwd=REPO,
-        stdout=handle,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    return process, handle
-
-
-def _stop(process: subprocess.Popen[str], handle: object) -> str:
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=60)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-    handle.seek(0)  # type: ignore[attr-defined]
-    output = handle.read()  # type: ignore[attr-defined]
-    handle.close()  # type: ignore[attr-defined]
-    return output
 
 
 def _dead_port() -> int:
@@ -52,25 +26,37 @@ def _dead_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.mark.e2e
-def test_second_scheduler_on_one_database_exits_with_a_message(tmp_path: Path) -> None:
-    db = tmp_path / "one.db"
+@contextmanager
+def _scheduler_holding_the_lock(
+    tmp_path: Path, db: Path, what: str
+) -> Iterator[tuple[subprocess.Popen[str], Path, list[str]]]:
+    """A scheduler of the sample web (hourly sources) once it holds ``db``'s lock: its
+    process, its config, and (after the block, once stopped) its output."""
+    output: list[str] = []
     with sample_web() as web:
-        config = tmp_path / "one.toml"
+        config = tmp_path / f"{db.stem}.toml"
         config.write_text(
             web.config_toml(str(db)).replace('every = "10m"', 'every = "1h"'), "utf-8"
         )
-        first, handle = _start_scheduler(config, tmp_path / "first.log")
+        process, handle = start_scheduler(config, tmp_path / f"{db.stem}.log")
         try:
             _wait_for(
-                lambda: (h := read_holder(lock_path(db))) is not None and h.pid == first.pid,
+                lambda: (h := read_holder(lock_path(db))) is not None and h.pid == process.pid,
                 60,
-                "the first scheduler's lock",
+                what,
             )
-            second = run_cli("schedule", "--config", str(config), timeout=60)
+            yield process, config, output
         finally:
-            output = _stop(first, handle)
-    assert first.returncode == 0, output[-2000:]
+            output.append(stop_scheduler(process, handle))
+
+
+@pytest.mark.e2e
+def test_second_scheduler_on_one_database_exits_with_a_message(tmp_path: Path) -> None:
+    db = tmp_path / "one.db"
+    with _scheduler_holding_the_lock(tmp_path, db, "the first scheduler's lock") as held:
+        first, config, output = held
+        second = run_cli("schedule", "--config", str(config), timeout=60)
+    assert first.returncode == 0, output[0][-2000:]
     assert second.returncode == 1, second.stderr
     assert "another `newswatch schedule` is running" in second.stderr
     assert f"pid {first.pid}" in second.stderr
@@ -81,9 +67,7 @@ def test_second_scheduler_on_one_database_exits_with_a_message(tmp_path: Path) -
 @pytest.mark.e2e
 def test_stale_lock_of_a_dead_scheduler_is_taken_over(tmp_path: Path) -> None:
     db = tmp_path / "stale.db"
-    dead = subprocess.run(
-        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
-    ).stdout.strip()
+    dead = run_python("-c", "import os; print(os.getpid())").stdout.strip()
     lock_path(db).write_text(
         json.dumps(
             {
@@ -94,22 +78,10 @@ def test_stale_lock_of_a_dead_scheduler_is_taken_over(tmp_path: Path) -> None:
             }
         )
     )
-    with sample_web() as web:
-        config = tmp_path / "stale.toml"
-        config.write_text(
-            web.config_toml(str(db)).replace('every = "10m"', 'every = "1h"'), "utf-8"
-        )
-        process, handle = _start_scheduler(config, tmp_path / "stale.log")
-        try:
-            _wait_for(
-                lambda: (h := read_holder(lock_path(db))) is not None and h.pid == process.pid,
-                60,
-                "the lock taken over",
-            )
-        finally:
-            output = _stop(process, handle)
-    assert process.returncode == 0, output[-2000:]
-    assert f"took over the lock of a scheduler that is gone (pid {dead}" in output
+    with _scheduler_holding_the_lock(tmp_path, db, "the lock taken over") as held:
+        process, _config, output = held
+    assert process.returncode == 0, output[0][-2000:]
+    assert f"took over the lock of a scheduler that is gone (pid {dead}" in output[0]
 
 
 @pytest.mark.e2e
@@ -133,7 +105,7 @@ def test_failed_runs_are_logged_as_failed_and_health_counts_manual_runs(tmp_path
         }
         assert health["down"] == "failing (1 in a row)"
         assert health["borderwire"] == "never run"
-        process, handle = _start_scheduler(config, tmp_path / "health.log")
+        process, handle = start_scheduler(config, tmp_path / "health.log")
         try:
             _wait_for(
                 lambda: (
@@ -164,7 +136,7 @@ def test_failed_runs_are_logged_as_failed_and_health_counts_manual_runs(tmp_path
                 "a run of each sample source",
             )
         finally:
-            output = _stop(process, handle)
+            output = stop_scheduler(process, handle)
     assert manual.returncode in (0, 1)
     assert "executed successfully" not in output
     failed_lines = [line for line in output.splitlines() if "of down:" in line]

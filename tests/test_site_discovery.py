@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gzip
-import threading
 import tomllib
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -17,6 +16,7 @@ from crawler.cli.main import cli
 from crawler.config import CrawlSettings, parse_config
 from crawler.sample_site import SampleWeb
 from crawler.site_discovery import Found, SiteReport, discover_site, sources_toml
+from tests.conftest import serving
 
 AGENT = "discover-test/1.0 (+https://example.org/)"
 FAST = CrawlSettings(delay=0.0, user_agent=AGENT, timeout=5.0)
@@ -57,12 +57,8 @@ class _Server(ThreadingHTTPServer):
 
 @pytest.fixture
 def site() -> Iterator[_Server]:
-    server = _Server({})
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
+    with serving(_Server({})) as server:
+        yield server
 
 
 def page(*head: str, body: str = "") -> tuple[int, bytes]:

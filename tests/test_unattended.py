@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from crawler.failures import digest_lines
-from tests.conftest import REPO, run_cli
+from tests.conftest import REPO, run_cli, run_python
 from tests.hostile_site import ESC_ARTICLES, ROBOTS_CHAIN, HostileSite
 
 pytestmark = pytest.mark.e2e  # every test here runs real newswatch processes
@@ -82,6 +82,15 @@ def _assert_disk_full_run(done: subprocess.CompletedProcess[str], db: Path) -> i
     return stored
 
 
+def _rerun_stores_all(config: Path, db: Path, stored: int, how: str) -> None:
+    """The next run, with room to write, stores every one of the 80 articles."""
+    second = run_cli("crawl", "--config", str(config), timeout=300)
+    assert second.returncode == 0, (second.stdout, second.stderr[-2000:])
+    after = count(db, "SELECT count(*) FROM articles")
+    print(f"{how}: {stored}/80 stored by the disk-full run, {after}/80 after the re-run")
+    assert after == 80
+
+
 def test_disk_full_on_a_small_tmpfs_fails_the_run_then_a_rerun_stores_all(
     tmp_path: Path, small_disk: Path
 ) -> None:
@@ -91,13 +100,7 @@ def test_disk_full_on_a_small_tmpfs_fails_the_run_then_a_rerun_stores_all(
         first = run_cli("crawl", "--config", str(config), timeout=300)
         stored = _assert_disk_full_run(first, db)
         subprocess.run(["mount", "-o", "remount,size=50m", str(small_disk)], check=True)
-        second = run_cli("crawl", "--config", str(config), timeout=300)
-        assert second.returncode == 0, (second.stdout, second.stderr[-2000:])
-        print(
-            f"tmpfs: {stored}/80 stored by the disk-full run, "
-            f"{count(db, 'SELECT count(*) FROM articles')}/80 after the re-run"
-        )
-    assert count(db, "SELECT count(*) FROM articles") == 80
+        _rerun_stores_all(config, db, stored, "tmpfs")
     assert count(db, "SELECT count(*) FROM fetches WHERE kind = 'article' AND error IS NULL") == 80
 
 
@@ -106,21 +109,11 @@ def test_disk_full_by_page_limit_fails_the_run_then_a_rerun_stores_all(tmp_path:
     db = tmp_path / "news.db"
     with HostileSite(generated=80) as site:
         config = write_config(site, tmp_path / "c.toml", db, feeds=["/gen-feed.xml"], workers=1)
-        first = subprocess.run(
-            [sys.executable, "tests/page_limited_cli.py", "40", "crawl", "--config", str(config)],
-            capture_output=True,
-            text=True,
-            timeout=300,
-            cwd=REPO,
+        first = run_python(
+            "tests/page_limited_cli.py", "40", "crawl", "--config", str(config), timeout=300
         )
         stored = _assert_disk_full_run(first, db)
-        second = run_cli("crawl", "--config", str(config), timeout=300)
-        assert second.returncode == 0, (second.stdout, second.stderr[-2000:])
-        print(
-            f"max_page_count: {stored}/80 stored by the disk-full run, "
-            f"{count(db, 'SELECT count(*) FROM articles')}/80 after the re-run"
-        )
-    assert count(db, "SELECT count(*) FROM articles") == 80
+        _rerun_stores_all(config, db, stored, "max_page_count")
 
 
 # -- 2. robots.txt per RFC 9309 --------------------------------------------------------------

@@ -30,7 +30,7 @@ import re
 import threading
 import time
 import zlib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.message import Message
@@ -211,6 +211,24 @@ class QuietHandler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         """Stay quiet: no access log on stderr."""
+
+    def send_body(
+        self,
+        status: int,
+        body: bytes = b"",
+        content_type: str | None = "text/html; charset=utf-8",
+        headers: Iterable[tuple[str, str]] = (),
+    ) -> None:
+        """A whole answer: status, headers (Content-Length from ``body``), then the body."""
+        self.send_response(status)
+        if content_type:
+            self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        for name, value in headers:
+            self.send_header(name, value)
+        self.end_headers()
+        if body:
+            self.wfile.write(body)
 
 
 class _Handler(QuietHandler):

@@ -4,7 +4,7 @@ robots.txt, extraction backpressure."""
 from __future__ import annotations
 
 import hashlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self
 from urllib.parse import urljoin, urlsplit
 
 from scrapy import signals
@@ -34,20 +34,24 @@ def body_hash(body: bytes) -> str:
     return hashlib.blake2b(body, digest_size=16).hexdigest()
 
 
-class ExtractionBackpressureMiddleware:
+class _WithCrawler:
+    """A middleware that needs nothing but the crawler (its context, stats and settings)."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        return cls(crawler)
+
+
+class ExtractionBackpressureMiddleware(_WithCrawler):
     """Article downloads wait while the extraction pool has a full backlog.
 
     Without it a fast site fills memory with fetched pages waiting for extraction (up to
     Scrapy's scraper limit, which leaves room for a sitemap of the maximum size).
     Feeds, sitemaps and section pages never wait: they are not extracted.
     """
-
-    def __init__(self, crawler: Crawler) -> None:
-        self.crawler = crawler
-
-    @classmethod
-    def from_crawler(cls, crawler: Crawler) -> ExtractionBackpressureMiddleware:
-        return cls(crawler)
 
     async def process_request(self, request: Request) -> None:
         if request.meta.get("kind") != "article":
@@ -57,15 +61,8 @@ class ExtractionBackpressureMiddleware:
             await pool.wait_for_room()
 
 
-class SourceScopeMiddleware:
+class SourceScopeMiddleware(_WithCrawler):
     """Drop requests (redirects included) outside http(s) or the source's allowed domains."""
-
-    def __init__(self, crawler: Crawler) -> None:
-        self.crawler = crawler
-
-    @classmethod
-    def from_crawler(cls, crawler: Crawler) -> SourceScopeMiddleware:
-        return cls(crawler)
 
     def process_request(self, request: Request) -> None:
         if not is_crawlable_url(request.url):
@@ -160,19 +157,12 @@ def stored_validators(db: Database | None, url: str) -> dict[str, str | None] | 
     return {"etag": state.etag, "last_modified": state.last_modified, "body_hash": state.body_hash}
 
 
-class ConditionalGetMiddleware:
+class ConditionalGetMiddleware(_WithCrawler):
     """Send If-None-Match / If-Modified-Since from stored state; mark unchanged bodies.
 
     A 304, or a 200 whose body hash equals the stored one, sets ``meta['unchanged']``:
     some servers change ETags for nothing, others keep them through a change.
     """
-
-    def __init__(self, crawler: Crawler) -> None:
-        self.crawler = crawler
-
-    @classmethod
-    def from_crawler(cls, crawler: Crawler) -> ConditionalGetMiddleware:
-        return cls(crawler)
 
     def process_request(self, request: Request) -> None:
         if not request.meta.get("conditional"):
