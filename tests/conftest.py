@@ -122,19 +122,70 @@ def monitored_web(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Monitore
 
 # Fixtures that run real newswatch processes: every test using one belongs to the e2e tier.
 PROCESS_FIXTURES = frozenset({"monitored_web"})
-# Fixtures built once and shared by several tests (a crawl, a server): with the suite on
-# several processes (pytest-xdist, --dist=loadgroup), the tests using one run in the same
-# process, so it is built once. A test using two goes with the first listed.
-SHARED_FIXTURES = ("monitored_web", "hostile", "budget_crawl", "redis_server", "extracted")
+
+# The suite runs on two processes (pytest-xdist). A fixture built once and shared by several
+# tests (a crawl, a server) is built in each process that runs one of them, so the modules
+# using one run in one process: the modules of the session-wide monitored web together, each
+# module with a module-wide fixture as a whole; any other test goes wherever there is room.
+# `SHARED_FIXTURES` names those fixtures: collection fails if a module using one is not here.
+MONITORED_WEB_MODULES = frozenset(
+    {
+        "test_cli_messages.py",
+        "test_crawl_sample.py",
+        "test_distributed.py",
+        "test_maintenance.py",
+        "test_outbox_budgets.py",
+    }
+)
+WHOLE_MODULES = frozenset(
+    {
+        "test_hostile.py",
+        "test_prefilter.py",
+        "test_sample_site.py",
+        "test_story_links.py",
+        "test_story_order.py",
+    }
+)
+SHARED_FIXTURES = frozenset(
+    {"monitored_web", "redis_server", "hostile", "gzip_bomb", "budget_crawl", "extracted"}
+    | {"web", "reports", "on_topic"}
+)
+
+
+def _test_module(nodeid: str) -> str:
+    return nodeid.split("::", 1)[0].rpartition("/")[2]
+
+
+def xdist_unit(nodeid: str) -> str:
+    """The unit of work a test belongs to: tests of one unit run in one process, in order."""
+    module = _test_module(nodeid)
+    if module in MONITORED_WEB_MODULES:
+        return "monitored_web"
+    return module if module in WHOLE_MODULES else nodeid
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark tests that use a process-starting fixture as e2e, so `-m "not e2e"` stays fast;
-    group the tests of each shared fixture on one test process."""
+    check that every test of a shared fixture has its place in ``xdist_unit``."""
     for item in items:
         names = set(getattr(item, "fixturenames", ()))
         if PROCESS_FIXTURES & names:
             item.add_marker(pytest.mark.e2e)
-        shared = next((name for name in SHARED_FIXTURES if name in names), None)
-        if shared is not None:
-            item.add_marker(pytest.mark.xdist_group(shared))
+        shared = SHARED_FIXTURES & names
+        if shared and xdist_unit(item.nodeid) == item.nodeid:
+            raise pytest.UsageError(
+                f"{item.nodeid} uses {sorted(shared)}: list its module in tests/conftest.py "
+                "(MONITORED_WEB_MODULES or WHOLE_MODULES)"
+            )
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """Load balancing by ``xdist_unit`` (xdist's own --dist=loadgroup marks do not take
+    effect with pytest 9)."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class UnitScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return xdist_unit(nodeid)
+
+    return UnitScheduling(config, log)
