@@ -11,6 +11,9 @@ from dataclasses import dataclass
 
 from crawler.config import CrawlSettings
 
+# `newswatch discover`: requests per site at most, robots.txt included (--max-requests).
+DISCOVERY_REQUESTS = 15
+
 
 @dataclass
 class SourceBudget:

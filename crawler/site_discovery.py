@@ -20,11 +20,14 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from protego import Protego
+from trafilatura.feeds import FeedParameters, determine_feed
+from trafilatura.sitemaps import GUESSES, extract_robots_sitemaps
 
+from crawler.budgets import DISCOVERY_REQUESTS
 from crawler.config import CrawlSettings
 from crawler.discovery import DiscoveryError, parse_feed, parse_sitemap
 
-DEFAULT_BUDGET = 15
+DEFAULT_BUDGET = DISCOVERY_REQUESTS
 MAX_CRAWL_DELAY = 10.0  # a robots.txt asking for more is honoured as this, for a one-off look
 FEED_FORMATS = {
     "rss20": "RSS 2.0",
@@ -217,10 +220,6 @@ class _Discovery:
         self.seen: set[str] = set()
 
     def run(self) -> SiteReport:
-        # trafilatura takes a third of a second to import: only when a site is looked at, not
-        # in every CLI command (the CLI reads DEFAULT_BUDGET from here).
-        from trafilatura.sitemaps import GUESSES, extract_robots_sitemaps
-
         url = self.report.url
         try:
             self.fetcher.load_robots()
@@ -246,8 +245,6 @@ class _Discovery:
         return self.report
 
     def _look_at_page(self, url: str) -> None:
-        from trafilatura.feeds import FeedParameters, determine_feed
-
         self.seen.add(url)
         try:
             response = self.fetcher.get(url)

@@ -11,8 +11,8 @@ from urllib.parse import urlsplit
 
 import click
 
+from crawler.budgets import DISCOVERY_REQUESTS
 from crawler.cli.common import common_options, config_option, database_path, fail, load_or_exit
-from crawler.site_discovery import DEFAULT_BUDGET
 
 
 def human_bytes(size: int) -> str:
@@ -86,7 +86,7 @@ def _check_site_url(url: str) -> str:
 @click.option(
     "--max-requests",
     type=click.IntRange(2, 100),
-    default=DEFAULT_BUDGET,
+    default=DISCOVERY_REQUESTS,
     show_default=True,
     help="Requests per site at most, robots.txt included.",
 )
