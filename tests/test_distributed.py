@@ -267,14 +267,12 @@ def test_killing_a_worker_mid_crawl_loses_nothing(
 
 @pytest.mark.e2e
 def test_schedule_seeds_runs_that_workers_crawl(tmp_path: Path, redis_url: str) -> None:
-    from tests.test_schedule import _query, schedule_through_publication
+    from tests.test_schedule import _query, borderwire_every_3s, schedule_through_publication
 
     db = tmp_path / "scheduled.db"
     with sample_web() as web:
         config = tmp_path / "distributed.toml"
-        config.write_text(
-            distributed_config(web, db, redis_url).replace('every = "10m"', 'every = "3s"'), "utf-8"
-        )
+        config.write_text(borderwire_every_3s(distributed_config(web, db, redis_url)), "utf-8")
         worker = start_worker(config, tmp_path / "worker.log")
         try:
             returncode, output = schedule_through_publication(

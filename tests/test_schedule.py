@@ -35,8 +35,17 @@ def _wait_for(predicate, timeout: float, what: str) -> None:
     while time.monotonic() < deadline:
         if predicate():
             return
-        time.sleep(0.5)
+        time.sleep(0.2)
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def borderwire_every_3s(config_text: str) -> str:
+    """The sample web's config with borderwire (first, and the outlet that publishes the
+    article and the update the tests wait for) polled every 3 s, the other two hourly: each
+    still runs once when the scheduler starts, without re-crawling all along."""
+    return config_text.replace('every = "10m"', 'every = "3s"', 1).replace(
+        'every = "10m"', 'every = "1h"'
+    )
 
 
 def start_scheduler(config: Path, log: Path) -> tuple[subprocess.Popen[str], IO[str]]:
@@ -97,9 +106,7 @@ def test_schedule_picks_up_new_items_and_stops_on_sigterm(tmp_path: Path) -> Non
     db = tmp_path / "sched.db"
     with sample_web() as web:
         config = tmp_path / "sched.toml"
-        config.write_text(
-            web.config_toml(str(db)).replace('every = "10m"', 'every = "3s"'), "utf-8"
-        )
+        config.write_text(borderwire_every_3s(web.config_toml(str(db))), "utf-8")
         returncode, output = schedule_through_publication(
             config, db, web, tmp_path / "schedule.log"
         )

@@ -1,10 +1,19 @@
 from __future__ import annotations
 
 import pickle
+import sys
+import unicodedata
 
 import pytest
 
-from crawler.topics import Query, QueryError, matching_topics, parse_query, tokenize_text
+from crawler.topics import (
+    Query,
+    QueryError,
+    _marks_table,
+    matching_topics,
+    parse_query,
+    tokenize_text,
+)
 
 DEFAULT_QUERY = (
     '(fentanyl OR cartel* OR extradit* OR "security cooperation") '
@@ -178,3 +187,10 @@ def test_phrase_may_span_title_and_body() -> None:
     # The join is only a newline, so tokens run on from title into body.
     query = parse_query('"security cooperation"')
     assert matching_topics([("t", query)], "Security", "cooperation talks") == ["t"]
+
+
+def test_marks_table_covers_every_combining_mark_in_unicode() -> None:
+    every = {
+        cp for cp in range(sys.maxunicode + 1) if unicodedata.category(chr(cp)).startswith("M")
+    }
+    assert set(_marks_table()) == every
