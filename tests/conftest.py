@@ -179,6 +179,15 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             )
 
 
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """Test processes for ``-n auto`` (pyproject's addopts): two, as most e2e time is spent
+    waiting on child processes and loopback servers; none for the fast tier (``-m "not
+    e2e"``), whose tests take less time than a second process needs to import and collect."""
+    if "not e2e" in " ".join((config.getoption("markexpr") or "").split()):
+        return 0
+    return 2
+
+
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     """Load balancing by ``xdist_unit`` (xdist's own --dist=loadgroup marks do not take
     effect with pytest 9)."""
