@@ -8,10 +8,11 @@ shares them through Redis (one hash per topics key) and workers read them from t
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from itertools import islice
 from typing import TYPE_CHECKING, Protocol
+
+from sqlite_utils.utils import chunks
 
 if TYPE_CHECKING:
     import redis
@@ -47,27 +48,29 @@ class LocalVerdicts:
 
 
 class RedisVerdicts:
-    """A worker's view of the verdicts the crawl published (looked up once per URL)."""
+    """A worker's view of the verdicts the crawl published.
 
-    def __init__(self, server: redis.Redis, topics_key: str | None, since: str) -> None:
+    A worker outlives many runs: each lookup reads the current verdict (the crawl replaces
+    them every run) against the recheck window as it stands now.
+    """
+
+    def __init__(
+        self, server: redis.Redis, topics_key: str | None, window_start: Callable[[], str]
+    ) -> None:
         self.server = server
         self.key = REDIS_KEY.format(topics_key) if topics_key else None
-        self.since = since
-        self._seen: dict[str, tuple[str, str] | None] = {}
+        self.window_start = window_start
 
     def _verdict(self, url: str) -> tuple[str, str] | None:
         if self.key is None:
             return None
-        if url not in self._seen:
-            value = self.server.hget(self.key, url)
-            if value is None:
-                self._seen[url] = None
-            else:
-                kind, _, fetched_at = (
-                    value.decode() if isinstance(value, bytes) else str(value)
-                ).partition("\t")
-                self._seen[url] = (kind, fetched_at)
-        return self._seen[url]
+        value = self.server.hget(self.key, url)
+        if value is None:
+            return None
+        kind, _, fetched_at = (
+            value.decode() if isinstance(value, bytes) else str(value)
+        ).partition("\t")
+        return kind, fetched_at
 
     def kind(self, url: str) -> str | None:
         verdict = self._verdict(url)
@@ -75,7 +78,7 @@ class RedisVerdicts:
 
     def recent(self, url: str) -> bool:
         verdict = self._verdict(url)
-        return verdict is not None and verdict[1] >= self.since
+        return verdict is not None and verdict[1] >= self.window_start()
 
 
 def publish_verdicts(
@@ -87,14 +90,6 @@ def publish_verdicts(
     key = REDIS_KEY.format(topics_key)
     pipe = server.pipeline(transaction=True)
     pipe.delete(key)
-    for chunk in _chunks(known.items(), _CHUNK):
+    for chunk in chunks(known.items(), _CHUNK):
         pipe.hset(key, mapping={url: f"{kind}\t{at}" for url, (kind, at) in chunk})
     pipe.execute()
-
-
-def _chunks(
-    items: Iterable[tuple[str, tuple[str, str]]], size: int
-) -> Iterable[list[tuple[str, tuple[str, str]]]]:
-    iterator = iter(items)
-    while chunk := list(islice(iterator, size)):
-        yield chunk

@@ -123,14 +123,19 @@ def test_workers_read_the_crawls_off_topic_verdicts(redis_url: str) -> None:
     publish_verdicts(server, "k1", {"https://gone.example/": ("off_topic", "2026-11-30")})
     publish_verdicts(server, "k1", known)  # replaces, never merges: the database is the truth
     since = "2026-11-01T00:00:00+00:00"
-    local, remote = LocalVerdicts(known, since), RedisVerdicts(server, "k1", since)
+    local, remote = LocalVerdicts(known, since), RedisVerdicts(server, "k1", lambda: since)
     for url in (*known, "https://gone.example/", "https://a.example/other"):
         assert remote.kind(url) == local.kind(url) and remote.recent(url) == local.recent(url)
     assert remote.recent("https://a.example/new") and not remote.recent("https://a.example/old")
     assert remote.kind("https://a.example/old") == "off_topic"
-    other_topics = RedisVerdicts(server, "k2", since)  # verdicts against other topics: none
+    other_topics = RedisVerdicts(server, "k2", lambda: since)  # other topics' verdicts: none
     assert other_topics.kind("https://a.example/new") is None
-    assert RedisVerdicts(server, None, since).kind("https://a.example/new") is None
+    assert RedisVerdicts(server, None, lambda: since).kind("https://a.example/new") is None
+    # a long-lived worker sees the next run's verdicts, and the window as it moves
+    publish_verdicts(server, "k1", {"https://a.example/other": ("off_topic", "2026-11-30")})
+    assert remote.recent("https://a.example/other") and remote.kind("https://a.example/new") is None
+    since = "2026-12-01T00:00:00+00:00"
+    assert not remote.recent("https://a.example/other")
 
 
 def test_distributed_config_is_validated() -> None:
