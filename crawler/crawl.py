@@ -129,7 +129,6 @@ def run_crawl(
     """Crawl the selected sources once, in this process (Scrapy's reactor starts here).
 
     ``verbosity``: 0 no Scrapy log, 1 its log without tracebacks, 2 everything (debug)."""
-
     sources = select_sources(config, source_names)
     db = open_database(database or config.database)
     interrupted = mark_interrupted_runs(db)
@@ -319,11 +318,10 @@ def run_worker(config: Config, verbosity: int = 0) -> None:
     cluster.server.ping()  # fail now, with Redis's message, rather than inside Scrapy
     # No sources to seed and no database: requests come from the queue, results go back.
     context = CrawlContext(config, None, 0, (), distributed=cluster)
-    context.off_topic = RedisVerdicts(cluster.server, _topics_key(config), _window_start(config))
+    context.off_topic = RedisVerdicts(
+        cluster.server, _topics_key(config), lambda: _window_start(config)
+    )
     context.extraction = pool_for(config)  # before Scrapy is imported: lean workers
-    from crawler.stories.prior import prefetch as prefetch_prior
-
-    prefetch_prior()  # with the workers forked, before the writer thread (see its docstring)
     from scrapy.crawler import CrawlerProcess
 
     from crawler.scraping.settings import build_settings, shorten_log_tracebacks

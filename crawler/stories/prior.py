@@ -51,7 +51,9 @@ def build_table() -> dict[str, float]:
 
 def prefetch() -> None:
     """Start building the table in a child process now, to have it when the first article
-    is linked (a crawl calls this first thing, before it starts threads or pools).
+    is linked (a crawl calls this in its main thread right after forking its extraction
+    workers, before it starts any other thread; a distributed worker links nothing and
+    does not call it).
 
     The child is spawned by the calling thread and its output read by a thread that forks
     nothing: a process forked while another thread is spawning a child inherits that child's
