@@ -181,11 +181,16 @@ def declared_date(
 _FIRST_TIME_ELEMENT = etree.XPath("(//time[@datetime])[1]")
 
 
+def _first_time_moments(tree: HtmlElement) -> set[datetime]:
+    """The moments the page's first ``<time datetime>`` declares."""
+    return {t for t in (_parse_datetime(str(v)) for v in _FIRST_TIME(tree)) if t is not None}
+
+
 def _printed_time_day(tree: HtmlElement, structured: list[datetime], now: datetime) -> date | None:
     """The day printed inside the page's first ``<time>`` when ``<time>`` attributes are all
     the page declares and the printed day contradicts the attribute ("Publié le 29 juin
     2019" on ``datetime="2019-07-03..."``, an edit or index time): readers see the print."""
-    times = {t for t in (_parse_datetime(str(v)) for v in _FIRST_TIME(tree)) if t is not None}
+    times = _first_time_moments(tree)
     found = _FIRST_TIME_ELEMENT(tree)
     if not found or any(m not in times for m in structured):
         return None
@@ -200,7 +205,7 @@ def _printed_time_day(tree: HtmlElement, structured: list[datetime], now: dateti
 
 def _first_declared(tree: HtmlElement, structured: list[datetime]) -> Dated:
     """The page's first declared publication date (meta, itemprop, JSON-LD before <time>)."""
-    times = {t for t in (_parse_datetime(str(v)) for v in _FIRST_TIME(tree)) if t is not None}
+    times = _first_time_moments(tree)
     declared = [m for m in structured if m not in times] or structured
     if not declared:
         return Dated()
