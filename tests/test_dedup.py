@@ -344,9 +344,23 @@ def test_original_crawled_after_its_copy_becomes_the_root(db_path: Path) -> None
 
 def test_story_terms_pack_round_trip() -> None:
     terms, groups = story.story_terms(*REPORTS[0][:2])
-    unpacked, unpacked_groups = story.unpack_terms(story.pack_terms(terms, groups))
+    unpacked, unpacked_groups = story_terms_module.unpack_terms(story.pack_terms(terms, groups))
     assert unpacked.keys() == terms.keys() and dict(unpacked_groups) == dict(groups)
     assert all(abs(unpacked[t] - w) <= 1e-3 * w for t, w in terms.items())
+
+
+def test_unpack_shared_reads_what_the_full_unpack_has() -> None:
+    terms, groups = story.story_terms(*REPORTS[0][:2])
+    blob = story.pack_terms(terms, groups)
+    full, full_groups = story_terms_module.unpack_terms(blob)
+    other = story.story_terms(*REPORTS[1][:2])[0]
+    shared, shared_groups, lower = story_terms_module.unpack_shared(blob, other)
+    expected = [t for t in full if t in other and not t.startswith(story_terms_module.LOWER)]
+    assert expected and list(shared) == expected
+    assert shared == {t: full[t] for t in expected}
+    assert shared_groups == {t: full_groups[t] for t in expected}
+    assert any(g != t for t, g in shared_groups.items())  # a shared name keeps its group
+    assert lower == {t[1:] for t in full if t.startswith(story_terms_module.LOWER)}
 
 
 def test_rows_indexed_before_packed_terms_are_backfilled(tmp_path: Path) -> None:
@@ -364,6 +378,7 @@ def test_rows_indexed_before_packed_terms_are_backfilled(tmp_path: Path) -> None
         " WHERE a.title = ?",
         [REPORTS[0][0]],
     ).fetchone()
-    assert story.unpack_terms(blob)[0].keys() == story.story_terms(*REPORTS[0][:2])[0].keys()
+    unpacked = story_terms_module.unpack_terms(blob)[0]
+    assert unpacked.keys() == story.story_terms(*REPORTS[0][:2])[0].keys()
     second = add(db, *REPORTS[1][:2], REPORTS[1][2], seen_at=REPORTS[1][2])
     assert second.story_id == first.story_id and second.duplicate_of is None

@@ -240,6 +240,7 @@ class _Words:
     def __init__(self, text: str) -> None:
         self.text = text
         self._tokens: list[str] | None = None
+        self._rough: int | None = None
 
     @property
     def tokens(self) -> list[str]:
@@ -249,8 +250,9 @@ class _Words:
 
     def at_least(self, n: int) -> bool:
         # whitespace words bound the tokens from below only roughly; decide exactly near n
-        rough = len(self.text.split())
-        if rough >= 2 * n:
+        if self._rough is None:
+            self._rough = len(self.text.split())
+        if self._rough >= 2 * n:
             return True
         return len(self.tokens) >= n
 

@@ -12,10 +12,10 @@ in the index (``dedup_docs.story_blob``), the same way whichever of the two arri
 
 from __future__ import annotations
 
-import heapq
+import json
 import math
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Container, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import NamedTuple
@@ -33,7 +33,7 @@ from crawler.stories.terms import (
     is_year,
     pack_terms,
     story_terms,
-    unpack_terms,
+    unpack_shared,
 )
 from crawler.timeutil import reliable_published
 
@@ -130,8 +130,11 @@ def _document_frequencies(db: Database, keys: Iterable[str]) -> dict[str, int]:
     keys = list(keys)
     if not keys:
         return {}
-    marks = ",".join("?" * len(keys))
-    rows = db.execute(f"SELECT term, df FROM term_df WHERE term IN ({marks})", keys).fetchall()
+    # one JSON parameter binds faster than a parameter per key
+    rows = db.execute(
+        "SELECT t.term, t.df FROM json_each(?) j JOIN term_df t ON t.term = j.value",
+        [json.dumps(keys)],
+    ).fetchall()
     return dict(rows)
 
 
@@ -198,20 +201,15 @@ class Evidence:
 class _Doc:
     weights: dict[str, float]  # kind x position x rarity (a candidate: of the shared terms)
     groups: dict[str, str]
-    terms: dict[str, float]  # as parsed, with "~stem" for the stems it writes in lower case
+    lower: Container[str]  # the stems it writes in lower case (see _generic)
     own: float  # the weight of its MAX_TERMS heaviest terms: what the report says in all
 
 
-def _candidate(
-    rarity: Rarity,
-    terms: dict[str, float],
-    groups: dict[str, str],
-    own: float,
-    mine: dict[str, float],
-) -> _Doc:
+def _candidate(rarity: Rarity, candidate: _Candidate) -> _Doc:
     """A candidate for ``compare``, weighed only on the terms it shares with the new article
-    (``mine``), whose own fetch has their frequencies; its ``own`` weight comes from the index."""
-    return _Doc(rarity.weights({t: w for t, w in terms.items() if t in mine}), groups, terms, own)
+    (unpacked so), whose own fetch has their frequencies; its ``own`` weight is the index's."""
+    terms, groups, lower = candidate.shared
+    return _Doc(rarity.weights(terms), groups, lower, candidate.own)
 
 
 def _generic(rarity: Rarity, keys: set[str], a: _Doc, b: _Doc) -> dict[str, float]:
@@ -220,7 +218,7 @@ def _generic(rarity: Rarity, keys: set[str], a: _Doc, b: _Doc) -> dict[str, floa
     out = {}
     for k in keys:
         # the two reports at hand are evidence too, before the database has seen the word
-        here = LOWER + k in a.terms or LOWER + k in b.terms
+        here = k in a.lower or k in b.lower
         out[k] = min(1.0, (df.get(LOWER + k, 0) + here) / (df.get(k, 0) + 1))
     return out
 
@@ -327,46 +325,25 @@ def find_story(
     rarity, all_weights, weights = prepared or prepare(db, terms)
     if not weights:
         return None
-    # one statement, one bounded index range per term (a UNION ALL of LIMITed scans)
-    scan = (
-        "SELECT * FROM (SELECT term, article_id, story_id, hour FROM story_terms"
-        " WHERE term = ? AND hour BETWEEN ? AND ? LIMIT ?)"
-    )
     back = WINDOW_HOURS if dated else UNDATED_HOURS
-    params: list[object] = []
-    for term in weights:
-        params += [term, hour - back, hour + WINDOW_HOURS, POSTINGS_LIMIT]
-    rows = db.execute(" UNION ALL ".join([scan] * len(weights)), params).fetchall()
-    # score each candidate by its shared entities (the heaviest term of each group)
-    entity = {t: (groups.get(t, t), w) for t, w in weights.items()}
-    best_of: dict[tuple[int, str], float] = {}
-    found: dict[int, tuple[int, int]] = {}
-    for term, other, story_id, other_hour in rows:
-        group, weight = entity[term]
-        key = (other, group)
-        if best_of.get(key, 0.0) < weight:
-            best_of[key] = weight
-        found[other] = (story_id, other_hour)
-    found.pop(article_id, None)
-    score = dict.fromkeys(found, 0.0)
-    for (other, _), weight in best_of.items():
-        if other in score:
-            score[other] += weight
+    window = (hour - back, hour + WINDOW_HOURS)
+    score, postings = _shortlist_scores(db, weights, groups, window)
+    score.pop(article_id, None)
     # shortlist on the indexed terms, then compare the few best on all their terms
-    ranked = [o for _, o in heapq.nsmallest(VERIFY, ((-v, o) for o, v in score.items()))]
+    ranked = _best(score, VERIFY)
     if not ranked:
         return None
-    mine = _Doc(all_weights, groups, terms, sum(weights.values()))
+    lower = {t[len(LOWER) :] for t in terms if t.startswith(LOWER)}
+    mine = _Doc(all_weights, groups, lower, sum(weights.values()))
     theirs = [
-        (other, _candidate(rarity, *parsed, own, mine.weights), undated)
-        for other, parsed, own, undated in _candidate_terms(db, ranked)
+        (c, _candidate(rarity, c)) for c in _candidates(db, ranked, postings, window, all_weights)
     ]
     # the lower-case counts of the shared names' words (see _generic), one statement for all
     rarity.add(
         db,
         {
             key
-            for _, doc, _ in theirs
+            for _, doc in theirs
             for t in doc.weights
             if _is_name(t, mine, doc)
             for w in t.split("_")
@@ -374,33 +351,106 @@ def find_story(
         },
     )
     best: Match | None = None
-    for other, doc, undated in theirs:
+    for c, doc in theirs:
         evidence = compare(rarity, mine, doc)
-        timed = dated and not undated
-        if same_event(evidence, hour - found[other][1], timed=timed) and (
+        timed = dated and not c.undated
+        if same_event(evidence, hour - c.hour, timed=timed) and (
             best is None or evidence.residual > best.residual
         ):
-            best = Match(other, found[other][0], evidence.residual, evidence.details)
+            best = Match(c.article_id, c.story_id, evidence.residual, evidence.details)
     return best
 
 
-def _candidate_terms(
-    db: Database, ids: list[int]
-) -> list[tuple[int, tuple[dict[str, float], Groups], float, bool]]:
-    """Each candidate's story terms (unpacked from the index), its own weight, and whether it
-    has no reliable publication date (its postings then sit at its crawl hour)."""
-    marks = ",".join("?" * len(ids))
+def _shortlist_scores(
+    db: Database, weights: dict[str, float], groups: dict[str, str], window: tuple[int, int]
+) -> tuple[dict[int, float], list[tuple[str, str]]]:
+    """Every article posted under the given terms inside the window, scored by the entities
+    it shares (each group counts its heaviest shared term once); and each term's postings
+    (comma-separated article ids)."""
+    # one statement, one bounded index range per term, each answered as one comma-separated
+    # row: hundreds of postings cost a few dozen rows
     rows = db.execute(
-        "SELECT d.article_id, d.story_blob, d.weight, a.published, a.published_source"
-        " FROM dedup_docs d JOIN articles a ON a.id = d.article_id"
-        f" WHERE d.article_id IN ({marks})",
-        ids,
+        "SELECT (SELECT group_concat(article_id) FROM (SELECT article_id FROM story_terms"
+        " WHERE term = j.value AND hour BETWEEN ? AND ? LIMIT ?)) FROM json_each(?) j"
+        " ORDER BY j.key",
+        [*window, POSTINGS_LIMIT, json.dumps(list(weights))],
     ).fetchall()
-    out = [
-        (other, unpack_terms(blob), own, reliable_published(published, source) is None)
-        for other, blob, own, published, source in rows
+    postings = [(term, ids) for (ids,), term in zip(rows, weights, strict=True) if ids]
+    by_group: dict[str, list[tuple[float, str]]] = {}
+    for term, ids in postings:
+        by_group.setdefault(groups.get(term, term), []).append((weights[term], ids))
+    score: dict[int, float] = {}
+    get = score.get
+    for lists in by_group.values():
+        if len(lists) == 1:
+            weight, ids = lists[0]
+            for other in map(int, ids.split(",")):
+                score[other] = get(other, 0.0) + weight
+            continue
+        best: dict[int, float] = {}
+        for weight, ids in lists:
+            for other in map(int, ids.split(",")):
+                if best.get(other, 0.0) < weight:
+                    best[other] = weight
+        for other, weight in best.items():
+            score[other] = get(other, 0.0) + weight
+    return score, postings
+
+
+def _best(score: dict[int, float], n: int) -> list[int]:
+    """The n best-scored ids, ties to the lower id."""
+    if len(score) > n:
+        # hundreds of candidates: cut at the n-th best score (a sort of bare floats) first
+        cut = sorted(score.values(), reverse=True)[n - 1]
+        score = {o: v for o, v in score.items() if v >= cut}
+    return sorted(score, key=lambda o: (-score[o], o))[:n]
+
+
+class _Candidate(NamedTuple):
+    article_id: int
+    story_id: int  # as its postings hold them
+    hour: int
+    shared: tuple[dict[str, float], dict[str, str], set[str]]  # see unpack_shared
+    own: float  # the weight of its posted terms
+    undated: bool  # no reliable publication date: its postings sit at its crawl hour
+
+
+def _candidates(
+    db: Database,
+    ids: list[int],
+    postings: list[tuple[str, str]],
+    window: tuple[int, int],
+    wanted: Container[str],
+) -> list[_Candidate]:
+    """The shortlisted articles in id order, each with what its postings in the window hold,
+    and what ``compare`` reads of its story terms (``unpack_shared``). One statement."""
+    # every posting of an article carries the same (story, hour): any one term it was found
+    # under finds it, the one with the shortest postings first in a short index range
+    by_length = sorted(postings, key=lambda p: len(p[1]))
+    scan = (
+        "SELECT s.article_id, s.story_id, s.hour, d.story_blob, d.weight, a.published,"
+        " a.published_source FROM (SELECT article_id, story_id, hour FROM story_terms"
+        " WHERE term = ? AND hour BETWEEN ? AND ? AND article_id = ? LIMIT 1) s"
+        " JOIN dedup_docs d ON d.article_id = s.article_id JOIN articles a ON a.id = s.article_id"
+    )
+    params: list[object] = []
+    for other in ids:
+        token = str(other)
+        term = next(t for t, found in by_length if token in found.split(","))
+        params += [term, *window, other]
+    rows = db.execute(" UNION ALL ".join([scan] * len(ids)), params).fetchall()
+    candidates = [
+        _Candidate(
+            other,
+            story_id,
+            other_hour,
+            unpack_shared(blob, wanted),
+            own,
+            reliable_published(published, source) is None,
+        )
+        for other, story_id, other_hour, blob, own, published, source in rows
     ]
-    return sorted(out, key=lambda c: c[0])
+    return sorted(candidates, key=lambda c: c.article_id)
 
 
 def index_terms(

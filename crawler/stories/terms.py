@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Container, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -241,6 +241,20 @@ def unpack_terms(blob: bytes) -> tuple[dict[str, float], Groups]:
     groups.update(zip(lower, lower, strict=True))
     groups.update(pair.partition("=")[::2] for pair in groups_line.split())
     return terms, groups
+
+
+def unpack_shared(
+    blob: bytes, wanted: Container[str]
+) -> tuple[dict[str, float], dict[str, str], set[str]]:
+    """From packed terms, what comparing them with another article's reads: the terms in
+    ``wanted`` (the other article's) with their weights and groups, and every stem written in
+    lower case. Most of a candidate's terms are not shared, so most are never converted."""
+    keys_line, weights_line, lower_line, groups_line = zlib.decompress(blob).decode().split("\n")
+    weight_of = dict(zip(keys_line.split(), weights_line.split(), strict=True))
+    terms = {key: float(weight) for key, weight in weight_of.items() if key in wanted}
+    pairs = groups_line.replace("=", " ").split()  # "term=group" pairs; neither has a blank
+    group_of = dict(zip(pairs[::2], pairs[1::2], strict=True))
+    return terms, {key: group_of.get(key, key) for key in terms}, set(lower_line.split())
 
 
 def _add_run(run: list[_Token], add: Callable[[str, float, str | None], None]) -> None:
