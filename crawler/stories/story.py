@@ -205,6 +205,16 @@ class _Doc:
     own: float  # the weight of its MAX_TERMS heaviest terms: what the report says in all
 
 
+class _LowerStems:
+    """The stems parsed terms write in lower case (their "~stem" entries), read in place."""
+
+    def __init__(self, terms: dict[str, float]) -> None:
+        self.terms = terms
+
+    def __contains__(self, stem: object) -> bool:
+        return f"{LOWER}{stem}" in self.terms
+
+
 def _candidate(rarity: Rarity, candidate: _Candidate) -> _Doc:
     """A candidate for ``compare``, weighed only on the terms it shares with the new article
     (unpacked so), whose own fetch has their frequencies; its ``own`` weight is the index's."""
@@ -333,8 +343,7 @@ def find_story(
     ranked = _best(score, VERIFY)
     if not ranked:
         return None
-    lower = {t[len(LOWER) :] for t in terms if t.startswith(LOWER)}
-    mine = _Doc(all_weights, groups, lower, sum(weights.values()))
+    mine = _Doc(all_weights, groups, _LowerStems(terms), sum(weights.values()))
     theirs = [
         (c, _candidate(rarity, c)) for c in _candidates(db, ranked, postings, window, all_weights)
     ]
