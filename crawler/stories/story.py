@@ -338,7 +338,7 @@ def find_story(
     back = WINDOW_HOURS if dated else UNDATED_HOURS
     window = (hour - back, hour + WINDOW_HOURS)
     score, postings = _shortlist_scores(db, weights, groups, window)
-    score.pop(article_id, None)
+    score.pop(str(article_id), None)
     # shortlist on the indexed terms, then compare the few best on all their terms
     ranked = _best(score, VERIFY)
     if not ranked:
@@ -372,10 +372,10 @@ def find_story(
 
 def _shortlist_scores(
     db: Database, weights: dict[str, float], groups: dict[str, str], window: tuple[int, int]
-) -> tuple[dict[int, float], list[tuple[str, str]]]:
+) -> tuple[dict[str, float], list[tuple[str, str]]]:
     """Every article posted under the given terms inside the window, scored by the entities
-    it shares (each group counts its heaviest shared term once); and each term's postings
-    (comma-separated article ids)."""
+    it shares (each group counts its heaviest shared term once), by id as text; and each
+    term's postings (comma-separated article ids)."""
     # one statement, one bounded index range per term, each answered as one comma-separated
     # row: hundreds of postings cost a few dozen rows
     rows = db.execute(
@@ -388,17 +388,18 @@ def _shortlist_scores(
     by_group: dict[str, list[tuple[float, str]]] = {}
     for term, ids in postings:
         by_group.setdefault(groups.get(term, term), []).append((weights[term], ids))
-    score: dict[int, float] = {}
+    # ids stay text: hundreds are scored, a few shortlisted
+    score: dict[str, float] = {}
     get = score.get
     for lists in by_group.values():
         if len(lists) == 1:
             weight, ids = lists[0]
-            for other in map(int, ids.split(",")):
+            for other in ids.split(","):
                 score[other] = get(other, 0.0) + weight
             continue
-        best: dict[int, float] = {}
+        best: dict[str, float] = {}
         for weight, ids in lists:
-            for other in map(int, ids.split(",")):
+            for other in ids.split(","):
                 if best.get(other, 0.0) < weight:
                     best[other] = weight
         for other, weight in best.items():
@@ -406,13 +407,13 @@ def _shortlist_scores(
     return score, postings
 
 
-def _best(score: dict[int, float], n: int) -> list[int]:
+def _best(score: dict[str, float], n: int) -> list[int]:
     """The n best-scored ids, ties to the lower id."""
     if len(score) > n:
         # hundreds of candidates: cut at the n-th best score (a sort of bare floats) first
         cut = sorted(score.values(), reverse=True)[n - 1]
         score = {o: v for o, v in score.items() if v >= cut}
-    return sorted(score, key=lambda o: (-score[o], o))[:n]
+    return sorted(map(int, score), key=lambda o: (-score[str(o)], o))[:n]
 
 
 class _Candidate(NamedTuple):
