@@ -41,6 +41,7 @@ from sqlite_utils import Database
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from crawler.store.migrations import migrations  # noqa: E402
+from crawler.store.storage import use_writer_cache  # noqa: E402
 from crawler.stories import dedup  # noqa: E402
 from crawler.stories.dedup_text import hamming, shingle_hashes, tokens  # noqa: E402
 from crawler.timeutil import event_hour  # noqa: E402
@@ -507,6 +508,7 @@ def run_scale(probes: list[Item], sizes: tuple[int, ...] = (10_000, 100_000, 1_0
         db = new_db(str(Path(tmp) / "scale.db"))
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")
+        use_writer_cache(db)  # the crawler's writing connection, as open_database sets it up
         done = 0
         for size in sizes:
             started = time.perf_counter()
