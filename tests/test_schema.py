@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from crawler.store.flags import FLAG_KINDS
-from crawler.store.storage import open_database
+from crawler.store.storage import WRITER_CACHE_MIB, open_database
 
 CONTRACT = {
     "articles": "id url canonical_url source site title text published language content_hash "
@@ -29,6 +29,12 @@ def test_contract_columns_exist(tmp_path: Path, table: str) -> None:
 
 def test_flag_kinds_are_the_designed_four() -> None:
     assert set(FLAG_KINDS) == {"new_story", "new_coverage", "updated", "new_related"}
+
+
+def test_a_writing_connection_keeps_a_batch_of_index_pages_in_its_cache(tmp_path: Path) -> None:
+    db = open_database(tmp_path / "nw.db")
+    # SQLite's default (2 MiB) spills a linking batch's dirty index pages to the WAL
+    assert db.execute("PRAGMA cache_size").fetchone()[0] == -WRITER_CACHE_MIB * 1024
 
 
 def test_opening_twice_applies_migrations_once(tmp_path: Path) -> None:
