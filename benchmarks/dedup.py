@@ -24,6 +24,7 @@ import json
 import random
 import re
 import resource
+import sqlite3
 import statistics
 import sys
 import tempfile
@@ -31,6 +32,7 @@ import time
 import tomllib
 from collections import defaultdict
 from collections.abc import Callable
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -497,50 +499,79 @@ def _index_bytes(db: Database) -> int:
 
 
 def run_scale(probes: list[Item], sizes: tuple[int, ...] = (10_000, 100_000, 1_000_000)) -> list:
+    """Build the database size by size (a copy of the file kept at each), then time the
+    probes on every size in turn, pass by pass: a change in the shared machine's speed
+    during the run falls on all sizes alike."""
     rng = np.random.default_rng(1)
     # The heaviest synthetic terms are real ones, so probes hit long postings lists.
     parsed = [dedup.story.story_terms(p.title, p.text) for p in probes]
     real = [t for terms, _ in parsed for t in terms]
     blobs = [dedup.story.pack_terms(*p) for p in parsed]
     vocab = list(dict.fromkeys(real)) + [f"t{i}" for i in range(300_000)]
-    rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        db = new_db(str(Path(tmp) / "scale.db"))
+        building = Path(tmp) / "scale.db"
+        db = new_db(str(building))
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")
-        use_writer_cache(db)  # the crawler's writing connection, as open_database sets it up
+        files: dict[int, Path] = {}
         done = 0
         for size in sizes:
             started = time.perf_counter()
             _fill(db, done, size, vocab, rng, blobs)
-            build = time.perf_counter() - started
             # a running crawler's WAL is checkpointed as it goes; right after a bulk fill it
             # holds hundreds of MiB that every page read would look up first
             db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             done = size
-            _probe(db, probes[:20], size)  # warm the page cache as a running crawler has it
-            passes = [_probe(db, probes, size) for _ in range(PASSES)]
-            lookup = statistics.median(p[0] for p in passes)
-            link = statistics.median(p[1] for p in passes)
-            # the same with SQLite reading the file through mmap instead of read() calls
-            db.execute(f"PRAGMA mmap_size = {2**31}")
-            _probe(db, probes[:20], size)
-            mapped = statistics.median(_probe(db, probes, size)[0] for _ in range(PASSES))
+            files[size] = Path(tmp) / f"scale-{size}.db"
+            if size != sizes[-1]:  # a page-for-page copy: the same layout as built
+                with sqlite3.connect(files[size]) as copy:
+                    db.conn.backup(copy)
+                copy.close()
             print(
-                f"  {size:>9,} articles: lookups per pass {min(p[0] for p in passes):.3f}"
-                f" to {max(p[0] for p in passes):.3f} ms",
+                f"  {size:>9,} articles built in {time.perf_counter() - started:.0f} s",
                 file=sys.stderr,
             )
-            db.execute("PRAGMA mmap_size = 0")
-            rows.append(
-                (size, lookup, link, mapped, _index_bytes(db), Path(tmp, "scale.db").stat().st_size)
-            )
+        db.close()
+        building.rename(files[sizes[-1]])
+        rows = []
+        for size, timing in _time_sizes(probes, files).items():
+            with closing(Database(str(files[size]))) as db:
+                rows.append((size, *timing, _index_bytes(db), files[size].stat().st_size))
+        return rows
+
+
+def _time_sizes(probes: list[Item], files: dict[int, Path]) -> dict[int, tuple[float, ...]]:
+    """(lookups, link_article, lookups with mmap) ms per article for each database: the
+    median of PASSES passes each, the sizes taking turns."""
+    timings: dict[int, tuple[float, ...]] = {}
+    for mmap in (False, True):
+        dbs = {}
+        for size, path in files.items():
+            db = Database(str(path))
+            use_writer_cache(db)  # the crawler's writing connection, as open_database sets it
+            if mmap:  # SQLite reading the file through mmap instead of read() calls
+                db.execute(f"PRAGMA mmap_size = {2**31}")
+            _probe(db, probes[:20], size)  # warm the caches as a running crawler has them
+            dbs[size] = db
+        passes: dict[int, list[tuple[float, float]]] = {size: [] for size in dbs}
+        for _ in range(PASSES):
+            for size, db in dbs.items():
+                passes[size].append(_probe(db, probes, size))
+        for size, measured in passes.items():
+            lookups = [m[0] for m in measured]
+            middle = statistics.median(lookups)
+            if mmap:
+                timings[size] += (middle,)
+                continue
+            timings[size] = (middle, statistics.median(m[1] for m in measured))
             print(
-                f"  {size:>9,} articles: lookups {lookup:.3f} ms, link_article {link:.3f} ms,"
-                f" lookups with mmap {mapped:.3f} ms (built in {build:.0f} s)",
+                f"  {size:>9,} articles: lookups {middle:.3f} ms (passes {min(lookups):.3f}"
+                f" to {max(lookups):.3f}), link_article {timings[size][1]:.3f} ms",
                 file=sys.stderr,
             )
-    return rows
+        for db in dbs.values():
+            db.close()
+    return timings
 
 
 def _rss_mb() -> float:

@@ -164,11 +164,12 @@ class Rarity:
         """Kind weight times rarity, for every term with a non-zero result."""
         # how far general language's word frequencies still speak for a young database
         prior = PRIOR_FADE_DOCS / (PRIOR_FADE_DOCS + self.total)
+        df, total = self.df, self.total
         weighted = {}
         for t, w in terms.items():
             if w <= 0:
                 continue
-            rarity = idf(self.df.get(t, 0), self.total)
+            rarity = idf(df.get(t, 0), total)
             if prior > 0.01:
                 rarity -= prior * max(0.0, rarity - background_rarity(t))
             if rarity > 0:
@@ -311,7 +312,7 @@ class Prepared(NamedTuple):
 def prepare(db: Database, terms: dict[str, float]) -> Prepared:
     """One statement: the document frequencies of the article's terms, and its weights."""
     # "~stem" entries weigh 0 whatever their rarity; _generic fetches the few it needs
-    rarity = Rarity.fetch(db, (t for t in terms if not t.startswith(LOWER)))
+    rarity = Rarity.fetch(db, [t for t in terms if not t.startswith(LOWER)])
     weights = rarity.weights(terms)
     return Prepared(rarity, weights, heaviest(weights))
 
@@ -436,7 +437,7 @@ def _candidates(
     and what ``compare`` reads of its story terms (``unpack_shared``). One statement."""
     # every posting of an article carries the same (story, hour): any one term it was found
     # under finds it, the one with the shortest postings first in a short index range
-    by_length = sorted(postings, key=lambda p: len(p[1]))
+    by_length = sorted(((f",{ids},", term) for term, ids in postings), key=lambda p: len(p[0]))
     scan = (
         "SELECT s.article_id, s.story_id, s.hour, d.story_blob, d.weight, a.published,"
         " a.published_source FROM (SELECT article_id, story_id, hour FROM story_terms"
@@ -445,8 +446,8 @@ def _candidates(
     )
     params: list[object] = []
     for other in ids:
-        token = str(other)
-        term = next(t for t, found in by_length if token in found.split(","))
+        needle = f",{other},"
+        term = next(t for found, t in by_length if needle in found)
         params += [term, *window, other]
     rows = db.execute(" UNION ALL ".join([scan] * len(ids)), params).fetchall()
     candidates = [
