@@ -524,9 +524,8 @@ def run_scale(probes: list[Item], sizes: tuple[int, ...] = (10_000, 100_000, 1_0
             done = size
             files[size] = Path(tmp) / f"scale-{size}.db"
             if size != sizes[-1]:  # a page-for-page copy: the same layout as built
-                with sqlite3.connect(files[size]) as copy:
+                with closing(sqlite3.connect(files[size])) as copy:
                     db.conn.backup(copy)
-                copy.close()
             print(
                 f"  {size:>9,} articles built in {time.perf_counter() - started:.0f} s",
                 file=sys.stderr,

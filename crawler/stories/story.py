@@ -414,7 +414,8 @@ def _best(score: dict[str, float], n: int) -> list[int]:
         # hundreds of candidates: cut at the n-th best score (a sort of bare floats) first
         cut = sorted(score.values(), reverse=True)[n - 1]
         score = {o: v for o, v in score.items() if v >= cut}
-    return sorted(map(int, score), key=lambda o: (-score[str(o)], o))[:n]
+    best = sorted(score.items(), key=lambda kv: (-kv[1], int(kv[0])))[:n]
+    return [int(other) for other, _ in best]
 
 
 class _Candidate(NamedTuple):

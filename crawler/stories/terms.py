@@ -232,7 +232,7 @@ def pack_terms(terms: dict[str, float], groups: dict[str, str]) -> bytes:
 
 def unpack_terms(blob: bytes) -> tuple[dict[str, float], Groups]:
     """The inverse of ``pack_terms`` (weights rounded to four significant digits)."""
-    keys_line, weights_line, lower_line, groups_line = zlib.decompress(blob).decode().split("\n")
+    keys_line, weights_line, lower_line, groups_line = _packed_lines(blob)
     keys = keys_line.split()
     terms = dict(zip(keys, map(float, weights_line.split()), strict=True))
     lower = [LOWER + t for t in lower_line.split()]
@@ -249,12 +249,18 @@ def unpack_shared(
     """From packed terms, what comparing them with another article's reads: the terms in
     ``wanted`` (the other article's) with their weights and groups, and every stem written in
     lower case. Most of a candidate's terms are not shared, so most are never converted."""
-    keys_line, weights_line, lower_line, groups_line = zlib.decompress(blob).decode().split("\n")
+    keys_line, weights_line, lower_line, groups_line = _packed_lines(blob)
     weight_of = dict(zip(keys_line.split(), weights_line.split(), strict=True))
     terms = {key: float(weight) for key, weight in weight_of.items() if key in wanted}
     pairs = groups_line.replace("=", " ").split()  # "term=group" pairs; neither has a blank
     group_of = dict(zip(pairs[::2], pairs[1::2], strict=True))
     return terms, {key: group_of.get(key, key) for key in terms}, set(lower_line.split())
+
+
+def _packed_lines(blob: bytes) -> tuple[str, str, str, str]:
+    """The four lines of ``pack_terms``: terms, weights, lower-case stems, term=group pairs."""
+    keys, weights, lower, groups = zlib.decompress(blob).decode().split("\n")
+    return keys, weights, lower, groups
 
 
 def _add_run(run: list[_Token], add: Callable[[str, float, str | None], None]) -> None:
