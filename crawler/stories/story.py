@@ -15,9 +15,10 @@ from __future__ import annotations
 import json
 import math
 from collections import OrderedDict
-from collections.abc import Container, Iterable
+from collections.abc import Container, Iterable, Mapping
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
+from operator import itemgetter
 from typing import NamedTuple
 
 from sqlite_utils import Database
@@ -179,7 +180,10 @@ class Rarity:
 
 def heaviest(weights: dict[str, float]) -> dict[str, float]:
     """The MAX_TERMS heaviest terms: what an article posts in the index."""
-    return dict(sorted(weights.items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_TERMS])
+    # heaviest first, ties by term: two stable sorts on plain keys cost less than one on tuples
+    ranked = sorted(weights.items(), key=itemgetter(0))
+    ranked.sort(key=itemgetter(1), reverse=True)
+    return dict(ranked[:MAX_TERMS])
 
 
 def weigh(db: Database, terms: dict[str, float]) -> dict[str, float]:
@@ -204,6 +208,11 @@ class _Doc:
     groups: dict[str, str]
     lower: Container[str]  # the stems it writes in lower case (see _generic)
     own: float  # the weight of its MAX_TERMS heaviest terms: what the report says in all
+
+    @cached_property
+    def order(self) -> dict[str, int]:
+        """Each term's place in ``weights``."""
+        return {t: i for i, t in enumerate(self.weights)}
 
 
 class _LowerStems:
@@ -236,7 +245,13 @@ def _generic(rarity: Rarity, keys: set[str], a: _Doc, b: _Doc) -> dict[str, floa
 
 def compare(rarity: Rarity, a: _Doc, b: _Doc) -> Evidence:
     """Shared evidence of two reports; symmetric in the two."""
-    shared = {t: min(w, b.weights[t]) for t, w in a.weights.items() if t in b.weights}
+    if len(b.weights) < len(a.weights):
+        # a candidate holds only the few terms it shares: walk those, in a's order
+        order = a.order
+        keys = sorted((t for t in b.weights if t in order), key=order.__getitem__)
+    else:
+        keys = [t for t in a.weights if t in b.weights]
+    shared = {t: min(a.weights[t], b.weights[t]) for t in keys}
     words = {
         w for t in shared if not t.startswith(NUMBER) and _is_name(t, a, b) for w in t.split("_")
     }
@@ -282,7 +297,9 @@ def compare(rarity: Rarity, a: _Doc, b: _Doc) -> Evidence:
 
 
 def _is_name(term: str, a: _Doc, b: _Doc) -> bool:
-    return any(doc.groups.get(term, "").startswith(NAME_GROUP) for doc in (a, b))
+    return a.groups.get(term, "").startswith(NAME_GROUP) or b.groups.get(term, "").startswith(
+        NAME_GROUP
+    )
 
 
 def same_event(evidence: Evidence, hours_apart: int, *, timed: bool = True) -> bool:
@@ -389,22 +406,18 @@ def _shortlist_scores(
     by_group: dict[str, list[tuple[float, str]]] = {}
     for term, ids in postings:
         by_group.setdefault(groups.get(term, term), []).append((weights[term], ids))
-    # ids stay text: hundreds are scored, a few shortlisted
+    # ids stay text: hundreds are scored, a few shortlisted. Each group's ids come as one dict
+    # made in C; only the ids already scored under another group are added to in Python.
     score: dict[str, float] = {}
-    get = score.get
     for lists in by_group.values():
-        if len(lists) == 1:
-            weight, ids = lists[0]
-            for other in ids.split(","):
-                score[other] = get(other, 0.0) + weight
-            continue
-        best: dict[str, float] = {}
-        for weight, ids in lists:
-            for other in ids.split(","):
-                if best.get(other, 0.0) < weight:
-                    best[other] = weight
-        for other, weight in best.items():
-            score[other] = get(other, 0.0) + weight
+        if len(lists) > 1:
+            lists.sort(key=itemgetter(0))  # lightest first: a heavier term overwrites
+        best = dict.fromkeys(lists[0][1].split(","), lists[0][0])
+        for weight, ids in lists[1:]:
+            best.update(dict.fromkeys(ids.split(","), weight))
+        for other in best.keys() & score.keys():
+            best[other] += score[other]
+        score.update(best)
     return score, postings
 
 
@@ -422,7 +435,7 @@ class _Candidate(NamedTuple):
     article_id: int
     story_id: int  # as its postings hold them
     hour: int
-    shared: tuple[dict[str, float], dict[str, str], set[str]]  # see unpack_shared
+    shared: tuple[dict[str, float], dict[str, str], Container[str]]  # see unpack_shared
     own: float  # the weight of its posted terms
     undated: bool  # no reliable publication date: its postings sit at its crawl hour
 
@@ -432,7 +445,7 @@ def _candidates(
     ids: list[int],
     postings: list[tuple[str, str]],
     window: tuple[int, int],
-    wanted: Container[str],
+    wanted: Mapping[str, float],
 ) -> list[_Candidate]:
     """The shortlisted articles in id order, each with what its postings in the window hold,
     and what ``compare`` reads of its story terms (``unpack_shared``). One statement."""

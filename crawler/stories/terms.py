@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import zlib
-from collections.abc import Callable, Container, Iterator
+from collections.abc import Callable, Container, Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -244,17 +244,45 @@ def unpack_terms(blob: bytes) -> tuple[dict[str, float], Groups]:
 
 
 def unpack_shared(
-    blob: bytes, wanted: Container[str]
-) -> tuple[dict[str, float], dict[str, str], set[str]]:
+    blob: bytes, wanted: Mapping[str, object]
+) -> tuple[dict[str, float], dict[str, str], Container[str]]:
     """From packed terms, what comparing them with another article's reads: the terms in
-    ``wanted`` (the other article's) with their weights and groups, and every stem written in
-    lower case. Most of a candidate's terms are not shared, so most are never converted."""
+    ``wanted`` (the other article's), in packed order, with their weights and groups, and every
+    stem written in lower case. Most of a candidate's terms are not shared, so most are never
+    converted."""
     keys_line, weights_line, lower_line, groups_line = _packed_lines(blob)
-    weight_of = dict(zip(keys_line.split(), weights_line.split(), strict=True))
-    terms = {key: float(weight) for key, weight in weight_of.items() if key in wanted}
-    pairs = groups_line.replace("=", " ").split()  # "term=group" pairs; neither has a blank
-    group_of = dict(zip(pairs[::2], pairs[1::2], strict=True))
-    return terms, {key: group_of.get(key, key) for key in terms}, set(lower_line.split())
+    keys = keys_line.split()
+    # a set intersection in C finds the few shared terms; only they are read further
+    shared = sorted((keys.index(key), key) for key in wanted.keys() & keys)
+    if not shared:
+        return {}, {}, _StemLine(lower_line)
+    weights = weights_line.split()
+    terms = {key: float(weights[i]) for i, key in shared}
+    pairs = f" {groups_line} "
+    return terms, {key: _group_of(pairs, key) for key in terms}, _StemLine(lower_line)
+
+
+def _group_of(pairs: str, key: str) -> str:
+    """The group of ``key`` in a packed "term=group" line padded with a blank at both ends:
+    itself when the line has none."""
+    # neither a term nor a group has a blank: " key=" starts the key's pair, the next blank
+    # ends it
+    start = pairs.find(f" {key}=")
+    if start < 0:
+        return key
+    start += len(key) + 2
+    return pairs[start : pairs.index(" ", start)]
+
+
+class _StemLine:
+    """The lower-case stems of packed terms, searched in their line as it is: a comparison
+    asks for a few of them, a set of all would cost more than every search."""
+
+    def __init__(self, line: str) -> None:
+        self.line = f" {line} "
+
+    def __contains__(self, stem: object) -> bool:
+        return f" {stem} " in self.line
 
 
 def _packed_lines(blob: bytes) -> tuple[str, str, str, str]:
