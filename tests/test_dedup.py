@@ -385,3 +385,14 @@ def test_rows_indexed_before_packed_terms_are_backfilled(tmp_path: Path) -> None
     assert unpacked.keys() == story.story_terms(*REPORTS[0][:2])[0].keys()
     second = add(db, *REPORTS[1][:2], REPORTS[1][2], seen_at=REPORTS[1][2])
     assert second.story_id == first.story_id and second.duplicate_of is None
+
+
+@pytest.mark.parametrize("n", [dedup.EXACT_MIN_WORDS, dedup.NEAR_MIN_WORDS, 80, 500])
+def test_word_count_test_stops_early_and_answers_as_a_full_count(n: int) -> None:
+    rng = random.Random(n)
+    for length in [0, 1, n - 1, n, n + 1, 2 * n - 1, 2 * n, 2 * n + 1, 99, 100, 101, 1500]:
+        words = [rng.choice(["cartel", "1,000", "—", "U.S.", "a"]) for _ in range(max(length, 0))]
+        text = "\n ".join(words) + "  "
+        exact = len(dedup.tokens(text)) >= n
+        expected = len(text.split()) >= 2 * n or exact
+        assert dedup._Words(text).at_least(n) == expected

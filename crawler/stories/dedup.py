@@ -57,6 +57,7 @@ __all__ = [
 NEAR_MIN_WORDS = 50
 # Below this even the exact hash is ignored: an empty or one-line body says nothing.
 EXACT_MIN_WORDS = 8
+_ROUGH_CAP = 2 * max(NEAR_MIN_WORDS, EXACT_MIN_WORDS)  # see _Words.at_least
 # Verification on 4-word shingles. Unrelated texts in the benchmark reach Jaccard 0.15 and
 # containment 0.28; lightly edited copies stay above 0.6 Jaccard, truncated and updated ones
 # above 0.9 containment.
@@ -251,7 +252,9 @@ class _Words:
     def at_least(self, n: int) -> bool:
         # whitespace words bound the tokens from below only roughly; decide exactly near n
         if self._rough is None:
-            self._rough = len(self.text.split())
+            # the count stops at _ROUGH_CAP words: a long text is not split in full to tell
+            # it has 100 (beyond the cap the exact count below decides, as near n)
+            self._rough = len(self.text.split(None, _ROUGH_CAP - 1))
         if self._rough >= 2 * n:
             return True
         return len(self.tokens) >= n
