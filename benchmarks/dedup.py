@@ -42,8 +42,8 @@ from sqlite_utils import Database
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from crawler.store import storage  # noqa: E402
 from crawler.store.migrations import migrations  # noqa: E402
-from crawler.store.storage import use_writer_cache  # noqa: E402
 from crawler.stories import dedup  # noqa: E402
 from crawler.stories.dedup_text import hamming, shingle_hashes, tokens  # noqa: E402
 from crawler.timeutil import event_hour  # noqa: E402
@@ -435,16 +435,13 @@ def _fill(
     db.conn.commit()
 
 
-def _probe(db: Database, probes: list[Item], size: int) -> tuple[float, float]:
-    """Mean ms per new article dated at the newest hour: (lookups only, whole link_article).
+Prepared = tuple[Item, str, int, bytes, tuple[dict[str, float], dict[str, str]]]
 
-    Lookups are what ``link_article`` reads (GUID, exact hash, bands, story postings); the
-    whole call adds its index writes. Rolled back, so every size sees the same database.
-    """
-    newest = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(hours=480_000 + size * 24 // PER_DAY)
-    seen = newest.isoformat()
-    # what the crawl's extraction workers compute before the writer looks anything up
-    prepared = [
+
+def prepare_probes(probes: list[Item]) -> list[Prepared]:
+    """What the crawl's extraction workers compute before the writer looks anything up:
+    content hash, SimHash, signature and story terms."""
+    return [
         (
             p,
             dedup.content_hash(p.text),
@@ -454,6 +451,19 @@ def _probe(db: Database, probes: list[Item], size: int) -> tuple[float, float]:
         )
         for p in probes
     ]
+
+
+def _probe(
+    db: Database, prepared: list[Prepared], size: int, *, link: bool = True
+) -> tuple[float, float]:
+    """Mean ms per new article dated at the newest hour: (lookups only, whole link_article).
+
+    Lookups are what ``link_article`` reads (GUID, exact hash, bands, story postings); the
+    whole call adds its index writes (skipped unless ``link``). Rolled back, so every size
+    sees the same database.
+    """
+    newest = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(hours=480_000 + size * 24 // PER_DAY)
+    seen = newest.isoformat()
     db.execute("BEGIN IMMEDIATE")
     lookups = linking = 0.0
     for n, (item, chash, fp, sig, parsed) in enumerate(prepared):
@@ -478,6 +488,9 @@ def _probe(db: Database, probes: list[Item], size: int) -> tuple[float, float]:
         hour = event_hour(seen, seen)
         dedup.story.find_story(db, article_id, terms, groups, hour)
         middle = time.perf_counter()
+        if not link:
+            lookups += middle - started
+            continue
         dedup.link_article(
             db,
             article_id,
@@ -498,39 +511,67 @@ def _index_bytes(db: Database) -> int:
     return int(row[0] or 0)
 
 
+def scale_probes(data: Path | None, stories: Path = HERE / "dedup_stories.toml") -> list[Item]:
+    """The scale test's probe articles: the hand-written reports, and 80 real gold texts
+    (``data``'s ground-truth.json) under made-up headlines."""
+    probes = story_items(stories)
+    if data and (data / "ground-truth.json").exists():
+        gold = json.loads((data / "ground-truth.json").read_text())
+        texts = [v["articleBody"] for _, v in sorted(gold.items())][:80]
+        probes += [Item("bg", "bg", _headline(t, random.Random(0)), t) for t in texts]
+    return probes
+
+
+class _ScaleBuilder:
+    """A synthetic index grown size by size into one WAL database file."""
+
+    def __init__(self, path: Path, probes: list[Item]) -> None:
+        self.rng = np.random.default_rng(1)
+        # The heaviest synthetic terms are real ones, so probes hit long postings lists.
+        parsed = [dedup.story.story_terms(p.title, p.text) for p in probes]
+        real = [t for terms, _ in parsed for t in terms]
+        self.blobs = [dedup.story.pack_terms(*p) for p in parsed]
+        self.vocab = list(dict.fromkeys(real)) + [f"t{i}" for i in range(300_000)]
+        self.db = new_db(str(path))
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.size = 0
+
+    def grow(self, size: int) -> None:
+        started = time.perf_counter()
+        _fill(self.db, self.size, size, self.vocab, self.rng, self.blobs)
+        # a running crawler's WAL is checkpointed as it goes; right after a bulk fill it
+        # holds hundreds of MiB that every page read would look up first
+        self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        self.size = size
+        print(
+            f"  {size:>9,} articles built in {time.perf_counter() - started:.0f} s",
+            file=sys.stderr,
+        )
+
+
+def build_scale_db(path: Path, size: int, probes: list[Item]) -> None:
+    """The synthetic index of ``run_scale`` at one size, in ``path``."""
+    builder = _ScaleBuilder(path, probes)
+    builder.grow(size)
+    builder.db.close()
+
+
 def run_scale(probes: list[Item], sizes: tuple[int, ...] = (10_000, 100_000, 1_000_000)) -> list:
     """Build the database size by size (a copy of the file kept at each), then time the
     probes on every size in turn, pass by pass: a change in the shared machine's speed
     during the run falls on all sizes alike."""
-    rng = np.random.default_rng(1)
-    # The heaviest synthetic terms are real ones, so probes hit long postings lists.
-    parsed = [dedup.story.story_terms(p.title, p.text) for p in probes]
-    real = [t for terms, _ in parsed for t in terms]
-    blobs = [dedup.story.pack_terms(*p) for p in parsed]
-    vocab = list(dict.fromkeys(real)) + [f"t{i}" for i in range(300_000)]
     with tempfile.TemporaryDirectory() as tmp:
         building = Path(tmp) / "scale.db"
-        db = new_db(str(building))
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=NORMAL")
+        builder = _ScaleBuilder(building, probes)
         files: dict[int, Path] = {}
-        done = 0
         for size in sizes:
-            started = time.perf_counter()
-            _fill(db, done, size, vocab, rng, blobs)
-            # a running crawler's WAL is checkpointed as it goes; right after a bulk fill it
-            # holds hundreds of MiB that every page read would look up first
-            db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            done = size
+            builder.grow(size)
             files[size] = Path(tmp) / f"scale-{size}.db"
             if size != sizes[-1]:  # a page-for-page copy: the same layout as built
                 with closing(sqlite3.connect(files[size])) as copy:
-                    db.conn.backup(copy)
-            print(
-                f"  {size:>9,} articles built in {time.perf_counter() - started:.0f} s",
-                file=sys.stderr,
-            )
-        db.close()
+                    builder.db.conn.backup(copy)
+        builder.db.close()
         building.rename(files[sizes[-1]])
         rows = []
         for size, timing in _time_sizes(probes, files).items():
@@ -542,20 +583,21 @@ def run_scale(probes: list[Item], sizes: tuple[int, ...] = (10_000, 100_000, 1_0
 def _time_sizes(probes: list[Item], files: dict[int, Path]) -> dict[int, tuple[float, ...]]:
     """(lookups, link_article, lookups with mmap) ms per article for each database: the
     median of PASSES passes each, the sizes taking turns."""
+    prepared = prepare_probes(probes)
     timings: dict[int, tuple[float, ...]] = {}
     for mmap in (False, True):
         dbs = {}
         for size, path in files.items():
             db = Database(str(path))
-            use_writer_cache(db)  # the crawler's writing connection, as open_database sets it
+            storage.use_writer_cache(db)  # as open_database sets the writing connection
             if mmap:  # SQLite reading the file through mmap instead of read() calls
                 db.execute(f"PRAGMA mmap_size = {2**31}")
-            _probe(db, probes[:20], size)  # warm the caches as a running crawler has them
+            _probe(db, prepared[:20], size)  # warm the caches as a running crawler has them
             dbs[size] = db
         passes: dict[int, list[tuple[float, float]]] = {size: [] for size in dbs}
         for _ in range(PASSES):
             for size, db in dbs.items():
-                passes[size].append(_probe(db, probes, size))
+                passes[size].append(_probe(db, prepared, size))
         for size, measured in passes.items():
             lookups = [m[0] for m in measured]
             middle = statistics.median(lookups)
@@ -664,9 +706,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         ok &= state > 1 or exact == SAMPLE_ORDERS  # the second day's is reported, no target
     if args.scale:
-        probes = stories + (
-            [Item("bg", "bg", _headline(t, random.Random(0)), t) for t in background[:80]]
-        )
+        probes = scale_probes(args.data, args.stories)
         rows = run_scale(probes, tuple(int(n) for n in args.scale_sizes.split(",")))
         print(
             f"\n## Scale ({len(probes)} probe articles per size, warm cache,"

@@ -1,0 +1,174 @@
+"""Lookup cost of the working tree against another revision, on one database, in one run.
+
+    python benchmarks/lookup_ab.py --data DIR/aeb --base REV [--size 1000000] [--db FILE]
+        [--passes 8] [--instructions]
+
+Builds the synthetic index of ``dedup.py --scale`` at one size (or reuses ``--db``, which it
+keeps), exports REV's ``crawler/`` with ``git archive``, then times the 139 probe articles
+of ``dedup.py --scale`` (lookups, and the whole ``link_article``, rolled back) with each
+tree in turn, a fresh process per pass, alternating. On a shared machine whose speed drifts
+by 1.5x within minutes, only such a same-run comparison says whether a change made lookups
+cheaper. ``--instructions`` counts CPU instructions instead (valgrind's callgrind, about 4
+minutes at 1M): the same on every run, whatever else the machine does, but blind to waiting
+for the disk.
+
+REV must have the functions the harness calls (``dedup.py``'s ``_probe``): any revision since
+the story terms were parsed in the extraction workers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tarfile
+import tempfile
+from io import BytesIO
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+
+
+def _child(tree: Path, db_path: Path, size: int, data: Path, plan: str) -> None:
+    """One tree's passes (run in a fresh process), one per letter of ``plan``: "F" a full pass
+    (lookups and link_article), "L" lookups only. One JSON line of (lookups, link) ms each."""
+    # this tree's crawler package first, whatever an (editable) install maps "crawler" to
+    sys.meta_path[:] = [f for f in sys.meta_path if "editable" not in type(f).__module__]
+    sys.path.insert(0, str(tree))
+    import crawler.stories.dedup  # noqa: F401  (imported from `tree` before the harness)
+
+    sys.path.insert(1, str(HERE))
+    import dedup as harness
+    from sqlite_utils import Database
+
+    from crawler.store import storage
+
+    prepared = harness.prepare_probes(harness.scale_probes(data))
+    db = Database(str(db_path))
+    if hasattr(storage, "use_writer_cache"):  # else the tree's writer kept SQLite's default
+        storage.use_writer_cache(db)
+    harness._probe(db, prepared, size)  # warm the caches as a running crawler has them
+    print(json.dumps([harness._probe(db, prepared, size, link=kind == "F") for kind in plan]))
+
+
+def _export(rev: str, into: Path) -> Path:
+    """REV's crawler package, as committed."""
+    archive = subprocess.run(
+        ["git", "-C", str(ROOT), "archive", "--format=tar", rev, "crawler"],
+        check=True,
+        capture_output=True,
+    ).stdout
+    with tarfile.open(fileobj=BytesIO(archive)) as tar:
+        tar.extractall(into, filter="data")
+    return into
+
+
+def _run(tree: Path, args: argparse.Namespace, plan: str, tool: list[str]) -> str:
+    command = [
+        *tool,
+        sys.executable,
+        __file__,
+        "--child",
+        str(tree),
+        "--db",
+        str(args.db),
+        "--size",
+        str(args.size),
+        "--data",
+        str(args.data),
+        "--plan",
+        plan,
+    ]
+    done = subprocess.run(command, capture_output=True, text=True)
+    if done.returncode != 0:
+        sys.exit(f"the {tree} pass failed:\n{done.stderr[-3000:]}")
+    return done.stdout + done.stderr
+
+
+def _wall(trees: dict[str, Path], args: argparse.Namespace) -> None:
+    runs: dict[str, list[tuple[float, float]]] = {name: [] for name in trees}
+    for turn in range(args.passes):
+        order = list(trees) if turn % 2 == 0 else list(reversed(trees))
+        for name in order:
+            out = _run(trees[name], args, "F", [])
+            runs[name] += [tuple(p) for p in json.loads(out.strip().splitlines()[-1])]
+    base, now = runs["base"], runs["working tree"]
+    print("\n| tree | lookups ms/article (passes) | link_article ms/article |\n|---|---|---|")
+    for name, passes in runs.items():
+        lookups = [p[0] for p in passes]
+        print(
+            f"| {name} | {statistics.median(lookups):.3f} ({min(lookups):.2f}-{max(lookups):.2f})"
+            f" | {statistics.median(p[1] for p in passes):.3f} |"
+        )
+    pairs = list(zip(now, base, strict=True))
+    ratios = sorted(n[0] / b[0] for n, b in pairs)
+    print(
+        f"\nworking tree / base, lookups: median of {len(ratios)} pass-by-pass ratios"
+        f" {statistics.median(ratios):.3f} (range {ratios[0]:.3f}-{ratios[-1]:.3f});"
+        f" link_article {statistics.median(n[1] / b[1] for n, b in pairs):.3f}"
+    )
+
+
+def _instructions(trees: dict[str, Path], args: argparse.Namespace, probes: int) -> None:
+    if shutil.which("valgrind") is None:
+        sys.exit("--instructions needs valgrind (callgrind) on PATH")
+    tool = ["valgrind", "--tool=callgrind", "--cache-sim=no", "--callgrind-out-file=/dev/null"]
+    per: dict[str, dict[str, float]] = {}
+    for name, tree in trees.items():
+        # one pass's cost is the difference between runs with and without it (the probes'
+        # preparation, the extraction workers' part, and a warming pass come before)
+        counts = {}
+        for plan in ("F", "FF", "FL"):
+            out = _run(tree, args, plan, tool)
+            counts[plan] = int(re.findall(r"Collected : (\d+)", out)[-1])
+        per[name] = {
+            "lookups": (counts["FL"] - counts["F"]) / probes,
+            "lookups and link_article": (counts["FF"] - counts["F"]) / probes,
+        }
+    print("\n| instructions per probe | base | working tree | working tree / base |")
+    print("|---|---|---|---|")
+    for kind in per["base"]:
+        base, now = per["base"][kind], per["working tree"][kind]
+        print(f"| {kind} | {base / 1e6:.2f} M | {now / 1e6:.2f} M | {now / base:.3f} |")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, required=True, help="the aeb folder")
+    parser.add_argument("--base", default="HEAD", help="the revision to compare with")
+    parser.add_argument("--size", type=int, default=1_000_000, help="stored articles")
+    parser.add_argument("--db", type=Path, help="a database built by an earlier run (kept)")
+    parser.add_argument("--passes", type=int, default=8)
+    parser.add_argument("--instructions", action="store_true")
+    parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--plan", default="F", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        _child(args.child, args.db, args.size, args.data, args.plan)
+        return 0
+    sys.path.insert(0, str(HERE))
+    import dedup as harness
+
+    probes = harness.scale_probes(args.data)
+    with tempfile.TemporaryDirectory() as tmp:
+        if args.db is None:
+            args.db = Path(tmp) / "scale.db"
+            harness.build_scale_db(args.db, args.size, probes)
+        elif not args.db.exists():
+            harness.build_scale_db(args.db, args.size, probes)
+        trees = {"base": _export(args.base, Path(tmp) / "base"), "working tree": ROOT}
+        print(f"{args.size:,} stored articles, {len(probes)} probes, base {args.base}")
+        if args.instructions:
+            _instructions(trees, args, len(probes))
+        else:
+            _wall(trees, args)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
