@@ -488,8 +488,8 @@ def _probe(
         hour = event_hour(seen, seen)
         dedup.story.find_story(db, article_id, terms, groups, hour)
         middle = time.perf_counter()
+        lookups += middle - started
         if not link:
-            lookups += middle - started
             continue
         dedup.link_article(
             db,
@@ -498,7 +498,6 @@ def _probe(
                 item.title, item.text, seen, seen, chash, fp, signature=sig, terms=parsed
             ),
         )
-        lookups += middle - started
         linking += time.perf_counter() - middle
     db.execute("ROLLBACK")
     return lookups / len(prepared) * 1000, linking / len(prepared) * 1000

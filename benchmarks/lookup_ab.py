@@ -8,9 +8,9 @@ keeps), exports REV's ``crawler/`` with ``git archive``, then times the 139 prob
 of ``dedup.py --scale`` (lookups, and the whole ``link_article``, rolled back) with each
 tree in turn, a fresh process per pass, alternating. On a shared machine whose speed drifts
 by 1.5x within minutes, only such a same-run comparison says whether a change made lookups
-cheaper. ``--instructions`` counts CPU instructions instead (valgrind's callgrind, about 4
-minutes at 1M): the same on every run, whatever else the machine does, but blind to waiting
-for the disk.
+cheaper. ``--instructions`` counts CPU instructions instead (valgrind's callgrind, about 13
+minutes per tree at 1M, mostly Python's imports): the same on every run, whatever else the
+machine does, but blind to waiting for the disk.
 
 REV must have the functions the harness calls (``dedup.py``'s ``_probe``): any revision since
 the story terms were parsed in the extraction workers.
@@ -156,10 +156,8 @@ def main(argv: list[str] | None = None) -> int:
 
     probes = harness.scale_probes(args.data)
     with tempfile.TemporaryDirectory() as tmp:
-        if args.db is None:
-            args.db = Path(tmp) / "scale.db"
-            harness.build_scale_db(args.db, args.size, probes)
-        elif not args.db.exists():
+        args.db = args.db or Path(tmp) / "scale.db"
+        if not args.db.exists():
             harness.build_scale_db(args.db, args.size, probes)
         trees = {"base": _export(args.base, Path(tmp) / "base"), "working tree": ROOT}
         print(f"{args.size:,} stored articles, {len(probes)} probes, base {args.base}")
