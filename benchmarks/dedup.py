@@ -42,11 +42,11 @@ from sqlite_utils import Database
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from crawler.core.timeutil import event_hour  # noqa: E402
 from crawler.store import storage  # noqa: E402
 from crawler.store.migrations import migrations  # noqa: E402
 from crawler.stories import dedup  # noqa: E402
 from crawler.stories.dedup_text import hamming, shingle_hashes, tokens  # noqa: E402
-from crawler.timeutil import event_hour  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 TARGETS = {"dup_precision": 0.99, "dup_recall": 0.95, "story_precision": 0.95, "story_recall": 0.90}
@@ -737,9 +737,9 @@ def sample_web_orders(count: int, seed: int, state: int = 1) -> tuple[int, float
     """The sample news web's on-topic articles as of ``state`` (2: both days' articles, as a
     first crawl after the site published meets them), processed as a crawl does, ingested
     in ``count`` random orders: orders grouped exactly right, mean precision and recall."""
-    from crawler.pages import PageJob, configure_topics, process_page
+    from crawler.ingest.ingest import IngestOptions, ingest_results
+    from crawler.processing.pages import PageJob, configure_topics, process_page
     from crawler.sample_site.server import article_page, load_manifest
-    from crawler.store.ingest import IngestOptions, ingest_results
 
     manifest = load_manifest()
     configure_topics([("sample", manifest["topic_query"])])

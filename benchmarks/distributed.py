@@ -119,7 +119,7 @@ def _children_cpu() -> float:
 
 
 def _process(args: tuple[PageSet, int, int]) -> Any:
-    from crawler.pages import PageJob, configure_topics, process_page
+    from crawler.processing.pages import PageJob, configure_topics, process_page
 
     pages, index, port = args
     configure_topics([])
@@ -160,8 +160,8 @@ def build_stored(path: Path, stored: int, results: list[Any]) -> None:
 def ingest_rate(path: Path, redis_url: str, results: list[Any]) -> dict[str, Any]:
     import redis
 
-    from crawler.config import Config
-    from crawler.distributed import STREAM_KEY, IngestWriter, new_run_tags, push_entries
+    from crawler.config.settings import Config
+    from crawler.distributed.queue import STREAM_KEY, IngestWriter, new_run_tags, push_entries
     from crawler.store.storage import open_database, start_run
 
     client = redis.Redis.from_url(redis_url)

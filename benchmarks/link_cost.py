@@ -7,7 +7,7 @@
 The database a crawl left is copied, its linking undone (stories, duplicate links, the
 duplicate and story indexes, document frequencies, flags), and every article held again with
 what an extraction worker computes for it (text signature, packed story terms), as one run
-that stored them all. ``crawler.stories.pending.link_pending`` then links them in canonical
+that stored them all. ``crawler.ingest.pending.link_pending`` then links them in canonical
 order; the script prints its wall and CPU time and a digest of the stories, duplicate links and
 flags, so two versions of the code can be compared on the same articles: the digests must be
 equal. The general-language rarity table is built first (a crawl prefetches it while it runs).
@@ -26,10 +26,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from crawler.ingest.pending import link_pending  # noqa: E402
 from crawler.store.storage import open_database  # noqa: E402
 from crawler.stories import prior  # noqa: E402
 from crawler.stories.dedup_text import text_digests  # noqa: E402
-from crawler.stories.pending import link_pending  # noqa: E402
 from crawler.stories.terms import pack_terms, story_terms  # noqa: E402
 
 UNDONE = (

@@ -23,7 +23,7 @@ import trafilatura  # noqa: E402
 from crawl import PageSet, load_originals  # noqa: E402
 from trafilatura.meta import reset_caches  # noqa: E402
 
-from crawler.pages import PageJob, process_page  # noqa: E402
+from crawler.processing.pages import PageJob, process_page  # noqa: E402
 
 
 def main() -> None:

@@ -41,7 +41,7 @@ def steps() -> dict[str, Callable[[bytes], object]]:
     from lxml import etree
 
     from crawler.extraction.pagemeta import decode_html, parse_html
-    from crawler.pages import PageJob, configure_topics, process_page
+    from crawler.processing.pages import PageJob, configure_topics, process_page
 
     text_xpath = etree.XPath(
         "//text()[not(parent::script) and not(parent::style)]", smart_strings=False
@@ -100,7 +100,7 @@ def steps() -> dict[str, Callable[[bytes], object]]:
     setups = {"no topic": no_topic, "topic `Mexico OR Mexican`": mexico_topic}
     pipeline.setups = setups  # type: ignore[attr-defined]
 
-    from crawler.prefilter import page_text
+    from crawler.topics.prefilter import page_text
 
     def prefilter(body: bytes) -> object:
         tree = parse_html(body)

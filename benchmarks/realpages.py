@@ -415,7 +415,7 @@ def trafilatura_baseline(
 
 def page_cost(pages: list[Page], site: Site) -> tuple[float, float]:
     """CPU seconds of trafilatura.extract and of process_page over the pages, alternating."""
-    from crawler.pages import PageJob, process_page
+    from crawler.processing.pages import PageJob, process_page
 
     ours = theirs = 0.0
     trafilatura.extract(pages[0].html)

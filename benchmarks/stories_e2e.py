@@ -159,7 +159,7 @@ def score(result: dict[str, Any], truth: dict[str, Any], half: str) -> dict[str,
 def start_workers(config: Path, workdir: Path, redis_url: str) -> list[subprocess.Popen[bytes]]:
     import redis
 
-    from crawler.distributed import WORKERS_KEY
+    from crawler.distributed.queue import WORKERS_KEY
 
     workers = [start_worker(config, workdir / f"worker{i}.log") for i in range(2)]
     client = redis.Redis.from_url(redis_url)

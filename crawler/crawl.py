@@ -12,11 +12,10 @@ from typing import TYPE_CHECKING, Any
 
 from sqlite_utils import Database
 
-from crawler.config import Config, Source
-from crawler.context import CrawlContext
-from crawler.failures import run_failures
-from crawler.offtopic import LocalVerdicts, RedisVerdicts, publish_verdicts
-from crawler.pool import pool_for
+from crawler.config.settings import Config, Source
+from crawler.processing.pool import pool_for
+from crawler.read.failures import run_failures
+from crawler.scraping.context import CrawlContext
 from crawler.store.storage import (
     articles_to_recheck,
     finish_run,
@@ -25,12 +24,13 @@ from crawler.store.storage import (
     open_database,
     start_run,
 )
-from crawler.topics import topics_key
+from crawler.topics.offtopic import LocalVerdicts, RedisVerdicts, publish_verdicts
+from crawler.topics.query import topics_key
 
 if TYPE_CHECKING:  # [distributed] only: redis may not be installed
     import redis
 
-    from crawler.distributed import IngestWriter
+    from crawler.distributed.queue import IngestWriter
 
 logger = logging.getLogger(__name__)
 
@@ -265,7 +265,7 @@ def record_health(db: Any, sources: tuple[Source, ...], spider: Any, status: str
 def link_stored(db: Any, run_id: int, baseline: bool, counts: Counter[str]) -> None:
     """Link what the run stored to copies and stories, in canonical order, and count the story
     flags (whatever stopped the run: what it stored is linked, by the next run otherwise)."""
-    from crawler.stories.pending import link_pending
+    from crawler.ingest.pending import link_pending
 
     try:
         counts.update(link_pending(db, run_id, baseline=baseline))
@@ -275,7 +275,7 @@ def link_stored(db: Any, run_id: int, baseline: bool, counts: Counter[str]) -> N
 
 def _start_distributed(config: Config, context: CrawlContext, database: str) -> IngestWriter:
     """Join the shared queue as the run's seeder and worker, and start the ingest writer."""
-    from crawler.distributed import Cluster, IngestWriter, connect, new_run_tags
+    from crawler.distributed.queue import Cluster, IngestWriter, connect, new_run_tags
 
     assert config.redis_url is not None
     server = connect(config.redis_url)
@@ -297,7 +297,7 @@ def _finish_distributed(
 ) -> None:
     """Stop the writer (everything is ingested once the queue drained), write the listing
     validators, and take the run's counters from Redis: every worker added to them."""
-    from crawler.distributed import forget_run, read_counts
+    from crawler.distributed.queue import forget_run, read_counts
 
     cluster = context.distributed
     assert cluster is not None and cluster.tags is not None, "a crawl's cluster seeds its run"
@@ -311,7 +311,7 @@ def _finish_distributed(
 
 def run_worker(config: Config, verbosity: int = 0) -> None:
     """`newswatch worker`: fetch and extract from the shared queue until SIGINT/SIGTERM."""
-    from crawler.distributed import Cluster, connect
+    from crawler.distributed.queue import Cluster, connect
 
     assert config.redis_url is not None
     cluster = Cluster(connect(config.redis_url), config.lease_seconds, "worker")
@@ -343,8 +343,8 @@ def seed_distributed_run(
     """
     import asyncio
 
-    from crawler.distributed import Cluster, new_run_tags
-    from crawler.scraping.distributed import seeding_scheduler
+    from crawler.distributed.queue import Cluster, new_run_tags
+    from crawler.distributed.scrapy import seeding_scheduler
     from spiders.news import NewsSpider
 
     sources = select_sources(config, source_names)

@@ -24,10 +24,10 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlite_utils import Database
 
-from crawler.config import Config, Source
+from crawler.config.settings import Config, Source
+from crawler.core.timeutil import parse_iso
 from crawler.store.health import record_source_outcomes
 from crawler.store.storage import finish_run, open_database, utcnow, write_transaction
-from crawler.timeutil import parse_iso
 from schedules.lock import SchedulerLock
 from schedules.polling import PollState, next_interval
 
@@ -341,7 +341,7 @@ class SeedingScheduler(Scheduler):
     DRAIN_CHECK_SECONDS = 1.0
 
     def __init__(self, config: Config, config_path: str | None, database: str) -> None:
-        from crawler.distributed import IngestWriter, connect
+        from crawler.distributed.queue import IngestWriter, connect
 
         super().__init__(config, config_path, database)
         assert config.redis_url is not None
@@ -373,7 +373,7 @@ class SeedingScheduler(Scheduler):
 
     def check_runs(self) -> None:
         """Finish the open runs once the queue, the leases and the stream are all empty."""
-        from crawler.distributed import queue_state
+        from crawler.distributed.queue import queue_state
 
         with self.lock:
             runs = dict(self.open_runs)
@@ -390,7 +390,7 @@ class SeedingScheduler(Scheduler):
 
     def _finish(self, db: Database, name: str, run: OpenRun, how: str) -> None:
         from crawler.crawl import RunSummary, link_stored, record_health, run_status
-        from crawler.distributed import forget_run, read_counts
+        from crawler.distributed.queue import forget_run, read_counts
 
         counts = read_counts(self.server, run.tags)
         link_stored(db, run.run_id, bool(run.tags.get("baseline")), counts)

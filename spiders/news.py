@@ -14,9 +14,9 @@ from scrapy.http import Request, Response, TextResponse
 from scrapy.linkextractors import LinkExtractor
 from twisted.python.failure import Failure
 
-from crawler.budgets import SourceBudget
-from crawler.context import CrawlContext
-from crawler.discovery import (
+from crawler.core.items import FetchRecord, PageItem
+from crawler.core.urls import canonicalize_url, is_crawlable_url
+from crawler.listings.discovery import (
     DiscoveryError,
     Entry,
     SitemapTooLarge,
@@ -26,10 +26,10 @@ from crawler.discovery import (
     looks_like_feed,
     parse_feed,
 )
-from crawler.items import FetchRecord, PageItem
-from crawler.pages import PageJob, not_a_page, with_declared_bom
+from crawler.processing.pages import PageJob, not_a_page, with_declared_bom
+from crawler.scraping.budgets import SourceBudget
+from crawler.scraping.context import CrawlContext
 from crawler.scraping.errors import RedirectLoop, Refused, RobotsUnavailable
-from crawler.urls import canonicalize_url, is_crawlable_url
 
 _TIMEOUTS = {"DownloadTimeoutError", "TimeoutError", "TCPTimedOutError", "UserTimeoutError"}
 _CONNECTION = {

@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from crawler.cli.main import cli
-from crawler.config import ConfigError, load_config, parse_config, parse_duration
+from crawler.config.settings import ConfigError, load_config, parse_config, parse_duration
 from tests.conftest import run_cli
 
 GOOD_SOURCE = """

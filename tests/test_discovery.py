@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from crawler.discovery import DiscoveryError, parse_feed, parse_listing_date, parse_sitemap
+from crawler.listings.discovery import DiscoveryError, parse_feed, parse_listing_date, parse_sitemap
 
 RSS = b"""<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>
 <item><title>Cartel leaders sent to US</title><link>https://ex.org/a?utm_source=rss</link>
@@ -97,7 +97,7 @@ def test_listing_dates() -> None:
 
 
 def test_well_formed_xml() -> None:
-    from crawler.discovery import is_well_formed_xml
+    from crawler.listings.discovery import is_well_formed_xml
 
     assert is_well_formed_xml(RSS)
     assert not is_well_formed_xml(b"<rss><channel><item></rss>")
@@ -106,7 +106,7 @@ def test_well_formed_xml() -> None:
 def test_gzip_sitemap_is_read_as_a_stream_and_a_bomb_is_too_large() -> None:
     import gzip
 
-    from crawler.discovery import SitemapTooLarge
+    from crawler.listings.discovery import SitemapTooLarge
 
     entries, _ = parse_sitemap(gzip.compress(NEWS_SITEMAP), "https://ex.org/s.xml.gz")
     assert [e.url for e in entries] == ["https://ex.org/n1", "https://ex.org/n2"]

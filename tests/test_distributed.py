@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from crawler.config import ConfigError, parse_config
+from crawler.config.settings import ConfigError, parse_config
 from crawler.sample_site import SampleWeb
 from tests.conftest import MonitoredWeb, run_cli, sample_web, start_cli
 from tests.redis_server import BINARY as REDIS_BINARY
@@ -113,7 +113,7 @@ def article_fetches(web: SampleWeb) -> Counter[str]:
 def test_workers_read_the_crawls_off_topic_verdicts(redis_url: str) -> None:
     import redis
 
-    from crawler.offtopic import LocalVerdicts, RedisVerdicts, publish_verdicts
+    from crawler.topics.offtopic import LocalVerdicts, RedisVerdicts, publish_verdicts
 
     known = {
         "https://a.example/old": ("off_topic", "2026-01-01T00:00:00+00:00"),
@@ -215,7 +215,7 @@ def test_killing_a_worker_mid_crawl_loses_nothing(
 ) -> None:
     import redis
 
-    from crawler.distributed import INFLIGHT_KEY, STATS_KEY, WORKERS_KEY
+    from crawler.distributed.queue import INFLIGHT_KEY, STATS_KEY, WORKERS_KEY
 
     client = redis.Redis.from_url(redis_url)
     db = tmp_path / "killed.db"
@@ -299,8 +299,8 @@ def test_writer_crash_between_commit_and_ack_redelivers_idempotently(
 ) -> None:
     import redis
 
-    from crawler.config import Config
-    from crawler.distributed import (
+    from crawler.config.settings import Config
+    from crawler.distributed.queue import (
         GROUP,
         STREAM_KEY,
         WRITER,
@@ -308,7 +308,7 @@ def test_writer_crash_between_commit_and_ack_redelivers_idempotently(
         new_run_tags,
         push_entries,
     )
-    from crawler.pages import PageJob, configure_topics, process_page
+    from crawler.processing.pages import PageJob, configure_topics, process_page
     from crawler.sample_site.server import SITE_DIR
     from crawler.store.storage import open_database, start_run
 

@@ -10,8 +10,8 @@ import pytest
 from click.testing import CliRunner
 
 from crawler.cli.main import cli
-from crawler.config import CRAWL_KEYS, MACHINE_DEFAULTS, CrawlSettings, load_config
-from crawler.starter import starter_config
+from crawler.config.settings import CRAWL_KEYS, MACHINE_DEFAULTS, CrawlSettings, load_config
+from crawler.config.starter import starter_config
 
 
 def test_init_writes_a_config_that_loads_with_every_crawl_default(tmp_path: Path) -> None:

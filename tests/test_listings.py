@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from crawler.items import FetchRecord
-from crawler.store.ingest import record_fetch_records
-from crawler.store.listings import ListingLedger
+from crawler.core.items import FetchRecord
+from crawler.ingest.ingest import record_fetch_records
+from crawler.ingest.listings import ListingLedger
 from crawler.store.storage import get_fetch_state, open_database, start_run
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from crawler.pages import is_listing_page, not_a_page
+from crawler.processing.pages import is_listing_page, not_a_page
 
 
 @pytest.mark.parametrize(
@@ -68,7 +68,7 @@ def test_meta_refresh_is_still_followed_and_other_pages_are_not_decoded() -> Non
 
 
 def test_workers_can_leave_an_undeclared_language_to_the_crawl_process() -> None:
-    from crawler.pages import PageJob, process_page
+    from crawler.processing.pages import PageJob, process_page
 
     paragraphs = "".join(
         f"<p>The government of Mexico extradited {n} alleged cartel members to the United "

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
-from crawler.pages import PageJob, PageResult
-from crawler.pool import ExtractionPool
+from crawler.processing.pages import PageJob, PageResult
+from crawler.processing.pool import ExtractionPool
 
 
 def test_room_opens_when_a_page_leaves_extraction() -> None:

@@ -20,10 +20,10 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from crawler.extraction.pagemeta import parse_html
-from crawler.pages import PageJob, configure_topics, process_page
-from crawler.prefilter import could_match, fold_words, page_text
+from crawler.processing.pages import PageJob, configure_topics, process_page
 from crawler.sample_site import SampleWeb
-from crawler.topics import QueryError, _Document, parse_query, tokenize_text
+from crawler.topics.prefilter import could_match, fold_words, page_text
+from crawler.topics.query import QueryError, _Document, parse_query, tokenize_text
 from tests.conftest import run_cli, sample_web
 
 REPO = Path(__file__).resolve().parents[1]

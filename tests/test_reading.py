@@ -13,10 +13,10 @@ import pytest
 from click.testing import CliRunner
 
 from crawler.cli.main import cli
+from crawler.core.timeutil import parse_since
 from crawler.read.notify import PAYLOAD_KEYS
 from crawler.read.queries import RUN_COUNTS, format_seconds, quote_words
 from crawler.store.storage import open_database
-from crawler.timeutil import parse_since
 
 FLAG_KEYS = {*PAYLOAD_KEYS, "acked_at"}  # the webhook sends all of a flag but its ack
 STORY_KEYS = {"id", "title", "first_seen", "last_seen", "article_count", "outlets"}

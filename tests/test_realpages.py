@@ -30,7 +30,7 @@ import pytest
 from crawler.extraction.dates import dateline_date
 from crawler.extraction.extract import choose_title, looks_like_frame
 from crawler.extraction.pagemeta import parse_html
-from crawler.pages import PageJob, process_page
+from crawler.processing.pages import PageJob, process_page
 from tests.conftest import run_cli
 
 PAGES = Path(__file__).parent / "realpages"

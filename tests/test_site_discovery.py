@@ -13,9 +13,9 @@ import pytest
 from click.testing import CliRunner
 
 from crawler.cli.main import cli
-from crawler.config import CrawlSettings, parse_config
+from crawler.config.settings import CrawlSettings, parse_config
+from crawler.listings.site_discovery import Found, SiteReport, discover_site, sources_toml
 from crawler.sample_site import SampleWeb
-from crawler.site_discovery import Found, SiteReport, discover_site, sources_toml
 from tests.conftest import serving
 
 AGENT = "discover-test/1.0 (+https://example.org/)"

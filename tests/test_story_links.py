@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from crawler.pages import PageJob, PageResult, process_page
-from crawler.store.ingest import IngestOptions, ingest_results
+from crawler.ingest.ingest import IngestOptions, ingest_results
+from crawler.ingest.pending import link_pending
+from crawler.processing.pages import PageJob, PageResult, process_page
 from crawler.store.storage import open_database, start_run
 from crawler.stories.aliases import canonical_text
 from crawler.stories.dedup import reliable_published
-from crawler.stories.pending import link_pending
 
 EXTRADITION = [
     "MEXICO CITY — Mexico on Thursday extradited Arturo Benavides Ochoa, the alleged treasurer "

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from crawler.pages import PageJob, PageResult, configure_topics, process_page
+from crawler.ingest.ingest import IngestOptions, ingest_results
+from crawler.processing.pages import PageJob, PageResult, configure_topics, process_page
 from crawler.sample_site.server import HOSTS, article_page, load_manifest
-from crawler.store.ingest import IngestOptions, ingest_results
 from crawler.store.storage import open_database, start_run
 
 ORDERS = 16

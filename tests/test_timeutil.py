@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from crawler.timeutil import (
+from crawler.core.timeutil import (
     event_hour,
     event_time,
     iso_utc,

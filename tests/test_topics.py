@@ -6,7 +6,7 @@ import unicodedata
 
 import pytest
 
-from crawler.topics import (
+from crawler.topics.query import (
     Query,
     QueryError,
     _marks_table,

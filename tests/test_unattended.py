@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from crawler.failures import digest_lines
+from crawler.read.failures import digest_lines
 from tests.conftest import REPO, run_cli, run_python
 from tests.hostile_site import ESC_ARTICLES, ROBOTS_CHAIN, HostileSite
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from crawler.urls import (
+from crawler.core.urls import (
     canonicalize_url,
     choose_canonical,
     host_of,

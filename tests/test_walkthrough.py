@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from crawler.config import load_config
+from crawler.config.settings import load_config
 from tests.conftest import run_cli, sample_web
 
 pytestmark = pytest.mark.e2e  # every test here runs real newswatch processes

@@ -1,6 +1,6 @@
 """Commands that set up and keep a watch: init, discover, backup, prune.
 
-Thin adapters over ``crawler.starter``, ``crawler.site_discovery`` and
+Thin adapters over ``crawler.config.starter``, ``crawler.listings.site_discovery`` and
 ``crawler.store.maintenance``; ``register(cli)`` adds them to the main group.
 """
 
@@ -11,8 +11,8 @@ from urllib.parse import urlsplit
 
 import click
 
-from crawler.budgets import DISCOVERY_REQUESTS
 from crawler.cli.common import common_options, config_option, database_path, fail, load_or_exit
+from crawler.scraping.budgets import DISCOVERY_REQUESTS
 
 
 def human_bytes(size: int) -> str:
@@ -48,7 +48,7 @@ def init(path: str, print_default: bool) -> None:
     shipped with newswatch (real public sources on US-Mexico security cooperation):
     `newswatch init --print-default` prints it.
     """
-    from crawler.starter import default_config_text, write_starter_config
+    from crawler.config.starter import default_config_text, write_starter_config
 
     if print_default:
         click.echo(default_config_text(), nl=False)
@@ -101,7 +101,7 @@ def discover(
     between requests and sends the configured user agent. Exit 1 if a site could not be
     reached.
     """
-    from crawler.site_discovery import describe, discover_site, sources_toml
+    from crawler.listings.site_discovery import describe, discover_site, sources_toml
 
     checked = [_check_site_url(url) for url in urls]
     config = load_or_exit(config_path)
@@ -167,7 +167,7 @@ def prune(config_path: str | None, db_path: str | None, older_than: str, article
     freed is reused by later crawls; the file itself shrinks only with SQLite's VACUUM
     (`sqlite3 newswatch.db VACUUM`, with no crawl running).
     """
-    from crawler.config import ConfigError, parse_duration
+    from crawler.config.settings import ConfigError, parse_duration
     from crawler.store.maintenance import MaintenanceError, prune_database
 
     try:

@@ -8,7 +8,7 @@ from typing import Any, NoReturn
 
 import click
 
-from crawler.config import Config, ConfigError, load_config
+from crawler.config.settings import Config, ConfigError, load_config
 
 
 def fail(message: str, code: int = 2) -> NoReturn:

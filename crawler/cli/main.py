@@ -17,7 +17,7 @@ from crawler.cli.common import (
     load_or_exit,
 )
 from crawler.cli.read import register as register_read_commands
-from crawler.config import Config, ConfigError
+from crawler.config.settings import Config, ConfigError
 
 
 def check_redis(config: Config) -> None:
@@ -33,7 +33,7 @@ def check_redis(config: Config) -> None:
             f"[distributed] needs the extra ({error.name} is missing): "
             "pip install 'newswatch[distributed]'"
         )
-    from crawler.distributed import connect
+    from crawler.distributed.queue import connect
 
     try:
         connect(config.redis_url).ping()
@@ -212,7 +212,7 @@ def extract(target: str, url: str | None, as_json: bool) -> None:
                 body = gzip.decompress(body)
             except (OSError, EOFError, zlib.error):
                 fail(f"cannot read {target}: not gzip data (rename it without .gz?)", 1)
-    from crawler.pages import not_a_page
+    from crawler.processing.pages import not_a_page
 
     problem = not_a_page(body)
     if problem:

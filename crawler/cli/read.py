@@ -59,7 +59,7 @@ def open_existing_path(path: str, *, write: bool = False) -> Database:
 
 
 def since_option(value: str | None) -> str | None:
-    from crawler.timeutil import parse_since
+    from crawler.core.timeutil import parse_since
 
     if value is None:
         return None
@@ -75,7 +75,7 @@ def since_option(value: str | None) -> str | None:
 def echo_json(value: Any) -> None:
     """JSON with control characters stripped from every string: JSON escapes C0 controls
     (``\\u001b``) but prints C1 ones (an 8-bit CSI) as they are."""
-    from crawler.sanitize import strip_controls_deep
+    from crawler.core.sanitize import strip_controls_deep
 
     echo(json.dumps(strip_controls_deep(value), ensure_ascii=False, indent=2))
 
@@ -395,7 +395,7 @@ def runs(
 
 def _show_run(db: Database, run_id: int, as_json: bool) -> None:
     """One run: its counts, the digest of its failures and each failure by kind and URL."""
-    from crawler.failures import digest_lines, failures_by_kind, run_failures
+    from crawler.read.failures import digest_lines, failures_by_kind, run_failures
     from crawler.read.queries import RUN_COUNTS, list_runs
 
     found = list_runs(db, limit=None, run_id=run_id)

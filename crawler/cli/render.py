@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from crawler.sanitize import strip_controls
+from crawler.core.sanitize import strip_controls
 
 if TYPE_CHECKING:
     from crawler.crawl import RunSummary
@@ -214,7 +214,7 @@ def print_run_summary(summary: RunSummary) -> None:
 
 def summary_digest(summary: RunSummary) -> list[str]:
     """Under the summary line: failures by cause, hosts closed by robots.txt, lost writes."""
-    from crawler.failures import digest_lines
+    from crawler.read.failures import digest_lines
 
     lines = digest_lines(
         summary.failures,

@@ -14,8 +14,8 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 from lxml.etree import XPath
 from lxml.html import HtmlElement
 
+from crawler.core.models import RelatedLink
 from crawler.extraction.lexicon import LEXICON, Lexicon, normalize
-from crawler.models import RelatedLink
 
 _HEADING_TAGS = frozenset({"h2", "h3", "h4", "h5", "h6"})
 _HEADING_LIKE = frozenset({"p", "strong", "b", "span", "div", "header", "dt"})

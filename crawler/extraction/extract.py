@@ -15,6 +15,7 @@ from lxml.html import HtmlElement
 from trafilatura import bare_extraction
 from trafilatura.settings import Document
 
+from crawler.core.models import Article
 from crawler.extraction.cleaning import (
     clean_paragraphs,
     merge_split_bodies,
@@ -40,7 +41,6 @@ from crawler.extraction.pagemeta import (
     page_metadata,
     parse_html,
 )
-from crawler.models import Article
 
 __all__ = ["MIN_ARTICLE_CHARS", "extract_article", "extract_from_tree"]
 

@@ -11,7 +11,7 @@ import xml.etree.ElementTree as ET
 from typing import Any
 from urllib.parse import quote
 
-from crawler.sanitize import strip_controls
+from crawler.core.sanitize import strip_controls
 from crawler.store.storage import utcnow
 
 ATOM_NS = "http://www.w3.org/2005/Atom"

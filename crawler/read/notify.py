@@ -24,7 +24,7 @@ from sqlite_utils import Database
 from crawler.store.storage import update_run_stats, utcnow, write_transaction
 
 if TYPE_CHECKING:
-    from crawler.config import Config
+    from crawler.config.settings import Config
 
 logger = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from crawler.config import Config
+from crawler.config.settings import Config
 from crawler.read.search import SearchResult, plan_search, quote_words
 from crawler.store.flags import query_flags
 from crawler.store.storage import utcnow, write_transaction

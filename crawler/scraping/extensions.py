@@ -11,7 +11,7 @@ from scrapy import signals
 from scrapy.exceptions import NotConfigured
 from scrapy.http import Request
 
-from crawler.context import context_of
+from crawler.scraping.context import context_of
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler

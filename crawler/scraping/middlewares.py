@@ -18,12 +18,17 @@ from scrapy.utils.misc import build_from_crawler, load_object
 from twisted.internet.defer import Deferred
 from w3lib.url import safe_url_string
 
-from crawler.context import context_of
-from crawler.items import FetchRecord
-from crawler.robots import ROBOTS_MAX_BYTES, RobotsOutcome, outcome_for_error, outcome_for_response
+from crawler.core.items import FetchRecord
+from crawler.core.robots import (
+    ROBOTS_MAX_BYTES,
+    RobotsOutcome,
+    outcome_for_error,
+    outcome_for_response,
+)
+from crawler.core.urls import canonicalize_url, is_crawlable_url, url_in_domains
+from crawler.scraping.context import context_of
 from crawler.scraping.errors import RedirectLoop, Refused, RobotsUnavailable
 from crawler.store.storage import get_fetch_state
-from crawler.urls import canonicalize_url, is_crawlable_url, url_in_domains
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -206,7 +211,7 @@ class RobotsPolicyMiddleware:
     checks never see its redirects), and hands "allow" to the second and later requests
     that waited for one host's robots.txt. This keeps its shape (one robots.txt per host and
     run, the configured parser, the ``robots_parsed`` signal) and decides with
-    ``crawler.robots``: 5xx or unreachable closes the host for the run, recorded per host.
+    ``crawler.core.robots``: 5xx or unreachable closes the host for the run, recorded per host.
     """
 
     DOWNLOAD_PRIORITY = 1000

@@ -11,13 +11,13 @@ from typing import TYPE_CHECKING, Any
 from scrapy import signals
 from sqlite_utils import Database
 
-from crawler.context import context_of
-from crawler.items import FetchRecord, PageItem
-from crawler.pages import PageResult
-from crawler.pool import ExtractionPool, pool_for
-from crawler.store.ingest import IngestOptions, ingest_results, record_fetch_records
-from crawler.store.listings import ListingLedger
-from crawler.topics import topics_key
+from crawler.core.items import FetchRecord, PageItem
+from crawler.ingest.ingest import IngestOptions, ingest_results, record_fetch_records
+from crawler.ingest.listings import ListingLedger
+from crawler.processing.pages import PageResult
+from crawler.processing.pool import ExtractionPool, pool_for
+from crawler.scraping.context import context_of
+from crawler.topics.query import topics_key
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler

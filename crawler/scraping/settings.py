@@ -6,7 +6,7 @@ import logging
 import os
 from typing import Any
 
-from crawler.config import Config
+from crawler.config.settings import Config
 
 
 def build_settings(config: Config, *, worker: bool = False, verbosity: int = 0) -> dict[str, Any]:
@@ -25,10 +25,10 @@ def distributed_settings(config: Config, base: dict[str, Any], *, worker: bool) 
     """scrapy-redis's scheduler and our leased queue, per-run dupefilter, gate and stream."""
     return {
         "REDIS_URL": config.redis_url,
-        "SCHEDULER": "crawler.scraping.distributed.DistributedScheduler",
-        "SCHEDULER_QUEUE_CLASS": "crawler.scraping.distributed.LeasedQueue",
+        "SCHEDULER": "crawler.distributed.scrapy.DistributedScheduler",
+        "SCHEDULER_QUEUE_CLASS": "crawler.distributed.scrapy.LeasedQueue",
         "SCHEDULER_QUEUE_KEY": "newswatch:requests",
-        "DUPEFILTER_CLASS": "crawler.scraping.distributed.RunDupeFilter",
+        "DUPEFILTER_CLASS": "crawler.distributed.scrapy.RunDupeFilter",
         # The queue outlives every process: a worker stopping must not clear it.
         "SCHEDULER_PERSIST": True,
         # The per-host delay is kept by a gate in Redis shared by all workers, not per process.
@@ -39,15 +39,15 @@ def distributed_settings(config: Config, base: dict[str, Any], *, worker: bool) 
         "CLOSESPIDER_TIMEOUT": 0 if worker else base["CLOSESPIDER_TIMEOUT"],
         "EXTENSIONS": {
             **base["EXTENSIONS"],
-            "crawler.scraping.distributed.DistributedLoop": 300,
+            "crawler.distributed.scrapy.DistributedLoop": 300,
         },
         "DOWNLOADER_MIDDLEWARES": {
             **base["DOWNLOADER_MIDDLEWARES"],
             # Last before the download: robots.txt and scope checks come first.
-            "crawler.scraping.distributed.HostGateMiddleware": 950,
+            "crawler.distributed.scrapy.HostGateMiddleware": 950,
         },
-        "SPIDER_MIDDLEWARES": {"crawler.scraping.distributed.RunTagMiddleware": 100},
-        "ITEM_PIPELINES": {"crawler.scraping.distributed.DistributedPipeline": 300},
+        "SPIDER_MIDDLEWARES": {"crawler.distributed.scrapy.RunTagMiddleware": 100},
+        "ITEM_PIPELINES": {"crawler.distributed.scrapy.DistributedPipeline": 300},
     }
 
 

@@ -262,7 +262,7 @@ def m009_webhook_outbox(db: Database) -> None:
 @migrations(name="m010_story_pending")
 def m010_story_pending(db: Database) -> None:
     # Articles stored by a run and not linked to copies and stories yet: a crawl links them
-    # when it ends, in one canonical order (crawler/stories/pending.py), with what the
+    # when it ends, in one canonical order (crawler/ingest/pending.py), with what the
     # extraction worker computed (text signature, packed story terms). `relink`: an article
     # re-linked after it diverged from its duplicate group (no story flag for it).
     db.execute(
@@ -279,7 +279,7 @@ def m010_story_pending(db: Database) -> None:
 @migrations(name="m011_off_topic_fetches")
 def m011_off_topic_fetches(db: Database) -> None:
     # An off-topic verdict (fetches.kind 'off_topic' or 'off_topic (prefilter)') holds for the
-    # topics it was made against: a digest of them (crawler.topics.topics_key). A crawl skips
+    # topics it was made against: a digest of them (crawler.topics.query.topics_key). A crawl skips
     # such URLs inside the recheck window only while the topics are unchanged.
     db.execute("ALTER TABLE fetches ADD COLUMN topics_key TEXT")
 

@@ -20,11 +20,11 @@ from urllib.parse import quote
 
 from sqlite_utils import Database
 
+from crawler.core.timeutil import utcnow
 from crawler.store.migrations import migrations
-from crawler.timeutil import utcnow
 
 if TYPE_CHECKING:
-    from crawler.items import FetchRecord
+    from crawler.core.items import FetchRecord
 
 BUSY_TIMEOUT_MS = 60_000
 # SQLite's page cache for a writing connection. Linking one article dirties a few hundred

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 from sqlite_utils import Database
 
+from crawler.core.timeutil import event_hour, event_time, reliable_published
 from crawler.stories import story
 from crawler.stories.dedup_text import (
     BANDS,
@@ -36,7 +37,6 @@ from crawler.stories.dedup_text import (
     unpack_signature,
 )
 from crawler.stories.terms import unpack_terms
-from crawler.timeutil import event_hour, event_time, reliable_published
 
 __all__ = [
     "Fingerprints",

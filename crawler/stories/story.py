@@ -23,6 +23,7 @@ from typing import NamedTuple
 
 from sqlite_utils import Database
 
+from crawler.core.timeutil import reliable_published
 from crawler.stories.prior import background_rarity
 from crawler.stories.terms import (
     LOWER,
@@ -36,7 +37,6 @@ from crawler.stories.terms import (
     story_terms,
     unpack_shared,
 )
-from crawler.timeutil import reliable_published
 
 __all__ = [
     "Groups",

@@ -14,14 +14,15 @@ from dataclasses import dataclass
 
 from sqlite_utils import Database
 
-from crawler.items import FetchRecord
-from crawler.models import RelatedLink
-from crawler.pages import PageResult
+from crawler.core.items import FetchRecord
+from crawler.core.models import RelatedLink
+from crawler.core.urls import canonicalize_url
+from crawler.ingest import pending
+from crawler.processing.pages import PageResult
 from crawler.store.flags import create_flag
 from crawler.store.storage import record_fetch, utcnow, write_transaction
-from crawler.stories import copies, dedup, pending
+from crawler.stories import copies, dedup
 from crawler.stories.terms import pack_terms
-from crawler.urls import canonicalize_url
 
 
 @dataclass(frozen=True)
@@ -29,9 +30,9 @@ class IngestOptions:
     run_id: int
     topics_configured: bool
     baseline: bool = False  # record what is there without flagging it
-    # crawler.topics.topics_key of the watched topics, stored with off-topic verdicts
+    # crawler.topics.query.topics_key of the watched topics, stored with off-topic verdicts
     topics_key: str | None = None
-    # Link new articles to copies and stories when the run ends (crawler.stories.pending),
+    # Link new articles to copies and stories when the run ends (crawler.ingest.pending),
     # not at the end of this batch: a crawl's batches follow the network's arrival order.
     defer_links: bool = False
 

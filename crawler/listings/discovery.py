@@ -14,8 +14,8 @@ from urllib.parse import urljoin
 import feedparser
 from lxml import etree
 
-from crawler.timeutil import iso_utc, parse_date_header
-from crawler.urls import is_crawlable_url
+from crawler.core.timeutil import iso_utc, parse_date_header
+from crawler.core.urls import is_crawlable_url
 
 
 class DiscoveryError(ValueError):

@@ -13,7 +13,7 @@ cheap superset of everything extraction could keep:
 - each of those also HTML-unescaped and with markup removed, because trafilatura unescapes
   its text output and its metadata, and renders escaped markup found in JSON.
 
-All of it is folded exactly as :func:`crawler.topics.tokenize_text` folds (NFKD, marks
+All of it is folded exactly as :func:`crawler.topics.query.tokenize_text` folds (NFKD, marks
 removed, casefolded) and then *every* character that is not a letter or a digit is deleted,
 so the page becomes one run of word characters. Extraction only ever selects, trims and joins
 pieces of that text (``<b>Mex</b>ico`` gives "Mexico"; soft hyphens, zero-width spaces and
@@ -41,8 +41,8 @@ from typing import Any
 from lxml.etree import iterwalk
 from lxml.html import HtmlElement
 
-from crawler.sanitize import strip_controls
-from crawler.topics import Query
+from crawler.core.sanitize import strip_controls
+from crawler.topics.query import Query
 
 __all__ = ["PageText", "could_match", "fold_words", "page_text"]
 
@@ -145,7 +145,7 @@ def _segments(tree: HtmlElement, extra: Iterable[str | None]) -> list[str]:
             if variant not in seen:
                 seen.add(variant)
                 segments.append(variant)
-    # Stored texts lose their escape sequences (crawler/sanitize.py), which can join the
+    # Stored texts lose their escape sequences (crawler/core/sanitize.py), which can join the
     # letters around one ("Mex\x1b[1mico"): those segments go in without them too.
     return segments + [strip_controls(s) for s in segments if _ESCAPES.search(s)]
 

@@ -1,5 +1,5 @@
 """The starter config `newswatch init` writes: a packaged template whose [crawl] table is
-generated from :data:`crawler.config.CRAWL_KEYS`, so it always lists every key with its
+generated from :data:`crawler.config.settings.CRAWL_KEYS`, so it always lists every key with its
 current default."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import os
 from importlib import resources
 from pathlib import Path
 
-from crawler.config import CRAWL_KEYS, MACHINE_DEFAULTS, CrawlSettings, format_duration
+from crawler.config.settings import CRAWL_KEYS, MACHINE_DEFAULTS, CrawlSettings, format_duration
 
 _COMMENT_COLUMN = 35
 

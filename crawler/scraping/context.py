@@ -8,15 +8,15 @@ from typing import TYPE_CHECKING
 
 from sqlite_utils import Database
 
-from crawler.config import Config, Source
-from crawler.offtopic import LocalVerdicts, OffTopicVerdicts
+from crawler.config.settings import Config, Source
+from crawler.topics.offtopic import LocalVerdicts, OffTopicVerdicts
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
 
-    from crawler.distributed import Cluster
-    from crawler.items import FetchRecord
-    from crawler.pool import ExtractionPool
+    from crawler.core.items import FetchRecord
+    from crawler.distributed.queue import Cluster
+    from crawler.processing.pool import ExtractionPool
 
 
 @dataclass
@@ -27,7 +27,7 @@ class CrawlContext:
     sources: tuple[Source, ...]
     baseline: bool = False
     recheck: dict[str, list[str]] = field(default_factory=dict)  # source -> known article URLs
-    # pages judged off-topic against the current topics (crawler/offtopic.py)
+    # pages judged off-topic against the current topics (crawler/topics/offtopic.py)
     off_topic: OffTopicVerdicts = field(default_factory=LocalVerdicts)
     counts: Counter[str] = field(default_factory=Counter)
     distributed: Cluster | None = None  # with [distributed] set

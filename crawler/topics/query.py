@@ -212,7 +212,7 @@ class Query:
         """A necessary condition of :meth:`matches`, for the topic pre-filter.
 
         ``words`` answers ``token in words`` for every token the text could contain (see
-        ``crawler.prefilter``); False means no text drawn from it can match.
+        ``crawler.topics.prefilter``); False means no text drawn from it can match.
         """
         return self.root.possible(words)
 

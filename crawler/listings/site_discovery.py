@@ -3,7 +3,8 @@
 Candidates come from trafilatura's heuristics (``<link rel="alternate">`` feeds, else feed
 links in the page; ``Sitemap:`` lines in robots.txt, else its common sitemap locations). Each
 candidate is then fetched and read with the same parsers the crawl uses
-(:func:`crawler.discovery.parse_feed`, :func:`crawler.discovery.parse_sitemap`), so a source
+(:func:`crawler.listings.discovery.parse_feed`,
+:func:`crawler.listings.discovery.parse_sitemap`), so a source
 block built from the result is one the crawl can read. Politeness: robots.txt rules (Protego,
 Scrapy's parser), the configured user agent, the configured delay or robots ``Crawl-delay``
 between requests, and a small request budget per site.
@@ -23,9 +24,9 @@ from protego import Protego
 from trafilatura.feeds import FeedParameters, determine_feed
 from trafilatura.sitemaps import GUESSES, extract_robots_sitemaps
 
-from crawler.budgets import DISCOVERY_REQUESTS
-from crawler.config import CrawlSettings
-from crawler.discovery import DiscoveryError, parse_feed, parse_sitemap
+from crawler.config.settings import CrawlSettings
+from crawler.listings.discovery import DiscoveryError, parse_feed, parse_sitemap
+from crawler.scraping.budgets import DISCOVERY_REQUESTS
 
 DEFAULT_BUDGET = DISCOVERY_REQUESTS
 MAX_CRAWL_DELAY = 10.0  # a robots.txt asking for more is honoured as this, for a one-off look

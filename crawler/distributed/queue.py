@@ -42,13 +42,13 @@ import redis
 from redis.client import Pipeline
 from sqlite_utils import Database
 
-from crawler.config import Config
-from crawler.items import FetchRecord
-from crawler.pages import PageResult
-from crawler.store.ingest import IngestOptions, ingest_results, record_fetch_records
-from crawler.store.listings import ListingLedger
+from crawler.config.settings import Config
+from crawler.core.items import FetchRecord
+from crawler.ingest.ingest import IngestOptions, ingest_results, record_fetch_records
+from crawler.ingest.listings import ListingLedger
+from crawler.processing.pages import PageResult
 from crawler.store.storage import open_database, write_transaction
-from crawler.topics import topics_key
+from crawler.topics.query import topics_key
 
 logger = logging.getLogger(__name__)
 

@@ -11,15 +11,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from crawler.core.models import Article, RelatedLink
+from crawler.core.sanitize import strip_controls
+from crawler.core.urls import choose_canonical
 from crawler.extraction.extract import MIN_ARTICLE_CHARS, extract_article, extract_from_tree
 from crawler.extraction.pagemeta import detect_language, parse_html
-from crawler.models import Article, RelatedLink
-from crawler.prefilter import could_match, page_text
-from crawler.sanitize import strip_controls
 from crawler.stories.dedup_text import text_digests
 from crawler.stories.terms import Groups, story_terms
-from crawler.topics import Query, matching_topics, parse_query
-from crawler.urls import choose_canonical
+from crawler.topics.prefilter import could_match, page_text
+from crawler.topics.query import Query, matching_topics, parse_query
 
 # Listing pages (front pages, sections, tags) declare themselves: a hint, see is_listing_page.
 _LISTING_TYPE = re.compile(
@@ -82,7 +82,8 @@ _prefilter = True
 def configure_topics(topics: Sequence[tuple[str, str]], prefilter: bool = True) -> None:
     """Compile the watched topics once per process (the pool initializer calls this).
 
-    ``prefilter``: skip the extraction of pages that no topic can match (``crawler.prefilter``).
+    ``prefilter``: skip the extraction of pages that no topic can match
+    (``crawler.topics.prefilter``).
     """
     global _compiled_topics, _topics_configured, _prefilter
     _compiled_topics = [(name, parse_query(query)) for name, query in topics]

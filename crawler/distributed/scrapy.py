@@ -1,7 +1,7 @@
 """Thin Scrapy adapters for ``[distributed]``: scrapy-redis's scheduler with leases, a per-run
 duplicate filter, the per-host gate, the results stream, and the idle/drain loop.
 
-The logic lives in crawler/distributed.py; these classes only plug it into Scrapy. They are
+The logic lives in crawler/distributed/queue.py; these classes only plug it into Scrapy. They are
 small subclasses of scrapy-redis 0.9.1 (pinned), not a fork.
 """
 
@@ -20,20 +20,20 @@ from scrapy_redis.dupefilter import RFPDupeFilter
 from scrapy_redis.queue import PriorityQueue
 from scrapy_redis.scheduler import Scheduler
 
-from crawler.distributed import (
+from crawler.core.items import FetchRecord, PageItem
+from crawler.distributed.queue import (
     Cluster,
     host_gate_wait,
     queue_state,
     seen_key,
 )
-from crawler.items import FetchRecord, PageItem
-from crawler.pool import ExtractionPool, pool_for
+from crawler.processing.pool import ExtractionPool, pool_for
 from crawler.scraping.middlewares import stored_validators
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
 
-    from crawler.context import CrawlContext
+    from crawler.scraping.context import CrawlContext
 
 logger = logging.getLogger(__name__)
 
@@ -315,14 +315,14 @@ class DistributedLoop:
 def seeding_scheduler(spider: Any, cluster: Cluster) -> DistributedScheduler:
     """The scheduler alone, outside any crawl: `schedule` puts a run's start requests on the
     shared queue with it (same run tags, validators and duplicate filter as a crawl)."""
-    from crawler.distributed import QUEUE_KEY
+    from crawler.distributed.queue import QUEUE_KEY
 
     scheduler = DistributedScheduler(
         server=cluster.server,
         persist=True,
         queue_key=QUEUE_KEY,
-        queue_cls="crawler.scraping.distributed.LeasedQueue",
-        dupefilter_cls="crawler.scraping.distributed.RunDupeFilter",
+        queue_cls="crawler.distributed.scrapy.LeasedQueue",
+        dupefilter_cls="crawler.distributed.scrapy.RunDupeFilter",
     )
     scheduler.open(spider)
     return scheduler

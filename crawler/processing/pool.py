@@ -14,10 +14,16 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
-from crawler.config import Config
+from crawler.config.settings import Config
+from crawler.core.urls import canonicalize_url
 from crawler.extraction.pagemeta import detect_language
-from crawler.pages import PageJob, PageResult, configure_topics, process_page, reset_caches
-from crawler.urls import canonicalize_url
+from crawler.processing.pages import (
+    PageJob,
+    PageResult,
+    configure_topics,
+    process_page,
+    reset_caches,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +64,7 @@ class ExtractionPool:
     def __init__(self, topics: list[tuple[str, str]], workers: int, prefilter: bool = True) -> None:
         self.topics = topics
         self.workers = workers
-        self.prefilter = prefilter  # crawler/prefilter.py: [crawl] prefilter
+        self.prefilter = prefilter  # crawler/topics/prefilter.py: [crawl] prefilter
         # Pages handed over and not yet extracted; downloads of more wait (wait_for_room)
         # beyond this many, so a fast site never piles fetched pages up in memory.
         self.in_flight = 0

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from sqlite_utils import Database
 
-from crawler.items import FetchRecord
+from crawler.core.items import FetchRecord
 from crawler.store.storage import write_transaction
 
 LISTING_KINDS = ("feed", "sitemap", "section")

@@ -20,10 +20,10 @@ from datetime import UTC, datetime
 
 from sqlite_utils import Database
 
+from crawler.core.timeutil import parse_utc
 from crawler.store.flags import create_flag
 from crawler.store.storage import utcnow, write_transaction
 from crawler.stories import dedup
-from crawler.timeutil import parse_utc
 
 LINK_CHUNK = 200  # articles linked per transaction: a killed run loses no finished work
 

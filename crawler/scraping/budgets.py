@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from crawler.config import CrawlSettings
+from crawler.config.settings import CrawlSettings
 
 # `newswatch discover`: requests per site at most, robots.txt included (--max-requests).
 DISCOVERY_REQUESTS = 15

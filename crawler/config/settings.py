@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from crawler.topics import QueryError, parse_query
+from crawler.topics.query import QueryError, parse_query
 
 DEFAULT_DATABASE = "newswatch.db"
 DEFAULT_USER_AGENT = "newswatch/0.1 (+https://github.com/newswatch/newswatch)"
@@ -64,7 +64,7 @@ class CrawlSettings:
     max_sitemap_bytes_per_source: int = 100 * 1024 * 1024  # XML read, gunzipped, whole index
     max_links_per_page: int = 500  # links followed from one section (or article) page
     max_requests_per_source: int = 50_000
-    # Skip the extraction of pages no topic can match (crawler/prefilter.py; lossless).
+    # Skip the extraction of pages no topic can match (crawler/topics/prefilter.py; lossless).
     prefilter: bool = True
 
 

@@ -1,0 +1,1 @@
+"""distributed: see docs/architecture.md."""

@@ -1,0 +1,1 @@
+"""listings: see docs/architecture.md."""

@@ -1,0 +1,1 @@
+"""processing: see docs/architecture.md."""
