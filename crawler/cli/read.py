@@ -278,6 +278,14 @@ def _print_article(article: dict[str, Any]) -> None:
             secho(line, fg=fg)
 
 
+def _merged_note(db: Database, kind: str, number: int) -> str:
+    """Where a story merged by `newswatch story merge` went, for the message that it is gone."""
+    from crawler.store.corrections import merged_into
+
+    target = merged_into(db, number) if kind == "story" else None
+    return f": it was merged into s{target}" if target is not None else ""
+
+
 @click.command()
 @common_options
 @click.argument("item_id", metavar="ID")
@@ -294,7 +302,7 @@ def show(config_path: str | None, db_path: str | None, item_id: str, as_json: bo
     db = open_existing(config_path, db_path)
     found = story_detail(db, number) if kind == "story" else article_detail(db, number)
     if found is None:
-        fail(f"no {kind} with id {number}", 1)
+        fail(f"no {kind} with id {number}{_merged_note(db, kind, number)}", 1)
         return
     if as_json:
         echo_json({"type": kind, **found})
