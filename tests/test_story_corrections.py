@@ -360,12 +360,13 @@ def sample_corrected(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sampl
         results = {
             # the Spanish report of the Washington meeting taken out of its story
             "split": invoke("story", "split", f"a{ids['di-reunion']}", "--db", str(db)),
-            # the fentanyl lab's story merged into the transfer's
+            # the transfer's story (with a wire copy) merged into the fentanyl lab's: the
+            # later report of the transfer must follow it there
             "merge": invoke(
                 "story",
                 "merge",
-                f"s{story['bw-transfer']}",
-                f"story:{story['di-decomiso']}",
+                f"s{story['di-decomiso']}",
+                f"story:{story['bw-transfer']}",
                 "--db",
                 str(db),
             ),
@@ -375,7 +376,7 @@ def sample_corrected(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sampl
         crawl(config, db)
         final = {key_of[u]: s for u, s in stories_of(db).items() if u in key_of}
         flags = run_flags(db, key_of)
-        yield SampleCorrected(db, corrected, final, flags, results, story["di-decomiso"])
+        yield SampleCorrected(db, corrected, final, flags, results, story["bw-transfer"])
 
 
 @pytest.mark.e2e
@@ -391,7 +392,7 @@ def test_sample_web_corrections_hold_and_the_next_crawl_flags_only_what_is_new(
     # the later crawl: the corrections hold, the new report joins the merged story
     for key, story_id in s.story.items():
         assert s.final[key] == story_id, key
-    assert s.final["di-traslado-own"] == s.story["bw-transfer"]
+    assert s.final["di-traslado-own"] == s.story["bw-transfer"] != s.merged_away
     assert s.final["bw-sanctions"] == s.final["np-sanctions-copy"]
     # exactly what is new, nothing re-announced
     by_kind = sorted((kind, key) for kind, key, _ in s.flags)

@@ -91,8 +91,8 @@ def split(config_path: str | None, db_path: str | None, article: str, note: str 
         fail(str(error))
     except sqlite3.Error as error:
         fail(f"cannot record the correction: {error}", 1)
-    copies = done.moved - 1
-    with_copies = f" with {copies} cop{'y' if copies == 1 else 'ies'}" if copies else ""
+    others = done.moved - 1  # its copies, or its original and the original's other copies
+    with_copies = f" with {others} near-duplicate(s)" if others else ""
     echo(
         f"split a{article_id}{with_copies} off story s{done.story_id} into new story "
         f"s{done.other_story_id} (correction {done.id})"
