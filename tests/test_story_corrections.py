@@ -343,6 +343,7 @@ class SampleCorrected:
     flags: list[tuple[str, str, int]]  # (kind, article key, story) of the later crawl
     results: dict[str, Result]
     merged_away: int  # the story merged into another
+    ids: dict[str, int]  # manifest article key -> article id
 
 
 @pytest.fixture(scope="module")
@@ -376,7 +377,8 @@ def sample_corrected(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sampl
         crawl(config, db)
         final = {key_of[u]: s for u, s in stories_of(db).items() if u in key_of}
         flags = run_flags(db, key_of)
-        yield SampleCorrected(db, corrected, final, flags, results, story["bw-transfer"])
+        ids = {key_of[u]: i for u, i in query(db, "SELECT url, id FROM articles") if u in key_of}
+        yield SampleCorrected(db, corrected, final, flags, results, story["bw-transfer"], ids)
 
 
 @pytest.mark.e2e
@@ -527,3 +529,40 @@ def test_after_a_split_later_articles_land_the_same_whatever_their_order(tmp_pat
         ["arrest", "arresto", "reprint"],
         ["extradition"],
     ]
+
+
+@pytest.mark.e2e
+def test_sample_web_corrections_are_labelled_pairs_of_originals(
+    sample_corrected: SampleCorrected,
+) -> None:
+    conn = sqlite3.connect(sample_corrected.db)
+    try:
+        pairs = {(a, b): same for a, b, same in labelled_pairs(Database(conn))}
+    finally:
+        conn.close()
+    ids = sample_corrected.ids
+
+    def pair(x: str, y: str) -> tuple[int, int]:
+        return min(ids[x], ids[y]), max(ids[x], ids[y])
+
+    # the wire copy of the transfer is in no pair: its original stands for it
+    assert pairs == {
+        pair("di-reunion", "bw-meeting"): False,
+        pair("bw-transfer", "di-decomiso"): True,
+    }
+
+
+def test_a_later_correction_of_a_pair_wins(tmp_path: Path) -> None:
+    from crawler.store.corrections import merge_stories
+
+    db = open_database(tmp_path / "pairs.db")
+    first = [_result("extradition"), _result("arresto")]
+    _crawl(db, first, 2)
+    ids = dict(db.execute("SELECT url, id FROM articles").fetchall())
+    a, b = ids[first[0].key_url], ids[first[1].key_url]
+    split = split_article(db, b, "two events")
+    assert labelled_pairs(db) == [(min(a, b), max(a, b), False)]
+    merge_stories(db, split.story_id, split.other_story_id)
+    assert labelled_pairs(db) == [(min(a, b), max(a, b), True)]
+    assert db.execute("SELECT count(*) FROM stories").fetchone()[0] == 1
+    db.close()
