@@ -227,6 +227,7 @@ class SplitCrawl:
     split: Result
     after: dict[str, int]
     flags: list[tuple[str, str, int]]  # (kind, path, story) created by the second crawl
+    made_by_split: int  # flags the split itself created
 
 
 @pytest.fixture(scope="module")
@@ -254,14 +255,18 @@ def split_crawl(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SplitCrawl
             )
             assert merged.exit_code == 0, merged.output
             before = stories_of(db, site.base)
+        flags_before = query(db, "SELECT * FROM flags ORDER BY id")
         split = invoke(
             "story", "split", f"a{ids[arresto]}", "--db", str(db), "--note", "two events"
         )
+        made_by_split = len(query(db, "SELECT * FROM flags")) - len(flags_before)
         site.state = 2
         crawl(config, db)
         paths = {site.base + path: path for path in (r.path for r in REPORTS.values())}
         flags = run_flags(db, paths)
-        yield SplitCrawl(db, site.base, before, split, stories_of(db, site.base), flags)
+        yield SplitCrawl(
+            db, site.base, before, split, stories_of(db, site.base), flags, made_by_split
+        )
     finally:
         site.shutdown()
         site.server_close()
@@ -298,6 +303,7 @@ def test_the_later_crawl_flags_coverage_and_never_re_announces_the_split_off_sto
     split_crawl: SplitCrawl,
 ) -> None:
     split_off = split_crawl.after[REPORTS["arresto"].path]
+    assert split_crawl.made_by_split == 0
     # the reprint is a copy (no flag); the own report is new coverage of a known story
     assert split_crawl.flags == [("new_coverage", REPORTS["arrest"].path, split_off)]
     stories_announced = query(split_crawl.db, "SELECT story_id FROM flags WHERE kind = 'new_story'")

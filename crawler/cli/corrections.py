@@ -21,7 +21,7 @@ CORRECTION_COLUMNS = (
     Column("story", lambda c: story_ref(c["story_id"])),
     Column("other", lambda c: story_ref(c["other_story_id"])),
     Column("made", "created_at", time=True),
-    Column("title", lambda c: c["story_title"] or c["other_story_title"], flex=True),
+    Column("title", lambda c: c["article_title"] or c["story_title"], flex=True),
     Column("note", flex=True, optional=True),
 )
 _NOTE = click.option("--note", help="Why (kept with the correction).")
