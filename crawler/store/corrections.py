@@ -17,9 +17,11 @@ So:
 - after ``merge s12 s15``, a later article matched with a report of either story joins s12.
 
 The corrected state is the input of linking like any other stored state, and linking runs in
-its canonical order (crawler.ingest.pending): the same articles with the same corrections
-give the same stories whatever order they arrive in. A correction creates no flag: the
-split-off part is a known story, and an article joining it later is ``new_coverage``.
+its canonical order (crawler.ingest.pending): articles linked after the same corrections get
+the same stories whatever order they arrive in. A correction moves what is stored when it is
+made: an article linked before a split stays in the old story unless it is split off too.
+A correction creates no flag (existing flags follow their articles): the split-off part is a
+known story, and an article joining it later is ``new_coverage``.
 """
 
 from __future__ import annotations
