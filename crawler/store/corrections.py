@@ -111,7 +111,10 @@ def _refresh_story(db: Database, story_id: int, *, keep_lead: bool = True) -> No
 
 def _repost(db: Database, article_ids: list[int], story_id: int) -> None:
     """Point the story index's postings of these articles at ``story_id`` (by primary key:
-    the cost is the articles' own postings, never the size of the index)."""
+    the cost is the articles' own postings, never the size of the index). An index that
+    keeps no story ids (its lookups read ``articles.story_id``) has nothing to repoint."""
+    if "story_id" not in {row[1] for row in db.execute("PRAGMA table_info(story_terms)")}:
+        return
     for start in range(0, len(article_ids), 500):
         part = article_ids[start : start + 500]
         marks = ",".join("?" * len(part))
