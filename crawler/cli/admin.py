@@ -11,7 +11,14 @@ from urllib.parse import urlsplit
 
 import click
 
-from crawler.cli.common import common_options, config_option, database_path, fail, load_or_exit
+from crawler.cli.common import (
+    checked_folder,
+    common_options,
+    config_option,
+    database_path,
+    fail,
+    load_or_exit,
+)
 from crawler.scraping.budgets import DISCOVERY_REQUESTS
 
 
@@ -23,6 +30,14 @@ def human_bytes(size: int) -> str:
             return f"{value:.0f} {unit}" if unit == "bytes" else f"{value:.1f} {unit}"
         value /= 1024
     raise AssertionError
+
+
+def existing_file(path: str) -> str:
+    """``path`` when a database is there, else exit 2 with one line (a bad path, like
+    `crawl`'s)."""
+    if not Path(path).is_file():
+        fail(f"no database at {path}: run `newswatch crawl` first, or pass --db")
+    return path
 
 
 def plural(count: int, noun: str) -> str:
@@ -53,6 +68,7 @@ def init(path: str, print_default: bool) -> None:
     if print_default:
         click.echo(default_config_text(), nl=False)
         return
+    checked_folder(path)
     try:
         write_starter_config(path)
     except FileExistsError:
@@ -130,7 +146,7 @@ def backup(config_path: str | None, db_path: str | None, target: str, force: boo
     """
     from crawler.store.maintenance import MaintenanceError, backup_database
 
-    source = database_path(load_or_exit(config_path), db_path)
+    source = existing_file(database_path(load_or_exit(config_path), db_path))
     if Path(target).exists() and not force:
         fail(f"{target} already exists: not overwriting it (--force replaces it)", 1)
     if Path(target).resolve() == Path(source).resolve():
@@ -174,7 +190,7 @@ def prune(config_path: str | None, db_path: str | None, older_than: str, article
         seconds = parse_duration(older_than, "--older-than")
     except ConfigError as error:
         fail(str(error))
-    source = database_path(load_or_exit(config_path), db_path)
+    source = existing_file(database_path(load_or_exit(config_path), db_path))
     try:
         result = prune_database(source, seconds, articles=articles)
     except MaintenanceError as error:

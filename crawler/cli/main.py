@@ -9,6 +9,7 @@ import click
 
 from crawler.cli.admin import register as register_admin_commands
 from crawler.cli.common import (
+    checked_folder,
     common_options,
     config_option,
     database_path,
@@ -172,7 +173,7 @@ def demo(db_path: str) -> None:
     from crawler.cli.demo import DemoError, run_demo
 
     try:
-        run_demo(db_path)
+        run_demo(checked_folder(db_path))
     except DemoError as error:
         fail(str(error), 1)
 
