@@ -133,6 +133,7 @@ MONITORED_WEB_MODULES = frozenset(
         "test_cli_messages.py",
         "test_crawl_sample.py",
         "test_distributed.py",
+        "test_firsthour.py",
         "test_maintenance.py",
         "test_outbox_budgets.py",
     }
