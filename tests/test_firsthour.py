@@ -183,9 +183,11 @@ def test_small_things(monitored_web: Any) -> None:
             "newswatch: --topic: unknown topic 'nope'; known topics: us-mexico-security\n"
         )
     assert CliRunner().invoke(cli, ["flags", "--since", "6h ago", "--db", db]).exit_code == 0
-    (updated,) = monitored_web.second.db().execute(
-        "SELECT article_id FROM flags WHERE kind = 'updated'"
-    ).fetchone()
+    (updated,) = (
+        monitored_web.second.db()
+        .execute("SELECT article_id FROM flags WHERE kind = 'updated'")
+        .fetchone()
+    )
     show = CliRunner().invoke(cli, ["show", f"a{updated}", "--db", db]).output
     # Version labels count this article's versions, not the table's ids.
     assert "--- version 1 (" in show and "+++ version 2 (" in show
