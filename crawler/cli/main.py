@@ -16,6 +16,7 @@ from crawler.cli.common import (
     fail,
     load_or_exit,
 )
+from crawler.cli.digest import register as register_digest_command
 from crawler.cli.read import register as register_read_commands
 from crawler.config.settings import Config, ConfigError
 
@@ -249,3 +250,4 @@ def main() -> None:
 
 register_read_commands(cli)
 register_admin_commands(cli)
+register_digest_command(cli)
