@@ -7,8 +7,12 @@ when the brief is sent; every message that could show a URL shows it masked (``m
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import re
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -120,6 +124,22 @@ def scrub(text: str, secrets: list[str]) -> str:
     return text
 
 
+@contextmanager
+def quiet_deprecations() -> Iterator[None]:
+    """apprise loads its plugins on first use, and one imports the deprecated imghdr: a
+    warning for a person to do nothing about."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        yield
+
+
+def load_apprise() -> Any:
+    """apprise (a dependency), imported only when digests are configured."""
+    with quiet_deprecations():
+        import apprise
+    return apprise
+
+
 def _check_url(value: Any, key: str) -> str:
     if not isinstance(value, str) or not value.strip():
         raise DigestConfigError(key, "expected an apprise URL string like mailtos://… or ntfy://…")
@@ -130,10 +150,9 @@ def _check_url(value: Any, key: str) -> str:
     missing = [name for name in _ENV.findall(url) if name not in os.environ]
     if missing:
         raise DigestConfigError(key, f"environment variable {missing[0]} is not set")
-    import apprise  # a dependency; imported only when digests are configured
-
+    apprise = load_apprise()
     expanded = expand(url)
-    with apprise.LogCapture(level="WARNING"):
+    with apprise.LogCapture(level=logging.WARNING), quiet_deprecations():
         known = apprise.Apprise.instantiate(expanded, suppress_exceptions=True)
     if known is None:
         raise DigestConfigError(

@@ -17,7 +17,9 @@ from sqlite_utils import Database
 from crawler.config.digest import (
     DigestSpec,
     expand,
+    load_apprise,
     masked_url,
+    quiet_deprecations,
     scrub,
     secrets_of,
     target_key,
@@ -54,8 +56,7 @@ def queue_digest(
 
 def send(url: str, title: str, body: str, body_format: str) -> str | None:
     """Send one message through apprise; None on success, else the (masked) reason."""
-    import apprise
-
+    apprise = load_apprise()
     secrets = secrets_of(url)
     try:
         expanded = expand(url)
@@ -67,7 +68,10 @@ def send(url: str, title: str, body: str, body_format: str) -> str | None:
         "html": apprise.NotifyFormat.HTML,
     }
     notifier = apprise.Apprise()
-    with apprise.LogCapture(level=logging.WARNING) as captured:
+    with (
+        apprise.LogCapture(level=logging.WARNING, fmt="%(message)s") as captured,
+        quiet_deprecations(),
+    ):
         if not notifier.add(expanded):
             return f"apprise cannot use {masked_url(url)}"
         try:

@@ -16,18 +16,29 @@ FORMATS = ("text", "markdown", "html")
 WIDTH = 80
 
 
-def local_time(stamp: str | None, timezone: str) -> str:
-    """``2026-12-07 07:00`` in the digest's timezone."""
+def local_time(stamp: str | None, timezone: str, seconds: bool = False) -> str:
+    """``2026-12-07 07:00`` in the digest's timezone (with seconds for short periods)."""
     moment = parse_iso(stamp) if stamp else None
     if moment is None:
         return "the beginning"
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(ZoneInfo(timezone)).strftime("%Y-%m-%d %H:%M")
+    shape = "%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M"
+    return moment.astimezone(ZoneInfo(timezone)).strftime(shape)
 
 
 def _clean(text: str) -> str:
     return " ".join(strip_controls(text).split())
+
+
+def _short(digest: Digest) -> bool:
+    """A period under an hour (digests every few minutes) shows its times to the second."""
+    start, end = parse_iso(digest.since), parse_iso(digest.until)
+    return bool(start and end and (end - start).total_seconds() < 3600)
+
+
+def _at(digest: Digest, stamp: str | None) -> str:
+    return local_time(stamp, digest.timezone, _short(digest))
 
 
 def digest_title(digest: Digest) -> str:
@@ -35,21 +46,26 @@ def digest_title(digest: Digest) -> str:
     count = len(digest.stories)
     what = f"{count} stor{'ies' if count != 1 else 'y'}" if count else "nothing new"
     topics = f" [{', '.join(digest.topics)}]" if digest.topics else ""
-    return f"newswatch brief{topics}: {what}, {local_time(digest.until, digest.timezone)}"
+    return f"newswatch brief{topics}: {what}, {_at(digest, digest.until)}"
 
 
 def period_line(digest: Digest) -> str:
-    return (
-        f"{local_time(digest.since, digest.timezone)} to "
-        f"{local_time(digest.until, digest.timezone)} ({digest.timezone})"
-    )
+    return f"{_at(digest, digest.since)} to {_at(digest, digest.until)} ({digest.timezone})"
 
 
 def counts_line(digest: Digest) -> str:
     if digest.empty:
-        return f"Nothing new since {local_time(digest.since, digest.timezone)}."
-    parts = [f"{len(stories)} {heading.lower()}" for heading, stories in digest.sections()]
-    return "; ".join(parts) + "."
+        return f"Nothing new since {_at(digest, digest.since)}."
+    words = {
+        "New stories": ("new story", "new stories"),
+        "New coverage": ("story with new coverage", "stories with new coverage"),
+        "Updates": ("updated story", "updated stories"),
+    }
+    parts = [
+        f"{len(stories)} {words[heading][len(stories) != 1]}"
+        for heading, stories in digest.sections()
+    ]
+    return ", ".join(parts) + "."
 
 
 def _report_words(kind: str, outlet: str) -> str:
@@ -61,7 +77,7 @@ def render_text(digest: Digest) -> str:
     than that stands alone on its line)."""
     lines = [digest_title(digest), period_line(digest), "", counts_line(digest)]
     for heading, stories in digest.sections():
-        lines += ["", f"== {heading} ==", ""]
+        lines += [f"== {heading} ==", ""] if lines[-1] == "" else ["", f"== {heading} ==", ""]
         for story in stories:
             lines += _text_story(story)
     return "\n".join(lines).rstrip() + "\n"
