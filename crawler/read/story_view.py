@@ -29,12 +29,12 @@ OTHER_COLOUR = "#999999"
 
 
 def country_of(url: str | None) -> str:
-    """The country a report's address names (its ccTLD), "?" when it names none."""
+    """The country a report's address names (its ccTLD), "unknown" when it names none."""
     host = (urlsplit(url or "").hostname or "").rstrip(".")
     last = host.rsplit(".", 1)[-1] if "." in host else ""
     if len(last) == 2 and last.isalpha() and last not in GENERIC_CCTLDS:
         return last.upper()
-    return "?"
+    return "unknown"
 
 
 def report_day(article: dict[str, Any]) -> str:
@@ -58,6 +58,8 @@ def story_page_data(db: Database, story_id: int) -> dict[str, Any] | None:
         article["day"] = report_day(article)
         article["versions"] = versions.get(article["id"], [])
         article["flags"] = flags_by_article.get(article["id"], [])
+    # The timeline runs by when each report was published (else first seen).
+    articles.sort(key=lambda a: (a["published"] or a["first_seen"] or "", a["id"]))
     tables = {name: rows for name in STORY_TABLES if (rows := table_rows(db, name, story_id))}
     return {
         "story": story,
@@ -74,11 +76,11 @@ def per_day(articles: list[dict[str, Any]], key: str) -> dict[str, Counter[str]]
     days: dict[str, Counter[str]] = defaultdict(Counter)
     for article in articles:
         if article["day"]:
-            days[article["day"]][str(article.get(key) or "?")] += 1
+            days[article["day"]][str(article.get(key) or "unknown")] += 1
     return dict(sorted(days.items()))
 
 
-def coverage_chart(days: dict[str, Counter[str]], label: str, *, width: int = 560) -> str:
+def coverage_chart(days: dict[str, Counter[str]], label: str, *, width: int = 470) -> str:
     """A stacked bar per day, one colour per value (the most frequent first), as inline SVG
     with a legend; each bar segment carries its day, value and count."""
     esc = html.escape
@@ -96,7 +98,7 @@ def coverage_chart(days: dict[str, Counter[str]], label: str, *, width: int = 56
     bar = max(6.0, min(48.0, slot * 0.7))
     parts = [
         f'<svg class="coverage-chart" data-by="{esc(label)}" xmlns="http://www.w3.org/2000/svg" '
-        f'width="{width}" height="{height + 18 * ((len(values) + 3) // 4)}" role="img" '
+        f'width="{width}" height="{height + 18 * ((len(values) + 2) // 3)}" role="img" '
         f'aria-label="Reports per day by {esc(label)}">',
         f'<text x="{left}" y="14" font-size="13" font-weight="bold">Reports per day by '
         f"{esc(label)}</text>",
@@ -124,8 +126,8 @@ def coverage_chart(days: dict[str, Counter[str]], label: str, *, width: int = 56
             f'text-anchor="middle">{esc(day[5:])}</text>'
         )
     for i, value in enumerate(values):
-        lx = left + (i % 4) * 130
-        ly = height - 6 + 18 * (i // 4)
+        lx = left + (i % 3) * 140
+        ly = height - 6 + 18 * (i // 3)
         parts.append(
             f'<rect x="{lx}" y="{ly - 10}" width="10" height="10" fill="{colours[value]}"/>'
             f'<text class="legend" x="{lx + 14}" y="{ly}" font-size="11">{esc(value)} '
