@@ -151,6 +151,7 @@ def test_outage_then_delivery_exactly_once(
     )
     assert smtp.password not in stored and smtp.password not in caplog.text
     assert "not delivered to mailto://brief:****@127.0.0.1" in caplog.text
+    assert not [r for r in caplog.records if r.name.startswith("apprise")]
     # `digest --since-last-sent` starts where the last brief every receiver took ended.
     db.close()
     result = CliRunner().invoke(cli, ["digest", "--db", database, "--since-last-sent"])

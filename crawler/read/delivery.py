@@ -57,6 +57,9 @@ def queue_digest(
 def send(url: str, title: str, body: str, body_format: str) -> str | None:
     """Send one message through apprise; None on success, else the (masked) reason."""
     apprise = load_apprise()
+    # apprise's own log lines may carry a URL with its secret: they go to the capture below
+    # only, and what is logged is the masked reason.
+    logging.getLogger("apprise").propagate = False
     secrets = secrets_of(url)
     try:
         expanded = expand(url)
