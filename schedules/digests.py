@@ -1,11 +1,12 @@
 """The brief on schedule: each ``[[notify.digest]]`` at its local time, through the outbox.
 
 A period ends at each scheduled instant (``at`` in ``timezone``, every ``every``, a day by
-default). A tick, at start-up and then at least every 30 seconds, stores the brief of
-the latest period that has ended if it is not stored yet (so a time that passed while the
-scheduler was down gets its brief once, at start-up, covering everything since the last
-one), and sends whatever the outbox holds (so an undelivered brief is retried within a
-minute). The store's UNIQUE(name, period_end) keeps one brief per period across restarts.
+default). A tick, at start-up and then at least every 30 seconds, stores the brief of the
+latest period that ended (30 s ago, so writes in flight settle) if it is not stored yet:
+a time that passed while the scheduler was down gets its brief once, at start-up,
+covering everything since the last one. The tick then sends whatever the outbox holds, so
+an undelivered brief is retried within a minute. The store's UNIQUE(name, period_end)
+keeps one brief per period across restarts.
 """
 
 from __future__ import annotations
@@ -51,6 +52,11 @@ def previous_due(spec: DigestSpec, instant: datetime) -> datetime:
     return latest_due(spec, instant - timedelta(seconds=min(1.0, spec.every_seconds / 2)))
 
 
+def settle_seconds(spec: DigestSpec) -> float:
+    """How long after its end a period's brief is written: 30 s, less for short periods."""
+    return min(30.0, spec.every_seconds / 4)
+
+
 def tick_seconds(config: Config) -> float:
     """How often the scheduler looks: at least twice a period, and every 30 s at most."""
     shortest = min((spec.every_seconds for spec in config.digests), default=MAX_TICK_SECONDS)
@@ -64,7 +70,9 @@ def queue_due(config: Config, database: str, now: datetime | None = None) -> lis
     db = open_database(database)
     try:
         for spec in config.digests:
-            due = latest_due(spec, now)
+            # A period closes a little after its time: a crawl's write that stamped a flag
+            # just before the end may still be committing.
+            due = latest_due(spec, now - timedelta(seconds=settle_seconds(spec)))
             end = iso_utc(due)
             if digest_exists(db, spec.name, end):
                 continue

@@ -305,3 +305,34 @@ def test_scheduled_digests_across_outage_and_restart(
     output = "".join(log.read_text() for log in logs)
     assert smtp.password not in output
     assert "not delivered to" in output  # the outage was logged, masked
+
+
+def test_periods_follow_local_time_and_close_after_writes_settle(tmp_path: Path) -> None:
+    from crawler.config.digest import DigestSpec
+    from schedules.digests import previous_due
+
+    spec = DigestSpec("ny", ("json://127.0.0.1/x",), "07:00", "America/New_York")
+    # Clocks go forward on 8 March 2026 in New York: that day's period lasts 23 hours.
+    due = latest_due(spec, datetime(2026, 3, 8, 12, 0, tzinfo=UTC))
+    assert due == datetime(2026, 3, 8, 11, 0, tzinfo=UTC)
+    assert previous_due(spec, due) == datetime(2026, 3, 7, 12, 0, tzinfo=UTC)
+    hourly = DigestSpec("h", ("json://127.0.0.1/x",), "07:30", "UTC", every_seconds=3600)
+    assert latest_due(hourly, datetime(2026, 3, 8, 6, 10, tzinfo=UTC)) == datetime(
+        2026, 3, 8, 5, 30, tzinfo=UTC
+    )
+    # The brief of a period is written 30 s after its end, not before.
+    db_path = make_sample_db(tmp_path / "watch.db")
+    config = parse_config(
+        tomllib.loads(
+            '[[notify.digest]]\nurls = ["json://127.0.0.1:9/x"]\nat = "07:00"\n'
+            '[[sources]]\nname = "x"\nfeeds = ["http://127.0.0.1:9/f.xml"]\n'
+        )
+    )
+    end = datetime(2026, 3, 3, 7, 0, tzinfo=UTC)
+    assert len(queue_due(config, str(db_path), end + timedelta(seconds=10))) == 1
+    assert len(queue_due(config, str(db_path), end + timedelta(seconds=20))) == 0
+    assert len(queue_due(config, str(db_path), end + timedelta(seconds=31))) == 1
+    db = open_database(db_path)
+    ends = [row["period_end"] for row in digest_log(db)]
+    db.close()
+    assert ends == ["2026-03-02T07:00:00+00:00", "2026-03-03T07:00:00+00:00"]
