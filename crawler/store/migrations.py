@@ -305,3 +305,31 @@ def m013_fts_follows_title_and_text(db: Database) -> None:
   INSERT INTO "articles_fts" (rowid, "title", "text") VALUES (new.rowid, new."title", new."text");
 END"""
     )
+
+
+@migrations(name="m014_stable_signatures")
+def m014_stable_signatures(db: Database) -> None:
+    # The MinHash permutations no longer come from NumPy's random generator (whose stream may
+    # change with NumPy) but from blake2b: recompute every stored signature and its bands from
+    # the article's text, with the code frozen for this migration. Held articles get theirs
+    # when they are linked (a NULL signature is computed then).
+    from crawler.store.frozen.m014_signature import text_signature
+
+    rows = db.execute(
+        "SELECT d.article_id, a.text FROM dedup_docs d"
+        " JOIN articles a ON a.id = d.article_id WHERE d.signature IS NOT NULL"
+    ).fetchall()
+    db.execute("DELETE FROM dedup_bands")
+    for article_id, text in rows:
+        signature = text_signature(text or "")
+        db.execute(
+            "UPDATE dedup_docs SET signature = ? WHERE article_id = ?", [signature, article_id]
+        )
+        values = [
+            int.from_bytes(signature[i : i + 4], "little") for i in range(0, len(signature), 4)
+        ]
+        db.conn.executemany(
+            "INSERT OR IGNORE INTO dedup_bands (band, value, article_id) VALUES (?, ?, ?)",
+            [(band, value, article_id) for band, value in enumerate(values)],
+        )
+    db.execute("UPDATE story_pending SET signature = NULL WHERE signature IS NOT NULL")
