@@ -138,9 +138,6 @@ def run_crawl(
     context = CrawlContext(config, db, run_id, sources, baseline, recheck)
     context.off_topic = off_topic_verdicts(config, db)
     context.extraction = pool_for(config)  # before Scrapy is imported: lean workers
-    from crawler.stories.prior import prefetch as prefetch_prior
-
-    prefetch_prior()  # with the workers forked, before the writer thread (see its docstring)
     from scrapy.crawler import CrawlerProcess
 
     from crawler.scraping.settings import build_settings, shorten_log_tracebacks
