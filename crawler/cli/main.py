@@ -212,7 +212,7 @@ def extract(target: str, url: str | None, as_json: bool) -> None:
                 body = gzip.decompress(body)
             except (OSError, EOFError, zlib.error):
                 fail(f"cannot read {target}: not gzip data (rename it without .gz?)", 1)
-    from crawler.processing.pages import not_a_page
+    from crawler.core.pages import not_a_page
 
     problem = not_a_page(body)
     if problem:

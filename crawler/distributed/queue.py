@@ -44,9 +44,9 @@ from sqlite_utils import Database
 
 from crawler.config.settings import Config
 from crawler.core.items import FetchRecord
+from crawler.core.pages import PageResult
 from crawler.ingest.ingest import IngestOptions, ingest_results, record_fetch_records
 from crawler.ingest.listings import ListingLedger
-from crawler.processing.pages import PageResult
 from crawler.store.storage import open_database, write_transaction
 from crawler.topics.query import topics_key
 

@@ -70,11 +70,15 @@ def _single_node_settings(config: Config) -> dict[str, Any]:
         "RETRY_HTTP_CODES": [502, 503, 504, 522, 524, 408, 429],
         "COOKIES_ENABLED": False,
         "TELNETCONSOLE_ENABLED": False,
+        # Scrapy's remote control runs Python sent to a local HTTP port: never wanted here, and
+        # removing it (None below) also spares every crawl the import of aiohttp.
+        "REMOTE_CONTROL_ENABLED": False,
         "CLOSESPIDER_TIMEOUT": crawl.run_time_limit_seconds,
         # Only http(s): no file://, data:, ftp://, s3:// fetched because a feed said so.
         "DOWNLOAD_HANDLERS": {"file": None, "data": None, "ftp": None, "s3": None},
         "EXTENSIONS": {
             "scrapy.extensions.telnet.TelnetConsole": None,
+            "scrapy.extensions.remote_control.RemoteControl": None,
             "crawler.scraping.extensions.RobotsCrawlDelay": 100,
             "crawler.scraping.extensions.ProgressLine": 200,
         },

@@ -1,0 +1,14 @@
+"""Scrapy defaults the crawl turns off (crawler/scraping/settings.py)."""
+
+from __future__ import annotations
+
+from crawler.config.settings import load_config
+from crawler.scraping.settings import build_settings
+
+
+def test_no_remote_control_and_no_telnet() -> None:
+    config = load_config(None)
+    settings = build_settings(config)
+    assert settings["REMOTE_CONTROL_ENABLED"] is False
+    assert settings["EXTENSIONS"]["scrapy.extensions.remote_control.RemoteControl"] is None
+    assert settings["TELNETCONSOLE_ENABLED"] is False
