@@ -43,7 +43,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
 
 from crawl import PageSet, _serve, load_originals, server_call  # noqa: E402
 
-from tests.redis_server import start_redis, start_worker, stop_processes  # noqa: E402
+from tests.support.redis_server import start_redis, start_worker, stop_processes  # noqa: E402
 
 
 def write_config(path: Path, port: int, db: Path, redis_url: str | None) -> None:

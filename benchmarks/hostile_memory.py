@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from crawler.sample_site.server import QuietHandler  # noqa: E402
-from tests.process_tree import PeakRss  # noqa: E402
+from tests.support.process_tree import PeakRss  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 CHILDREN = 8

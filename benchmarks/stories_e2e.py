@@ -43,7 +43,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
 
 import storyweb  # noqa: E402
 
-from tests.redis_server import start_redis, start_worker, stop_processes  # noqa: E402
+from tests.support.redis_server import start_redis, start_worker, stop_processes  # noqa: E402
 
 CONCURRENCY = (1, 2, 4, 8, 16)
 # The crawl itself, with the ingest batch size taken from the environment. Code without the

@@ -2,7 +2,7 @@
 
 Runs the same scenarios with this checkout's code and, with ``--baseline DIR``, another
 checkout's (e.g. ``git archive main | tar -x -C DIR``), in one run, on the hostile loopback
-site of ``tests/hostile_site.py``, through the real ``newswatch crawl`` and read commands:
+site of ``tests/support/hostile_site.py``, through the real ``newswatch crawl`` and read commands:
 
 - disk full: an 80-article feed, the database allowed 40 more pages than its empty schema
   (SQLite ``max_page_count``, so it runs anywhere), then a re-run without the limit;
@@ -28,7 +28,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from tests.hostile_site import HostileSite  # noqa: E402
+from tests.support.hostile_site import HostileSite  # noqa: E402
 
 PAGE_LIMITED = """
 import sys
