@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 import click
 
 from crawler.cli.common import common_options, config_option, database_path, fail, load_or_exit
-from crawler.scraping.budgets import DISCOVERY_REQUESTS
+from crawler.config.settings import DISCOVERY_REQUESTS
 
 
 def human_bytes(size: int) -> str:

@@ -15,6 +15,8 @@ from crawler.topics.query import QueryError, parse_query
 
 DEFAULT_DATABASE = "newswatch.db"
 DEFAULT_USER_AGENT = "newswatch/0.1 (+https://github.com/newswatch/newswatch)"
+# `newswatch discover`: requests per site at most, robots.txt included (--max-requests).
+DISCOVERY_REQUESTS = 15
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd])\s*$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
+from crawler.store.index import remove_from_index
 from crawler.store.storage import BUSY_TIMEOUT_MS, write_transaction
 
 
@@ -201,8 +202,6 @@ def prune_old_stories(db: Database, cutoff: str, batch: int = 200) -> tuple[int,
 
 def _delete_articles(db: Database) -> int:
     """Delete the articles listed in the temp table ``prune_ids`` and what refers to them."""
-    from crawler.stories.dedup import remove_from_index
-
     for (article_id,) in db.execute("SELECT id FROM prune_ids").fetchall():
         remove_from_index(db, article_id)
     now = cutoff_before(0)

@@ -217,7 +217,8 @@ def m006_published_source(db: Database) -> None:
 def m007_story_blob_backfill(db: Database) -> None:
     # Rows indexed before m005 have no story_blob: parse their story terms once, here, so that
     # story lookups read every candidate's terms from the index alone.
-    from crawler.stories.terms import pack_terms, story_terms
+    # The term code frozen when m007 stopped importing the live one (crawler/store/frozen).
+    from crawler.store.frozen.m007_terms import pack_terms, story_terms
 
     rows = db.execute(
         "SELECT d.article_id, a.title, a.text FROM dedup_docs d"
