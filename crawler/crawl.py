@@ -7,12 +7,12 @@ import os
 import sqlite3
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlite_utils import Database
 
 from crawler.config.settings import Config, Source
+from crawler.core.timeutil import seconds_ago
 from crawler.processing.pool import pool_for
 from crawler.read.failures import run_failures
 from crawler.scraping.context import CrawlContext
@@ -95,8 +95,7 @@ def run_status(counts: Counter[str]) -> str:
 
 
 def _window_start(config: Config) -> str:
-    since = datetime.now(UTC) - timedelta(seconds=config.crawl.recheck_articles_for_seconds)
-    return since.replace(microsecond=0).isoformat()
+    return seconds_ago(config.crawl.recheck_articles_for_seconds)
 
 
 def off_topic_verdicts(config: Config, db: Database) -> LocalVerdicts:

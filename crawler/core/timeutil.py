@@ -10,8 +10,22 @@ import re
 from datetime import UTC, date, datetime, timedelta
 from email.utils import parsedate_to_datetime
 
-_RELATIVE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd])\s*$")
+# Durations, in the config ("every", "recheck_articles_for") and on the command line ("6h").
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd])\s*$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def duration_seconds(text: str) -> float | None:
+    """ "90s", "10m", "2h", "1d" in seconds; None if ``text`` is no such duration."""
+    match = _DURATION.match(text)
+    return float(match.group(1)) * _UNITS[match.group(2)] if match else None
+
+
+def seconds_ago(seconds: float, now: datetime | None = None) -> str:
+    """The time ``seconds`` before ``now`` (default: now) as stored: ISO 8601 UTC, to the
+    second, so that it compares with stored times as text."""
+    moment = (now or datetime.now(UTC)) - timedelta(seconds=seconds)
+    return moment.replace(microsecond=0).isoformat()
 
 
 def utcnow() -> str:
@@ -77,11 +91,9 @@ def parse_since(value: str, now: datetime | None = None) -> str:
 
     Naive datetimes are taken as UTC, like every time in the database. Raises ValueError.
     """
-    relative = _RELATIVE.match(value)
-    if relative:
-        seconds = float(relative.group(1)) * _UNITS[relative.group(2)]
-        moment = (now or datetime.now(UTC)) - timedelta(seconds=seconds)
-        return moment.replace(microsecond=0).isoformat()
+    seconds = duration_seconds(value)
+    if seconds is not None:
+        return seconds_ago(seconds, now)
     text = value.strip()
     if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
         return datetime.combine(date.fromisoformat(text), datetime.min.time(), UTC).isoformat()
