@@ -98,3 +98,18 @@ def test_sql_stays_in_the_store() -> None:
     )
     for path in sorted((ROOT / "crawler" / "read").glob("*.py")):
         assert not writes.search(path.read_text("utf-8")), path
+
+
+def test_webhook_formats_each_have_a_batch_size() -> None:
+    from crawler.config.settings import WEBHOOK_FORMATS
+    from crawler.read.notify import BATCH_SIZE
+
+    assert set(BATCH_SIZE) == set(WEBHOOK_FORMATS)
+
+
+def test_every_flag_kind_has_one_label() -> None:
+    from crawler.core.models import FLAG_LABELS
+    from crawler.read import atom, notify
+
+    assert set(FLAG_LABELS) == {"new_story", "new_coverage", "updated", "new_related", "official"}
+    assert not hasattr(atom, "KIND_LABELS") and not hasattr(notify, "KIND_LABELS")

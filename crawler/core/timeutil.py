@@ -86,6 +86,14 @@ def iso_utc(moment: datetime) -> str:
     return moment.astimezone(UTC).replace(microsecond=0).isoformat()
 
 
+def is_future(moment: datetime, now: datetime | None = None) -> bool:
+    """True when ``moment`` is later than ``now`` (default: now); a naive time is UTC."""
+    now = now or datetime.now(UTC)
+    if moment.tzinfo is None:
+        return moment > now.astimezone(UTC).replace(tzinfo=None)
+    return moment > now
+
+
 def parse_since(value: str, now: datetime | None = None) -> str:
     """An ISO date/datetime (or a relative "6h", "2d": that long ago) as ISO 8601 UTC.
 

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 from sqlite_utils import Database
 
+from crawler.core.models import FLAG_LABELS
 from crawler.store.outbox import backlog as backlog
 from crawler.store.outbox import drop_pruned, next_batch, settle
 from crawler.store.outbox import enqueue_runs as enqueue_runs
@@ -31,16 +32,10 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-FORMATS = ("json", "slack")
-# Slack allows 50 blocks per message: a header and one section per flag.
+# Flags per POST for each of crawler.config.settings.WEBHOOK_FORMATS. Slack allows 50 blocks
+# per message: a header and one section per flag.
 BATCH_SIZE = {"json": 100, "slack": 20}
 RETRY_PAUSE_SECONDS = 1.0
-KIND_LABELS = {
-    "new_story": "New story",
-    "new_coverage": "New coverage",
-    "updated": "Updated",
-    "new_related": "New related link",
-}
 
 
 class DeliveryError(RuntimeError):
@@ -100,7 +95,7 @@ def _mrkdwn(text: str) -> str:
 
 
 def slack_line(flag: dict[str, Any]) -> str:
-    label = KIND_LABELS.get(flag["kind"], flag["kind"])
+    label = FLAG_LABELS.get(flag["kind"], flag["kind"])
     title = _mrkdwn((flag.get("title") or flag.get("url") or "(untitled)")[:200])
     url = (flag.get("url") or "").replace("|", "%7C").replace(">", "%3E").replace("<", "%3C")
     link = f"<{url}|{title}>" if url else title
