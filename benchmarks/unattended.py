@@ -12,7 +12,7 @@ site of ``tests/support/hostile_site.py``, through the real ``newswatch crawl`` 
   `flags`, `show` and `search` print when piped;
 - exit codes: a source that refuses connections, a bad config.
 
-Usage: ``python benchmarks/unattended.py [--baseline DIR]``.
+Usage: ``python -m benchmarks.unattended [--baseline DIR]``.
 """
 
 from __future__ import annotations
@@ -25,10 +25,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+from tests.support.hostile_site import HostileSite
 
-from tests.support.hostile_site import HostileSite  # noqa: E402
+REPO = Path(__file__).resolve().parent.parent
 
 PAGE_LIMITED = """
 import sys
