@@ -6,7 +6,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from crawler.store.storage import open_database
+
+pytestmark = pytest.mark.e2e  # each test starts a fresh interpreter
 
 REPO = Path(__file__).resolve().parent.parent
 HEAVY = ("scrapy", "twisted", "trafilatura", "htmldate", "apscheduler", "feedparser", "wordfreq")

@@ -41,6 +41,7 @@ def test_a_thread_other_than_main_spawns_no_child(
     assert got and got[0] == prior.read_table()
 
 
+@pytest.mark.e2e  # a fresh interpreter
 def test_rarity_needs_no_wordfreq_at_run_time() -> None:
     code = (
         "import sys; from crawler.stories import prior; prior.background_rarity('sinaloa');"
