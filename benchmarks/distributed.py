@@ -159,7 +159,13 @@ def ingest_rate(path: Path, redis_url: str, results: list[Any]) -> dict[str, Any
     import redis
 
     from crawler.config.settings import Config
-    from crawler.distributed.queue import STREAM_KEY, IngestWriter, new_run_tags, push_entries
+    from crawler.distributed.queue import (
+        STREAM_KEY,
+        IngestWriter,
+        PageEntry,
+        new_run_tags,
+        push_entries,
+    )
     from crawler.store.storage import open_database, start_run
 
     client = redis.Redis.from_url(redis_url)
@@ -171,10 +177,7 @@ def ingest_rate(path: Path, redis_url: str, results: list[Any]) -> dict[str, Any
     for start in range(0, len(results), 500):
         push_entries(
             client,
-            [
-                {"t": "page", "run": tags, "result": r, "meta": {"status": 200}}
-                for r in results[start : start + 500]
-            ],
+            [PageEntry(tags, r, {"status": 200}) for r in results[start : start + 500]],
         )
     writer = IngestWriter(Config(), str(path), client)
     started = time.perf_counter()

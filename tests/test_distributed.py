@@ -305,6 +305,7 @@ def test_writer_crash_between_commit_and_ack_redelivers_idempotently(
         STREAM_KEY,
         WRITER,
         IngestWriter,
+        PageEntry,
         new_run_tags,
         push_entries,
     )
@@ -330,9 +331,7 @@ def test_writer_crash_between_commit_and_ack_redelivers_idempotently(
     db_path = tmp_path / "writer.db"
     db = open_database(db_path)
     tags = new_run_tags(start_run(db, "manual", ["sample"]))
-    push_entries(
-        client, [{"t": "page", "run": tags, "result": r, "meta": {"status": 200}} for r in results]
-    )
+    push_entries(client, [PageEntry(tags, r, {"status": 200}) for r in results])
 
     def table_counts() -> tuple[int, int, int]:
         return tuple(
