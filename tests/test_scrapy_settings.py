@@ -10,5 +10,6 @@ def test_no_remote_control_and_no_telnet() -> None:
     config = load_config(None)
     settings = build_settings(config)
     assert settings["REMOTE_CONTROL_ENABLED"] is False
-    assert settings["EXTENSIONS"]["scrapy.extensions.remote_control.RemoteControl"] is None
+    assert not any("remote_control" in k for k in settings["EXTENSIONS_BASE"])
+    assert not any("remote_control" in k for k in settings["EXTENSIONS"])
     assert settings["TELNETCONSOLE_ENABLED"] is False
