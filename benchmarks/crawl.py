@@ -1,7 +1,7 @@
 """Crawl throughput benchmark: ``newswatch crawl`` against raw trafilatura and plain Scrapy.
 
-    python benchmarks/crawl.py --pages DIR/aeb/html --count 1000 [--workers N]
-    python benchmarks/crawl.py --pages 200            # smoke run on the bundled sample site
+    python -m benchmarks.crawl --pages DIR/aeb/html --count 1000 [--workers N]
+    python -m benchmarks.crawl --pages 200            # smoke run on the bundled sample site
 
 Serves ``--count`` pages on 127.0.0.1 (the real pages of DIR, ``*.html.gz`` or ``*.html``,
 repeated under new URLs to reach the count; every served page carries a unique injected
@@ -25,28 +25,27 @@ show which one is the bottleneck. Finally every served page must have been fetch
 from __future__ import annotations
 
 import argparse
-import gzip
 import json
 import multiprocessing
 import os
-import random
-import re
 import sqlite3
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import psutil
 
-from crawler.sample_site.server import QuietHandler
+from benchmarks.harness import (
+    PageSet,
+    load_originals,
+    serve_pages,
+    server_call,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGET_RATIO = 0.95  # the crawl without topics, against (a)
@@ -54,146 +53,6 @@ TOPIC_TARGET_RATIO = 3.0  # topic-filtered crawls, against (a)
 TARGET_RSS_MB = 600.0
 MEXICO_QUERY = "Mexico OR Mexican"
 SAMPLE_EVERY = 0.1
-_WORDS = (
-    "harbour council ledger morning river quarry signal lantern meadow copper orchard "
-    "census tariff pilot verdict ferry bridge summit archive beacon canal granite mural "
-    "voyage cabinet rally permit harvest vessel tunnel clinic"
-).split()
-
-
-# -- the page set ------------------------------------------------------------------------------
-
-
-def load_originals(pages: str) -> tuple[list[tuple[str, bytes]], str]:
-    """(name, html) of the real pages in folders (comma-separated), or of the bundled sample
-    site's pages."""
-    folders = [Path(f) for f in pages.split(",")]
-    if all(folder.is_dir() for folder in folders):
-        files = [
-            path
-            for folder in folders
-            for path in sorted(folder.glob("*.html.gz")) + sorted(folder.glob("*.html"))
-        ]
-        out = []
-        for path in files:
-            data = path.read_bytes()
-            out.append(
-                (
-                    re.sub(r"[^A-Za-z0-9_-]", "-", path.name.split(".")[0][:16]),  # URL-safe
-                    gzip.decompress(data) if path.suffix == ".gz" else data,
-                )
-            )
-        if not out:
-            sys.exit(f"no *.html.gz or *.html pages in {pages}")
-        return out, pages
-    site = ROOT / "crawler" / "sample_site" / "site" / "state1"
-    files = sorted(p for p in site.rglob("*.html") if "private" not in p.parts)
-    out = [(re.sub(r"\W+", "-", str(p.relative_to(site)))[:40], p.read_bytes()) for p in files]
-    return out, f"bundled sample site ({len(out)} pages; a smoke test, not a measurement)"
-
-
-def unique_sentence(index: int) -> bytes:
-    rng = random.Random(index)
-    words = " ".join(rng.choice(_WORDS) for _ in range(14))
-    return f"<p>Benchmark note {index}: the {words} report was filed.</p>".encode()
-
-
-def variant(html: bytes, index: int) -> bytes:
-    """``html`` with a unique paragraph after its middle ``</p>`` (inside the article body)."""
-    ends = [m.end() for m in re.finditer(rb"</p\s*>", html, re.IGNORECASE)]
-    if ends:
-        at = ends[len(ends) // 2]
-    else:
-        at = html.lower().rfind(b"</body")
-        at = at if at >= 0 else len(html)
-    return html[:at] + unique_sentence(index) + html[at:]
-
-
-@dataclass
-class PageSet:
-    originals: list[tuple[str, bytes]]
-    count: int
-
-    def path(self, index: int) -> str:
-        name = self.originals[index % len(self.originals)][0]
-        return f"/news/{index // len(self.originals):03d}/{name}-{index}.html"
-
-    def body(self, index: int) -> bytes:
-        return variant(self.originals[index % len(self.originals)][1], index)
-
-    def index_of(self, path: str) -> int | None:
-        match = re.fullmatch(r"/news/\d+/[\w-]+-(\d+)\.html", path)
-        return int(match.group(1)) if match and int(match.group(1)) < self.count else None
-
-
-# -- the server (own process: its CPU is not the benchmark's) ----------------------------------
-
-
-def _serve(pages: PageSet, port_out: Any, ready: Any) -> None:
-    stats: dict[str, Any] = {"requests": 0, "page_requests": 0, "first": None, "last": None}
-    paths: dict[int, int] = {}
-    lock = threading.Lock()
-
-    class Handler(QuietHandler):
-        def do_GET(self) -> None:  # noqa: N802
-            now = time.time()
-            index = pages.index_of(self.path)
-            with lock:
-                stats["requests"] += 1
-                stats["first"] = stats["first"] or now
-                if index is not None:
-                    stats["page_requests"] += 1
-                    stats["last"] = now
-                    paths[index] = paths.get(index, 0) + 1
-            if self.path == "/_stats":
-                with lock:
-                    data = {
-                        **stats,
-                        "unique_pages": len(paths),
-                        "repeated": sum(1 for n in paths.values() if n > 1),
-                    }
-                self.send_body(200, json.dumps(data).encode(), "application/json")
-            elif self.path == "/_reset":
-                with lock:
-                    stats.update(requests=0, page_requests=0, first=None, last=None)
-                    paths.clear()
-                self.send_body(200, b"ok", "text/plain")
-            elif self.path == "/sitemap.xml":
-                self.send_body(
-                    200, sitemap(pages, self.server.server_address[1]), "application/xml"
-                )
-            elif self.path == "/robots.txt":
-                self.send_body(200, b"User-agent: *\nAllow: /\n", "text/plain")
-            elif index is not None:
-                self.send_body(200, pages.body(index))
-            else:
-                self.send_body(404, b"not found", "text/plain")
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    port_out.value = server.server_address[1]
-    ready.set()
-    server.serve_forever()
-
-
-def sitemap(pages: PageSet, port: int) -> bytes:
-    urls = "".join(
-        f"<url><loc>http://127.0.0.1:{port}{pages.path(i)}</loc></url>\n"
-        for i in range(pages.count)
-    )
-    return (
-        '<?xml version="1.0" encoding="UTF-8"?>\n'
-        '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n'
-        f"{urls}</urlset>\n"
-    ).encode()
-
-
-def server_call(port: int, path: str) -> Any:
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10) as response:
-        data = response.read()
-    return json.loads(data) if path == "/_stats" else data
-
-
 # -- measuring a process tree ------------------------------------------------------------------
 
 
@@ -474,7 +333,7 @@ def main() -> None:
     if args.pages.isdigit():
         count = count or int(args.pages)
         args.pages = "-"
-    elif not all(Path(f).is_dir() for f in args.pages.split(",")):
+    elif args.pages != "-" and not all(Path(f).is_dir() for f in args.pages.split(",")):
         sys.exit(f"--pages: {args.pages} is neither folders nor a page count")
     else:  # the child runs start in a temp folder
         args.pages = ",".join(str(Path(f).resolve()) for f in args.pages.split(","))
@@ -490,13 +349,16 @@ def main() -> None:
     work = Path(args.keep or tempfile.mkdtemp(prefix="nw-bench-"))
     work.mkdir(parents=True, exist_ok=True)
     port_value, ready = multiprocessing.Value("i", 0), multiprocessing.Event()
-    server = multiprocessing.Process(target=_serve, args=(pages, port_value, ready), daemon=True)
+    server = multiprocessing.Process(
+        target=serve_pages, args=(pages, port_value, ready), daemon=True
+    )
     server.start()
     ready.wait(10)
     port = port_value.value
     me = [
         sys.executable,
-        str(Path(__file__).resolve()),
+        "-m",
+        "benchmarks.crawl",  # found through PYTHONPATH (below): the repository
         "--pages",
         args.pages,
         "--count",

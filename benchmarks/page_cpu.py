@@ -1,6 +1,6 @@
 """CPU per page of the worker step (``process_page``) against raw ``trafilatura.extract``.
 
-    python benchmarks/page_cpu.py --pages DIR/aeb/html [--rounds 3] [--profile out.prof]
+    python -m benchmarks.page_cpu --pages DIR/aeb/html [--rounds 3] [--profile out.prof]
 
 Both run in this process on the same pages (the crawl benchmark's variants, each with a
 unique injected paragraph), alternating rounds, timed with ``time.process_time`` so that
@@ -12,18 +12,14 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+import trafilatura
+from trafilatura.meta import reset_caches
 
-import trafilatura  # noqa: E402
-from crawl import PageSet, load_originals  # noqa: E402
-from trafilatura.meta import reset_caches  # noqa: E402
-
-from crawler.processing.pages import PageJob, process_page  # noqa: E402
+from benchmarks.harness import PageSet, load_originals
+from crawler.processing.pages import PageJob, process_page
 
 
 def main() -> None:

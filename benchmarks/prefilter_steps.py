@@ -1,6 +1,6 @@
 """CPU per page of candidate raw-page-to-text steps for the topic pre-filter, against trafilatura.
 
-    python benchmarks/prefilter_steps.py --pages DIR/aeb/html --pages DIR/boilerplate/pages
+    python -m benchmarks.prefilter_steps --pages DIR/aeb/html --pages DIR/boilerplate/pages
 
 The optional steps need ``pip install resiliparse==2.0.1 selectolax==1.0.2``.
 Every step starts from the page's bytes and ends with the whole visible text as one string
@@ -22,7 +22,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 _SKIP = frozenset({"script", "style"})
 

@@ -1,6 +1,6 @@
 """Real pages end to end: what ``newswatch crawl`` keeps, its text and its dates.
 
-    python benchmarks/realpages.py DIR/aeb DIR/boilerplate /work/data/devset [--workers N]
+    python -m benchmarks.realpages DIR/aeb DIR/boilerplate /work/data/devset [--workers N]
 
 Each argument is a page set: an aeb folder (``ground-truth.json`` + ``html/*.html.gz``), a
 boilerplate folder (``cases.jsonl`` + ``pages/``) or a development set built by
@@ -56,11 +56,9 @@ from urllib.parse import urlsplit
 
 import trafilatura
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "benchmarks"))
+from benchmarks.harness import tp_fp_fn
 
-from extraction import tp_fp_fn  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 MIN_CHARS = 400
 WORSE_BY = 0.10

@@ -1,7 +1,7 @@
 """End-to-end story benchmark: a five-outlet, four-language news web crawled twice by the real
 ``newswatch crawl`` into SQLite, scored against the planted events, copies and changes.
 
-    python benchmarks/stories_e2e.py [--orders 30] [--batches 1,50] [--distributed 3]
+    python -m benchmarks.stories_e2e [--orders 30] [--batches 1,50] [--distributed 3]
                                      [--json out.json]
 
 The web (``benchmarks/storyweb.py``, events in ``benchmarks/story_web/``) is served on
@@ -38,12 +38,10 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from benchmarks import storyweb
+from tests.support.redis_server import start_redis, start_worker, stop_processes
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
-
-import storyweb  # noqa: E402
-
-from tests.redis_server import start_redis, start_worker, stop_processes  # noqa: E402
 
 CONCURRENCY = (1, 2, 4, 8, 16)
 # The crawl itself, with the ingest batch size taken from the environment. Code without the

@@ -2,7 +2,7 @@
 
 Runs the same scenarios with this checkout's code and, with ``--baseline DIR``, another
 checkout's (e.g. ``git archive main | tar -x -C DIR``), in one run, on the hostile loopback
-site of ``tests/hostile_site.py``, through the real ``newswatch crawl`` and read commands:
+site of ``tests/support/hostile_site.py``, through the real ``newswatch crawl`` and read commands:
 
 - disk full: an 80-article feed, the database allowed 40 more pages than its empty schema
   (SQLite ``max_page_count``, so it runs anywhere), then a re-run without the limit;
@@ -12,7 +12,7 @@ site of ``tests/hostile_site.py``, through the real ``newswatch crawl`` and read
   `flags`, `show` and `search` print when piped;
 - exit codes: a source that refuses connections, a bad config.
 
-Usage: ``python benchmarks/unattended.py [--baseline DIR]``.
+Usage: ``python -m benchmarks.unattended [--baseline DIR]``.
 """
 
 from __future__ import annotations
@@ -25,10 +25,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+from tests.support.hostile_site import HostileSite
 
-from tests.hostile_site import HostileSite  # noqa: E402
+REPO = Path(__file__).resolve().parent.parent
 
 PAGE_LIMITED = """
 import sys

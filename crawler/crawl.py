@@ -7,12 +7,12 @@ import os
 import sqlite3
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlite_utils import Database
 
 from crawler.config.settings import Config, Source, require_sources
+from crawler.core.timeutil import seconds_ago
 from crawler.processing.pool import pool_for
 from crawler.read.failures import run_failures
 from crawler.scraping.context import CrawlContext
@@ -97,8 +97,7 @@ def run_status(counts: Counter[str]) -> str:
 
 
 def _window_start(config: Config) -> str:
-    since = datetime.now(UTC) - timedelta(seconds=config.crawl.recheck_articles_for_seconds)
-    return since.replace(microsecond=0).isoformat()
+    return seconds_ago(config.crawl.recheck_articles_for_seconds)
 
 
 def off_topic_verdicts(config: Config, db: Database) -> LocalVerdicts:
@@ -140,9 +139,10 @@ def run_crawl(
     context = CrawlContext(config, db, run_id, sources, baseline, recheck)
     context.off_topic = off_topic_verdicts(config, db)
     context.extraction = pool_for(config)  # before Scrapy is imported: lean workers
-    from crawler.stories.prior import prefetch as prefetch_prior
-
-    prefetch_prior()  # with the workers forked, before the writer thread (see its docstring)
+    # Imported here, not by the engine: Scrapy's TLS context module builds deprecated aliases
+    # with inspect.stack(), whose cost grows with the depth of the stack (about 0.3 s of CPU
+    # inside the engine's start-up, a few milliseconds here).
+    import scrapy.core.downloader.handlers.http11  # noqa: F401
     from scrapy.crawler import CrawlerProcess
 
     from crawler.scraping.settings import build_settings, shorten_log_tracebacks

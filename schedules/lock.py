@@ -17,6 +17,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from crawler.core.timeutil import parse_utc
+
 HEARTBEAT_SECONDS = 30.0
 
 
@@ -35,13 +37,10 @@ class Holder:
 
     def describe(self) -> str:
         age = ""
-        try:
-            seconds = int(
-                (datetime.now(UTC) - datetime.fromisoformat(self.heartbeat_at)).total_seconds()
-            )
+        heartbeat = parse_utc(self.heartbeat_at)
+        if heartbeat is not None:
+            seconds = int((datetime.now(UTC) - heartbeat).total_seconds())
             age = f", last heartbeat {seconds}s ago"
-        except ValueError:
-            pass
         return f"pid {self.pid} on {self.host}, started {self.started_at}{age}"
 
 

@@ -28,7 +28,14 @@ from crawler.config.settings import Config, Source
 from crawler.core.timeutil import parse_iso
 from crawler.read.queries import format_seconds
 from crawler.store.health import record_source_outcomes
-from crawler.store.storage import finish_run, open_database, utcnow, write_transaction
+from crawler.store.sources import (
+    consecutive_failures,
+    last_scheduled_run,
+    poll_row,
+    run_outcome,
+    save_source,
+)
+from crawler.store.storage import finish_run, open_database, start_run, utcnow
 from schedules.lock import SchedulerLock
 from schedules.polling import PollState, next_interval
 
@@ -41,11 +48,7 @@ STOP_KILL_SECONDS = 10.0  # then, asked to close (SIGTERM), this long before it 
 
 def load_poll_state(db: Database, source: Source) -> tuple[PollState, datetime | None]:
     """The source's stored interval and next run time (reset when `every` changed)."""
-    row = db.execute(
-        "SELECT interval_seconds, base_interval_seconds, next_run_at, quiet_runs "
-        "FROM sources WHERE name = ?",
-        [source.name],
-    ).fetchone()
+    row = poll_row(db, source.name)
     if not row or row[1] != source.every_seconds:
         state = PollState(source.every_seconds, source.every_seconds)
         save_poll_state(db, source.name, state, None)
@@ -63,15 +66,7 @@ def save_poll_state(
         "next_run_at": next_run.replace(microsecond=0).isoformat() if next_run else None,
         **extra,
     }
-    names = ", ".join(columns)
-    marks = ", ".join("?" for _ in columns)
-    updates = ", ".join(f"{c} = excluded.{c}" for c in columns)
-    with write_transaction(db):
-        db.execute(
-            f"INSERT INTO sources (name, {names}) VALUES (?, {marks}) "
-            f"ON CONFLICT(name) DO UPDATE SET {updates}",
-            [name, *columns.values()],
-        )
+    save_source(db, name, columns)
 
 
 def run_line(name: str, run: tuple[Any, ...] | None, error: str | None) -> tuple[int, str]:
@@ -236,11 +231,7 @@ class Scheduler:
 
     def _after_child(self, db: Database, source: Source, started: str, error: str | None) -> None:
         name = source.name
-        run = db.execute(
-            "SELECT id, status, stats FROM runs WHERE trigger = 'scheduled' AND started_at >= ? "
-            "AND sources = ? ORDER BY id DESC LIMIT 1",
-            [started, json.dumps([name])],
-        ).fetchone()
+        run = last_scheduled_run(db, name, started)
         stopping = self.stopping.is_set()
         crashed = run is None or run[1] == "running"  # the child could not finish its run
         if run and run[1] == "running":
@@ -252,26 +243,13 @@ class Scheduler:
                 error,
             )
         elif run is None and error:
-            run_id = int(
-                db.execute(
-                    "INSERT INTO runs (trigger, started_at, status, sources) VALUES "
-                    "('scheduled', ?, 'running', ?)",
-                    [started, json.dumps([name])],
-                ).lastrowid
-                or 0
-            )
+            run_id = start_run(db, "scheduled", [name], started_at=started)
             finish_run(db, run_id, "interrupted" if stopping else "failed", {}, error)
             run = (run_id, "failed", "{}")
         if crashed and error and not stopping:
             # A finished child recorded its sources' health itself; a crashed one could not.
             record_source_outcomes(db, {name: True})
-        final = (
-            None
-            if run is None
-            else db.execute(
-                "SELECT id, status, stats, error FROM runs WHERE id = ?", [run[0]]
-            ).fetchone()
-        )
+        final = None if run is None else run_outcome(db, run[0])
         log_run(name, final, error)
         stats = json.loads(final[2] or "{}") if final else {}
         failed = (error is not None and not stopping) or bool(final and final[1] == "failed")
@@ -284,10 +262,7 @@ class Scheduler:
         in a row, is recorded by the run itself: crawler/store/health.py)."""
         state, _ = load_poll_state(db, source)
         new_state = next_interval(state, new_items, failed)
-        failures_row = db.execute(
-            "SELECT consecutive_failures FROM sources WHERE name = ?", [source.name]
-        ).fetchone()
-        failures = (failures_row[0] or 0) if failures_row else 0
+        failures = consecutive_failures(db, source.name)
         if failed and failures and failures % 3 == 0:
             logger.warning("source %s has failed %d runs in a row", source.name, failures)
         next_run = datetime.now(UTC) + timedelta(seconds=new_state.interval_seconds)

@@ -15,6 +15,7 @@ from scrapy.linkextractors import LinkExtractor
 from twisted.python.failure import Failure
 
 from crawler.core.items import FetchRecord, PageItem
+from crawler.core.pages import PageJob, not_a_page, with_declared_bom
 from crawler.core.urls import canonicalize_url, is_crawlable_url
 from crawler.listings.discovery import (
     DiscoveryError,
@@ -26,7 +27,6 @@ from crawler.listings.discovery import (
     looks_like_feed,
     parse_feed,
 )
-from crawler.processing.pages import PageJob, not_a_page, with_declared_bom
 from crawler.scraping.budgets import SourceBudget
 from crawler.scraping.context import CrawlContext
 from crawler.scraping.errors import RedirectLoop, Refused, RobotsUnavailable

@@ -13,7 +13,7 @@ import pytest
 
 from crawler.store.storage import open_database
 from tests.conftest import start_cli
-from tests.hostile_site import HostileSite
+from tests.support.hostile_site import HostileSite
 
 ARTICLES = 120
 

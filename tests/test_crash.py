@@ -6,13 +6,13 @@ import os
 import signal
 import sqlite3
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import run_cli, start_cli
-from tests.hostile_site import HostileSite
+from tests.support.hostile_site import HostileSite
+from tests.support.wait import wait_until
 
 pytestmark = pytest.mark.e2e  # every test here runs real newswatch processes
 
@@ -62,12 +62,13 @@ def test_sigkill_mid_crawl_leaves_a_sound_database_and_a_clean_recrawl(tmp_path:
         child = start_cli(
             "crawl", "--config", str(config), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
         )
-        deadline = time.monotonic() + 60
+
+        def stored() -> int:
+            assert child.poll() is None, f"crawl ended before the kill: {child.stderr.read()}"
+            return _count(db, "SELECT count(*) FROM articles")
+
         try:
-            while _count(db, "SELECT count(*) FROM articles") == 0:
-                assert child.poll() is None, f"crawl ended before the kill: {child.stderr.read()}"
-                assert time.monotonic() < deadline, "no article stored within 60 s"
-                time.sleep(0.05)
+            wait_until(stored, 60, what="an article stored")
             workers = _descendants(child.pid)
             os.kill(child.pid, signal.SIGKILL)
             child.wait(timeout=10)
@@ -80,9 +81,10 @@ def test_sigkill_mid_crawl_leaves_a_sound_database_and_a_clean_recrawl(tmp_path:
         assert 0 < stored_before < ARTICLES, "the kill did not land mid-crawl"
 
         # Extraction workers notice their parent is gone and exit on their own.
-        grace = time.monotonic() + 10
-        while any(_alive(pid) for pid in workers) and time.monotonic() < grace:
-            time.sleep(0.1)
+        try:
+            wait_until(lambda: not any(_alive(pid) for pid in workers), 10, 0.1)
+        except AssertionError:
+            pass  # named below, after the clean-up
         orphans = [pid for pid in workers if _alive(pid)]
         for pid in orphans:  # clean up before failing: these are this test's own processes
             os.kill(pid, signal.SIGKILL)

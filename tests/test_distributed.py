@@ -12,7 +12,6 @@ import socket
 import sqlite3
 import subprocess
 import sys
-import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,9 +21,10 @@ import pytest
 from crawler.config.settings import ConfigError, parse_config
 from crawler.sample_site import SampleWeb
 from tests.conftest import MonitoredWeb, run_cli, sample_web, start_cli
-from tests.redis_server import BINARY as REDIS_BINARY
-from tests.redis_server import free_port as _free_port
-from tests.redis_server import start_redis, start_worker, stop_processes
+from tests.support.redis_server import BINARY as REDIS_BINARY
+from tests.support.redis_server import free_port as _free_port
+from tests.support.redis_server import start_redis, start_worker, stop_processes
+from tests.support.wait import wait_until
 
 
 @pytest.fixture(scope="session")
@@ -235,21 +235,21 @@ def test_killing_a_worker_mid_crawl_loses_nothing(
         # Both workers up before the queue is seeded: on a loaded machine a late victim could
         # find the crawl already drained and never hold a lease.
         names = [f"{socket.gethostname()}:{worker.pid}" for worker in (victim, survivor)]
-        deadline = time.monotonic() + 60
-        while not all(client.hget(WORKERS_KEY, n) for n in names):
-            assert time.monotonic() < deadline, "workers did not start"
-            time.sleep(0.1)
+        wait_until(lambda: all(client.hget(WORKERS_KEY, n) for n in names), 60, 0.1, "workers")
         crawl = start_cli(
             "crawl", "--config", str(config), stdout=subprocess.PIPE, stderr=subprocess.PIPE
         )
         try:
             # Kill the victim while it holds leased requests (its heartbeat says how many).
-            deadline = time.monotonic() + 60
-            held = 0
-            while not held and time.monotonic() < deadline:
+
+            def leased() -> int:
                 beat = client.hget(WORKERS_KEY, names[0])
-                held = json.loads(beat)["held"] if beat else 0
-                time.sleep(0.05)
+                return json.loads(beat)["held"] if beat else 0
+
+            try:
+                held = wait_until(leased, 60)
+            except AssertionError:
+                held = 0  # asserted below, after the crawl's own checks
             in_flight = client.zcard(INFLIGHT_KEY)
             victim.kill()  # SIGKILL: no chance to give its leases back
             victim.wait(10)
@@ -305,6 +305,7 @@ def test_writer_crash_between_commit_and_ack_redelivers_idempotently(
         STREAM_KEY,
         WRITER,
         IngestWriter,
+        PageEntry,
         new_run_tags,
         push_entries,
     )
@@ -330,9 +331,7 @@ def test_writer_crash_between_commit_and_ack_redelivers_idempotently(
     db_path = tmp_path / "writer.db"
     db = open_database(db_path)
     tags = new_run_tags(start_run(db, "manual", ["sample"]))
-    push_entries(
-        client, [{"t": "page", "run": tags, "result": r, "meta": {"status": 200}} for r in results]
-    )
+    push_entries(client, [PageEntry(tags, r, {"status": 200}) for r in results])
 
     def table_counts() -> tuple[int, int, int]:
         return tuple(
@@ -350,9 +349,10 @@ def test_writer_crash_between_commit_and_ack_redelivers_idempotently(
 
     # Its successor reads the unacknowledged entries again; ingesting them changes nothing.
     writer = IngestWriter(Config(), str(db_path), client).start()
-    deadline = time.monotonic() + 30
-    while client.xlen(STREAM_KEY) and time.monotonic() < deadline:
-        time.sleep(0.05)
+    try:
+        wait_until(lambda: client.xlen(STREAM_KEY) == 0, 30)
+    except AssertionError:
+        pass  # asserted below, once the writer is stopped
     writer.stop()
     assert client.xlen(STREAM_KEY) == 0
     assert writer.ingested == len(results)

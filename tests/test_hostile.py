@@ -1,6 +1,6 @@
 """The real `newswatch crawl` against a hostile site: every failure recorded, nothing unsafe.
 
-One crawl (module fixture) of ``tests/hostile_site.py``; each test checks one promise.
+One crawl (module fixture) of ``tests/support/hostile_site.py``; each test checks one promise.
 """
 
 from __future__ import annotations
@@ -19,13 +19,13 @@ import pytest
 
 from crawler.store.storage import RUN_STATUSES
 from tests.conftest import run_cli, start_cli
-from tests.hostile_site import (
+from tests.support.hostile_site import (
     ARTICLES,
     BOMB_INFLATED_BYTES,
     HostileSite,
     build_gzip_bomb,
 )
-from tests.process_tree import PeakRss
+from tests.support.process_tree import PeakRss
 
 pytestmark = pytest.mark.e2e  # every test here runs real newswatch processes
 

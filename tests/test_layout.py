@@ -79,3 +79,37 @@ def test_no_import_cycle_among_project_modules() -> None:
 def test_no_module_over_600_lines() -> None:
     sizes = {name: len(p.read_text("utf-8").splitlines()) for name, p in _modules().items()}
     assert {name: n for name, n in sizes.items() if n > MAX_LINES} == {}
+
+
+def test_sql_stays_in_the_store() -> None:
+    """The command line, the scheduler and the failure digest run no SQL of their own, and
+    the read/ part writes nothing: statements live in crawler/store/."""
+    import re
+
+    no_sql = [
+        *sorted((ROOT / "crawler" / "cli").glob("*.py")),
+        *sorted((ROOT / "schedules").glob("*.py")),
+        ROOT / "crawler" / "read" / "failures.py",
+    ]
+    for path in no_sql:
+        assert ".execute(" not in path.read_text("utf-8"), path
+    writes = re.compile(
+        r"INSERT\s+(?:OR\s+\w+\s+)?INTO|UPDATE\s+\w+\s+SET|DELETE\s+FROM|write_transaction"
+    )
+    for path in sorted((ROOT / "crawler" / "read").glob("*.py")):
+        assert not writes.search(path.read_text("utf-8")), path
+
+
+def test_webhook_formats_each_have_a_batch_size() -> None:
+    from crawler.config.settings import WEBHOOK_FORMATS
+    from crawler.read.notify import BATCH_SIZE
+
+    assert set(BATCH_SIZE) == set(WEBHOOK_FORMATS)
+
+
+def test_every_flag_kind_has_one_label() -> None:
+    from crawler.core.models import FLAG_LABELS
+    from crawler.read import atom, notify
+
+    assert set(FLAG_LABELS) == {"new_story", "new_coverage", "updated", "new_related", "official"}
+    assert not hasattr(atom, "KIND_LABELS") and not hasattr(notify, "KIND_LABELS")

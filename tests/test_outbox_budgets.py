@@ -17,7 +17,8 @@ import pytest
 
 from crawler.sample_site import SampleWeb
 from tests.conftest import run_cli, sample_web, serving
-from tests.hostile_site import ARTICLES, HOST, HostileSite, article_html
+from tests.support.cli import invoke
+from tests.support.hostile_site import ARTICLES, HOST, HostileSite, article_html
 
 # -- a webhook receiver that can fail, recover, or drip ----------------------------------------
 
@@ -164,7 +165,6 @@ def test_slack_format_posts_text_and_blocks(tmp_path: Path, receiver: Receiver) 
     assert first["type"] == "mrkdwn" and "<http://" in first["text"]
 
 
-@pytest.mark.e2e
 @pytest.mark.parametrize(
     ("notify", "key"),
     [
@@ -173,13 +173,12 @@ def test_slack_format_posts_text_and_blocks(tmp_path: Path, receiver: Receiver) 
         ('format = "slack"', "notify.webhook"),
     ],
 )
-@pytest.mark.e2e
 def test_notify_config_errors_name_the_key(tmp_path: Path, notify: str, key: str) -> None:
     config = tmp_path / "bad.toml"
     config.write_text(
         f'[[sources]]\nname = "x"\nfeeds = ["http://127.0.0.1:9/f"]\n[notify]\n{notify}\n', "utf-8"
     )
-    done = run_cli("crawl", "--config", str(config), "--db", str(tmp_path / "x.db"))
+    done = invoke("crawl", "--config", str(config), "--db", str(tmp_path / "x.db"))
     assert done.returncode == 2 and f"config error: {key}:" in done.stderr, done.stderr
 
 

@@ -1,10 +1,11 @@
-"""The general-language rarity table: built once, in a child the main thread spawns early."""
+"""The general-language rarity table: shipped as package data, read once, the same as built."""
 
 from __future__ import annotations
 
-import multiprocessing
 import subprocess
+import sys
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -14,26 +15,15 @@ from crawler.stories import prior
 @pytest.fixture
 def fresh(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(prior, "_table", None)
-    monkeypatch.setattr(prior, "_prefetch", None)
 
 
-def _sleep() -> None:
-    threading.Event().wait(60)
-
-
-def test_prefetched_table_survives_a_fork_before_it_is_read(fresh: None) -> None:
-    """A process forked after the prefetch (the extraction pool starting its workers) holds
-    copies of the parent's descriptors; the table must still arrive."""
-    prior.prefetch()
-    sleeper = multiprocessing.get_context("fork").Process(target=_sleep, daemon=True)
-    sleeper.start()
-    try:
-        table = prior.stem_zipf()
-    finally:
-        sleeper.kill()
-        sleeper.join()
+def test_shipped_table_is_read_once(fresh: None) -> None:
+    table = prior.stem_zipf()
     assert len(table) > 10_000
     assert table["united"] > prior.RARE_ZIPF  # a word general language uses a lot
+    assert prior.stem_zipf() is table
+    assert prior.background_rarity("the") == 0.0
+    assert prior.background_rarity("harfuch") == 1.0
 
 
 def test_a_thread_other_than_main_spawns_no_child(
@@ -48,4 +38,24 @@ def test_a_thread_other_than_main_spawns_no_child(
     thread = threading.Thread(target=lambda: got.append(prior.stem_zipf()))
     thread.start()
     thread.join(120)
-    assert got and got[0] == prior.build_table()
+    assert got and got[0] == prior.read_table()
+
+
+@pytest.mark.e2e  # a fresh interpreter
+def test_rarity_needs_no_wordfreq_at_run_time() -> None:
+    code = (
+        "import sys; from crawler.stories import prior; prior.background_rarity('sinaloa');"
+        "assert 'wordfreq' not in sys.modules"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parent.parent)
+
+
+def test_shipped_table_is_what_the_build_script_makes(tmp_path: Path) -> None:
+    """The same stems and frequencies as wordfreq gives today: the same story results."""
+    pytest.importorskip("wordfreq")
+    from benchmarks.build_rarity import build_table
+
+    built = build_table()
+    assert prior.read_table() == built
+    prior.write_table(built, tmp_path / "t.gz")
+    assert (tmp_path / "t.gz").read_bytes() == prior.TABLE.read_bytes()  # reproducible

@@ -5,7 +5,6 @@ from __future__ import annotations
 import signal
 import sqlite3
 import subprocess
-import time
 from pathlib import Path
 from typing import IO
 
@@ -13,6 +12,7 @@ import pytest
 
 from crawler.sample_site import SampleWeb
 from tests.conftest import sample_web, start_cli
+from tests.support.wait import wait_until
 
 pytestmark = pytest.mark.e2e  # every test here runs real newswatch processes
 
@@ -31,12 +31,7 @@ def _query(db: Path, sql: str) -> list[tuple]:
 
 
 def _wait_for(predicate, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+    wait_until(predicate, timeout, 0.2, what)
 
 
 def borderwire_every_3s(config_text: str) -> str:

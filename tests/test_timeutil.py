@@ -44,3 +44,15 @@ def test_event_time_and_hour_prefer_publication_unless_later() -> None:
     noon = int(datetime(2026, 3, 1, 12, tzinfo=UTC).timestamp()) // 3600
     assert event_hour("2026-03-01", seen) == noon  # a bare date counts from its noon
     assert event_hour(None, "garbage") == 0
+
+
+def test_is_future_takes_a_naive_time_as_utc() -> None:
+    from datetime import UTC, datetime, timedelta, timezone
+
+    from crawler.core.timeutil import is_future
+
+    now = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+    assert is_future(datetime(2026, 3, 2, 12, 1), now)
+    assert not is_future(datetime(2026, 3, 2, 11, 59), now)
+    # 13:00 at UTC+2 is 11:00 UTC: past
+    assert not is_future(datetime(2026, 3, 2, 13, 0, tzinfo=timezone(timedelta(hours=2))), now)

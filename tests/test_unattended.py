@@ -7,7 +7,6 @@ files newswatch did not write are refused and left untouched.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import sqlite3
 import subprocess
@@ -19,7 +18,8 @@ import pytest
 
 from crawler.read.failures import digest_lines
 from tests.conftest import REPO, run_cli, run_python
-from tests.hostile_site import ESC_ARTICLES, ROBOTS_CHAIN, HostileSite
+from tests.support.cli import invoke
+from tests.support.hostile_site import ESC_ARTICLES, ROBOTS_CHAIN, HostileSite
 
 pytestmark = pytest.mark.e2e  # every test here runs real newswatch processes
 
@@ -110,7 +110,7 @@ def test_disk_full_by_page_limit_fails_the_run_then_a_rerun_stores_all(tmp_path:
     with HostileSite(generated=80) as site:
         config = write_config(site, tmp_path / "c.toml", db, feeds=["/gen-feed.xml"], workers=1)
         first = run_python(
-            "tests/page_limited_cli.py", "40", "crawl", "--config", str(config), timeout=300
+            "tests/support/page_limited_cli.py", "40", "crawl", "--config", str(config), timeout=300
         )
         stored = _assert_disk_full_run(first, db)
         _rerun_stores_all(config, db, stored, "max_page_count")
@@ -317,93 +317,6 @@ def test_verbose_shows_scrapy_log_without_tracebacks(tmp_path: Path) -> None:
 
 # -- 6. database files -----------------------------------------------------------------------
 
-READ_COMMANDS = [
-    ["flags"],
-    ["stories"],
-    ["runs"],
-    ["search", "x"],
-    ["show", "1"],
-    ["flags", "--ack"],
-    ["sources"],
-    ["story", "corrections"],
-    ["story", "merge", "s1", "s2"],
-]
-
-
-def _snapshot(path: Path) -> tuple[str, list[str]]:
-    siblings = sorted(p.name for p in path.parent.iterdir())
-    return hashlib.sha256(path.read_bytes()).hexdigest(), siblings
-
-
-def _refused_untouched(path: Path, expected: str, code: int = 2) -> None:
-    before = _snapshot(path)
-    for command in [*READ_COMMANDS, ["crawl"]]:
-        done = run_cli(*command, "--db", str(path))
-        assert done.returncode == code, (command, done.stderr)
-        assert done.stderr.count("\n") == 1 and expected in done.stderr, (command, done.stderr)
-        assert done.stdout == ""
-        assert _snapshot(path) == before, command
-
-
-def test_a_file_that_is_not_sqlite_is_refused_and_untouched(tmp_path: Path) -> None:
-    path = tmp_path / "notes.db"
-    path.write_bytes(b"my precious notes\n" * 100)
-    _refused_untouched(path, "is not a SQLite database")
-
-
-def test_another_programs_sqlite_database_is_refused_and_untouched(tmp_path: Path) -> None:
-    path = tmp_path / "other.db"
-    conn = sqlite3.connect(path)
-    conn.execute("CREATE TABLE contacts (name TEXT, phone TEXT)")
-    conn.execute("INSERT INTO contacts VALUES ('Ana', '555')")
-    conn.commit()
-    conn.close()
-    _refused_untouched(path, "not newswatch's")
-    assert sqlite3.connect(path).execute("PRAGMA journal_mode").fetchone()[0] == "delete"
-
-
-def test_missing_folder_is_an_error_and_is_not_created(tmp_path: Path) -> None:
-    target = tmp_path / "nonexistent" / "dir" / "x.db"
-    for command in (["crawl"], ["flags"]):
-        done = run_cli(*command, "--db", str(target))
-        assert done.returncode == 2, done.stderr
-        assert "does not exist" in done.stderr or "no database" in done.stderr
-    assert not (tmp_path / "nonexistent").exists()
-
-
-def _newswatch_db(path: Path, *, stop_before: str | None = None) -> None:
-    from sqlite_utils import Database
-
-    from crawler.store.migrations import migrations
-
-    db = Database(path)
-    migrations.apply(db, stop_before=stop_before)
-    db.conn.close()
-
-
-def test_read_commands_never_migrate_or_change_the_journal_mode(tmp_path: Path) -> None:
-    old = tmp_path / "old.db"
-    _newswatch_db(old, stop_before="m006_published_source")
-    before = _snapshot(old)
-    for command in (["flags"], ["runs"]):
-        done = run_cli(*command, "--db", str(old))
-        assert done.returncode == 2 and "needs a migration" in done.stderr, done.stderr
-    assert _snapshot(old) == before
-    current = tmp_path / "current.db"
-    _newswatch_db(current)  # rollback journal, as sqlite-utils leaves it
-    before = _snapshot(current)
-    for command in (
-        ["flags"],
-        ["stories"],
-        ["runs"],
-        ["search", "x"],
-        ["sources"],
-        ["story", "corrections"],
-    ):
-        done = run_cli(*command, "--db", str(current))
-        assert done.returncode == 0, (command, done.stderr)
-    assert _snapshot(current) == before  # no WAL switch, no migration, no -wal file
-
 
 def test_a_database_on_a_read_only_mount_can_be_read(tmp_path: Path) -> None:
     source = tmp_path / "data"
@@ -424,12 +337,12 @@ def test_a_database_on_a_read_only_mount_can_be_read(tmp_path: Path) -> None:
     try:
         subprocess.run(["mount", "-o", "remount,bind,ro", str(readonly)], check=True)
         for command in (["flags"], ["stories"], ["runs"], ["search", "fentanyl"]):
-            done = run_cli(*command, "--db", str(readonly / "news.db"))
+            done = invoke(*command, "--db", str(readonly / "news.db"))
             assert done.returncode == 0, (command, done.stderr)
-        assert "Case 0" in run_cli("search", "fentanyl", "--db", str(readonly / "news.db")).stdout
+        assert "Case 0" in invoke("search", "fentanyl", "--db", str(readonly / "news.db")).stdout
         crawl = run_cli("crawl", "--config", str(config), "--db", str(readonly / "news.db"))
         assert crawl.returncode == 1 and crawl.stderr.count("\n") == 1, crawl.stderr
-        ack = run_cli("flags", "--ack", "--db", str(readonly / "news.db"))
+        ack = invoke("flags", "--ack", "--db", str(readonly / "news.db"))
         assert ack.returncode == 1 and ack.stderr.count("\n") == 1, ack.stderr
     finally:
         subprocess.run(["umount", "-l", str(readonly)], capture_output=True)

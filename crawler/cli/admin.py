@@ -20,7 +20,7 @@ from crawler.cli.common import (
     load_or_exit,
 )
 from crawler.cli.render import echo_wrapped, plural
-from crawler.scraping.budgets import DISCOVERY_REQUESTS
+from crawler.config.settings import DISCOVERY_REQUESTS
 
 
 def human_bytes(size: int) -> str:

@@ -17,6 +17,7 @@ from sqlite_utils import Database
 
 from crawler.cli.render import FLAG_COLUMNS, article_ref, print_table
 from crawler.store.flags import query_flags
+from crawler.store.lookups import article_id_by_url, article_sources, latest_run_id
 from crawler.store.storage import open_database
 
 DEMO_DATABASE = "newswatch-demo.db"
@@ -66,7 +67,7 @@ def clear_previous_demo(path: Path) -> None:
     try:
         conn = sqlite3.connect(f"file:{path.resolve()}?mode=ro", uri=True)
         try:
-            sources = {row[0] for row in conn.execute("SELECT DISTINCT source FROM articles")}
+            sources = article_sources(conn)
         finally:
             conn.close()
     except sqlite3.DatabaseError:
@@ -110,7 +111,7 @@ def explain(
 ) -> None:
     """The flags of the last run, what each kind means, what was left unflagged and why,
     and three commands to try next."""
-    last_run = db.execute("SELECT max(id) FROM runs").fetchone()[0]
+    last_run = latest_run_id(db)
     flags = query_flags(db, run_id=last_run, newest_first=False)
     click.echo(f"\nFlags from crawl 2 ({len(flags)}):")
     print_table(None, FLAG_COLUMNS, flags, empty="No flags.")
@@ -118,9 +119,9 @@ def explain(
     for kind, meaning in KIND_MEANINGS.items():
         click.echo(f"  {kind:<13} {meaning}")
     ids = {
-        key: row[0]
+        key: article_id
         for key, url in urls.items()
-        if (row := db.execute("SELECT id FROM articles WHERE url = ?", [url]).fetchone())
+        if (article_id := article_id_by_url(db, url)) is not None
     }
     click.echo("\nDeliberately not flagged:")
     for item in not_flagged:

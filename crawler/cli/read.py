@@ -186,8 +186,7 @@ def flags(
     limit: int | None,
 ) -> None:
     """List flagged items (what is new), newest first."""
-    from crawler.read.queries import ack_flags
-    from crawler.store.flags import query_flags
+    from crawler.store.flags import ack_flags, query_flags
 
     since = since_option(since)
     db = open_existing(config_path, db_path, write=ack)

@@ -12,12 +12,12 @@ import sys
 import textwrap
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import click
 
 from crawler.core.sanitize import strip_controls
+from crawler.core.timeutil import parse_utc
 
 if TYPE_CHECKING:
     from crawler.crawl import RunSummary
@@ -81,13 +81,8 @@ def short_time(value: str | None) -> str:
     """ "2026-11-30T14:05:09+00:00" -> "11-30 14:05" (stored times are UTC)."""
     if not value:
         return ""
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return value
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(UTC)
-    return moment.strftime("%m-%d %H:%M")
+    moment = parse_utc(value)
+    return value if moment is None else moment.strftime("%m-%d %H:%M")
 
 
 def plural(count: int, noun: str) -> str:
@@ -112,10 +107,10 @@ def elapsed(start: str | None, end: str | None) -> str:
     """How long a run took: "45s", "3m05s", "1h02m"; "" while it runs."""
     if not start or not end:
         return ""
-    try:
-        seconds = int((datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds())
-    except (TypeError, ValueError):
+    began, ended = parse_utc(start), parse_utc(end)
+    if began is None or ended is None:
         return ""
+    seconds = int((ended - began).total_seconds())
     if seconds < 60:
         return f"{seconds}s"
     if seconds < 3600:

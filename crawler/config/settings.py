@@ -12,12 +12,13 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from crawler.config.digest import DigestConfigError, DigestSpec, parse_base_url, parse_digests
+from crawler.core.timeutil import duration_seconds
 from crawler.topics.query import QueryError, parse_query
 
 DEFAULT_DATABASE = "newswatch.db"
 DEFAULT_USER_AGENT = "newswatch/0.1 (+https://github.com/newswatch/newswatch)"
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd])\s*$")
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+# `newswatch discover`: requests per site at most, robots.txt included (--max-requests).
+DISCOVERY_REQUESTS = 15
 
 
 class ConfigError(ValueError):
@@ -137,12 +138,12 @@ def parse_duration(value: Any, key: str) -> float:
         raise ConfigError(
             key, f'expected a duration string like "90s", "10m", "2h", "1d", got {value!r}'
         )
-    match = _DURATION.match(value)
-    if not match or float(match.group(1)) <= 0:
+    seconds = duration_seconds(value)
+    if seconds is None or seconds <= 0:
         raise ConfigError(
             key, f'bad duration {value!r}: use a positive number with s, m, h or d, like "10m"'
         )
-    return float(match.group(1)) * _UNITS[match.group(2)]
+    return seconds
 
 
 def format_duration(seconds: float) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from crawler.processing.pages import PageJob
+from crawler.core.pages import PageJob
 
 
 @dataclass

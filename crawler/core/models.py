@@ -5,6 +5,15 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+# What a person reads for each flag kind (the Atom feed's titles, the webhook's lines).
+FLAG_LABELS = {
+    "new_story": "New story",
+    "new_coverage": "New coverage",
+    "updated": "Updated article",
+    "new_related": "New related link",
+    "official": "Official record",
+}
+
 
 @dataclass(frozen=True)
 class RelatedLink:

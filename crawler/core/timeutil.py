@@ -10,8 +10,22 @@ import re
 from datetime import UTC, date, datetime, timedelta
 from email.utils import parsedate_to_datetime
 
-_RELATIVE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd])(?:\s+ago)?\s*$")
+# Durations, in the config ("every", "recheck_articles_for") and on the command line ("6h").
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd])\s*$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def duration_seconds(text: str) -> float | None:
+    """ "90s", "10m", "2h", "1d" in seconds; None if ``text`` is no such duration."""
+    match = _DURATION.match(text)
+    return float(match.group(1)) * _UNITS[match.group(2)] if match else None
+
+
+def seconds_ago(seconds: float, now: datetime | None = None) -> str:
+    """The time ``seconds`` before ``now`` (default: now) as stored: ISO 8601 UTC, to the
+    second, so that it compares with stored times as text."""
+    moment = (now or datetime.now(UTC)) - timedelta(seconds=seconds)
+    return moment.replace(microsecond=0).isoformat()
 
 
 def utcnow() -> str:
@@ -72,17 +86,23 @@ def iso_utc(moment: datetime) -> str:
     return moment.astimezone(UTC).replace(microsecond=0).isoformat()
 
 
+def is_future(moment: datetime, now: datetime | None = None) -> bool:
+    """True when ``moment`` is later than ``now`` (default: now); a naive time is UTC."""
+    now = now or datetime.now(UTC)
+    if moment.tzinfo is None:
+        return moment > now.astimezone(UTC).replace(tzinfo=None)
+    return moment > now
+
+
 def parse_since(value: str, now: datetime | None = None) -> str:
     """An ISO date/datetime (or a relative "6h", "2d", "6h ago": that long ago) as ISO 8601
     UTC.
 
     Naive datetimes are taken as UTC, like every time in the database. Raises ValueError.
     """
-    relative = _RELATIVE.match(value)
-    if relative:
-        seconds = float(relative.group(1)) * _UNITS[relative.group(2)]
-        moment = (now or datetime.now(UTC)) - timedelta(seconds=seconds)
-        return moment.replace(microsecond=0).isoformat()
+    seconds = duration_seconds(re.sub(r"\s+ago\s*$", "", value))
+    if seconds is not None:
+        return seconds_ago(seconds, now)
     text = value.strip()
     if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
         return datetime.combine(date.fromisoformat(text), datetime.min.time(), UTC).isoformat()

@@ -44,13 +44,43 @@ from sqlite_utils import Database
 
 from crawler.config.settings import Config
 from crawler.core.items import FetchRecord
+from crawler.core.pages import PageResult
 from crawler.ingest.ingest import IngestOptions, ingest_results, record_fetch_records
 from crawler.ingest.listings import ListingLedger
-from crawler.processing.pages import PageResult
 from crawler.store.storage import open_database, write_transaction
 from crawler.topics.query import topics_key
 
 logger = logging.getLogger(__name__)
+
+
+# What a worker puts on the results stream (pickled), one entry per result; ``run`` is the
+# run's tags (new_run_tags) so the writer counts it for the right run.
+@dataclass(frozen=True)
+class FetchEntry:
+    """A fetch that produced no page to extract (its outcome goes to ``fetches``)."""
+
+    run: dict[str, Any]
+    record: FetchRecord
+
+
+@dataclass(frozen=True)
+class PageEntry:
+    """An extracted page, with the HTTP facts to store with its fetch state."""
+
+    run: dict[str, Any]
+    result: PageResult
+    meta: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class IncompleteEntry:
+    """A listing a worker could not read to its end: its validators are not saved."""
+
+    run: dict[str, Any]
+    url: str
+
+
+StreamEntry = FetchEntry | PageEntry | IncompleteEntry
 
 PREFIX = "newswatch"
 QUEUE_KEY = f"{PREFIX}:requests"
@@ -205,7 +235,7 @@ class Cluster:
 
     def complete(
         self,
-        entries: list[dict[str, Any]],
+        entries: list[StreamEntry],
         lease: bytes | None,
         counts: Counter[str],
         tags: dict[str, Any],
@@ -286,7 +316,7 @@ def host_gate_wait(server: redis.Redis, host: str, delay: float) -> float:
 # -- the results stream ------------------------------------------------------------------------
 
 
-def push_entries(server: redis.Redis, entries: Iterable[dict[str, Any]]) -> None:
+def push_entries(server: redis.Redis, entries: Iterable[StreamEntry]) -> None:
     """Append results to the stream (one XADD each, in one round trip)."""
     pipe = server.pipeline(transaction=False)
     for entry in entries:
@@ -372,14 +402,14 @@ class IngestWriter:
         self, db: Database, entries: list[tuple[bytes, dict[bytes, bytes]]]
     ) -> list[tuple[dict[str, Any], Counter[str]]]:
         """Ingest a batch of stream entries in one SQLite transaction; counts per run."""
-        by_run: dict[str, list[dict[str, Any]]] = {}
+        by_run: dict[str, list[StreamEntry]] = {}
         for _, fields in entries:
-            payload = pickle.loads(fields[b"d"])
-            by_run.setdefault(payload["run"]["token"], []).append(payload)
+            payload: StreamEntry = pickle.loads(fields[b"d"])
+            by_run.setdefault(payload.run["token"], []).append(payload)
         counts_by_run: list[tuple[dict[str, Any], Counter[str]]] = []
         with write_transaction(db):
             for payloads in by_run.values():
-                counts_by_run.append((payloads[0]["run"], self._ingest_run(db, payloads)))
+                counts_by_run.append((payloads[0].run, self._ingest_run(db, payloads)))
         return counts_by_run
 
     def acknowledge(
@@ -395,21 +425,20 @@ class IngestWriter:
         pipe.execute()
         self.ingested += len(ids)
 
-    def _ingest_run(self, db: Database, payloads: list[dict[str, Any]]) -> Counter[str]:
-        tags = payloads[0]["run"]
+    def _ingest_run(self, db: Database, payloads: list[StreamEntry]) -> Counter[str]:
+        tags = payloads[0].run
         ledger = self.ledgers.setdefault(tags["token"], ListingLedger())
         records: list[FetchRecord] = []
         results: list[PageResult] = []
         metas: dict[str, dict] = {}
         for payload in payloads:
-            kind = payload["t"]
-            if kind == "incomplete":
-                ledger.incomplete.add(payload["url"])
-            elif kind == "fetch":
-                records.append(ledger.hold(payload["record"]))
-            elif kind == "page":
-                results.append(payload["result"])
-                metas[payload["result"].url] = payload["meta"]
+            if isinstance(payload, IncompleteEntry):
+                ledger.incomplete.add(payload.url)
+            elif isinstance(payload, FetchEntry):
+                records.append(ledger.hold(payload.record))
+            else:
+                results.append(payload.result)
+                metas[payload.result.url] = payload.meta
         record_fetch_records(db, records, tags["id"])
         topics = [(t.name, t.query) for t in self.config.topics]
         options = IngestOptions(

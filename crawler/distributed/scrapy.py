@@ -23,6 +23,10 @@ from scrapy_redis.scheduler import Scheduler
 from crawler.core.items import FetchRecord, PageItem
 from crawler.distributed.queue import (
     Cluster,
+    FetchEntry,
+    IncompleteEntry,
+    PageEntry,
+    StreamEntry,
     host_gate_wait,
     queue_state,
     seen_key,
@@ -199,25 +203,24 @@ class DistributedPipeline:
     async def process_item(self, item: Any) -> Any:
         context = _context_of(self.crawler.spider)
         cluster = _cluster(self.crawler)
-        entry: dict[str, Any]
-        if isinstance(item, FetchRecord):
-            entry = {"t": "fetch", "record": item}
-        elif isinstance(item, PageItem):
-            assert self.pool is not None
-            result = await self.pool.process(item.job)
-            entry = {"t": "page", "result": result, "meta": item.fetch_meta}
-        else:
+        if not isinstance(item, FetchRecord | PageItem):
             return None
         tags = item.run or cluster.tags
         if tags is None:  # a request queued without run tags: nobody would count it
             logger.warning("no run for %s: dropped", getattr(item, "url", item))
             return None
-        entry["run"] = tags
-        entries = [entry]
+        entry: StreamEntry
+        if isinstance(item, FetchRecord):
+            entry = FetchEntry(tags, item)
+        else:
+            assert self.pool is not None
+            result = await self.pool.process(item.job)
+            entry = PageEntry(tags, result, item.fetch_meta)
+        entries: list[StreamEntry] = [entry]
         spider = self.crawler.spider
         incomplete: set[str] = getattr(spider, "incomplete_listings", set())
         for url in incomplete - self.sent_incomplete:
-            entries.append({"t": "incomplete", "url": url, "run": tags})
+            entries.append(IncompleteEntry(tags, url))
         self.sent_incomplete |= incomplete
         # Responses received count as single-node's "pages_fetched".
         stats = self.crawler.stats.get_stats() if self.crawler.stats else {}

@@ -11,18 +11,19 @@ import json
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import cast
 
 from sqlite_utils import Database
 
 from crawler.core.items import FetchRecord
 from crawler.core.models import RelatedLink
+from crawler.core.pages import PageResult
 from crawler.core.urls import canonicalize_url
 from crawler.ingest import pending
-from crawler.processing.pages import PageResult
 from crawler.store.flags import create_flag
 from crawler.store.storage import record_fetch, utcnow, write_transaction
 from crawler.stories import copies, dedup
-from crawler.stories.terms import pack_terms
+from crawler.stories.terms import Groups, pack_terms
 
 
 @dataclass(frozen=True)
@@ -216,7 +217,7 @@ def _fingerprints(result: PageResult, now: str) -> dedup.Fingerprints:
         fingerprint=result.fingerprint or 0,
         feed_guid=result.guid,
         signature=result.signature,
-        terms=result.story_terms,
+        terms=cast("tuple[dict[str, float], Groups] | None", result.story_terms),
     )
 
 

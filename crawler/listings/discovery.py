@@ -14,7 +14,7 @@ from urllib.parse import urljoin
 import feedparser
 from lxml import etree
 
-from crawler.core.timeutil import iso_utc, parse_date_header
+from crawler.core.timeutil import is_future, iso_utc, parse_date_header
 from crawler.core.urls import is_crawlable_url
 
 
@@ -42,9 +42,7 @@ def _iso_from_struct(value: time.struct_time | None) -> str | None:
 
 def _not_future(moment: datetime) -> str | None:
     # A listing date in the future is a publisher bug; it must never become `published`.
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return None if moment > datetime.now(UTC) else iso_utc(moment)
+    return None if is_future(moment) else iso_utc(moment)
 
 
 def parse_listing_date(value: str | None) -> str | None:

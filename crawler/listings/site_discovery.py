@@ -24,9 +24,8 @@ from protego import Protego
 from trafilatura.feeds import FeedParameters, determine_feed
 from trafilatura.sitemaps import GUESSES, extract_robots_sitemaps
 
-from crawler.config.settings import CrawlSettings
+from crawler.config.settings import DISCOVERY_REQUESTS, CrawlSettings
 from crawler.listings.discovery import DiscoveryError, parse_feed, parse_sitemap
-from crawler.scraping.budgets import DISCOVERY_REQUESTS
 
 DEFAULT_BUDGET = DISCOVERY_REQUESTS
 MAX_CRAWL_DELAY = 10.0  # a robots.txt asking for more is honoured as this, for a one-off look

@@ -15,15 +15,8 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
 from crawler.config.settings import Config
+from crawler.core.pages import PageJob, PageResult
 from crawler.core.urls import canonicalize_url
-from crawler.extraction.pagemeta import detect_language
-from crawler.processing.pages import (
-    PageJob,
-    PageResult,
-    configure_topics,
-    process_page,
-    reset_caches,
-)
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +31,13 @@ def pool_for(config: Config) -> ExtractionPool:
     return ExtractionPool(topics, config.crawl.workers, config.crawl.prefilter)
 
 
+def _process_page(job: PageJob) -> PageResult:
+    """``process_page`` in a worker (named here: the crawl process need not import it)."""
+    from crawler.processing.pages import process_page
+
+    return process_page(job)
+
+
 def _exit_with_parent(parent: int) -> None:
     while os.getppid() == parent:
         time.sleep(0.5)
@@ -50,6 +50,11 @@ def init_worker(topics: list[tuple[str, str]], parent: int, prefilter: bool = Tr
     A worker blocks on the call queue forever if its parent is SIGKILLed (OOM killer,
     ``kill -9``): without this watchdog every such crash leaves the whole pool behind.
     """
+    # Extraction (trafilatura, lxml, htmldate) is imported here, in each worker after the
+    # fork, while the crawl process goes on importing Scrapy: the crawl process never
+    # extracts a page when it has workers, and its start-up is shorter by that import.
+    from crawler.processing.pages import configure_topics
+
     configure_topics(topics, prefilter)
     threading.Thread(
         target=_exit_with_parent, args=(parent,), name="parent-watchdog", daemon=True
@@ -71,10 +76,13 @@ class ExtractionPool:
         self.backlog = max(4, workers * 4)
         self._room: asyncio.Event | None = None
         self.closed = False
-        configure_topics(topics, prefilter)  # the in-process path uses it too
         self.executor: ProcessPoolExecutor | None = None
         if workers > 1 and os.environ.get("NEWSWATCH_INPROCESS") != "1":
             self.executor = self._new_executor()
+        else:
+            from crawler.processing.pages import configure_topics
+
+            configure_topics(topics, prefilter)  # the in-process path
 
     def _new_executor(self) -> ProcessPoolExecutor:
         executor = ProcessPoolExecutor(
@@ -107,13 +115,15 @@ class ExtractionPool:
 
     async def _process(self, job: PageJob) -> PageResult:
         if self.executor is None:
+            from crawler.processing.pages import process_page
+
             return process_page(job)
         loop = asyncio.get_running_loop()
         # The language model (77 MB) lives in this process only: workers leave an undeclared
         # language to it. Most pages declare theirs; identifying the rest costs little here.
         job.identify_language = False
         try:
-            result = await loop.run_in_executor(self.executor, process_page, job)
+            result = await loop.run_in_executor(self.executor, _process_page, job)
         except BrokenProcessPool as error:
             # A worker died (out of memory, killed): record this page, start a fresh pool.
             logger.error("extraction worker died on %s: %s", job.url, error)
@@ -130,6 +140,8 @@ class ExtractionPool:
         article = result.article
         on_topic = bool(result.topics) or not self.topics  # off-topic pages are not stored
         if article is not None and article.language is None and on_topic:
+            from crawler.extraction.pagemeta import detect_language
+
             article.language = detect_language(article.text)
         return result
 
@@ -141,4 +153,6 @@ class ExtractionPool:
         if self.executor is not None:
             self.executor.shutdown(wait=True, cancel_futures=True)  # the workers' caches go too
         else:
+            from crawler.processing.pages import reset_caches
+
             reset_caches()  # extraction ran here: its caches must not outlive the run

@@ -11,18 +11,13 @@ import xml.etree.ElementTree as ET
 from typing import Any
 from urllib.parse import quote
 
+from crawler.core.models import FLAG_LABELS
 from crawler.core.sanitize import strip_controls
 from crawler.store.storage import utcnow
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 TAG_AUTHORITY = "tag:newswatch,2026:"
 SUMMARY_CHARS = 300
-KIND_LABELS = {
-    "new_story": "New story",
-    "new_coverage": "New coverage",
-    "updated": "Updated article",
-    "new_related": "New related link",
-}
 # Control characters, surrogates and U+FFFE/U+FFFF are not allowed anywhere in XML 1.0.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
@@ -93,7 +88,7 @@ def build_feed(
     _sub(feed, "generator", "newswatch")
     for flag in flags:
         entry = _sub(feed, "entry")
-        label = KIND_LABELS.get(flag["kind"], flag["kind"])
+        label = FLAG_LABELS.get(flag["kind"], flag["kind"])
         _sub(entry, "title", f"{label}: {flag.get('title') or flag.get('url') or 'untitled'}")
         _sub(entry, "id", entry_id(flag["kind"], flag["subject"]))
         _sub(entry, "updated", flag["created_at"])

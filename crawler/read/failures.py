@@ -13,8 +13,8 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
-# How many failures a run keeps in its stats for `newswatch runs RUN`.
-MAX_RECORDED = 500
+from crawler.store.fetches import MAX_RECORDED as MAX_RECORDED
+from crawler.store.fetches import run_failures as run_failures
 
 # Kinds where the request itself failed; the others are pages fetched but not usable.
 REQUEST_KINDS = {
@@ -149,14 +149,3 @@ def failures_by_kind(failures: Sequence[Sequence[str]]) -> dict[str, list[tuple[
     for url, error in failures:
         grouped[failure_kind(error)].append((url, error))
     return {kind: sorted(grouped[kind]) for kind in sorted(grouped)}
-
-
-def run_failures(db: Any, run_id: int, limit: int = MAX_RECORDED) -> tuple[list[list[str]], int]:
-    """A run's failed fetches (refusals are politeness, not failures): up to ``limit``
-    (url, error) pairs, and how many there are in all."""
-    where = "run_id = ? AND error IS NOT NULL AND error NOT LIKE 'refused:%'"
-    total = db.execute(f"SELECT count(*) FROM fetches WHERE {where}", [run_id]).fetchone()[0]
-    rows = db.execute(
-        f"SELECT url, error FROM fetches WHERE {where} ORDER BY url LIMIT ?", [run_id, limit]
-    ).fetchall()
-    return [[row[0], row[1]] for row in rows], int(total)

@@ -14,30 +14,28 @@ import logging
 import socket
 import threading
 import time
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from sqlite_utils import Database
 
-from crawler.store.storage import update_run_stats, utcnow, write_transaction
+from crawler.core.models import FLAG_LABELS
+from crawler.store.outbox import backlog as backlog
+from crawler.store.outbox import drop_pruned, next_batch, settle
+from crawler.store.outbox import enqueue_runs as enqueue_runs
+from crawler.store.outbox import pending_count as pending_count
+from crawler.store.storage import update_run_stats
 
 if TYPE_CHECKING:
     from crawler.config.settings import Config
 
 logger = logging.getLogger(__name__)
 
-FORMATS = ("json", "slack")
-# Slack allows 50 blocks per message: a header and one section per flag.
+# Flags per POST for each of crawler.config.settings.WEBHOOK_FORMATS. Slack allows 50 blocks
+# per message: a header and one section per flag.
 BATCH_SIZE = {"json": 100, "slack": 20}
 RETRY_PAUSE_SECONDS = 1.0
-KIND_LABELS = {
-    "new_story": "New story",
-    "new_coverage": "New coverage",
-    "updated": "Updated",
-    "new_related": "New related link",
-}
 
 
 class DeliveryError(RuntimeError):
@@ -53,72 +51,7 @@ class Delivery:
     error: str | None = None
 
 
-# -- the outbox -------------------------------------------------------------------------------
-
-
-def enqueue_runs(db: Database, run_ids: Iterable[int]) -> int:
-    """Put the flags of these runs in the outbox (once each); return how many were added."""
-    ids = sorted(set(run_ids))
-    if not ids:
-        return 0
-    marks = ", ".join("?" for _ in ids)
-    with write_transaction(db):
-        cursor = db.execute(
-            "INSERT OR IGNORE INTO outbox (flag_id, run_id, queued_at) "
-            f"SELECT id, run_id, ? FROM flags WHERE run_id IN ({marks})",
-            [utcnow(), *ids],
-        )
-    return max(0, cursor.rowcount)
-
-
-def pending_count(db: Database) -> int:
-    return int(db.execute("SELECT count(*) FROM outbox").fetchone()[0])
-
-
-def backlog(db: Database) -> dict[str, Any]:
-    """Flags waiting for the webhook: how many, since when, and why the last attempt failed."""
-    row = db.execute("SELECT count(*), min(queued_at), max(attempts) FROM outbox").fetchone()
-    last = db.execute(
-        "SELECT last_error, last_attempt_at FROM outbox WHERE last_error IS NOT NULL "
-        "ORDER BY last_attempt_at DESC LIMIT 1"
-    ).fetchone()
-    per_run = dict(db.execute("SELECT run_id, count(*) FROM outbox GROUP BY run_id").fetchall())
-    return {
-        "pending": row[0],
-        "oldest_queued_at": row[1],
-        "attempts": row[2] or 0,
-        "last_error": last[0] if last else None,
-        "last_attempt_at": last[1] if last else None,
-        "pending_by_run": per_run,
-    }
-
-
-def _batch(db: Database, size: int) -> list[dict[str, Any]]:
-    """The oldest pending flags with their article, source and story."""
-    return list(
-        db.query(
-            "SELECT f.id, f.kind, f.created_at, f.run_id, f.article_id, f.story_id, a.url, "
-            "a.title, a.source, s.title AS story_title, f.detail "
-            "FROM outbox o JOIN flags f ON f.id = o.flag_id "
-            "LEFT JOIN articles a ON a.id = f.article_id "
-            "LEFT JOIN stories s ON s.id = f.story_id "
-            "ORDER BY o.flag_id LIMIT ?",
-            [size],
-        )
-    )
-
-
-def _settle(db: Database, flag_ids: list[int], error: str | None) -> None:
-    marks = ", ".join("?" for _ in flag_ids)
-    with write_transaction(db):
-        if error is None:
-            db.execute(f"DELETE FROM outbox WHERE flag_id IN ({marks})", flag_ids)
-        else:
-            db.execute(
-                "UPDATE outbox SET attempts = attempts + 1, last_attempt_at = ?, "
-                f"last_error = ? WHERE flag_id IN ({marks})",
-                [utcnow(), error[:500], *flag_ids],
-            )
+# The outbox (its SQL) lives in crawler/store/outbox.py.
 
 
 # -- payloads ---------------------------------------------------------------------------------
@@ -162,7 +95,7 @@ def _mrkdwn(text: str) -> str:
 
 
 def slack_line(flag: dict[str, Any]) -> str:
-    label = KIND_LABELS.get(flag["kind"], flag["kind"])
+    label = FLAG_LABELS.get(flag["kind"], flag["kind"])
     title = _mrkdwn((flag.get("title") or flag.get("url") or "(untitled)")[:200])
     url = (flag.get("url") or "").replace("|", "%7C").replace(">", "%3E").replace("<", "%3C")
     link = f"<{url}|{title}>" if url else title
@@ -279,12 +212,11 @@ def deliver_pending(db: Database, hook: Webhook, run_id: int, *, attempts: int =
     (order is kept, nothing is skipped). Never raises for the receiver's sake."""
     sent = 0
     error: str | None = None
-    with write_transaction(db):
-        gone = db.execute("DELETE FROM outbox WHERE flag_id NOT IN (SELECT id FROM flags)")
-    if gone.rowcount:
-        logger.warning("webhook: %d pending flag(s) were pruned before delivery", gone.rowcount)
+    gone = drop_pruned(db)
+    if gone:
+        logger.warning("webhook: %d pending flag(s) were pruned before delivery", gone)
     while True:
-        flags = _batch(db, BATCH_SIZE.get(hook.fmt, 100))
+        flags = next_batch(db, BATCH_SIZE.get(hook.fmt, 100))
         if not flags:
             break
         ids = [int(flag["id"]) for flag in flags]
@@ -298,9 +230,9 @@ def deliver_pending(db: Database, hook: Webhook, run_id: int, *, attempts: int =
                 error,
                 pending_count(db),
             )
-            _settle(db, ids, error)
+            settle(db, ids, error)
             break
-        _settle(db, ids, None)
+        settle(db, ids, None)
         sent += len(ids)
     return Delivery(sent, pending_count(db), error)
 

@@ -15,7 +15,6 @@ from sqlite_utils import Database
 from crawler.config.settings import Config
 from crawler.read.search import SearchResult, plan_search
 from crawler.store.flags import query_flags
-from crawler.store.storage import utcnow, write_transaction
 from crawler.topics.query import fts5_match, parse_query
 
 
@@ -67,20 +66,6 @@ def format_seconds(seconds: float | None) -> str:
 
 
 # -- flags ------------------------------------------------------------------------------------
-
-
-def ack_flags(db: Database, flag_ids: list[int]) -> str:
-    """Mark these flags as seen (those not seen already), in one transaction; return the time."""
-    now = utcnow()
-    with write_transaction(db):
-        for start in range(0, len(flag_ids), 500):
-            chunk = flag_ids[start : start + 500]
-            marks = ", ".join("?" for _ in chunk)
-            db.execute(
-                f"UPDATE flags SET acked_at = ? WHERE acked_at IS NULL AND id IN ({marks})",
-                [now, *chunk],
-            )
-    return now
 
 
 def stored_topics(db: Database) -> list[str]:

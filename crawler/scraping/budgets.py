@@ -11,9 +11,6 @@ from dataclasses import dataclass
 
 from crawler.config.settings import CrawlSettings
 
-# `newswatch discover`: requests per site at most, robots.txt included (--max-requests).
-DISCOVERY_REQUESTS = 15
-
 
 @dataclass
 class SourceBudget:

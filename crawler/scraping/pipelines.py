@@ -12,9 +12,9 @@ from scrapy import signals
 from sqlite_utils import Database
 
 from crawler.core.items import FetchRecord, PageItem
+from crawler.core.pages import PageResult
 from crawler.ingest.ingest import IngestOptions, ingest_results, record_fetch_records
 from crawler.ingest.listings import ListingLedger
-from crawler.processing.pages import PageResult
 from crawler.processing.pool import ExtractionPool, pool_for
 from crawler.scraping.context import context_of
 from crawler.topics.query import topics_key

@@ -9,6 +9,13 @@ from typing import Any
 from crawler.config.settings import Config
 
 
+def _extensions_base() -> dict[str, int]:
+    """Scrapy's base extensions less its remote control."""
+    from scrapy.settings.default_settings import EXTENSIONS_BASE
+
+    return {k: v for k, v in EXTENSIONS_BASE.items() if not k.endswith(".RemoteControl")}
+
+
 def build_settings(config: Config, *, worker: bool = False, verbosity: int = 0) -> dict[str, Any]:
     """Scrapy settings for a newswatch crawl under ``config`` (a ``newswatch worker``'s with
     ``worker``); with ``[distributed]`` set, the scrapy-redis wiring on top. ``verbosity``
@@ -70,6 +77,11 @@ def _single_node_settings(config: Config) -> dict[str, Any]:
         "RETRY_HTTP_CODES": [502, 503, 504, 522, 524, 408, 429],
         "COOKIES_ENABLED": False,
         "TELNETCONSOLE_ENABLED": False,
+        # Scrapy's remote control runs Python sent to a local HTTP port: never wanted here. It
+        # leaves the base extensions too (a None override would still import its module, and
+        # with it aiohttp, at every crawl's start).
+        "REMOTE_CONTROL_ENABLED": False,
+        "EXTENSIONS_BASE": _extensions_base(),
         "CLOSESPIDER_TIMEOUT": crawl.run_time_limit_seconds,
         # Only http(s): no file://, data:, ftp://, s3:// fetched because a feed said so.
         "DOWNLOAD_HANDLERS": {"file": None, "data": None, "ftp": None, "s3": None},

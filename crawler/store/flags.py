@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from crawler.store.storage import utcnow
+from crawler.store.storage import utcnow, write_transaction
 
 FLAG_KINDS = ("new_story", "new_coverage", "updated", "new_related")
 
@@ -93,3 +93,17 @@ def query_flags(
     for item in rows:
         item["detail"] = json.loads(item["detail"]) if item["detail"] else None
     return rows
+
+
+def ack_flags(db: Database, flag_ids: list[int]) -> str:
+    """Mark these flags as seen (those not seen already), in one transaction; return the time."""
+    now = utcnow()
+    with write_transaction(db):
+        for start in range(0, len(flag_ids), 500):
+            chunk = flag_ids[start : start + 500]
+            marks = ", ".join("?" for _ in chunk)
+            db.execute(
+                f"UPDATE flags SET acked_at = ? WHERE acked_at IS NULL AND id IN ({marks})",
+                [now, *chunk],
+            )
+    return now

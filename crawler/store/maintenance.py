@@ -11,11 +11,12 @@ import os
 import sqlite3
 import tempfile
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlite_utils import Database
 
+from crawler.core.timeutil import seconds_ago
+from crawler.store.index import remove_from_index
 from crawler.store.storage import BUSY_TIMEOUT_MS, write_transaction
 
 
@@ -90,12 +91,6 @@ class PruneResult:
     stories: int = 0
 
 
-def cutoff_before(seconds: float, now: datetime | None = None) -> str:
-    """The ISO time ``seconds`` before now, as stored times compare."""
-    moment = (now or datetime.now(UTC)) - timedelta(seconds=seconds)
-    return moment.replace(microsecond=0).isoformat()
-
-
 def prune_database(
     path: str | os.PathLike[str], older_than_seconds: float, *, articles: bool = False
 ) -> PruneResult:
@@ -114,7 +109,7 @@ def prune(db: Database, older_than_seconds: float, *, articles: bool = False) ->
     """Remove article versions captured before the cutoff (each article keeps its newest
     version) and acknowledged flags created before it; with ``articles``, also the stories
     last active before it, with all their articles (:func:`prune_old_stories`)."""
-    cutoff = cutoff_before(older_than_seconds)
+    cutoff = seconds_ago(older_than_seconds)
     removed_articles = removed_stories = removed_flags = 0
     if articles:
         removed_articles, removed_stories, removed_flags = prune_old_stories(db, cutoff)
@@ -201,11 +196,9 @@ def prune_old_stories(db: Database, cutoff: str, batch: int = 200) -> tuple[int,
 
 def _delete_articles(db: Database) -> int:
     """Delete the articles listed in the temp table ``prune_ids`` and what refers to them."""
-    from crawler.stories.dedup import remove_from_index
-
     for (article_id,) in db.execute("SELECT id FROM prune_ids").fetchall():
         remove_from_index(db, article_id)
-    now = cutoff_before(0)
+    now = seconds_ago(0)
     in_set = "IN (SELECT id FROM prune_ids)"
     db.execute(
         "INSERT OR IGNORE INTO pruned_urls (url, pruned_at) "

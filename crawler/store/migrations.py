@@ -217,7 +217,8 @@ def m006_published_source(db: Database) -> None:
 def m007_story_blob_backfill(db: Database) -> None:
     # Rows indexed before m005 have no story_blob: parse their story terms once, here, so that
     # story lookups read every candidate's terms from the index alone.
-    from crawler.stories.terms import pack_terms, story_terms
+    # The term code frozen when m007 stopped importing the live one (crawler/store/frozen).
+    from crawler.store.frozen.m007_terms import pack_terms, story_terms
 
     rows = db.execute(
         "SELECT d.article_id, a.title, a.text FROM dedup_docs d"
@@ -305,6 +306,34 @@ def m013_fts_follows_title_and_text(db: Database) -> None:
   INSERT INTO "articles_fts" (rowid, "title", "text") VALUES (new.rowid, new."title", new."text");
 END"""
     )
+
+
+@migrations(name="m014_stable_signatures")
+def m014_stable_signatures(db: Database) -> None:
+    # The MinHash permutations no longer come from NumPy's random generator (whose stream may
+    # change with NumPy) but from blake2b: recompute every stored signature and its bands from
+    # the article's text, with the code frozen for this migration. Held articles get theirs
+    # when they are linked (a NULL signature is computed then).
+    from crawler.store.frozen.m014_signature import text_signature
+
+    rows = db.execute(
+        "SELECT d.article_id, a.text FROM dedup_docs d"
+        " JOIN articles a ON a.id = d.article_id WHERE d.signature IS NOT NULL"
+    ).fetchall()
+    db.execute("DELETE FROM dedup_bands")
+    for article_id, text in rows:
+        signature = text_signature(text or "")
+        db.execute(
+            "UPDATE dedup_docs SET signature = ? WHERE article_id = ?", [signature, article_id]
+        )
+        values = [
+            int.from_bytes(signature[i : i + 4], "little") for i in range(0, len(signature), 4)
+        ]
+        db.conn.executemany(
+            "INSERT OR IGNORE INTO dedup_bands (band, value, article_id) VALUES (?, ?, ?)",
+            [(band, value, article_id) for band, value in enumerate(values)],
+        )
+    db.execute("UPDATE story_pending SET signature = NULL WHERE signature IS NOT NULL")
 
 
 @migrations(name="m030_story_corrections")

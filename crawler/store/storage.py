@@ -258,15 +258,17 @@ def mark_interrupted_runs(db: Database) -> list[int]:
     return interrupted
 
 
-def start_run(db: Database, trigger: str, sources: list[str]) -> int:
-    """Record the start of a crawl and return its run id."""
+def start_run(
+    db: Database, trigger: str, sources: list[str], *, started_at: str | None = None
+) -> int:
+    """Record the start of a crawl (now, or at ``started_at``) and return its run id."""
     with write_transaction(db):
         cursor = db.execute(
             "INSERT INTO runs (trigger, started_at, status, sources, pid, stats) "
             "VALUES (?, ?, 'running', ?, ?, ?)",
             [
                 trigger,
-                utcnow(),
+                started_at or utcnow(),
                 json.dumps(sources),
                 os.getpid(),
                 json.dumps({"host": socket.gethostname()}),

@@ -21,6 +21,7 @@ import numpy as np
 from sqlite_utils import Database
 
 from crawler.core.timeutil import event_hour, event_time, reliable_published
+from crawler.store.index import remove_from_index
 from crawler.stories import story
 from crawler.stories.dedup_text import (
     BANDS,
@@ -372,28 +373,6 @@ def _unindex_root(db: Database, old: int, new: int) -> None:
     db.execute("UPDATE articles SET duplicate_of = ? WHERE duplicate_of = ?", [new, old])
     db.execute("UPDATE articles SET duplicate_of = ? WHERE id = ?", [new, old])
     remove_from_index(db, old)
-
-
-def remove_from_index(db: Database, article_id: int) -> None:
-    """Take an article out of the duplicate and story indexes (its bands, story terms and
-    document row); nothing else about it changes."""
-    doc = db.execute(
-        "SELECT signature, story_hour, story_terms FROM dedup_docs WHERE article_id = ?",
-        [article_id],
-    ).fetchone()
-    if doc is None:
-        return
-    signature, hour, terms = doc
-    if signature is not None:
-        db.conn.executemany(
-            "DELETE FROM dedup_bands WHERE band = ? AND value = ? AND article_id = ?",
-            [(b, v, article_id) for b, v in enumerate(unpack_signature(signature))],
-        )
-    db.conn.executemany(
-        "DELETE FROM story_terms WHERE term = ? AND hour = ? AND article_id = ?",
-        [(t, hour, article_id) for t in terms.split()],
-    )
-    db.execute("DELETE FROM dedup_docs WHERE article_id = ?", [article_id])
 
 
 def _post_bands(db: Database, article_id: int, signature: bytes) -> None:

@@ -1,7 +1,8 @@
 """Pure text functions for deduplication: normalisation, hashes, SimHash, MinHash-LSH keys.
 
-Everything here is deterministic across processes and releases (no ``hash()``, fixed seeds),
-cheap, and free of per-call setup, because it runs in the extraction worker processes.
+Everything here is deterministic across processes and releases (no ``hash()``, no library
+random generator), cheap, and free of per-call setup, because it runs in the extraction worker
+processes.
 """
 
 from __future__ import annotations
@@ -34,10 +35,25 @@ _WORD = re.compile(r"\w+")
 _NON_WORD = re.compile(r"[\W_]+")
 # combining marks left by NFKD: Latin/Greek/Cyrillic diacritics and their supplements
 _COMBINING = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
-_rng = np.random.default_rng(0x6E657773)  # fixed: stored band values must stay comparable
-_PERM_A = _rng.integers(1, 2**63, size=NUM_PERM, dtype=np.uint64) | np.uint64(1)
-_PERM_B = _rng.integers(0, 2**63, size=NUM_PERM, dtype=np.uint64)
 _U32 = np.uint64(32)
+
+
+def _permutations(count: int) -> tuple[np.ndarray, np.ndarray]:
+    """The MinHash multipliers (odd, below 2**63) and offsets (below 2**63), from blake2b.
+
+    Stored band values must stay comparable across releases: NumPy's random generators promise
+    no stable stream across versions, a hash of a fixed string does. Changing these values
+    needs a migration that recomputes the stored signatures and bands (see m014).
+    """
+    a, b = [], []
+    for i in range(count):
+        digest = hashlib.blake2b(f"newswatch-minhash-{i}".encode(), digest_size=16).digest()
+        a.append((int.from_bytes(digest[:8], "little") & (2**63 - 1)) | 1)
+        b.append(int.from_bytes(digest[8:], "little") & (2**63 - 1))
+    return np.array(a, dtype=np.uint64), np.array(b, dtype=np.uint64)
+
+
+_PERM_A, _PERM_B = _permutations(NUM_PERM)
 
 # Credit, copyright and "read more" lines that syndication adds or changes; a copy with
 # different chrome is still the same text. Only short lines are candidates.

@@ -5,121 +5,54 @@ A new installation has seen a handful of articles, so "United States", "Washingt
 different events merge on them. Word frequencies of the languages newswatch meets most
 (wordfreq's small lists, CC BY-SA 4.0) give each 6-character stem a background rarity; the
 database's own document frequencies take over as it fills (``crawler.stories.story``).
+
+The table ships as package data (``crawler/data/stem_zipf.tsv.gz``, built by
+``benchmarks/build_rarity.py``), read on first use: about 14,000 stems, a few milliseconds.
 """
 
 from __future__ import annotations
 
-import json
-import math
-import subprocess
-import sys
+import gzip
 import threading
 from functools import lru_cache
+from pathlib import Path
 
-from crawler.stories.dedup_text import fold
-from crawler.stories.terms import NUMBER, STEM
+from crawler.stories.terms import NUMBER
 
-LANGUAGES = ("en", "es", "pt", "fr", "de", "it", "nb")
 # Zipf scale (log10 of occurrences per billion words): a stem at or above COMMON_ZIPF is
 # no evidence of an event at all ("united", "city"), one at or below RARE_ZIPF is as rare as
 # an unseen word (most surnames and towns); linear in between.
 COMMON_ZIPF = 5.5
 RARE_ZIPF = 4.5
+TABLE = Path(__file__).resolve().parent.parent / "data" / "stem_zipf.tsv.gz"
 
 _lock = threading.Lock()
 _table: dict[str, float] | None = None
-_prefetch: tuple[subprocess.Popen[bytes], threading.Thread, list[bytes]] | None = None
 
 
-def build_table() -> dict[str, float]:
-    """Stem -> Zipf frequency: per language the sum over the words of the stem, then the
-    most frequent language's; only stems at or above RARE_ZIPF (the rest are rare)."""
-    from wordfreq import get_frequency_dict
-
-    best: dict[str, float] = {}
-    floor = 10 ** (RARE_ZIPF - 9)
-    for language in LANGUAGES:
-        sums: dict[str, float] = {}
-        for word, frequency in get_frequency_dict(language, wordlist="small").items():
-            stem = fold(word)[:STEM]
-            sums[stem] = sums.get(stem, 0.0) + frequency
-        for stem, frequency in sums.items():
-            if frequency >= floor and frequency > best.get(stem, 0.0):
-                best[stem] = frequency
-    return {stem: round(math.log10(f) + 9, 3) for stem, f in best.items()}
+def read_table(path: Path = TABLE) -> dict[str, float]:
+    """Stem -> Zipf frequency, from the shipped file (one ``stem<TAB>zipf`` line each)."""
+    table: dict[str, float] = {}
+    with gzip.open(path, "rt", encoding="utf-8") as lines:
+        for line in lines:
+            stem, _, zipf = line.rstrip("\n").partition("\t")
+            table[stem] = float(zipf)
+    return table
 
 
-def prefetch() -> None:
-    """Start building the table in a child process now, to have it when the first article
-    is linked (a crawl calls this in its main thread right after forking its extraction
-    workers, before it starts any other thread; a distributed worker links nothing and
-    does not call it).
-
-    The child is spawned by the calling thread and its output read by a thread that forks
-    nothing: a process forked while another thread is spawning a child inherits that child's
-    pipes, and the spawning thread then waits forever for their end (seen: the distributed
-    ingest writer building the table while the extraction pool forked its workers).
-    """
-    global _prefetch
-    with _lock:
-        if _table is not None or _prefetch is not None:
-            return
-        try:
-            child = subprocess.Popen(
-                [sys.executable, "-m", "crawler.stories.prior"],
-                stdout=subprocess.PIPE,
-                stderr=subprocess.DEVNULL,
-            )
-        except OSError:
-            return
-        result: list[bytes] = []
-        thread = threading.Thread(
-            target=lambda: result.append(child.communicate()[0]),
-            name="prior-table",
-            daemon=True,
-        )
-        thread.start()
-        _prefetch = (child, thread, result)
-
-
-def _prefetched() -> dict[str, float] | None:
-    """The prefetched table, once its child is done (None if there is none, or it failed)."""
-    if _prefetch is None:
-        return None
-    child, thread, result = _prefetch
-    thread.join(timeout=120)
-    if thread.is_alive() or child.returncode != 0 or not result:
-        child.kill()
-        return None
-    try:
-        return json.loads(result[0])
-    except ValueError:
-        return None
+def write_table(table: dict[str, float], path: Path = TABLE) -> None:
+    """Write ``table`` sorted, with a fixed gzip time stamp (the same bytes on every build)."""
+    text = "".join(f"{stem}\t{zipf:g}\n" for stem, zipf in sorted(table.items()))
+    with open(path, "wb") as raw, gzip.GzipFile("", "wb", fileobj=raw, mtime=0) as out:
+        out.write(text.encode("utf-8"))
 
 
 def stem_zipf() -> dict[str, float]:
-    """``build_table()``, once per process. Built in a child process (about 0.5 s): the word
-    lists take 25 MB that the crawl's writer would keep for the rest of its life, the table
-    itself (some 14,000 stems) under 2 MB. Only the main thread spawns that child (see
-    ``prefetch``); another thread that needs the table before it was prefetched builds it in
-    this process."""
+    """The shipped table, read once per process."""
     global _table
     with _lock:
         if _table is None:
-            _table = _prefetched()
-        if _table is None and threading.current_thread() is threading.main_thread():
-            try:
-                child = subprocess.run(
-                    [sys.executable, "-m", "crawler.stories.prior"],
-                    capture_output=True,
-                    check=True,
-                    timeout=120,
-                )
-                _table = json.loads(child.stdout)
-            except (OSError, subprocess.SubprocessError, ValueError):
-                pass
-        if _table is None:
-            _table = build_table()
+            _table = read_table()
         return _table
 
 
@@ -135,7 +68,3 @@ def background_rarity(term: str) -> float:
     table = stem_zipf()
     zipf = min(table.get(part, 0.0) for part in term.split("_"))
     return min(1.0, max(0.0, (COMMON_ZIPF - zipf) / (COMMON_ZIPF - RARE_ZIPF)))
-
-
-if __name__ == "__main__":
-    json.dump(build_table(), sys.stdout, separators=(",", ":"))

@@ -24,7 +24,7 @@ import random
 import threading
 import time
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -328,7 +328,7 @@ class HostileSite(StartStop):
         database: str,
         *,
         feeds: list[str],
-        sitemaps: list[str] = (),
+        sitemaps: Sequence[str] = (),
         timeout: float = 5.0,
         concurrency: int = 16,
         workers: int = 2,

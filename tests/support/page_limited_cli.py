@@ -2,7 +2,7 @@
 fills up mid-run on any machine (SQLite's ``max_page_count``), where a small tmpfs cannot be
 mounted.
 
-Usage: ``python tests/page_limited_cli.py N crawl --config F``.
+Usage: ``python tests/support/page_limited_cli.py N crawl --config F``.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 import crawler.crawl as crawl_module  # noqa: E402
 from crawler.store import storage  # noqa: E402

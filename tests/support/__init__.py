@@ -1,0 +1,1 @@
+"""Helpers shared by the tests (and some benchmarks): test servers, process watchers, waits."""
