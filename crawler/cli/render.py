@@ -97,10 +97,8 @@ def day_time(value: str | None) -> str:
     short = short_time(value)
     if not value or short == value:
         return value or ""
-    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(UTC)
-    return moment.strftime("%Y-%m-%d %H:%M")
+    moment = parse_utc(value)
+    return value if moment is None else moment.strftime("%Y-%m-%d %H:%M")
 
 
 def elapsed(start: str | None, end: str | None) -> str:
