@@ -64,6 +64,7 @@ class Lexicon:
     buttons: frozenset[str]
     drop_paragraph: re.Pattern[str]
     inline_drop: re.Pattern[str]
+    stamp: re.Pattern[str]
 
     def is_consent_text(self, text: str) -> bool:
         """Whether ``text`` reads like a consent banner sentence."""
@@ -92,6 +93,7 @@ def load_lexicon(name: str = "boilerplate.toml") -> Lexicon:
         buttons=frozenset(normalize(b) for b in phrases["buttons"]),
         drop_paragraph=re.compile("|".join(f"(?:{p})" for p in paragraphs["patterns"]), re.I),
         inline_drop=re.compile("|".join(f"(?:{p})" for p in paragraphs["inline_patterns"]), re.I),
+        stamp=re.compile("|".join(f"(?:{p})" for p in paragraphs["stamp_patterns"]), re.I),
     )
 
 
