@@ -305,3 +305,20 @@ def m013_fts_follows_title_and_text(db: Database) -> None:
   INSERT INTO "articles_fts" (rowid, "title", "text") VALUES (new.rowid, new."title", new."text");
 END"""
     )
+
+
+@migrations(name="m020_title_source")
+def m020_title_source(db: Database) -> None:
+    # Where `title` came from: 'metadata' (og:title, JSON-LD, <title>), 'feed' (the feed or
+    # news-sitemap entry), 'h1', 'heading' (the article block's first heading or bold line),
+    # 'first_line' (the text's first line) or 'url' (the address's slug). NULL: no title, or
+    # stored before this was recorded.
+    db.execute("ALTER TABLE articles ADD COLUMN title_source TEXT")
+
+
+@migrations(name="m021_brief")
+def m021_brief(db: Database) -> None:
+    # 1 for a brief: a short report (one or more full sentences under the article length)
+    # stored because the page carries article evidence (byline, dateline, og:type=article, a
+    # feed or news-sitemap entry, a publication date). 0 otherwise and for older rows.
+    db.execute("ALTER TABLE articles ADD COLUMN brief INTEGER NOT NULL DEFAULT 0")
