@@ -181,7 +181,7 @@ def declared_date(html: bytes) -> str | None:
     return None
 
 
-_DATE_WORD = rb"(?:date|time|publish|modif|creat|updat|issued)"
+_DATE_WORD = rb"(?:date|time|publish|modif|lastmod|review|creat|updat|issued)"
 _STRIP = [
     # <meta> whose property/name/itemprop/http-equiv names a date
     (

@@ -22,7 +22,9 @@ SQLite (the same expectations both ways).
 
 from __future__ import annotations
 
+import gzip
 import json
+import os
 import sqlite3
 import threading
 import tomllib
@@ -455,3 +457,41 @@ def test_dateline_lines(line: str, expected: str | None) -> None:
     assert tree is not None
     now = datetime(2026, 1, 1, tzinfo=UTC)
     assert dateline_date(tree, "Headline", "", now).value == expected
+
+
+# -- date provenance with the metadata stripped ------------------------------------------------
+
+EVAL_DIR = Path(
+    os.environ.get("NEWSWATCH_EVAL_DIR", Path(__file__).resolve().parents[2] / "shared" / "eval")
+)
+
+
+def _stripped_labels(pages: list[tuple[str, bytes]]) -> list[tuple[str, str | None, str | None]]:
+    """(page, date, source) of every stored page whose date says ``metadata`` although its
+    date metadata was stripped (``benchmarks/realpages.py``'s stripping, date-free URL)."""
+    from benchmarks.realpages import strip_dates
+
+    wrong = []
+    for name, html in pages:
+        result = process_page(
+            PageJob(f"http://127.0.0.1:1/stripped/{len(wrong)}.html", strip_dates(html), "t")
+        )
+        article = result.article
+        if article is not None and article.published_source == "metadata":
+            wrong.append((name, article.published, article.published_source))
+    return wrong
+
+
+def test_no_metadata_label_once_metadata_is_stripped() -> None:
+    pages = [(p.name, p.read_bytes()) for p in (*PAGES.glob("*.html"), *RECORDED.glob("*.html"))]
+    assert _stripped_labels(pages) == []
+
+
+@pytest.mark.e2e
+@pytest.mark.skipif(not (EVAL_DIR / "aeb").is_dir(), reason="shared eval data not present")
+def test_no_metadata_label_once_metadata_is_stripped_on_real_pages() -> None:
+    pages = [
+        (p.name, gzip.decompress(p.read_bytes()))
+        for p in sorted((EVAL_DIR / "aeb" / "html").glob("*.html.gz"))
+    ]
+    assert _stripped_labels(pages) == []
