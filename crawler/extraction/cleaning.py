@@ -49,6 +49,13 @@ _MAX_CONSENT_LINE = 500  # a consent sentence in the text; longer lines are the 
 _WRAPPER_SLACK_CHARS = 20  # an embed wrapper may add a caption of this size to the post
 _MAX_BODY_PARTS = 12  # more repeats of one body class are a list of teasers, not one body
 _LEAD_LINES = 3  # a standfirst repeated as a heading stands among the first lines
+# A comment section below the article: its heading, then comments each with its time.
+_COMMENT_TIME = re.compile(
+    r"^(?:hace|há|il y a|vor|for|fa)\s+(?:\d+|una?|une?|einer?|ein|et|en)\s+\w+"
+    r"|^\d+\s+\w+\s+(?:ago|siden|sedan|geleden|fa)\b|^(?:yesterday|ayer|ontem|hier|gestern)\b",
+    re.IGNORECASE,
+)
+_MIN_COMMENT_STAMPS = 2
 _MAX_STAMP_LINE = 200  # an "updated 10:32" stamp is cut from a byline or dateline this short
 _STAMP_LEFTOVER = " \t·|•,;:-–—/()"  # separators a removed stamp leaves at a line's edges
 
@@ -266,19 +273,27 @@ def _page_path(href: str | None) -> str | None:
 def _teaser_chars(item: HtmlElement) -> int:
     """The text of ``item`` when it is one teaser: a linked headline to another page, first
     (after a short kicker at most), then at most a short lead; 0 when it is not."""
+    anchors = [item] if item.tag == "a" else []
+    paths: set[str] = set()
+    for a in item.iter("a"):
+        anchors.append(a)
+        path = _page_path(a.get("href"))
+        if path is not None:
+            paths.add(path)
+            if len(paths) > 2:
+                return 0  # a list or a body of links, not one teaser
+    if item.tag == "a" and (path := _page_path(item.get("href"))) is not None:
+        paths.add(path)
+    if not paths or len(paths) > 2 or any(p.strip("/") == "" for p in paths):
+        return 0
     size = _text_len(item)
     if size == 0 or size > _MAX_TEASER_CHARS:
         return 0
-    anchors = [item] if item.tag == "a" else []
-    anchors.extend(item.iter("a"))
-    paths = {p for p in (_page_path(a.get("href")) for a in anchors) if p}
-    if not paths or len(paths) > 2 or any(p.strip("/") == "" for p in paths):
-        return 0
     headline = max(anchors, key=_text_len)
-    linked = _text_len(headline)
-    if linked < _MIN_TEASER_HEADLINE or " " not in normalize(headline.text_content()):
+    head_text = normalize(headline.text_content())
+    if len(head_text) < _MIN_TEASER_HEADLINE or " " not in head_text:
         return 0
-    before = normalize(item.text_content()).find(normalize(headline.text_content())[:20])
+    before = normalize(item.text_content()).find(head_text[:20])
     return size if 0 <= before <= _MAX_TEASER_KICKER else 0
 
 
@@ -287,12 +302,20 @@ def _teaser_block(el: HtmlElement, page_len: int) -> HtmlElement | None:
     linked headlines with leads, whatever its heading says or its class is called."""
     if el.tag not in _TEASER_CONTAINERS or len(el) < _MIN_TEASERS:
         return None
-    size = _text_len(el)
-    if size == 0 or (size > _BODY_SHARE * page_len and size > _BODY_CHARS):
-        return None
     items = [c for c in el if isinstance(c.tag, str)]
-    teasers = [c for c in items if c.tag in _TEASER_ITEMS and _teaser_chars(c)]
+    # cheap first: most containers do not hold two children with links
+    linked = [
+        c
+        for c in items
+        if c.tag in _TEASER_ITEMS and (c.tag == "a" or next(c.iter("a"), None) is not None)
+    ]
+    if len(linked) < _MIN_TEASERS:
+        return None
+    teasers = [c for c in linked if _teaser_chars(c)]
     if len(teasers) < _MIN_TEASERS or el.find(".//h1") is not None:
+        return None
+    size = _text_len(el)
+    if size > _BODY_SHARE * page_len and size > _BODY_CHARS:
         return None
     teaser_text = sum(_text_len(t) for t in teasers)
     label = size - teaser_text  # a heading of the list, if any
@@ -512,6 +535,12 @@ def clean_paragraphs(
         if norm in title_norms or (i < _LEAD_LINES and norm == lead_norm and norm in heads):
             continue
         if lex.drop_paragraph.match(line):
+            continue
+        if len(norm) <= _MAX_HEADING and lex.comment_headings.matches(norm):
+            rest = lines[i + 1 :]
+            stamps = sum(1 for x in rest if len(x) < _MAX_HEADING and _COMMENT_TIME.match(x))
+            if i >= len(lines) / 2 or (i >= _LEAD_LINES and stamps >= _MIN_COMMENT_STAMPS):
+                break  # readers' comments follow
             continue
         if len(norm) <= _MAX_HEADING and (
             lex.related_headings.matches(norm) or lex.popular_headings.matches(norm)

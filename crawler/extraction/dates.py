@@ -315,6 +315,19 @@ def _texts_around(head: HtmlElement) -> tuple[list[str], list[str]]:
     return after, before[::-1]
 
 
+_WORD = re.compile(r"[^\W\d_]{2,}")
+_MAX_DATELINE_WORDS = 7  # words beside the date in a dateline: a byline, a place, "Posted"
+
+
+def _is_dateline(string: str) -> bool:
+    """A short line that is mostly its date (with a byline or a place), not prose."""
+    match = _HAS_DAY.search(string)
+    if match is None:
+        return False
+    rest = string[: match.start()] + " " + string[match.end() :]
+    return len(_WORD.findall(rest)) <= _MAX_DATELINE_WORDS
+
+
 def dateline_date(tree: HtmlElement, title: str | None, text: str, now: datetime) -> Dated:
     """A date printed under the headline, or in the first line of the article text.
 
@@ -325,14 +338,20 @@ def dateline_date(tree: HtmlElement, title: str | None, text: str, now: datetime
     locale = page_locale(tree)
     if head is not None:
         after, before = _texts_around(head)
-        for strings in (after, before):
-            previous = ""
-            for string in strings:
-                string = " ".join(string.split())
-                day = _day_in(string, now, locale)
-                if day is not None and not _updated_before(previous, string):
-                    return Dated(day.isoformat(), "dateline")
-                previous = string
+        # a dateline first ("By Ana Ruiz · 3 March 2024"), then a line that mentions a date
+        # ("Letters to the Editor for Jan. 17, 2022", "Am 21. und 22. Mai 2022 wird …")
+        for compact in (True, False):
+            for strings in (after, before):
+                previous = ""
+                for string in strings:
+                    string = " ".join(string.split())
+                    if compact and not _is_dateline(string):
+                        previous = string
+                        continue
+                    day = _day_in(string, now, locale)
+                    if day is not None and not _updated_before(previous, string):
+                        return Dated(day.isoformat(), "dateline")
+                    previous = string
     first = text.split("\n", 1)[0][:_MAX_DATELINE] if text else ""
     day = _day_in(first, now, locale) if first and not _updated_before("", first) else None
     if day is not None:

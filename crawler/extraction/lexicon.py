@@ -58,6 +58,7 @@ class Lexicon:
     promo_class: re.Pattern[str]
     related_headings: HeadingSet
     popular_headings: HeadingSet
+    comment_headings: HeadingSet
     any_class: re.Pattern[str]
     consent_phrase: re.Pattern[str]
     consent_keyword: re.Pattern[str]
@@ -87,6 +88,7 @@ def load_lexicon(name: str = "boilerplate.toml") -> Lexicon:
         promo_class=_token_regex(classes["promo"]),
         related_headings=HeadingSet.build(headings["related"]),
         popular_headings=HeadingSet.build(headings["popular"]),
+        comment_headings=HeadingSet.build(headings["comments"]),
         any_class=_token_regex([t for tokens in classes.values() for t in tokens]),
         consent_phrase=_phrase_regex(phrases["consent"]),
         consent_keyword=re.compile("|".join(re.escape(k) for k in phrases["consent_keywords"])),
