@@ -158,6 +158,7 @@ CASES = [
     ),
     Case("url_date", "/2024-02/28/url-date.html", published="2024-02-28", source="url"),
     Case("app_state_date", "/news/app-state-date.html"),
+    Case("jsonld_untyped", "/news/jsonld-untyped.html", published="2024-01-28", source="metadata"),
     Case("de_juni", "/news/de-juni.html", published="2025-06-01", source="dateline"),
     Case("es_junio", "/news/es-junio.html", published="2025-06-01", source="dateline"),
     Case("us_slash", "/news/us-slash.html", published="2025-06-01", source="dateline"),

@@ -90,10 +90,27 @@ def _date_only(value: str) -> date | None:
         return None
 
 
+def _jsonld(tree: HtmlElement) -> list[str]:
+    """The page's JSON-LD: ``application/ld+json`` scripts, and scripts of another or no type
+    that hold a schema.org ``@context`` (a mislabelled JSON-LD block is still the article's
+    description; application state such as ``__NEXT_DATA__`` has none)."""
+    found = [str(text) for text in _JSONLD(tree)]
+    for script in tree.iter("script"):
+        text = script.text
+        if (
+            text
+            and script.get("type") != "application/ld+json"
+            and '"@context"' in text
+            and "schema.org" in text[:2000]
+        ):
+            found.append(text)
+    return found
+
+
 def structured_dates(tree: HtmlElement) -> list[datetime]:
     """Publication dates the page declares (meta tags, itemprop, first <time>, JSON-LD)."""
     values = [str(v) for v in _STRUCTURED_DATES(tree)]
-    for script in _JSONLD(tree):
+    for script in _jsonld(tree):
         values.extend(_JSONLD_PUBLISHED.findall(script))
     out = []
     for value in values:
@@ -109,7 +126,7 @@ def _machine_days(tree: HtmlElement) -> set[date]:
     values = [str(v) for v in _MACHINE_DATES(tree)]
     # JSON-LD describes the page; application state (Next.js, Apollo, ad records) holds dates
     # of every other item the page shows, so it confirms nothing
-    for script in _JSONLD(tree):
+    for script in _jsonld(tree):
         if "ate" in script:
             values.extend(_JSON_DATE.findall(script))
     for value in values:
