@@ -186,3 +186,40 @@ def test_unclosed_h1_does_not_swallow_the_body_into_the_title() -> None:
     )
     article = extract_article(html, "https://example.org/a")
     assert article.title and len(article.title) <= 300
+
+
+def test_a_block_of_teasers_goes_whatever_its_heading_says() -> None:
+    teasers = "".join(
+        f'<div class="c3"><a href="/nacional/otra-nota-{i}"><span>Titular de otra nota número {i}'
+        f" del día</span></a><p>Bajada breve de la otra nota, con una frase.</p></div>"
+        for i in range(3)
+    )
+    middle = ARTICLE_BODY.index("<p>Paragraph 3")
+    html = page(
+        body=ARTICLE_BODY[:middle]
+        + f'<div class="c1"><div class="c2">Lo que debes saber hoy</div>{teasers}</div>'
+        + ARTICLE_BODY[middle:],
+        lang="es",
+    )
+    article = extract_article(html, "https://diario.example/nacional/nota")
+    for snippet in ("Lo que debes saber hoy", "Titular de otra nota", "Bajada breve"):
+        assert snippet not in article.text
+    assert "Paragraph 5 of a story" in article.text
+    assert [link.url for link in article.related] == [
+        f"https://diario.example/nacional/otra-nota-{i}" for i in range(3)
+    ]
+
+
+def test_readers_comments_end_the_article() -> None:
+    comments = "".join(
+        f"<div class='c'><p>Opinión número {i} de un lector sobre la nota.</p>"
+        f"<p>Hace {i + 1} horas</p></div>"
+        for i in range(3)
+    )
+    html = page(body=ARTICLE_BODY + f"<h3>Comentarios</h3>{comments}", lang="es")
+    text = extract_article(html, "https://diario.example/nacional/nota").text
+    assert "Paragraph 5 of a story" in text
+    assert "Opinión número" not in text and "Comentarios" not in text
+    # a "Comments" link under the lead, with no comments after it, cuts nothing
+    early = page(body=ARTICLE_BODY[:300] + "<p>Comments</p>" + ARTICLE_BODY[300:])
+    assert "Paragraph 5 of a story" in extract_article(early, "https://example.org/a").text

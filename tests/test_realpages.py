@@ -5,18 +5,29 @@ SQLite (the same expectations both ways).
 - og:type=website on a page that is one article is a hint (kept); a real listing is dropped
   with its reason; so is a page too short to be an article;
 - a long article in a div-only layout comes out without its page frame;
-- a page without any title takes the feed's title;
+- a page without any title takes the feed's title, else a heading or bold first line of the
+  article, else the URL's slug (``title_source``), and is never refused for want of one;
+- a short report with article evidence is stored as a brief; one without, or a short
+  listing, is not, with its reason;
+- related-article blocks and "updated HH:MM" stamps in es, pt, no, de, fr and en stay out of
+  the text (the recorded pages of tests/recorded_pages/, dev and held-out);
 - text our pruning empties falls back to trafilatura's own output (``text_source``);
 - dates: a year in the text, a teaser's date, a copyright year, an "updated" date and a date
   after the fetch are not publication dates; a dateline under the headline is (also with
   "updated" after it), as is a ``<time>``'s printed day where its attribute contradicts it,
-  and a date in the address; a feed date wins over a printed one; each says where it came from.
+  and a date in the address; a feed date wins over a printed one; each says where it came from;
+  dates in application-state JSON are not taken (nor called metadata); a printed date is read
+  in the order of its form and the page's language, and an ambiguous one is not taken.
 """
 
 from __future__ import annotations
 
+import gzip
+import json
+import os
 import sqlite3
 import threading
+import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -34,6 +45,7 @@ from crawler.processing.pages import PageJob, process_page
 from tests.conftest import run_cli
 
 PAGES = Path(__file__).parent / "realpages"
+RECORDED = Path(__file__).parent / "recorded_pages"
 URL = "http://127.0.0.1:1/news/story.html"
 FEED_DATE = (datetime.now(UTC) - timedelta(days=3)).replace(microsecond=0)
 LISTING = "not_article: listing"
@@ -41,6 +53,8 @@ FRAME = ("Section 3", "Other headline", "Footer link", "Copyright")
 
 
 def page(name: str) -> bytes:
+    if name.startswith("recorded/"):
+        return (RECORDED / name.removeprefix("recorded/")).read_bytes()
     return (PAGES / f"{name}.html").read_bytes()
 
 
@@ -58,6 +72,8 @@ class Case:
     has: tuple[str, ...] = ()
     lacks: tuple[str, ...] = ()
     feed_title: str | None = None  # listed in the feed (with FEED_DATE), not the sitemap
+    title_source: str | None = None  # checked when given
+    brief: bool = False
 
     def job(self, base: str) -> PageJob:
         return PageJob(
@@ -80,7 +96,29 @@ CASES = [
     ),
     Case("website_listing", "/news/website-listing.html", reason=LISTING),
     Case("too_short", "/news/too-short.html", reason="not_article: too short ("),
-    Case("no_title", "/news/no-title.html", reason="not_article: no title"),
+    # titles: never refused for want of one
+    Case(
+        "no_title",
+        "/news/officials-review-fentanyl-plan.html",
+        title="Officials review fentanyl plan",
+        title_source="url",
+    ),
+    Case(
+        "no_head_bold",
+        "/news/2024/88123.html",
+        title="Border officials review joint fentanyl plan",
+        title_source="heading",
+    ),
+    Case(
+        "site_name_title",
+        "/news/talks.html",
+        title="Extradition treaty talks resume in Washington",
+        title_source="heading",
+    ),
+    # briefs
+    Case("brief_byline", "/news/flash-cartel-leader.html", brief=True, has=("in Culiacán",)),
+    Case("brief_no_evidence", "/news/weather.html", reason="not_article: too short, no article"),
+    Case("listing_short", "/world/index.html", reason=LISTING),
     Case(
         "no_title",
         "/feed/no-title.html",
@@ -88,6 +126,7 @@ CASES = [
         published=FEED_DAY,
         source="feed",
         feed_title="Plan reviewed, says the feed",
+        title_source="feed",
     ),
     # text
     Case("frame_divs", "/news/frame-divs.html", has=("Point 13 of the review",), lacks=FRAME),
@@ -118,6 +157,12 @@ CASES = [
         source="dateline",
     ),
     Case("url_date", "/2024-02/28/url-date.html", published="2024-02-28", source="url"),
+    Case("app_state_date", "/news/app-state-date.html"),
+    Case("jsonld_untyped", "/news/jsonld-untyped.html", published="2024-01-28", source="metadata"),
+    Case("de_juni", "/news/de-juni.html", published="2025-06-01", source="dateline"),
+    Case("es_junio", "/news/es-junio.html", published="2025-06-01", source="dateline"),
+    Case("us_slash", "/news/us-slash.html", published="2025-06-01", source="dateline"),
+    Case("en_ambiguous", "/news/en-ambiguous.html"),
     Case(
         "feed_dated",
         "/feed/feed-dated.html",
@@ -126,6 +171,26 @@ CASES = [
         feed_title="Extradition signed",
     ),
 ]
+
+
+def _recorded_cases() -> list[Case]:
+    """The recorded related-block and time-stamp pages: every snippet of their related
+    blocks and stamps stays out of the text, their article sentences stay in."""
+    table = tomllib.loads((RECORDED / "cases.toml").read_text("utf-8"))["case"]
+    return [
+        Case(
+            f"recorded/{item['file']}",
+            f"/{item['split']}/{item['file']}",
+            published=None,
+            has=tuple(item["must_contain"]),
+            lacks=(*item["related"], *item["stamp"]),
+        )
+        for item in table
+    ]
+
+
+RECORDED_CASES = _recorded_cases()
+CASES += RECORDED_CASES
 IDS = [case.path.strip("/").removesuffix(".html") for case in CASES]
 
 
@@ -139,6 +204,8 @@ class Outcome:
     published: str | None = None
     source: str | None = None
     text_source: str | None = None
+    title_source: str | None = None
+    brief: bool = False
 
 
 def check(case: Case, got: Outcome) -> None:
@@ -148,10 +215,16 @@ def check(case: Case, got: Outcome) -> None:
     assert got.reason is None
     if case.title is not None:
         assert got.title == case.title
-    assert (got.published[:10] if got.published else None, got.source) == (
-        case.published,
-        case.source,
-    )
+    if case.title_source is not None:
+        assert got.title_source == case.title_source
+    assert bool(got.brief) == case.brief
+    if case.page.startswith("recorded/"):
+        assert got.source != "metadata" or got.published  # dates: see benchmarks/realpages.py
+    else:
+        assert (got.published[:10] if got.published else None, got.source) == (
+            case.published,
+            case.source,
+        )
     assert got.text_source == case.text_source
     for snippet in case.has:
         assert snippet in got.text, snippet
@@ -179,6 +252,8 @@ def test_process_page(case: Case) -> None:
                 article.published,
                 article.published_source,
                 article.text_source,
+                article.title_source,
+                article.brief,
             ),
         )
 
@@ -203,13 +278,19 @@ def test_title_fallback_order() -> None:
         "<body><h1>Heading</h1></body></html>"
     )
     assert tree is not None
-    assert choose_title(tree, None, {}, "Border Gazette", "Feed title") == "Plan reviewed"
+    assert choose_title(tree, None, {}, "Border Gazette", "Feed title") == (
+        "Plan reviewed",
+        "metadata",
+    )
     metas = {"og:title": ["Open graph title"]}
-    assert choose_title(tree, None, metas, None, "Feed title") == "Open graph title"
+    assert choose_title(tree, None, metas, None, "Feed title") == ("Open graph title", "metadata")
     bare = parse_html("<html><body><h1>Only a heading</h1><p>x</p></body></html>")
     assert bare is not None
-    assert choose_title(bare, None, {}, None, "Feed title") == "Feed title"
-    assert choose_title(bare, None, {}, None, None) == "Only a heading"
+    assert choose_title(bare, None, {}, None, "Feed title") == ("Feed title", "feed")
+    assert choose_title(bare, None, {}, None, None) == ("Only a heading", "h1")
+    named = parse_html("<html><head><title>Border Gazette</title></head><body></body></html>")
+    assert named is not None  # the site's own name is no headline
+    assert choose_title(named, None, {}, "Border Gazette", None) == (None, None)
 
 
 def test_metadata_date_says_so() -> None:
@@ -307,7 +388,7 @@ def crawled(site: str, tmp_path_factory: pytest.TempPathFactory) -> Crawled:
         url.removeprefix(site): (Outcome(error, *rest), article_id)
         for url, article_id, error, *rest in conn.execute(
             "SELECT f.url, f.article_id, f.error, a.title, coalesce(a.text, ''), a.published,"
-            " a.published_source, a.text_source FROM fetches f"
+            " a.published_source, a.text_source, a.title_source, a.brief FROM fetches f"
             " LEFT JOIN articles a ON a.id = f.article_id WHERE f.url LIKE '%.html'"
         )
     }
@@ -336,10 +417,26 @@ def test_crawl_counts_every_page_not_stored_and_shows_where_text_and_date_came_f
     for path, expected in (
         ("/news/dateline.html", ("2024-03-03 (dateline)", "text from: newswatch\n")),
         ("/news/text-emptied.html", ("text from: trafilatura",)),
+        ("/news/officials-review-fentanyl-plan.html", ("title from: the address",)),
+        ("/news/talks.html", ("title from: the article's first heading",)),
+        ("/news/flash-cartel-leader.html", ("brief: yes",)),
     ):
         shown = run_cli("show", "--db", str(crawled.db), f"a{crawled.rows[path][1]}")
         for line in expected:
             assert line in shown.stdout
+
+
+@pytest.mark.e2e
+def test_briefs_are_flagged_and_can_be_left_out(crawled: Crawled) -> None:
+    brief_id = crawled.rows["/news/flash-cartel-leader.html"][1]
+    every = json.loads(run_cli("flags", "--db", str(crawled.db), "--json").stdout)
+    assert [f["brief"] for f in every if f["article_id"] == brief_id] == [1]
+    shown = json.loads(run_cli("flags", "--db", str(crawled.db), "--json", "--no-briefs").stdout)
+    assert brief_id not in {f["article_id"] for f in shown}
+    assert len(shown) == len(every) - 1
+    stories = json.loads(run_cli("stories", "--db", str(crawled.db), "--json").stdout)
+    fewer = json.loads(run_cli("stories", "--db", str(crawled.db), "--json", "--no-briefs").stdout)
+    assert len(fewer) == len(stories) - 1
 
 
 @pytest.mark.parametrize(
@@ -361,3 +458,41 @@ def test_dateline_lines(line: str, expected: str | None) -> None:
     assert tree is not None
     now = datetime(2026, 1, 1, tzinfo=UTC)
     assert dateline_date(tree, "Headline", "", now).value == expected
+
+
+# -- date provenance with the metadata stripped ------------------------------------------------
+
+EVAL_DIR = Path(
+    os.environ.get("NEWSWATCH_EVAL_DIR", Path(__file__).resolve().parents[2] / "shared" / "eval")
+)
+
+
+def _stripped_labels(pages: list[tuple[str, bytes]]) -> list[tuple[str, str | None, str | None]]:
+    """(page, date, source) of every stored page whose date says ``metadata`` although its
+    date metadata was stripped (``benchmarks/realpages.py``'s stripping, date-free URL)."""
+    from benchmarks.realpages import strip_dates
+
+    wrong = []
+    for name, html in pages:
+        result = process_page(
+            PageJob(f"http://127.0.0.1:1/stripped/{len(wrong)}.html", strip_dates(html), "t")
+        )
+        article = result.article
+        if article is not None and article.published_source == "metadata":
+            wrong.append((name, article.published, article.published_source))
+    return wrong
+
+
+def test_no_metadata_label_once_metadata_is_stripped() -> None:
+    pages = [(p.name, p.read_bytes()) for p in (*PAGES.glob("*.html"), *RECORDED.glob("*.html"))]
+    assert _stripped_labels(pages) == []
+
+
+@pytest.mark.e2e
+@pytest.mark.skipif(not (EVAL_DIR / "aeb").is_dir(), reason="shared eval data not present")
+def test_no_metadata_label_once_metadata_is_stripped_on_real_pages() -> None:
+    pages = [
+        (p.name, gzip.decompress(p.read_bytes()))
+        for p in sorted((EVAL_DIR / "aeb" / "html").glob("*.html.gz"))
+    ]
+    assert _stripped_labels(pages) == []

@@ -171,6 +171,7 @@ def parse_show_id(value: str) -> tuple[str, int]:
 @click.option("--topic", help="Only flags on articles matching this topic.")
 @click.option("--unacked", is_flag=True, help="Only flags not yet acknowledged with --ack.")
 @click.option("--ack", is_flag=True, help="Mark the listed flags as seen.")
+@click.option("--no-briefs", is_flag=True, help="Leave out flags on briefs (short reports).")
 @_JSON
 @_LIMIT
 def flags(
@@ -182,6 +183,7 @@ def flags(
     topic: str | None,
     unacked: bool,
     ack: bool,
+    no_briefs: bool,
     as_json: bool,
     limit: int | None,
 ) -> None:
@@ -192,7 +194,14 @@ def flags(
     db = open_existing(config_path, db_path, write=ack)
     check_topic(config_path, db, topic)
     found = query_flags(
-        db, run_id=run_id, since=since, kind=kind, topic=topic, unacked=unacked, limit=limit
+        db,
+        run_id=run_id,
+        since=since,
+        kind=kind,
+        topic=topic,
+        unacked=unacked,
+        limit=limit,
+        briefs=not no_briefs,
     )
     if ack and found:
         import sqlite3
@@ -212,6 +221,7 @@ def flags(
 @common_options
 @click.option("--topic", help="Only stories with an article matching this topic.")
 @click.option("--since", help="Only stories active at or after this ISO time (or e.g. 2d ago).")
+@click.option("--no-briefs", is_flag=True, help="Leave out stories told only by briefs.")
 @_JSON
 @_LIMIT
 def stories(
@@ -219,6 +229,7 @@ def stories(
     db_path: str | None,
     topic: str | None,
     since: str | None,
+    no_briefs: bool,
     as_json: bool,
     limit: int | None,
 ) -> None:
@@ -228,7 +239,7 @@ def stories(
     since = since_option(since)
     db = open_existing(config_path, db_path)
     check_topic(config_path, db, topic)
-    found = list_stories(db, topic=topic, since=since, limit=limit)
+    found = list_stories(db, topic=topic, since=since, limit=limit, briefs=not no_briefs)
     print_found(found, as_json, "Stories", STORY_COLUMNS, empty="No stories.")
 
 
@@ -264,6 +275,17 @@ _TEXT_SOURCES = {
 }
 
 
+# ``articles.title_source``: where the title came from
+_TITLE_SOURCES = {
+    "metadata": "metadata",
+    "feed": "the feed or sitemap entry",
+    "h1": "the page's <h1>",
+    "heading": "the article's first heading",
+    "first_line": "the text's first line",
+    "url": "the address",
+}
+
+
 def _print_article(article: dict[str, Any]) -> None:
     echo_wrapped(f"# {article['title'] or '(untitled)'}")
     story = (
@@ -281,7 +303,12 @@ def _print_article(article: dict[str, Any]) -> None:
             and f"{article['published']} ({article['published_source'] or 'source unknown'})",
         ),
         ("language", article["language"]),
+        ("title from", _TITLE_SOURCES.get(article["title_source"] or "")),
         ("text from", _TEXT_SOURCES.get(article["text_source"] or "")),
+        (
+            "brief",
+            "yes (a short report, stored for its article evidence)" if article["brief"] else None,
+        ),
         ("authors", ", ".join(article["authors"])),
         ("topics", ", ".join(article["topics"])),
         ("story", story),

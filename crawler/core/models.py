@@ -46,6 +46,10 @@ class Article:
     # whose text this is: "newswatch" (pruned and cleaned) or "trafilatura" (its own output,
     # kept when ours came out far shorter)
     text_source: str | None = None
+    # where the title came from: metadata, feed, h1, heading, first_line, url (None: no title)
+    title_source: str | None = None
+    # a short report (under the article length) kept for its article evidence
+    brief: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -49,6 +49,15 @@ _MAX_CONSENT_LINE = 500  # a consent sentence in the text; longer lines are the 
 _WRAPPER_SLACK_CHARS = 20  # an embed wrapper may add a caption of this size to the post
 _MAX_BODY_PARTS = 12  # more repeats of one body class are a list of teasers, not one body
 _LEAD_LINES = 3  # a standfirst repeated as a heading stands among the first lines
+# A comment section below the article: its heading, then comments each with its time.
+_COMMENT_TIME = re.compile(
+    r"^(?:hace|há|il y a|vor|for|fa)\s+(?:\d+|una?|une?|einer?|ein|et|en)\s+\w+"
+    r"|^\d+\s+\w+\s+(?:ago|siden|sedan|geleden|fa)\b|^(?:yesterday|ayer|ontem|hier|gestern)\b",
+    re.IGNORECASE,
+)
+_MIN_COMMENT_STAMPS = 2
+_MAX_STAMP_LINE = 200  # an "updated 10:32" stamp is cut from a byline or dateline this short
+_STAMP_LEFTOVER = " \t·|•,;:-–—/()"  # separators a removed stamp leaves at a line's edges
 
 
 _TEXT_LEN = XPath("string-length(normalize-space())")
@@ -243,6 +252,89 @@ def _consent_container(el: HtmlElement, lex: Lexicon) -> HtmlElement | None:
     return None
 
 
+_TEASER_CONTAINERS = frozenset({"div", "section", "aside", "ul", "ol", "nav"})
+_TEASER_ITEMS = frozenset({"div", "li", "article", "section", "a", "figure"})
+_MIN_TEASER_HEADLINE = 15  # a linked headline: a few words (shorter is a label: "Video")
+_MAX_TEASER_CHARS = 350  # a teaser is a headline and a lead; longer is a paragraph
+_MAX_TEASER_KICKER = 30  # text a teaser may show before its headline (a section, a time)
+_MIN_TEASERS = 2
+_TEASER_SHARE = 0.8  # this share of a block's text in teasers makes it a teaser list
+_MAX_TEASER_LABEL = 80  # a block's own heading next to its teasers ("Te recomendamos")
+
+
+def _page_path(href: str | None) -> str | None:
+    """The path a link leads to when it is another page of a site (not an anchor or script)."""
+    href = (href or "").strip()
+    if not href or href[0] == "#" or href.startswith(("javascript:", "mailto:", "tel:")):
+        return None
+    return urlsplit(href).path or "/"
+
+
+def _teaser_chars(item: HtmlElement) -> int:
+    """The text of ``item`` when it is one teaser: a linked headline to another page, first
+    (after a short kicker at most), then at most a short lead; 0 when it is not."""
+    anchors = [item] if item.tag == "a" else []
+    paths: set[str] = set()
+    for a in item.iter("a"):
+        anchors.append(a)
+        path = _page_path(a.get("href"))
+        if path is not None:
+            paths.add(path)
+            if len(paths) > 2:
+                return 0  # a list or a body of links, not one teaser
+    if item.tag == "a" and (path := _page_path(item.get("href"))) is not None:
+        paths.add(path)
+    if not paths or len(paths) > 2 or any(p.strip("/") == "" for p in paths):
+        return 0
+    size = _text_len(item)
+    if size == 0 or size > _MAX_TEASER_CHARS:
+        return 0
+    headline = max(anchors, key=_text_len)
+    head_text = normalize(headline.text_content())
+    if len(head_text) < _MIN_TEASER_HEADLINE or " " not in head_text:
+        return 0
+    before = normalize(item.text_content()).find(head_text[:20])
+    return size if 0 <= before <= _MAX_TEASER_KICKER else 0
+
+
+def _teaser_block(el: HtmlElement, page_len: int) -> HtmlElement | None:
+    """``el`` (or its parent with a heading) when it is mostly teasers of other articles:
+    linked headlines with leads, whatever its heading says or its class is called."""
+    if el.tag not in _TEASER_CONTAINERS or len(el) < _MIN_TEASERS:
+        return None
+    items = [c for c in el if isinstance(c.tag, str)]
+    # cheap first: most containers do not hold two children with links
+    linked = [
+        c
+        for c in items
+        if c.tag in _TEASER_ITEMS and (c.tag == "a" or next(c.iter("a"), None) is not None)
+    ]
+    if len(linked) < _MIN_TEASERS:
+        return None
+    teasers = [c for c in linked if _teaser_chars(c)]
+    if len(teasers) < _MIN_TEASERS or el.find(".//h1") is not None:
+        return None
+    size = _text_len(el)
+    if size > _BODY_SHARE * page_len and size > _BODY_CHARS:
+        return None
+    teaser_text = sum(_text_len(t) for t in teasers)
+    label = size - teaser_text  # a heading of the list, if any
+    if teaser_text < _TEASER_SHARE * size and label > _MAX_TEASER_LABEL:
+        return None
+    if any(c.tag == "p" and _text_len(c) > _MAX_TEASER_LABEL for c in items):
+        return None  # the article's own paragraphs sit here: not a teaser list
+    parent = el.getparent()
+    if (
+        parent is not None
+        and parent.tag not in _NEVER_PRUNE
+        and parent.tag != "article"
+        and _text_len(parent) - size <= _MAX_TEASER_LABEL
+        and parent.find(".//h1") is None
+    ):
+        return parent  # the list with its heading
+    return el
+
+
 def _is_inside(el: HtmlElement, removed: set[HtmlElement]) -> bool:
     return any(anc in removed for anc in el.iterancestors())
 
@@ -363,6 +455,8 @@ def prune_boilerplate(
             candidates.append((el, "link-paragraph"))
         elif el.tag == "form" and _is_signup_form(el):
             candidates.append((el, "signup-form"))
+        elif el.tag in _TEASER_CONTAINERS and len(el) >= _MIN_TEASERS:
+            candidates.append((el, "teasers"))
 
     removed: set[HtmlElement] = set()
     related: list[HtmlElement] = []
@@ -377,6 +471,10 @@ def prune_boilerplate(
             targets = [el]
         elif kind == "signup-form":
             targets = [_signup_box(el)]
+        elif kind == "teasers":
+            block = _teaser_block(el, page_len)
+            targets = [block] if block is not None else []
+            related.extend(targets)
         elif kind == "consent-text":
             container = _consent_container(el, lex)
             targets = [container] if container is not None else []
@@ -438,6 +536,12 @@ def clean_paragraphs(
             continue
         if lex.drop_paragraph.match(line):
             continue
+        if len(norm) <= _MAX_HEADING and lex.comment_headings.matches(norm):
+            rest = lines[i + 1 :]
+            stamps = sum(1 for x in rest if len(x) < _MAX_HEADING and _COMMENT_TIME.match(x))
+            if i >= len(lines) / 2 or (i >= _LEAD_LINES and stamps >= _MIN_COMMENT_STAMPS):
+                break  # readers' comments follow
+            continue
         if len(norm) <= _MAX_HEADING and (
             lex.related_headings.matches(norm) or lex.popular_headings.matches(norm)
         ):
@@ -452,6 +556,8 @@ def clean_paragraphs(
             if i >= len(lines) - 3 or any(_is_button_line(normalize(x), lex) for x in near):
                 continue
         line = lex.inline_drop.sub("", line).strip()
+        if len(line) < _MAX_STAMP_LINE and lex.stamp.search(line):
+            line = lex.stamp.sub("", line).strip(_STAMP_LEFTOVER)
         if line:
             kept.append(line)
     return "\n\n".join(kept)

@@ -19,6 +19,8 @@ from htmldate.extractors import try_date_expr
 from lxml import etree
 from lxml.html import HtmlElement
 
+from crawler.extraction.printed import Ambiguous, printed_dates
+
 _STRUCTURED_DATES = etree.XPath(
     "//meta[@property='article:published_time' or @property='og:published_time'"
     " or @name='article:published_time' or @itemprop='datePublished'"
@@ -30,7 +32,10 @@ _FIRST_TIME = etree.XPath("//time[@datetime][1]/@datetime")
 _JSONLD = etree.XPath("//script[@type='application/ld+json']/text()")
 _JSONLD_PUBLISHED = re.compile(r'"datePublished"\s*:\s*"([^"]{8,40})"')
 # Every machine-readable date of the page: meta contents, datetime/content attributes, JSON.
-_MACHINE_DATES = etree.XPath("//meta/@content | //*/@datetime | //*[@itemprop]/@content")
+# (a <time> inside a link is a teaser's)
+_MACHINE_DATES = etree.XPath(
+    "//meta/@content | //*[not(ancestor::a)]/@datetime | //*[@itemprop]/@content"
+)
 _JSON_DATE = re.compile(r'"\w*(?:[Dd]ate|[Pp]ublish|[Cc]reat)\w*"\s*:\s*"(\d{4}-\d{2}-\d{2})')
 _ISO_DAY = re.compile(r"(?<!\d)((?:19|20)\d{2})-(\d{2})-(\d{2})")
 
@@ -85,10 +90,27 @@ def _date_only(value: str) -> date | None:
         return None
 
 
+def _jsonld(tree: HtmlElement) -> list[str]:
+    """The page's JSON-LD: ``application/ld+json`` scripts, and scripts of another or no type
+    that hold a schema.org ``@context`` (a mislabelled JSON-LD block is still the article's
+    description; application state such as ``__NEXT_DATA__`` has none)."""
+    found = [str(text) for text in _JSONLD(tree)]
+    for script in tree.iter("script"):
+        text = script.text
+        if (
+            text
+            and script.get("type") != "application/ld+json"
+            and '"@context"' in text
+            and "schema.org" in text[:2000]
+        ):
+            found.append(text)
+    return found
+
+
 def structured_dates(tree: HtmlElement) -> list[datetime]:
     """Publication dates the page declares (meta tags, itemprop, first <time>, JSON-LD)."""
     values = [str(v) for v in _STRUCTURED_DATES(tree)]
-    for script in _JSONLD(tree):
+    for script in _jsonld(tree):
         values.extend(_JSONLD_PUBLISHED.findall(script))
     out = []
     for value in values:
@@ -102,9 +124,11 @@ def _machine_days(tree: HtmlElement) -> set[date]:
     """Days named by any machine-readable date of the page (meta, attributes, JSON)."""
     days: set[date] = set()
     values = [str(v) for v in _MACHINE_DATES(tree)]
-    for script in tree.iter("script"):
-        if script.text and "ate" in script.text:
-            values.extend(_JSON_DATE.findall(script.text))
+    # JSON-LD describes the page; application state (Next.js, Apollo, ad records) holds dates
+    # of every other item the page shows, so it confirms nothing
+    for script in _jsonld(tree):
+        if "ate" in script:
+            values.extend(_JSON_DATE.findall(script))
     for value in values:
         for y, m, d in _ISO_DAY.findall(value[:40]):
             try:
@@ -196,7 +220,7 @@ def _printed_time_day(tree: HtmlElement, structured: list[datetime], now: dateti
         return None
     element = found[0]
     text = " ".join(element.text_content().split())
-    day = _day_in(text, now) if not _updated_before("", text) else None
+    day = _day_in(text, now, page_locale(tree)) if not _updated_before("", text) else None
     attribute = _parse_datetime(str(element.get("datetime")))
     if day is None or attribute is None or abs((attribute.date() - day).days) <= 1:
         return None
@@ -227,15 +251,37 @@ def _headline(tree: HtmlElement, title: str | None) -> HtmlElement | None:
     return heads[0] if len(heads) == 1 else None
 
 
-def _day_in(string: str, now: datetime) -> date | None:
-    """A full date (with its day) named in a short string, not after ``now``."""
+def page_locale(tree: HtmlElement) -> str | None:
+    """The page's declared language with its region ("de", "en-US"), for day/month order."""
+    root = tree.getroottree().getroot()
+    return root.get("lang") or root.get("{http://www.w3.org/XML/1998/namespace}lang")
+
+
+def _day_in(string: str, now: datetime, locale: str | None = None) -> date | None:
+    """A full date (with its day) named in a short string, not after ``now``.
+
+    Read in the order its own form and the page's language give (``printed_dates``); a
+    numeric date whose order neither tells is not taken. Forms it does not know are left
+    to htmldate's parser.
+    """
     if len(string) > _MAX_DATELINE or _COPYRIGHT.search(string):
         return None
     if len(_HAS_DAY.findall(string)) != 1:
         return None  # no day named, or a range ("21.10.2019 – 27.10.2019")
-    found = try_date_expr(string, "%Y-%m-%d", False, _MIN_DATE, now.replace(tzinfo=None))
-    day = _date_only(found) if found else None
-    return day if day is not None and day <= now.date() else None
+    try:
+        days = printed_dates(string, locale)
+    except Ambiguous:
+        return None
+    if len(days) > 1:
+        return None
+    if days:
+        day: date | None = days[0]
+    else:
+        found = try_date_expr(string, "%Y-%m-%d", False, _MIN_DATE, now.replace(tzinfo=None))
+        day = _date_only(found) if found else None
+    if day is None or day < _MIN_DATE.date():
+        return None
+    return day if day <= now.date() else None
 
 
 def _updated_before(previous: str, string: str) -> bool:
@@ -286,6 +332,19 @@ def _texts_around(head: HtmlElement) -> tuple[list[str], list[str]]:
     return after, before[::-1]
 
 
+_WORD = re.compile(r"[^\W\d_]{2,}")
+_MAX_DATELINE_WORDS = 7  # words beside the date in a dateline: a byline, a place, "Posted"
+
+
+def _is_dateline(string: str) -> bool:
+    """A short line that is mostly its date (with a byline or a place), not prose."""
+    match = _HAS_DAY.search(string)
+    if match is None:
+        return False
+    rest = string[: match.start()] + " " + string[match.end() :]
+    return len(_WORD.findall(rest)) <= _MAX_DATELINE_WORDS
+
+
 def dateline_date(tree: HtmlElement, title: str | None, text: str, now: datetime) -> Dated:
     """A date printed under the headline, or in the first line of the article text.
 
@@ -293,18 +352,25 @@ def dateline_date(tree: HtmlElement, title: str | None, text: str, now: datetime
     link (a teaser), a copyright line, a bare year or a month-year is never taken.
     """
     head = _headline(tree, title)
+    locale = page_locale(tree)
     if head is not None:
         after, before = _texts_around(head)
-        for strings in (after, before):
-            previous = ""
-            for string in strings:
-                string = " ".join(string.split())
-                day = _day_in(string, now)
-                if day is not None and not _updated_before(previous, string):
-                    return Dated(day.isoformat(), "dateline")
-                previous = string
+        # a dateline first ("By Ana Ruiz · 3 March 2024"), then a line that mentions a date
+        # ("Letters to the Editor for Jan. 17, 2022", "Am 21. und 22. Mai 2022 wird …")
+        for compact in (True, False):
+            for strings in (after, before):
+                previous = ""
+                for string in strings:
+                    string = " ".join(string.split())
+                    if compact and not _is_dateline(string):
+                        previous = string
+                        continue
+                    day = _day_in(string, now, locale)
+                    if day is not None and not _updated_before(previous, string):
+                        return Dated(day.isoformat(), "dateline")
+                    previous = string
     first = text.split("\n", 1)[0][:_MAX_DATELINE] if text else ""
-    day = _day_in(first, now) if first and not _updated_before("", first) else None
+    day = _day_in(first, now, locale) if first and not _updated_before("", first) else None
     if day is not None:
         return Dated(day.isoformat(), "text")
     return Dated()

@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime
 from urllib.parse import urlsplit, urlunsplit
 
@@ -41,8 +40,9 @@ from crawler.extraction.pagemeta import (
     page_metadata,
     parse_html,
 )
+from crawler.extraction.titles import choose_title, first_h1, late_title
 
-__all__ = ["MIN_ARTICLE_CHARS", "extract_article", "extract_from_tree"]
+__all__ = ["MIN_ARTICLE_CHARS", "choose_title", "extract_article", "extract_from_tree"]
 
 # Below this much body text a page is navigation, a video stub or an error page, not an article.
 MIN_ARTICLE_CHARS = 400
@@ -61,11 +61,6 @@ def _authors(value: str | None) -> list[str]:
         if name and name not in out:
             out.append(name)
     return out
-
-
-def _first_h1(tree: HtmlElement) -> str | None:
-    h1 = tree.find(".//h1")
-    return h1.text_content() if h1 is not None else None
 
 
 # trafilatura's fast mode skips its comparison with readability and jusText, about a fifth
@@ -174,7 +169,7 @@ def extract_from_tree(
     declared = declared_date(tree, url, now, found=meta.date, canonical=canonical)
     language = declared_language(tree, metas)
     site = meta_content(metas, "og:site_name") or meta.sitename
-    title = choose_title(tree, meta.title, metas, site, fallback_title)
+    title, title_source = choose_title(tree, meta.title, metas, site, fallback_title, url)
     if not site and url:
         site = urlsplit(url).hostname
     image = meta_content(metas, "og:image", "og:image:url", "twitter:image") or meta.image
@@ -188,7 +183,7 @@ def extract_from_tree(
     titles = (
         title,
         meta_content(metas, "og:title", "twitter:title"),
-        _first_h1(tree),
+        first_h1(tree),
         section,
         *page_urls,
     )
@@ -199,11 +194,14 @@ def extract_from_tree(
         len(text) < MIN_ARTICLE_CHARS or len(text) < _FALLBACK_SHARE * page_chars
     ):
         theirs = _trafilatura_text(source_html, url)
-        if len(theirs) >= MIN_ARTICLE_CHARS and (
-            len(text) < MIN_ARTICLE_CHARS or len(theirs) >= _FALLBACK_RATIO * len(text)
-        ):
+        if (
+            len(theirs) >= MIN_ARTICLE_CHARS
+            and (len(text) < MIN_ARTICLE_CHARS or len(theirs) >= _FALLBACK_RATIO * len(text))
+        ) or (len(text) < _MIN_OWN_CHARS <= len(theirs)):
             text = clean_paragraphs(theirs, titles, lead=meta.description)
             text_source = "trafilatura"
+    if title is None:
+        title, title_source = late_title(text, url)
     printed = Dated()
     if not declared.value:
         printed = dateline_date(tree, title, text, now)
@@ -224,6 +222,7 @@ def extract_from_tree(
         description=meta.description or None,
         related=related,
         text_source=text_source,
+        title_source=title_source,
     )
 
 
@@ -232,6 +231,9 @@ def extract_from_tree(
 # too short to store and trafilatura's is not, or when it is _FALLBACK_RATIO times longer.
 _FALLBACK_SHARE = 0.35
 _FALLBACK_RATIO = 2.0
+# Below this ours is not even a brief (crawler.processing.pages.MIN_BRIEF_CHARS): a brief of
+# trafilatura's is kept instead.
+_MIN_OWN_CHARS = 150
 
 
 def _trafilatura_text(html: str | bytes, url: str | None) -> str:
@@ -241,63 +243,6 @@ def _trafilatura_text(html: str | bytes, url: str | None) -> str:
         return ""
     document = bare_extraction(tree, url=url, include_comments=False, with_metadata=False)
     return document.text if document is not None and document.text else ""  # type: ignore[union-attr]
-
-
-_MAX_TITLE = 300
-_TITLE_SEPARATOR = re.compile(r"\s+[|\-–—·:»•]+\s+")
-
-
-def _document_title(tree: HtmlElement) -> str | None:
-    node = tree.find(".//title")
-    text = " ".join((node.text_content() if node is not None else "").split())
-    return text if 0 < len(text) <= _MAX_TITLE else None
-
-
-def _without_site_name(title: str | None, site: str | None) -> str | None:
-    """``<title>`` without the site name ("Headline | Outlet" -> "Headline")."""
-    if not title:
-        return None
-    parts = [p for p in _TITLE_SEPARATOR.split(title) if p.strip()]
-    if len(parts) < 2:
-        return title
-    site_norm = normalize(site) if site else ""
-    kept = [p for p in parts if not site_norm or normalize(p) != site_norm]
-    if len(kept) == len(parts):
-        kept = [max(parts, key=len)]  # unknown site name: the headline is the longest part
-    return " - ".join(kept) or title
-
-
-def _clean_title(value: str | None) -> str | None:
-    value = " ".join((value or "").split())
-    return value if value else None
-
-
-def choose_title(
-    tree: HtmlElement,
-    ours: str | None,
-    metas: dict[str, list[str]],
-    site: str | None,
-    fallback_title: str | None,
-) -> str | None:
-    """The first of: our title, og:title/twitter:title, ``<title>`` without the site name,
-    the feed/sitemap title, the first ``<h1>`` (each cut to a sane length)."""
-    candidates = (
-        lambda: ours,
-        lambda: meta_content(metas, "og:title", "twitter:title"),
-        lambda: _without_site_name(_document_title(tree), site),
-        lambda: fallback_title,
-        lambda: _first_h1(tree),
-    )
-    for candidate in candidates:
-        title = _clean_title(candidate())
-        if title and len(title) <= _MAX_TITLE:
-            return title
-    # an unclosed <h1> swallows the body: cut it at a word
-    for candidate in candidates:
-        title = _clean_title(candidate())
-        if title:
-            return title[:_MAX_TITLE].rsplit(" ", 1)[0]
-    return None
 
 
 def extract_article(
@@ -322,6 +267,7 @@ def extract_article(
         return Article(
             url=url,
             title=fallback_title,
+            title_source="feed" if fallback_title else None,
             published=published,
             published_source=(fallback_published_source or "feed") if published else None,
         )

@@ -58,12 +58,14 @@ class Lexicon:
     promo_class: re.Pattern[str]
     related_headings: HeadingSet
     popular_headings: HeadingSet
+    comment_headings: HeadingSet
     any_class: re.Pattern[str]
     consent_phrase: re.Pattern[str]
     consent_keyword: re.Pattern[str]
     buttons: frozenset[str]
     drop_paragraph: re.Pattern[str]
     inline_drop: re.Pattern[str]
+    stamp: re.Pattern[str]
 
     def is_consent_text(self, text: str) -> bool:
         """Whether ``text`` reads like a consent banner sentence."""
@@ -86,12 +88,14 @@ def load_lexicon(name: str = "boilerplate.toml") -> Lexicon:
         promo_class=_token_regex(classes["promo"]),
         related_headings=HeadingSet.build(headings["related"]),
         popular_headings=HeadingSet.build(headings["popular"]),
+        comment_headings=HeadingSet.build(headings["comments"]),
         any_class=_token_regex([t for tokens in classes.values() for t in tokens]),
         consent_phrase=_phrase_regex(phrases["consent"]),
         consent_keyword=re.compile("|".join(re.escape(k) for k in phrases["consent_keywords"])),
         buttons=frozenset(normalize(b) for b in phrases["buttons"]),
         drop_paragraph=re.compile("|".join(f"(?:{p})" for p in paragraphs["patterns"]), re.I),
         inline_drop=re.compile("|".join(f"(?:{p})" for p in paragraphs["inline_patterns"]), re.I),
+        stamp=re.compile("|".join(f"(?:{p})" for p in paragraphs["stamp_patterns"]), re.I),
     )
 
 

@@ -165,8 +165,9 @@ def _ingest_one(
     cursor = db.execute(
         """INSERT INTO articles (url, canonical_url, source, site, title, text, description,
                published, published_source, language, authors, image, feed_guid, content_hash,
-               fingerprint, topics, first_seen, last_seen, run_id, text_source)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+               fingerprint, topics, first_seen, last_seen, run_id, text_source, title_source,
+               brief)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
         [
             result.key_url,
             article.canonical_url,
@@ -188,6 +189,8 @@ def _ingest_one(
             now,
             options.run_id,
             article.text_source,
+            article.title_source,
+            int(article.brief),
         ],
     )
     article_id = int(cursor.lastrowid or 0)
@@ -240,7 +243,7 @@ def _ingest_known(
     if result.content_hash != old_hash and dedup.is_material_change(old_text or "", article.text):
         db.execute(
             "UPDATE articles SET title = ?, text = ?, content_hash = ?, fingerprint = ?, "
-            "updated_at = ?, text_source = ? WHERE id = ?",
+            "updated_at = ?, text_source = ?, title_source = ?, brief = ? WHERE id = ?",
             [
                 article.title,
                 article.text,
@@ -248,6 +251,8 @@ def _ingest_known(
                 result.fingerprint,
                 now,
                 article.text_source,
+                article.title_source,
+                int(article.brief),
                 article_id,
             ],
         )

@@ -17,7 +17,12 @@ from crawler.core.pages import not_a_page as not_a_page
 from crawler.core.pages import with_declared_bom as with_declared_bom
 from crawler.core.sanitize import strip_controls
 from crawler.core.urls import choose_canonical
-from crawler.extraction.extract import MIN_ARTICLE_CHARS, extract_article, extract_from_tree
+from crawler.extraction.extract import (
+    MIN_ARTICLE_CHARS,
+    extract_article,
+    extract_from_tree,
+    looks_like_frame,
+)
 from crawler.extraction.pagemeta import detect_language, parse_html
 from crawler.stories.dedup_text import text_digests
 from crawler.stories.terms import story_terms
@@ -107,14 +112,64 @@ def has_article_evidence(article: Article) -> bool:
     return bool(article.title and (article.published or article.authors))
 
 
-def not_article_reason(article: Article, listing_hint: bool) -> str | None:
-    """Why an extracted page is not stored as an article, or None to store it."""
-    if listing_hint and not has_article_evidence(article):
-        return "not_article: listing (og:type website, no article evidence)"
+# A brief: a short report of one or more full sentences, kept with article evidence.
+MIN_BRIEF_CHARS = 150
+_SENTENCE = re.compile(r"[^.!?]*\w[^.!?]*[.!?][\"'”’»)]*(?=\s|$)")
+_MIN_SENTENCE_WORDS = 6
+_SENTENCE_SHARE = 0.6  # of a brief's characters in full sentences (not labels and links)
+_ARTICLE_TYPE = re.compile(
+    rb"""<meta[^>]+(?:property|name)=["']og:type["'][^>]+content=["']article["']"""
+    rb"""|<meta[^>]+content=["']article["'][^>]+(?:property|name)=["']og:type["']""",
+    re.IGNORECASE,
+)
+
+
+def is_brief_text(text: str) -> bool:
+    """One or more full sentences: most of the text in sentences of several words that end
+    with a full stop (a flash, a two-paragraph brief), not a list of labels or headlines."""
+    if len(text) < MIN_BRIEF_CHARS or looks_like_frame(text):
+        return False
+    sentences = [m.group(0) for m in _SENTENCE.finditer(text)]
+    full = [x for x in sentences if len(x.split()) >= _MIN_SENTENCE_WORDS]
+    return bool(full) and sum(len(x) for x in full) >= _SENTENCE_SHARE * len(text)
+
+
+def brief_evidence(article: Article, job: PageJob) -> str | None:
+    """What says a short page is a report: a byline, a date (metadata, dateline, feed…),
+    og:type=article, or a feed or news-sitemap entry; None when nothing does."""
+    if article.authors:
+        return "byline"
+    if article.published:
+        return f"date ({article.published_source})"
+    if job.fallback_title:
+        return "feed entry"
+    head_end = job.body.find(b"</head>", 0, 200_000)
+    if _ARTICLE_TYPE.search(job.body, 0, head_end if head_end > 0 else 65_536):
+        return "og:type article"
+    return None
+
+
+def not_article_reason(
+    article: Article, listing_hint: bool, job: PageJob | None = None
+) -> str | None:
+    """Why an extracted page is not stored as an article, or None to store it.
+
+    A text under the article length is stored as a brief (``article.brief`` set) when it is
+    full sentences, the page carries article evidence and the address is no front or
+    section page. A page is never refused for want of a title.
+    """
     if len(article.text) < MIN_ARTICLE_CHARS:
-        return f"not_article: too short ({len(article.text)} chars)"
-    if not article.title:
-        return "not_article: no title"
+        if _is_section_url(article.url) and len(article.text) >= MIN_BRIEF_CHARS:
+            return f"not_article: front or section page, too short ({len(article.text)} chars)"
+        if not is_brief_text(article.text):
+            return f"not_article: too short ({len(article.text)} chars)"
+        if listing_hint and not (article.authors or article.published):
+            return "not_article: listing (og:type website, no article evidence)"
+        if job is None or brief_evidence(article, job) is None:
+            return f"not_article: too short, no article evidence ({len(article.text)} chars)"
+        article.brief = True
+    elif listing_hint and not has_article_evidence(article):
+        return "not_article: listing (og:type website, no article evidence)"
     return None
 
 
@@ -179,7 +234,7 @@ def process_page(job: PageJob) -> PageResult:
         return _no_article(job, error=f"extraction failed: {type(error).__name__}: {error}")
     article = without_controls(article)
     key_url = choose_canonical(job.url, article.canonical_url)
-    reason = not_article_reason(article, listing_hint)
+    reason = not_article_reason(article, listing_hint, job)
     if reason is not None:
         return _no_article(job, key_url, reason=reason)
     topics: list[str] = []

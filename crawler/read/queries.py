@@ -111,11 +111,20 @@ _STORY_SELECT = (
 
 
 def list_stories(
-    db: Database, *, topic: str | None = None, since: str | None = None, limit: int | None = None
+    db: Database,
+    *,
+    topic: str | None = None,
+    since: str | None = None,
+    limit: int | None = None,
+    briefs: bool = True,
 ) -> list[dict[str, Any]]:
-    """Stories, most recently active first, with article and distinct-outlet counts."""
+    """Stories, most recently active first, with article and distinct-outlet counts.
+
+    ``briefs=False``: only stories with at least one article that is not a brief."""
     where: list[str] = []
     params: list[Any] = []
+    if not briefs:
+        where.append("EXISTS (SELECT 1 FROM articles b WHERE b.story_id = s.id AND b.brief = 0)")
     if since:
         where.append("s.last_seen >= ?")
         params.append(since)
@@ -183,7 +192,8 @@ def article_detail(db: Database, article_id: int) -> dict[str, Any] | None:
         "SELECT a.id, a.url, a.canonical_url, a.title, a.source, a.site, a.published, "
         "a.published_source, a.language, a.authors, a.topics, a.description, a.story_id, "
         "s.title AS story_title, "
-        "a.duplicate_of, a.first_seen, a.last_seen, a.updated_at, a.text, a.text_source "
+        "a.duplicate_of, a.first_seen, a.last_seen, a.updated_at, a.text, a.text_source, "
+        "a.title_source, a.brief "
         "FROM articles a LEFT JOIN stories s ON s.id = a.story_id WHERE a.id = ?",
         [article_id],
     )

@@ -60,8 +60,10 @@ def query_flags(
     unacked: bool = False,
     newest_first: bool = True,
     limit: int | None = None,
+    briefs: bool = True,
 ) -> list[dict[str, Any]]:
-    """Flags with their article's URL, title, source and story, filtered."""
+    """Flags with their article's URL, title, source and story, filtered (``briefs=False``:
+    none on a brief)."""
     filters = [  # (asked for, condition, its parameter)
         (run_id is not None, "f.run_id = ?", run_id),
         (bool(since), "f.created_at >= ?", since),
@@ -76,9 +78,12 @@ def query_flags(
     params: list[Any] = [value for asked, _, value in filters if asked]
     if unacked:
         where.append("f.acked_at IS NULL")
+    if not briefs:
+        where.append("COALESCE(a.brief, 0) = 0")
     sql = (
         "SELECT f.id, f.kind, f.created_at, f.run_id, f.article_id, f.story_id, a.url, a.title, "
-        "a.source, a.site, a.published, a.language, s.title AS story_title, f.acked_at, f.detail "
+        "a.source, a.site, a.published, a.language, a.brief, s.title AS story_title, f.acked_at, "
+        "f.detail "
         "FROM flags f LEFT JOIN articles a ON a.id = f.article_id "
         "LEFT JOIN stories s ON s.id = f.story_id"
     )

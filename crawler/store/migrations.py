@@ -336,6 +336,23 @@ def m014_stable_signatures(db: Database) -> None:
     db.execute("UPDATE story_pending SET signature = NULL WHERE signature IS NOT NULL")
 
 
+@migrations(name="m020_title_source")
+def m020_title_source(db: Database) -> None:
+    # Where `title` came from: 'metadata' (og:title, JSON-LD, <title>), 'feed' (the feed or
+    # news-sitemap entry), 'h1', 'heading' (the article block's first heading or bold line),
+    # 'first_line' (the text's first line) or 'url' (the address's slug). NULL: no title, or
+    # stored before this was recorded.
+    db.execute("ALTER TABLE articles ADD COLUMN title_source TEXT")
+
+
+@migrations(name="m021_brief")
+def m021_brief(db: Database) -> None:
+    # 1 for a brief: a short report (one or more full sentences under the article length)
+    # stored because the page carries article evidence (byline, dateline, og:type=article, a
+    # feed or news-sitemap entry, a publication date). 0 otherwise and for older rows.
+    db.execute("ALTER TABLE articles ADD COLUMN brief INTEGER NOT NULL DEFAULT 0")
+
+
 @migrations(name="m030_story_corrections")
 def m030_story_corrections(db: Database) -> None:
     # Corrections a user made to story grouping (`newswatch story split/merge`, written by
