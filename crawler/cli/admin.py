@@ -171,7 +171,7 @@ def prune(config_path: str | None, db_path: str | None, older_than: str, article
     from crawler.store.maintenance import MaintenanceError, prune_database
 
     try:
-        seconds = parse_duration(older_than, "--older-than")
+        seconds = parse_duration(older_than, "--older-than", high=100 * 366 * 86400.0)
     except ConfigError as error:
         fail(str(error))
     source = database_path(load_or_exit(config_path), db_path)
