@@ -17,7 +17,7 @@ from sqlite_utils import Database
 
 from crawler.cli.render import FLAG_COLUMNS, article_ref, print_table
 from crawler.store.flags import query_flags
-from crawler.store.storage import open_database
+from crawler.store.storage import file_uri, open_database
 
 DEMO_DATABASE = "newswatch-demo.db"
 DEMO_SOURCES = {"borderwire", "diario", "nordpost"}
@@ -64,7 +64,7 @@ def clear_previous_demo(path: Path) -> None:
     import sqlite3
 
     try:
-        conn = sqlite3.connect(f"file:{path.resolve()}?mode=ro", uri=True)
+        conn = sqlite3.connect(file_uri(path.resolve(), mode="ro"), uri=True)
         try:
             sources = {row[0] for row in conn.execute("SELECT DISTINCT source FROM articles")}
         finally:

@@ -305,3 +305,11 @@ def m013_fts_follows_title_and_text(db: Database) -> None:
   INSERT INTO "articles_fts" (rowid, "title", "text") VALUES (new.rowid, new."title", new."text");
 END"""
     )
+
+
+@migrations(name="m060_schema_version")
+def m060_schema_version(db: Database) -> None:
+    # The schema version in SQLite's own header field: a newswatch that finds a higher one
+    # (or a migration it does not know) refuses the file instead of writing into a schema it
+    # cannot read. Raise it with a change an older version must not write to.
+    db.execute("PRAGMA user_version = 1")
