@@ -56,7 +56,11 @@ ESCAPES = {
     "conceal": "\x1b[8m",
     "csi-8bit": "\x9b2J",
     "bell": "\x07\x08\x7f",
+    # Not escape sequences but as hostile: bidi overrides and isolates reorder what follows
+    # ("gpj.exe" shown as "exe.jpg"), a zero-width space and a BOM hide inside words.
+    "bidi": "\u202e\u2066\u200f\u200b\ufeff",
 }
+BIDI = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u200b\ufeff"
 ESC_ARTICLES = 4
 
 # Readable on-topic articles: slug -> (title, paragraphs). Each is well over 600 characters.
@@ -469,7 +473,8 @@ class HostileSite(StartStop):
         _, paragraphs = generated_article(500 + int(path.rsplit("/", 1)[1]))
         escapes = list(ESCAPES.values())
         body = "".join(
-            f"<p>{escapes[i % len(escapes)]}{text}&#x9b;1m\x1b[0m</p>"
+            # &#27; &#7; &#8;: control characters as references, which lost the whole text.
+            f"<p>{escapes[i % len(escapes)]}{text}&#x9b;1m\x1b[0m&#27;&#7;&#8;\u202e</p>"
             for i, text in enumerate(paragraphs)
         )
         html = (

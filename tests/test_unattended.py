@@ -19,7 +19,7 @@ import pytest
 
 from crawler.read.failures import digest_lines
 from tests.conftest import REPO, run_cli, run_python
-from tests.hostile_site import ESC_ARTICLES, ROBOTS_CHAIN, HostileSite
+from tests.hostile_site import BIDI, ESC_ARTICLES, ROBOTS_CHAIN, HostileSite
 
 pytestmark = pytest.mark.e2e  # every test here runs real newswatch processes
 
@@ -249,10 +249,11 @@ def test_no_escape_sequence_is_stored_or_printed(tmp_path: Path) -> None:
     stored = "".join(texts).encode()
     assert stored.count(b"\x1b") == 0 and not any(c in "".join(texts) for c in C1)
     assert not any(b in stored for b in CONTROL_BYTES)
+    assert not any(c in "".join(texts) for c in BIDI)
     # A database written before stripping (or by hand): the output is stripped anyway.
     conn.execute(
         "UPDATE articles SET title = ? || title, text = ? || text",
-        ["\x1b]52;c;cm0gLXJmIH4K\x07\x1b[2J", "\x1b]8;;http://evil/\x1b\\x\x9b8m"],
+        ["\x1b]52;c;cm0gLXJmIH4K\x07\x1b[2J\u202e", "\x1b]8;;http://evil/\x1b\\x\x9b8m\u2067"],
     )
     conn.execute("UPDATE stories SET title = ? || title", ["\x1b[8m\x1b]0;pwned\x07"])
     conn.commit()
@@ -262,6 +263,7 @@ def test_no_escape_sequence_is_stored_or_printed(tmp_path: Path) -> None:
         assert output.count(b"\x1b") == 0, (command, output[:300])
         assert not any(c.encode() in output for c in C1), command
         assert not any(b in output for b in CONTROL_BYTES), (command, output[:300])
+        assert not any(c.encode() in output for c in BIDI), (command, output[:300])
     print(f"ESC bytes: 0 in the database, 0 in the output of {len(printed)} read commands")
 
 

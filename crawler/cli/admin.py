@@ -103,6 +103,7 @@ def discover(
     between requests and sends the configured user agent. Exit 1 if a site could not be
     reached.
     """
+    from crawler.core.sanitize import strip_controls
     from crawler.listings.site_discovery import describe, discover_site, sources_toml
 
     checked = [_check_site_url(url) for url in urls]
@@ -112,10 +113,10 @@ def discover(
         report = discover_site(url, config.crawl, budget=max_requests)
         reports.append(report)
         for line in describe(report):
-            click.echo(line, err=as_toml)
+            click.echo(strip_controls(line), err=as_toml)
     if as_toml:
         taken = {source.name for source in config.sources} if config_path else set()
-        click.echo(sources_toml(reports, taken), nl=False)
+        click.echo(strip_controls(sources_toml(reports, taken)), nl=False)
     if any(report.error for report in reports):
         raise SystemExit(1)
 
