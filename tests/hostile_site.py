@@ -354,6 +354,8 @@ class HostileSite(StartStop):
                 f"concurrency = {concurrency}",
                 f"workers = {workers}",
                 'user_agent = "newswatch-test/0.1"',
+                # Both hosts are loopback addresses: scope, not the fetch policy, is tested.
+                "allow_private = true",
                 extra_crawl,
                 "",
                 "[[topics]]",

@@ -96,6 +96,8 @@ class CrawlSettings:
     max_requests_per_source: int = 50_000
     # Skip the extraction of pages no topic can match (crawler/topics/prefilter.py; lossless).
     prefilter: bool = True
+    # Private and loopback addresses for hosts not named in the config (fetch policy).
+    allow_private: bool = False
 
 
 # Every [crawl] key: the CrawlSettings field it sets and one line for a person. The parser
@@ -128,6 +130,10 @@ CRAWL_KEYS: dict[str, tuple[str, str]] = {
     "max_links_per_page": ("max_links_per_page", "links followed from one page"),
     "max_requests_per_source": ("max_requests_per_source", "article requests per source and run"),
     "prefilter": ("prefilter", "extract only pages a topic can match (a lossless check)"),
+    "allow_private": (
+        "allow_private",
+        "private or loopback addresses for hosts not named here",
+    ),
 }
 # Defaults that depend on the machine: `init` writes them commented out.
 MACHINE_DEFAULTS: dict[str, str] = {"workers": "the number of CPU cores"}
@@ -243,7 +249,7 @@ def _crawl_settings(table: dict[str, Any]) -> CrawlSettings:
     allowed = set(CRAWL_KEYS)
     _check_keys(table, allowed, "crawl")
     values: dict[str, Any] = {}
-    for name in ("obey_robots", "prefilter"):
+    for name in ("obey_robots", "prefilter", "allow_private"):
         if name in table:
             values[name] = _expect(table[name], bool, f"crawl.{name}", "true or false")
     for name in ("delay", "timeout"):

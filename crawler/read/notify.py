@@ -21,6 +21,8 @@ from urllib.parse import urlsplit
 
 from sqlite_utils import Database
 
+from crawler.core.fetch_policy import FetchPolicy, FetchRefused
+from crawler.core.http_get import open_connection
 from crawler.store.storage import update_run_stats, utcnow, write_transaction
 
 if TYPE_CHECKING:
@@ -198,10 +200,14 @@ def post_json(url: str, payload: dict[str, Any], *, deadline: float = 10.0) -> i
     """
     parts = urlsplit(url)
     body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
-    connection_class = (
-        http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
-    )
-    connection = connection_class(parts.hostname or "", parts.port, timeout=deadline)
+    # The fetch policy: the webhook's host is named in the config (a private or loopback
+    # receiver is fine), but never a link-local, multicast or unspecified address.
+    try:
+        connection = open_connection(url, FetchPolicy.for_urls([url]), deadline)
+    except FetchRefused as refusal:
+        raise DeliveryError(str(refusal)) from None
+    except OSError as error:
+        raise DeliveryError(f"{type(error).__name__}: {error}") from None
     expired = threading.Event()
 
     def abort() -> None:

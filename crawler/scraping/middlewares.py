@@ -18,6 +18,7 @@ from scrapy.utils.misc import build_from_crawler, load_object
 from twisted.internet.defer import Deferred
 from w3lib.url import safe_url_string
 
+from crawler.core.fetch_policy import FetchRefused
 from crawler.core.items import FetchRecord
 from crawler.core.robots import (
     ROBOTS_MAX_BYTES,
@@ -28,6 +29,7 @@ from crawler.core.robots import (
 from crawler.core.urls import canonicalize_url, is_crawlable_url, url_in_domains
 from crawler.scraping.context import context_of
 from crawler.scraping.errors import RedirectLoop, Refused, RobotsUnavailable
+from crawler.scraping.resolver import PolicyResolver, policy_of
 from crawler.store.storage import get_fetch_state
 
 if TYPE_CHECKING:
@@ -64,6 +66,34 @@ class ExtractionBackpressureMiddleware(_WithCrawler):
         pool = context_of(self.crawler).extraction
         if pool is not None:
             await pool.wait_for_room()
+
+
+class FetchPolicyMiddleware(_WithCrawler):
+    """Every request (robots.txt and redirects included) through the fetch policy
+    (``crawler.core.fetch_policy``): its scheme and a literal address here, the addresses
+    of a name in ``PolicyResolver`` after each lookup."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        super().__init__(crawler)
+        self.policy = policy_of(crawler.settings)
+
+    def process_request(self, request: Request) -> None:
+        try:
+            self.policy.check_url(request.url)
+        except FetchRefused as refusal:
+            why = "scheme" if "(scheme)" in str(refusal) else "address"
+            self.crawler.stats.inc_value(f"newswatch/refused/{why}")
+            context_of(self.crawler).counts[f"refused.{why}"] += 1
+            raise Refused(str(refusal)) from None
+
+    def process_exception(self, request: Request, exception: Exception) -> None:
+        """A lookup the resolver refused fails with the policy's reason, not "no results"."""
+        host = (urlparse_cached(request).hostname or "").lower()
+        reason = PolicyResolver.refused.get(host)
+        if reason is not None and "DNS" in type(exception).__name__ + str(exception):
+            self.crawler.stats.inc_value("newswatch/refused/address")
+            context_of(self.crawler).counts["refused.address"] += 1
+            raise Refused(reason)
 
 
 class SourceScopeMiddleware(_WithCrawler):

@@ -51,6 +51,19 @@ def distributed_settings(config: Config, base: dict[str, Any], *, worker: bool) 
     }
 
 
+def named_hosts(config: Config) -> list[str]:
+    """The hosts the user wrote in the config (source URLs, allowed domains, the webhook):
+    the fetch policy lets these be private or loopback addresses."""
+    from urllib.parse import urlsplit
+
+    urls = [url for s in config.sources for url in (*s.feeds, *s.sitemaps, *s.pages)]
+    if config.webhook:
+        urls.append(config.webhook)
+    hosts = {(urlsplit(url).hostname or "").lower() for url in urls}
+    hosts |= {domain.lower() for s in config.sources for domain in s.allowed_domains}
+    return sorted(h for h in hosts if h)
+
+
 def _single_node_settings(config: Config) -> dict[str, Any]:
     crawl = config.crawl
     return {
@@ -71,6 +84,11 @@ def _single_node_settings(config: Config) -> dict[str, Any]:
         "COOKIES_ENABLED": False,
         "TELNETCONSOLE_ENABLED": False,
         "CLOSESPIDER_TIMEOUT": crawl.run_time_limit_seconds,
+        # The fetch policy (crawler/core/fetch_policy.py): every address a name resolves to
+        # is checked, literal addresses by FetchPolicyMiddleware.
+        "TWISTED_DNS_RESOLVER": "crawler.scraping.resolver.PolicyResolver",
+        "NEWSWATCH_ALLOW_PRIVATE": crawl.allow_private,
+        "NEWSWATCH_NAMED_HOSTS": named_hosts(config),
         # Only http(s): no file://, data:, ftp://, s3:// fetched because a feed said so.
         "DOWNLOAD_HANDLERS": {"file": None, "data": None, "ftp": None, "s3": None},
         "EXTENSIONS": {
@@ -79,6 +97,8 @@ def _single_node_settings(config: Config) -> dict[str, Any]:
             "crawler.scraping.extensions.ProgressLine": 200,
         },
         "DOWNLOADER_MIDDLEWARES": {
+            # First of all: no request leaves for an address the fetch policy refuses.
+            "crawler.scraping.middlewares.FetchPolicyMiddleware": 40,
             # Before robots.txt (100) so an off-site request never even triggers its robots.txt.
             "crawler.scraping.middlewares.SourceScopeMiddleware": 50,
             # robots.txt per RFC 9309 in Scrapy's slot (5xx or unreachable closes the host).
