@@ -277,13 +277,38 @@ RUN_STATUSES = ("running", "ok", "partial", "failed", "interrupted")
 
 
 def _pid_alive(pid: int) -> bool:
+    """Whether a process runs with this pid. A zombie (dead, not yet reaped: an orphan
+    whose new parent does not reap, as in some containers) is not alive."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:  # no /proc (not Linux): the signal check is all there is
+        return True
+    return stat.rsplit(")", 1)[-1].split()[:1] != ["Z"]
+
+
+def live_runs_of(db: Database, source: str) -> list[tuple[int, int]]:
+    """(run id, pid) of the runs of ``source`` still crawling in a live process on this
+    host (a crawl that outlived the scheduler that started it, or a manual one)."""
+    host = socket.gethostname()
+    live: list[tuple[int, int]] = []
+    rows = db.execute(
+        "SELECT id, pid, stats, sources FROM runs WHERE status = 'running' AND pid IS NOT NULL"
+    ).fetchall()
+    for run_id, pid, stats, sources in rows:
+        try:
+            names = json.loads(sources or "[]")
+            same_host = json.loads(stats or "{}").get("host", host) == host
+        except ValueError:
+            continue
+        if source in names and same_host and int(pid) != os.getpid() and _pid_alive(int(pid)):
+            live.append((int(run_id), int(pid)))
+    return live
 
 
 def mark_interrupted_runs(db: Database) -> list[int]:
