@@ -410,6 +410,9 @@ class HostileSite(StartStop):
             sent += len(piece)
 
     def _outside(self, h: _Handler) -> None:
+        if urlsplit(h.path).path == "/robots.txt":  # where robots="offsite" redirects
+            self._send(h, 200, b"User-agent: *\nDisallow: /\n", "text/plain")
+            return
         title, paragraphs = ARTICLES["ok-1"]
         self._send(h, 200, article_html("Outside: " + title, paragraphs).encode())
 

@@ -183,17 +183,20 @@ def test_huge_robots_txt_is_read_up_to_500_kib_and_obeyed(tmp_path: Path) -> Non
     )
 
 
-def test_robots_redirects_are_followed_in_scope_only(tmp_path: Path) -> None:
+def test_robots_redirects_are_followed_across_hosts(tmp_path: Path) -> None:
     with HostileSite(generated=3, robots="chain") as site:
         done = _robots_crawl(tmp_path, site)
         assert done.returncode == 0, done.stdout
         paths = site.paths("site")
         assert all(step in paths for step in ROBOTS_CHAIN)  # 4 hops followed
         assert not any(p.startswith("/private/") for p in paths)  # and the rules applied
+    # RFC 9309 2.3.1.2: a redirect to another host is followed (through the fetch policy)
+    # and the rules found there apply: that host's Disallow: / closes the site.
     with HostileSite(generated=3, robots="offsite") as site:
         done = _robots_crawl(tmp_path, site)
-        assert site.paths("outside") == []  # the redirect off scope is never followed
-        assert done.returncode == 0, done.stdout  # robots.txt unavailable: allowed
+        assert site.paths("outside") == ["/robots.txt"]
+        assert site.paths("site") == ["/robots.txt"], site.paths("site")
+        assert done.returncode == 1, done.stdout  # nothing could be fetched
 
 
 # -- 3. no control characters, stored or printed --------------------------------------------

@@ -103,7 +103,9 @@ class SourceScopeMiddleware(_WithCrawler):
         if not is_crawlable_url(request.url):
             self._refuse(request, "scheme")
         source_name = request.meta.get("source")
-        if source_name is None:  # robots.txt and other internal requests
+        # robots.txt (and its redirects, up to five hops across hosts, RFC 9309 2.3.1.2) is
+        # not the source's content: the fetch policy alone decides where it may go.
+        if source_name is None or ROBOTS_META in request.meta:
             return
         source = context_of(self.crawler).source(source_name)
         if not url_in_domains(request.url, source.allowed_domains):
@@ -288,7 +290,6 @@ class RobotsPolicyMiddleware:
         url = f"{urlparse_cached(request).scheme}://{netloc}/robots.txt"
         meta = {
             ROBOTS_META: True,
-            # The source rides along: the scope middleware then checks robots.txt redirects.
             "source": request.meta.get("source"),
             "kind": "robots",
             # No size limit from Scrapy: bytes_received stops reading at ROBOTS_MAX_BYTES.
