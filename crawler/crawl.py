@@ -52,6 +52,8 @@ class RunSummary:
     def exit_code(self) -> int:
         """0: the run finished (URLs that failed are recorded); 1: it failed (nothing
         fetched, a database write failed, or it was interrupted)."""
+        if self.counts.get("sources_throttled"):  # a source got nothing but 429/503
+            return 1
         return 0 if self.status in ("ok", "partial") and not self.record_error else 1
 
     delivery: Any = None  # crawler.read.notify.Delivery, with a webhook configured
@@ -169,6 +171,7 @@ def run_crawl(
             fetched = stats.get("response_received_count", 0)
             fetched -= stats.get("robotstxt/response_count", 0)
             context.counts["pages_fetched"] = max(0, int(fetched))
+            context.counts["sources_throttled"] = len(throttled_sources(crawler.spider))
         status = run_status(context.counts)
         if reason not in ("finished",):
             status = "partial" if context.counts["pages_fetched"] else "failed"
@@ -259,7 +262,19 @@ def record_health(db: Any, sources: tuple[Source, ...], spider: Any, status: str
         return
     fetched: Counter[str] = Counter(getattr(spider, "source_fetched", None) or {})
     failed: Counter[str] = Counter(getattr(spider, "source_failed", None) or {})
-    record_source_outcomes(db, source_outcomes([s.name for s in sources], fetched, failed, status))
+    record_source_outcomes(
+        db,
+        source_outcomes([s.name for s in sources], fetched, failed, status),
+        throttled_sources(spider),
+    )
+
+
+def throttled_sources(spider: Any) -> list[str]:
+    """The sources that got nothing but throttling (429/503) in the run: URLs throttled, no
+    article answered."""
+    throttled: Counter[str] = Counter(getattr(spider, "source_throttled", None) or {})
+    articles: Counter[str] = Counter(getattr(spider, "source_articles", None) or {})
+    return sorted(name for name, n in throttled.items() if n and not articles[name])
 
 
 def link_stored(db: Any, run_id: int, baseline: bool, counts: Counter[str]) -> None:

@@ -275,8 +275,11 @@ class HostileSite(StartStop):
         article_delay: float = 0.0,
         flaky: bool = False,
         robots: str = "rules",
+        throttle: tuple[int, str] | None = None,
     ) -> None:
         assert robots in ROBOTS_MODES, robots
+        # (status, Retry-After): every /gen/ article answers so, a host saying "slow down".
+        self.throttle = throttle
         self.robots = robots
         self.bomb_path = bomb_path
         self.flaky = flaky  # /gen-feed.xml also lists /flaky: a 500 first, then an article
@@ -423,6 +426,10 @@ class HostileSite(StartStop):
             handler(h, path)
         elif path.startswith("/news/") and path[6:] in ARTICLES:
             self._send(h, 200, article_html(*ARTICLES[path[6:]]).encode())
+        elif path.startswith("/gen/") and path[5:].isdigit() and self.throttle:
+            status, retry_after = self.throttle
+            headers = [("Retry-After", retry_after)] if retry_after else []
+            self._send(h, status, b"<h1>Slow down</h1>", headers=headers)
         elif path.startswith("/gen/") and path[5:].isdigit():
             if self.article_delay:
                 self.stopping.wait(self.article_delay)

@@ -26,9 +26,17 @@ from crawler.core.robots import (
     outcome_for_error,
     outcome_for_response,
 )
+from crawler.core.throttle import (
+    MAX_RETRY_AFTER,
+    THROTTLE_STATUSES,
+    parse_retry_after,
+    relaxed_delay,
+    throttle_reason,
+    throttled_delay,
+)
 from crawler.core.urls import canonicalize_url, is_crawlable_url, url_in_domains
 from crawler.scraping.context import context_of
-from crawler.scraping.errors import RedirectLoop, Refused, RobotsUnavailable
+from crawler.scraping.errors import RedirectLoop, Refused, RobotsUnavailable, Throttled
 from crawler.scraping.resolver import PolicyResolver, policy_of
 from crawler.store.storage import get_fetch_state
 
@@ -152,6 +160,53 @@ class RedirectLoopMiddleware:
             return response
         if looping:
             raise RedirectLoop("redirect loop: " + " -> ".join([*chain, target]))
+        return response
+
+
+class ThrottleMiddleware(_WithCrawler):
+    """Honour 429/503 and ``Retry-After`` per host (``crawler.core.throttle``): the host's
+    download slot waits as asked (capped), backs off on repeated answers, relaxes on good
+    ones; a host asking for longer than the cap is not fetched again this run."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        super().__init__(crawler)
+        self.base = crawler.settings.getfloat("DOWNLOAD_DELAY")
+        self.strikes: dict[str, int] = {}
+        self.closed: dict[str, str] = {}  # slot key -> why
+
+    def _slot(self, request: Request) -> tuple[str, Any]:
+        assert self.crawler.engine is not None
+        downloader = self.crawler.engine.downloader
+        key = downloader.get_slot_key(request)
+        return key, downloader.slots.get(key)
+
+    def process_request(self, request: Request) -> None:
+        if ROBOTS_META in request.meta or not self.closed:
+            return
+        key, _ = self._slot(request)
+        if key in self.closed:
+            raise Throttled(f"{self.closed[key]}; not fetched again this run")
+
+    def process_response(self, request: Request, response: Response) -> Response:
+        key, slot = self._slot(request)
+        if response.status not in THROTTLE_STATUSES:
+            if key in self.strikes and 200 <= response.status < 400:
+                self.strikes.pop(key)
+                if slot is not None:
+                    slot.delay = relaxed_delay(slot.delay, self.base)
+            return response
+        raw = response.headers.get("Retry-After")
+        retry_after = parse_retry_after(raw.decode("latin-1") if raw else None)
+        reason = throttle_reason(response.status, retry_after)
+        request.meta["throttled"] = reason
+        context_of(self.crawler).counts["throttle.answers"] += 1
+        strikes = self.strikes[key] = self.strikes.get(key, 0) + 1
+        if retry_after is not None and retry_after > MAX_RETRY_AFTER:
+            self.closed[key] = f"{reason}, more than the {MAX_RETRY_AFTER:g}s a run waits"
+            request.meta["dont_retry"] = True
+        elif slot is not None:
+            slot.delay = throttled_delay(slot.delay, self.base, strikes, retry_after)
+            slot.randomize_delay = False  # the host named the time: no earlier
         return response
 
 

@@ -105,6 +105,9 @@ def _single_node_settings(config: Config) -> dict[str, Any]:
             "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
             "crawler.scraping.middlewares.RobotsPolicyMiddleware": 100,
             "crawler.scraping.middlewares.ConditionalGetMiddleware": 560,
+            # Above RetryMiddleware (550): it sees a 429/503 first and slows the host's slot
+            # down, so the retry waits as the host asked (crawler/core/throttle.py).
+            "crawler.scraping.middlewares.ThrottleMiddleware": 570,
             "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
             "crawler.scraping.middlewares.QuickMetaRefreshMiddleware": 580,  # Scrapy's slot
             # Above RedirectMiddleware (600): responses pass high to low, so it sees a 3xx first.
