@@ -196,6 +196,17 @@ def print_run_summary(summary: RunSummary) -> None:
         f"not articles {stats.get('not_article', 0)}",
     ]
     echo(", ".join(parts))
+    if summary.counts["stopped.time_limit"]:
+        deferred = summary.counts["limits.link_deferred"]
+        echo(
+            "stopped at the time limit (run_time_limit)"
+            + (f"; {deferred} article(s) left to link by the next run" if deferred else "")
+        )
+    if summary.counts["sources_throttled"]:
+        echo(
+            f"throttled: {summary.counts['sources_throttled']} source(s) got nothing but "
+            "429/503 answers (newswatch sources)"
+        )
     if summary.interrupted_before:
         ids = ", ".join(str(i) for i in summary.interrupted_before)
         echo(f"(marked earlier run(s) {ids} as interrupted)")

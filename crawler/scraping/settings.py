@@ -8,6 +8,8 @@ from typing import Any
 
 from crawler.config.settings import Config
 
+FETCH_SHARE = 0.9  # of run_time_limit, for fetching; the rest is kept for linking
+
 
 def build_settings(config: Config, *, worker: bool = False, verbosity: int = 0) -> dict[str, Any]:
     """Scrapy settings for a newswatch crawl under ``config`` (a ``newswatch worker``'s with
@@ -83,7 +85,9 @@ def _single_node_settings(config: Config) -> dict[str, Any]:
         "RETRY_HTTP_CODES": [502, 503, 504, 522, 524, 408, 429],
         "COOKIES_ENABLED": False,
         "TELNETCONSOLE_ENABLED": False,
-        "CLOSESPIDER_TIMEOUT": crawl.run_time_limit_seconds,
+        # run_time_limit covers the whole run: fetching stops at 90 % of it, leaving the rest
+        # to the end-of-run linking (which stops at the limit itself, see crawl.py).
+        "CLOSESPIDER_TIMEOUT": crawl.run_time_limit_seconds * FETCH_SHARE,
         # The fetch policy (crawler/core/fetch_policy.py): every address a name resolves to
         # is checked, literal addresses by FetchPolicyMiddleware.
         "TWISTED_DNS_RESOLVER": "crawler.scraping.resolver.PolicyResolver",
