@@ -154,3 +154,11 @@ def test_webhook_never_posts_to_link_local() -> None:
         post_json("http://169.254.169.254/hook", {"x": 1}, deadline=2)
     with pytest.raises(DeliveryError, match="scheme"):
         post_json("file:///etc/passwd", {"x": 1}, deadline=2)
+
+
+def test_extract_never_fetches_link_local_or_files() -> None:
+    from tests.conftest import run_cli
+
+    for url in ("http://169.254.169.254/latest/meta-data/", "http://[fe80::1]/"):
+        done = run_cli("extract", url, timeout=60)
+        assert done.returncode == 1 and "never fetched" in done.stderr, done.stderr

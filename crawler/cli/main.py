@@ -192,14 +192,23 @@ def extract(target: str, url: str | None, as_json: bool) -> None:
     from crawler.extraction.extract import extract_article
 
     if target.startswith(("http://", "https://")):
-        import urllib.request
+        from crawler.core.fetch_policy import FetchPolicy, FetchRefused
+        from crawler.core.http_get import request
 
-        request = urllib.request.Request(target, headers={"User-Agent": "newswatch-extract/0.1"})
+        # The fetch policy: the URL given may be private (named), its redirects may not.
         try:
-            with urllib.request.urlopen(request, timeout=30) as response:
-                body = response.read(5 * 1024 * 1024)
-        except OSError as error:
+            answer = request(
+                target,
+                FetchPolicy.for_urls([target]),
+                headers={"User-Agent": "newswatch-extract/0.1"},
+                max_bytes=5 * 1024 * 1024,
+                deadline=30,
+            )
+        except (OSError, FetchRefused) as error:
             fail(f"cannot fetch {target}: {error}", 1)
+        if answer.status >= 300:
+            fail(f"cannot fetch {target}: HTTP {answer.status}", 1)
+        body = answer.body
         url = url or target
     else:
         try:
