@@ -25,13 +25,13 @@ _SEQUENCES = re.compile(f"{_STRING}|{_CSI}|{_OTHER_ESC}")
 # invisible operators, the BOM, soft hyphen, interlinear annotations and tag characters
 # (which hide text from a reader). The zero-width joiner and non-joiner (U+200C, U+200D)
 # stay: Persian, Indic scripts and emoji sequences need them.
-_FORMAT = (
+FORMAT_CHARACTERS = (
     "\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u180e\u200b\u200e\u200f"
     "\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb"
     "\U000110bd\U000110cd\U00013430-\U0001343f\U0001bca0-\U0001bca3"
     "\U0001d173-\U0001d17a\U000e0001\U000e0020-\U000e007f"
 )
-_CONTROLS = re.compile(f"[\\x00-\\x08\\x0b-\\x1f\\x7f-\\x9f{_FORMAT}]")
+_CONTROLS = re.compile(f"[\\x00-\\x08\\x0b-\\x1f\\x7f-\\x9f{FORMAT_CHARACTERS}]")
 
 
 def strip_controls(text: str) -> str:
