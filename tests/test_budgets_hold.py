@@ -36,7 +36,9 @@ def test_run_time_limit_covers_the_run_and_the_summary_says_so(tmp_path: Path) -
         "SELECT started_at, finished_at, error FROM runs"
     ).fetchone()
     seconds = (datetime.fromisoformat(finished) - datetime.fromisoformat(started)).total_seconds()
-    assert seconds <= 4 + 3, seconds  # the limit, and the closing of what was in flight
+    # Not a timing test (benchmarks/hostile.py measures it): only that the run ended, cut,
+    # long before the 200 articles at 0.2 s each that it would otherwise take.
+    assert seconds < 30, seconds
     assert "stopped at the time limit" in error
 
 
@@ -80,5 +82,6 @@ def test_the_webhook_deadline_covers_all_of_a_runs_posts(tmp_path: Path) -> None
         started = time.monotonic()
         delivery = deliver_pending(db, Webhook(url, "json", 2.0), run_id=1)
         seconds = time.monotonic() - started
-    assert seconds < 2.0 + 1.0, seconds  # one deadline, all told (retries included)
+    # One deadline, all told: two attempts of 2 s and a pause between them take 5 s or more.
+    assert seconds < 4.0, seconds
     assert delivery.error is not None and delivery.pending == 250
