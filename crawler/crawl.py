@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import sqlite3
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -52,6 +53,8 @@ class RunSummary:
     def exit_code(self) -> int:
         """0: the run finished (URLs that failed are recorded); 1: it failed (nothing
         fetched, a database write failed, or it was interrupted)."""
+        if self.counts.get("sources_throttled"):  # a source got nothing but 429/503
+            return 1
         return 0 if self.status in ("ok", "partial") and not self.record_error else 1
 
     delivery: Any = None  # crawler.read.notify.Delivery, with a webhook configured
@@ -130,11 +133,15 @@ def run_crawl(
     """Crawl the selected sources once, in this process (Scrapy's reactor starts here).
 
     ``verbosity``: 0 no Scrapy log, 1 its log without tracebacks, 2 everything (debug)."""
+    # run_time_limit covers the whole run: fetching (Scrapy's CLOSESPIDER_TIMEOUT) and the
+    # end-of-run linking, which stops at this deadline (the next run links what is left).
+    until = time.monotonic() + config.crawl.run_time_limit_seconds
     sources = select_sources(config, source_names)
     db = open_database(database or config.database)
     interrupted = mark_interrupted_runs(db)
     run_id = start_run(db, trigger, [s.name for s in sources])
-    earlier = deliver_backlog(config, db, run_id, interrupted)
+    budget = webhook_budget(config)  # one deadline for all of the run's posts
+    earlier = deliver_backlog(config, db, run_id, interrupted, budget)
     recheck = recheck_urls(config, db, sources)
     context = CrawlContext(config, db, run_id, sources, baseline, recheck)
     context.off_topic = off_topic_verdicts(config, db)
@@ -145,7 +152,7 @@ def run_crawl(
     import scrapy.core.downloader.handlers.http11  # noqa: F401
     from scrapy.crawler import CrawlerProcess
 
-    from crawler.scraping.settings import build_settings, shorten_log_tracebacks
+    from crawler.scraping.settings import FETCH_SHARE, build_settings, shorten_log_tracebacks
     from spiders.news import NewsSpider
 
     status = "failed"
@@ -155,7 +162,10 @@ def run_crawl(
     try:
         if config.redis_url:
             writer = _start_distributed(config, context, database or config.database)
-        process = CrawlerProcess(build_settings(config, verbosity=verbosity))
+        settings = build_settings(config, verbosity=verbosity)
+        if not config.redis_url:  # the time spent starting up counts against the limit too
+            settings["CLOSESPIDER_TIMEOUT"] = max(1.0, (until - time.monotonic()) * FETCH_SHARE)
+        process = CrawlerProcess(settings)
         if verbosity == 1:  # with --debug: tracebacks too
             shorten_log_tracebacks()
         crawler = process.create_crawler(NewsSpider)
@@ -171,23 +181,31 @@ def run_crawl(
             fetched = stats.get("response_received_count", 0)
             fetched -= stats.get("robotstxt/response_count", 0)
             context.counts["pages_fetched"] = max(0, int(fetched))
+            context.counts["sources_throttled"] = len(throttled_sources(crawler.spider))
         status = run_status(context.counts)
         if reason not in ("finished",):
             status = "partial" if context.counts["pages_fetched"] else "failed"
             error = f"crawl stopped: {reason}"
+        if reason == "closespider_timeout":
+            context.counts["stopped.time_limit"] = 1
+            error = STOPPED_AT_TIME_LIMIT
     except BaseException as exc:  # record the run before re-raising (KeyboardInterrupt too)
         context.extraction.close()
         if writer is not None:
             writer.stopping.set()
         error = f"{type(exc).__name__}: {exc}"
         status = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
-        link_stored(db, run_id, baseline, context.counts)
+        link_stored(db, run_id, baseline, context.counts, until)
         summary = _summarize(db, run_id, status, context, interrupted)
         _record_end(db, summary, error)
         _record_health(db, sources, None if writer is not None else spider, summary.status)
         raise
     context.extraction.close()
-    link_stored(db, run_id, baseline, context.counts)
+    link_stored(db, run_id, baseline, context.counts, until)
+    if context.counts["limits.link_deferred"]:
+        context.counts["stopped.time_limit"] = 1
+        status = "partial" if status == "ok" else status
+        error = STOPPED_AT_TIME_LIMIT
     summary = _summarize(db, run_id, status, context, interrupted)
     _record_end(db, summary, error)
     if summary.record_error:
@@ -199,7 +217,9 @@ def run_crawl(
         from crawler.read.notify import Webhook, notify_run
 
         try:
-            summary.delivery = notify_run(db, Webhook.of(config), run_id, earlier=earlier)
+            summary.delivery = notify_run(
+                db, Webhook.of(config), run_id, earlier=earlier, budget=budget
+            )
         except sqlite3.Error as exc:  # the flags stay stored; the next run queues them
             logger.error("could not record the webhook delivery: %s", exc)
     db.close()
@@ -231,7 +251,18 @@ def _record_end(db: Any, summary: RunSummary, error: str | None) -> None:
         summary.record_error = str(exc)
 
 
-def deliver_backlog(config: Config, db: Any, run_id: int, interrupted: list[int]) -> Any:
+def webhook_budget(config: Config) -> Any:
+    """The seconds a run may spend posting (``[notify] deadline``), None without a webhook."""
+    if not config.webhook:
+        return None
+    from crawler.read.notify import PostBudget
+
+    return PostBudget(config.webhook_deadline_seconds)
+
+
+def deliver_backlog(
+    config: Config, db: Any, run_id: int, interrupted: list[int], budget: Any = None
+) -> Any:
     """Before crawling: queue the flags of runs killed before they could notify, and post
     what earlier runs left undelivered, oldest first. None without a webhook or a backlog."""
     if not config.webhook:
@@ -241,7 +272,7 @@ def deliver_backlog(config: Config, db: Any, run_id: int, interrupted: list[int]
     enqueue_runs(db, interrupted)
     if not pending_count(db):
         return None
-    return deliver_pending(db, Webhook.of(config), run_id)
+    return deliver_pending(db, Webhook.of(config), run_id, budget=budget)
 
 
 def _record_health(db: Any, sources: tuple[Source, ...], spider: Any, status: str) -> None:
@@ -261,16 +292,34 @@ def record_health(db: Any, sources: tuple[Source, ...], spider: Any, status: str
         return
     fetched: Counter[str] = Counter(getattr(spider, "source_fetched", None) or {})
     failed: Counter[str] = Counter(getattr(spider, "source_failed", None) or {})
-    record_source_outcomes(db, source_outcomes([s.name for s in sources], fetched, failed, status))
+    record_source_outcomes(
+        db,
+        source_outcomes([s.name for s in sources], fetched, failed, status),
+        throttled_sources(spider),
+    )
 
 
-def link_stored(db: Any, run_id: int, baseline: bool, counts: Counter[str]) -> None:
+def throttled_sources(spider: Any) -> list[str]:
+    """The sources that got nothing but throttling (429/503) in the run: URLs throttled, no
+    article answered."""
+    throttled: Counter[str] = Counter(getattr(spider, "source_throttled", None) or {})
+    articles: Counter[str] = Counter(getattr(spider, "source_articles", None) or {})
+    return sorted(name for name, n in throttled.items() if n and not articles[name])
+
+
+STOPPED_AT_TIME_LIMIT = "stopped at the time limit (run_time_limit)"
+
+
+def link_stored(
+    db: Any, run_id: int, baseline: bool, counts: Counter[str], until: float | None = None
+) -> None:
     """Link what the run stored to copies and stories, in canonical order, and count the story
-    flags (whatever stopped the run: what it stored is linked, by the next run otherwise)."""
+    flags (whatever stopped the run: what it stored is linked, by the next run otherwise);
+    ``until``: the run's deadline (``time.monotonic()``), past which linking waits."""
     from crawler.ingest.pending import link_pending
 
     try:
-        counts.update(link_pending(db, run_id, baseline=baseline))
+        counts.update(link_pending(db, run_id, baseline=baseline, until=until))
     except Exception:  # the run's record matters more; the next run links what is left
         logger.exception("run %s: linking stories failed; the next run retries", run_id)
 

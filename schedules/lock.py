@@ -56,7 +56,9 @@ class SchedulerLockHeld(RuntimeError):
 
 
 def lock_path(database: str | os.PathLike[str]) -> Path:
-    return Path(f"{database}.schedule-lock")
+    """The lock file of a database, named after its resolved real path: a symlink to the
+    database (or another spelling of its path) must find the same lock."""
+    return Path(f"{os.path.realpath(database)}.schedule-lock")
 
 
 def read_holder(path: Path) -> Holder | None:

@@ -38,6 +38,7 @@ from crawler.store.sources import (
 from crawler.store.storage import finish_run, open_database, start_run, utcnow
 from schedules.lock import SchedulerLock
 from schedules.polling import PollState, next_interval
+from schedules.survivors import die_with_parent, wait_for_survivors
 
 logger = logging.getLogger("newswatch.schedule")
 
@@ -196,6 +197,12 @@ class Scheduler:
             return
         source = self.config.source(name)
         limit = self.config.crawl.run_time_limit_seconds + 60
+        db = open_database(self.database)
+        try:  # a crawl of this source that outlived a scheduler, or a manual one: not twice
+            if wait_for_survivors(db, name, self.stopping, limit):
+                return  # its run is this round's; the next one comes on the interval
+        finally:
+            db.close()
         started = utcnow()
         with self.lock:
             if self.stopping.is_set():  # _shutdown would not see this child
@@ -205,6 +212,7 @@ class Scheduler:
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.PIPE,
+                preexec_fn=die_with_parent(),  # SIGKILL of the scheduler stops its crawls
             )
             self.children[name] = child
         try:

@@ -16,6 +16,7 @@ from twisted.python.failure import Failure
 
 from crawler.core.items import FetchRecord, PageItem
 from crawler.core.pages import PageJob, not_a_page, with_declared_bom
+from crawler.core.throttle import THROTTLE_STATUSES
 from crawler.core.urls import canonicalize_url, is_crawlable_url
 from crawler.listings.discovery import (
     DiscoveryError,
@@ -29,7 +30,7 @@ from crawler.listings.discovery import (
 )
 from crawler.scraping.budgets import SourceBudget
 from crawler.scraping.context import CrawlContext
-from crawler.scraping.errors import RedirectLoop, Refused, RobotsUnavailable
+from crawler.scraping.errors import RedirectLoop, Refused, RobotsUnavailable, Throttled
 
 _TIMEOUTS = {"DownloadTimeoutError", "TimeoutError", "TCPTimedOutError", "UserTimeoutError"}
 _CONNECTION = {
@@ -69,7 +70,11 @@ def failure_kind(failure: Failure, max_size: int) -> tuple[str, str]:
     message = str(error) or name
     response = getattr(error, "response", None)
     if response is not None and name == "HttpError":
+        if response.status in THROTTLE_STATUSES:  # the reason ThrottleMiddleware read
+            return "throttled", response.request.meta.get("throttled", f"HTTP {response.status}")
         return "http", f"HTTP {response.status}"
+    if isinstance(error, Throttled):
+        return "throttled", message
     if name in _TIMEOUTS:
         return "timeout", message
     if isinstance(error, RedirectLoop):
@@ -115,6 +120,10 @@ class NewsSpider(scrapy.Spider):
         # Per source: responses handled and requests failed, for its health in this run.
         self.source_fetched: Counter[str] = Counter()
         self.source_failed: Counter[str] = Counter()
+        # Per source: URLs the host throttled, and articles it did answer (a source with the
+        # first and none of the second got nothing but throttling this run).
+        self.source_throttled: Counter[str] = Counter()
+        self.source_articles: Counter[str] = Counter()
 
     async def start(self) -> AsyncIterator[Request]:
         for source in self.context.sources:
@@ -389,6 +398,7 @@ class NewsSpider(scrapy.Spider):
     def parse_article(self, response: Response) -> Iterator[Any]:
         """An article candidate: unchanged ones are only recorded, others extracted."""
         self.source_fetched[response.meta["source"]] += 1
+        self.source_articles[response.meta["source"]] += 1
         if response.meta.get("unchanged"):
             self.context.counts["articles_unchanged"] += 1
             yield self._record(response, response.meta.get("off_topic", "article"))
@@ -460,6 +470,8 @@ class NewsSpider(scrapy.Spider):
             self.context.counts[f"errors.{kind}"] += 1
             if request.meta.get("source"):
                 self.source_failed[request.meta["source"]] += 1
+                if kind == "throttled":
+                    self.source_throttled[request.meta["source"]] += 1
             if response is not None:
                 self.context.counts[f"http_status.{response.status}"] += 1
         # A redirect that failed (loop, off-site) is recorded under the URL that was listed.

@@ -97,8 +97,11 @@ def test_backup_and_prune_refuse_what_is_not_a_newswatch_database(tmp_path: Path
     sqlite3.connect(other).execute("CREATE TABLE t (x)").connection.commit()
     for args in (["backup", str(tmp_path / "b.db")], ["prune", "--older-than", "1d"]):
         result = CliRunner().invoke(cli, [*args, "--db", str(other)])
-        assert result.exit_code == 1
-        assert result.output == f"newswatch: {other} is not a newswatch database\n"
+        assert result.exit_code == 2
+        assert result.output == (
+            f"newswatch: {other} is a SQLite database but not newswatch's (left untouched): "
+            "give another --db\n"
+        )
     missing = CliRunner().invoke(cli, ["prune", "--older-than", "1d", "--db", str(tmp_path / "n")])
     assert missing.exit_code == 2 and "no database at" in missing.output
     assert not (tmp_path / "n").exists() and not (tmp_path / "b.db").exists()

@@ -87,6 +87,8 @@ def test_visible_text_in_any_form_passes(body: str, query: str) -> None:
         ('<script type="application/ld+json">{"headline": "Cartel news", }</script>', None),
         ("", "Cartel news from the feed"),
         ("", "C\x1b[1martel news"),  # stored titles lose escape sequences
+        ("", "Car\u202etel news"),  # and bidi controls, which join the letters around them
+        ('<meta property="og:title" content="Car\u2066tel\u200b news">', None),
         ('<script type="application/ld+json">{"headline": "C\\u001b[1martel"}</script>', None),
     ],
 )

@@ -19,7 +19,7 @@ import pytest
 from crawler.read.failures import digest_lines
 from tests.conftest import REPO, run_cli, run_python
 from tests.support.cli import invoke
-from tests.support.hostile_site import ESC_ARTICLES, ROBOTS_CHAIN, HostileSite
+from tests.support.hostile_site import BIDI, ESC_ARTICLES, ROBOTS_CHAIN, HostileSite
 
 pytestmark = pytest.mark.e2e  # every test here runs real newswatch processes
 
@@ -183,17 +183,20 @@ def test_huge_robots_txt_is_read_up_to_500_kib_and_obeyed(tmp_path: Path) -> Non
     )
 
 
-def test_robots_redirects_are_followed_in_scope_only(tmp_path: Path) -> None:
+def test_robots_redirects_are_followed_across_hosts(tmp_path: Path) -> None:
     with HostileSite(generated=3, robots="chain") as site:
         done = _robots_crawl(tmp_path, site)
         assert done.returncode == 0, done.stdout
         paths = site.paths("site")
         assert all(step in paths for step in ROBOTS_CHAIN)  # 4 hops followed
         assert not any(p.startswith("/private/") for p in paths)  # and the rules applied
+    # RFC 9309 2.3.1.2: a redirect to another host is followed (through the fetch policy)
+    # and the rules found there apply: that host's Disallow: / closes the site.
     with HostileSite(generated=3, robots="offsite") as site:
         done = _robots_crawl(tmp_path, site)
-        assert site.paths("outside") == []  # the redirect off scope is never followed
-        assert done.returncode == 0, done.stdout  # robots.txt unavailable: allowed
+        assert site.paths("outside") == ["/robots.txt"]
+        assert site.paths("site") == ["/robots.txt"], site.paths("site")
+        assert done.returncode == 1, done.stdout  # nothing could be fetched
 
 
 # -- 3. no control characters, stored or printed --------------------------------------------
@@ -249,10 +252,11 @@ def test_no_escape_sequence_is_stored_or_printed(tmp_path: Path) -> None:
     stored = "".join(texts).encode()
     assert stored.count(b"\x1b") == 0 and not any(c in "".join(texts) for c in C1)
     assert not any(b in stored for b in CONTROL_BYTES)
+    assert not any(c in "".join(texts) for c in BIDI)
     # A database written before stripping (or by hand): the output is stripped anyway.
     conn.execute(
         "UPDATE articles SET title = ? || title, text = ? || text",
-        ["\x1b]52;c;cm0gLXJmIH4K\x07\x1b[2J", "\x1b]8;;http://evil/\x1b\\x\x9b8m"],
+        ["\x1b]52;c;cm0gLXJmIH4K\x07\x1b[2J\u202e", "\x1b]8;;http://evil/\x1b\\x\x9b8m\u2067"],
     )
     conn.execute("UPDATE stories SET title = ? || title", ["\x1b[8m\x1b]0;pwned\x07"])
     conn.commit()
@@ -262,6 +266,7 @@ def test_no_escape_sequence_is_stored_or_printed(tmp_path: Path) -> None:
         assert output.count(b"\x1b") == 0, (command, output[:300])
         assert not any(c.encode() in output for c in C1), command
         assert not any(b in output for b in CONTROL_BYTES), (command, output[:300])
+        assert not any(c.encode() in output for c in BIDI), (command, output[:300])
     print(f"ESC bytes: 0 in the database, 0 in the output of {len(printed)} read commands")
 
 

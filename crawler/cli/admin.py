@@ -6,6 +6,8 @@ Thin adapters over ``crawler.config.starter``, ``crawler.listings.site_discovery
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -142,6 +144,7 @@ def discover(
     between requests and sends the configured user agent. Exit 1 if a site could not be
     reached.
     """
+    from crawler.core.sanitize import strip_controls
     from crawler.listings.site_discovery import describe, discover_site, sources_toml
 
     checked = [_check_site_url(url) for url in urls]
@@ -151,12 +154,32 @@ def discover(
         report = discover_site(url, config.crawl, budget=max_requests)
         reports.append(report)
         for line in describe(report):
-            click.echo(line, err=as_toml)
+            click.echo(strip_controls(line), err=as_toml)
     if as_toml:
         taken = {source.name for source in config.sources} if config_path else set()
-        click.echo(sources_toml(reports, taken), nl=False)
+        click.echo(strip_controls(sources_toml(reports, taken)), nl=False)
     if any(report.error for report in reports):
         raise SystemExit(1)
+
+
+@contextmanager
+def maintenance_errors(source: str) -> Iterator[None]:
+    """One line for each way backup and prune can fail: exit 2 for a file refused as every
+    other command refuses it (missing, not newswatch's, from a newer version), 1 for a
+    failure on the way (a read-only file, a full disk, a copy that fails its check)."""
+    import sqlite3
+
+    from crawler.store.maintenance import MaintenanceError
+    from crawler.store.storage import DatabaseRefused
+
+    try:
+        yield
+    except DatabaseRefused as error:
+        fail(str(error))
+    except MaintenanceError as error:
+        fail(str(error), 1)
+    except (sqlite3.Error, OSError) as error:
+        fail(f"database {source}: {error}", 1)
 
 
 @click.command()
@@ -169,17 +192,15 @@ def backup(config_path: str | None, db_path: str | None, target: str, force: boo
     Uses SQLite's online backup API: FILE is one snapshot, checked, and self-contained
     (no -wal file); it appears only once complete.
     """
-    from crawler.store.maintenance import MaintenanceError, backup_database
+    from crawler.store.maintenance import backup_database
 
     source = existing_file(database_path(load_or_exit(config_path), db_path))
     if Path(target).exists() and not force:
         fail(f"{target} already exists: not overwriting it (--force replaces it)", 1)
     if Path(target).resolve() == Path(source).resolve():
         fail(f"{target} is the database itself: back it up to another file", 2)
-    try:
+    with maintenance_errors(source):
         result = backup_database(source, target)
-    except MaintenanceError as error:
-        fail(str(error), 1)
     click.echo(
         f"backed up {source} to {result.path}: {human_bytes(result.bytes)}, "
         f"{result.articles} articles"
@@ -209,17 +230,15 @@ def prune(config_path: str | None, db_path: str | None, older_than: str, article
     (`sqlite3 newswatch.db VACUUM`, with no crawl running).
     """
     from crawler.config.settings import ConfigError, parse_duration
-    from crawler.store.maintenance import MaintenanceError, prune_database
+    from crawler.store.maintenance import prune_database
 
     try:
-        seconds = parse_duration(older_than, "--older-than")
+        seconds = parse_duration(older_than, "--older-than", high=100 * 366 * 86400.0)
     except ConfigError as error:
         fail(str(error))
     source = existing_file(database_path(load_or_exit(config_path), db_path))
-    try:
+    with maintenance_errors(source):
         result = prune_database(source, seconds, articles=articles)
-    except MaintenanceError as error:
-        fail(str(error), 1)
     removed = [
         plural(result.versions, "article version"),
         plural(result.flags, "acknowledged flag"),

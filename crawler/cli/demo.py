@@ -18,7 +18,7 @@ from sqlite_utils import Database
 from crawler.cli.render import FLAG_COLUMNS, article_ref, print_table
 from crawler.store.flags import query_flags
 from crawler.store.lookups import article_id_by_url, article_sources, latest_run_id
-from crawler.store.storage import open_database
+from crawler.store.storage import file_uri, open_database
 
 DEMO_DATABASE = "newswatch-demo.db"
 DEMO_SOURCES = {"borderwire", "diario", "nordpost"}
@@ -65,7 +65,7 @@ def clear_previous_demo(path: Path) -> None:
     import sqlite3
 
     try:
-        conn = sqlite3.connect(f"file:{path.resolve()}?mode=ro", uri=True)
+        conn = sqlite3.connect(file_uri(path.resolve(), mode="ro"), uri=True)
         try:
             sources = article_sources(conn)
         finally:

@@ -142,6 +142,7 @@ def schedule(config_path: str | None, db_path: str | None) -> None:
     """Run the scheduler in the foreground until SIGINT/SIGTERM."""
     import logging
 
+    from crawler.store.storage import DatabaseRefused
     from schedules.lock import SchedulerLockHeld
     from schedules.runner import run_scheduler
 
@@ -157,6 +158,8 @@ def schedule(config_path: str | None, db_path: str | None) -> None:
         run_scheduler(config, config_path, database)
     except SchedulerLockHeld as error:
         fail(str(error), 1)
+    except DatabaseRefused as error:
+        fail(str(error))
 
 
 @cli.command()

@@ -219,6 +219,17 @@ def print_run_summary(summary: RunSummary) -> None:
     ]
     # Packed into lines that fit the terminal (80 columns piped), not one long line.
     echo_wrapped(", ".join(parts), indent="  ", hanging="")
+    if summary.counts["stopped.time_limit"]:
+        deferred = summary.counts["limits.link_deferred"]
+        echo(
+            "stopped at the time limit (run_time_limit)"
+            + (f"; {deferred} article(s) left to link by the next run" if deferred else "")
+        )
+    if summary.counts["sources_throttled"]:
+        echo(
+            f"throttled: {summary.counts['sources_throttled']} source(s) got nothing but "
+            "429/503 answers (newswatch sources)"
+        )
     if summary.interrupted_before:
         ids = ", ".join(str(i) for i in summary.interrupted_before)
         echo(f"(marked earlier run(s) {ids} as interrupted)")

@@ -19,15 +19,23 @@ def read_page(target: str, url: str | None) -> tuple[bytes, str | None]:
     """The bytes of a page (a file, a .gz file, or an http(s) URL) and its URL; exit 2 for a
     file that cannot be read, 1 for a URL that cannot be fetched or for gzip that is not."""
     if target.startswith(("http://", "https://")):
-        import urllib.request
+        from crawler.core.fetch_policy import FetchPolicy, FetchRefused
+        from crawler.core.http_get import request
 
-        request = urllib.request.Request(target, headers={"User-Agent": "newswatch-extract/0.1"})
+        # The fetch policy: the URL given may be private (named), its redirects may not.
         try:
-            with urllib.request.urlopen(request, timeout=30) as response:
-                body: bytes = response.read(5 * 1024 * 1024)
-        except OSError as error:
+            answer = request(
+                target,
+                FetchPolicy.for_urls([target]),
+                headers={"User-Agent": "newswatch-extract/0.1"},
+                max_bytes=5 * 1024 * 1024,
+                deadline=30,
+            )
+        except (OSError, FetchRefused) as error:
             fail(f"cannot fetch {target}: {error}", 1)
-        return body, url or target
+        if answer.status >= 300:
+            fail(f"cannot fetch {target}: HTTP {answer.status}", 1)
+        return answer.body, url or target
     try:
         with open(target, "rb") as handle:
             body = handle.read()

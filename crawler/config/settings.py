@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import tomllib
@@ -19,6 +20,35 @@ DEFAULT_DATABASE = "newswatch.db"
 DEFAULT_USER_AGENT = "newswatch/0.1 (+https://github.com/newswatch/newswatch)"
 # `newswatch discover`: requests per site at most, robots.txt included (--max-requests).
 DISCOVERY_REQUESTS = 15
+# Every duration has a floor and a ceiling: a schedule of "0.0001s" runs crawls back to back
+# and floods the log, one of "99999999999999999999d" overflows every date computation.
+MIN_DURATION = 1.0
+MAX_DURATION = 366 * 86400.0
+# The documented range of every number in [crawl] (README "Config bounds"): inclusive, and
+# finite (nan and inf are refused). A delay of 1e308 would hang a run through SIGTERM.
+NUMBER_BOUNDS: dict[str, tuple[float, float]] = {
+    "delay": (0.0, 3600.0),
+    "timeout": (1.0, 30.0),
+    "concurrency": (1, 1024),
+    "max_depth": (0, 20),
+    "workers": (1, 256),
+    "max_page_bytes": (1, 1024**3),
+    "max_sitemap_bytes": (1, 1024**3),
+    "max_sitemaps": (1, 1_000_000),
+    "max_urls_per_sitemap": (1, 10_000_000),
+    "max_sitemap_urls_per_source": (1, 100_000_000),
+    "max_sitemap_bytes_per_source": (1, 64 * 1024**3),
+    "max_links_per_page": (1, 1_000_000),
+    "max_requests_per_source": (1, 100_000_000),
+}
+# The range of each duration key, in seconds (README "Config bounds").
+DURATION_BOUNDS: dict[str, tuple[float, float]] = {
+    "every": (MIN_DURATION, MAX_DURATION),
+    "recheck_articles_for": (MIN_DURATION, MAX_DURATION),
+    "run_time_limit": (MIN_DURATION, 7 * 86400.0),
+    "lease": (MIN_DURATION, 86400.0),
+    "deadline": (0.1, 120.0),
+}
 
 
 class ConfigError(ValueError):
@@ -68,6 +98,8 @@ class CrawlSettings:
     max_requests_per_source: int = 50_000
     # Skip the extraction of pages no topic can match (crawler/topics/prefilter.py; lossless).
     prefilter: bool = True
+    # Private and loopback addresses for hosts not named in the config (fetch policy).
+    allow_private: bool = False
 
 
 # Every [crawl] key: the CrawlSettings field it sets and one line for a person. The parser
@@ -100,6 +132,10 @@ CRAWL_KEYS: dict[str, tuple[str, str]] = {
     "max_links_per_page": ("max_links_per_page", "links followed from one page"),
     "max_requests_per_source": ("max_requests_per_source", "article requests per source and run"),
     "prefilter": ("prefilter", "extract only pages a topic can match (a lossless check)"),
+    "allow_private": (
+        "allow_private",
+        "private or loopback addresses for hosts not named here",
+    ),
 }
 # Defaults that depend on the machine: `init` writes them commented out.
 MACHINE_DEFAULTS: dict[str, str] = {"workers": "the number of CPU cores"}
@@ -132,8 +168,10 @@ class Config:
         raise ConfigError("--source", f"unknown source {name!r} (known: {known})")
 
 
-def parse_duration(value: Any, key: str) -> float:
-    """Parse "90s", "10m", "2h", "1d" into seconds."""
+def parse_duration(
+    value: Any, key: str, low: float = MIN_DURATION, high: float = MAX_DURATION
+) -> float:
+    """Parse "90s", "10m", "2h", "1d" into seconds, refusing anything outside [low, high]."""
     if isinstance(value, bool) or not isinstance(value, str):
         raise ConfigError(
             key, f'expected a duration string like "90s", "10m", "2h", "1d", got {value!r}'
@@ -143,7 +181,31 @@ def parse_duration(value: Any, key: str) -> float:
         raise ConfigError(
             key, f'bad duration {value!r}: use a positive number with s, m, h or d, like "10m"'
         )
+    if not math.isfinite(seconds) or seconds > high:
+        raise ConfigError(key, f"duration {value!r} is too long: at most {format_duration(high)}")
+    if seconds < low:
+        raise ConfigError(key, f"duration {value!r} is too short: at least {format_duration(low)}")
     return seconds
+
+
+def _duration(table: dict[str, Any], name: str, prefix: str, default: str) -> float:
+    low, high = DURATION_BOUNDS[name]
+    return parse_duration(table.get(name, default), f"{prefix}.{name}", low, high)
+
+
+def _number(value: Any, key: str, name: str, *, integer: bool) -> Any:
+    """A [crawl] number inside its documented range (NUMBER_BOUNDS), finite."""
+    if integer:
+        number: Any = _expect(value, int, key, "an integer")
+    else:
+        number = float(_expect(value, (int, float), key, "a number of seconds"))
+    low, high = NUMBER_BOUNDS[name]
+    if not math.isfinite(number):
+        raise ConfigError(key, f"must be a finite number, got {number}")
+    if not low <= number <= high:
+        side = f"at least {low:g}" if number < low else f"at most {high:g}"
+        raise ConfigError(key, f"must be {side} (range {low:g} to {high:g}), got {number:g}")
+    return number
 
 
 def format_duration(seconds: float) -> str:
@@ -192,19 +254,12 @@ def _crawl_settings(table: dict[str, Any]) -> CrawlSettings:
     allowed = set(CRAWL_KEYS)
     _check_keys(table, allowed, "crawl")
     values: dict[str, Any] = {}
-    for name in ("obey_robots", "prefilter"):
+    for name in ("obey_robots", "prefilter", "allow_private"):
         if name in table:
             values[name] = _expect(table[name], bool, f"crawl.{name}", "true or false")
-    for name, low in (("delay", 0.0), ("timeout", 1.0)):
+    for name in ("delay", "timeout"):
         if name in table:
-            number = float(
-                _expect(table[name], (int, float), f"crawl.{name}", "a number of seconds")
-            )
-            if number < low:
-                raise ConfigError(f"crawl.{name}", f"must be at least {low}, got {number}")
-            values[name] = number
-    if values.get("timeout", 0) > 30:
-        raise ConfigError("crawl.timeout", "must be at most 30 seconds")
+            values[name] = _number(table[name], f"crawl.{name}", name, integer=False)
     int_keys = (
         "concurrency",
         "max_depth",
@@ -220,24 +275,18 @@ def _crawl_settings(table: dict[str, Any]) -> CrawlSettings:
     )
     for name in int_keys:
         if name in table:
-            number = _expect(table[name], int, f"crawl.{name}", "an integer")
-            low = 0 if name == "max_depth" else 1
-            if number < low:
-                raise ConfigError(f"crawl.{name}", f"must be at least {low}, got {number}")
-            values[name] = number
+            values[name] = _number(table[name], f"crawl.{name}", name, integer=True)
     if "user_agent" in table:
         agent = _expect(table["user_agent"], str, "crawl.user_agent", "a string").strip()
         if not agent:
             raise ConfigError("crawl.user_agent", "must not be empty")
         values["user_agent"] = agent
     if "recheck_articles_for" in table:
-        values["recheck_articles_for_seconds"] = parse_duration(
-            table["recheck_articles_for"], "crawl.recheck_articles_for"
+        values["recheck_articles_for_seconds"] = _duration(
+            table, "recheck_articles_for", "crawl", "48h"
         )
     if "run_time_limit" in table:
-        values["run_time_limit_seconds"] = parse_duration(
-            table["run_time_limit"], "crawl.run_time_limit"
-        )
+        values["run_time_limit_seconds"] = _duration(table, "run_time_limit", "crawl", "1h")
     return CrawlSettings(**{**defaults.__dict__, **values})
 
 
@@ -301,7 +350,7 @@ def _sources(items: Any) -> tuple[Source, ...]:
             cleaned.append(domain)
         if not cleaned:
             cleaned = sorted({urlsplit(u).hostname or "" for u in feeds + sitemaps + pages})
-        every = parse_duration(item.get("every", "30m"), f"{prefix}.every")
+        every = _duration(item, "every", prefix, "30m")
         sources.append(Source(name, feeds, sitemaps, pages, tuple(cleaned), every))
     return tuple(sources)
 
@@ -321,9 +370,7 @@ def _notify(table: dict[str, Any]) -> tuple[str | None, str, float]:
     fmt = _expect(table.get("format", "json"), str, "notify.format", "a string")
     if fmt not in WEBHOOK_FORMATS:
         raise ConfigError("notify.format", f'expected "json" or "slack", got {fmt!r}')
-    deadline = parse_duration(table.get("deadline", "10s"), "notify.deadline")
-    if deadline > MAX_WEBHOOK_DEADLINE:
-        raise ConfigError("notify.deadline", f"must be at most {MAX_WEBHOOK_DEADLINE:g}s")
+    deadline = _duration(table, "deadline", "notify", "10s")
     return webhook, fmt, deadline
 
 
@@ -346,7 +393,7 @@ def parse_config(data: dict[str, Any], path: str | None = None) -> Config:
             )
     elif distributed:
         raise ConfigError("distributed.redis_url", "missing (the [distributed] table needs it)")
-    lease = parse_duration(distributed.get("lease", "60s"), "distributed.lease")
+    lease = _duration(distributed, "lease", "distributed", "60s")
     notify = _expect(data.get("notify", {}), dict, "notify", "a [notify] table")
     webhook, webhook_format, webhook_deadline = _notify(notify)
     # No [[sources]] is a valid config (a fresh `newswatch init`, read commands); what

@@ -2,8 +2,10 @@
 
 - 2xx: the rules, from the first 500 KiB (the minimum the RFC asks a crawler to read; a
   longer file is cut at the last line break inside that limit, not refused);
-- 3xx left over after following redirects (more than five hops, or a redirect out of the
-  source's scope, which is never followed): unavailable, so everything is allowed;
+- 3xx: redirects are followed up to five hops, to other hosts too (RFC 9309 2.3.1.2), each
+  through the fetch policy, and the rules found at the end apply to the host asked; a 3xx
+  left over (more than five hops) or a hop the fetch policy refuses: unavailable, so
+  everything is allowed;
 - 4xx: unavailable, everything allowed, except 429, which asks a crawler to slow down:
   treated like a server error, as Google does;
 - 5xx, or unreachable (DNS, refused connection, timeout, a body that cannot be read):
@@ -55,7 +57,7 @@ def outcome_for_response(status: int, body: bytes) -> RobotsOutcome:
 def outcome_for_error(error: BaseException, *, refused: bool) -> RobotsOutcome:
     """The host's rules when robots.txt could not be fetched.
 
-    ``refused``: the crawler itself declined the request (a redirect out of scope, too many
+    ``refused``: the crawler itself declined the request (a hop the fetch policy refuses, too many
     redirects): robots.txt is unavailable, as after a 4xx. Anything else means the server
     could not be reached or its answer not read: the host is closed for the run.
     """

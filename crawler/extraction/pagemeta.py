@@ -75,11 +75,32 @@ _PARSER.set_element_class_lookup(
 )
 
 
+# A character reference to a C0 control (tab, newline and carriage return aside) or DEL:
+# lxml turns "&#27;" into an ESC in the tree, which XML cannot hold, and trafilatura's
+# XML steps then lose the whole text ("too short (0 chars)"). It stands for nothing
+# readable: it becomes nothing. (&#128;-&#159; are windows-1252 letters in HTML: kept.)
+_CONTROL_REFS = re.compile(
+    r"&#(?:0*(?:[1-8]|1[1-2]|1[4-9]|2[0-9]|3[01]|127)|[xX]0*(?:[1-8]|[bBcCeEfF]|1[0-9a-fA-F]|7[fF]))"
+    r"(?![0-9a-fA-F]);?"
+)
+# The same controls written raw into the page.
+_RAW_CONTROLS = re.compile(r"[\x01-\x08\x0b\x0c\x0e-\x1f\x7f]+")
+
+
+def without_control_characters(html: str) -> str:
+    """``html`` without C0 controls (tab, newline, carriage return kept) or DEL, written raw
+    or as character references."""
+    if "&#" in html:
+        html = _CONTROL_REFS.sub("", html)
+    return _RAW_CONTROLS.sub("", html)
+
+
 def parse_html(html: str | bytes) -> HtmlElement | None:
     """Parse once, as trafilatura's ``load_html`` does (it repairs doctypes and XML
     declarations lxml rejects), with a parser whose element classes cost nothing."""
     if isinstance(html, bytes):
         html = decode_html(html)
+    html = without_control_characters(html)
     beginning = html[:50].lower()
     html = repair_faulty_html(html, beginning)
     tree: HtmlElement | None = None

@@ -14,6 +14,7 @@ same canonical order within it.
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -104,18 +105,28 @@ def _held(db: Database, run_id: int) -> list[_Held]:
 
 
 def link_pending(
-    db: Database, run_id: int, *, baseline: bool = False, seen_at: str | None = None
+    db: Database,
+    run_id: int,
+    *,
+    baseline: bool = False,
+    seen_at: str | None = None,
+    until: float | None = None,
 ) -> Counter[str]:
     """Link every held article in canonical order; create the story flags; return counts.
 
     ``seen_at`` stands for the crawl time of articles without a reliable date (the run's
     start, the same for all of them, so the order they arrived in cannot matter).
+    ``until``: a ``time.monotonic()`` deadline (the run's time limit); what is still held
+    then stays held for the next run (counted as ``limits.link_deferred``).
     """
     counts: Counter[str] = Counter()
     with write_transaction(db):
         held = _held(db, run_id)
     seen_at = seen_at or _run_started(db, run_id) or utcnow()
     for start in range(0, len(held), LINK_CHUNK):
+        if until is not None and time.monotonic() > until:
+            counts["limits.link_deferred"] += len(held) - start
+            break
         with write_transaction(db):
             _link_all(db, held[start : start + LINK_CHUNK], run_id, baseline, seen_at, counts)
     return counts

@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import json
 import time
-import urllib.error
-import urllib.request
 import zlib
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
@@ -25,6 +23,9 @@ from trafilatura.feeds import FeedParameters, determine_feed
 from trafilatura.sitemaps import GUESSES, extract_robots_sitemaps
 
 from crawler.config.settings import DISCOVERY_REQUESTS, CrawlSettings
+from crawler.core.fetch_policy import FetchPolicy, FetchRefused
+from crawler.core.http_get import request
+from crawler.core.robots import ROBOTS_MAX_BYTES, outcome_for_error, outcome_for_response
 from crawler.listings.discovery import DiscoveryError, parse_feed, parse_sitemap
 
 DEFAULT_BUDGET = DISCOVERY_REQUESTS
@@ -98,12 +99,15 @@ class SiteReport:
 
 class PoliteFetcher:
     """GETs for one site: robots.txt first, its rules obeyed, a delay between requests, and
-    at most ``budget`` requests."""
+    at most ``budget`` requests; every request (redirects too) through the fetch policy."""
 
-    def __init__(self, base_url: str, settings: CrawlSettings, budget: int) -> None:
+    def __init__(
+        self, base_url: str, settings: CrawlSettings, budget: int, policy: FetchPolicy
+    ) -> None:
         self.base_url = base_url
         self.settings = settings
         self.budget = budget
+        self.policy = policy
         self.requests = 0
         self.delay = settings.delay
         self._last: float | None = None
@@ -112,20 +116,23 @@ class PoliteFetcher:
         self.robots_problem: str | None = None
 
     def load_robots(self) -> None:
-        """Fetch robots.txt: 4xx means no rules, 5xx or no answer means stay out (RFC 9309)."""
+        """robots.txt under the crawl's one policy (crawler.core.robots): redirects followed
+        up to five hops, across hosts, through the fetch policy; 4xx means no rules, 429,
+        5xx or no answer means stay out (RFC 9309). Read up to the crawl's size limit."""
         try:
-            response = self._get(self.base_url + "/robots.txt")
+            response = self._get(self.base_url + "/robots.txt", max_bytes=ROBOTS_MAX_BYTES)
+        except FetchRefused as error:
+            outcome = outcome_for_error(error, refused=True)
         except OSError as error:
-            self.robots_problem = f"robots.txt unreachable ({_reason(error)})"
-            self._robots = Protego.parse("User-agent: *\nDisallow: /")
-            return
-        if response.status >= 500:
-            self.robots_problem = f"robots.txt answered HTTP {response.status}"
-            self._robots = Protego.parse("User-agent: *\nDisallow: /")
-            return
-        text = response.body.decode("utf-8", "replace") if response.status == 200 else ""
-        self.robots_text = text
+            outcome = outcome_for_error(error, refused=False)
+        else:
+            outcome = outcome_for_response(response.status, response.body)
+        self.robots_problem = outcome.unavailable_reason
+        text = outcome.rules.decode("utf-8", "replace")
         self._robots = Protego.parse(text)
+        if outcome.disallowed:
+            return
+        self.robots_text = text
         crawl_delay = self._robots.crawl_delay(self.settings.user_agent)
         if crawl_delay:
             self.delay = max(self.delay, min(float(crawl_delay), MAX_CRAWL_DELAY))
@@ -136,12 +143,14 @@ class PoliteFetcher:
         return bool(self._robots.can_fetch(url, self.settings.user_agent))
 
     def get(self, url: str) -> Response:
-        """One GET within the budget; PermissionError if robots.txt disallows it."""
+        """One GET within the budget; PermissionError if robots.txt disallows it,
+        FetchRefused if the fetch policy does."""
+        self.policy.check_url(url)
         if not self.allowed(url):
             raise PermissionError("disallowed by robots.txt")
         return self._get(url)
 
-    def _get(self, url: str) -> Response:
+    def _get(self, url: str, max_bytes: int | None = None) -> Response:
         if self.requests >= self.budget:
             raise BudgetExhausted
         if self._last is not None:
@@ -149,23 +158,22 @@ class PoliteFetcher:
             if wait > 0:
                 time.sleep(wait)
         self.requests += 1
-        request = urllib.request.Request(url, headers={"User-Agent": self.settings.user_agent})
-        limit = self.settings.max_sitemap_bytes
         try:
-            with urllib.request.urlopen(request, timeout=self.settings.timeout) as answer:
-                body = answer.read(limit)
-                return Response(
-                    answer.geturl(), answer.status, body, answer.headers.get("Content-Type", "")
-                )
-        except urllib.error.HTTPError as error:
-            return Response(url, error.code, b"", error.headers.get("Content-Type", ""))
+            answer = request(
+                url,
+                self.policy,
+                headers={"User-Agent": self.settings.user_agent},
+                max_bytes=max_bytes or self.settings.max_sitemap_bytes,
+                deadline=self.settings.timeout,
+            )
         finally:
             self._last = time.monotonic()
+        return Response(
+            answer.url, answer.status, answer.body, answer.headers.get("content-type", "")
+        )
 
 
 def _reason(error: BaseException) -> str:
-    if isinstance(error, urllib.error.URLError):
-        return str(error.reason)
     return str(error) or type(error).__name__
 
 
@@ -215,7 +223,8 @@ class _Discovery:
         parts = urlsplit(url)
         self.base = f"{parts.scheme}://{parts.netloc}"
         self.settings = settings
-        self.fetcher = PoliteFetcher(self.base, settings, budget)
+        policy = FetchPolicy.for_urls([url], allow_private=settings.allow_private)
+        self.fetcher = PoliteFetcher(self.base, settings, budget, policy)
         self.report = SiteReport(url)
         self.seen: set[str] = set()
 
@@ -251,7 +260,7 @@ class _Discovery:
         except PermissionError as error:
             self.report.rejected.append(Rejected(url, "given", str(error)))
             return
-        except OSError as error:
+        except (OSError, FetchRefused) as error:
             self.report.error = f"cannot fetch {url}: {_reason(error)}"
             return
         if response.status != 200:
@@ -277,7 +286,7 @@ class _Discovery:
         except PermissionError as error:
             self.report.rejected.append(Rejected(url, found_in, str(error)))
             return
-        except OSError as error:
+        except (OSError, FetchRefused) as error:
             self.report.rejected.append(Rejected(url, found_in, _reason(error)))
             return
         if response.status != 200:

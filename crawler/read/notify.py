@@ -20,6 +20,8 @@ from urllib.parse import urlsplit
 
 from sqlite_utils import Database
 
+from crawler.core.fetch_policy import FetchPolicy, FetchRefused
+from crawler.core.http_get import open_connection
 from crawler.core.models import FLAG_LABELS
 from crawler.store.outbox import backlog as backlog
 from crawler.store.outbox import drop_pruned, next_batch, settle
@@ -131,10 +133,14 @@ def post_json(url: str, payload: dict[str, Any], *, deadline: float = 10.0) -> i
     """
     parts = urlsplit(url)
     body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
-    connection_class = (
-        http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
-    )
-    connection = connection_class(parts.hostname or "", parts.port, timeout=deadline)
+    # The fetch policy: the webhook's host is named in the config (a private or loopback
+    # receiver is fine), but never a link-local, multicast or unspecified address.
+    try:
+        connection = open_connection(url, FetchPolicy.for_urls([url]), deadline)
+    except FetchRefused as refusal:
+        raise DeliveryError(str(refusal)) from None
+    except OSError as error:
+        raise DeliveryError(f"{type(error).__name__}: {error}") from None
     expired = threading.Event()
 
     def abort() -> None:
@@ -177,6 +183,24 @@ def post_json(url: str, payload: dict[str, Any], *, deadline: float = 10.0) -> i
     return status
 
 
+class PostBudget:
+    """The seconds a run may spend posting to the webhook, all its POSTs and retries
+    together (``[notify] deadline``): a dripping receiver holds a run that long, no longer."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.left = seconds
+
+    def spend(self, seconds: float) -> None:
+        self.left = max(0.0, self.left - seconds)
+
+    def check(self) -> float:
+        """The seconds left; DeliveryError if none are."""
+        if self.left <= 0.05:
+            raise DeliveryError(f"the run's webhook deadline of {self.seconds:g}s is spent")
+        return self.left
+
+
 @dataclass(frozen=True)
 class Webhook:
     """Where and how flags are posted: ``[notify]`` webhook, format and deadline."""
@@ -190,26 +214,45 @@ class Webhook:
         """The config's webhook (``config.webhook`` is set)."""
         return cls(config.webhook or "", config.webhook_format, config.webhook_deadline_seconds)
 
-    def post(self, payload: dict[str, Any], attempts: int) -> None:
-        """POST ``payload``, again after a pause on a failure the receiver may get over."""
+    def post(
+        self, payload: dict[str, Any], attempts: int, budget: PostBudget | None = None
+    ) -> None:
+        """POST ``payload``, again after a pause on a failure the receiver may get over; all
+        within ``budget`` (the run's deadline for all its posts)."""
+        budget = budget or PostBudget(self.deadline)
         for attempt in range(attempts):
+            left = budget.check()
+            started = time.monotonic()
             try:
-                post_json(self.url, payload, deadline=self.deadline)
+                post_json(self.url, payload, deadline=min(self.deadline, left))
+                budget.spend(time.monotonic() - started)
                 return
             except DeliveryError as error:
+                budget.spend(time.monotonic() - started)
                 text = str(error)
                 # A 4xx other than 408/429 is the receiver refusing this payload: no retry now.
                 refused = text.startswith("HTTP 4") and not text.startswith(
                     ("HTTP 408", "HTTP 429")
                 )
-                if refused or attempt + 1 >= attempts:
+                pause = RETRY_PAUSE_SECONDS * (attempt + 1)
+                if refused or attempt + 1 >= attempts or pause >= budget.left:
                     raise
-                time.sleep(RETRY_PAUSE_SECONDS * (attempt + 1))
+                time.sleep(pause)
+                budget.spend(pause)
 
 
-def deliver_pending(db: Database, hook: Webhook, run_id: int, *, attempts: int = 2) -> Delivery:
+def deliver_pending(
+    db: Database,
+    hook: Webhook,
+    run_id: int,
+    *,
+    attempts: int = 2,
+    budget: PostBudget | None = None,
+) -> Delivery:
     """POST the outbox, oldest flags first, in batches; stop at the first batch that fails
-    (order is kept, nothing is skipped). Never raises for the receiver's sake."""
+    (order is kept, nothing is skipped), or when ``budget`` (the run's webhook deadline,
+    shared by all its delivery steps) is spent. Never raises for the receiver's sake."""
+    budget = budget or PostBudget(hook.deadline)
     sent = 0
     error: str | None = None
     gone = drop_pruned(db)
@@ -221,7 +264,7 @@ def deliver_pending(db: Database, hook: Webhook, run_id: int, *, attempts: int =
             break
         ids = [int(flag["id"]) for flag in flags]
         try:
-            hook.post(build_payload(hook.fmt, flags, run_id), attempts)
+            hook.post(build_payload(hook.fmt, flags, run_id), attempts, budget)
         except DeliveryError as failure:
             error = str(failure)
             logger.warning(
@@ -252,12 +295,18 @@ def delivery_stats(*steps: Delivery) -> dict[str, Any]:
 
 
 def notify_run(
-    db: Database, hook: Webhook, run_id: int, *, earlier: Delivery | None = None
+    db: Database,
+    hook: Webhook,
+    run_id: int,
+    *,
+    earlier: Delivery | None = None,
+    budget: PostBudget | None = None,
 ) -> Delivery:
     """After a run: queue its flags, post everything pending, record the outcome on the run
-    (together with the ``earlier`` delivery step the run made before crawling)."""
+    (together with the ``earlier`` delivery step the run made before crawling, which spent
+    part of ``budget``)."""
     enqueue_runs(db, [run_id])
-    delivery = deliver_pending(db, hook, run_id)
+    delivery = deliver_pending(db, hook, run_id, budget=budget)
     steps = (earlier, delivery) if earlier is not None else (delivery,)
     update_run_stats(db, run_id, **delivery_stats(*steps))
     return delivery

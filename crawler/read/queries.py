@@ -390,7 +390,7 @@ def source_health(db: Database, config: Config) -> list[dict[str, Any]]:
                 "last_status": row.get("last_status"),
                 "consecutive_failures": failures,
                 "failing": failures > 0,
-                "health": health_label(row.get("last_run_at"), failures),
+                "health": health_label(row.get("last_run_at"), failures, row.get("last_status")),
             }
         )
     return report

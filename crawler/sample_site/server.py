@@ -444,6 +444,9 @@ class SampleWeb(StartStop):
             "max_depth = 1",
             f"user_agent = {q(USER_AGENT)}",
             'recheck_articles_for = "48h"',
+            "# Every host of this web is on 127.0.0.x, a loopback address: the hosts named",
+            "# below may be reached anyway, this lets links between them be followed too.",
+            "allow_private = true",
             "",
         ]
         if topics:

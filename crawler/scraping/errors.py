@@ -16,3 +16,8 @@ class RedirectLoop(IgnoreRequest):
 class RobotsUnavailable(IgnoreRequest):
     """A request to a host closed for the run: its robots.txt answered 5xx or could not be
     fetched (RFC 9309). A failure, retried next run, not politeness."""
+
+
+class Throttled(IgnoreRequest):
+    """A request to a host that asked (429/503 with a Retry-After past the cap) not to be
+    fetched for longer than a run waits: recorded as throttled, fetched next run."""

@@ -18,6 +18,7 @@ from scrapy.utils.misc import build_from_crawler, load_object
 from twisted.internet.defer import Deferred
 from w3lib.url import safe_url_string
 
+from crawler.core.fetch_policy import FetchRefused
 from crawler.core.items import FetchRecord
 from crawler.core.robots import (
     ROBOTS_MAX_BYTES,
@@ -25,9 +26,18 @@ from crawler.core.robots import (
     outcome_for_error,
     outcome_for_response,
 )
+from crawler.core.throttle import (
+    MAX_RETRY_AFTER,
+    THROTTLE_STATUSES,
+    parse_retry_after,
+    relaxed_delay,
+    throttle_reason,
+    throttled_delay,
+)
 from crawler.core.urls import canonicalize_url, is_crawlable_url, url_in_domains
 from crawler.scraping.context import context_of
-from crawler.scraping.errors import RedirectLoop, Refused, RobotsUnavailable
+from crawler.scraping.errors import RedirectLoop, Refused, RobotsUnavailable, Throttled
+from crawler.scraping.resolver import PolicyResolver, policy_of
 from crawler.store.storage import get_fetch_state
 
 if TYPE_CHECKING:
@@ -66,6 +76,34 @@ class ExtractionBackpressureMiddleware(_WithCrawler):
             await pool.wait_for_room()
 
 
+class FetchPolicyMiddleware(_WithCrawler):
+    """Every request (robots.txt and redirects included) through the fetch policy
+    (``crawler.core.fetch_policy``): its scheme and a literal address here, the addresses
+    of a name in ``PolicyResolver`` after each lookup."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        super().__init__(crawler)
+        self.policy = policy_of(crawler.settings)
+
+    def process_request(self, request: Request) -> None:
+        try:
+            self.policy.check_url(request.url)
+        except FetchRefused as refusal:
+            why = "scheme" if "(scheme)" in str(refusal) else "address"
+            self.crawler.stats.inc_value(f"newswatch/refused/{why}")
+            context_of(self.crawler).counts[f"refused.{why}"] += 1
+            raise Refused(str(refusal)) from None
+
+    def process_exception(self, request: Request, exception: Exception) -> None:
+        """A lookup the resolver refused fails with the policy's reason, not "no results"."""
+        host = (urlparse_cached(request).hostname or "").lower()
+        reason = PolicyResolver.refused.get(host)
+        if reason is not None and "DNS" in type(exception).__name__ + str(exception):
+            self.crawler.stats.inc_value("newswatch/refused/address")
+            context_of(self.crawler).counts["refused.address"] += 1
+            raise Refused(reason)
+
+
 class SourceScopeMiddleware(_WithCrawler):
     """Drop requests (redirects included) outside http(s) or the source's allowed domains."""
 
@@ -73,7 +111,9 @@ class SourceScopeMiddleware(_WithCrawler):
         if not is_crawlable_url(request.url):
             self._refuse(request, "scheme")
         source_name = request.meta.get("source")
-        if source_name is None:  # robots.txt and other internal requests
+        # robots.txt (and its redirects, up to five hops across hosts, RFC 9309 2.3.1.2) is
+        # not the source's content: the fetch policy alone decides where it may go.
+        if source_name is None or ROBOTS_META in request.meta:
             return
         source = context_of(self.crawler).source(source_name)
         if not url_in_domains(request.url, source.allowed_domains):
@@ -120,6 +160,53 @@ class RedirectLoopMiddleware:
             return response
         if looping:
             raise RedirectLoop("redirect loop: " + " -> ".join([*chain, target]))
+        return response
+
+
+class ThrottleMiddleware(_WithCrawler):
+    """Honour 429/503 and ``Retry-After`` per host (``crawler.core.throttle``): the host's
+    download slot waits as asked (capped), backs off on repeated answers, relaxes on good
+    ones; a host asking for longer than the cap is not fetched again this run."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        super().__init__(crawler)
+        self.base = crawler.settings.getfloat("DOWNLOAD_DELAY")
+        self.strikes: dict[str, int] = {}
+        self.closed: dict[str, str] = {}  # slot key -> why
+
+    def _slot(self, request: Request) -> tuple[str, Any]:
+        assert self.crawler.engine is not None
+        downloader = self.crawler.engine.downloader
+        key = downloader.get_slot_key(request)
+        return key, downloader.slots.get(key)
+
+    def process_request(self, request: Request) -> None:
+        if ROBOTS_META in request.meta or not self.closed:
+            return
+        key, _ = self._slot(request)
+        if key in self.closed:
+            raise Throttled(f"{self.closed[key]}; not fetched again this run")
+
+    def process_response(self, request: Request, response: Response) -> Response:
+        key, slot = self._slot(request)
+        if response.status not in THROTTLE_STATUSES:
+            if key in self.strikes and 200 <= response.status < 400:
+                self.strikes.pop(key)
+                if slot is not None:
+                    slot.delay = relaxed_delay(slot.delay, self.base)
+            return response
+        raw = response.headers.get("Retry-After")
+        retry_after = parse_retry_after(raw.decode("latin-1") if raw else None)
+        reason = throttle_reason(response.status, retry_after)
+        request.meta["throttled"] = reason
+        context_of(self.crawler).counts["throttle.answers"] += 1
+        strikes = self.strikes[key] = self.strikes.get(key, 0) + 1
+        if retry_after is not None and retry_after > MAX_RETRY_AFTER:
+            self.closed[key] = f"{reason}, more than the {MAX_RETRY_AFTER:g}s a run waits"
+            request.meta["dont_retry"] = True
+        elif slot is not None:
+            slot.delay = throttled_delay(slot.delay, self.base, strikes, retry_after)
+            slot.randomize_delay = False  # the host named the time: no earlier
         return response
 
 
@@ -258,7 +345,6 @@ class RobotsPolicyMiddleware:
         url = f"{urlparse_cached(request).scheme}://{netloc}/robots.txt"
         meta = {
             ROBOTS_META: True,
-            # The source rides along: the scope middleware then checks robots.txt redirects.
             "source": request.meta.get("source"),
             "kind": "robots",
             # No size limit from Scrapy: bytes_received stops reading at ROBOTS_MAX_BYTES.

@@ -8,6 +8,8 @@ from typing import Any
 
 from crawler.config.settings import Config
 
+FETCH_SHARE = 0.9  # of run_time_limit, for fetching; the rest is kept for linking
+
 
 def _extensions_base() -> dict[str, int]:
     """Scrapy's base extensions less its remote control."""
@@ -58,6 +60,19 @@ def distributed_settings(config: Config, base: dict[str, Any], *, worker: bool) 
     }
 
 
+def named_hosts(config: Config) -> list[str]:
+    """The hosts the user wrote in the config (source URLs, allowed domains, the webhook):
+    the fetch policy lets these be private or loopback addresses."""
+    from urllib.parse import urlsplit
+
+    urls = [url for s in config.sources for url in (*s.feeds, *s.sitemaps, *s.pages)]
+    if config.webhook:
+        urls.append(config.webhook)
+    hosts = {(urlsplit(url).hostname or "").lower() for url in urls}
+    hosts |= {domain.lower() for s in config.sources for domain in s.allowed_domains}
+    return sorted(h for h in hosts if h)
+
+
 def _single_node_settings(config: Config) -> dict[str, Any]:
     crawl = config.crawl
     return {
@@ -82,7 +97,14 @@ def _single_node_settings(config: Config) -> dict[str, Any]:
         # with it aiohttp, at every crawl's start).
         "REMOTE_CONTROL_ENABLED": False,
         "EXTENSIONS_BASE": _extensions_base(),
-        "CLOSESPIDER_TIMEOUT": crawl.run_time_limit_seconds,
+        # run_time_limit covers the whole run: fetching stops at 90 % of it, leaving the rest
+        # to the end-of-run linking (which stops at the limit itself, see crawl.py).
+        "CLOSESPIDER_TIMEOUT": crawl.run_time_limit_seconds * FETCH_SHARE,
+        # The fetch policy (crawler/core/fetch_policy.py): every address a name resolves to
+        # is checked, literal addresses by FetchPolicyMiddleware.
+        "TWISTED_DNS_RESOLVER": "crawler.scraping.resolver.PolicyResolver",
+        "NEWSWATCH_ALLOW_PRIVATE": crawl.allow_private,
+        "NEWSWATCH_NAMED_HOSTS": named_hosts(config),
         # Only http(s): no file://, data:, ftp://, s3:// fetched because a feed said so.
         "DOWNLOAD_HANDLERS": {"file": None, "data": None, "ftp": None, "s3": None},
         "EXTENSIONS": {
@@ -91,12 +113,17 @@ def _single_node_settings(config: Config) -> dict[str, Any]:
             "crawler.scraping.extensions.ProgressLine": 200,
         },
         "DOWNLOADER_MIDDLEWARES": {
+            # First of all: no request leaves for an address the fetch policy refuses.
+            "crawler.scraping.middlewares.FetchPolicyMiddleware": 40,
             # Before robots.txt (100) so an off-site request never even triggers its robots.txt.
             "crawler.scraping.middlewares.SourceScopeMiddleware": 50,
             # robots.txt per RFC 9309 in Scrapy's slot (5xx or unreachable closes the host).
             "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
             "crawler.scraping.middlewares.RobotsPolicyMiddleware": 100,
             "crawler.scraping.middlewares.ConditionalGetMiddleware": 560,
+            # Above RetryMiddleware (550): it sees a 429/503 first and slows the host's slot
+            # down, so the retry waits as the host asked (crawler/core/throttle.py).
+            "crawler.scraping.middlewares.ThrottleMiddleware": 570,
             "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
             "crawler.scraping.middlewares.QuickMetaRefreshMiddleware": 580,  # Scrapy's slot
             # Above RedirectMiddleware (600): responses pass high to low, so it sees a 3xx first.

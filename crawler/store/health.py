@@ -29,25 +29,40 @@ def source_outcomes(
     return outcomes
 
 
-def record_source_outcomes(db: Database, outcomes: dict[str, bool]) -> None:
-    """Count failures in a row per source (a success resets the count)."""
+def record_source_outcomes(
+    db: Database, outcomes: dict[str, bool], throttled: Iterable[str] = ()
+) -> None:
+    """Count failures in a row per source (a success resets the count). A ``throttled``
+    source got nothing but 429/503 answers: a failure, recorded as ``throttled``."""
     now = utcnow()
+    throttled = set(throttled)
     with write_transaction(db):
         for name, failed in outcomes.items():
+            if name in throttled:
+                failed = True
             db.execute(
                 "INSERT INTO sources (name, last_run_at, last_status, consecutive_failures) "
                 "VALUES (?, ?, ?, ?) ON CONFLICT(name) DO UPDATE SET "
                 "last_run_at = excluded.last_run_at, last_status = excluded.last_status, "
-                "consecutive_failures = CASE WHEN excluded.last_status = 'failed' "
+                "consecutive_failures = CASE WHEN excluded.last_status IN ('failed', 'throttled') "
                 "THEN consecutive_failures + 1 ELSE 0 END",
-                [name, now, "failed" if failed else "ok", 1 if failed else 0],
+                [
+                    name,
+                    now,
+                    "throttled" if name in throttled else ("failed" if failed else "ok"),
+                    1 if failed else 0,
+                ],
             )
 
 
-def health_label(last_run_at: str | None, consecutive_failures: int | None) -> str:
-    """``never run``, ``ok`` or ``failing (N in a row)``."""
+def health_label(
+    last_run_at: str | None, consecutive_failures: int | None, last_status: str | None = None
+) -> str:
+    """``never run``, ``ok``, ``throttled (N in a row)`` or ``failing (N in a row)``."""
     if not last_run_at:
         return "never run"
+    if last_status == "throttled" and consecutive_failures:
+        return f"throttled ({consecutive_failures} in a row)"
     if consecutive_failures:
         return f"failing ({consecutive_failures} in a row)"
     return "ok"

@@ -17,11 +17,19 @@ from sqlite_utils import Database
 
 from crawler.core.timeutil import seconds_ago
 from crawler.store.index import remove_from_index
-from crawler.store.storage import BUSY_TIMEOUT_MS, write_transaction
+from crawler.store.storage import (
+    BUSY_TIMEOUT_MS,
+    DatabaseRefused,
+    connect_readonly,
+    file_uri,
+    schema_state,
+    write_transaction,
+)
 
 
 class MaintenanceError(Exception):
-    """A backup or prune that cannot be done (the message is for a person)."""
+    """A backup or prune that failed on the way (the message is for a person). A file that
+    is not a current newswatch database is refused earlier, with ``DatabaseRefused``."""
 
 
 @dataclass(frozen=True)
@@ -32,20 +40,33 @@ class BackupResult:
 
 
 def check_newswatch_database(path: str | os.PathLike[str]) -> None:
-    """MaintenanceError unless ``path`` is an existing newswatch database (read-only look)."""
+    """DatabaseRefused unless ``path`` is an existing newswatch database that this version
+    can read (a read-only look: the same checks as every other command)."""
     if not Path(path).is_file():
-        raise MaintenanceError(f"no database at {path}: run `newswatch crawl` first, or pass --db")
+        raise DatabaseRefused(f"no database at {path}: run `newswatch crawl` first, or pass --db")
+    if Path(path).stat().st_size == 0:
+        raise DatabaseRefused(f"{path} is empty: not a newswatch database")
+    conn = connect_readonly(path)
     try:
-        conn = sqlite3.connect(f"file:{Path(path).resolve()}?mode=ro", uri=True)
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         try:
-            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
-        finally:
-            conn.close()
-    except sqlite3.DatabaseError:
-        tables = set()
-    if not {"articles", "flags", "article_versions"} <= tables:
-        raise MaintenanceError(f"{path} is not a newswatch database")
+            state, _ = schema_state(conn)
+        except DatabaseRefused as error:
+            raise DatabaseRefused(f"{path}: {error}") from None
+        except sqlite3.OperationalError:  # locked, I/O: a problem of the moment
+            raise
+        except sqlite3.DatabaseError as error:
+            raise DatabaseRefused(
+                f"{path} is not a SQLite database, or a damaged one ({error}): left untouched"
+            ) from None
+    finally:
+        conn.close()
+    if state == "empty":
+        raise DatabaseRefused(f"{path} is empty: not a newswatch database")
+    if state != "newswatch":
+        raise DatabaseRefused(
+            f"{path} is a SQLite database but not newswatch's (left untouched): give another --db"
+        )
 
 
 def backup_database(source: str | os.PathLike[str], target: str | os.PathLike[str]) -> BackupResult:
@@ -55,7 +76,7 @@ def backup_database(source: str | os.PathLike[str], target: str | os.PathLike[st
     target = Path(target)
     check_newswatch_database(source)
     target.parent.mkdir(parents=True, exist_ok=True)
-    src = sqlite3.connect(f"file:{Path(source).resolve()}?mode=ro", uri=True)
+    src = sqlite3.connect(file_uri(Path(source).resolve(), mode="ro"), uri=True)
     handle, temp_name = tempfile.mkstemp(
         prefix=f".{target.name}.", suffix=".part", dir=target.parent
     )

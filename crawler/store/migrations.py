@@ -420,3 +420,11 @@ def m050_digests(db: Database) -> None:
             PRIMARY KEY (digest_id, target)
         )"""
     )
+
+
+@migrations(name="m060_schema_version")
+def m060_schema_version(db: Database) -> None:
+    # The schema version in SQLite's own header field: a newswatch that finds a higher one
+    # (or a migration it does not know) refuses the file instead of writing into a schema it
+    # cannot read. Raise it with a change an older version must not write to.
+    db.execute("PRAGMA user_version = 1")

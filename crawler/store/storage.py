@@ -34,6 +34,22 @@ BUSY_TIMEOUT_MS = 60_000
 WRITER_CACHE_MIB = 64
 
 
+# The schema version this code writes in SQLite's user_version (set by migration
+# m060_schema_version). A file with a higher one, or with a migration this code does not
+# know, comes from a newer newswatch: it is refused by every command and left untouched.
+SCHEMA_VERSION = 1
+
+
+def file_uri(path: str | os.PathLike[str], **params: str) -> str:
+    """A SQLite ``file:`` URI for ``path``, every character that means something in a URI
+    (space, ``%``, ``#``, ``?``, non-ASCII) quoted: ``f"file:{path}"`` opens ``pct dir/n.db``
+    for a folder named ``pct%20dir`` and cuts the path at ``#`` or ``?``."""
+    uri = "file:" + quote(os.path.abspath(path), safe="/")
+    if params:
+        uri += "?" + "&".join(f"{key}={quote(value, safe='')}" for key, value in params.items())
+    return uri
+
+
 class DatabaseRefused(Exception):
     """A database newswatch will not open: not SQLite, another program's, in a missing
     folder, or (to read) one that needs a migration. One line for the user; the file is
@@ -64,24 +80,47 @@ def connect_readonly(path: str | os.PathLike[str]) -> sqlite3.Connection:
     On a read-only mount SQLite cannot create the WAL index next to the file: the database
     is then opened ``immutable`` (nothing can write to it there anyway).
     """
-    uri = "file:" + quote(os.path.abspath(path))
     try:
         conn = sqlite3.connect(
-            f"{uri}?mode=ro", uri=True, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000
+            file_uri(path, mode="ro"),
+            uri=True,
+            isolation_level=None,
+            timeout=BUSY_TIMEOUT_MS / 1000,
         )
         conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
     except sqlite3.OperationalError:
         if os.access(os.path.dirname(os.path.abspath(path)), os.W_OK):
             raise
-        conn = sqlite3.connect(f"{uri}?immutable=1", uri=True, isolation_level=None)
+        conn = sqlite3.connect(file_uri(path, immutable="1"), uri=True, isolation_level=None)
     except sqlite3.DatabaseError as error:
         raise _not_sqlite(path, error) from None
     conn.execute("PRAGMA query_only = ON")
     return conn
 
 
+def newer_schema(conn: sqlite3.Connection) -> str | None:
+    """What marks a newswatch database as written by a newer version (a schema version
+    above ours, a migration this code does not know), or None."""
+    version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+    if version > SCHEMA_VERSION:
+        return f"schema version {version}; this newswatch knows {SCHEMA_VERSION}"
+    known = {migration.name for migration in migrations._migrations}
+    unknown = sorted(
+        row[0]
+        for row in conn.execute(
+            f"SELECT name FROM {migrations.migrations_table} WHERE migration_set = ?",
+            [migrations.name],
+        )
+        if row[0] not in known
+    )
+    if unknown:
+        return f"migration {unknown[-1]} unknown to this newswatch"
+    return None
+
+
 def schema_state(conn: sqlite3.Connection) -> tuple[str, int]:
-    """("empty" | "newswatch" | "foreign", pending migrations) of an open database."""
+    """("empty" | "newswatch" | "foreign", pending migrations) of an open database.
+    DatabaseRefused for one written by a newer newswatch."""
     tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     if not tables:
         return "empty", 0
@@ -96,6 +135,12 @@ def schema_state(conn: sqlite3.Connection) -> tuple[str, int]:
     }
     if not applied:
         return "foreign", 0
+    newer = newer_schema(conn)
+    if newer is not None:
+        raise DatabaseRefused(
+            f"database written by a newer newswatch ({newer}): left untouched; "
+            "use the newer version"
+        )
     return "newswatch", len(migrations.pending(Database(conn)))
 
 
@@ -111,6 +156,9 @@ def _inspect(conn: sqlite3.Connection, path: str | os.PathLike[str]) -> tuple[st
     writer then fails with "disk I/O error"."""
     try:
         return schema_state(conn)
+    except DatabaseRefused as error:
+        conn.close()
+        raise DatabaseRefused(f"{path}: {error}") from None
     except sqlite3.OperationalError:  # locked, I/O: a problem of the moment, not the file
         conn.close()
         raise
@@ -229,13 +277,38 @@ RUN_STATUSES = ("running", "ok", "partial", "failed", "interrupted")
 
 
 def _pid_alive(pid: int) -> bool:
+    """Whether a process runs with this pid. A zombie (dead, not yet reaped: an orphan
+    whose new parent does not reap, as in some containers) is not alive."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:  # no /proc (not Linux): the signal check is all there is
+        return True
+    return stat.rsplit(")", 1)[-1].split()[:1] != ["Z"]
+
+
+def live_runs_of(db: Database, source: str) -> list[tuple[int, int]]:
+    """(run id, pid) of the runs of ``source`` still crawling in a live process on this
+    host (a crawl that outlived the scheduler that started it, or a manual one)."""
+    host = socket.gethostname()
+    live: list[tuple[int, int]] = []
+    rows = db.execute(
+        "SELECT id, pid, stats, sources FROM runs WHERE status = 'running' AND pid IS NOT NULL"
+    ).fetchall()
+    for run_id, pid, stats, sources in rows:
+        try:
+            names = json.loads(sources or "[]")
+            same_host = json.loads(stats or "{}").get("host", host) == host
+        except ValueError:
+            continue
+        if source in names and same_host and int(pid) != os.getpid() and _pid_alive(int(pid)):
+            live.append((int(run_id), int(pid)))
+    return live
 
 
 def mark_interrupted_runs(db: Database) -> list[int]:

@@ -274,12 +274,17 @@ def _lex(query: str) -> list[_Token]:
 #   primary  := TERM | PHRASE | "(" or_expr ")"
 
 _STARTS_OPERAND = frozenset({"TERM", "PHRASE", "(", "NOT"})
+# Parentheses and NOTs nested deeper than this are refused: each level costs a few Python
+# frames here and in evaluation, and a hostile or mistyped query must not reach the
+# interpreter's recursion limit (RecursionError). Real queries nest two or three levels.
+MAX_NESTING = 100
 
 
 class _Parser:
     def __init__(self, tokens: list[_Token]) -> None:
         self.tokens = tokens
         self.pos = 0
+        self.depth = 0
 
     def peek(self) -> _Token | None:
         return self.tokens[self.pos] if self.pos < len(self.tokens) else None
@@ -316,11 +321,21 @@ class _Parser:
 
     def not_expr(self) -> _Node:
         token = self.peek()
-        if token is not None and token.kind == "NOT":
-            self.take()
-            self.expect_operand(token)
-            return _Not(self.not_expr())
-        return self.primary()
+        self.depth += 1
+        if self.depth > MAX_NESTING:
+            column = token.column if token is not None else 0
+            raise QueryError(
+                f"nested deeper than {MAX_NESTING} levels (parentheses or NOT) at column {column}",
+                column,
+            )
+        try:
+            if token is not None and token.kind == "NOT":
+                self.take()
+                self.expect_operand(token)
+                return _Not(self.not_expr())
+            return self.primary()
+        finally:
+            self.depth -= 1
 
     def expect_operand(self, op: _Token) -> None:
         token = self.peek()

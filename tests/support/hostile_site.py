@@ -56,7 +56,11 @@ ESCAPES = {
     "conceal": "\x1b[8m",
     "csi-8bit": "\x9b2J",
     "bell": "\x07\x08\x7f",
+    # Not escape sequences but as hostile: bidi overrides and isolates reorder what follows
+    # ("gpj.exe" shown as "exe.jpg"), a zero-width space and a BOM hide inside words.
+    "bidi": "\u202e\u2066\u200f\u200b\ufeff",
 }
+BIDI = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u200b\ufeff"
 ESC_ARTICLES = 4
 
 # Readable on-topic articles: slug -> (title, paragraphs). Each is well over 600 characters.
@@ -271,8 +275,11 @@ class HostileSite(StartStop):
         article_delay: float = 0.0,
         flaky: bool = False,
         robots: str = "rules",
+        throttle: tuple[int, str] | None = None,
     ) -> None:
         assert robots in ROBOTS_MODES, robots
+        # (status, Retry-After): every /gen/ article answers so, a host saying "slow down".
+        self.throttle = throttle
         self.robots = robots
         self.bomb_path = bomb_path
         self.flaky = flaky  # /gen-feed.xml also lists /flaky: a 500 first, then an article
@@ -350,6 +357,8 @@ class HostileSite(StartStop):
                 f"concurrency = {concurrency}",
                 f"workers = {workers}",
                 'user_agent = "newswatch-test/0.1"',
+                # Both hosts are loopback addresses: scope, not the fetch policy, is tested.
+                "allow_private = true",
                 extra_crawl,
                 "",
                 "[[topics]]",
@@ -404,6 +413,9 @@ class HostileSite(StartStop):
             sent += len(piece)
 
     def _outside(self, h: _Handler) -> None:
+        if urlsplit(h.path).path == "/robots.txt":  # where robots="offsite" redirects
+            self._send(h, 200, b"User-agent: *\nDisallow: /\n", "text/plain")
+            return
         title, paragraphs = ARTICLES["ok-1"]
         self._send(h, 200, article_html("Outside: " + title, paragraphs).encode())
 
@@ -414,6 +426,10 @@ class HostileSite(StartStop):
             handler(h, path)
         elif path.startswith("/news/") and path[6:] in ARTICLES:
             self._send(h, 200, article_html(*ARTICLES[path[6:]]).encode())
+        elif path.startswith("/gen/") and path[5:].isdigit() and self.throttle:
+            status, retry_after = self.throttle
+            headers = [("Retry-After", retry_after)] if retry_after else []
+            self._send(h, status, b"<h1>Slow down</h1>", headers=headers)
         elif path.startswith("/gen/") and path[5:].isdigit():
             if self.article_delay:
                 self.stopping.wait(self.article_delay)
@@ -469,7 +485,8 @@ class HostileSite(StartStop):
         _, paragraphs = generated_article(500 + int(path.rsplit("/", 1)[1]))
         escapes = list(ESCAPES.values())
         body = "".join(
-            f"<p>{escapes[i % len(escapes)]}{text}&#x9b;1m\x1b[0m</p>"
+            # &#27; &#7; &#8;: control characters as references, which lost the whole text.
+            f"<p>{escapes[i % len(escapes)]}{text}&#x9b;1m\x1b[0m&#27;&#7;&#8;\u202e</p>"
             for i, text in enumerate(paragraphs)
         )
         html = (
