@@ -201,3 +201,24 @@ def test_a_feed_on_another_host_keeps_the_site_in_scope() -> None:
     same_host = SiteReport("https://example.org/")
     same_host.feeds.append(Found("https://example.org/rss", "feed", "RSS 2.0", 3, "page"))
     assert "allowed_domains" not in sources_toml([same_host])
+
+
+def test_a_page_that_answers_404_still_gives_the_sitemap_robots_txt_names(site: _Server) -> None:
+    site.files.update(
+        {
+            "/robots.txt": (200, f"User-agent: *\nSitemap: {site.base}/map.xml\n".encode()),
+            "/map.xml": (200, SITEMAP),
+        }
+    )
+    report = discover_site(f"{site.base}/gone/", FAST)
+    assert report.error is None
+    assert [s.url for s in report.sitemaps] == [f"{site.base}/map.xml"]
+    assert any("HTTP 404" in r.reason for r in report.rejected)
+    result = CliRunner().invoke(cli, ["discover", f"{site.base}/gone/", "--toml"])
+    assert result.exit_code == 0, result.output
+    assert f'sitemaps = ["{site.base}/map.xml"]' in result.stdout
+
+
+def test_a_page_that_answers_404_with_nothing_found_is_an_error(site: _Server) -> None:
+    report = discover_site(f"{site.base}/gone/", FAST)
+    assert report.error is not None and "HTTP 404" in report.error

@@ -227,6 +227,7 @@ class _Discovery:
         self.fetcher = PoliteFetcher(self.base, settings, budget, policy)
         self.report = SiteReport(url)
         self.seen: set[str] = set()
+        self.page_problem: str | None = None
 
     def run(self) -> SiteReport:
         url = self.report.url
@@ -251,6 +252,8 @@ class _Discovery:
             )
         finally:
             self.report.requests = self.fetcher.requests
+        if self.page_problem and not (self.report.feeds or self.report.sitemaps):
+            self.report.error = self.page_problem
         return self.report
 
     def _look_at_page(self, url: str) -> None:
@@ -264,7 +267,10 @@ class _Discovery:
             self.report.error = f"cannot fetch {url}: {_reason(error)}"
             return
         if response.status != 200:
-            self.report.error = f"cannot fetch {url}: HTTP {response.status}"
+            # The page given may be gone while the site's robots.txt still names its sitemaps:
+            # what they hold is still worth a source. The page is an error only if nothing is.
+            self.report.rejected.append(Rejected(url, "given", f"HTTP {response.status}"))
+            self.page_problem = f"cannot fetch {url}: HTTP {response.status}"
             return
         kind = _sniff(response.body)
         if kind:  # the URL given is itself a feed or a sitemap
