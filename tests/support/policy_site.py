@@ -29,7 +29,7 @@ METADATA_NAME = "meta.test"
 PRIVATE = "127.0.0.2"
 # In scope through allowed_domains = ["corp.test"], never named itself, at a private address.
 PRIVATE_NAME = "intranet.corp.test"
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 
 class _Server(QuietHTTPServer):
