@@ -401,7 +401,11 @@ def test_show_story_nests_copies_under_originals(sample_db: Path) -> None:
     lines = result.stdout.splitlines()
     assert lines[0] == "Story s1: México extradita a 29 narcotraficantes a Estados Unidos"
     original = next(i for i, line in enumerate(lines) if line.startswith("a2 "))
-    assert lines[original + 2].startswith("    copy a3  yahoo-news")
+    # the original's title (wrapped to 80 columns) and URL, then its copy
+    copy = next(i for i, line in enumerate(lines) if line.startswith("    copy "))
+    assert copy > original and lines[copy].startswith("    copy a3  yahoo-news")
+    assert lines[copy - 1].startswith("     https://")
+    assert all(len(line) <= 80 for line in lines if "://" not in line)
     data = run_json("show", "story:1", "--db", sample_db)
     assert data["type"] == "story"
     coverage = {a["id"]: [c["id"] for c in a["copies"]] for a in data["coverage"]}

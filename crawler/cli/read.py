@@ -122,6 +122,9 @@ RUN_COLUMNS = (
 )
 SOURCE_COLUMNS = (
     Column("source", "name", flex=True),
+    Column("country", lambda s: s["country"] or "?"),
+    Column("lang", lambda s: s["language"] or "?"),
+    Column("kind"),
     Column("every"),
     Column("now", "interval"),
     Column("next run", "next_run_at", time=True),
@@ -174,6 +177,10 @@ def flags(
     found = query_flags(
         db, run_id=run_id, since=since, kind=kind, topic=topic, unacked=unacked, limit=limit
     )
+    if as_json:  # all the webhook sends of a flag: its story's coverage too
+        from crawler.read.coverage_text import attach_coverage
+
+        attach_coverage(db, found)
     if ack and found:
         import sqlite3
 
@@ -192,6 +199,14 @@ def flags(
 @common_options
 @click.option("--topic", help="Only stories with an article matching this topic.")
 @click.option("--since", help="Only stories active at or after this ISO time (or e.g. 2d ago).")
+@click.option(
+    "--only-country",
+    metavar="CC",
+    help="Only stories covered by outlets of this country alone (ISO code, e.g. mx).",
+)
+@click.option(
+    "--missing-country", metavar="CC", help="Only stories no outlet of this country carried."
+)
 @_JSON
 @_LIMIT
 def stories(
@@ -199,33 +214,58 @@ def stories(
     db_path: str | None,
     topic: str | None,
     since: str | None,
+    only_country: str | None,
+    missing_country: str | None,
     as_json: bool,
     limit: int | None,
 ) -> None:
     """List stories, most recently active first."""
+    from crawler.config.codes import ISO_COUNTRIES
     from crawler.read.queries import list_stories
 
+    for option, value in (("--only-country", only_country), ("--missing-country", missing_country)):
+        if value is not None and value.lower() not in ISO_COUNTRIES:
+            fail(f"{option}: unknown country code {value!r} (ISO 3166 alpha-2, e.g. mx)", 2)
     since = since_option(since)
-    found = list_stories(open_existing(config_path, db_path), topic=topic, since=since, limit=limit)
+    found = list_stories(
+        open_existing(config_path, db_path),
+        topic=topic,
+        since=since,
+        limit=limit,
+        only_country=only_country,
+        missing_country=missing_country,
+    )
     print_found(found, as_json, "Stories", STORY_COLUMNS, empty="No stories.")
 
 
 def _print_story(story: dict[str, Any]) -> None:
-    echo(f"Story s{story['id']}: {story['title'] or '(untitled)'}")
-    echo(
-        f"first seen {story['first_seen']}, last seen {story['last_seen']}; "
-        f"{story['article_count']} article(s) from {story['outlets']} outlet(s), "
-        f"{story['copies'] or 0} of them copies"
+    """The story's articles, each copy under its original, in 80 columns (URLs unbroken)."""
+    import textwrap
+
+    def short(value: str | None) -> str:  # 2026-03-02T08:00:00+00:00 -> 2026-03-02 08:00
+        return (value or "").replace("T", " ")[:16]
+
+    def wrapped(text: str, indent: str) -> None:
+        for line in textwrap.wrap(text, 80, subsequent_indent=indent) or [""]:
+            echo(line)
+
+    wrapped(f"Story s{story['id']}: {story['title'] or '(untitled)'}", "  ")
+    wrapped(
+        f"first seen {short(story['first_seen'])}, last seen {short(story['last_seen'])}; "
+        f"{story['article_count']} article(s) from {story['outlet_count']} outlet(s), "
+        f"{story['copies'] or 0} of them copies",
+        "  ",
     )
     for original in story["coverage"]:
         echo()
-        echo(
-            f"a{original['id']}  {original['source'] or ''}  "
-            f"{original['published'] or original['first_seen']}  {original['title']}"
+        when = short(original["published"] or original["first_seen"])
+        wrapped(
+            f"a{original['id']}  {original['source'] or ''}  {when}  {original['title']}",
+            "     ",
         )
         echo(f"     {original['url']}")
         for copy in original["copies"]:
-            echo(f"    copy a{copy['id']}  {copy['source'] or ''}  {copy['title']}")
+            wrapped(f"    copy a{copy['id']}  {copy['source'] or ''}  {copy['title']}", "         ")
             echo(f"         {copy['url']}")
 
 
@@ -296,10 +336,26 @@ def show(config_path: str | None, db_path: str | None, item_id: str, as_json: bo
     if found is None:
         fail(f"no {kind} with id {number}", 1)
         return
+    coverage = None
+    if kind == "story":
+        from crawler.read.coverage import story_coverage
+
+        coverage = story_coverage(db, number)
+        # `outlets` is the list of outlets that covered it; the plain count stays beside it
+        found["outlet_count"] = len(coverage.outlets)
+        found.update(coverage.to_json())
+        found["summary"] = coverage.summary_line()
+        del found["story_id"]
     if as_json:
         echo_json({"type": kind, **found})
     elif kind == "story":
         _print_story(found)
+        from crawler.read.coverage_text import coverage_lines
+
+        assert coverage is not None
+        echo()
+        for line in coverage_lines(coverage):
+            echo(line)
     else:
         _print_article(found)
 

@@ -22,6 +22,7 @@ KIND_LABELS = {
     "new_coverage": "New coverage",
     "updated": "Updated article",
     "new_related": "New related link",
+    "official": "Official record",
 }
 # Control characters, surrogates and U+FFFE/U+FFFF are not allowed anywhere in XML 1.0.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
@@ -62,6 +63,11 @@ def summarize(flag: dict[str, Any]) -> str:
         lines.append(text)
     if flag.get("story_title") or flag.get("story_id"):
         lines.append(f"Story: {flag.get('story_title') or ''} (s{flag.get('story_id')})".strip())
+    coverage = flag.get("coverage") or {}
+    if coverage.get("summary"):
+        lines.append(f"Coverage: {coverage['summary']}")
+    if detail.get("official"):
+        lines.append("The official record (a government's own release).")
     return "\n\n".join(lines)
 
 

@@ -117,13 +117,32 @@ class StoryCoverage:
 
     def to_json(self) -> dict[str, Any]:
         """JSON-ready: lower-case ISO codes, times in ISO 8601 UTC."""
-        return asdict(self)
+        data = asdict(self)
+        outlet_keys = ("name", "domain", "country", "language", "articles", "first_report")
+        data["outlets"] = [
+            {k: o[k] for k in (*outlet_keys, "first_article_id")} for o in data["outlets"]
+        ]
+        for key in ("countries", "languages"):
+            data[key] = [
+                {
+                    "code": c["name"],
+                    "outlets": c["outlets"],
+                    "articles": c["articles"],
+                    "first_report": c["first_report"],
+                    "first_article_id": c["first_article_id"],
+                }
+                for c in data[key]
+            ]
+        return data
 
     def summary_line(self) -> str:
         """One line: "7 outlets (mx 4, us 3) · en, es · 3 independent reports (AP) · official:
         US DOJ, 5h after the press"."""
         parts: list[str] = []
         by_country = ", ".join(f"{c.name} {c.outlets}" for c in self.countries)
+        unknown = sum(1 for o in self.outlets if not o.country)
+        if unknown and self.countries:
+            by_country += f", unknown {unknown}"
         n = len(self.outlets)
         parts.append(
             f"{n} outlet{'' if n == 1 else 's'}" + (f" ({by_country})" if by_country else "")

@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 
 from sqlite_utils import Database
 
+from crawler.read.coverage_text import attach_coverage
 from crawler.store.storage import update_run_stats, utcnow, write_transaction
 
 if TYPE_CHECKING:
@@ -37,6 +38,7 @@ KIND_LABELS = {
     "new_coverage": "New coverage",
     "updated": "Updated",
     "new_related": "New related link",
+    "official": "Official record",
 }
 
 
@@ -137,6 +139,7 @@ PAYLOAD_KEYS = (
     "source",
     "story_title",
     "detail",
+    "coverage",  # the story's coverage (crawler.read.coverage), with its one-line summary
 )
 
 
@@ -168,7 +171,9 @@ def slack_line(flag: dict[str, Any]) -> str:
     link = f"<{url}|{title}>" if url else title
     where = f" ({_mrkdwn(flag['source'])})" if flag.get("source") else ""
     story = f" · story s{flag['story_id']}" if flag.get("story_id") else ""
-    return f"*{label}*: {link}{where}{story}"
+    coverage = (flag.get("coverage") or {}).get("summary")
+    more = f" — {_mrkdwn(coverage)}" if coverage else ""  # one line per flag
+    return f"*{label}*: {link}{where}{story}{more}"
 
 
 def slack_payload(flags: list[dict[str, Any]], run_id: int) -> dict[str, Any]:
@@ -287,6 +292,7 @@ def deliver_pending(db: Database, hook: Webhook, run_id: int, *, attempts: int =
         flags = _batch(db, BATCH_SIZE.get(hook.fmt, 100))
         if not flags:
             break
+        attach_coverage(db, flags)
         ids = [int(flag["id"]) for flag in flags]
         try:
             hook.post(build_payload(hook.fmt, flags, run_id), attempts)
