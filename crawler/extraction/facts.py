@@ -57,6 +57,10 @@ _SCALES = {
     "billions": 10**9, "bn": 10**9, "m": 1_000_000,
 }  # fmt: skip
 _CONNECTORS = {"and", "y", "-"}
+_HALF = {"half", "medio", "media"}
+# A count after these names a part of the count before it ("14 people, including two police
+# officers"): not a fact of its own.
+_SUBSET = {"including", "incluidos", "incluidas", "incluyendo", "among"}
 _QUANTITY_UNITS = {
     "kg": ("kg", 1.0), "kgs": ("kg", 1.0), "kilo": ("kg", 1.0), "kilos": ("kg", 1.0),
     "kilogram": ("kg", 1.0), "kilograms": ("kg", 1.0), "kilogramo": ("kg", 1.0),
@@ -84,6 +88,7 @@ _PEOPLE = {
     "integrantes", "miembros", "narcotraficantes", "operadores", "ciudadanos", "ciudadano",
     "civiles", "policias", "militares", "soldados", "elementos", "agentes", "migrantes",
     "individuos", "menores", "jovenes", "lideres", "capos", "sicarios", "delincuentes",
+    "defendants", "detainees", "prisoners", "inmates", "reos", "presos", "detenidos",
 }  # fmt: skip
 _DEAD = {"dead", "muertos", "muertas", "fallecidos", "fallecidas", "victims", "victimas"}
 # Stems of the verbs and nouns that name each fact (accents folded).
@@ -92,7 +97,7 @@ _FACT_STEMS = {
         "arrest", "detain", "detuv", "detien", "detenid", "detencion", "captur", "aprehend",
         "aprehension", "custody", "apprehend",
     ),
-    "extradited": ("extradit", "extradi", "handed over to the united", "entregad"),
+    "extradited": ("extradit", "extradi", "entreg", "handed over", "hand over", "handover"),
     "killed": (
         "kill", "murder", "slain", "died", "asesin", "murier", "mataron", "ejecutad",
         "muert", "perdieron la vida", "sin vida", "shot dead", "homicid",
@@ -138,6 +143,13 @@ def parse_number(tokens: list[str], i: int) -> tuple[float, int] | None:
             if j < len(tokens) and re.fullmatch(r"\d{3}", tokens[j]):
                 value += float(tokens[j])
                 j += 1
+    elif words[i] in _HALF:
+        # "half a ton", "half a million", "media tonelada", "medio millón": only before a
+        # unit or a scale word ("por medio de" is no number)
+        j = i + 1 + (i + 1 < len(words) and words[i + 1] in ("a", "an"))
+        if j >= len(words) or (words[j] not in _SCALES and words[j] not in _QUANTITY_UNITS):
+            return None
+        value = 0.5
     else:
         total, current, seen = 0.0, 0.0, False
         counted = ("dozen", "hundred", "thousand", "million")
@@ -217,6 +229,9 @@ def _sentence_facts(sentence: str, language: str | None) -> list[Fact]:
             continue
         value, j = parsed
         phrase = " ".join(tokens[max(0, i - 1) : j + 3])
+        if i > 0 and words[i - 1] in _SUBSET:
+            i = j
+            continue
         currency = _money(tokens, words, i, j, language)
         if currency:
             found.append(Fact("money", value, currency, phrase))

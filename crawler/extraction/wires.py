@@ -61,6 +61,7 @@ def _patterns() -> tuple[re.Pattern[str], dict[str, str], re.Pattern[str], re.Pa
         r"(?i:with\s+(?:additional\s+)?(?:information|reporting)\s+(?:from|by)"
         r"|con\s+informaci[oó]n\s+de|informaci[oó]n\s+de\s+(?:la\s+agencia\s+)?"
         r"|additional\s+reporting\s+by|reporting\s+by|editing\s+by|reported\s+by"
+        r"|(?:originally\s+|first\s+)?published\s+by|publicad[oa]\s+(?:originalmente\s+)?por"
         r"|copyright\s+(?:\d{4}\s+)?|©\s*(?:\d{4}\s+)?|fuente:|source:|\bvia\b)"
     )
     return dateline, aliases, anywhere, credit
@@ -105,6 +106,9 @@ def wire_credits(text: str, *, authors: list[str] | None = None) -> list[str]:
         tail = re.search(rf"\(\s*{anywhere.pattern}\s*\)\.?\s*$", paragraph)
         if tail:
             add(tail.group("alias"))
+        signoff = re.search(rf"(?:^|\s)[-–—]+\s*{anywhere.pattern}\.?\s*$", paragraph)
+        if signoff:  # "… at the Otay Mesa crossing. —AP"
+            add(signoff.group("alias"))
         short = len(paragraph) <= 200
         if short and re.match(r"^(?:By|Por|BY|POR)\s", paragraph):
             byline = re.search(
