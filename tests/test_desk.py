@@ -101,6 +101,23 @@ def test_counted_facts_in_english_and_spanish_are_normalised() -> None:
         ("killed", 13, "people"),
     }
     assert facts("He faces a minimum of 10 years; 13 companies were sanctioned.", "en") == set()
+    # a count after "including" is part of the one before it
+    assert facts("Gunmen killed 14 people, including two police officers.", "en") == {
+        ("killed", 14, "people")
+    }
+    assert facts("Hallaron un millón 200 mil pastillas y media tonelada de cocaína.", "es") == {
+        ("seized", 1_200_000, "pills"),
+        ("seized", 500, "kg"),
+    }
+    assert facts("Mexico sent 29 cartel figures to the United States.", "en") == {
+        ("extradited", 29, "people")
+    }
+    assert facts("El conductor fue detenido en la garita.", "es") == {("detained", 1, "people")}
+
+
+def test_a_wire_sign_off_and_a_photo_credit() -> None:
+    assert wire_credits("Officers found 1,500 pounds of meth at the crossing. —AP") == ["AP"]
+    assert wire_credits("Sheinbaum at the palace. (AP Photo/Eduardo Verdugo)\n\nShe said…") == []
 
 
 # -- a crawl of the desk web -------------------------------------------------------------------

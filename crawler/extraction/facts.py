@@ -89,8 +89,24 @@ _PEOPLE = {
     "civiles", "policias", "militares", "soldados", "elementos", "agentes", "migrantes",
     "individuos", "menores", "jovenes", "lideres", "capos", "sicarios", "delincuentes",
     "defendants", "detainees", "prisoners", "inmates", "reos", "presos", "detenidos",
+    "crew", "tripulantes", "acusados", "pasajeros", "passengers",
 }  # fmt: skip
-_DEAD = {"dead", "muertos", "muertas", "fallecidos", "fallecidas", "victims", "victimas"}
+_DEAD = {
+    "dead", "muertos", "muertas", "fallecidos", "fallecidas", "victims", "victimas", "bodies",
+    "corpses", "cuerpos", "cadaveres",
+}  # fmt: skip
+# Sending people to the United States is an extradition in the news' sense (the mass
+# "transfers" of 2025 were not extraditions in law, but are counted as such by every report).
+_HANDOVER_STEMS = ("sent", "send", "transferr", "transfer", "envi", "traslad", "expel", "expuls")
+_US = ("united states", "estados unidos", "u.s.", "ee.uu", "eeuu")
+# "the driver was taken into custody", "el conductor fue detenido": one person, no number
+_ONE = re.compile(
+    r"\b(?:the|a|an|el|la|un|una)\s+(?:[^\W\d_]+\s+){0,2}?"
+    r"(?P<noun>driver|suspect|man|woman|gunman|conductor|chofer|sospechoso|sospechosa|hombre|"
+    r"mujer|ciudadano|ciudadana|piloto|pilot)\s+(?:was|fue|has\s+been|ha\s+sido)\s+"
+    r"(?P<verb>[^\W\d_]+(?:\s+into\s+custody)?)",
+    re.IGNORECASE,
+)
 # Stems of the verbs and nouns that name each fact (accents folded).
 _FACT_STEMS = {
     "detained": (
@@ -104,8 +120,8 @@ _FACT_STEMS = {
     ),
 }  # fmt: skip
 _SEIZE_STEMS = (
-    "seiz", "confiscat", "found", "discover", "recover", "intercept", "incaut", "asegur",
-    "decomis", "localiz", "hallar", "hallaron", "encontr", "inhabilit",
+    "seiz", "confiscat", "found", "find", "discover", "recover", "intercept", "incaut", "asegur",
+    "decomis", "localiz", "hall", "encontr", "inhabilit", "offload", "uncover",
 )  # fmt: skip
 _TOKEN = re.compile(r"(?:US|MX|U\.S\.)?\$|\d[\d.,]*\d|\d|[^\W\d_]+(?:-[^\W\d_]+)*|\S")
 _SENTENCE = re.compile(r"(?<=[.!?;])\s+(?=[A-ZÁÉÍÓÚÑ¿¡\"“(])|\n+")
@@ -180,6 +196,10 @@ def parse_number(tokens: list[str], i: int) -> tuple[float, int] | None:
     while j < len(words) and words[j] in _SCALES and words[j] not in ("hundred", "m", "mil"):
         value *= _SCALES[words[j]]
         j += 1
+        if value >= 1_000_000 and j + 1 < len(tokens) and words[j] not in _SCALES:
+            rest = parse_number(tokens, j)  # "un millón 200 mil" = 1,200,000
+            if rest and rest[0] < 1_000_000 and words[rest[1] - 1] == "mil":
+                value, j = value + rest[0], rest[1]
     if j + 1 < len(words) and words[j] == "mil" and words[j + 1] in ("millones", "millon"):
         value *= 10**9  # "2 mil millones" = 2e9
         j += 2
@@ -229,7 +249,9 @@ def _sentence_facts(sentence: str, language: str | None) -> list[Fact]:
             continue
         value, j = parsed
         phrase = " ".join(tokens[max(0, i - 1) : j + 3])
-        if i > 0 and words[i - 1] in _SUBSET:
+        if (i > 0 and words[i - 1] in _SUBSET) or (
+            i > 1 and words[i - 2] == "entre" and words[i - 1] in ("ellos", "ellas")
+        ):
             i = j
             continue
         currency = _money(tokens, words, i, j, language)
@@ -241,7 +263,12 @@ def _sentence_facts(sentence: str, language: str | None) -> list[Fact]:
         if unit_at is not None and seize:
             unit, factor = _QUANTITY_UNITS[words[unit_at]]
             amount = value * factor
-            if words[unit_at + 1 : unit_at + 3] in (["y", "media"], ["and", "a"]):
+            after = words[unit_at + 3] if unit_at + 3 < len(words) else ""
+            if (
+                words[unit_at + 1 : unit_at + 3] in (["y", "media"], ["and", "a"])
+                and unit in ("kg", "l")
+                and after not in _QUANTITY_UNITS  # "… y media tonelada": a second amount
+            ):  # "una tonelada y media", "a ton and a half"
                 amount += 0.5 * factor
             found.append(Fact("seized", round(amount, 1), unit, phrase))
             i = unit_at + 1
@@ -253,7 +280,10 @@ def _sentence_facts(sentence: str, language: str | None) -> list[Fact]:
         noun_at = _skip(words, j, 4, _PEOPLE)
         if noun_at is not None and value == int(value) and value < 100_000:
             best: tuple[int, str] | None = None
-            for fact, stems in _FACT_STEMS.items():
+            stems_of = dict(_FACT_STEMS)
+            if any(u in sentence.lower() for u in _US):
+                stems_of["extradited"] = (*_FACT_STEMS["extradited"], *_HANDOVER_STEMS)
+            for fact, stems in stems_of.items():
                 d = _near(words, (i + noun_at) // 2, stems, 9)
                 if d is not None and (best is None or d < best[0]):
                     best = (d, fact)
@@ -262,6 +292,12 @@ def _sentence_facts(sentence: str, language: str | None) -> list[Fact]:
             i = noun_at + 1
             continue
         i = j
+    for match in _ONE.finditer(sentence):
+        verb = _fold(match.group("verb"))
+        for fact in ("detained", "killed"):
+            if verb.startswith(_FACT_STEMS[fact]) or "custody" in verb:
+                found.append(Fact(fact, 1, "people", match.group(0)))
+                break
     return found
 
 
