@@ -333,3 +333,35 @@ def test_feed_webhook_and_sql_carry_the_coverage(desk: Desk) -> None:
         assert {(r["official"], r["lag_hours"]) for r in record} >= {("US DOJ", 7.0)}
         sided = conn.execute(queries["one_sided_stories"]["sql"]).fetchall()
         assert desk.story_of(B_FIRST) in {r["story_id"] for r in sided}
+
+
+def test_pruning_keeps_the_facts_of_removed_versions_and_drops_those_of_removed_articles(
+    tmp_path: Path,
+) -> None:
+    from crawler.store.maintenance import prune
+    from crawler.store.storage import open_database
+
+    db = open_database(tmp_path / "nw.db")
+    old, new = "2020-01-01T00:00:00+00:00", "2020-02-01T00:00:00+00:00"
+    db.execute("INSERT INTO stories (id, first_seen, last_seen) VALUES (1, ?, ?)", [old, new])
+    db.execute(
+        "INSERT INTO articles (id, url, story_id, first_seen, last_seen)"
+        " VALUES (1, 'https://x.mx/a', 1, ?, ?)",
+        [old, new],
+    )
+    for version, when, value in ((1, old, 5), (2, new, 6)):
+        db.execute(
+            "INSERT INTO article_versions (id, article_id, text, captured_at) VALUES (?, 1, '', ?)",
+            [version, when],
+        )
+        db.execute(
+            "INSERT INTO article_facts (article_id, version_id, fact, value, unit)"
+            " VALUES (1, ?, 'detained', ?, 'people')",
+            [version, value],
+        )
+    db.conn.commit()
+    prune(db, 3600)
+    rows = db.execute("SELECT version_id, value FROM article_facts ORDER BY value").fetchall()
+    assert rows == [(None, 5.0), (2, 6.0)]  # the drift stays on record
+    prune(db, 3600, articles=True)
+    assert db.execute("SELECT COUNT(*) FROM article_facts").fetchone()[0] == 0
