@@ -250,6 +250,7 @@ def test_the_official_flag_fires_once_per_planted_case(desk: Desk) -> None:
     for url in (C_SRE, E_RECORD):
         assert by_url[("new_story", url)]["detail"] == {"official": True}
     assert ("new_coverage", C_PRESS) in by_url  # the press after the record: plain coverage
+    assert "new_story (official)" in desk.cli("flags").stdout
     assert "flags 0" in desk.outputs[2]  # the unchanged third crawl
 
 
