@@ -366,3 +366,32 @@ def test_pruning_keeps_the_facts_of_removed_versions_and_drops_those_of_removed_
     assert rows == [(None, 5.0), (2, 6.0)]  # the drift stays on record
     prune(db, 3600, articles=True)
     assert db.execute("SELECT COUNT(*) FROM article_facts").fetchone()[0] == 0
+
+
+def test_articles_stored_before_the_desk_get_their_wire_credits_read(tmp_path: Path) -> None:
+    from crawler.read.coverage import story_coverage
+    from crawler.store.storage import open_database
+
+    db = open_database(tmp_path / "nw.db")
+    db.execute("INSERT INTO stories (id, first_seen, last_seen) VALUES (1, '2026', '2026')")
+    for i, (url, text) in enumerate(
+        (
+            ("https://www.milenio.com/a", "CULIACÁN (AP) — Soldados detuvieron a cuatro."),
+            ("https://www.eluniversal.com.mx/b", "CULIACÁN (AP) — Soldados detuvieron a cuatro."),
+            ("https://www.jornada.com.mx/c", "Militares detuvieron a cinco personas."),
+        ),
+        start=1,
+    ):
+        db.execute(  # as a row from before m040: no outlet, country, kind or wires
+            "INSERT INTO articles (id, url, text, story_id, first_seen, last_seen)"
+            " VALUES (?, ?, ?, 1, '2026-03-02T08:00:00+00:00', '2026-03-02T08:00:00+00:00')",
+            [i, url, text],
+        )
+    coverage = story_coverage(db, 1)
+    assert coverage.independent_reports == 2
+    assert [w.wire for w in coverage.wires] == ["AP"]
+    assert {o.domain: o.country for o in coverage.outlets} == {
+        "milenio.com": None,
+        "eluniversal.com.mx": "mx",
+        "jornada.com.mx": "mx",
+    }

@@ -21,6 +21,7 @@ from sqlite_utils import Database
 
 from crawler.core.timeutil import RELIABLE_SOURCES, parse_utc
 from crawler.extraction.outlets import country_of_host, host_of, registered_domain
+from crawler.extraction.wires import wire_credits
 
 
 @dataclass(frozen=True)
@@ -180,7 +181,9 @@ def lag_words(seconds: float | None) -> str:
 _COLUMNS = (
     "a.id, a.url, a.title, a.source, a.site, a.outlet, a.outlet_name, a.country, a.language,"
     " a.source_kind, a.published, a.published_source, a.first_seen, a.duplicate_of, a.wires,"
-    " p.country, p.language, p.kind, p.outlet_name"
+    " p.country, p.language, p.kind, p.outlet_name,"
+    # rows stored before the desk (no outlet recorded): their text, to read wire credits from
+    " CASE WHEN a.outlet IS NULL THEN a.text END"
 )
 
 
@@ -194,7 +197,10 @@ def _reports(db: Database, story_id: int) -> list[Report]:
     for r in rows:
         (aid, url, title, source, site, outlet, outlet_name, country, language, kind) = r[:10]
         published, published_source, first_seen, duplicate_of, wires = r[10:15]
-        p_country, p_language, p_kind, p_outlet = r[15:19]
+        p_country, p_language, p_kind, p_outlet, old_text = r[15:20]
+        credits = tuple(json.loads(wires)) if wires else ()
+        if old_text is not None:
+            credits = tuple(wire_credits(old_text))
         domain = outlet or registered_domain(host_of(url))
         reliable = published if published_source in RELIABLE_SOURCES else None
         reports.append(
@@ -211,7 +217,7 @@ def _reports(db: Database, story_id: int) -> list[Report]:
                 published_source=published_source if reliable else None,
                 first_seen=first_seen,
                 duplicate_of=duplicate_of,
-                wires=tuple(json.loads(wires)) if wires else (),
+                wires=credits,
             )
         )
     return reports
