@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlite_utils import Database
 
-from crawler.config.settings import Config, Source
+from crawler.config.settings import Config, Source, require_sources
 from crawler.processing.pool import pool_for
 from crawler.read.failures import run_failures
 from crawler.scraping.context import CrawlContext
@@ -79,7 +79,9 @@ class RunSummary:
 
 
 def select_sources(config: Config, names: list[str] | None) -> tuple[Source, ...]:
-    """The named sources (ConfigError for an unknown name), or all of them."""
+    """The named sources (ConfigError for an unknown name), or all of them (ConfigError if
+    there are none)."""
+    require_sources(config)
     if not names:
         return config.sources
     return tuple(config.source(name) for name in names)

@@ -26,6 +26,7 @@ from sqlite_utils import Database
 
 from crawler.config.settings import Config, Source
 from crawler.core.timeutil import parse_iso
+from crawler.read.queries import format_seconds
 from crawler.store.health import record_source_outcomes
 from crawler.store.storage import finish_run, open_database, utcnow, write_transaction
 from schedules.lock import SchedulerLock
@@ -34,7 +35,8 @@ from schedules.polling import PollState, next_interval
 logger = logging.getLogger("newswatch.schedule")
 
 MISFIRE_GRACE_SECONDS = 300
-STOP_GRACE_SECONDS = 30.0
+STOP_GRACE_SECONDS = 30.0  # a crawl in flight at SIGTERM may finish this long
+STOP_KILL_SECONDS = 10.0  # then, asked to close (SIGTERM), this long before it is killed
 
 
 def load_poll_state(db: Database, source: Source) -> tuple[PollState, datetime | None]:
@@ -250,7 +252,9 @@ class Scheduler:
         log_run(name, final, error)
         stats = json.loads(final[2] or "{}") if final else {}
         failed = (error is not None and not stopping) or bool(final and final[1] == "failed")
-        self.adapt(db, source, stats.get("articles_new", 0) or 0, failed)
+        # An update is news from the source as much as a new article: both count as change.
+        changes = (stats.get("articles_new") or 0) + (stats.get("articles_updated") or 0)
+        self.adapt(db, source, changes, failed)
 
     def adapt(self, db: Database, source: Source, new_items: int, failed: bool) -> None:
         """Poll a busy source more often and a quiet or failing one less (its health, failures
@@ -276,6 +280,14 @@ class Scheduler:
                     )
                 next_run = job.next_run_time or next_run
         save_poll_state(db, source.name, new_state, next_run)
+        if new_state.interval_seconds != state.interval_seconds:
+            logger.info(
+                "polling %s every %s (was %s; configured %s)",
+                source.name,
+                format_seconds(new_state.interval_seconds),
+                format_seconds(state.interval_seconds),
+                format_seconds(state.base_seconds),
+            )
 
     def stop(self, *_: Any) -> None:
         """Stop scheduling; ask running children to finish cleanly, kill them if they don't."""
@@ -288,16 +300,30 @@ class Scheduler:
 
     def _shutdown(self) -> None:
         with self.lock:  # no job is between its stopping check and a scheduler call after this
-            children = list(self.children.values())
-        for child in children:
-            if child.poll() is None:
-                child.send_signal(signal.SIGTERM)  # Scrapy closes the spider gracefully
+            running = dict(self.children)
+        in_flight = [name for name, child in running.items() if child.poll() is None]
+        if in_flight:
+            logger.info(
+                "stopping: waiting up to %s for the crawl in flight (%s) to finish",
+                format_seconds(STOP_GRACE_SECONDS),
+                ", ".join(in_flight),
+            )
+        else:
+            logger.info("stopping: no crawl in flight")
+        # The crawl in flight may finish within the grace period, and is then recorded as
+        # what it was (ok, partial). Past it, Scrapy is asked to close the spider (the run
+        # is recorded interrupted), and a child that still does not end is killed.
         deadline = time.monotonic() + STOP_GRACE_SECONDS  # one grace period for all children
-        for child in children:
+        for name, child in running.items():
             try:
                 child.wait(timeout=max(0.0, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
-                child.kill()
+                logger.warning("stopping: the crawl of %s did not finish in time", name)
+                child.send_signal(signal.SIGTERM)  # Scrapy closes the spider gracefully
+                try:
+                    child.wait(timeout=STOP_KILL_SECONDS)
+                except subprocess.TimeoutExpired:
+                    child.kill()
         # A stop during start-up: wait until the scheduler runs, so that shutdown() ends it.
         for _ in range(200):
             if self.scheduler.running:
@@ -447,7 +473,9 @@ def run_scheduler(config: Config, config_path: str | None, database: str) -> Non
     SchedulerLockHeld when another one runs)."""
     # APScheduler logs "executed successfully" for every job that returned, failed crawl
     # or not: each run gets its own line with its status instead (log_run).
-    logging.getLogger("apscheduler.executors").setLevel(logging.WARNING)
+    # The rest of APScheduler's INFO lines ("Adding job tentatively -- it will be properly
+    # scheduled when the scheduler starts", "Scheduler started") are library chatter.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
     # Until the scheduler installs its own handlers, SIGINT/SIGTERM only ask it not to start.
     signal.signal(signal.SIGTERM, _stop_before_start)
     signal.signal(signal.SIGINT, _stop_before_start)

@@ -133,6 +133,7 @@ MONITORED_WEB_MODULES = frozenset(
         "test_cli_messages.py",
         "test_crawl_sample.py",
         "test_distributed.py",
+        "test_firsthour.py",
         "test_maintenance.py",
         "test_outbox_budgets.py",
     }
@@ -142,6 +143,7 @@ WHOLE_MODULES = frozenset(
         "test_hostile.py",
         "test_prefilter.py",
         "test_sample_site.py",
+        "test_story_corrections.py",
         "test_story_links.py",
         "test_story_order.py",
     }
@@ -149,6 +151,7 @@ WHOLE_MODULES = frozenset(
 SHARED_FIXTURES = frozenset(
     {"monitored_web", "redis_server", "hostile", "gzip_bomb", "budget_crawl", "extracted"}
     | {"web", "reports", "on_topic"}
+    | {"split_crawl", "sample_corrected"}
 )
 
 

@@ -134,10 +134,11 @@ def test_crawl_finishes_fast_with_exit_0(hostile: HostileCrawl) -> None:
     # Quiet by default: no Scrapy log, no traceback; the summary says what failed, by cause.
     assert hostile.done.stderr == "", hostile.done.stderr[-3000:]
     lines = hostile.done.stdout.splitlines()
-    assert lines[1].startswith(f"{len(EXPECTED_FAILURES) - 3} requests failed: "), lines
-    assert "HTTP 404 (2 URLs)" in lines[1] and "redirect loop (1 URL)" in lines[1]
+    assert lines[0].startswith("run ") and lines[1].startswith("  pages fetched ")  # summary
+    assert lines[2].startswith(f"{len(EXPECTED_FAILURES) - 3} requests failed: "), lines
+    assert "HTTP 404 (2 URLs)" in lines[2] and "redirect loop (1 URL)" in lines[2]
     assert (
-        lines[2]
+        lines[3]
         == "3 pages unusable: empty page (1 URL); not HTML (1 URL); unreadable feed (1 URL)"
     )
     assert lines[-1] == f"details: newswatch runs {hostile.run()['id']}"

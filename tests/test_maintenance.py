@@ -100,7 +100,7 @@ def test_backup_and_prune_refuse_what_is_not_a_newswatch_database(tmp_path: Path
         assert result.exit_code == 1
         assert result.output == f"newswatch: {other} is not a newswatch database\n"
     missing = CliRunner().invoke(cli, ["prune", "--older-than", "1d", "--db", str(tmp_path / "n")])
-    assert missing.exit_code == 1 and "no database at" in missing.output
+    assert missing.exit_code == 2 and "no database at" in missing.output
     assert not (tmp_path / "n").exists() and not (tmp_path / "b.db").exists()
 
 

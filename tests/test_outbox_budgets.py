@@ -389,7 +389,6 @@ def test_search_bounds_terms_and_says_how(monitored_web: Any) -> None:
     short = run_cli("search", "c* fentanyl", "--db", db, "--json")
     assert "prefix shorter than 2" in short.stderr
     bad = run_cli("search", "fentanyl AND (", "--db", db, "--json")
-    assert bad.returncode == 0 and "could not parse" in bad.stderr
-    assert json.loads(bad.stdout)  # searched as words: the fentanyl articles still come back
+    assert bad.returncode == 2 and "bad query at column 14" in bad.stderr  # no silent fallback
     plain = run_cli("search", "fentanyl", "--db", db, "--json")
     assert plain.stderr == "" and json.loads(plain.stdout)

@@ -325,6 +325,8 @@ READ_COMMANDS = [
     ["show", "1"],
     ["flags", "--ack"],
     ["sources"],
+    ["story", "corrections"],
+    ["story", "merge", "s1", "s2"],
 ]
 
 
@@ -390,7 +392,14 @@ def test_read_commands_never_migrate_or_change_the_journal_mode(tmp_path: Path) 
     current = tmp_path / "current.db"
     _newswatch_db(current)  # rollback journal, as sqlite-utils leaves it
     before = _snapshot(current)
-    for command in (["flags"], ["stories"], ["runs"], ["search", "x"], ["sources"]):
+    for command in (
+        ["flags"],
+        ["stories"],
+        ["runs"],
+        ["search", "x"],
+        ["sources"],
+        ["story", "corrections"],
+    ):
         done = run_cli(*command, "--db", str(current))
         assert done.returncode == 0, (command, done.stderr)
     assert _snapshot(current) == before  # no WAL switch, no migration, no -wal file

@@ -11,7 +11,15 @@ from urllib.parse import urlsplit
 
 import click
 
-from crawler.cli.common import common_options, config_option, database_path, fail, load_or_exit
+from crawler.cli.common import (
+    checked_folder,
+    common_options,
+    config_option,
+    database_path,
+    fail,
+    load_or_exit,
+)
+from crawler.cli.render import echo_wrapped, plural
 from crawler.scraping.budgets import DISCOVERY_REQUESTS
 
 
@@ -25,43 +33,76 @@ def human_bytes(size: int) -> str:
     raise AssertionError
 
 
-def plural(count: int, noun: str) -> str:
-    """1 -> "1 flag", 2 -> "2 flags", 2 -> "2 stories"."""
-    if count == 1:
-        return f"{count} {noun}"
-    return f"{count} {noun[:-1]}ies" if noun.endswith("y") else f"{count} {noun}s"
+def existing_file(path: str) -> str:
+    """``path`` when a database is there, else exit 2 with one line (a bad path, like
+    `crawl`'s)."""
+    if not Path(path).is_file():
+        fail(f"no database at {path}: run `newswatch crawl` first, or pass --db")
+    return path
 
 
 @click.command()
 @click.argument("path", default="newswatch.toml", type=click.Path(dir_okay=False))
+@click.option(
+    "--from",
+    "from_urls",
+    multiple=True,
+    metavar="URL",
+    help="A site's front or section page (repeatable): its feeds and sitemaps are "
+    "discovered (as `newswatch discover` does) and written as [[sources]].",
+)
 @click.option(
     "--print-default",
     is_flag=True,
     help="Print the config newswatch uses when no --config is given (shipped in the "
     "package) and write nothing.",
 )
-def init(path: str, print_default: bool) -> None:
+def init(path: str, from_urls: tuple[str, ...], print_default: bool) -> None:
     """Write a commented starter config to PATH (default: newswatch.toml here).
 
-    It holds one example topic, one example source and every [crawl] key with its default.
-    An existing file is never overwritten. Without --config, every command uses the config
+    It holds one example topic, every [crawl] key with its default, and a [[sources]] table
+    for each site given with --from (without --from, a commented example source). An
+    existing file is never overwritten. Without --config, every command uses the config
     shipped with newswatch (real public sources on US-Mexico security cooperation):
-    `newswatch init --print-default` prints it.
+    `newswatch init --print-default` prints it. Exit 1 if a --from site could not be
+    reached (nothing is written).
     """
+    from crawler.config.settings import CrawlSettings
     from crawler.config.starter import default_config_text, write_starter_config
 
     if print_default:
         click.echo(default_config_text(), nl=False)
         return
+    checked_folder(path)
+    if Path(path).exists():
+        fail(f"{path} already exists: not overwriting it (pick another PATH)", 1)
+    sources = None
+    if from_urls:
+        from crawler.listings.site_discovery import describe, discover_site, sources_toml
+
+        reports = []
+        for url in [_check_site_url(url) for url in from_urls]:
+            report = discover_site(url, CrawlSettings(), budget=DISCOVERY_REQUESTS)
+            reports.append(report)
+            for line in describe(report):
+                click.echo(line, err=True)
+        if any(report.error for report in reports):
+            fail("a site could not be reached: nothing written (see above)", 1)
+        sources = sources_toml(reports)
     try:
-        write_starter_config(path)
+        write_starter_config(path, sources)
     except FileExistsError:
         fail(f"{path} already exists: not overwriting it (pick another PATH)", 1)
     except OSError as error:
         fail(f"cannot write {path}: {error.strerror}", 1)
-    click.echo(f"wrote {path}")
-    click.echo("next: put your topic and sources in it (`newswatch discover URL --toml` finds")
-    click.echo(f"a site's feeds), then run: newswatch crawl --config {path} --baseline")
+    click.echo(f"wrote {path}" + (f" with {plural(len(from_urls), 'source')}" if sources else ""))
+    if not sources:
+        click.echo(
+            f"next: add sources (`newswatch discover URL --toml --config {path} >> {path}`),"
+        )
+        click.echo(f"then run: newswatch crawl --config {path} --baseline")
+    else:
+        click.echo(f"next: newswatch crawl --config {path} --baseline")
 
 
 def _check_site_url(url: str) -> str:
@@ -130,7 +171,7 @@ def backup(config_path: str | None, db_path: str | None, target: str, force: boo
     """
     from crawler.store.maintenance import MaintenanceError, backup_database
 
-    source = database_path(load_or_exit(config_path), db_path)
+    source = existing_file(database_path(load_or_exit(config_path), db_path))
     if Path(target).exists() and not force:
         fail(f"{target} already exists: not overwriting it (--force replaces it)", 1)
     if Path(target).resolve() == Path(source).resolve():
@@ -174,7 +215,7 @@ def prune(config_path: str | None, db_path: str | None, older_than: str, article
         seconds = parse_duration(older_than, "--older-than")
     except ConfigError as error:
         fail(str(error))
-    source = database_path(load_or_exit(config_path), db_path)
+    source = existing_file(database_path(load_or_exit(config_path), db_path))
     try:
         result = prune_database(source, seconds, articles=articles)
     except MaintenanceError as error:
@@ -185,8 +226,8 @@ def prune(config_path: str | None, db_path: str | None, older_than: str, article
     ]
     if articles:
         removed = [plural(result.stories, "story"), plural(result.articles, "article"), *removed]
-    click.echo(f"removed {', '.join(removed[:-1])} and {removed[-1]} from before {result.cutoff}")
-    click.echo(f"{human_bytes(result.free_bytes)} now free inside {source} for later crawls")
+    echo_wrapped(f"removed {', '.join(removed[:-1])} and {removed[-1]} from before {result.cutoff}")
+    echo_wrapped(f"{human_bytes(result.free_bytes)} now free inside {source} for later crawls")
 
 
 COMMANDS = (init, discover, backup, prune)

@@ -43,4 +43,16 @@ def common_options(func: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def database_path(config: Config, db_path: str | None) -> str:
-    return db_path or config.database
+    """The database a command uses; exit 2 with one line when its folder does not exist
+    (a typo in --db must neither create folders nor end in a traceback)."""
+    return checked_folder(db_path or config.database)
+
+
+def checked_folder(path: str) -> str:
+    """``path`` itself, once its folder is known to exist (else exit 2, like `crawl`)."""
+    from pathlib import Path
+
+    folder = Path(path).parent
+    if not folder.is_dir():
+        fail(f"{path}: folder {folder} does not exist")
+    return path

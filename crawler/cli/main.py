@@ -9,6 +9,7 @@ import click
 
 from crawler.cli.admin import register as register_admin_commands
 from crawler.cli.common import (
+    checked_folder,
     common_options,
     config_option,
     database_path,
@@ -16,8 +17,10 @@ from crawler.cli.common import (
     fail,
     load_or_exit,
 )
+from crawler.cli.corrections import register as register_correction_commands
 from crawler.cli.read import register as register_read_commands
-from crawler.config.settings import Config, ConfigError
+from crawler.cli.topics import topics as topics_group
+from crawler.config.settings import Config, ConfigError, require_sources
 
 
 def check_redis(config: Config) -> None:
@@ -48,8 +51,9 @@ def cli() -> None:
 
     \b
     Try it offline:  newswatch demo
-    Your own watch:  newswatch init                      (writes newswatch.toml)
-                     newswatch discover URL --toml       (a site's feeds and sitemaps)
+    Your own watch:  newswatch init --from URL           (writes newswatch.toml)
+                     newswatch discover URL --toml       (another site's feeds)
+                     newswatch topics test QUERY URL     (try a topic query)
                      newswatch crawl --config newswatch.toml --baseline
                      newswatch schedule --config newswatch.toml
                      newswatch flags --config newswatch.toml --unacked --ack
@@ -66,6 +70,12 @@ def cli() -> None:
 @click.option(
     "--trigger", type=click.Choice(["manual", "scheduled"]), default="manual", hidden=True
 )
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="List what would be fetched and matched; store nothing, send no webhook (the crawl "
+    "runs on a temporary copy of the database).",
+)
 @click.option("-v", "--verbose", is_flag=True, help="Show Scrapy's log (without tracebacks).")
 @click.option("--debug", is_flag=True, help="Show Scrapy's debug log and every traceback.")
 def crawl(
@@ -74,6 +84,7 @@ def crawl(
     sources: tuple[str, ...],
     baseline: bool,
     trigger: str,
+    dry_run: bool,
     verbose: bool,
     debug: bool,
 ) -> None:
@@ -94,8 +105,13 @@ def crawl(
         select_sources(config, list(sources))
     except ConfigError as error:
         fail(str(error))
-    check_redis(config)
     database = database_path(config, db_path)
+    if dry_run:
+        from crawler.cli.dryrun import dry_run_crawl
+
+        dry_run_crawl(config, database, list(sources), 2 if debug else int(verbose))
+        return
+    check_redis(config)
     try:
         summary = run_crawl(
             config,
@@ -129,10 +145,15 @@ def schedule(config_path: str | None, db_path: str | None) -> None:
     from schedules.runner import run_scheduler
 
     config = load_or_exit(config_path)
+    try:
+        require_sources(config)
+    except ConfigError as error:
+        fail(f"config error: {error}")
     check_redis(config)
+    database = database_path(config, db_path)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     try:
-        run_scheduler(config, config_path, database_path(config, db_path))
+        run_scheduler(config, config_path, database)
     except SchedulerLockHeld as error:
         fail(str(error), 1)
 
@@ -171,7 +192,7 @@ def demo(db_path: str) -> None:
     from crawler.cli.demo import DemoError, run_demo
 
     try:
-        run_demo(db_path)
+        run_demo(checked_folder(db_path))
     except DemoError as error:
         fail(str(error), 1)
 
@@ -180,48 +201,26 @@ def demo(db_path: str) -> None:
 @click.argument("target")
 @click.option("--url", help="The page's URL (for relative links) when TARGET is a file.")
 @click.option("--json", "as_json", is_flag=True, help="Print the Article as JSON.")
-def extract(target: str, url: str | None, as_json: bool) -> None:
-    """Extract one page (a file, a .gz file, or an http(s) URL) and print the article.
+@config_option("TOML config whose [[topics]] are tried on the page (each: matches or not).")
+def extract(target: str, url: str | None, as_json: bool, config_path: str | None) -> None:
+    """Extract one page (a file, a .gz file, or an http(s) URL) and print the article; with
+    --config, whether each of its topics matches, and which words were found.
 
     Exit 1, with one line, when the file cannot be read or holds no article.
     """
     from crawler.cli.render import echo
-    from crawler.extraction.extract import extract_article
+    from crawler.cli.topics import extract_page, verdict
+    from crawler.topics.query import parse_query
 
-    if target.startswith(("http://", "https://")):
-        import urllib.request
-
-        request = urllib.request.Request(target, headers={"User-Agent": "newswatch-extract/0.1"})
-        try:
-            with urllib.request.urlopen(request, timeout=30) as response:
-                body = response.read(5 * 1024 * 1024)
-        except OSError as error:
-            fail(f"cannot fetch {target}: {error}", 1)
-        url = url or target
-    else:
-        try:
-            with open(target, "rb") as handle:
-                body = handle.read()
-        except OSError as error:
-            fail(f"cannot read {target}: {error.strerror}")
-        if target.endswith(".gz"):
-            import gzip
-            import zlib
-
-            try:
-                body = gzip.decompress(body)
-            except (OSError, EOFError, zlib.error):
-                fail(f"cannot read {target}: not gzip data (rename it without .gz?)", 1)
-    from crawler.processing.pages import not_a_page
-
-    problem = not_a_page(body)
-    if problem:
-        fail(f"no article in {target}: {problem[1]}", 1)
-    article = extract_article(body, url)
-    if not article.text.strip():
-        fail(f"no article found in {target}: the page has no article text", 1)
+    config = load_or_exit(config_path) if config_path else None
+    article = extract_page(target, url)
+    topics = config.topics if config else ()
+    verdicts = [verdict(t.name, parse_query(t.query), article) for t in topics]
     if as_json:
-        echo(json.dumps(article.to_dict(), ensure_ascii=False, indent=2))
+        data = article.to_dict()
+        if config:  # the topics the crawl would store the article under
+            data["topics"] = [t.name for t, (ok, _) in zip(topics, verdicts, strict=True) if ok]
+        echo(json.dumps(data, ensure_ascii=False, indent=2))
         return
     echo(f"# {article.title or '(no title)'}")
     meta = [
@@ -234,6 +233,10 @@ def extract(target: str, url: str | None, as_json: bool) -> None:
     for name, value in meta:
         if value:
             echo(f"{name}: {value}")
+    for _, line in verdicts:
+        echo(f"topic {line}")
+    if config and not config.topics:
+        echo("topics: none in the config (every article counts)")
     echo()
     echo(article.text)
     if article.related:
@@ -243,9 +246,35 @@ def extract(target: str, url: str | None, as_json: bool) -> None:
 
 
 def main() -> None:
-    """Console-script entry point."""
-    cli(prog_name="newswatch")
+    """Console-script entry point. A reader that stops early (``newswatch show a6 | head -1``)
+    is a quiet success: click alone would exit 1 on the broken pipe."""
+    import os
+
+    try:
+        try:
+            code = cli.main(prog_name="newswatch", standalone_mode=False)
+            sys.stdout.flush()
+        except click.ClickException as error:
+            error.show()
+            code = error.exit_code
+        except click.Abort:
+            click.echo("Aborted!", err=True)
+            code = 1
+        except SystemExit as stop:
+            # click meets a broken pipe itself (even outside standalone mode): it wraps
+            # stdout so that nothing more is written, and exits 1.
+            if type(sys.stdout).__name__ != "_PacifyFlushWrapper":
+                raise
+            del stop
+            code = 0
+    except BrokenPipeError:
+        # /dev/null behind stdout: the interpreter's last flush must not fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        code = 0
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 register_read_commands(cli)
+cli.add_command(topics_group)
 register_admin_commands(cli)
+register_correction_commands(cli)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import textwrap
 from collections.abc import Sequence
 from typing import Any
 
@@ -18,11 +19,16 @@ from crawler.cli.render import (
     FLAG_COLUMNS,
     Column,
     article_ref,
+    day_time,
     echo,
+    echo_wrapped,
     elapsed,
+    is_terminal,
+    plural,
     print_table,
     secho,
     story_ref,
+    terminal_width,
 )
 from crawler.read.queries import webhook_cell
 from crawler.store.flags import FLAG_KINDS
@@ -68,8 +74,20 @@ def since_option(value: str | None) -> str | None:
     except ValueError:
         fail(
             f"--since: expected an ISO date or datetime (2026-03-01, 2026-03-01T08:00:00Z) "
-            f"or a duration ago (6h, 2d), got {value!r}"
+            f"or a duration ago (6h, 6h ago, 2d), got {value!r}"
         )
+
+
+def check_topic(config_path: str | None, db: Database, topic: str | None) -> None:
+    """Exit 2 naming ``topic`` and the known ones when neither the config nor the database
+    knows it: a typo must not read as "nothing new"."""
+    from crawler.read.queries import stored_topics
+
+    if topic is None:
+        return
+    known = sorted({t.name for t in load_or_exit(config_path).topics} | set(stored_topics(db)))
+    if topic not in known:
+        fail(f"--topic: unknown topic {topic!r}; known topics: {', '.join(known) or 'none'}")
 
 
 def echo_json(value: Any) -> None:
@@ -98,17 +116,19 @@ STORY_COLUMNS = (
     Column("first seen", "first_seen", time=True),
     Column("last seen", "last_seen", time=True),
 )
+# On a terminal the snippet goes under the title (both get the width); piped, its own column.
 SEARCH_COLUMNS = (
     Column("article", lambda r: article_ref(r["article_id"])),
-    Column("story", lambda r: story_ref(r["story_id"])),
+    Column("story", lambda r: story_ref(r["story_id"]), optional=True),
     Column("source"),
-    Column("title", flex=True),
-    Column("snippet", flex=True),
+    Column("title", flex=True, below="snippet"),
+    Column("snippet", flex=True, terminal=False),
     Column("url", flex=True, optional=True),
 )
+# On a narrow terminal "not art" and then "trigger" go; the webhook column stays.
 RUN_COLUMNS = (
     Column("run", "id"),
-    Column("trigger"),
+    Column("trigger", optional=True),
     Column("started", "started_at", time=True),
     Column("took", lambda r: elapsed(r["started_at"], r["finished_at"])),
     Column("status"),
@@ -117,8 +137,8 @@ RUN_COLUMNS = (
     Column("dups", "duplicates"),
     Column("flags"),
     Column("errors"),
-    Column("not art", "not_article"),
-    Column("webhook", webhook_cell, flex=True, optional=True),
+    Column("not art", "not_article", optional=True),
+    Column("webhook", webhook_cell, flex=True),
 )
 SOURCE_COLUMNS = (
     Column("source", "name", flex=True),
@@ -174,6 +194,7 @@ def flags(
 
     since = since_option(since)
     db = open_existing(config_path, db_path, write=ack)
+    check_topic(config_path, db, topic)
     found = query_flags(
         db, run_id=run_id, since=since, kind=kind, topic=topic, unacked=unacked, limit=limit
     )
@@ -227,8 +248,10 @@ def stories(
         if value is not None and value.lower() not in ISO_COUNTRIES:
             fail(f"{option}: unknown country code {value!r} (ISO 3166 alpha-2, e.g. mx)", 2)
     since = since_option(since)
+    db = open_existing(config_path, db_path)
+    check_topic(config_path, db, topic)
     found = list_stories(
-        open_existing(config_path, db_path),
+        db,
         topic=topic,
         since=since,
         limit=limit,
@@ -239,33 +262,27 @@ def stories(
 
 
 def _print_story(story: dict[str, Any]) -> None:
-    """The story's articles, each copy under its original, in 80 columns (URLs unbroken)."""
-    import textwrap
-
-    def short(value: str | None) -> str:  # 2026-03-02T08:00:00+00:00 -> 2026-03-02 08:00
-        return (value or "").replace("T", " ")[:16]
-
-    def wrapped(text: str, indent: str) -> None:
-        for line in textwrap.wrap(text, 80, subsequent_indent=indent) or [""]:
-            echo(line)
-
-    wrapped(f"Story s{story['id']}: {story['title'] or '(untitled)'}", "  ")
-    wrapped(
-        f"first seen {short(story['first_seen'])}, last seen {short(story['last_seen'])}; "
-        f"{story['article_count']} article(s) from {story['outlet_count']} outlet(s), "
-        f"{story['copies'] or 0} of them copies",
-        "  ",
+    echo_wrapped(f"Story s{story['id']}: {story['title'] or '(untitled)'}")
+    echo_wrapped(
+        f"first seen {day_time(story['first_seen'])}, last seen "
+        f"{day_time(story['last_seen'])}; {plural(story['article_count'], 'article')} "
+        f"from {plural(story['outlet_count'], 'outlet')}, {story['copies'] or 0} of them copies"
     )
     for original in story["coverage"]:
         echo()
-        when = short(original["published"] or original["first_seen"])
-        wrapped(
+        when = day_time(original["published"] or original["first_seen"])
+        # Hanging indent: a long title wraps under itself, not under the id.
+        echo_wrapped(
             f"a{original['id']}  {original['source'] or ''}  {when}  {original['title']}",
-            "     ",
+            hanging="    ",
         )
-        echo(f"     {original['url']}")
+        echo(f"    {original['url']}")
         for copy in original["copies"]:
-            wrapped(f"    copy a{copy['id']}  {copy['source'] or ''}  {copy['title']}", "         ")
+            echo_wrapped(
+                f"copy a{copy['id']}  {copy['source'] or ''}  {copy['title']}",
+                indent="    ",
+                hanging="     ",
+            )
             echo(f"         {copy['url']}")
 
 
@@ -277,7 +294,7 @@ _TEXT_SOURCES = {
 
 
 def _print_article(article: dict[str, Any]) -> None:
-    echo(f"# {article['title'] or '(untitled)'}")
+    echo_wrapped(f"# {article['title'] or '(untitled)'}")
     story = (
         f"s{article['story_id']} {article['story_title'] or ''}".strip()
         if article["story_id"]
@@ -302,20 +319,38 @@ def _print_article(article: dict[str, Any]) -> None:
         ("updated", article["updated_at"]),
     ]
     for name, value in meta:
-        if value:
-            echo(f"{name}: {value}")
+        if value and name == "url":
+            echo(f"{name}: {value}")  # never broken: it is copied as it is
+        elif value:
+            echo_wrapped(f"{name}: {value}")
     echo()
-    echo(article["text"] or "")
+    for paragraph in (article["text"] or "").split("\n"):
+        echo_wrapped(paragraph, hanging="")
     if article["related"]:
         echo("\nRelated:")
         for link in article["related"]:
-            echo(f"- {link['title'] or ''} <{link['url']}>")
+            echo_wrapped(f"- {link['title'] or ''} <{link['url']}>")
     if article["diff"]:
         echo(f"\nChanges since the previous version ({len(article['versions'])} versions):")
         colours = {"+": "green", "-": "red", "@": "cyan"}
         for line in article["diff"].splitlines():
             fg = None if line.startswith(("+++", "---")) else colours.get(line[:1])
-            secho(line, fg=fg)
+            # A long line wraps under its own marker, so each piece still reads as + or -.
+            marker = line[:1] if line[:1] in "+- " and not line.startswith(("+++", "---")) else ""
+            pieces = [line[len(marker) :]]
+            if is_terminal():
+                width = terminal_width() - 1
+                pieces = textwrap.wrap(pieces[0], width=width, break_long_words=False) or [""]
+            for piece in pieces:
+                secho(marker + piece, fg=fg)
+
+
+def _merged_note(db: Database, kind: str, number: int) -> str:
+    """Where a story merged by `newswatch story merge` went, for the message that it is gone."""
+    from crawler.store.corrections import merged_into
+
+    target = merged_into(db, number) if kind == "story" else None
+    return f": it was merged into s{target}" if target is not None else ""
 
 
 @click.command()
@@ -334,7 +369,7 @@ def show(config_path: str | None, db_path: str | None, item_id: str, as_json: bo
     db = open_existing(config_path, db_path)
     found = story_detail(db, number) if kind == "story" else article_detail(db, number)
     if found is None:
-        fail(f"no {kind} with id {number}", 1)
+        fail(f"no {kind} with id {number}{_merged_note(db, kind, number)}", 1)
         return
     coverage = None
     if kind == "story":
@@ -370,10 +405,18 @@ def show(config_path: str | None, db_path: str | None, item_id: str, as_json: bo
 def search(
     config_path: str | None, db_path: str | None, query: str, as_json: bool, limit: int
 ) -> None:
-    """Full-text search of article titles and text (FTS5 syntax: words, "phrases", pre*, OR)."""
+    """Full-text search of article titles and text, in the topic query language: words,
+    "phrases", prefix*, AND, OR, NOT (or a leading -), parentheses. Exit 2 naming the
+    position when the query does not parse."""
     from crawler.read.queries import search as run_search
+    from crawler.topics.query import QueryError
 
-    result = run_search(open_existing(config_path, db_path), query, limit=limit)
+    db = open_existing(config_path, db_path)
+    try:
+        result = run_search(db, query, limit=limit)
+    except QueryError as error:
+        where = f" at column {error.column}" if error.column else ""
+        fail(f"bad query{where}: {error}")
     if result.note:
         click.echo(f"note: {result.note}", err=True)
     print_found(
@@ -399,9 +442,9 @@ def feed(
     from crawler.read.atom import build_feed
     from crawler.read.queries import flags_with_content
 
-    found = flags_with_content(
-        open_existing(config_path, db_path), topic=topic, kind=kind, limit=limit
-    )
+    db = open_existing(config_path, db_path)
+    check_topic(config_path, db, topic)
+    found = flags_with_content(db, topic=topic, kind=kind, limit=limit)
     click.echo(build_feed(found, topic=topic, kind=kind), nl=False)  # bytes, stripped XML
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import shutil
 import sys
+import textwrap
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -57,6 +58,8 @@ class Column:
     flex: bool = False
     time: bool = False
     optional: bool = False  # left out on a narrow terminal (the URL: `show aN` has it)
+    below: str | None = None  # on a terminal, this field on a second line of the cell
+    terminal: bool = True  # False: piped only (a terminal shows it ``below`` another)
 
     def cell_of(self, record: dict[str, Any]) -> Any:
         if callable(self.field):
@@ -85,6 +88,24 @@ def short_time(value: str | None) -> str:
     if moment.tzinfo is not None:
         moment = moment.astimezone(UTC)
     return moment.strftime("%m-%d %H:%M")
+
+
+def plural(count: int, noun: str) -> str:
+    """1 -> "1 flag", 2 -> "2 flags", 2 -> "2 stories"."""
+    if count == 1:
+        return f"{count} {noun}"
+    return f"{count} {noun[:-1]}ies" if noun.endswith("y") else f"{count} {noun}s"
+
+
+def day_time(value: str | None) -> str:
+    """ "2026-11-30T14:05:09+01:00" -> "2026-11-30 13:05" (UTC, to the minute)."""
+    short = short_time(value)
+    if not value or short == value:
+        return value or ""
+    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%d %H:%M")
 
 
 def elapsed(start: str | None, end: str | None) -> str:
@@ -118,26 +139,29 @@ def column_widths(
 ) -> dict[int, int]:
     """Column index -> width for the columns that fit in ``total`` characters.
 
-    Fixed columns are as wide as their longest value; flex columns share what is left (two
-    spaces between columns) in proportion to their longest value, at least eight characters
-    each; optional columns are left out (last first) while flex ones would get less than
-    thirty each.
+    Fixed columns are as wide as their longest value or their name (a header is never cut);
+    flex columns share what is left (two spaces between columns) in proportion to their
+    longest value, at least eight characters each; optional columns are left out (last
+    first) while flex ones would get less than thirty each, or fixed ones would not fit.
     """
-    natural = [max([len(c.name)] + [len(row[i]) for row in cells]) for i, c in enumerate(cols)]
+    natural = [
+        max([len(c.name)] + [max(map(len, row[i].split("\n"))) for row in cells])
+        for i, c in enumerate(cols)
+    ]
     keep = list(range(len(cols)))
     while True:
         flex = [i for i in keep if cols[i].flex]
         fixed = sum(natural[i] for i in keep if not cols[i].flex)
         room = total - fixed - _GAP * (len(keep) - 1)
         optional = [i for i in keep if cols[i].optional]
-        if optional and flex and room < _MIN_FLEX * len(flex):
+        if optional and room < _MIN_FLEX * len(flex):
             keep.remove(optional[-1])
             continue
         widths = {i: natural[i] for i in keep}
         wanted = sum(natural[i] for i in flex)
         if flex and wanted > room:
             for i in flex:
-                widths[i] = max(8, room * natural[i] // wanted)
+                widths[i] = max(8, len(cols[i].name), room * natural[i] // wanted)
         return widths
 
 
@@ -166,14 +190,19 @@ def print_table(
     from rich.markup import escape
     from rich.table import Table
 
+    shown = [c for c in cols if c.terminal]
     cells = [
-        [short_time(v) if c.time else one_line(v) for c, v in zip(cols, row, strict=True)]
-        for row in rows
+        [
+            (short_time(c.cell_of(record)) if c.time else one_line(c.cell_of(record)))
+            + (f"\n{one_line(record.get(c.below))}" if c.below else "")
+            for c in shown
+        ]
+        for record in records
     ]
-    widths = column_widths(cols, cells, terminal_width())
+    widths = column_widths(shown, cells, terminal_width())
     table = Table(title=title, box=None, pad_edge=False, header_style="bold")
     for i, width in widths.items():
-        table.add_column(cols[i].name, no_wrap=True, overflow="ellipsis", width=width)
+        table.add_column(shown[i].name, no_wrap=True, overflow="ellipsis", width=width)
     for row_cells in cells:
         table.add_row(*(escape(row_cells[i]) for i in widths))
     Console(width=terminal_width(), highlight=False).print(table)
@@ -182,8 +211,10 @@ def print_table(
 def print_run_summary(summary: RunSummary) -> None:
     """The end-of-crawl summary: pages, articles, duplicates, flags, errors."""
     stats = summary.stats()
+    echo(
+        f"run {summary.run_id}: {summary.status}, flags {stats['flags']}, errors {stats['errors']}"
+    )
     parts = [
-        f"run {summary.run_id}: {summary.status}",
         f"pages fetched {stats['pages_fetched']}",
         f"articles new {stats['articles_new']}",
         f"updated {stats['articles_updated']}",
@@ -191,11 +222,10 @@ def print_run_summary(summary: RunSummary) -> None:
         f"duplicates {stats['duplicates']}",
         f"off-topic {stats['off_topic']}" + _not_extracted(stats["counts"]),
         *_known_off_topic(stats["counts"]),
-        f"flags {stats['flags']}",
-        f"errors {stats['errors']}",
         f"not articles {stats.get('not_article', 0)}",
     ]
-    echo(", ".join(parts))
+    # Packed into lines that fit the terminal (80 columns piped), not one long line.
+    echo_wrapped(", ".join(parts), indent="  ", hanging="")
     if summary.interrupted_before:
         ids = ", ".join(str(i) for i in summary.interrupted_before)
         echo(f"(marked earlier run(s) {ids} as interrupted)")
@@ -209,6 +239,25 @@ def print_run_summary(summary: RunSummary) -> None:
         line = f"webhook: {delivery.sent} flag(s) sent, {delivery.pending} pending"
         lines.append(line + (f" ({delivery.error})" if delivery.error else ""))
     for line in [*lines, *details]:  # the digest first, "details: newswatch runs N" last
+        echo_wrapped(line)
+
+
+def echo_wrapped(text: str, indent: str = "", hanging: str = "  ") -> None:
+    """``text`` wrapped to the terminal's width, later lines indented by ``hanging``; a URL
+    is never broken (a line holding only one may be longer). Piped, one line as it is: a
+    file or a script gets whole lines."""
+    if not text.strip() or not is_terminal():
+        echo(indent + text)
+        return
+    width = terminal_width()
+    for line in textwrap.wrap(
+        text,
+        width=width,
+        initial_indent=indent,
+        subsequent_indent=indent + hanging,
+        break_long_words=False,
+        break_on_hyphens=False,
+    ):
         echo(line)
 
 

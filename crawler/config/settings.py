@@ -403,9 +403,9 @@ def parse_config(data: dict[str, Any], path: str | None = None) -> Config:
     lease = parse_duration(distributed.get("lease", "60s"), "distributed.lease")
     notify = _expect(data.get("notify", {}), dict, "notify", "a [notify] table")
     webhook, webhook_format, webhook_deadline = _notify(notify)
+    # No [[sources]] is a valid config (a fresh `newswatch init`, read commands); what
+    # crawls refuses it: require_sources().
     sources = _sources(data.get("sources", []))
-    if not sources:
-        raise ConfigError("sources", "no [[sources]] configured")
     return Config(
         database,
         crawl,
@@ -418,6 +418,17 @@ def parse_config(data: dict[str, Any], path: str | None = None) -> Config:
         webhook_format,
         webhook_deadline,
     )
+
+
+def require_sources(config: Config) -> None:
+    """ConfigError unless the config has a source to crawl."""
+    if not config.sources:
+        path = config.path or "newswatch.toml"
+        raise ConfigError(
+            "sources",
+            "no [[sources]] configured: add one, e.g. "
+            f"`newswatch discover URL --toml --config {path} >> {path}`",
+        )
 
 
 def load_config(path: str | os.PathLike[str] | None = None) -> Config:

@@ -42,10 +42,24 @@ def crawl_settings_lines() -> list[str]:
     return lines
 
 
-def starter_config(config_name: str = "newswatch.toml") -> str:
-    """The text of a commented starter config (``config_name`` is used in its comments)."""
+# Without discovered sources, the example stays commented out: a fresh config must not
+# fail on its own (an example.org feed would make every run partial).
+EXAMPLE_SOURCE = """\
+# [[sources]]
+# name = "example"                                # letters, digits, '-', '_', '.'
+# feeds = ["https://www.example.org/rss.xml"]     # RSS or Atom feeds
+# sitemaps = []                                   # sitemaps, sitemap indexes, Google News sitemaps
+# pages = []                                      # section pages: links followed max_depth hops
+# allowed_domains = []                            # default: the hosts of the URLs above
+# every = "30m"                                   # how often `newswatch schedule` crawls it"""
+
+
+def starter_config(config_name: str = "newswatch.toml", sources: str | None = None) -> str:
+    """The text of a commented starter config (``config_name`` is used in its comments);
+    ``sources``: ready [[sources]] blocks (from discovery), else a commented example."""
     template = resources.files("crawler").joinpath("data/starter_config.toml").read_text("utf-8")
     text = template.replace("@CRAWL_SETTINGS@", "\n".join(crawl_settings_lines()))
+    text = text.replace("@SOURCES@", (sources or EXAMPLE_SOURCE).strip())
     return text.replace("@CONFIG@", config_name)
 
 
@@ -54,11 +68,11 @@ def default_config_text() -> str:
     return resources.files("crawler").joinpath("default_config.toml").read_text("utf-8")
 
 
-def write_starter_config(path: str | os.PathLike[str]) -> Path:
-    """Write the starter config to ``path``; FileExistsError if anything is there already
-    (never overwrites: exclusive create)."""
+def write_starter_config(path: str | os.PathLike[str], sources: str | None = None) -> Path:
+    """Write the starter config to ``path`` (with ``sources`` blocks, if any);
+    FileExistsError if anything is there already (never overwrites: exclusive create)."""
     target = Path(path)
-    text = starter_config(target.name)
+    text = starter_config(target.name, sources)
     with open(target, "x", encoding="utf-8") as handle:
         handle.write(text)
     return target

@@ -10,7 +10,7 @@ import re
 from datetime import UTC, date, datetime, timedelta
 from email.utils import parsedate_to_datetime
 
-_RELATIVE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd])\s*$")
+_RELATIVE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd])(?:\s+ago)?\s*$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
@@ -73,7 +73,8 @@ def iso_utc(moment: datetime) -> str:
 
 
 def parse_since(value: str, now: datetime | None = None) -> str:
-    """An ISO date/datetime (or a relative "6h", "2d": that long ago) as ISO 8601 UTC.
+    """An ISO date/datetime (or a relative "6h", "2d", "6h ago": that long ago) as ISO 8601
+    UTC.
 
     Naive datetimes are taken as UTC, like every time in the database. Raises ValueError.
     """

@@ -15,9 +15,10 @@ from sqlite_utils import Database
 
 from crawler.config.settings import Config
 from crawler.read.coverage_text import attach_coverage
-from crawler.read.search import SearchResult, plan_search, quote_words
+from crawler.read.search import SearchResult, plan_search
 from crawler.store.flags import query_flags
 from crawler.store.storage import utcnow, write_transaction
+from crawler.topics.query import fts5_match, parse_query
 
 
 def with_limit(sql: str, params: list[Any], limit: int | None) -> str:
@@ -41,13 +42,30 @@ def _json_list(value: str | None) -> list[Any]:
 
 
 def format_seconds(seconds: float | None) -> str:
-    """90 -> "90s", 1800 -> "30m", 7200 -> "2h": the config's duration style."""
+    """90 -> "90s", 1800 -> "30m", 7200 -> "2h": the config's duration style for a whole
+    number of its unit; any other interval (an adapted one) to the second in at most two
+    units: 67.5 -> "1m 8s", 4000 -> "1h 7m"."""
     if seconds is None:
         return ""
     for unit, size, below in (("s", 1, 120), ("m", 60, 7200), ("h", 3600, 172800)):
         if seconds < below:
-            return f"{round(seconds / size, 1):g}{unit}"
-    return f"{round(seconds / 86400, 1):g}d"
+            if seconds % size == 0:
+                return f"{seconds / size:g}{unit}"
+            break
+    else:
+        if seconds % 86400 == 0:
+            return f"{seconds / 86400:g}d"
+    whole = round(seconds)
+    units = (("d", 86400), ("h", 3600), ("m", 60), ("s", 1))
+    lead = next(i for i, (_, size) in enumerate(units) if whole >= size or size == 1)
+    unit, size = units[lead]
+    text = f"{whole // size}{unit}"
+    if lead + 1 < len(units):
+        next_unit, next_size = units[lead + 1]
+        rest = round((whole % size) / next_size)  # whole % size < size: at most one unit
+        if rest:
+            text += f" {rest}{next_unit}"
+    return text
 
 
 # -- flags ------------------------------------------------------------------------------------
@@ -65,6 +83,17 @@ def ack_flags(db: Database, flag_ids: list[int]) -> str:
                 [now, *chunk],
             )
     return now
+
+
+def stored_topics(db: Database) -> list[str]:
+    """The topic names articles in the database were matched under, sorted."""
+    return [
+        row[0]
+        for row in db.execute(
+            "SELECT DISTINCT j.value FROM articles a, json_each(a.topics) j "
+            "WHERE a.topics IS NOT NULL AND json_valid(a.topics) ORDER BY 1"
+        ).fetchall()
+    ]
 
 
 def flags_with_content(
@@ -212,6 +241,8 @@ def article_detail(db: Database, article_id: int) -> dict[str, Any] | None:
         "FROM article_versions WHERE article_id = ? ORDER BY captured_at, id",
         [article_id],
     )
+    for number, version in enumerate(versions, 1):
+        version["number"] = number  # this article's own count: version 1, 2, …
     article["versions"] = [
         {k: v for k, v in version.items() if k != "text"} for version in versions
     ]
@@ -223,7 +254,11 @@ def article_detail(db: Database, article_id: int) -> dict[str, Any] | None:
 
 
 def text_diff(previous: dict[str, Any], current: dict[str, Any]) -> str:
-    """A unified diff of two versions (title line, then text), labelled with capture times."""
+    """A unified diff of two versions (title line, then text), labelled with the article's
+    own version numbers ("version 1 → version 2", not the table's global ids) and times."""
+
+    def label(version: dict[str, Any]) -> Any:
+        return version.get("number", version["id"])
 
     def lines(version: dict[str, Any]) -> list[str]:
         return [f"# {version['title'] or ''}", "", *(version["text"] or "").splitlines()]
@@ -233,8 +268,8 @@ def text_diff(previous: dict[str, Any], current: dict[str, Any]) -> str:
             lines(previous),
             lines(current),
             lineterm="",
-            fromfile=f"version {previous['id']} ({previous['captured_at']})",
-            tofile=f"version {current['id']} ({current['captured_at']})",
+            fromfile=f"version {label(previous)} ({previous['captured_at']})",
+            tofile=f"version {label(current)} ({current['captured_at']})",
         )
     )
 
@@ -252,9 +287,11 @@ def search_articles(db: Database, query: str, *, limit: int | None = 20) -> list
 def search(db: Database, query: str, *, limit: int | None = 20) -> SearchResult:
     """Full-text search with bounded cost, saying how the query was searched.
 
-    ``query`` is an FTS5 query (words, "phrases", prefix*, AND/OR/NOT). Past the bounds of
-    crawler/read/search.py it is searched in a cheaper form; if FTS5 rejects it, each word
-    is searched as a quoted phrase instead. Either way the result's note says so.
+    ``query`` is in the topic query language (crawler/topics/query.py: words, "phrases",
+    prefix*, AND, OR, NOT or a leading -, parentheses), translated to FTS5; a query that
+    does not parse raises :class:`~crawler.topics.query.QueryError` (with its column), never
+    a silent fallback. Past the bounds of crawler/read/search.py it is searched in a cheaper
+    form, and the result's note says so.
     """
     sql = (
         "SELECT a.id AS article_id, a.url, a.title, a.story_id, a.source, a.published, "
@@ -268,21 +305,11 @@ def search(db: Database, query: str, *, limit: int | None = 20) -> SearchResult:
     sql = with_limit(sql, params, limit)
     if not query.strip():
         return SearchResult([])
-    plan = plan_search(db, query)
-    note = plan.note
-    try:
-        rows = _rows(db, sql, [plan.match, *params])
-    except sqlite3.OperationalError as error:
-        # Syntax errors, unknown column filters ("foo:bar"), stray quotes or parentheses.
-        fallback = quote_words(plan.match)
-        if not fallback:
-            return SearchResult([], f"FTS5 could not parse the query ({error}); nothing to search")
-        note = f"FTS5 could not parse the query ({error}); searched its words as phrases: "
-        note += fallback if len(fallback) < 200 else fallback[:200] + "…"
-        rows = _rows(db, sql, [fallback, *params])
+    plan = plan_search(db, fts5_match(parse_query(query)))
+    rows = _rows(db, sql, [plan.match, *params])
     for row in rows:
         row["rank"] = round(row["rank"], 6)
-    return SearchResult(rows, note)
+    return SearchResult(rows, plan.note)
 
 
 # -- runs and sources -------------------------------------------------------------------------
@@ -426,3 +453,35 @@ def source_health(db: Database, config: Config) -> list[dict[str, Any]]:
             }
         )
     return report
+
+
+# -- a dry run --------------------------------------------------------------------------------
+
+
+def run_outcomes(db: Database, run_id: int) -> list[dict[str, Any]]:
+    """Each URL run ``run_id`` fetched, with what became of it: ``outcome`` is "new",
+    "new copy", "updated", "unchanged" for an article, the kind of its failure ("refused",
+    "not-article", …), or the fetch's kind (feed, sitemap, off-topic, …); ``topics`` those
+    the article matched."""
+    rows = _rows(
+        db,
+        "SELECT f.url, f.kind, f.error, a.id AS article_id, a.title, a.topics, a.duplicate_of, "
+        "a.first_seen >= r.started_at AS is_new, a.updated_at >= r.started_at AS is_updated "
+        "FROM fetches f JOIN runs r ON r.id = f.run_id "
+        "LEFT JOIN articles a ON a.id = f.article_id WHERE f.run_id = ? ORDER BY f.url",
+        [run_id],
+    )
+    for row in rows:
+        if row["error"]:  # "not_article: listing …", "refused: …", "http_status: …"
+            outcome = row["error"].partition(":")[0].replace("_", "-")
+        elif row["article_id"] is None:
+            outcome = (row["kind"] or "page").replace("_", "-")
+        elif row["is_new"]:
+            outcome = "new copy" if row["duplicate_of"] else "new"
+        else:
+            outcome = "updated" if row["is_updated"] else "unchanged"
+        row["outcome"] = outcome
+        row["topics"] = _json_list(row["topics"])
+        for key in ("is_new", "is_updated", "kind"):
+            row.pop(key)
+    return rows

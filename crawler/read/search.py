@@ -19,7 +19,7 @@ MAX_PREFIXES = 8  # prefix* terms in one query
 MAX_EXPANSIONS = 2_000  # indexed terms all the prefixes of a query may stand for together
 MIN_PREFIX_CHARS = 2
 
-_TOKEN = re.compile(r'"(?:[^"]|"")*"|[()]|[^\s()"]+')
+_TOKEN = re.compile(r'"(?:[^"]|"")*"\*?|[()]|[^\s()"]+')
 _OPERATORS = {"AND", "OR", "NOT"}
 
 

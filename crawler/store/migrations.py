@@ -307,6 +307,36 @@ END"""
     )
 
 
+@migrations(name="m030_story_corrections")
+def m030_story_corrections(db: Database) -> None:
+    # Corrections a user made to story grouping (`newswatch story split/merge`, written by
+    # crawler/store/corrections.py). split: `article_id` (with its copies) left `story_id` for
+    # the new story `other_story_id`; merge: `other_story_id` was merged into `story_id`. No
+    # foreign keys: `prune --articles` may remove what a correction names, the record stays.
+    db.execute(
+        """CREATE TABLE story_corrections (
+            id INTEGER PRIMARY KEY,
+            kind TEXT NOT NULL CHECK (kind IN ('split', 'merge')),
+            article_id INTEGER,
+            story_id INTEGER NOT NULL,
+            other_story_id INTEGER NOT NULL,
+            created_at TEXT NOT NULL,
+            note TEXT
+        )"""
+    )
+    # Who was on each side when the correction was made: the labelled pairs a fit reads
+    # (side 0 against side 1: split = different events, merge = one event). One row per
+    # article, not per pair: merging two stories of n articles each stores 2n rows.
+    db.execute(
+        """CREATE TABLE story_correction_members (
+            correction_id INTEGER NOT NULL REFERENCES story_corrections(id),
+            article_id INTEGER NOT NULL,
+            side INTEGER NOT NULL CHECK (side IN (0, 1)),
+            PRIMARY KEY (correction_id, article_id)
+        ) WITHOUT ROWID"""
+    )
+
+
 @migrations(name="m040_story_desk")
 def m040_story_desk(db: Database) -> None:
     # The story desk: who covered a story (outlet, country), who reprinted a wire, what the

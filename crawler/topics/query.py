@@ -31,6 +31,8 @@ from functools import cache
 __all__ = [
     "Query",
     "QueryError",
+    "fts5_match",
+    "matched_terms",
     "matching_topics",
     "parse_query",
     "tokenize_text",
@@ -422,3 +424,79 @@ def topics_key(topics: Sequence[tuple[str, str]]) -> str | None:
         return None
     text = "\n".join(f"{name}\t{query}" for name, query in sorted(topics))
     return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
+
+
+# -- what matched, and the same query for SQLite's FTS5 ---------------------------------------
+
+
+def _leaves(node: _Node, negated: bool = False) -> list[tuple[_Word | _Prefix | _Phrase, bool]]:
+    """Every term of the tree with whether it stands under a NOT."""
+    if isinstance(node, _Not):
+        return _leaves(node.child, not negated)
+    if isinstance(node, _And | _Or):
+        return [leaf for child in node.children for leaf in _leaves(child, negated)]
+    return [(node, negated)]
+
+
+def _term_text(node: _Word | _Prefix | _Phrase) -> str:
+    if isinstance(node, _Word):
+        return node.token
+    if isinstance(node, _Prefix):
+        return f"{node.prefix}*"
+    return '"' + " ".join(node.tokens) + ("*" if node.last_is_prefix else "") + '"'
+
+
+def matched_terms(query: Query, title: str, text: str) -> list[str]:
+    """The query's terms found in the page (title + text), in query order, as normalised
+    words; a prefix names the words it matched (``cartel* (carteles, cartels)``); a term
+    under NOT that was found is marked ``NOT …``. Empty when none was found."""
+    doc = _Document(tokenize_text(f"{title}\n{text}"))
+    found: list[str] = []
+    for leaf, negated in _leaves(query.root):
+        if not leaf.evaluate(doc):
+            continue
+        shown = _term_text(leaf)
+        if isinstance(leaf, _Prefix):
+            words = sorted(t for t in doc.token_set if t.startswith(leaf.prefix))
+            shown += f" ({', '.join(words[:5])}{', …' if len(words) > 5 else ''})"
+        shown = f"NOT {shown}" if negated else shown
+        if shown not in found:
+            found.append(shown)
+    return found
+
+
+def _fts_term(node: _Word | _Prefix | _Phrase) -> str:
+    # Normalised tokens are letters and digits only: quoting cannot be broken out of.
+    if isinstance(node, _Word):
+        return f'"{node.token}"'
+    if isinstance(node, _Prefix):
+        return f'"{node.prefix}"*'
+    return '"' + " ".join(node.tokens) + '"' + ("*" if node.last_is_prefix else "")
+
+
+def fts5_match(query: Query) -> str:
+    """The query as an FTS5 MATCH expression with the same meaning (the index folds case and
+    accents as the topic matcher does). FTS5's NOT subtracts from something: a query (or an
+    OR branch) made only of NOT terms raises :class:`QueryError`."""
+    return _fts(query.root)
+
+
+def _fts(node: _Node) -> str:
+    if isinstance(node, _Word | _Prefix | _Phrase):
+        return _fts_term(node)
+    if isinstance(node, _Or):
+        return "(" + " OR ".join(_fts(child) for child in node.children) + ")"
+    children = node.children if isinstance(node, _And) else (node,)
+    positive = [c for c in children if not isinstance(c, _Not)]
+    negative = [c.child for c in children if isinstance(c, _Not)]
+    if not positive:
+        raise QueryError(
+            "NOT needs something to leave out from: a search matches terms, e.g. "
+            "'mexico NOT fentanyl' or 'mexico -fentanyl'",
+            1,
+        )
+    text = " AND ".join(_fts(child) for child in positive)
+    text = f"({text})" if len(positive) > 1 else text
+    for child in negative:
+        text += f" NOT {_fts(child)}"
+    return f"({text})" if negative else text
