@@ -127,7 +127,12 @@ class Scheduler:
         self.children: dict[str, subprocess.Popen[bytes]] = {}
         self.lock = threading.Lock()
         self.scheduler = BlockingScheduler(
-            executors={"default": ThreadPoolExecutor(max_parallel)},
+            # The briefs have their own thread: crawls holding every default thread for an
+            # hour must not hold a brief back.
+            executors={
+                "default": ThreadPoolExecutor(max_parallel),
+                "digests": ThreadPoolExecutor(1),
+            },
             job_defaults={
                 "coalesce": True,
                 "max_instances": 1,
@@ -171,6 +176,24 @@ class Scheduler:
                 replace_existing=True,
             )
             save_poll_state(self.db, source.name, state, next_run)
+
+    def schedule_digests(self) -> None:
+        """The briefs ([[notify.digest]]): a tick now (what came due while the scheduler was
+        down goes out once) and then twice a period, every 30 s at most (schedules/digests.py)."""
+        if not self.config.digests:
+            return
+        from schedules.digests import digest_tick, tick_seconds
+
+        self.scheduler.add_job(
+            digest_tick,
+            IntervalTrigger(seconds=tick_seconds(self.config), timezone=UTC),
+            args=[self.config, self.database],
+            id="newswatch-digests",
+            executor="digests",
+            name="send the briefs",
+            next_run_time=datetime.now(UTC),
+            replace_existing=True,
+        )
 
     def run_source(self, name: str) -> None:
         """One scheduled crawl of a source in a child process, then adapt its interval."""
@@ -341,6 +364,7 @@ class Scheduler:
             self.db.close()
             return
         self.schedule_all()
+        self.schedule_digests()
         logger.info(
             "scheduler started with %d sources (pid %d)", len(self.config.sources), os.getpid()
         )

@@ -146,11 +146,12 @@ WHOLE_MODULES = frozenset(
         "test_story_corrections.py",
         "test_story_links.py",
         "test_story_order.py",
+        "test_story_page.py",
     }
 )
 SHARED_FIXTURES = frozenset(
     {"monitored_web", "redis_server", "hostile", "gzip_bomb", "budget_crawl", "extracted"}
-    | {"web", "reports", "on_topic"}
+    | {"web", "reports", "on_topic", "browse"}
     | {"split_crawl", "sample_corrected"}
 )
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import shutil
 import socket
 import subprocess
 import sys
@@ -17,6 +16,7 @@ from click.testing import CliRunner
 
 from crawler.cli.main import cli
 from crawler.read.browse import database_name, load_metadata
+from tests.browser import chromium as browser_chromium
 from tests.test_reading import make_sample_db
 
 
@@ -86,12 +86,6 @@ def test_browse_without_datasette_exits_2(sample_db: Path, monkeypatch: pytest.M
     assert "pip install 'newswatch[browse]'" in result.output
 
 
-def _chromium() -> str | None:
-    if Path("/usr/bin/chromium").exists():
-        return "/usr/bin/chromium"
-    return shutil.which("chromium")
-
-
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -100,9 +94,7 @@ def _free_port() -> int:
 
 @pytest.mark.e2e
 def test_browse_screenshot(sample_db: Path, tmp_path: Path) -> None:
-    chromium = _chromium()
-    if chromium is None:
-        pytest.skip("chromium not installed")
+    chromium = browser_chromium()  # under CI a missing Chromium fails the test
     pytest.importorskip("datasette")
     port = _free_port()
     url = f"http://127.0.0.1:{port}/watch/new_flags"

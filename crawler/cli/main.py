@@ -18,6 +18,7 @@ from crawler.cli.common import (
     load_or_exit,
 )
 from crawler.cli.corrections import register as register_correction_commands
+from crawler.cli.digest import register as register_digest_command
 from crawler.cli.read import register as register_read_commands
 from crawler.cli.topics import topics as topics_group
 from crawler.config.settings import Config, ConfigError, require_sources
@@ -278,3 +279,4 @@ register_read_commands(cli)
 cli.add_command(topics_group)
 register_admin_commands(cli)
 register_correction_commands(cli)
+register_digest_command(cli)

@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from crawler.config.codes import ISO_COUNTRIES, ISO_LANGUAGES
+from crawler.config.digest import DigestConfigError, DigestSpec, parse_base_url, parse_digests
 from crawler.topics.query import QueryError, parse_query
 
 DEFAULT_DATABASE = "newswatch.db"
@@ -122,6 +123,10 @@ class Config:
     # [notify]: the payload shape ("json" or "slack") and the total deadline of one POST.
     webhook_format: str = "json"
     webhook_deadline_seconds: float = 10.0
+    # [[notify.digest]]: the briefs to send (crawler/config/digest.py); [notify] base_url:
+    # where `newswatch browse` is reached, for the story links in a brief.
+    digests: tuple[DigestSpec, ...] = ()
+    base_url: str | None = None
 
     def source(self, name: str) -> Source:
         for source in self.sources:
@@ -366,7 +371,7 @@ MAX_WEBHOOK_DEADLINE = 120.0
 
 def _notify(table: dict[str, Any]) -> tuple[str | None, str, float]:
     """[notify]: (webhook URL, payload format, total deadline of one POST in seconds)."""
-    _check_keys(table, {"webhook", "format", "deadline"}, "notify")
+    _check_keys(table, {"webhook", "format", "deadline", "digest", "base_url"}, "notify")
     webhook = table.get("webhook")
     if webhook is not None:
         webhook = _check_url(webhook, "notify.webhook")
@@ -406,10 +411,18 @@ def parse_config(data: dict[str, Any], path: str | None = None) -> Config:
     # No [[sources]] is a valid config (a fresh `newswatch init`, read commands); what
     # crawls refuses it: require_sources().
     sources = _sources(data.get("sources", []))
+    topics = _topics(data.get("topics", []))
+    try:
+        digests = parse_digests(
+            notify.get("digest", []), tuple(t.name for t in topics), parse_duration
+        )
+        base_url = parse_base_url(notify.get("base_url"))
+    except DigestConfigError as error:
+        raise ConfigError(error.key, error.problem) from None
     return Config(
         database,
         crawl,
-        _topics(data.get("topics", [])),
+        topics,
         sources,
         redis_url,
         webhook,
@@ -417,6 +430,8 @@ def parse_config(data: dict[str, Any], path: str | None = None) -> Config:
         lease,
         webhook_format,
         webhook_deadline,
+        digests,
+        base_url,
     )
 
 

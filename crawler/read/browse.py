@@ -44,8 +44,17 @@ def make_datasette(path: str | Path) -> Datasette:
         from datasette.app import Datasette
     except ImportError as error:
         raise BrowseUnavailable(f"Datasette is not installed: {INSTALL_HINT}") from error
+    from datasette.plugins import pm
+
+    from crawler.read import story_page
+
+    if not pm.is_registered(story_page):  # the story pages (crawler/read/story_page.py)
+        pm.register(story_page, name="newswatch_story_page")
+    templates = resources.files("crawler").joinpath("templates")
     # Mutable (not immutable) so a crawl can keep writing while someone browses.
-    return Datasette([str(path)], metadata=load_metadata(database_name(path)))
+    return Datasette(
+        [str(path)], metadata=load_metadata(database_name(path)), template_dir=str(templates)
+    )
 
 
 def serve(path: str | Path, *, host: str = "127.0.0.1", port: int = 8001) -> None:

@@ -402,3 +402,42 @@ def m040_story_desk(db: Database) -> None:
         LEFT JOIN article_versions v ON v.id = f.version_id
         WHERE a.story_id IS NOT NULL"""
     )
+
+
+@migrations(name="m050_digests")
+def m050_digests(db: Database) -> None:
+    # The morning brief (crawler/read/digest.py), one row per configured digest and period:
+    # UNIQUE(name, period_end) is what makes a period's brief exist, and so be sent, once.
+    # The body is rendered when the period closes and kept, so a retry after an outage
+    # sends the same brief. digest_outbox holds one row per digest and receiver (target:
+    # a hash of the URL as configured, before ${NAME} expansion, so no secret is stored);
+    # sent_at stays NULL until apprise reported the receiver took it.
+    db.execute(
+        """
+        CREATE TABLE digests (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL,
+            period_start TEXT NOT NULL,
+            period_end TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            title TEXT NOT NULL,
+            body TEXT NOT NULL,
+            body_format TEXT NOT NULL,
+            stories INTEGER NOT NULL DEFAULT 0,
+            UNIQUE (name, period_end)
+        )"""
+    )
+    db.execute(
+        """
+        CREATE TABLE digest_outbox (
+            digest_id INTEGER NOT NULL REFERENCES digests(id),
+            target TEXT NOT NULL,
+            label TEXT NOT NULL,
+            queued_at TEXT NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            last_attempt_at TEXT,
+            last_error TEXT,
+            sent_at TEXT,
+            PRIMARY KEY (digest_id, target)
+        )"""
+    )
