@@ -17,6 +17,7 @@ from crawler.core.timeutil import seconds_ago
 from crawler.processing.pool import pool_for
 from crawler.read.failures import run_failures
 from crawler.scraping.context import CrawlContext
+from crawler.store.desk import save_source_profiles
 from crawler.store.storage import (
     articles_to_recheck,
     finish_run,
@@ -140,6 +141,7 @@ def run_crawl(
     db = open_database(database or config.database)
     interrupted = mark_interrupted_runs(db)
     run_id = start_run(db, trigger, [s.name for s in sources])
+    save_source_profiles(db, config.sources)
     budget = webhook_budget(config)  # one deadline for all of the run's posts
     earlier = deliver_backlog(config, db, run_id, interrupted, budget)
     recheck = recheck_urls(config, db, sources)
@@ -400,6 +402,7 @@ def seed_distributed_run(
 
     sources = select_sources(config, source_names)
     run_id = start_run(db, trigger, [s.name for s in sources])
+    save_source_profiles(db, config.sources)
     tags = new_run_tags(run_id)
     cluster = Cluster(server, config.lease_seconds, "seed", tags)
     context = CrawlContext(

@@ -37,10 +37,10 @@ def test_sections_new_then_coverage_then_updates(sample_db: Path) -> None:
     second = build_digest(db, "2026-03-02T00:00:00+00:00", "2026-03-03T00:00:00+00:00")
     assert [(s.ref, s.section) for s in second.stories] == [("s1", 1)]
     story = second.stories[0]
-    # One line per article, newest first; the coverage line counts outlets and languages.
+    # One line per article, newest first; the coverage line is the story desk's summary.
     assert [r.article_id for r in story.reports] == [5, 2, 1]
     assert [r.kind for r in story.reports] == ["new_coverage", "new_related", "updated"]
-    assert story.coverage == "4 outlets · 2 languages (en, es) · 3 own reports, 1 copy"
+    assert story.coverage == "4 outlets · en, es · 3 independent reports"
     # Only the flags' own story counts once; a period with nothing says so.
     empty = build_digest(db, "2026-04-01T00:00:00+00:00", "2026-04-02T00:00:00+00:00")
     assert empty.empty
@@ -53,7 +53,7 @@ def test_text_fits_80_columns_and_names_each_story(sample_db: Path) -> None:
     code, out, _ = digest_cli("--db", str(sample_db), "--since", "2026-03-01")
     assert code == 0
     assert "== New stories ==" in out and "[s1]" in out and "[s2]" in out
-    assert "4 outlets · 2 languages (en, es)" in out
+    assert "4 outlets · en, es · 3 independent reports" in out
     assert "https://www.milenio.com/politica/sheinbaum-defiende-cooperacion-seguridad" in out
     for line in out.splitlines():
         assert len(line) <= 80 or URL_LINE.match(line), line

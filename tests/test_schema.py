@@ -27,8 +27,8 @@ def test_contract_columns_exist(tmp_path: Path, table: str) -> None:
     assert set(CONTRACT[table].split()) <= columns
 
 
-def test_flag_kinds_are_the_designed_four() -> None:
-    assert set(FLAG_KINDS) == {"new_story", "new_coverage", "updated", "new_related"}
+def test_flag_kinds_are_the_designed_five() -> None:
+    assert set(FLAG_KINDS) == {"new_story", "new_coverage", "updated", "new_related", "official"}
 
 
 def test_a_writing_connection_keeps_a_batch_of_index_pages_in_its_cache(tmp_path: Path) -> None:

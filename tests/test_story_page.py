@@ -72,7 +72,7 @@ def test_story_page_in_chromium(browse: str, tmp_path: Path) -> None:
         "México extradita a 29 narcotraficantes a Estados Unidos"
     )
     assert text(page.get_element_by_id("coverage-line")) == (
-        "4 outlets · 2 languages (en, es) · 3 own reports, 1 copy"
+        "4 outlets · en, es · 3 independent reports"
     )
     # The chart: per day by country and by language, drawn inline (no script, no fetch).
     charts = page.cssselect("svg.coverage-chart")

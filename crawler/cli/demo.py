@@ -27,6 +27,7 @@ KIND_MEANINGS = {
     "new_coverage": "another outlet's own report joins a story already known",
     "updated": "a known article's text changed for real (not a date or a banner)",
     "new_related": "a tracked article's related-articles block gained a new link",
+    "official": "a government's release joined a story the press carried",
 }
 
 

@@ -142,6 +142,9 @@ RUN_COLUMNS = (
 )
 SOURCE_COLUMNS = (
     Column("source", "name", flex=True),
+    Column("country", lambda s: s["country"] or "?"),
+    Column("lang", lambda s: s["language"] or "?"),
+    Column("kind"),
     Column("every"),
     Column("now", "interval"),
     Column("next run", "next_run_at", time=True),
@@ -203,6 +206,10 @@ def flags(
         limit=limit,
         briefs=not no_briefs,
     )
+    if as_json:  # all the webhook sends of a flag: its story's coverage too
+        from crawler.read.coverage_text import attach_coverage
+
+        attach_coverage(db, found)
     if ack and found:
         import sqlite3
 
@@ -222,6 +229,14 @@ def flags(
 @click.option("--topic", help="Only stories with an article matching this topic.")
 @click.option("--since", help="Only stories active at or after this ISO time (or e.g. 2d ago).")
 @click.option("--no-briefs", is_flag=True, help="Leave out stories told only by briefs.")
+@click.option(
+    "--only-country",
+    metavar="CC",
+    help="Only stories covered by outlets of this country alone (ISO code, e.g. mx).",
+)
+@click.option(
+    "--missing-country", metavar="CC", help="Only stories no outlet of this country carried."
+)
 @_JSON
 @_LIMIT
 def stories(
@@ -230,16 +245,30 @@ def stories(
     topic: str | None,
     since: str | None,
     no_briefs: bool,
+    only_country: str | None,
+    missing_country: str | None,
     as_json: bool,
     limit: int | None,
 ) -> None:
     """List stories, most recently active first."""
+    from crawler.config.codes import ISO_COUNTRIES
     from crawler.read.queries import list_stories
 
+    for option, value in (("--only-country", only_country), ("--missing-country", missing_country)):
+        if value is not None and value.lower() not in ISO_COUNTRIES:
+            fail(f"{option}: unknown country code {value!r} (ISO 3166 alpha-2, e.g. mx)", 2)
     since = since_option(since)
     db = open_existing(config_path, db_path)
     check_topic(config_path, db, topic)
-    found = list_stories(db, topic=topic, since=since, limit=limit, briefs=not no_briefs)
+    found = list_stories(
+        db,
+        topic=topic,
+        since=since,
+        limit=limit,
+        only_country=only_country,
+        missing_country=missing_country,
+        briefs=not no_briefs,
+    )
     print_found(found, as_json, "Stories", STORY_COLUMNS, empty="No stories.")
 
 
@@ -248,7 +277,7 @@ def _print_story(story: dict[str, Any]) -> None:
     echo_wrapped(
         f"first seen {day_time(story['first_seen'])}, last seen "
         f"{day_time(story['last_seen'])}; {plural(story['article_count'], 'article')} "
-        f"from {plural(story['outlets'], 'outlet')}, {story['copies'] or 0} of them copies"
+        f"from {plural(story['outlet_count'], 'outlet')}, {story['copies'] or 0} of them copies"
     )
     for original in story["coverage"]:
         echo()
@@ -369,10 +398,26 @@ def show(config_path: str | None, db_path: str | None, item_id: str, as_json: bo
     if found is None:
         fail(f"no {kind} with id {number}{_merged_note(db, kind, number)}", 1)
         return
+    coverage = None
+    if kind == "story":
+        from crawler.read.coverage import story_coverage
+
+        coverage = story_coverage(db, number)
+        # `outlets` is the list of outlets that covered it; the plain count stays beside it
+        found["outlet_count"] = len(coverage.outlets)
+        found.update(coverage.to_json())
+        found["summary"] = coverage.summary_line()
+        del found["story_id"]
     if as_json:
         echo_json({"type": kind, **found})
     elif kind == "story":
         _print_story(found)
+        from crawler.read.coverage_text import coverage_lines
+
+        assert coverage is not None
+        echo()
+        for line in coverage_lines(coverage):
+            echo(line)
     else:
         _print_article(found)
 

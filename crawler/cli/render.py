@@ -309,7 +309,15 @@ def _known_off_topic(counts: dict[str, Any]) -> list[str]:
 
 
 FLAG_COLUMNS = (
-    Column("kind"),
+    # a release nobody carried yet: "new_story (official)"
+    Column(
+        "kind",
+        lambda f: (
+            f["kind"] + (" (official)" if (f.get("detail") or {}).get("official") else "")
+            if f["kind"] != "official"
+            else f["kind"]
+        ),
+    ),
     Column("time", "created_at", time=True),
     Column("article", lambda f: article_ref(f["article_id"])),
     Column("story", lambda f: story_ref(f["story_id"])),

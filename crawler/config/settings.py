@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from crawler.config.codes import ISO_COUNTRIES, ISO_LANGUAGES
 from crawler.config.digest import DigestConfigError, DigestSpec, parse_base_url, parse_digests
 from crawler.core.timeutil import duration_seconds
 from crawler.topics.query import QueryError, parse_query
@@ -74,6 +75,10 @@ class Source:
     pages: tuple[str, ...] = ()
     allowed_domains: tuple[str, ...] = ()
     every_seconds: float = 1800.0
+    country: str | None = None  # ISO 3166-1 alpha-2, lower case; None: from the host's ccTLD
+    language: str | None = None  # ISO 639-1, lower case; None: detected per article
+    kind: str = "news"  # or "official": a government's releases, the record
+    outlet: str | None = None  # the outlet's name; None: the page's og:site_name or domain
 
 
 @dataclass(frozen=True)
@@ -315,7 +320,18 @@ def _topics(items: Any) -> tuple[Topic, ...]:
 def _sources(items: Any) -> tuple[Source, ...]:
     items = _expect(items, list, "sources", "an array of [[sources]] tables")
     sources: list[Source] = []
-    allowed = {"name", "feeds", "sitemaps", "pages", "allowed_domains", "every"}
+    allowed = {
+        "name",
+        "feeds",
+        "sitemaps",
+        "pages",
+        "allowed_domains",
+        "every",
+        "country",
+        "language",
+        "kind",
+        "outlet",
+    }
     for i, item in enumerate(items):
         prefix = f"sources[{i}]"
         _expect(item, dict, prefix, "a table")
@@ -351,8 +367,52 @@ def _sources(items: Any) -> tuple[Source, ...]:
         if not cleaned:
             cleaned = sorted({urlsplit(u).hostname or "" for u in feeds + sitemaps + pages})
         every = _duration(item, "every", prefix, "30m")
-        sources.append(Source(name, feeds, sitemaps, pages, tuple(cleaned), every))
+        country, language, kind, outlet = _profile(item, prefix)
+        sources.append(
+            Source(
+                name,
+                feeds,
+                sitemaps,
+                pages,
+                tuple(cleaned),
+                every,
+                country,
+                language,
+                kind,
+                outlet,
+            )
+        )
     return tuple(sources)
+
+
+SOURCE_KINDS = ("news", "official")
+
+
+def _profile(item: dict[str, Any], prefix: str) -> tuple[str | None, str | None, str, str | None]:
+    """A source's declared country, language, kind and outlet name, validated."""
+    country = item.get("country")
+    if country is not None:
+        country = _expect(country, str, f"{prefix}.country", 'an ISO 3166 code like "mx"')
+        country = country.strip().lower()
+        if country not in ISO_COUNTRIES:
+            raise ConfigError(
+                f"{prefix}.country", f"unknown country code {country!r} (ISO 3166 alpha-2)"
+            )
+    language = item.get("language")
+    if language is not None:
+        language = _expect(language, str, f"{prefix}.language", 'an ISO 639-1 code like "es"')
+        language = language.strip().lower()
+        if language not in ISO_LANGUAGES:
+            raise ConfigError(
+                f"{prefix}.language", f"unknown language code {language!r} (ISO 639-1)"
+            )
+    kind = _expect(item.get("kind", "news"), str, f"{prefix}.kind", "a string")
+    if kind not in SOURCE_KINDS:
+        raise ConfigError(f"{prefix}.kind", f'expected "news" or "official", got {kind!r}')
+    outlet = item.get("outlet")
+    if outlet is not None:
+        outlet = _expect(outlet, str, f"{prefix}.outlet", "a name").strip() or None
+    return country, language, kind, outlet
 
 
 WEBHOOK_FORMATS = ("json", "slack")

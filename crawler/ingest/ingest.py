@@ -19,7 +19,7 @@ from crawler.core.items import FetchRecord
 from crawler.core.models import RelatedLink
 from crawler.core.pages import PageResult
 from crawler.core.urls import canonicalize_url
-from crawler.ingest import pending
+from crawler.ingest import desk, pending
 from crawler.store.flags import create_flag
 from crawler.store.storage import record_fetch, utcnow, write_transaction
 from crawler.stories import copies, dedup
@@ -178,7 +178,7 @@ def _ingest_one(
             article.description,
             article.published,
             article.published_source if article.published else None,
-            article.language,
+            desk.effective_language(db, result),
             json.dumps(article.authors, ensure_ascii=False),
             article.image,
             result.guid,
@@ -195,7 +195,8 @@ def _ingest_one(
     )
     article_id = int(cursor.lastrowid or 0)
     _remember_urls(db, article_id, result)
-    _save_version(db, article_id, result, now, options.run_id)
+    version_id = _save_version(db, article_id, result, now, options.run_id)
+    desk.record_new(db, article_id, result, version_id)
     for related in article.related:  # an article's first links are never news
         _add_related(db, article_id, related, now, options.run_id)
     counts["articles_new"] += 1
@@ -257,6 +258,7 @@ def _ingest_known(
             ],
         )
         version_id = _save_version(db, article_id, result, now, options.run_id)
+        desk.record_version(db, article_id, result, version_id)
         counts["articles_updated"] += 1
         if held:  # linked when the run ends, with this text
             pending.hold(db, article_id, options.run_id, result.signature, _packed_terms(result))

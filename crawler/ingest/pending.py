@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from sqlite_utils import Database
 
 from crawler.core.timeutil import parse_utc
+from crawler.store.desk import is_official, press_carried
 from crawler.store.flags import create_flag
 from crawler.store.storage import utcnow, write_transaction
 from crawler.stories import dedup
@@ -196,6 +197,13 @@ def _link(
     if baseline or item.relink:
         return
     kind = "new_story" if link.new_story else "new_coverage"
+    detail = None
+    if is_official(db, item.article_id):
+        # The record: joining a story the press carried is news of its own (`official`); a
+        # release no outlet carried yet starts a story, marked official.
+        detail = {"official": True}
+        if not link.new_story and press_carried(db, link.story_id, item.article_id):
+            kind = "official"
     if create_flag(
         db,
         kind,
@@ -203,6 +211,7 @@ def _link(
         run_id=run_id,
         article_id=item.article_id,
         story_id=link.story_id,
+        detail=detail,
     ):
         counts["flags"] += 1
         counts[f"flags.{kind}"] += 1

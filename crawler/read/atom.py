@@ -57,6 +57,11 @@ def summarize(flag: dict[str, Any]) -> str:
         lines.append(text)
     if flag.get("story_title") or flag.get("story_id"):
         lines.append(f"Story: {flag.get('story_title') or ''} (s{flag.get('story_id')})".strip())
+    coverage = flag.get("coverage") or {}
+    if coverage.get("summary"):
+        lines.append(f"Coverage: {coverage['summary']}")
+    if detail.get("official"):
+        lines.append("The official record (a government's own release).")
     return "\n\n".join(lines)
 
 

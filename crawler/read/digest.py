@@ -16,6 +16,7 @@ from urllib.parse import quote
 from sqlite_utils import Database
 
 from crawler.core.timeutil import parse_iso
+from crawler.read.coverage import story_coverage
 from crawler.store.digests import period_flags, story_articles
 
 # Which section a flag puts its story in (the lowest rank of its flags wins).
@@ -99,34 +100,14 @@ def _site_of(article: dict[str, Any]) -> str:
 
 
 def _coverage_line(db: Database, story_id: int | None) -> str:
-    """One line on who covered the story.
-
-    The one place the brief's coverage summary comes from: today what the articles table
-    holds (outlets counted by site, languages, own reports against copies); a fuller
-    coverage reader (countries, independent reports, the official record) replaces the
-    body of this function and nothing else.
-    """
+    """One line on who covered the story: the story desk's summary (crawler.read.coverage):
+    outlets by country, languages, independent reports and the wires reprinted, one-sided
+    coverage, the official record and its lag, facts the reports disagree on."""
     if story_id is None:
         return "not grouped into a story yet"
-    articles = story_articles(db, story_id)
-    if not articles:
+    if not story_articles(db, story_id):
         return "no reports stored"
-    outlets = sorted({_site_of(a) for a in articles})
-    languages = sorted({a["language"] for a in articles if a.get("language")})
-    copies = sum(1 for a in articles if a.get("duplicate_of"))
-    own = len(articles) - copies
-    parts = [
-        f"{len(outlets)} outlet{'s' if len(outlets) != 1 else ''}",
-        f"{own} own report{'s' if own != 1 else ''}"
-        + (f", {copies} cop{'ies' if copies != 1 else 'y'}" if copies else ""),
-    ]
-    if languages:
-        parts.insert(
-            1,
-            f"{len(languages)} language{'s' if len(languages) != 1 else ''} "
-            f"({', '.join(languages)})",
-        )
-    return " · ".join(parts)
+    return story_coverage(db, story_id).summary_line()
 
 
 def build_digest(

@@ -23,6 +23,7 @@ from sqlite_utils import Database
 from crawler.core.fetch_policy import FetchPolicy, FetchRefused
 from crawler.core.http_get import open_connection
 from crawler.core.models import FLAG_LABELS
+from crawler.read.coverage_text import attach_coverage
 from crawler.store.outbox import backlog as backlog
 from crawler.store.outbox import drop_pruned, next_batch, settle
 from crawler.store.outbox import enqueue_runs as enqueue_runs
@@ -72,6 +73,7 @@ PAYLOAD_KEYS = (
     "source",
     "story_title",
     "detail",
+    "coverage",  # the story's coverage (crawler.read.coverage), with its one-line summary
 )
 
 
@@ -103,7 +105,9 @@ def slack_line(flag: dict[str, Any]) -> str:
     link = f"<{url}|{title}>" if url else title
     where = f" ({_mrkdwn(flag['source'])})" if flag.get("source") else ""
     story = f" · story s{flag['story_id']}" if flag.get("story_id") else ""
-    return f"*{label}*: {link}{where}{story}"
+    coverage = (flag.get("coverage") or {}).get("summary")
+    more = f" — {_mrkdwn(coverage)}" if coverage else ""  # one line per flag
+    return f"*{label}*: {link}{where}{story}{more}"
 
 
 def slack_payload(flags: list[dict[str, Any]], run_id: int) -> dict[str, Any]:
@@ -262,6 +266,7 @@ def deliver_pending(
         flags = next_batch(db, BATCH_SIZE.get(hook.fmt, 100))
         if not flags:
             break
+        attach_coverage(db, flags)
         ids = [int(flag["id"]) for flag in flags]
         try:
             hook.post(build_payload(hook.fmt, flags, run_id), attempts, budget)

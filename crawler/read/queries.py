@@ -9,10 +9,12 @@ import difflib
 import json
 import sqlite3
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlite_utils import Database
 
 from crawler.config.settings import Config
+from crawler.read.coverage_text import attach_coverage
 from crawler.read.search import SearchResult, plan_search
 from crawler.store.flags import query_flags
 from crawler.topics.query import fts5_match, parse_query
@@ -97,7 +99,7 @@ def flags_with_content(
             chunk,
         ):
             extra[row.pop("id")] = row
-    return [{**flag, **extra.get(flag["id"], {})} for flag in flags]
+    return attach_coverage(db, [{**flag, **extra.get(flag["id"], {})} for flag in flags])
 
 
 # -- stories ----------------------------------------------------------------------------------
@@ -117,14 +119,29 @@ def list_stories(
     since: str | None = None,
     limit: int | None = None,
     briefs: bool = True,
+    only_country: str | None = None,
+    missing_country: str | None = None,
 ) -> list[dict[str, Any]]:
     """Stories, most recently active first, with article and distinct-outlet counts.
 
-    ``briefs=False``: only stories with at least one article that is not a brief."""
+    ``briefs=False``: only stories with at least one article that is not a brief;
+    ``only_country``: stories whose press coverage (from outlets of a known country) is all
+    from that country; ``missing_country``: stories no outlet of that country carried."""
     where: list[str] = []
     params: list[Any] = []
     if not briefs:
         where.append("EXISTS (SELECT 1 FROM articles b WHERE b.story_id = s.id AND b.brief = 0)")
+    press = "t.story_id = s.id AND COALESCE(t.source_kind, 'news') != 'official'"
+    if only_country:
+        where.append(
+            f"EXISTS (SELECT 1 FROM articles t WHERE {press} AND t.country = ?) AND NOT EXISTS"
+            f" (SELECT 1 FROM articles t WHERE {press} AND t.country IS NOT NULL"
+            " AND t.country != ?)"
+        )
+        params += [only_country.lower(), only_country.lower()]
+    if missing_country:
+        where.append(f"NOT EXISTS (SELECT 1 FROM articles t WHERE {press} AND t.country = ?)")
+        params.append(missing_country.lower())
     if since:
         where.append("s.last_seen >= ?")
         params.append(since)
@@ -368,6 +385,37 @@ def backlog_line(pending: dict[str, Any] | None) -> str | None:
     return line + (f"; last error: {pending['last_error']}" if pending["last_error"] else "")
 
 
+def _source_profile(db: Database, source: Any) -> dict[str, Any]:
+    """A source's country and language, declared or derived (from its articles' hosts'
+    ccTLDs and detected languages), and whether it is news or the official record."""
+    from crawler.extraction.outlets import country_of_host
+
+    country, country_from = source.country, "declared" if source.country else None
+    language, language_from = source.language, "declared" if source.language else None
+    if not country:
+        hosts = [
+            urlsplit(u).hostname or "" for u in (*source.feeds, *source.sitemaps, *source.pages)
+        ]
+        found = sorted({c for c in map(country_of_host, hosts) if c})
+        if len(found) == 1:
+            country, country_from = found[0], "cctld"
+    if not language:
+        row = db.execute(
+            "SELECT language, COUNT(*) AS n FROM articles WHERE source = ? AND language IS NOT"
+            " NULL GROUP BY language ORDER BY n DESC, language LIMIT 1",
+            [source.name],
+        ).fetchone()
+        if row:
+            language, language_from = row[0], "detected"
+    return {
+        "country": country,
+        "country_from": country_from,
+        "language": language,
+        "language_from": language_from,
+        "kind": source.kind,
+    }
+
+
 def source_health(db: Database, config: Config) -> list[dict[str, Any]]:
     """Each configured source: its configured interval, current adaptive one and its health
     (``never run``, ``ok``, ``failing (N in a row)``, manual and scheduled runs alike)."""
@@ -381,6 +429,7 @@ def source_health(db: Database, config: Config) -> list[dict[str, Any]]:
         report.append(
             {
                 "name": source.name,
+                **_source_profile(db, source),
                 "every": format_seconds(source.every_seconds),
                 "every_seconds": source.every_seconds,
                 "interval": format_seconds(row.get("interval_seconds")),

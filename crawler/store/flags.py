@@ -9,7 +9,7 @@ from sqlite_utils import Database
 
 from crawler.store.storage import utcnow, write_transaction
 
-FLAG_KINDS = ("new_story", "new_coverage", "updated", "new_related")
+FLAG_KINDS = ("new_story", "new_coverage", "updated", "new_related", "official")
 
 
 def create_flag(

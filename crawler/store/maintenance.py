@@ -135,6 +135,14 @@ def prune(db: Database, older_than_seconds: float, *, articles: bool = False) ->
     if articles:
         removed_articles, removed_stories, removed_flags = prune_old_stories(db, cutoff)
     with write_transaction(db):
+        # The counted facts of a removed version stay (a drift once reported is still news),
+        # no longer tied to its text.
+        db.execute(
+            "UPDATE article_facts SET version_id = NULL WHERE version_id IN (SELECT id FROM "
+            "article_versions WHERE captured_at < ? AND id NOT IN "
+            "(SELECT max(id) FROM article_versions GROUP BY article_id))",
+            [cutoff],
+        )
         versions = db.execute(
             "DELETE FROM article_versions WHERE captured_at < ? AND id NOT IN "
             "(SELECT max(id) FROM article_versions GROUP BY article_id)",
@@ -229,6 +237,7 @@ def _delete_articles(db: Database) -> int:
     )
     for statement in (
         f"DELETE FROM related_links WHERE article_id {in_set}",
+        f"DELETE FROM article_facts WHERE article_id {in_set}",
         f"DELETE FROM article_versions WHERE article_id {in_set}",
         f"DELETE FROM article_urls WHERE article_id {in_set}",
         f"UPDATE fetches SET article_id = NULL WHERE article_id {in_set}",

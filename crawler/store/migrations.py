@@ -383,6 +383,73 @@ def m030_story_corrections(db: Database) -> None:
     )
 
 
+@migrations(name="m040_story_desk")
+def m040_story_desk(db: Database) -> None:
+    # The story desk: who covered a story (outlet, country), who reprinted a wire, what the
+    # government said (source_kind 'official'), and the counted facts each report gives.
+    # `outlet`: the registered domain of the page's host; `outlet_name`: the source's name for
+    # it or the page's og:site_name; `country`: ISO 3166 alpha-2, lower case, declared by the
+    # source or from the host's ccTLD (NULL: unknown); `wires`: a JSON list of the news
+    # agencies the text credits ("AP", "EFE"). Rows stored before this have NULLs.
+    for column in ("outlet", "outlet_name", "country", "source_kind", "wires"):
+        db.execute(f"ALTER TABLE articles ADD COLUMN {column} TEXT")
+    db.execute("CREATE INDEX idx_articles_country ON articles(country)")
+    # What each configured source declares, written at the start of every crawl.
+    db.execute(
+        """
+        CREATE TABLE source_profiles (
+            name TEXT PRIMARY KEY,
+            country TEXT,
+            language TEXT,
+            kind TEXT NOT NULL DEFAULT 'news',
+            outlet_name TEXT
+        )"""
+    )
+    # Counted facts of each stored version of an article: fact is 'detained', 'extradited',
+    # 'killed', 'seized' or 'money'; unit is 'people', 'kg', 'l', 'pills', 'doses', 'usd',
+    # 'mxn'...; phrase is the words it was read from.
+    db.execute(
+        """
+        CREATE TABLE article_facts (
+            id INTEGER PRIMARY KEY,
+            article_id INTEGER NOT NULL REFERENCES articles(id),
+            version_id INTEGER REFERENCES article_versions(id),
+            fact TEXT NOT NULL,
+            value REAL NOT NULL,
+            unit TEXT NOT NULL,
+            phrase TEXT
+        )"""
+    )
+    db.execute("CREATE INDEX idx_article_facts_article ON article_facts(article_id)")
+    db.execute(
+        """CREATE VIEW story_coverage AS
+        SELECT a.story_id, COALESCE(a.outlet_name, a.outlet, a.source) AS outlet,
+               a.outlet AS domain,
+               a.country, a.language, COALESCE(a.source_kind, 'news') AS kind,
+               COUNT(*) AS articles,
+               SUM(CASE WHEN a.duplicate_of IS NULL THEN 0 ELSE 1 END) AS copies,
+               MIN(CASE WHEN a.published_source IN ('metadata', 'url', 'feed', 'sitemap',
+                   'dateline') THEN a.published END) AS first_published,
+               MIN(a.first_seen) AS first_seen,
+               group_concat(DISTINCT a.wires) AS wires
+        FROM articles a WHERE a.story_id IS NOT NULL
+        GROUP BY a.story_id, COALESCE(a.outlet, a.source), a.country, a.language"""
+    )
+    db.execute(
+        """CREATE VIEW story_facts AS
+        SELECT a.story_id, f.fact, f.unit, f.value, a.id AS article_id,
+               COALESCE(a.outlet_name, a.outlet, a.source) AS outlet, f.version_id,
+               v.captured_at, f.phrase,
+               (SELECT COUNT(DISTINCT g.value) FROM article_facts g
+                  JOIN articles b ON b.id = g.article_id
+                  WHERE b.story_id = a.story_id AND g.fact = f.fact AND g.unit = f.unit) > 1
+                 AS disputed
+        FROM article_facts f JOIN articles a ON a.id = f.article_id
+        LEFT JOIN article_versions v ON v.id = f.version_id
+        WHERE a.story_id IS NOT NULL"""
+    )
+
+
 @migrations(name="m050_digests")
 def m050_digests(db: Database) -> None:
     # The morning brief (crawler/read/digest.py), one row per configured digest and period:
