@@ -54,7 +54,9 @@ def story_page_data(db: Database, story_id: int) -> dict[str, Any] | None:
         if flag["article_id"] is not None:
             flags_by_article[flag["article_id"]].append(flag["kind"])
     for article in articles:
-        article["country"] = country_of(article["url"])
+        # The outlet's country as the desk stored it (declared, or its ccTLD), else the URL's.
+        stored = article.pop("stored_country", None)
+        article["country"] = stored.upper() if stored else country_of(article["url"])
         article["day"] = report_day(article)
         article["versions"] = versions.get(article["id"], [])
         article["flags"] = flags_by_article.get(article["id"], [])

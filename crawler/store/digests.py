@@ -54,8 +54,8 @@ def story_articles(db: Database, story_id: int) -> list[dict[str, Any]]:
     """Every article of a story, first seen first."""
     return list(
         db.query(
-            f"SELECT {_ARTICLE_COLUMNS}, a.text, a.published_source FROM articles a "
-            "WHERE a.story_id = ? ORDER BY a.first_seen, a.id",
+            f"SELECT {_ARTICLE_COLUMNS}, a.text, a.published_source, a.country AS stored_country "
+            "FROM articles a WHERE a.story_id = ? ORDER BY a.first_seen, a.id",
             [story_id],
         )
     )
