@@ -103,13 +103,17 @@ def page(article: dict[str, Any], dated: bool) -> str:
         iso = published if "T" in published else f"{published}T12:00:00+00:00"
         meta = f'<meta property="article:published_time" content="{e(iso)}">'
         stamp = f'<time datetime="{e(iso)}">{e(published[:10])}</time>'
-    outlet = article.get("outlet") or "News"
+    # an article of no known outlet is its own: nothing says two of them share one
+    outlet = (
+        article.get("outlet") or "outlet-" + hashlib.sha1(article["id"].encode()).hexdigest()[:8]
+    )
     paragraphs = "".join(
         f"<p>{e(p)}</p>" for p in (article.get("text") or "").split("\n") if p.strip()
     )
     return (
         f'<!DOCTYPE html><html lang="{e(lang)}"><head><meta charset="utf-8">'
-        f"<title>{e(article.get('title') or '')}</title>{meta}</head><body>"
+        f"<title>{e(article.get('title') or '')}</title>{meta}"
+        f'<meta property="og:site_name" content="{e(outlet)}"></head><body>'
         f"<header><a href='/'>{e(outlet)}</a></header><article>"
         f"<h1>{e(article.get('title') or '')}</h1>{stamp}<div class='body'>{paragraphs}</div>"
         "</article><footer>All rights reserved.</footer></body></html>"

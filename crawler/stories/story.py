@@ -24,6 +24,7 @@ from typing import NamedTuple
 from sqlite_utils import Database
 
 from crawler.core.timeutil import reliable_published
+from crawler.stories.model import jaccard, pair_features, title_words
 from crawler.stories.prior import background_rarity
 from crawler.stories.terms import (
     LOWER,
@@ -82,6 +83,9 @@ EVIDENCE_PER_DAY = 1.25
 # counts as evidence again as the two reports near each other, fully at 0 hours, not at all
 # from ACTOR_HOURS apart (the place and people of an ambush reported twice in an afternoon).
 ACTOR_HOURS = 6
+# Set by the fitting script (benchmarks/fit_story_model.py): every compared pair is appended
+# as (article id, candidate id, features of crawler.stories.model.FEATURES). None in a crawl.
+RECORD: list[tuple[int, int, dict[str, float]]] | None = None
 
 
 @dataclass(frozen=True)
@@ -200,6 +204,9 @@ class Evidence:
     residual: float
     details: int
     share: float
+    names: float = 0.0  # every shared name
+    numbers: float = 0.0  # shared quantities (years aside)
+    cover: float = 0.0  # total / the heavier report's own weight
 
 
 @dataclass
@@ -287,12 +294,16 @@ def compare(rarity: Rarity, a: _Doc, b: _Doc) -> Evidence:
         if e not in actors
     ]
     lighter = min(a.own, b.own) or 1.0
+    total = sum(entities.values())
     return Evidence(
-        total=sum(entities.values()),
+        total=total,
         actors=sum(entities[e] for e in actors),
         residual=sum(rest),
         details=sum(w >= DETAIL_WEIGHT for w in rest),
-        share=sum(entities.values()) / lighter,
+        share=total / lighter,
+        names=sum(w for e, w in entities.items() if e in named),
+        numbers=sum(w for e, w in entities.items() if e.startswith(NUMBER) and not is_year(e)),
+        cover=total / (max(a.own, b.own) or 1.0),
     )
 
 
@@ -343,6 +354,7 @@ def find_story(
     prepared: Prepared | None = None,
     *,
     dated: bool = True,
+    title: str = "",
 ) -> Match | None:
     """The earlier article of the same event inside the window that shares the most, if any.
 
@@ -381,11 +393,41 @@ def find_story(
     for c, doc in theirs:
         evidence = compare(rarity, mine, doc)
         timed = dated and not c.undated
+        if RECORD is not None:
+            _record(db, article_id, title, c, evidence, hour - c.hour, timed)
         if same_event(evidence, hour - c.hour, timed=timed) and (
             best is None or evidence.residual > best.residual
         ):
             best = Match(c.article_id, c.story_id, evidence.residual, evidence.details)
     return best
+
+
+def _record(
+    db: Database,
+    article_id: int,
+    title: str,
+    c: _Candidate,
+    evidence: Evidence,
+    hours: int,
+    timed: bool,
+) -> None:
+    """A compared pair's features for the fitting script (``RECORD``)."""
+    row = db.execute(
+        "SELECT a.site, a.language, b.title, b.site, b.language FROM articles a, articles b"
+        " WHERE a.id = ? AND b.id = ?",
+        [article_id, c.article_id],
+    ).fetchone()
+    site, language, other_title, other_site, other_language = row or (None,) * 5
+    features = pair_features(
+        evidence,
+        hours,
+        timed=timed,
+        title=jaccard(title_words(title), title_words(other_title or "")),
+        same_site=site is not None and site == other_site,
+        same_language=language is not None and language == other_language,
+    )
+    assert RECORD is not None
+    RECORD.append((article_id, c.article_id, features))
 
 
 def _shortlist_scores(

@@ -1,0 +1,156 @@
+#!/usr/bin/env python3
+"""Fit the story decision (``crawler/data/story_model.json``) on labelled articles.
+
+    python benchmarks/fit_story_model.py [--storybench ../shared/eval/storybench/ecbplus-dev.jsonl]
+        [--heldout-topics 26-30] [--within benchmarks/story_within/within.jsonl]
+        [--storyweb] [--orders 2] [--min-precision 0.97] [--out crawler/data/story_model.json]
+
+Every labelled set is used by its development part only (storybench: all but the
+``--heldout-topics``; the others: articles whose ``part`` is not ``heldout``; the story web:
+its ``dev`` half). Its articles are rendered as pages (one host per outlet), processed and
+ingested as a crawl does (``process_page``, ``ingest_results``) into a fresh SQLite database,
+with their dates and with every date removed, in ``--orders`` salted URL orders; every pair
+the story lookup compares is recorded with its features (``crawler.stories.story.RECORD``)
+and labelled by the gold events. A logistic regression is fitted on those pairs and its
+probability threshold chosen on them (the best F1 at pair precision >= ``--min-precision``).
+
+Deterministic: the same inputs give the same file; their SHA-256 is written into it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import random
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
+
+import storybench  # noqa: E402
+
+from crawler.ingest.ingest import IngestOptions, ingest_results  # noqa: E402
+from crawler.processing.pages import PageJob, process_page  # noqa: E402
+from crawler.store.storage import open_database, start_run  # noqa: E402
+from crawler.stories import fit, story  # noqa: E402
+from crawler.stories.model import MODEL_PATH  # noqa: E402
+
+
+def storyweb_articles() -> list[dict[str, Any]]:
+    """The story web's development half as storybench-like articles."""
+    import storyweb
+
+    out = []
+    for r in storyweb.load_reports(("dev",)).values():
+        state = min(r.states)
+        out.append(
+            {
+                "id": f"web-{r.key}",
+                "lang": r.language,
+                "outlet": r.outlet,
+                "title": r.title,
+                "text": "\n".join(r.text(state)),
+                "published": r.published,
+                "event": f"web-{r.event}",
+                "topic": "web",
+            }
+        )
+    return out
+
+
+def host(article: dict[str, Any]) -> str:
+    outlet = article.get("outlet") or "x" + hashlib.sha1(article["id"].encode()).hexdigest()[:8]
+    return "".join(c if c.isalnum() or c in ".-" else "-" for c in outlet.lower()) or "unknown"
+
+
+def record_pairs(articles: list[dict[str, Any]], dated: bool, order: int, workdir: Path) -> fit.Run:
+    """Ingest the articles as a crawl does; every lookup's compared pairs, and the events."""
+    salt = f"fit{order}"
+    by_url: dict[str, str] = {}
+    results = []
+    for a in sorted(articles, key=lambda a: a["id"]):
+        url = f"http://{host(a)}{storybench.slug(a, salt)}.html"
+        body = storybench.page(a, dated).encode()
+        result = process_page(PageJob(url=url, body=body, source=host(a)))
+        results.append(result)
+        by_url[result.key_url] = a["id"]
+    random.Random(order).shuffle(results)
+    workdir.mkdir(parents=True, exist_ok=True)
+    path = workdir / f"fit-{dated}-{order}.db"
+    db = open_database(path)
+    event = {a["id"]: a["event"] for a in articles}
+    story.RECORD = []
+    try:
+        ingest_results(db, results, IngestOptions(start_run(db, "manual", []), False))
+        recorded = story.RECORD
+    finally:
+        story.RECORD = None
+    gold = {i: by_url.get(u) for i, u in db.execute("SELECT id, url FROM articles")}
+    db.close()
+    lookups: dict[int, list[tuple[int, dict[str, float]]]] = {}
+    for a, b, features in recorded:
+        if gold.get(a) and gold.get(b):
+            lookups.setdefault(a, []).append((b, features))
+    return fit.Run(
+        {i: event[k] for i, k in gold.items() if k},
+        dated,
+        workdir.name,
+        list(lookups.items()),  # linking order: the order of the lookups
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--storybench", type=Path, action="append", default=[])
+    parser.add_argument("--heldout-topics", default="26-30")
+    parser.add_argument("--within", type=Path, action="append", default=[])
+    parser.add_argument("--storyweb", action="store_true")
+    parser.add_argument("--orders", type=int, default=2)
+    parser.add_argument("--min-precision", type=float, default=0.97)
+    parser.add_argument("--out", type=Path, default=MODEL_PATH)
+    args = parser.parse_args(argv)
+    sets: list[tuple[str, list[dict[str, Any]]]] = []
+    inputs: dict[str, str] = {}
+    for path in [*args.storybench, *args.within]:
+        if not path.is_file():
+            print(f"fit_story_model: no data file {path}", file=sys.stderr)
+            return 2
+        data = path.read_bytes()
+        inputs[path.name] = hashlib.sha256(data).hexdigest()
+        held = storybench.topic_range(args.heldout_topics) if path in args.storybench else set()
+        sets.append((path.name, storybench.split(storybench.load(path), held)["dev"]))
+    if args.storyweb:
+        web = storyweb_articles()
+        inputs["story_web/dev.toml"] = hashlib.sha256(
+            (ROOT / "benchmarks" / "story_web" / "dev.toml").read_bytes()
+        ).hexdigest()
+        sets.append(("story_web", web))
+    if not sets:
+        print("fit_story_model: give at least one labelled set", file=sys.stderr)
+        return 2
+    inputs["orders"] = str(args.orders)
+    runs: list[fit.Run] = []
+    with tempfile.TemporaryDirectory(prefix="fit-story-") as tmp:
+        for name, articles in sets:
+            # each set in its own databases: they are different watches
+            for dated in (True, False):
+                for order in range(args.orders):
+                    run = record_pairs(articles, dated, order, Path(tmp) / name)
+                    runs.append(run)
+                    print(
+                        f"{name}: {'dated' if dated else 'undated'} order {order}: "
+                        f"{len(run.events)} articles, {len(run.lookups)} lookups",
+                        flush=True,
+                    )
+    model = fit.fit_model(runs, min_precision=args.min_precision, inputs=inputs)
+    args.out.write_text(fit.dumps(model), "utf-8")
+    print(fit.dumps({k: model[k] for k in ("features", "weights", "bias", "threshold")}))
+    print(f"fitted on {model['fitted_on']}; written to {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
