@@ -24,8 +24,12 @@ ITERATIONS = 100
 DIGITS = 6
 
 
-def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = L2) -> tuple[np.ndarray, float]:
-    """Weights (in the features' own units) and bias of a ridge logistic regression."""
+def fit_logistic(
+    x: np.ndarray, y: np.ndarray, l2: float = L2, weight: np.ndarray | None = None
+) -> tuple[np.ndarray, float]:
+    """Weights (in the features' own units) and bias of a ridge logistic regression, each
+    pair counting ``weight`` times (1 by default)."""
+    sample = np.ones(len(y)) if weight is None else weight
     mean = x.mean(axis=0)
     std = x.std(axis=0)
     used = std > 1e-9  # a feature constant over the data says nothing: weight 0
@@ -38,8 +42,8 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = L2) -> tuple[np.ndarr
     penalty[:-1][~used] = 1e6
     for _ in range(ITERATIONS):
         p = 1 / (1 + np.exp(-np.clip(design @ beta, -60, 60)))
-        gradient = design.T @ (p - y) + penalty * beta
-        hessian = (design * (p * (1 - p))[:, None]).T @ design + np.diag(penalty)
+        gradient = design.T @ (sample * (p - y)) + penalty * beta
+        hessian = (design * (sample * p * (1 - p))[:, None]).T @ design + np.diag(penalty)
         step = np.linalg.solve(hessian, gradient)
         beta -= step
         if np.max(np.abs(step)) < 1e-10:
@@ -140,14 +144,20 @@ def fit_model(
     what it was fitted on): weights fitted on every compared pair, the threshold chosen on
     the partitions the runs replay to."""
     pairs = [
-        (f, run.events[a] == run.events[o])
+        (f, run.events[a] == run.events[o], run.name)
         for run in runs
         for a, candidates in run.lookups
         for o, f in candidates
     ]
-    x = np.array([[f.get(n, 0.0) for n in features] for f, _ in pairs], dtype=float)
-    y = np.array([1.0 if same else 0.0 for _, same in pairs])
-    weights, bias = fit_logistic(x, y)
+    x = np.array([[f.get(n, 0.0) for n in features] for f, _, _ in pairs], dtype=float)
+    y = np.array([1.0 if same else 0.0 for _, same, _ in pairs])
+    # every labelled set weighs as much as any other: a few dozen pairs of one topic in two
+    # languages are not drowned by thousands of English pairs of another corpus
+    per_set = Counter(name for _, _, name in pairs)
+    share = len(pairs) / len(per_set)
+    weights, bias = fit_logistic(
+        x, y, weight=np.array([share / per_set[name] for _, _, name in pairs])
+    )
     weights = np.round(weights, DIGITS)
     bias = round(bias, DIGITS)
     named = {n: float(w) for n, w in zip(features, weights, strict=True)}

@@ -41,6 +41,9 @@ FEATURES = (
     "undated",  # 1 when either report has no reliable date: the gap is then unknown
     "same_site",  # both from one outlet
     "same_language",  # both in one language
+    "watch_names",  # shared names weighted by their rarity among the watch's articles alone
+    "watch_total",  # everything shared, so weighted
+    "dice",  # 2 x total / the two reports' own weights
 )
 
 
@@ -63,6 +66,8 @@ def pair_features(
     title: float,
     same_site: bool,
     same_language: bool,
+    watch: tuple[float, float] = (0.0, 0.0),
+    own: tuple[float, float] = (0.0, 0.0),
 ) -> dict[str, float]:
     """What the model reads of a pair (crawler.stories.model.FEATURES).
 
@@ -85,6 +90,9 @@ def pair_features(
         "undated": 0.0 if timed else 1.0,
         "same_site": float(same_site),
         "same_language": float(same_language),
+        "watch_names": watch[0],
+        "watch_total": watch[1],
+        "dice": 2 * evidence.total / (sum(own) or 1.0),
     }
 
 

@@ -394,12 +394,35 @@ def find_story(
         evidence = compare(rarity, mine, doc)
         timed = dated and not c.undated
         if RECORD is not None:
-            _record(db, article_id, title, c, evidence, hour - c.hour, timed)
+            watch = in_watch(rarity, terms, mine, doc)
+            _record(db, article_id, title, c, evidence, hour - c.hour, timed, watch, mine.own)
         if same_event(evidence, hour - c.hour, timed=timed) and (
             best is None or evidence.residual > best.residual
         ):
             best = Match(c.article_id, c.story_id, evidence.residual, evidence.details)
     return best
+
+
+def in_watch(
+    rarity: Rarity, terms: Mapping[str, float], mine: _Doc, doc: _Doc
+) -> tuple[float, float]:
+    """(names, everything) the two share, each entity once at its kind x position weight times
+    its rarity among the watch's stored articles alone: a name every article of the topic has
+    weighs 0 however rare it is in general language, and no pseudo-count calls it rare."""
+    total = rarity.total
+    if total <= 0:
+        return 0.0, 0.0
+    scale = math.log(total + 1)
+    names: dict[str, float] = {}
+    every: dict[str, float] = {}
+    for t in doc.weights:
+        w = terms.get(t, 0.0) * max(0.0, math.log((total + 1) / max(1, rarity.df.get(t, 1))))
+        w /= scale
+        group = mine.groups.get(t, t)
+        every[group] = max(every.get(group, 0.0), w)
+        if _is_name(t, mine, doc):
+            names[group] = max(names.get(group, 0.0), w)
+    return sum(names.values()), sum(every.values())
 
 
 def _record(
@@ -410,6 +433,8 @@ def _record(
     evidence: Evidence,
     hours: int,
     timed: bool,
+    watch: tuple[float, float],
+    own: float,
 ) -> None:
     """A compared pair's features for the fitting script (``RECORD``)."""
     row = db.execute(
@@ -425,6 +450,8 @@ def _record(
         title=jaccard(title_words(title), title_words(other_title or "")),
         same_site=site is not None and site == other_site,
         same_language=language is not None and language == other_language,
+        watch=watch,
+        own=(own, c.own),
     )
     assert RECORD is not None
     RECORD.append((article_id, c.article_id, features))
