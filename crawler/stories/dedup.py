@@ -160,7 +160,7 @@ def link_article(db: Database, article_id: int, fp: Fingerprints) -> Link:
     prepared = story.prepare(db, terms)
     weights = prepared.posted
     if original is not None:
-        match: story.Match | None = story.Match(original[0], original[1], 0.0, 0)
+        match: story.Match | None = story.Match(original[0], original[1], 0.0)
     else:
         match = story.find_story(
             db,

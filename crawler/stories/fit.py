@@ -108,7 +108,7 @@ def choose_cut(
 ) -> tuple[float, dict[str, float]]:
     """The probability threshold whose replayed partitions (all runs' pairs together) have the
     best pairwise F1 at precision >= ``min_precision`` (the most precise if none does)."""
-    best: tuple[float, float, dict[str, float]] | None = None
+    held: list[tuple[float, float, dict[str, float]]] = []
     fallback: tuple[float, float, dict[str, float]] = (-1.0, 0.5, {})
     for t in np.round(np.arange(0.05, 0.991, 0.01), 2):
         cut = math.log(t / (1 - t))
@@ -125,10 +125,17 @@ def choose_cut(
         worst = min((v[0] / v[1] if v[1] else 1.0) for v in counts.values())
         figures = {"precision": round(p, 4), "recall": round(r, 4), "f1": round(f1, 4)}
         figures["worst_set_precision"] = round(worst, 4)
-        if worst >= min_precision and (best is None or f1 > best[0]):
-            best = (f1, float(t), figures)
+        if worst >= min_precision:
+            held.append((f1, float(t), figures))
         if worst > fallback[0]:
             fallback = (worst, float(t), figures)
+    best = None
+    if held:
+        # the middle of the thresholds that reach the best F1: the dev sets do not say where
+        # in that plateau the boundary lies, the middle is the farthest from both ends
+        top = max(f for f, _, _ in held)
+        plateau = [h for h in held if h[0] >= top - 1e-9]
+        best = plateau[len(plateau) // 2]
     chosen = best or fallback
     return chosen[1], chosen[2]
 

@@ -44,6 +44,10 @@ FEATURES = (
     "watch_names",  # shared names weighted by their rarity among the watch's articles alone
     "watch_total",  # everything shared, so weighted
     "dice",  # 2 x total / the two reports' own weights
+    # reports in two languages share names and numbers, hardly words: what they share counts
+    # on its own scale (0 for a pair in one language)
+    "cross_names",
+    "cross_details",
 )
 
 
@@ -93,6 +97,8 @@ def pair_features(
         "watch_names": watch[0],
         "watch_total": watch[1],
         "dice": 2 * evidence.total / (sum(own) or 1.0),
+        "cross_names": 0.0 if same_language else evidence.names,
+        "cross_details": 0.0 if same_language else float(evidence.details),
     }
 
 

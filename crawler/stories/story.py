@@ -24,7 +24,7 @@ from typing import NamedTuple
 from sqlite_utils import Database
 
 from crawler.core.timeutil import reliable_published
-from crawler.stories.model import jaccard, pair_features, title_words
+from crawler.stories.model import jaccard, load_model, pair_features, title_words
 from crawler.stories.prior import background_rarity
 from crawler.stories.terms import (
     LOWER,
@@ -59,30 +59,15 @@ VERIFY = 3  # candidates compared in full, best first by their shared indexed te
 # Rarity prior: every term counts as if seen PRIOR_SEEN times in PRIOR_DOCS more articles.
 PRIOR_DOCS = 10
 PRIOR_SEEN = 0.5
-# Same event: beyond the ACTORS heaviest shared names (the people or bodies involved, who
-# recur across events: the same two officials meet again, a brother is arrested the next day)
-# the reports still share specific details (a number, further names or places, rare words)
-# worth at least MIN_RESIDUAL, and what they share is at least MIN_SHARE of the lighter
-# report's own weight: two long reports on one subject share countries, capitals and
-# ministries whatever the event, and a young database cannot yet tell those are common.
+# What describes a pair (crawler.stories.model.FEATURES) counts the ACTORS heaviest shared
+# names apart (the people or bodies involved, who recur across events) and the shared
+# entities past them weighing at least DETAIL_WEIGHT (details). Whether the pair reports one
+# event is the fitted model's to say (crawler/data/story_model.json).
 ACTORS = 2
-MIN_RESIDUAL = 0.7
-MIN_DETAILS = 1
-DETAIL_WEIGHT = 0.2  # below this a shared entity is no detail of its own
-MIN_SHARE = 0.15
-# A shared quantity (a toll, an amount seized, a count of troops) belongs to one event, where
-# a further shared name is often only the setting that the next event has too: past the
-# actors, numbers count NUMBER_DETAIL times their weight.
-NUMBER_DETAIL = 2.0
+DETAIL_WEIGHT = 0.2
 # General language's word frequencies (crawler.stories.prior) weigh as much as the database's
 # own counts when it holds PRIOR_FADE_DOCS articles, less and less after that.
 PRIOR_FADE_DOCS = 1000
-# Reports of one event cluster in time; each day between two reports asks for more evidence.
-EVIDENCE_PER_DAY = 1.25
-# The same actors recur in another event over days, hardly within the hour: their weight
-# counts as evidence again as the two reports near each other, fully at 0 hours, not at all
-# from ACTOR_HOURS apart (the place and people of an ambush reported twice in an afternoon).
-ACTOR_HOURS = 6
 # Set by the fitting script (benchmarks/fit_story_model.py): every compared pair is appended
 # as (article id, candidate id, features of crawler.stories.model.FEATURES). None in a crawl.
 RECORD: list[tuple[int, int, dict[str, float]]] | None = None
@@ -92,8 +77,7 @@ RECORD: list[tuple[int, int, dict[str, float]]] | None = None
 class Match:
     article_id: int
     story_id: int
-    residual: float
-    entities: int
+    score: float  # the model's logit for the pair: how sure
 
 
 _PARSED: OrderedDict[tuple[int, int], tuple[dict[str, float], Groups]] = OrderedDict()
@@ -288,11 +272,7 @@ def compare(rarity: Rarity, a: _Doc, b: _Doc) -> Evidence:
         if _is_name(t, a, b):
             named.add(root)
     actors = sorted((e for e in entities if e in named), key=lambda e: -entities[e])[:ACTORS]
-    rest = [
-        w * (NUMBER_DETAIL if e.startswith(NUMBER) and not is_year(e) else 1.0)
-        for e, w in entities.items()
-        if e not in actors
-    ]
+    rest = [w for e, w in entities.items() if e not in actors]
     lighter = min(a.own, b.own) or 1.0
     total = sum(entities.values())
     return Evidence(
@@ -310,22 +290,6 @@ def compare(rarity: Rarity, a: _Doc, b: _Doc) -> Evidence:
 def _is_name(term: str, a: _Doc, b: _Doc) -> bool:
     return a.groups.get(term, "").startswith(NAME_GROUP) or b.groups.get(term, "").startswith(
         NAME_GROUP
-    )
-
-
-def same_event(evidence: Evidence, hours_apart: int, *, timed: bool = True) -> bool:
-    """The rule: enough specific shared detail for the time between the two reports.
-
-    ``timed`` is False when either report has no reliable publication date: then the hours
-    between them say nothing, neither against the pair nor (through the actors) for it.
-    """
-    hours = abs(hours_apart) if timed else 0
-    needed = MIN_RESIDUAL + EVIDENCE_PER_DAY * hours / 24
-    close = max(0.0, 1 - hours / ACTOR_HOURS) if timed else 0.0
-    return (
-        evidence.residual + close * evidence.actors >= needed
-        and evidence.details >= MIN_DETAILS
-        and evidence.share >= MIN_SHARE
     )
 
 
@@ -389,17 +353,27 @@ def find_story(
             for key in (w, LOWER + w)
         },
     )
+    row = db.execute("SELECT site, language FROM articles WHERE id = ?", [article_id]).fetchone()
+    site, language = row or (None, None)
+    words = title_words(title)
+    model = load_model()
     best: Match | None = None
     for c, doc in theirs:
-        evidence = compare(rarity, mine, doc)
-        timed = dated and not c.undated
+        features = pair_features(
+            compare(rarity, mine, doc),
+            hour - c.hour,
+            timed=dated and not c.undated,
+            title=jaccard(words, title_words(c.title)),
+            same_site=site is not None and site == c.site,
+            same_language=language is not None and language == c.language,
+            watch=in_watch(rarity, terms, mine, doc),
+            own=(mine.own, c.own),
+        )
         if RECORD is not None:
-            watch = in_watch(rarity, terms, mine, doc)
-            _record(db, article_id, title, c, evidence, hour - c.hour, timed, watch, mine.own)
-        if same_event(evidence, hour - c.hour, timed=timed) and (
-            best is None or evidence.residual > best.residual
-        ):
-            best = Match(c.article_id, c.story_id, evidence.residual, evidence.details)
+            RECORD.append((article_id, c.article_id, features))
+        sure = model.logit(features)
+        if sure >= model.cut(features) and (best is None or sure > best.score):
+            best = Match(c.article_id, c.story_id, sure)
     return best
 
 
@@ -423,38 +397,6 @@ def in_watch(
         if _is_name(t, mine, doc):
             names[group] = max(names.get(group, 0.0), w)
     return sum(names.values()), sum(every.values())
-
-
-def _record(
-    db: Database,
-    article_id: int,
-    title: str,
-    c: _Candidate,
-    evidence: Evidence,
-    hours: int,
-    timed: bool,
-    watch: tuple[float, float],
-    own: float,
-) -> None:
-    """A compared pair's features for the fitting script (``RECORD``)."""
-    row = db.execute(
-        "SELECT a.site, a.language, b.title, b.site, b.language FROM articles a, articles b"
-        " WHERE a.id = ? AND b.id = ?",
-        [article_id, c.article_id],
-    ).fetchone()
-    site, language, other_title, other_site, other_language = row or (None,) * 5
-    features = pair_features(
-        evidence,
-        hours,
-        timed=timed,
-        title=jaccard(title_words(title), title_words(other_title or "")),
-        same_site=site is not None and site == other_site,
-        same_language=language is not None and language == other_language,
-        watch=watch,
-        own=(own, c.own),
-    )
-    assert RECORD is not None
-    RECORD.append((article_id, c.article_id, features))
 
 
 def _shortlist_scores(
@@ -507,6 +449,9 @@ class _Candidate(NamedTuple):
     shared: tuple[dict[str, float], dict[str, str], Container[str]]  # see unpack_shared
     own: float  # the weight of its posted terms
     undated: bool  # no reliable publication date: its postings sit at its crawl hour
+    title: str
+    site: str | None
+    language: str | None
 
 
 def _candidates(
@@ -523,7 +468,8 @@ def _candidates(
     by_length = sorted(((f",{ids},", term) for term, ids in postings), key=lambda p: len(p[0]))
     scan = (
         "SELECT s.article_id, s.story_id, s.hour, d.story_blob, d.weight, a.published,"
-        " a.published_source FROM (SELECT article_id, story_id, hour FROM story_terms"
+        " a.published_source, a.title, a.site, a.language"
+        " FROM (SELECT article_id, story_id, hour FROM story_terms"
         " WHERE term = ? AND hour BETWEEN ? AND ? AND article_id = ? LIMIT 1) s"
         " JOIN dedup_docs d ON d.article_id = s.article_id JOIN articles a ON a.id = s.article_id"
     )
@@ -541,8 +487,11 @@ def _candidates(
             unpack_shared(blob, wanted),
             own,
             reliable_published(published, source) is None,
+            title or "",
+            site,
+            language,
         )
-        for other, story_id, other_hour, blob, own, published, source in rows
+        for other, story_id, other_hour, blob, own, published, source, title, site, language in rows
     ]
     return sorted(candidates, key=lambda c: c.article_id)
 
