@@ -36,6 +36,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import html
+import itertools
 import json
 import os
 import random
@@ -183,7 +184,7 @@ class Web:
 
 
 def crawl_part(
-    articles: list[dict[str, Any]], dated: bool, order: int, workdir: Path
+    articles: list[dict[str, Any]], dated: bool, order: int, workdir: Path, code: Path = ROOT
 ) -> dict[str, int]:
     """Serve, crawl with ``newswatch crawl``, and read each article's story_id by gold id."""
     workdir.mkdir(parents=True, exist_ok=True)
@@ -203,8 +204,8 @@ def crawl_part(
         env = {**os.environ, "NEWSWATCH_NO_PROGRESS": "1"}
         done = subprocess.run(
             [sys.executable, "-m", "crawler", "crawl", "--config", str(config)],
-            cwd=ROOT,
-            env=env,
+            cwd=code,
+            env={**env, "PYTHONPATH": str(code)},
             capture_output=True,
             text=True,
             timeout=3600,
@@ -375,6 +376,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scorer", type=Path, default=None)
     parser.add_argument("--workdir", type=Path, default=None)
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument(
+        "--code",
+        type=Path,
+        action="append",
+        default=[],
+        help="also crawl with the newswatch of this checkout (another revision), same run",
+    )
     args = parser.parse_args(argv)
     if not args.data.is_file():
         print(f"storybench: no data file {args.data}", file=sys.stderr)
@@ -391,37 +399,38 @@ def main(argv: list[str] | None = None) -> int:
         gold = {a["id"]: a["event"] for a in scored}
         base = baseline(scored)
         rows = []
-        for mode in args.modes.split(","):
-            for order in range(args.orders):
-                started = time.monotonic()
-                story = crawl_part(
-                    every, mode == "dated", order, workdir / f"{part}-{mode}-{order}"
-                )
-                s = pairwise(gold, story)
-                official = scorer(
-                    score_py, scored, {k: story.get(k, f"x{k}") for k in gold}, workdir
-                )
-                rows.append(
-                    {
-                        "mode": mode,
-                        "order": order,
-                        **{k: round(v, 3) for k, v in s.items()},
-                        "scorer": official,
-                        "stored": sum(k in story for k in gold),
-                        "seconds": round(time.monotonic() - started, 1),
-                    }
-                )
-                print(
-                    f"{part:8} {mode:8} order {order}: P {s['P']:.3f} R {s['R']:.3f} "
-                    f"F1 {s['F1']:.3f}  (stored {rows[-1]['stored']}/{len(gold)}, "
-                    f"{rows[-1]['seconds']} s)",
-                    flush=True,
-                )
+        for mode, code, order in itertools.product(
+            args.modes.split(","), [ROOT, *args.code], range(args.orders)
+        ):
+            started = time.monotonic()
+            label = "" if code == ROOT else f"{code.name}-"
+            where = workdir / f"{label}{part}-{mode}-{order}"
+            story = crawl_part(every, mode == "dated", order, where, code)
+            s = pairwise(gold, story)
+            official = scorer(score_py, scored, {k: story.get(k, f"x{k}") for k in gold}, workdir)
+            rows.append(
+                {
+                    "code": str(code),
+                    "mode": mode,
+                    "order": order,
+                    **{k: round(v, 3) for k, v in s.items()},
+                    "scorer": official,
+                    "stored": sum(k in story for k in gold),
+                    "seconds": round(time.monotonic() - started, 1),
+                }
+            )
+            print(
+                f"{part:8} {label}{mode:8} order {order}: P {s['P']:.3f} R {s['R']:.3f} "
+                f"F1 {s['F1']:.3f}  (stored {rows[-1]['stored']}/{len(gold)}, "
+                f"{rows[-1]['seconds']} s)",
+                flush=True,
+            )
         summary = {}
-        for mode in args.modes.split(","):
-            mine = [r for r in rows if r["mode"] == mode]
+        for mode, code in itertools.product(args.modes.split(","), [ROOT, *args.code]):
+            mine = [r for r in rows if r["mode"] == mode and r["code"] == str(code)]
+            name = mode if code == ROOT else f"{mode} ({code})"
             if mine:
-                summary[mode] = {
+                summary[name] = {
                     k: round(sum(r[k] for r in mine) / len(mine), 3) for k in ("P", "R", "F1")
                 } | {"F1_min": min(r["F1"] for r in mine)}
         print(
