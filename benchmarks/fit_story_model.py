@@ -2,7 +2,7 @@
 """Fit the story decision (``crawler/data/story_model.json``) on labelled articles.
 
     python benchmarks/fit_story_model.py [--storybench ../shared/eval/storybench/ecbplus-dev.jsonl]
-        [--heldout-topics 26-30] [--within benchmarks/story_within/within.jsonl]
+        [--heldout-topics 26-30] [--labels benchmarks/story_within/within.jsonl]
         [--storyweb] [--orders 2] [--min-precision 0.97] [--out crawler/data/story_model.json]
 
 Every labelled set is used by its development part only (storybench: all but the
@@ -106,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--storybench", type=Path, action="append", default=[])
     parser.add_argument("--heldout-topics", default="26-30")
-    parser.add_argument("--within", type=Path, action="append", default=[])
+    parser.add_argument("--labels", type=Path, action="append", default=[])
     parser.add_argument("--storyweb", action="store_true")
     parser.add_argument("--orders", type=int, default=2)
     parser.add_argument("--min-precision", type=float, default=0.97)
@@ -115,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     sets: list[tuple[str, list[dict[str, Any]]]] = []
     undated_only = {p.name for p in args.storybench}
     inputs: dict[str, str] = {}
-    for path in [*args.storybench, *args.within]:
+    for path in [*args.storybench, *args.labels]:
         if not path.is_file():
             print(f"fit_story_model: no data file {path}", file=sys.stderr)
             return 2
