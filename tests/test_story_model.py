@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from crawler.stories import fit
-from crawler.stories.model import FEATURES, MODEL_PATH, load_model, parse_model
+from crawler.stories.model import FEATURES, MODEL_PATH, choose, load_model, parse_model
 
 
 def test_shipped_model_parses_and_names_known_features() -> None:
@@ -56,3 +56,23 @@ def test_logistic_regression_recovers_the_sign() -> None:
     y = np.array([0.0, 0.0, 0.0, 1.0, 1.0, 1.0])
     weights, bias = fit.fit_logistic(x, y)
     assert weights[0] > 0 and bias < 0
+
+
+def test_a_story_is_judged_by_all_its_compared_members() -> None:
+    # one bridging pair (logit 3) into story 1, whose other compared member says no (-5): the
+    # story's mean (-1) is under the cut, so the article does not join it; story 2's one
+    # member (logit 1) does reach it
+    scored = [(10, 1, 3.0, 0.0), (11, 1, -5.0, 0.0), (12, 2, 1.0, 0.0)]
+    assert choose(scored) == (12, 2, 1.0)
+    # alone, the bridging pair would have decided
+    assert choose([(10, 1, 3.0, 0.0), (12, 2, 1.0, 0.0)]) == (10, 1, 3.0)
+    # nothing reaches its cut: a new story
+    assert choose([(10, 1, 3.0, 4.0), (11, 1, 5.0, 6.0)]) is None
+    # the replay the fit chooses thresholds on decides the same way
+    run = fit.Run(
+        {1: "a", 2: "b", 3: "b", 4: "a"},
+        False,
+        "t",
+        [(2, []), (3, [(2, {"x": 1.0})]), (4, [(1, {"x": 0.5}), (2, {"x": 0.0}), (3, {"x": 0.0})])],
+    )
+    assert fit.replay(run, {"x": 2.0}, -0.5, 0.0) == {1: 1, 2: 2, 3: 2, 4: 1}

@@ -17,11 +17,14 @@ from typing import Any
 
 import numpy as np
 
-from crawler.stories.model import FEATURES
+from crawler.stories.model import FEATURES, choose
 
 L2 = 1.0  # ridge penalty on the standardised weights: features are few, pairs thousands
 ITERATIONS = 100
 DIGITS = 6
+# F1 differences this small between two thresholds are noise (two URL orders of one set differ
+# by more): every threshold within it of the best is as good, and the middle one is chosen
+PLATEAU = 0.01
 
 
 def fit_logistic(
@@ -72,17 +75,17 @@ def replay(
     cut: float,
     undated_cut: float | None = None,
 ) -> dict[int, int]:
-    """The story of each article, as ``find_story`` links them: the best-scoring candidate at or
-    above the cut gives its story, else the article starts one."""
+    """The story of each article, as ``find_story`` links them (``model.choose``: each compared
+    story judged by the mean logit of its compared members), else the article starts one."""
     story: dict[int, int] = {}
     for article, candidates in run.lookups:
-        best: tuple[float, int] | None = None
+        scored = []
         for other, features in candidates:
             score = bias + sum(w * features.get(f, 0.0) for f, w in weights.items())
             needed = undated_cut if undated_cut is not None and features.get("undated") else cut
-            if score >= needed and (best is None or score > best[0]):
-                best = (score, other)
-        story[article] = story.get(best[1], best[1]) if best else article
+            scored.append((other, story.get(other, other), score, needed))
+        best = choose(scored)
+        story[article] = best[1] if best else article
     return {a: story.get(a, a) for a in run.events}
 
 
@@ -131,10 +134,10 @@ def choose_cut(
             fallback = (worst, float(t), figures)
     best = None
     if held:
-        # the middle of the thresholds that reach the best F1: the dev sets do not say where
-        # in that plateau the boundary lies, the middle is the farthest from both ends
+        # the middle of the thresholds within PLATEAU of the best F1: the dev sets do not say
+        # where in that plateau the boundary lies, the middle is the farthest from both ends
         top = max(f for f, _, _ in held)
-        plateau = [h for h in held if h[0] >= top - 1e-9]
+        plateau = [h for h in held if h[0] >= top - PLATEAU]
         best = plateau[len(plateau) // 2]
     chosen = best or fallback
     return chosen[1], chosen[2]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -100,6 +100,28 @@ def pair_features(
         "cross_names": 0.0 if same_language else evidence.names,
         "cross_details": 0.0 if same_language else float(evidence.details),
     }
+
+
+def choose(scored: Sequence[tuple[int, int, float, float]]) -> tuple[int, int, float] | None:
+    """The story a new article joins, from its compared candidates in comparison order, each
+    ``(candidate id, its story, the pair's logit, the pair's cut)``: (the story's best-scoring
+    member, the story, the story's score), or None when no story reaches its cut.
+
+    A story is judged by all its compared members at once, its score the mean of their logits
+    against the cut of its best-scoring member: one similar report of another event (a
+    bridging pair) does not carry the article into a story its other members say it is not
+    of. The first story in comparison order wins a tie.
+    """
+    stories: dict[int, list[tuple[float, float, int]]] = {}
+    for other, story, logit, cut in scored:
+        stories.setdefault(story, []).append((logit, cut, other))
+    best: tuple[int, int, float] | None = None
+    for story, members in stories.items():
+        score = sum(m[0] for m in members) / len(members)
+        top = max(members, key=lambda m: (m[0], -m[2]))
+        if score >= top[1] and (best is None or score > best[2]):
+            best = (top[2], story, score)
+    return best
 
 
 def jaccard(a: frozenset[str], b: frozenset[str]) -> float:

@@ -24,7 +24,7 @@ from typing import NamedTuple
 from sqlite_utils import Database
 
 from crawler.core.timeutil import reliable_published
-from crawler.stories.model import jaccard, load_model, pair_features, title_words
+from crawler.stories.model import choose, jaccard, load_model, pair_features, title_words
 from crawler.stories.prior import background_rarity
 from crawler.stories.terms import (
     LOWER,
@@ -77,7 +77,7 @@ RECORD: list[tuple[int, int, dict[str, float]]] | None = None
 class Match:
     article_id: int
     story_id: int
-    score: float  # the model's logit for the pair: how sure
+    score: float  # the mean logit of the story's compared members: how sure
 
 
 _PARSED: OrderedDict[tuple[int, int], tuple[dict[str, float], Groups]] = OrderedDict()
@@ -357,7 +357,7 @@ def find_story(
     site, language = row or (None, None)
     words = title_words(title)
     model = load_model()
-    best: Match | None = None
+    scored: list[tuple[int, int, float, float]] = []
     for c, doc in theirs:
         features = pair_features(
             compare(rarity, mine, doc),
@@ -371,10 +371,9 @@ def find_story(
         )
         if RECORD is not None:
             RECORD.append((article_id, c.article_id, features))
-        sure = model.logit(features)
-        if sure >= model.cut(features) and (best is None or sure > best.score):
-            best = Match(c.article_id, c.story_id, sure)
-    return best
+        scored.append((c.article_id, c.story_id, model.logit(features), model.cut(features)))
+    best = choose(scored)
+    return Match(*best) if best else None
 
 
 def in_watch(
