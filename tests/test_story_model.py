@@ -4,12 +4,17 @@ its threshold chosen on the partitions the linking order gives."""
 from __future__ import annotations
 
 import json
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from crawler.stories import fit
 from crawler.stories.model import FEATURES, MODEL_PATH, choose, load_model, parse_model
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
 
 def test_shipped_model_parses_and_names_known_features() -> None:
@@ -76,3 +81,19 @@ def test_a_story_is_judged_by_all_its_compared_members() -> None:
         [(2, []), (3, [(2, {"x": 1.0})]), (4, [(1, {"x": 0.5}), (2, {"x": 0.0}), (3, {"x": 0.0})])],
     )
     assert fit.replay(run, {"x": 2.0}, -0.5, 0.0) == {1: 1, 2: 2, 3: 2, 4: 1}
+
+
+def test_fit_script_leaves_the_time_features_out_and_refuses_unknown_ones(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import fit_story_model
+
+    within = ROOT / "benchmarks" / "story_within" / "within.jsonl"
+    out = tmp_path / "model.json"
+    assert fit_story_model.main(["--labels", str(within), "--orders", "1", "--out", str(out)]) == 0
+    model = json.loads(out.read_text("utf-8"))
+    assert not {"days", "close", "undated"} & set(model["features"])
+    assert parse_model(model).weights  # a model the lookup can read
+    bad = ["--labels", str(within), "--features", "total,nope", "--out", str(out)]
+    assert fit_story_model.main(bad) == 2
+    assert "unknown features ['nope']" in capsys.readouterr().err
