@@ -3,7 +3,7 @@
 
     python benchmarks/fit_story_model.py [--storybench ../shared/eval/storybench/ecbplus-dev.jsonl]
         [--heldout-topics 26-30] [--labels benchmarks/story_within/within.jsonl]
-        [--storyweb] [--orders 6] [--min-precision 0.9] [--out crawler/data/story_model.json]
+        [--storyweb] [--orders 6] [--min-precision 0.85] [--out crawler/data/story_model.json]
 
 Every labelled set is used by its development part only (storybench: all but the
 ``--heldout-topics``; the others: articles whose ``part`` is not ``heldout``; the story web:
@@ -113,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--labels", type=Path, action="append", default=[])
     parser.add_argument("--storyweb", action="store_true")
     parser.add_argument("--orders", type=int, default=6)
-    parser.add_argument("--min-precision", type=float, default=0.9)
+    parser.add_argument("--min-precision", type=float, default=0.85)
     parser.add_argument("--out", type=Path, default=MODEL_PATH)
     parser.add_argument(
         "--features",
