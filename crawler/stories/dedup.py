@@ -161,10 +161,17 @@ def link_article(db: Database, article_id: int, fp: Fingerprints) -> Link:
     prepared = story.prepare(db, terms)
     weights = prepared.posted
     if original is not None:
-        match: story.Match | None = story.Match(original[0], original[1], 0.0, 0)
+        match: story.Match | None = story.Match(original[0], original[1], 0.0)
     else:
         match = story.find_story(
-            db, article_id, terms, groups, hour, prepared, dated=fp.published is not None
+            db,
+            article_id,
+            terms,
+            groups,
+            hour,
+            prepared,
+            dated=fp.published is not None,
+            title=title,
         )
     if match is not None:
         story_id, new_story = match.story_id, False

@@ -24,6 +24,7 @@ from typing import NamedTuple
 from sqlite_utils import Database
 
 from crawler.core.timeutil import reliable_published
+from crawler.stories.model import choose, jaccard, load_model, pair_features, title_words
 from crawler.stories.prior import background_rarity
 from crawler.stories.terms import (
     LOWER,
@@ -58,38 +59,25 @@ VERIFY = 3  # candidates compared in full, best first by their shared indexed te
 # Rarity prior: every term counts as if seen PRIOR_SEEN times in PRIOR_DOCS more articles.
 PRIOR_DOCS = 10
 PRIOR_SEEN = 0.5
-# Same event: beyond the ACTORS heaviest shared names (the people or bodies involved, who
-# recur across events: the same two officials meet again, a brother is arrested the next day)
-# the reports still share specific details (a number, further names or places, rare words)
-# worth at least MIN_RESIDUAL, and what they share is at least MIN_SHARE of the lighter
-# report's own weight: two long reports on one subject share countries, capitals and
-# ministries whatever the event, and a young database cannot yet tell those are common.
+# What describes a pair (crawler.stories.model.FEATURES) counts the ACTORS heaviest shared
+# names apart (the people or bodies involved, who recur across events) and the shared
+# entities past them weighing at least DETAIL_WEIGHT (details). Whether the pair reports one
+# event is the fitted model's to say (crawler/data/story_model.json).
 ACTORS = 2
-MIN_RESIDUAL = 0.7
-MIN_DETAILS = 1
-DETAIL_WEIGHT = 0.2  # below this a shared entity is no detail of its own
-MIN_SHARE = 0.15
-# A shared quantity (a toll, an amount seized, a count of troops) belongs to one event, where
-# a further shared name is often only the setting that the next event has too: past the
-# actors, numbers count NUMBER_DETAIL times their weight.
-NUMBER_DETAIL = 2.0
+DETAIL_WEIGHT = 0.2
 # General language's word frequencies (crawler.stories.prior) weigh as much as the database's
 # own counts when it holds PRIOR_FADE_DOCS articles, less and less after that.
 PRIOR_FADE_DOCS = 1000
-# Reports of one event cluster in time; each day between two reports asks for more evidence.
-EVIDENCE_PER_DAY = 1.25
-# The same actors recur in another event over days, hardly within the hour: their weight
-# counts as evidence again as the two reports near each other, fully at 0 hours, not at all
-# from ACTOR_HOURS apart (the place and people of an ambush reported twice in an afternoon).
-ACTOR_HOURS = 6
+# Set by the fitting script (benchmarks/fit_story_model.py): every compared pair is appended
+# as (article id, candidate id, features of crawler.stories.model.FEATURES). None in a crawl.
+RECORD: list[tuple[int, int, dict[str, float]]] | None = None
 
 
 @dataclass(frozen=True)
 class Match:
     article_id: int
     story_id: int
-    residual: float
-    entities: int
+    score: float  # the mean logit of the story's compared members: how sure
 
 
 _PARSED: OrderedDict[tuple[int, int], tuple[dict[str, float], Groups]] = OrderedDict()
@@ -200,6 +188,9 @@ class Evidence:
     residual: float
     details: int
     share: float
+    names: float = 0.0  # every shared name
+    numbers: float = 0.0  # shared quantities (years aside)
+    cover: float = 0.0  # total / the heavier report's own weight
 
 
 @dataclass
@@ -281,40 +272,24 @@ def compare(rarity: Rarity, a: _Doc, b: _Doc) -> Evidence:
         if _is_name(t, a, b):
             named.add(root)
     actors = sorted((e for e in entities if e in named), key=lambda e: -entities[e])[:ACTORS]
-    rest = [
-        w * (NUMBER_DETAIL if e.startswith(NUMBER) and not is_year(e) else 1.0)
-        for e, w in entities.items()
-        if e not in actors
-    ]
+    rest = [w for e, w in entities.items() if e not in actors]
     lighter = min(a.own, b.own) or 1.0
+    total = sum(entities.values())
     return Evidence(
-        total=sum(entities.values()),
+        total=total,
         actors=sum(entities[e] for e in actors),
         residual=sum(rest),
         details=sum(w >= DETAIL_WEIGHT for w in rest),
-        share=sum(entities.values()) / lighter,
+        share=total / lighter,
+        names=sum(w for e, w in entities.items() if e in named),
+        numbers=sum(w for e, w in entities.items() if e.startswith(NUMBER) and not is_year(e)),
+        cover=total / (max(a.own, b.own) or 1.0),
     )
 
 
 def _is_name(term: str, a: _Doc, b: _Doc) -> bool:
     return a.groups.get(term, "").startswith(NAME_GROUP) or b.groups.get(term, "").startswith(
         NAME_GROUP
-    )
-
-
-def same_event(evidence: Evidence, hours_apart: int, *, timed: bool = True) -> bool:
-    """The rule: enough specific shared detail for the time between the two reports.
-
-    ``timed`` is False when either report has no reliable publication date: then the hours
-    between them say nothing, neither against the pair nor (through the actors) for it.
-    """
-    hours = abs(hours_apart) if timed else 0
-    needed = MIN_RESIDUAL + EVIDENCE_PER_DAY * hours / 24
-    close = max(0.0, 1 - hours / ACTOR_HOURS) if timed else 0.0
-    return (
-        evidence.residual + close * evidence.actors >= needed
-        and evidence.details >= MIN_DETAILS
-        and evidence.share >= MIN_SHARE
     )
 
 
@@ -343,6 +318,7 @@ def find_story(
     prepared: Prepared | None = None,
     *,
     dated: bool = True,
+    title: str = "",
 ) -> Match | None:
     """The earlier article of the same event inside the window that shares the most, if any.
 
@@ -377,15 +353,49 @@ def find_story(
             for key in (w, LOWER + w)
         },
     )
-    best: Match | None = None
+    row = db.execute("SELECT site, language FROM articles WHERE id = ?", [article_id]).fetchone()
+    site, language = row or (None, None)
+    words = title_words(title)
+    model = load_model()
+    scored: list[tuple[int, int, float, float]] = []
     for c, doc in theirs:
-        evidence = compare(rarity, mine, doc)
-        timed = dated and not c.undated
-        if same_event(evidence, hour - c.hour, timed=timed) and (
-            best is None or evidence.residual > best.residual
-        ):
-            best = Match(c.article_id, c.story_id, evidence.residual, evidence.details)
-    return best
+        features = pair_features(
+            compare(rarity, mine, doc),
+            hour - c.hour,
+            timed=dated and not c.undated,
+            title=jaccard(words, title_words(c.title)),
+            same_site=site is not None and site == c.site,
+            same_language=language is not None and language == c.language,
+            watch=in_watch(rarity, terms, mine, doc),
+            own=(mine.own, c.own),
+        )
+        if RECORD is not None:
+            RECORD.append((article_id, c.article_id, features))
+        scored.append((c.article_id, c.story_id, model.logit(features), model.cut(features)))
+    best = choose(scored)
+    return Match(*best) if best else None
+
+
+def in_watch(
+    rarity: Rarity, terms: Mapping[str, float], mine: _Doc, doc: _Doc
+) -> tuple[float, float]:
+    """(names, everything) the two share, each entity once at its kind x position weight times
+    its rarity among the watch's stored articles alone: a name every article of the topic has
+    weighs 0 however rare it is in general language, and no pseudo-count calls it rare."""
+    total = rarity.total
+    if total <= 0:
+        return 0.0, 0.0
+    scale = math.log(total + 1)
+    names: dict[str, float] = {}
+    every: dict[str, float] = {}
+    for t in doc.weights:
+        w = terms.get(t, 0.0) * max(0.0, math.log((total + 1) / max(1, rarity.df.get(t, 1))))
+        w /= scale
+        group = mine.groups.get(t, t)
+        every[group] = max(every.get(group, 0.0), w)
+        if _is_name(t, mine, doc):
+            names[group] = max(names.get(group, 0.0), w)
+    return sum(names.values()), sum(every.values())
 
 
 def _shortlist_scores(
@@ -438,6 +448,9 @@ class _Candidate(NamedTuple):
     shared: tuple[dict[str, float], dict[str, str], Container[str]]  # see unpack_shared
     own: float  # the weight of its posted terms
     undated: bool  # no reliable publication date: its postings sit at its crawl hour
+    title: str
+    site: str | None
+    language: str | None
 
 
 def _candidates(
@@ -454,7 +467,8 @@ def _candidates(
     by_length = sorted(((f",{ids},", term) for term, ids in postings), key=lambda p: len(p[0]))
     scan = (
         "SELECT s.article_id, s.story_id, s.hour, d.story_blob, d.weight, a.published,"
-        " a.published_source FROM (SELECT article_id, story_id, hour FROM story_terms"
+        " a.published_source, a.title, a.site, a.language"
+        " FROM (SELECT article_id, story_id, hour FROM story_terms"
         " WHERE term = ? AND hour BETWEEN ? AND ? AND article_id = ? LIMIT 1) s"
         " JOIN dedup_docs d ON d.article_id = s.article_id JOIN articles a ON a.id = s.article_id"
     )
@@ -472,8 +486,11 @@ def _candidates(
             unpack_shared(blob, wanted),
             own,
             reliable_published(published, source) is None,
+            title or "",
+            site,
+            language,
         )
-        for other, story_id, other_hour, blob, own, published, source in rows
+        for other, story_id, other_hour, blob, own, published, source, title, site, language in rows
     ]
     return sorted(candidates, key=lambda c: c.article_id)
 
