@@ -306,7 +306,13 @@ def test_the_later_crawl_flags_coverage_and_never_re_announces_the_split_off_sto
     assert split_crawl.made_by_split == 0
     # the reprint is a copy (no flag); the own report is new coverage of a known story
     assert split_crawl.flags == [("new_coverage", REPORTS["arrest"].path, split_off)]
-    stories_announced = query(split_crawl.db, "SELECT story_id FROM flags WHERE kind = 'new_story'")
+    # Announced again after the split? Only the first crawl may have announced it (when the
+    # story engine kept the arrest apart by itself, the fixture merged it in before splitting).
+    stories_announced = query(
+        split_crawl.db,
+        "SELECT story_id FROM flags WHERE kind = 'new_story'"
+        " AND run_id != (SELECT min(id) FROM runs)",
+    )
     assert (split_off,) not in stories_announced
 
 
@@ -491,6 +497,19 @@ def _result(key: str) -> PageResult:
     return process_page(PageJob(url, page(url, report), "test"))
 
 
+def _one_story(db: Any, first: int, second: int) -> None:
+    """Put two articles in one story as a user would (``story merge``) if the story engine
+    kept them apart by itself, so that a split has something to take apart."""
+    from crawler.store.corrections import merge_stories
+
+    (a,), (b,) = (
+        db.execute("SELECT story_id FROM articles WHERE id = ?", [i]).fetchone()
+        for i in (first, second)
+    )
+    if a != b:
+        merge_stories(db, a, b)
+
+
 def _crawl(db: Any, results: list[PageResult], batch: int) -> None:
     run_id = start_run(db, "manual", ["test"])
     options = IngestOptions(run_id, False, defer_links=True)
@@ -507,6 +526,7 @@ def test_after_a_split_later_articles_land_the_same_whatever_their_order(tmp_pat
         db = open_database(tmp_path / f"{n}.db")
         _crawl(db, first, 2)
         ids = dict(db.execute("SELECT url, id FROM articles").fetchall())
+        _one_story(db, ids[first[0].key_url], ids[first[1].key_url])
         split_article(db, ids[first[1].key_url])
         order = list(later)
         random.Random(seed).shuffle(order)
@@ -566,6 +586,7 @@ def test_a_later_correction_of_a_pair_wins(tmp_path: Path) -> None:
     _crawl(db, first, 2)
     ids = dict(db.execute("SELECT url, id FROM articles").fetchall())
     a, b = ids[first[0].key_url], ids[first[1].key_url]
+    _one_story(db, a, b)
     split = split_article(db, b, "two events")
     assert labelled_pairs(db) == [(min(a, b), max(a, b), False)]
     merge_stories(db, split.story_id, split.other_story_id)
