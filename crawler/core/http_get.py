@@ -14,6 +14,8 @@ import socket
 import ssl
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit
 
@@ -63,6 +65,40 @@ def open_connection(url: str, policy: FetchPolicy, timeout: float) -> http.clien
     address = policy.resolve(host, port)[0]
     cls = _PinnedHTTPS if https else _PinnedHTTP
     return cls(host, port, address, timeout)
+
+
+def request_target(url: str) -> str:
+    """The path and query of ``url``, as the request line carries them."""
+    parts = urlsplit(url)
+    return (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+
+
+@contextmanager
+def deadline_guard(
+    connection: http.client.HTTPConnection, seconds: float
+) -> Iterator[threading.Event]:
+    """Shut ``connection``'s socket down after ``seconds`` (a socket timeout restarts on every
+    byte; this does not) and close the connection on leaving. The event yielded is set when
+    the deadline struck."""
+    expired = threading.Event()
+
+    def abort() -> None:
+        expired.set()
+        sock = connection.sock
+        if sock is not None:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    timer = threading.Timer(seconds, abort)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield expired
+    finally:
+        timer.cancel()
+        connection.close()
 
 
 def request(
@@ -120,46 +156,35 @@ def _one(
     if remaining <= 0:
         raise TimeoutError("deadline passed")
     connection = open_connection(url, policy, remaining)
-    expired = threading.Event()
-
-    def abort() -> None:  # a socket timeout restarts on every byte; this does not
-        expired.set()
-        sock = connection.sock
-        if sock is not None:
-            try:
-                sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-
-    timer = threading.Timer(remaining, abort)
-    timer.daemon = True
-    timer.start()
-    parts = urlsplit(url)
-    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    try:
-        connection.request(method, path, body=body, headers=headers)
-        answer = connection.getresponse()
-        data = answer.read(max_bytes + 1)
-        truncated = len(data) > max_bytes
-        result = HttpResponse(
-            url,
-            answer.status,
-            data[:max_bytes],
-            {name.lower(): value for name, value in answer.getheaders()},
-            truncated,
-        )
-    except (OSError, http.client.HTTPException) as error:
-        if expired.is_set():
-            raise TimeoutError(f"no answer within the deadline from {url[:200]}") from None
-        if isinstance(error, OSError):
-            raise
-        raise OSError(f"{type(error).__name__}: {error}") from None
-    finally:
-        timer.cancel()
-        connection.close()
+    with deadline_guard(connection, remaining) as expired:
+        try:
+            connection.request(method, request_target(url), body=body, headers=headers)
+            answer = connection.getresponse()
+            data = answer.read(max_bytes + 1)
+            truncated = len(data) > max_bytes
+            result = HttpResponse(
+                url,
+                answer.status,
+                data[:max_bytes],
+                {name.lower(): value for name, value in answer.getheaders()},
+                truncated,
+            )
+        except (OSError, http.client.HTTPException) as error:
+            if expired.is_set():
+                raise TimeoutError(f"no answer within the deadline from {url[:200]}") from None
+            if isinstance(error, OSError):
+                raise
+            raise OSError(f"{type(error).__name__}: {error}") from None
     if expired.is_set():
         raise TimeoutError(f"no answer within the deadline from {url[:200]}")
     return result
 
 
-__all__ = ["FetchRefused", "HttpResponse", "open_connection", "request"]
+__all__ = [
+    "FetchRefused",
+    "HttpResponse",
+    "deadline_guard",
+    "open_connection",
+    "request",
+    "request_target",
+]

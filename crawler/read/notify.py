@@ -11,17 +11,14 @@ from __future__ import annotations
 import http.client
 import json
 import logging
-import socket
-import threading
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from sqlite_utils import Database
 
 from crawler.core.fetch_policy import FetchPolicy, FetchRefused
-from crawler.core.http_get import open_connection
+from crawler.core.http_get import deadline_guard, open_connection, request_target
 from crawler.core.models import FLAG_LABELS
 from crawler.read.coverage_text import attach_coverage
 from crawler.store.outbox import backlog as backlog
@@ -135,7 +132,6 @@ def post_json(url: str, payload: dict[str, Any], *, deadline: float = 10.0) -> i
     A socket timeout restarts on every byte; a timer that shuts the socket down does not.
     Raises DeliveryError for a network error, a missed deadline or a non-2xx answer.
     """
-    parts = urlsplit(url)
     body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
     # The fetch policy: the webhook's host is named in the config (a private or loopback
     # receiver is fine), but never a link-local, multicast or unspecified address.
@@ -145,41 +141,24 @@ def post_json(url: str, payload: dict[str, Any], *, deadline: float = 10.0) -> i
         raise DeliveryError(str(refusal)) from None
     except OSError as error:
         raise DeliveryError(f"{type(error).__name__}: {error}") from None
-    expired = threading.Event()
-
-    def abort() -> None:
-        expired.set()
-        sock = connection.sock
-        if sock is not None:
-            try:
-                sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-
-    timer = threading.Timer(deadline, abort)
-    timer.daemon = True
-    timer.start()
-    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    try:
-        connection.request(
-            "POST",
-            path,
-            body=body,
-            headers={
-                "Content-Type": "application/json; charset=utf-8",
-                "User-Agent": "newswatch-webhook/0.1",
-            },
-        )
-        response = connection.getresponse()
-        status = response.status
-        detail = response.read(300).decode("utf-8", "replace").strip() if status >= 300 else ""
-    except (OSError, http.client.HTTPException) as error:
-        if expired.is_set():
-            raise DeliveryError(f"no answer within the {deadline:g}s deadline") from None
-        raise DeliveryError(f"{type(error).__name__}: {error}") from None
-    finally:
-        timer.cancel()
-        connection.close()
+    with deadline_guard(connection, deadline) as expired:
+        try:
+            connection.request(
+                "POST",
+                request_target(url),
+                body=body,
+                headers={
+                    "Content-Type": "application/json; charset=utf-8",
+                    "User-Agent": "newswatch-webhook/0.1",
+                },
+            )
+            response = connection.getresponse()
+            status = response.status
+            detail = response.read(300).decode("utf-8", "replace").strip() if status >= 300 else ""
+        except (OSError, http.client.HTTPException) as error:
+            if expired.is_set():
+                raise DeliveryError(f"no answer within the {deadline:g}s deadline") from None
+            raise DeliveryError(f"{type(error).__name__}: {error}") from None
     if expired.is_set():
         raise DeliveryError(f"no answer within the {deadline:g}s deadline")
     if not 200 <= status < 300:
