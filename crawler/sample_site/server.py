@@ -456,23 +456,36 @@ class SampleWeb(StartStop):
                 f"query = '{TOPIC_QUERY}'",
                 "",
             ]
+        # Loopback hosts have no country-code TLD to derive a country from, so each source
+        # declares where its outlet is and what it writes in, as a user would for a .com.
+        outlets = self._manifest["outlets"]
+
+        def profile(key: str) -> list[str]:
+            return [
+                f"country = {q(outlets[key]['country'])}",
+                f"language = {q(outlets[key]['language'])}",
+            ]
+
         lines += [
             "[[sources]]",
             'name = "borderwire"',
             f"feeds = {urls([bw + '/rss.xml'])}",
             f"pages = {urls([bw + '/'])}",
+            *profile("borderwire"),
             'every = "10m"',
             "",
             "[[sources]]",
             'name = "diario"',
             f"feeds = {urls([di + '/atom.xml'])}",
             f"sitemaps = {urls([di + '/news-sitemap.xml'])}",
+            *profile("diario"),
             'every = "10m"',
             "",
             "[[sources]]",
             'name = "nordpost"',
             f"sitemaps = {urls([np_ + '/sitemap.xml'])}",
             f"pages = {urls([np_ + '/verden/'])}",
+            *profile("nordpost"),
             'every = "10m"',
         ]
         return "\n".join(lines) + "\n"
