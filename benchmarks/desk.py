@@ -136,8 +136,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sample", default=str(ROOT / "benchmarks" / "desk_sample"))
     parser.add_argument("--crawl", action="store_true", help="score a real crawl's database")
     parser.add_argument("--show-errors", action="store_true")
+    parser.add_argument(
+        "--parts", help="comma-separated parts to score (default: all), e.g. dev,heldout5"
+    )
     args = parser.parse_args(argv)
     splits = ["dev", *sorted(p.stem for p in Path(args.sample).glob("heldout*.json"))]
+    if args.parts:
+        wanted = [p.strip() for p in args.parts.split(",") if p.strip()]
+        unknown = sorted(set(wanted) - set(splits))
+        if unknown:
+            parser.error(f"unknown parts: {', '.join(unknown)} (have {', '.join(splits)})")
+        splits = [s for s in splits if s in wanted]
     for split in splits:
         items = json.loads((Path(args.sample) / f"{split}.json").read_text("utf-8"))
         if args.crawl:

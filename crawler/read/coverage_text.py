@@ -9,7 +9,6 @@ from typing import Any
 from sqlite_utils import Database
 
 from crawler.core.timeutil import parse_utc
-
 from crawler.read.coverage import FactRow, StoryCoverage, lag_words, story_coverage
 
 WIDTH = 80
