@@ -79,7 +79,7 @@ def coverage_lines(coverage: StoryCoverage, width: int = WIDTH) -> list[str]:
     for wire in coverage.wires:
         n = len(wire.articles)
         lines += wrap(
-            f"wire {wire.wire}: {n} article{'' if n == 1 else 's'} count as one report "
+            f"wire {wire.wire}: {n} article{' counts' if n == 1 else 's count'} as one report "
             f"({', '.join(wire.outlets)})",
             "",
         )
