@@ -104,20 +104,29 @@ def crawled(items: list[dict[str, Any]]) -> dict[str, tuple[set[str], set, str]]
         with tempfile.TemporaryDirectory() as tmp:
             db = Path(tmp) / "desk.db"
             config = Path(tmp) / "desk.toml"
-            lines = [f'database = "{db}"\n[crawl]\ndelay = 0.0\nworkers = 1\n']
+            # The proxy that answers for every host is on 127.0.0.1, a private address the
+            # fetch policy refuses unless the config allows it.
+            lines = [
+                f'database = "{db}"\n[crawl]\ndelay = 0.0\nworkers = 1\nallow_private = true\n'
+            ]
             for lang, host in HOSTS.items():
                 lines.append(f'[[sources]]\nname = "{lang}"\nfeeds = ["http://{host}/rss.xml"]\n')
             config.write_text("\n".join(lines))
             env = {**os.environ, "http_proxy": f"http://127.0.0.1:{web.server_address[1]}"}
             env.update(no_proxy="", NO_PROXY="")
-            subprocess.run(
+            result = subprocess.run(
                 [sys.executable, "-m", "crawler", "crawl", "--config", str(config)],
                 cwd=ROOT,
                 env=env,
-                check=True,
                 capture_output=True,
+                text=True,
                 timeout=600,
             )
+            if result.returncode != 0:  # say why, not just that it failed
+                raise RuntimeError(
+                    f"newswatch crawl exited {result.returncode}:\n{result.stdout[-2000:]}"
+                    f"\n{result.stderr[-2000:]}"
+                )
             return _read(db, items)
     finally:
         web.shutdown()

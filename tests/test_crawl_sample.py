@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
-from tests.conftest import MonitoredWeb
+from tests.conftest import MonitoredWeb, run_cli
 
 pytestmark = pytest.mark.e2e  # every test here runs real newswatch processes
 
@@ -121,3 +123,28 @@ def test_runs_are_recorded_with_counts(monitored_web: MonitoredWeb) -> None:
     runs = conn.execute("SELECT status, trigger, stats FROM runs ORDER BY id").fetchall()
     assert [r["status"] for r in runs] == ["ok", "ok", "ok"]
     assert all(r["trigger"] == "manual" for r in runs)
+
+
+def test_stories_name_the_countries_and_languages_the_sources_declare(
+    monitored_web: MonitoredWeb,
+) -> None:
+    """Loopback hosts say nothing about a country: the sample web's sources declare theirs, as
+    a user does for a .com, so the demo's stories say us / mx / no, never unknown."""
+    outlets = monitored_web.expected["outlets"]
+    stage = monitored_web.second
+    shown: dict[str, tuple[str | None, str | None]] = {}
+    story_ids = [
+        r["story_id"] for r in stage.db().execute("SELECT DISTINCT story_id FROM articles")
+    ]
+    for story_id in story_ids:
+        if story_id is None:
+            continue
+        done = run_cli("show", f"s{story_id}", "--json", "--db", str(stage.db_path))
+        assert done.returncode == 0, done.stderr
+        for outlet in json.loads(done.stdout)["outlets"]:
+            shown[outlet["name"]] = (outlet["country"], outlet["language"])
+    expected = {
+        o["name"]: (o["country"], o["language"]) for o in outlets.values() if "country" in o
+    }
+    assert shown and shown.items() <= expected.items()
+    assert {c for c, _ in shown.values()} >= {"us", "mx"}

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sqlite3
 import subprocess
 import sys
@@ -281,6 +282,76 @@ def test_one_sided_coverage_and_the_country_filters(desk: Desk) -> None:
     assert bad.returncode == 2 and "--only-country" in bad.stderr
 
 
+# Every planted story as `show --json` must give it: outlets (name, country, language, articles,
+# earliest report), first report, independent reports, the official record's lag in hours
+# (None: no press report to be late after) and the fact table (value: outlets giving it).
+PLANTED = {
+    B_FIRST: (
+        [
+            ("El Universal", "mx", "es", 1, "2026-03-04T12:00:00+00:00"),
+            ("Milenio", "mx", "es", 1, "2026-03-04T13:00:00+00:00"),
+        ],
+        ("El Universal", "2026-03-04T12:00:00+00:00"),
+        2,
+        [],
+        {
+            ("detained", "people"): {2: ["El Universal", "Milenio"]},
+            ("seized", "pills"): {300_000: ["El Universal", "Milenio"]},
+        },
+    ),
+    C_SRE: (
+        [("Border Herald", "us", "en", 1, "2026-03-06T09:00:00+00:00")],
+        ("Border Herald", "2026-03-06T09:00:00+00:00"),
+        1,
+        [("SRE", "mx", -17.0)],  # the record came 17h before the press
+        {("extradited", "people"): {3: ["Border Herald", "SRE"]}},
+    ),
+    D_FIRST: (
+        [
+            ("Border Herald", "us", "en", 1, "2026-03-07T14:00:00+00:00"),
+            ("El Universal", "mx", "es", 1, "2026-03-07T16:00:00+00:00"),
+        ],
+        ("Border Herald", "2026-03-07T14:00:00+00:00"),
+        2,
+        [("US Treasury", "us", 12.0)],
+        {("money", "usd"): {30_000_000: ["Border Herald", "El Universal", "US Treasury"]}},
+    ),
+    E_RECORD: ([], None, 0, [("US Treasury", "us", None)], {}),
+}
+
+
+@pytest.mark.parametrize("url", list(PLANTED), ids=["B", "C", "D", "E"])
+def test_every_planted_story_gives_its_coverage(desk: Desk, url: str) -> None:
+    outlets, first, independent, official, facts = PLANTED[url]
+    story = desk.show(desk.story_of(url))
+    got = [
+        (o["name"], o["country"], o["language"], o["articles"], o["first_report"])
+        for o in story["outlets"]
+    ]
+    assert got == outlets
+    countries: dict[str, int] = {}
+    languages: dict[str, int] = {}
+    for _name, country, language, _n, _when in outlets:
+        countries[country] = countries.get(country, 0) + 1
+        languages[language] = languages.get(language, 0) + 1
+    assert {c["code"]: c["outlets"] for c in story["countries"]} == countries
+    assert {c["code"]: c["outlets"] for c in story["languages"]} == languages
+    report = story["first_report"]
+    assert (report and (report["outlet"], report["published"])) == first
+    assert story["independent_reports"] == independent
+    assert [
+        (
+            r["source"],
+            r["government"],
+            None if r["lag_seconds"] is None else r["lag_seconds"] / 3600,
+        )
+        for r in story["official"]
+    ] == official
+    assert {
+        (f["fact"], f["unit"]): _values(story, f["fact"], f["unit"]) for f in story["facts"]
+    } == (facts)
+
+
 def test_show_prints_the_coverage_in_80_columns(desk: Desk) -> None:
     result = desk.cli("show", f"s{desk.story_of(A_FIRST)}")
     assert result.returncode == 0
@@ -289,6 +360,14 @@ def test_show_prints_the_coverage_in_80_columns(desk: Desk) -> None:
     assert "US DOJ (us)" in block and "7h after the press" in block
     assert "DIFFER" in block and "wire AP" in block
     assert all(len(line) <= 80 for line in ("Coverage: " + block).splitlines())
+    # The README shows this story's real output: its coverage up to the fact table (whose
+    # article numbers follow the order pages were fetched in) is what show prints now.
+    readme = (REPO / "README.md").read_text("utf-8")
+    shown = readme.split("\n$ newswatch show s2\n", 1)[1].split("\n```", 1)[0]
+    ours = "Coverage: " + block.split("\nfacts:", 1)[0]
+    theirs = "Coverage: " + shown.split("\nCoverage: ", 1)[1].split("\nfacts:", 1)[0]
+    assert re.sub(r"\ba\d+\b", "aN", theirs) == re.sub(r"\ba\d+\b", "aN", ours)
+    assert max(len(line) for line in shown.splitlines()) <= 80
 
 
 def test_sources_show_country_and_language(desk: Desk) -> None:

@@ -500,6 +500,12 @@ def test_config_toml(web: SampleWeb) -> None:
     assert sources["diario"]["sitemaps"] == [base["diario"] + "/news-sitemap.xml"]
     assert sources["nordpost"]["sitemaps"] == [base["nordpost"] + "/sitemap.xml"]
     assert sources["nordpost"]["pages"] == [base["nordpost"] + "/verden/"]
+    # loopback hosts name no country: each source declares its outlet's, as in the manifest
+    assert {k: (s["country"], s["language"]) for k, s in sources.items()} == {
+        "borderwire": ("us", "en"),
+        "diario": ("mx", "es"),
+        "nordpost": ("no", "nb"),
+    }
     bare = tomllib.loads(web.config_toml(topics=False))
     assert "topics" not in bare and "database" not in bare
     with pytest.raises(RuntimeError):

@@ -51,6 +51,9 @@ EXAMPLE_SOURCE = """\
 # sitemaps = []                                   # sitemaps, sitemap indexes, Google News sitemaps
 # pages = []                                      # section pages: links followed max_depth hops
 # allowed_domains = []                            # default: the hosts of the URLs above
+# country = "mx"                                  # ISO 3166; default: from a .mx-style host
+# language = "es"                                 # ISO 639-1; default: detected per article
+# kind = "news"                                   # "official": a government's releases
 # every = "30m"                                   # how often `newswatch schedule` crawls it"""
 
 

@@ -57,10 +57,20 @@ _SCALES = {
     "billions": 10**9, "bn": 10**9, "m": 1_000_000,
 }  # fmt: skip
 _CONNECTORS = {"and", "y", "-"}
+_DOZEN = {"dozen", "dozens", "docena", "docenas"}
 _HALF = {"half", "medio", "media"}
 # A count after these names a part of the count before it ("14 people, including two police
 # officers"): not a fact of its own.
 _SUBSET = {"including", "incluidos", "incluidas", "incluyendo", "among"}
+_THEM = {"them", "ellos", "ellas"}
+# "two US citizens were among the four people killed", "dos ... están entre las cuatro"
+_AMONG_AFTER = [
+    [verb, among]
+    for verb in ("were", "are", "was", "estan", "estaban", "fueron", "figuran")
+    for among in ("among", "entre")
+]
+# "the bodies of 20 men", "los cuerpos de 11 personas": the dead
+_DEAD_OF = {"bodies", "remains", "cuerpos", "restos", "cadaveres"}
 _QUANTITY_UNITS = {
     "kg": ("kg", 1.0), "kgs": ("kg", 1.0), "kilo": ("kg", 1.0), "kilos": ("kg", 1.0),
     "kilogram": ("kg", 1.0), "kilograms": ("kg", 1.0), "kilogramo": ("kg", 1.0),
@@ -89,7 +99,11 @@ _PEOPLE = {
     "civiles", "policias", "militares", "soldados", "elementos", "agentes", "migrantes",
     "individuos", "menores", "jovenes", "lideres", "capos", "sicarios", "delincuentes",
     "defendants", "detainees", "prisoners", "inmates", "reos", "presos", "detenidos",
-    "crew", "tripulantes", "acusados", "pasajeros", "passengers",
+    "crew", "tripulantes", "acusados", "pasajeros", "passengers", "operatives", "operators",
+    "operative", "operador", "sospechoso", "sospechosa", "integrante", "miembro", "captors",
+    "captores", "kidnappers", "secuestradores", "journalists", "reporters", "periodistas",
+    "reporteros", "comunicadores", "brothers", "hermanos", "teenagers", "adolescentes",
+    "minors",
 }  # fmt: skip
 _DEAD = {
     "dead", "muertos", "muertas", "fallecidos", "fallecidas", "victims", "victimas", "bodies",
@@ -103,15 +117,23 @@ _US = ("united states", "estados unidos", "u.s.", "ee.uu", "eeuu")
 _ONE = re.compile(
     r"\b(?:the|a|an|el|la|un|una)\s+(?:[^\W\d_]+\s+){0,2}?"
     r"(?P<noun>driver|suspect|man|woman|gunman|conductor|chofer|sospechoso|sospechosa|hombre|"
-    r"mujer|ciudadano|ciudadana|piloto|pilot)\s+(?:was|fue|has\s+been|ha\s+sido)\s+"
+    r"mujer|ciudadano|ciudadana|piloto|pilot)\s*(?:,[^,.;]{1,60},\s*)?"
+    r"(?:was|fue|has\s+been|ha\s+sido)\s+"
     r"(?P<verb>[^\W\d_]+(?:\s+into\s+custody)?)",
+    re.IGNORECASE,
+)
+# "arrested the driver", "detuvieron al conductor": one person detained, no number
+_ONE_ACTIVE = re.compile(
+    r"\b(?:arrested|detained|captured|apprehended|detuvo|detuvieron|captur[oó]|capturaron|"
+    r"aprehendi[oó]|aprehendieron)\s+(?:the|al|a\s+la)\s+(?:[^\W\d_]+\s+){0,2}?"
+    r"(?:driver|conductor|conductora|chofer|pilot|piloto)\b",
     re.IGNORECASE,
 )
 # Stems of the verbs and nouns that name each fact (accents folded).
 _FACT_STEMS = {
     "detained": (
         "arrest", "detain", "detuv", "detien", "detenid", "detencion", "captur", "aprehend",
-        "aprehension", "custody", "apprehend",
+        "aprehension", "custody", "apprehend", "detener",
     ),
     "extradited": ("extradit", "extradi", "entreg", "handed over", "hand over", "handover"),
     "killed": (
@@ -121,7 +143,7 @@ _FACT_STEMS = {
 }  # fmt: skip
 _SEIZE_STEMS = (
     "seiz", "confiscat", "found", "find", "discover", "recover", "intercept", "incaut", "asegur",
-    "decomis", "localiz", "hall", "encontr", "inhabilit", "offload", "uncover",
+    "decomis", "localiz", "hall", "encontr", "inhabilit", "offload", "uncover", "interven",
 )  # fmt: skip
 _TOKEN = re.compile(r"(?:US|MX|U\.S\.)?\$|\d[\d.,]*\d|\d|[^\W\d_]+(?:-[^\W\d_]+)*|\S")
 _SENTENCE = re.compile(r"(?<=[.!?;])\s+(?=[A-ZÁÉÍÓÚÑ¿¡\"“(])|\n+")
@@ -174,7 +196,9 @@ def parse_number(tokens: list[str], i: int) -> tuple[float, int] | None:
         while j < len(words):
             word = words[j]
             parts = word.split("-")
-            if all(p in _SMALL for p in parts) and not (seen and current % 10 and current < 100):
+            if word in _DOZEN and seen:  # "three dozen" = 36, "una docena" = 12
+                current *= 12
+            elif all(p in _SMALL for p in parts) and not (seen and current % 10 and current < 100):
                 current += sum(_SMALL[p] for p in parts)
                 seen = True
             elif word in ("hundred",) and seen:
@@ -183,6 +207,13 @@ def parse_number(tokens: list[str], i: int) -> tuple[float, int] | None:
                 total += (current or 1) * 1000
                 current = 0
                 seen = True
+                if (
+                    word == "mil"
+                    and j + 1 < len(tokens)
+                    and re.fullmatch(r"\d{1,3}", tokens[j + 1])
+                ):
+                    current = float(tokens[j + 1])  # "mil 200" (Mexican style) = 1200
+                    j += 1
             elif word in _CONNECTORS and seen and j + 1 < len(words) and words[j + 1] in _SMALL:
                 pass
             else:
@@ -249,9 +280,10 @@ def _sentence_facts(sentence: str, language: str | None) -> list[Fact]:
             continue
         value, j = parsed
         phrase = " ".join(tokens[max(0, i - 1) : j + 3])
-        if (i > 0 and words[i - 1] in _SUBSET) or (
-            i > 1 and words[i - 2] == "entre" and words[i - 1] in ("ellos", "ellas")
-        ):
+        if _percent(words, j):
+            i = j + (2 if words[j] in ("por", "per") else 1)  # not "ciento" read as 100
+            continue
+        if _part_of_a_count(words, i, j):
             i = j
             continue
         currency = _money(tokens, words, i, j, language)
@@ -273,18 +305,27 @@ def _sentence_facts(sentence: str, language: str | None) -> list[Fact]:
             found.append(Fact("seized", round(amount, 1), unit, phrase))
             i = unit_at + 1
             continue
-        if j < len(words) and words[j] in _DEAD:
+        if (j < len(words) and words[j] in _DEAD) or (
+            i > 1 and words[i - 1] in ("of", "de") and words[i - 2] in _DEAD_OF
+        ):
             found.append(Fact("killed", value, "people", phrase))
             i = j + 1
             continue
         noun_at = _skip(words, j, 4, _PEOPLE)
+        if noun_at is not None and any(
+            words[k : k + 2] in _AMONG_AFTER for k in range(noun_at + 1, noun_at + 4)
+        ):
+            i = noun_at + 1  # "two US citizens were among the four people killed"
+            continue
         if noun_at is not None and value == int(value) and value < 100_000:
+            near = _without_aside(words, noun_at)
             best: tuple[int, str] | None = None
             stems_of = dict(_FACT_STEMS)
-            if any(u in sentence.lower() for u in _US):
+            # "sent to the United States", or "sent" where the sentence speaks of extraditions
+            if any(u in sentence.lower() for u in _US) or "extradi" in _fold(sentence):
                 stems_of["extradited"] = (*_FACT_STEMS["extradited"], *_HANDOVER_STEMS)
             for fact, stems in stems_of.items():
-                d = _near(words, (i + noun_at) // 2, stems, 9)
+                d = _near(near, (i + noun_at) // 2, stems, 9)
                 if d is not None and (best is None or d < best[0]):
                     best = (d, fact)
             if best:
@@ -292,6 +333,8 @@ def _sentence_facts(sentence: str, language: str | None) -> list[Fact]:
             i = noun_at + 1
             continue
         i = j
+    for match in _ONE_ACTIVE.finditer(sentence):
+        found.append(Fact("detained", 1, "people", match.group(0)))
     for match in _ONE.finditer(sentence):
         verb = _fold(match.group("verb"))
         for fact in ("detained", "killed"):
@@ -299,6 +342,36 @@ def _sentence_facts(sentence: str, language: str | None) -> list[Fact]:
                 found.append(Fact(fact, 1, "people", match.group(0)))
                 break
     return found
+
+
+def _part_of_a_count(words: list[str], i: int, j: int) -> bool:
+    """A count naming part of the count before it: "including two officers", "among them
+    three minors", "entre ellas una mujer", "four of them beheaded"."""
+    if i > 0 and words[i - 1] in _SUBSET:
+        return True
+    if i > 1 and words[i - 2] in ("among", "entre") and words[i - 1] in _THEM:
+        return True
+    return words[j : j + 2] in (["of", "them"], ["de", "ellos"], ["de", "ellas"])
+
+
+def _percent(words: list[str], j: int) -> bool:
+    """A share, not a count: "45 por ciento de los periodistas asesinados", "25%"."""
+    return j < len(words) and (
+        words[j] in ("%", "percent", "pct")
+        or words[j : j + 2] in (["por", "ciento"], ["per", "cent"])
+    )
+
+
+def _without_aside(words: list[str], noun_at: int) -> list[str]:
+    """The words with an aside right after the noun left out ("seven suspects, aged between
+    24 and 61, were arrested"), so that the verb after it is as near as it reads."""
+    if noun_at + 1 < len(words) and words[noun_at + 1] == ",":
+        for k in range(noun_at + 2, min(len(words), noun_at + 12)):
+            if words[k] == ",":
+                return words[: noun_at + 1] + words[k + 1 :]
+            if words[k] in (".", ";"):
+                break
+    return words
 
 
 def _money(tokens: list[str], words: list[str], i: int, j: int, language: str | None) -> str | None:

@@ -110,15 +110,50 @@ def wire_credits(text: str, *, authors: list[str] | None = None) -> list[str]:
         if signoff:  # "… at the Otay Mesa crossing. —AP"
             add(signoff.group("alias"))
         short = len(paragraph) <= 200
-        if short and re.match(r"^(?:By|Por|BY|POR)\s", paragraph):
+        if short and _BYLINE.match(paragraph):
             byline = re.search(
                 rf"(?:,|/|\||–|—|-|\bfor\b|\bde\b)\s*{anywhere.pattern}\s*$", paragraph
             )
             if byline:
                 add(byline.group("alias"))
+        alone = anywhere.fullmatch(paragraph.rstrip("."))
+        if alone and index > 0 and _BYLINE.match(paragraphs[index - 1]):
+            add(alone.group("alias"))  # "By MARÍA VERZA" then "Associated Press" on its own line
+        helped = re.search(rf"{anywhere.pattern}{_CONTRIBUTED}", paragraph)
+        if helped and (
+            short or index == last
+        ):  # "The Associated Press contributed to this report."
+            add(helped.group("alias"))
         if short or index == last:
             for cue in credit.finditer(paragraph):
+                if not _credit_position(paragraph[: cue.start()]):
+                    continue
                 rest = paragraph[cue.end() : cue.end() + 120]
                 for match in anywhere.finditer(rest):
                     add(match.group("alias"))
     return found
+
+
+_BYLINE = re.compile(r"^(?:By|Por|BY|POR)\s")
+# "X contributed to this report", "Associated Press writer Y contributed"
+_CONTRIBUTED = (
+    r"(?:\s+(?:writers?|reporters?|correspondents?)\b[^.]{0,80})?\s+contributed"
+    r"(?:\s+(?:reporting|to\s+(?:this|the)\s+(?:report|story|article)))?"
+)
+
+
+def _credit_position(before: str) -> bool:
+    """Whether a credit cue ("reported by", "con información de") stands where a newsroom puts
+    a credit: opening its paragraph or sentence, after a parenthesis or a dash, or in a passive
+    "this story was (first) reported by". Not "official data first reported by Reuters", an
+    attribution in the middle of a sentence."""
+    sentence = re.split(r"[.;!?]\s", before)[-1].strip()
+    if not sentence or sentence[-1] in "([—–-|":
+        return True
+    return bool(
+        re.search(
+            r"(?i)\b(?:was|were|is|are|has\s+been|fue|ha\s+sido)"
+            r"(?:\s+(?:originally|first|originalmente))?$",
+            sentence,
+        )
+    )

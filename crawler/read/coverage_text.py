@@ -8,16 +8,19 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from crawler.core.timeutil import parse_utc
 from crawler.read.coverage import FactRow, StoryCoverage, lag_words, story_coverage
 
 WIDTH = 80
 
 
 def _when(value: str | None) -> str:
-    """2026-03-03T14:05:00+00:00 -> 2026-03-03 14:05."""
+    """2026-03-03T08:05:00-06:00 -> 2026-03-03 14:05: in UTC, like every time ``show`` prints
+    (a report's own offset would put a later Mexican report before an earlier US one)."""
     if not value:
         return "?"
-    return value.replace("T", " ")[:16]
+    moment = parse_utc(value)
+    return value.replace("T", " ")[:16] if moment is None else moment.strftime("%Y-%m-%d %H:%M")
 
 
 def _value(value: float) -> str:
@@ -76,7 +79,7 @@ def coverage_lines(coverage: StoryCoverage, width: int = WIDTH) -> list[str]:
     for wire in coverage.wires:
         n = len(wire.articles)
         lines += wrap(
-            f"wire {wire.wire}: {n} article{'' if n == 1 else 's'} count as one report "
+            f"wire {wire.wire}: {n} article{' counts' if n == 1 else 's count'} as one report "
             f"({', '.join(wire.outlets)})",
             "",
         )

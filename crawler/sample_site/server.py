@@ -456,25 +456,25 @@ class SampleWeb(StartStop):
                 f"query = '{TOPIC_QUERY}'",
                 "",
             ]
-        lines += [
-            "[[sources]]",
-            'name = "borderwire"',
-            f"feeds = {urls([bw + '/rss.xml'])}",
-            f"pages = {urls([bw + '/'])}",
-            'every = "10m"',
-            "",
-            "[[sources]]",
-            'name = "diario"',
-            f"feeds = {urls([di + '/atom.xml'])}",
-            f"sitemaps = {urls([di + '/news-sitemap.xml'])}",
-            'every = "10m"',
-            "",
-            "[[sources]]",
-            'name = "nordpost"',
-            f"sitemaps = {urls([np_ + '/sitemap.xml'])}",
-            f"pages = {urls([np_ + '/verden/'])}",
-            'every = "10m"',
-        ]
+        listings = {
+            "borderwire": [f"feeds = {urls([bw + '/rss.xml'])}", f"pages = {urls([bw + '/'])}"],
+            "diario": [
+                f"feeds = {urls([di + '/atom.xml'])}",
+                f"sitemaps = {urls([di + '/news-sitemap.xml'])}",
+            ],
+            "nordpost": [
+                f"sitemaps = {urls([np_ + '/sitemap.xml'])}",
+                f"pages = {urls([np_ + '/verden/'])}",
+            ],
+        }
+        for key, listed in listings.items():
+            # Loopback hosts have no country-code TLD: each source declares where its outlet
+            # is and what it writes in, as a user does for a .com.
+            outlet = self._manifest["outlets"][key]
+            lines += ["[[sources]]", f"name = {q(key)}", *listed]
+            lines += [f"country = {q(outlet['country'])}", f"language = {q(outlet['language'])}"]
+            lines += ['every = "10m"', ""]
+        lines.pop()
         return "\n".join(lines) + "\n"
 
     # -- request log -------------------------------------------------------------------------
