@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing
 import os
 import sqlite3
 import subprocess
@@ -43,8 +42,8 @@ import psutil
 from benchmarks.harness import (
     PageSet,
     load_originals,
-    serve_pages,
     server_call,
+    start_page_server,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -350,13 +349,7 @@ def main() -> None:
     runs = [r.strip() for r in args.only.split(",") if r.strip()]
     work = Path(args.keep or tempfile.mkdtemp(prefix="nw-bench-"))
     work.mkdir(parents=True, exist_ok=True)
-    port_value, ready = multiprocessing.Value("i", 0), multiprocessing.Event()
-    server = multiprocessing.Process(
-        target=serve_pages, args=(pages, port_value, ready), daemon=True
-    )
-    server.start()
-    ready.wait(10)
-    port = port_value.value
+    server, port = start_page_server(pages)
     me = [
         sys.executable,
         "-m",

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import multiprocessing
 import os
 import random
 import re
@@ -172,6 +173,17 @@ def serve_pages(pages: PageSet, port_out: Any, ready: Any) -> None:
     port_out.value = server.server_address[1]
     ready.set()
     server.serve_forever()
+
+
+def start_page_server(pages: PageSet) -> tuple[multiprocessing.Process, int]:
+    """``serve_pages`` in its own process: the process and its port, once it answers."""
+    port_value, ready = multiprocessing.Value("i", 0), multiprocessing.Event()
+    server = multiprocessing.Process(
+        target=serve_pages, args=(pages, port_value, ready), daemon=True
+    )
+    server.start()
+    ready.wait(10)
+    return server, int(port_value.value)
 
 
 def sitemap(pages: PageSet, port: int) -> bytes:

@@ -113,6 +113,11 @@ def test_every_flag_kind_has_one_label() -> None:
 
     assert set(FLAG_LABELS) == {"new_story", "new_coverage", "updated", "new_related", "official"}
     assert not hasattr(atom, "KIND_LABELS") and not hasattr(notify, "KIND_LABELS")
+    # The brief's word for a report and the demo's explanation cover the same kinds.
+    from crawler.cli.demo import KIND_MEANINGS
+    from crawler.read.digest import KIND_WORDS
+
+    assert set(KIND_WORDS) == set(KIND_MEANINGS) == set(FLAG_LABELS)
 
 
 def test_the_module_map_has_one_line_per_module() -> None:
