@@ -148,3 +148,17 @@ def test_the_readme_and_the_architecture_name_every_part() -> None:
         if part == "sample_site":  # bundled data and its server, no layer of the library
             continue
         assert f"**{part}**" in overview, part
+
+
+def test_benchmarks_import_no_test_module() -> None:
+    """Benchmarks share code through benchmarks/harness.py, never a test module's helpers
+    (the shared test servers of tests/support/ aside)."""
+    import re
+
+    pattern = re.compile(r"^\s*(from|import)\s+tests\.test_", re.MULTILINE)
+    found = [
+        path.name
+        for path in sorted((ROOT / "benchmarks").glob("*.py"))
+        if pattern.search(path.read_text("utf-8"))
+    ]
+    assert found == []
