@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing
 import os
 import sqlite3
 import subprocess
@@ -43,8 +42,8 @@ import psutil
 from benchmarks.harness import (
     PageSet,
     load_originals,
-    serve_pages,
     server_call,
+    start_page_server,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -251,14 +250,16 @@ def check_database(db: Path, pages: PageSet, port: int) -> dict[str, Any]:
     """Where each served page ended up: article, non-article, failure, or nowhere."""
     served = {f"http://127.0.0.1:{port}{pages.path(i)}" for i in range(pages.count)}
     conn = sqlite3.connect(db)
-    rows = conn.execute("SELECT url, kind, status, error, article_id FROM fetches").fetchall()
+    rows = conn.execute("SELECT url, kind, status, error_kind, article_id FROM fetches").fetchall()
     fate = {"article": 0, "not_article": 0, "off_topic": 0, "prefiltered": 0, "failed": 0}
     found = set()
-    for url, kind, _status, error, article_id in rows:
+    for url, kind, _status, error_kind, article_id in rows:
         if url not in served:
             continue
         found.add(url)
-        if error:
+        if error_kind == "not_article":
+            fate["not_article"] += 1
+        elif error_kind:
             fate["failed"] += 1
         elif article_id is not None:
             fate["article"] += 1
@@ -348,13 +349,7 @@ def main() -> None:
     runs = [r.strip() for r in args.only.split(",") if r.strip()]
     work = Path(args.keep or tempfile.mkdtemp(prefix="nw-bench-"))
     work.mkdir(parents=True, exist_ok=True)
-    port_value, ready = multiprocessing.Value("i", 0), multiprocessing.Event()
-    server = multiprocessing.Process(
-        target=serve_pages, args=(pages, port_value, ready), daemon=True
-    )
-    server.start()
-    ready.wait(10)
-    port = port_value.value
+    server, port = start_page_server(pages)
     me = [
         sys.executable,
         "-m",
@@ -533,19 +528,19 @@ def report(
                 f"used it could reach at most {cores * raw_cpu / crawl_cpu:.2f}x of (a)"
             )
         if key.startswith("topic-") and raw_rate:
-            ratio = rates[key] / raw_rate
-            same = data.get("on_topic") == data.get("reference")
-            met = met and ratio >= target and same
+            topic_ratio = rates[key] / raw_rate
+            same_set = data.get("on_topic") == data.get("reference")
+            met = met and topic_ratio >= target and same_set
             verdicts.append(
-                f"{key} {ratio:.2f}x (target >= {target}x), on-topic set "
-                + ("identical" if same else "DIFFERENT")
+                f"{key} {topic_ratio:.2f}x (target >= {target}x), on-topic set "
+                + ("identical" if same_set else "DIFFERENT")
             )
         if key == "newswatch":
-            ratio = rates[key] / raw_rate if raw_rate else 0.0
+            plain_ratio = rates[key] / raw_rate if raw_rate else 0.0
             rss_ok = mb(usage.peak_rss) <= TARGET_RSS_MB
-            met = met and ratio >= target and rss_ok
+            met = met and plain_ratio >= target and rss_ok
             verdicts.append(
-                f"no topic {ratio:.2f}x (target >= {target}x), peak RSS "
+                f"no topic {plain_ratio:.2f}x (target >= {target}x), peak RSS "
                 f"{mb(usage.peak_rss):.0f} MB (PSS {mb(usage.peak_pss):.0f} MB, main "
                 f"{mb(usage.peak_main_rss):.0f} MB; target <= {TARGET_RSS_MB:.0f} MB)"
             )

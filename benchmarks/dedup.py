@@ -31,11 +31,12 @@ import tempfile
 import time
 import tomllib
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Hashable, Sequence
 from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from sqlite_utils import Database
@@ -45,6 +46,7 @@ from crawler.store import storage
 from crawler.store.migrations import migrations
 from crawler.stories import dedup
 from crawler.stories.dedup_text import hamming, shingle_hashes, tokens
+from crawler.stories.terms import Groups
 
 HERE = Path(__file__).resolve().parent
 TARGETS = {"dup_precision": 0.99, "dup_recall": 0.95, "story_precision": 0.95, "story_recall": 0.90}
@@ -147,9 +149,10 @@ def duplicate_items(data: Path, stories: Path, seed: int) -> list[Item]:
     return items
 
 
-def pairwise(labels: list[str], clusters: list[object]) -> tuple[float, float, int, int]:
+def pairwise(labels: Sequence[str], clusters: Sequence[Hashable]) -> tuple[float, float, int, int]:
     """Pairwise precision and recall of ``clusters`` against ``labels``."""
-    truth, predicted = defaultdict(list), defaultdict(list)
+    truth: defaultdict[str, list[int]] = defaultdict(list)
+    predicted: defaultdict[Hashable, list[int]] = defaultdict(list)
     for i, (label, cluster) in enumerate(zip(labels, clusters, strict=True)):
         truth[label].append(i)
         predicted[cluster].append(i)
@@ -201,7 +204,7 @@ def store_and_link(db: Database, item: Item, seen_at: str, url: str) -> tuple[in
     return article_id, link
 
 
-def run_duplicates(items: list[Item]) -> dict[str, object]:
+def run_duplicates(items: list[Item]) -> dict[str, Any]:
     db = new_db()
     clusters: list[int] = []
     started = time.perf_counter()
@@ -212,7 +215,7 @@ def run_duplicates(items: list[Item]) -> dict[str, object]:
     return _dup_report([i.family for i in items], clusters, items) | {"ms": elapsed * 1000}
 
 
-def _dup_report(labels: list[str], clusters: list[int], items: list[Item]) -> dict[str, object]:
+def _dup_report(labels: list[str], clusters: list[int], items: list[Item]) -> dict[str, Any]:
     p, r, true_pairs, found = pairwise(labels, clusters)
     by_family: dict[str, set[int]] = defaultdict(set)
     originals: dict[str, int] = {}
@@ -245,8 +248,8 @@ def _minhash_keys(rows: int, bands: int, lead: int = 0) -> Callable[[list[str]],
     return keys
 
 
-def _simhash_keys(band_bits: int) -> Callable[[list[str]], list[int]]:
-    def keys(words: list[str]) -> list[int]:
+def _simhash_keys(band_bits: int) -> Callable[[list[str]], list[tuple[int, int]]]:
+    def keys(words: list[str]) -> list[tuple[int, int]]:
         fp = dedup.text_fingerprint(" ".join(words)) & ((1 << 64) - 1)
         mask = (1 << band_bits) - 1
         return [(i, (fp >> (i * band_bits)) & mask) for i in range(64 // band_bits)]
@@ -258,7 +261,7 @@ def simulate(
     items: list[Item],
     keyers: list[Callable[[list[str]], list]],
     verify: Callable[[list[str], list[str]], bool],
-) -> dict[str, object]:
+) -> dict[str, Any]:
     """Band lookup over originals only, verification, clusters; mirrors link_article."""
     index: dict[object, list[int]] = defaultdict(list)
     words_of: list[list[str]] = []
@@ -299,7 +302,7 @@ def _simhash_only(distance: int) -> Callable[[list[str], list[str]], bool]:
     return check
 
 
-def compare(items: list[Item]) -> list[tuple[str, dict[str, object]]]:
+def compare(items: list[Item]) -> list[tuple[str, dict[str, Any]]]:
     full, lead = _minhash_keys(3, 20), _minhash_keys(4, 4, lead=100)
     return [
         (
@@ -328,7 +331,7 @@ def story_items(path: Path) -> list[Item]:
     return [Item(a["event"], a["id"], a["title"], a["text"], a["published"]) for a in arts]
 
 
-def run_stories(items: list[Item], background: list[str] | None = None) -> dict[str, object]:
+def run_stories(items: list[Item], background: list[str] | None = None) -> dict[str, Any]:
     db = new_db()
     background = background or []
     for n, text in enumerate(background):  # older unrelated articles: realistic term rarity
@@ -342,6 +345,7 @@ def run_stories(items: list[Item], background: list[str] | None = None) -> dict[
         )
     stories, dups = [], 0
     for n, item in enumerate(items):
+        assert item.published is not None, "story items are dated"
         seen = (datetime.fromisoformat(item.published) + timedelta(hours=2)).isoformat()
         _, link = store_and_link(db, item, seen, f"s:{n}")
         stories.append(link.story_id)
@@ -408,7 +412,8 @@ def _fill(
                 for b, v in enumerate(row)
             ],
         )
-        postings, df = [], defaultdict(int)
+        postings: list[tuple[str, int, int, int]] = []
+        df: defaultdict[str, int] = defaultdict(int)
         for i, hour, row in zip(ids, hours, zipf.tolist(), strict=True):
             terms = list(dict.fromkeys(vocab[t] for t in row))[:32]
             postings += [(t, hour, i, i) for t in terms]
@@ -433,7 +438,7 @@ def _fill(
     db.conn.commit()
 
 
-Prepared = tuple[Item, str, int, bytes, tuple[dict[str, float], dict[str, str]]]
+Prepared = tuple[Item, str, int, bytes, tuple[dict[str, float], Groups]]
 
 
 def prepare_probes(probes: list[Item]) -> list[Prepared]:
@@ -671,7 +676,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     print("|---|---|---|---|---|---|---|")
     by_date = sorted(stories, key=lambda i: i.published or "")
-    runs = [
+    runs: list[tuple[str, list[Item], list[str] | None]] = [
         ("empty, publication order", by_date, None),
         ("empty, shuffled order", _shuffled(stories, args.seed), None),
     ]

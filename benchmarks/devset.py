@@ -136,15 +136,17 @@ def _asserted_dates(source: str) -> dict[str, str]:
             and getattr(inner.func, "id", None) == "load_mock_page"
             and inner.args
             and isinstance(inner.args[0], ast.Constant)
+            and isinstance(inner.args[0].value, str)
         ):
             continue
+        url = inner.args[0].value
         keywords = {k.arg: k.value for k in call.keywords}
         original = keywords.pop("original_date", None)
         if not (isinstance(original, ast.Constant) and original.value is True) or keywords:
             continue
         expected = node.comparators[0]
         if isinstance(expected, ast.Constant) and isinstance(expected.value, str):
-            out[inner.args[0].value] = expected.value[:10]
+            out[url] = expected.value[:10]
     return out
 
 

@@ -26,7 +26,6 @@ holds ``--stored`` synthetic articles with their dedup and story indexes
 from __future__ import annotations
 
 import argparse
-import multiprocessing
 import os
 import resource
 import shutil
@@ -38,7 +37,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from benchmarks.harness import PageSet, load_originals, serve_pages, server_call
+from benchmarks.harness import PageSet, load_originals, server_call, start_page_server
 from tests.support.redis_server import start_redis, start_worker, stop_processes
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -213,13 +212,7 @@ def main() -> None:
     only = set(args.only.split(","))
     try:
         if "crawl" in only:
-            port_value, ready = multiprocessing.Value("i", 0), multiprocessing.Event()
-            server = multiprocessing.Process(
-                target=serve_pages, args=(pages, port_value, ready), daemon=True
-            )
-            server.start()
-            ready.wait(10)
-            port = port_value.value
+            server, port = start_page_server(pages)
             rows = [
                 crawl_run(work, "single", port, None, 0, pages),
                 crawl_run(work, "dist-1", port, redis_url, 0, pages),

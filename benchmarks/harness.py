@@ -1,23 +1,31 @@
 """What several benchmarks share: the page set served on loopback (a real server in its own
-process) and the text scores (token 4-gram shingles, as the article-extraction benchmark)."""
+process), the text scores (token 4-gram shingles, as the article-extraction benchmark), and
+the small servers and processes the hostile benchmarks drive (benchmarks import no tests)."""
 
 from __future__ import annotations
 
 import gzip
 import json
+import multiprocessing
+import os
 import random
 import re
+import signal
+import sqlite3
+import subprocess
 import sys
 import threading
 import time
 import urllib.request
 from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from http.server import ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
-from crawler.sample_site.server import QuietHandler
+from crawler.sample_site.server import QuietHandler, QuietHTTPServer
 
 ROOT = Path(__file__).resolve().parents[1]
 _TOKEN = re.compile(r"\w+", re.UNICODE)
@@ -167,6 +175,17 @@ def serve_pages(pages: PageSet, port_out: Any, ready: Any) -> None:
     server.serve_forever()
 
 
+def start_page_server(pages: PageSet) -> tuple[multiprocessing.Process, int]:
+    """``serve_pages`` in its own process: the process and its port, once it answers."""
+    port_value, ready = multiprocessing.Value("i", 0), multiprocessing.Event()
+    server = multiprocessing.Process(
+        target=serve_pages, args=(pages, port_value, ready), daemon=True
+    )
+    server.start()
+    ready.wait(10)
+    return server, int(port_value.value)
+
+
 def sitemap(pages: PageSet, port: int) -> bytes:
     urls = "".join(
         f"<url><loc>http://127.0.0.1:{port}{pages.path(i)}</loc></url>\n"
@@ -183,3 +202,132 @@ def server_call(port: int, path: str) -> Any:
     with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10) as response:
         data = response.read()
     return json.loads(data) if path == "/_stats" else data
+
+
+# -- small servers and processes the hostile benchmarks drive --------------------------------
+
+
+@contextmanager
+def serving(handler: type[QuietHandler]) -> Iterator[str]:
+    """``handler`` answering on 127.0.0.1 in a daemon thread until the block ends: its base
+    URL."""
+    server = QuietHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    ).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+class RobotsHandler(QuietHandler):
+    """A robots.txt answering ``status``; with ``size``, that many bytes of rules (a
+    ``Disallow: /private/`` head, comment lines after it), else ``Disallow: /``."""
+
+    status = 200
+    size = 0
+
+    def do_GET(self) -> None:  # noqa: N802
+        if self.path != "/robots.txt":
+            self.send_body(200, b"<html><body>x</body></html>")
+            return
+        if not self.size:
+            self.send_body(self.status, b"User-agent: *\nDisallow: /\n", "text/plain")
+            return
+        head = b"User-agent: *\nDisallow: /private/\n"
+        self.send_response(self.status)
+        self.send_header("Content-Length", str(self.size))
+        self.end_headers()
+        try:
+            self.wfile.write(head)
+            block = b"# " + b"x" * 1021 + b"\n"
+            for _ in range((self.size - len(head)) // len(block)):
+                self.wfile.write(block)
+        except OSError:  # the reader stopped at its limit
+            pass
+
+
+def robots_server(status: int = 200, size: int = 0) -> AbstractContextManager[str]:
+    """A site whose robots.txt answers ``status`` (RobotsHandler): its base URL."""
+    return serving(type("Robots", (RobotsHandler,), {"status": status, "size": size}))
+
+
+class DrippingHandler(QuietHandler):
+    """Answers a POST's status line one byte a second: each POST alone takes its deadline."""
+
+    def do_POST(self) -> None:  # noqa: N802
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        try:
+            for byte in b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n":
+                self.wfile.write(bytes([byte]))
+                self.wfile.flush()
+                time.sleep(1)
+        except OSError:
+            pass
+        self.close_connection = True
+
+
+def wait_until(condition: Callable[[], object], timeout: float, what: str) -> None:
+    """Poll ``condition`` every 0.2 s; TimeoutError naming ``what`` after ``timeout`` s."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"waited {timeout:.0f}s for {what}")
+        time.sleep(0.2)
+
+
+def start_scheduler(config: Path, log: Path) -> tuple[subprocess.Popen[str], IO[str]]:
+    """`newswatch schedule` in a child, its output to ``log``: the process and the log."""
+    handle = log.open("w+")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "crawler", "schedule", "--config", str(config)],
+        cwd=ROOT,
+        text=True,
+        stdout=handle,
+        stderr=subprocess.STDOUT,
+    )
+    return process, handle
+
+
+def stop_scheduler(process: subprocess.Popen[str], handle: IO[str]) -> str:
+    """SIGTERM (SIGKILL after 60 s), then its output."""
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+    handle.seek(0)
+    output = handle.read()
+    handle.close()
+    return output
+
+
+def process_alive(pid: int) -> bool:
+    """The process exists and is no zombie (dead, not yet reaped)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def running_crawl_child(db: Path, scheduler_pid: int) -> int:
+    """The pid of a scheduled crawl running in a child of the scheduler (0: none yet)."""
+    if not db.exists():
+        return 0
+    conn = sqlite3.connect(db, timeout=30)
+    try:
+        rows = conn.execute("SELECT pid FROM runs WHERE status = 'running'").fetchall()
+    except sqlite3.OperationalError:  # the scheduler has not made the tables yet
+        return 0
+    finally:
+        conn.close()
+    pids = [int(r[0]) for r in rows if r[0] and int(r[0]) != scheduler_pid]
+    return pids[0] if pids else 0

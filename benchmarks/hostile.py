@@ -11,7 +11,7 @@ reported as skipped where no namespace can be made). Each line says:
 - ``lost``: something the user should have got is gone or wrong (an article, the right
   backup, a truthful summary), or the program hung or crashed.
 
-    .venv/bin/python benchmarks/hostile.py [--only NAME[,NAME]]
+    .venv/bin/python -m benchmarks.hostile [--only NAME[,NAME]]
 
 Exit status 0 when every attack held (skips aside), 1 otherwise.
 """
@@ -33,6 +33,16 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
+from benchmarks.harness import (
+    DrippingHandler,
+    process_alive,
+    robots_server,
+    running_crawl_child,
+    serving,
+    start_scheduler,
+    stop_scheduler,
+    wait_until,
+)
 from crawler.config.settings import CrawlSettings
 from crawler.core.fetch_policy import FetchPolicy
 from crawler.core.robots import ROBOTS_MAX_BYTES
@@ -91,9 +101,8 @@ def crawl_metadata() -> Verdict:
 def discover_huge_robots() -> Verdict:
     """discover: a 50 MB robots.txt."""
     from crawler.listings.site_discovery import PoliteFetcher
-    from tests.test_fetch_policy import _robots_server
 
-    with _robots_server(size=50 * 1024 * 1024) as base:
+    with robots_server(size=50 * 1024 * 1024) as base:
         fetcher = PoliteFetcher(base, CrawlSettings(delay=0), 5, FetchPolicy.for_urls([base]))
         fetcher.load_robots()
     read = len((fetcher.robots_text or "").encode())
@@ -104,9 +113,8 @@ def discover_huge_robots() -> Verdict:
 def discover_robots_429() -> Verdict:
     """discover: robots.txt answers 429 (slow down), which is not allow-all."""
     from crawler.listings.site_discovery import discover_site
-    from tests.test_fetch_policy import _robots_server
 
-    with _robots_server(status=429) as base:
+    with robots_server(status=429) as base:
         report = discover_site(base + "/", CrawlSettings(delay=0))
     if report.error and "429" in report.error:
         return "held", f"site not crawled: {report.error}"
@@ -316,8 +324,6 @@ def config_bounds() -> Verdict:
 def scheduler_symlink() -> Verdict:
     """A second scheduler given a symlink to the database."""
     from schedules.lock import lock_path, read_holder
-    from tests.test_schedule import start_scheduler, stop_scheduler
-    from tests.test_scheduler_honest import _wait_for
 
     with tempfile.TemporaryDirectory() as folder, HostileSite(generated=1) as site:
         db = Path(folder) / "real.db"
@@ -331,7 +337,7 @@ def scheduler_symlink() -> Verdict:
         )
         first, handle = start_scheduler(config, Path(folder) / "s.log")
         try:
-            _wait_for(
+            wait_until(
                 lambda: (h := read_holder(lock_path(db))) is not None and h.pid == first.pid,
                 60,
                 "lock",
@@ -353,28 +359,29 @@ def scheduler_symlink() -> Verdict:
 
 def scheduler_sigkill() -> Verdict:
     """SIGKILL of the scheduler while its crawl child runs."""
-    from tests.test_schedule import start_scheduler
-    from tests.test_scheduler_survivors import _alive, _running_child, _slow_config
-
     with (
         tempfile.TemporaryDirectory() as folder,
         HostileSite(generated=200, article_delay=0.5) as site,
     ):
         db = Path(folder) / "n.db"
         config = Path(folder) / "c.toml"
-        config.write_text(_slow_config(site, db))
+        config.write_text(
+            site.config_toml(str(db), feeds=["/gen-feed.xml"], concurrency=1, workers=1).replace(
+                'allowed_domains = ["127.0.0.1"]', 'allowed_domains = ["127.0.0.1"]\nevery = "1h"'
+            )
+        )
         process, handle = start_scheduler(config, Path(folder) / "s.log")
         deadline = time.monotonic() + 90
-        while not _running_child(db, process.pid) and time.monotonic() < deadline:
+        while not running_crawl_child(db, process.pid) and time.monotonic() < deadline:
             time.sleep(0.2)
-        child = _running_child(db, process.pid)
+        child = running_crawl_child(db, process.pid)
         os.kill(process.pid, signal.SIGKILL)
         process.wait()
         handle.close()
         deadline = time.monotonic() + 60
-        while child and _alive(child) and time.monotonic() < deadline:
+        while child and process_alive(child) and time.monotonic() < deadline:
             time.sleep(0.2)
-        alive = bool(child) and _alive(child)
+        alive = bool(child) and process_alive(child)
         if alive:
             os.kill(child, signal.SIGKILL)
     if not child:
@@ -433,7 +440,6 @@ def run_time_limit() -> Verdict:
 def webhook_drip() -> Verdict:
     """A receiver that drips its answer, 250 flags (3 batches), deadline 2s."""
     from crawler.read.notify import Webhook, deliver_pending
-    from tests.test_budgets_hold import _dripping
 
     with tempfile.TemporaryDirectory() as folder:
         db = open_database(Path(folder) / "n.db")
@@ -444,7 +450,8 @@ def webhook_drip() -> Verdict:
                     [f"s{n}"],
                 )
             db.execute("INSERT INTO outbox (flag_id, queued_at) SELECT id, '2026' FROM flags")
-        with _dripping() as url:
+        with serving(DrippingHandler) as base:
+            url = base + "/hook"
             started = time.monotonic()
             delivery = deliver_pending(db, Webhook(url, "json", 2.0), run_id=1)
             seconds = time.monotonic() - started

@@ -203,7 +203,7 @@ def measure(name: str, repo: Path, budgets: str, articles: int, workdir: Path) -
     counts = json.loads(stats or "{}").get("counts", {})
     stored = conn.execute("SELECT count(*) FROM articles WHERE source = 'news'").fetchone()[0]
     timeouts = conn.execute(
-        "SELECT count(*) FROM fetches WHERE source = 'news' AND error LIKE 'timeout:%'"
+        "SELECT count(*) FROM fetches WHERE source = 'news' AND error_kind = 'timeout'"
     ).fetchone()[0]
     first, last = conn.execute(
         "SELECT min(fetched_at), max(fetched_at) FROM fetches "
@@ -211,7 +211,7 @@ def measure(name: str, repo: Path, budgets: str, articles: int, workdir: Path) -
     ).fetchone()
     span = (datetime.fromisoformat(last) - datetime.fromisoformat(first)).total_seconds()
     sitemap_errors = conn.execute(
-        "SELECT substr(error, 1, instr(error, ':') - 1), count(*) FROM fetches "
+        "SELECT error_kind, count(*) FROM fetches "
         "WHERE kind = 'sitemap' AND error IS NOT NULL GROUP BY 1"
     ).fetchall()
     return {

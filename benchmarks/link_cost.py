@@ -21,6 +21,7 @@ import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from crawler.ingest.pending import link_pending
@@ -68,7 +69,7 @@ def prepare(source: Path, target: Path) -> tuple[int, int]:
     return run_id, len(rows)
 
 
-def digest(rows: list[tuple]) -> str:
+def digest(rows: Sequence[object]) -> str:
     return hashlib.sha1(repr(rows).encode()).hexdigest()[:12]
 
 

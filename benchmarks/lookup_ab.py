@@ -37,15 +37,15 @@ ROOT = HERE.parent
 def _child(tree: Path, db_path: Path, size: int, data: Path, plan: str) -> None:
     """One tree's passes (run in a fresh process), one per letter of ``plan``: "F" a full pass
     (lookups and link_article), "L" lookups only. One JSON line of (lookups, link) ms each."""
-    # this tree's crawler package first, whatever an (editable) install maps "crawler" to
+    # This tree's crawler package first, whatever an (editable) install or the working tree
+    # (the child runs from ROOT, for the benchmarks package) maps "crawler" to: the one
+    # path edit left in the benchmarks, as comparing two trees is this script's point.
     sys.meta_path[:] = [f for f in sys.meta_path if "editable" not in type(f).__module__]
     sys.path.insert(0, str(tree))
-    import crawler.stories.dedup  # noqa: F401  (imported from `tree` before the harness)
-
-    sys.path.insert(1, str(HERE))
-    import dedup as harness
     from sqlite_utils import Database
 
+    import crawler.stories.dedup  # noqa: F401  (imported from `tree` before the harness)
+    from benchmarks import dedup as harness
     from crawler.store import storage
 
     prepared = harness.prepare_probes(harness.scale_probes(data))
@@ -72,7 +72,8 @@ def _run(tree: Path, args: argparse.Namespace, plan: str, tool: list[str]) -> st
     command = [
         *tool,
         sys.executable,
-        __file__,
+        "-m",
+        "benchmarks.lookup_ab",
         "--child",
         str(tree),
         "--db",
@@ -84,7 +85,7 @@ def _run(tree: Path, args: argparse.Namespace, plan: str, tool: list[str]) -> st
         "--plan",
         plan,
     ]
-    done = subprocess.run(command, capture_output=True, text=True)
+    done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
     if done.returncode != 0:
         sys.exit(f"the {tree} pass failed:\n{done.stderr[-3000:]}")
     return done.stdout + done.stderr
@@ -151,8 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.child:
         _child(args.child, args.db, args.size, args.data, args.plan)
         return 0
-    sys.path.insert(0, str(HERE))
-    import dedup as harness
+    from benchmarks import dedup as harness
 
     probes = harness.scale_probes(args.data)
     with tempfile.TemporaryDirectory() as tmp:

@@ -52,7 +52,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 import trafilatura
@@ -246,7 +246,8 @@ class Site:
                 pass
 
             def do_GET(self) -> None:  # noqa: N802
-                body, ctype, status = site.respond(self.path, self.server.server_address[1])
+                address = cast("tuple[str, int]", self.server.server_address)
+                body, ctype, status = site.respond(self.path, address[1])
                 self.send_response(status)
                 self.send_header("Content-Type", ctype)
                 self.send_header("Content-Length", str(len(body)))
@@ -334,10 +335,13 @@ def landed(db: Path, site: Site, variant: str, count: int) -> tuple[list[Landed]
     conn.row_factory = sqlite3.Row
     columns = {r[1] for r in conn.execute("PRAGMA table_info(articles)")}
     source_col = "a.published_source" if "published_source" in columns else "NULL"
+    fetch_columns = {r[1] for r in conn.execute("PRAGMA table_info(fetches)")}
+    kind_col = "f.error_kind" if "error_kind" in fetch_columns else "NULL"
     rows = {
         _index_of(r["url"]): r
         for r in conn.execute(
-            f"SELECT f.url, f.kind, f.status, f.error, f.article_id, a.title, a.text, "
+            f"SELECT f.url, f.kind, f.status, f.error, {kind_col} AS error_kind, f.article_id, "
+            "a.title, a.text, "
             f"a.published, {source_col} AS published_source "
             "FROM fetches f LEFT JOIN articles a ON a.id = f.article_id"
         )
@@ -351,6 +355,8 @@ def landed(db: Path, site: Site, variant: str, count: int) -> tuple[list[Landed]
             out.append(Landed(False, "not in fetches"))
         elif row["article_id"] is None:
             reason = row["error"] or f"kind={row['kind']} status={row['status']}, no reason"
+            if row["error_kind"]:
+                reason = f"{row['error_kind']}: {reason}"
             out.append(Landed(False, reason))
         else:
             out.append(
@@ -555,12 +561,12 @@ def report_set(
                     f"{verdicts['unknown']}, wrong **{verdicts['wrong']}** "
                     f"({verdicts['wrong'] / len(dated):.1%})"
                 )
-        missed = [
+        not_right = [
             i
             for i in dated
             if date_verdict(got["meta"][i].published, pages[i].gold_date or "") != "right"
         ]
-        for i in missed if details else []:
+        for i in not_right if details else []:
             lines.append(
                 f"  - meta, not right `{pages[i].id}`: {got['meta'][i].published or 'unknown'} "
                 f"({got['meta'][i].published_source or 'no source'}) vs {pages[i].gold_date}"

@@ -48,6 +48,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
+from collections.abc import Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -229,7 +230,7 @@ def crawl_part(
 # -- scoring ------------------------------------------------------------------------------------
 
 
-def pairwise(gold: dict[str, str], pred: dict[str, object]) -> dict[str, float]:
+def pairwise(gold: dict[str, str], pred: Mapping[str, object]) -> dict[str, float]:
     """Pairwise P/R/F1 as score.py computes it (absent ids are singletons)."""
     ids = sorted(gold)
     pred = {i: pred.get(i, ("single", i)) for i in ids}
@@ -266,7 +267,7 @@ def scorer(
     return _find_pairwise(result.get("results", {}).get("ALL", result))
 
 
-def _find_pairwise(obj: Any) -> dict[str, float] | None:
+def _find_pairwise(obj: Any) -> dict[str, Any] | None:
     if isinstance(obj, dict):
         if "pairwise" in obj and isinstance(obj["pairwise"], dict):
             pw = obj["pairwise"]

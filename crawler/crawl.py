@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from sqlite_utils import Database
 
 from crawler.config.settings import Config, Source, require_sources
+from crawler.core.items import RunTags
 from crawler.core.timeutil import seconds_ago
 from crawler.processing.pool import pool_for
 from crawler.read.failures import run_failures
@@ -43,7 +44,7 @@ class RunSummary:
     status: str
     counts: Counter[str] = field(default_factory=Counter)
     interrupted_before: list[int] = field(default_factory=list)
-    # (url, error) of the run's failed fetches (capped) and how many there were in all.
+    # [url, kind, message] of the run's failed fetches (capped), how many there were in all.
     failures: list[list[str]] = field(default_factory=list)
     failures_total: int = 0
     robots_closed: dict[str, str] = field(default_factory=dict)  # host -> why
@@ -389,7 +390,7 @@ def run_worker(config: Config, verbosity: int = 0) -> None:
 
 def seed_distributed_run(
     config: Config, db: Database, source_names: list[str], trigger: str, server: redis.Redis
-) -> tuple[int, dict[str, Any], int]:
+) -> tuple[int, RunTags, int]:
     """Record a run and put its start requests on the shared queue, fetching nothing here.
 
     Returns the run id, its tags and how many requests were queued.

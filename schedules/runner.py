@@ -25,6 +25,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlite_utils import Database
 
 from crawler.config.settings import Config, Source
+from crawler.core.items import RunTags
 from crawler.core.timeutil import parse_iso
 from crawler.read.queries import format_seconds
 from crawler.store.health import record_source_outcomes
@@ -361,7 +362,7 @@ class OpenRun:
     """A scheduled run seeded onto the shared queue and not yet finished."""
 
     run_id: int
-    tags: dict[str, Any]
+    tags: RunTags
     started: str
     deadline: float
 
@@ -426,7 +427,7 @@ class SeedingScheduler(Scheduler):
         from crawler.distributed.queue import forget_run, read_counts
 
         counts = read_counts(self.server, run.tags)
-        link_stored(db, run.run_id, bool(run.tags.get("baseline")), counts)
+        link_stored(db, run.run_id, run.tags.baseline, counts)
         status = run_status(counts) if how == "finished" else "partial"
         if self.stopping.is_set() and how != "finished":
             status = "interrupted"

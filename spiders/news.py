@@ -14,6 +14,7 @@ from scrapy.http import Request, Response, TextResponse
 from scrapy.linkextractors import LinkExtractor
 from twisted.python.failure import Failure
 
+from crawler.core.failures import FailureKind
 from crawler.core.items import FetchRecord, PageItem
 from crawler.core.pages import PageJob, not_a_page, with_declared_bom
 from crawler.core.throttle import THROTTLE_STATUSES
@@ -63,7 +64,7 @@ def _canonical(url: str) -> str | None:
         return None
 
 
-def failure_kind(failure: Failure, max_size: int) -> tuple[str, str]:
+def failure_kind(failure: Failure, max_size: int) -> tuple[FailureKind, str]:
     """(kind, readable reason) of a failed request, kind as counted in ``errors.<kind>``."""
     error = failure.value
     name = type(error).__name__
@@ -71,25 +72,26 @@ def failure_kind(failure: Failure, max_size: int) -> tuple[str, str]:
     response = getattr(error, "response", None)
     if response is not None and name == "HttpError":
         if response.status in THROTTLE_STATUSES:  # the reason ThrottleMiddleware read
-            return "throttled", response.request.meta.get("throttled", f"HTTP {response.status}")
-        return "http", f"HTTP {response.status}"
+            throttled = response.request.meta.get("throttled", f"HTTP {response.status}")
+            return FailureKind.THROTTLED, throttled
+        return FailureKind.HTTP, f"HTTP {response.status}"
     if isinstance(error, Throttled):
-        return "throttled", message
+        return FailureKind.THROTTLED, message
     if name in _TIMEOUTS:
-        return "timeout", message
+        return FailureKind.TIMEOUT, message
     if isinstance(error, RedirectLoop):
-        return "redirect_loop", message
+        return FailureKind.REDIRECT_LOOP, message
     if isinstance(error, RobotsUnavailable):
-        return "robots_unavailable", message
+        return FailureKind.ROBOTS_UNAVAILABLE, message
     if name in _CANCELLED or "DOWNLOAD_MAXSIZE" in message or "max size" in message:
         if message == name:  # Scrapy cancels a body that grows past the limit without a word
             message = f"download cancelled: body larger than the max size ({max_size} bytes)"
-        return "too_large", f"{name}: {message}"
+        return FailureKind.TOO_LARGE, f"{name}: {message}"
     if isinstance(error, IgnoreRequest) and "redirections" in message:
-        return "redirects", message
+        return FailureKind.REDIRECTS, message
     if name in _CONNECTION:
-        return "connection", f"{name}: {message}"
-    return name, message
+        return FailureKind.CONNECTION, f"{name}: {message}"
+    return FailureKind.ERROR, f"{name}: {message}" if message != name else name
 
 
 def is_refusal(failure: Failure) -> bool:
@@ -188,7 +190,12 @@ class NewsSpider(scrapy.Spider):
 
     # -- callbacks -------------------------------------------------------------------------
 
-    def _record(self, response: Response, kind: str, error: str | None = None) -> FetchRecord:
+    def _record(
+        self,
+        response: Response,
+        kind: str,
+        error: tuple[FailureKind, str] | None = None,
+    ) -> FetchRecord:
         return FetchRecord(
             url=response.request.url if response.request else response.url,
             source=response.meta.get("source"),
@@ -197,7 +204,8 @@ class NewsSpider(scrapy.Spider):
             etag=_header(response, "ETag"),
             last_modified=_header(response, "Last-Modified"),
             body_hash=response.meta.get("body_hash"),
-            error=error,
+            error=error[1][:500] if error else None,
+            error_kind=error[0] if error else None,
             lease=response.meta.get("nw_lease"),
             run=response.meta.get("nw_run"),
         )
@@ -230,12 +238,12 @@ class NewsSpider(scrapy.Spider):
         }
 
     def _listing_error(self, response: Response, kind: str, error: Exception) -> FetchRecord:
-        counted = "too_large" if isinstance(error, SitemapTooLarge) else kind
+        counted = FailureKind.TOO_LARGE if isinstance(error, SitemapTooLarge) else FailureKind(kind)
         self._incomplete(self.parents.get(response.request.url if response.request else ""))
         self.context.counts["errors"] += 1
         self.context.counts[f"errors.{counted}"] += 1
         self.source_failed[response.meta["source"]] += 1
-        return self._record(response, kind, error=f"{counted}: {type(error).__name__}: {error}")
+        return self._record(response, kind, error=(counted, f"{type(error).__name__}: {error}"))
 
     def _read_feed(self, response: Response, source: str, kind: str) -> Iterator[Any]:
         try:
@@ -410,7 +418,7 @@ class NewsSpider(scrapy.Spider):
             self._incomplete(response.meta.get("listing"))
             self.context.counts["errors"] += 1
             self.context.counts[f"errors.{kind}"] += 1
-            yield self._record(response, "article", error=f"{kind}: {reason}")
+            yield self._record(response, "article", error=(kind, reason))
             return
         entry: Entry | None = response.meta.get("entry")
         request_url = response.request.url if response.request else response.url
@@ -458,7 +466,7 @@ class NewsSpider(scrapy.Spider):
             self.context.counts["refused"] += 1
             if not failure.check(Refused):  # scope refusals count themselves by reason
                 self.context.counts["refused.robots"] += 1
-            kind, message = "refused", str(failure.value)
+            kind, message = FailureKind.REFUSED, str(failure.value)
         else:
             max_size = request.meta.get(
                 "download_maxsize", self.context.config.crawl.max_page_bytes
@@ -480,7 +488,8 @@ class NewsSpider(scrapy.Spider):
             source=request.meta.get("source"),
             kind=request.meta.get("kind", "page"),
             status=response.status if response is not None else None,
-            error=f"{kind}: {message}"[:500],
+            error=message[:500],
+            error_kind=kind,
             lease=request.meta.get("nw_lease"),
             run=request.meta.get("nw_run"),
         )

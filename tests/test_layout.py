@@ -113,3 +113,52 @@ def test_every_flag_kind_has_one_label() -> None:
 
     assert set(FLAG_LABELS) == {"new_story", "new_coverage", "updated", "new_related", "official"}
     assert not hasattr(atom, "KIND_LABELS") and not hasattr(notify, "KIND_LABELS")
+    # The brief's word for a report and the demo's explanation cover the same kinds.
+    from crawler.cli.demo import KIND_MEANINGS
+    from crawler.read.digest import KIND_WORDS
+
+    assert set(KIND_WORDS) == set(KIND_MEANINGS) == set(FLAG_LABELS)
+
+
+def test_the_module_map_has_one_line_per_module() -> None:
+    """docs/architecture.md's module map names every module and package of crawler/,
+    spiders/ and schedules/ once, and nothing that is not there: a new module needs its
+    line."""
+    import re
+
+    text = (ROOT / "docs" / "architecture.md").read_text("utf-8")
+    section = text.split("## Module map", 1)[1]
+    named = re.findall(r"^- `([^`]+)`:", section, re.MULTILINE)
+    assert len(named) == len(set(named)), [n for n in named if named.count(n) > 1]
+    # a package by its folder ("crawler/core/"), the library itself by crawler/__init__.py
+    expected = {
+        path.relative_to(ROOT).as_posix().removesuffix("__init__.py")
+        for path in _modules().values()
+    } - {"crawler/"} | {"crawler/__init__.py"}
+    assert set(named) == expected, (sorted(expected - set(named)), sorted(set(named) - expected))
+
+
+def test_the_readme_and_the_architecture_name_every_part() -> None:
+    """Each part (a package of crawler/, and spiders/, schedules/) has its paragraph in
+    docs/architecture.md, and the layer order names it."""
+    text = (ROOT / "docs" / "architecture.md").read_text("utf-8")
+    overview = text.split("## Module map", 1)[0]
+    parts = [p.name for p in sorted((ROOT / "crawler").iterdir()) if (p / "__init__.py").exists()]
+    for part in [*parts, "spiders", "schedules"]:
+        if part == "sample_site":  # bundled data and its server, no layer of the library
+            continue
+        assert f"**{part}**" in overview, part
+
+
+def test_benchmarks_import_no_test_module() -> None:
+    """Benchmarks share code through benchmarks/harness.py, never a test module's helpers
+    (the shared test servers of tests/support/ aside)."""
+    import re
+
+    pattern = re.compile(r"^\s*(from|import)\s+tests\.test_", re.MULTILINE)
+    found = [
+        path.name
+        for path in sorted((ROOT / "benchmarks").glob("*.py"))
+        if pattern.search(path.read_text("utf-8"))
+    ]
+    assert found == []

@@ -294,7 +294,7 @@ def budget_crawl(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Pat
 
 
 def _error(db: Path, url: str) -> str | None:
-    rows = _query(db, "SELECT error FROM fetches WHERE url = ?", [url])
+    rows = _query(db, "SELECT error_kind || ': ' || error FROM fetches WHERE url = ?", [url])
     return rows[0][0] if rows else None
 
 

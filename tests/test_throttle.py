@@ -68,7 +68,12 @@ def test_retry_after_is_honoured_per_host(tmp_path: Path, status: int) -> None:
     assert gaps[-1] > gaps[0] + 0.5, gaps
     assert code == 1, output  # the source got nothing but throttling
     conn = sqlite3.connect(tmp_path / "n.db")
-    errors = [r[0] for r in conn.execute("SELECT error FROM fetches WHERE url LIKE '%/gen/%'")]
+    errors = [
+        r[0]
+        for r in conn.execute(
+            "SELECT error_kind || ': ' || error FROM fetches WHERE url LIKE '%/gen/%'"
+        )
+    ]
     assert len(errors) == 2
     assert all(e.startswith(f"throttled: HTTP {status}: the host asked to wait 1s") for e in errors)
     assert _sources_health(tmp_path) == "throttled (1 in a row)"
@@ -85,7 +90,12 @@ def test_a_retry_after_past_the_cap_closes_the_host_for_the_run(tmp_path: Path) 
     assert seconds < 60
     assert code == 1, output
     conn = sqlite3.connect(tmp_path / "n.db")
-    errors = [r[0] for r in conn.execute("SELECT error FROM fetches WHERE url LIKE '%/gen/%'")]
+    errors = [
+        r[0]
+        for r in conn.execute(
+            "SELECT error_kind || ': ' || error FROM fetches WHERE url LIKE '%/gen/%'"
+        )
+    ]
     assert len(errors) == 20
     assert all(e.startswith("throttled: HTTP 503: the host asked to wait 120s") for e in errors)
     assert sum("not fetched again this run" in e for e in errors) == 20 - len(hits)

@@ -145,10 +145,10 @@ def test_robots_5xx_or_unreachable_closes_the_host_for_the_run(tmp_path: Path, m
         host = site.base.removeprefix("http://")
         assert f"robots.txt unavailable: {host}" in done.stdout, done.stdout
         conn = sqlite3.connect(tmp_path / "news.db")
-        error = conn.execute(
-            "SELECT error FROM fetches WHERE url = ?", [site.base + "/robots.txt"]
-        ).fetchone()[0]
-        assert error.startswith("robots_unavailable:"), error
+        kind, error = conn.execute(
+            "SELECT error_kind, error FROM fetches WHERE url = ?", [site.base + "/robots.txt"]
+        ).fetchone()
+        assert kind == "robots_unavailable" and error, error
         stats = json.loads(conn.execute("SELECT stats FROM runs").fetchone()[0])
         assert host in stats["robots_closed"]
         assert stats["counts"]["robots.hosts_closed"] == 1
@@ -177,7 +177,7 @@ def test_huge_robots_txt_is_read_up_to_500_kib_and_obeyed(tmp_path: Path) -> Non
     assert (
         count(
             tmp_path / "news.db",
-            "SELECT count(*) FROM fetches WHERE error LIKE 'refused: Forbidden%'",
+            "SELECT count(*) FROM fetches WHERE error_kind = 'refused' AND error LIKE 'Forbidden%'",
         )
         == 1
     )
@@ -286,16 +286,16 @@ def test_offline_digest_names_the_cause() -> None:
     failures = [
         [
             f"https://site{n}.example/feed.xml",
-            "connection: DNSLookupError: DNS lookup failed: no results for hostname "
-            f"lookup: site{n}.example.",
+            "connection",
+            f"DNSLookupError: DNS lookup failed: no results for hostname lookup: site{n}.example.",
         ]
         for n in range(7)
     ]
     failures += [
         [
             "https://site0.example/robots.txt",
-            "robots_unavailable: robots.txt unreachable: DNSLookupError: DNS lookup "
-            "failed; host not crawled this run",
+            "robots_unavailable",
+            "robots.txt unreachable: DNSLookupError: DNS lookup failed; host not crawled this run",
         ]
     ] * 3
     lines = digest_lines(failures)

@@ -556,8 +556,8 @@ def _show_run(db: Database, run_id: int, as_json: bool) -> None:
         echo(f"not crawled, robots.txt unavailable: {host} ({why})")
     for kind, items in failures_by_kind(failures).items():
         echo(f"\n{kind} ({len(items)})")
-        for url, error in items:
-            echo(f"  {url}  {error.partition(':')[2].strip()}")
+        for url, message in items:
+            echo(f"  {url}  {message}")
 
 
 @click.command()

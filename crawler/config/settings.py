@@ -429,7 +429,8 @@ def _notify(table: dict[str, Any]) -> tuple[str | None, str, float]:
         raise ConfigError("notify.webhook", "missing (format and deadline need a webhook)")
     fmt = _expect(table.get("format", "json"), str, "notify.format", "a string")
     if fmt not in WEBHOOK_FORMATS:
-        raise ConfigError("notify.format", f'expected "json" or "slack", got {fmt!r}')
+        expected = " or ".join(f'"{name}"' for name in WEBHOOK_FORMATS)
+        raise ConfigError("notify.format", f"expected {expected}, got {fmt!r}")
     deadline = _duration(table, "deadline", "notify", "10s")
     return webhook, fmt, deadline
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from crawler.core.failures import FailureKind
 from crawler.core.models import Article
 
 
@@ -41,11 +42,15 @@ class PageResult:
     story_terms: tuple[dict[str, float], dict[str, str]] | None = None
     guid: str | None = None
     request_url: str | None = None
+    # Processing failed: how (extraction, worker_died) and a readable message.
     error: str | None = None
+    error_kind: FailureKind | None = None
     # The topic pre-filter showed that no watched topic can match: nothing was extracted.
     prefiltered: bool = False
-    # why a page that was read fine is not stored as an article ("not_article: listing")
+    # Why a page that was read fine is not stored as an article ("listing (og:type website,
+    # no article evidence)"), and the cause it is counted under (``not_article.listing``).
     reason: str | None = None
+    reason_cause: str | None = None
 
     @property
     def is_article(self) -> bool:
@@ -75,13 +80,13 @@ def with_declared_bom(body: bytes, content_type: str | None) -> bytes:
     return (b"\xff\xfe" if order == "le" else b"\xfe\xff") + body
 
 
-def not_a_page(body: bytes) -> tuple[str, str] | None:
+def not_a_page(body: bytes) -> tuple[FailureKind, str] | None:
     """(kind, reason) when a body cannot be an HTML page: empty, or binary bytes."""
     if not body.strip():
-        return "empty", "empty body"
+        return FailureKind.EMPTY, "empty body"
     head = body[:4096]
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16 with a BOM
         return None
     if b"\x00" in head or sum(head.count(c) for c in _CONTROL) > len(head) // 20:
-        return "not_html", "binary content, not an HTML page"
+        return FailureKind.NOT_HTML, "binary content, not an HTML page"
     return None

@@ -11,7 +11,8 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
+
+from crawler.core.timeutil import parse_http_date
 
 THROTTLE_STATUSES = (429, 503)
 MAX_RETRY_AFTER = 60.0  # seconds: a longer wait closes the host for the run
@@ -27,12 +28,9 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
     value = value.strip()
     if value.isdigit():
         return float(min(int(value), 10**9))
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError, OverflowError):
+    when = parse_http_date(value)
+    if when is None:
         return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
     return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 

@@ -67,16 +67,21 @@ def parse_day(value: str) -> date | None:
         return None
 
 
-def parse_date_header(value: str | None) -> datetime | None:
-    """An ISO 8601 time, else an RFC 822 one (HTTP dates, some sitemaps); None if neither."""
-    moment = parse_iso(value)
-    if moment is not None or not value:
-        return moment
+def parse_http_date(value: str | None) -> datetime | None:
+    """An RFC 822 / HTTP date ("Tue, 02 Mar 2026 12:00:00 GMT"); None if empty or
+    unreadable. A time without a zone is UTC."""
+    if not value:
+        return None
     try:
-        moment = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
+        moment = parsedate_to_datetime(value.strip())
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def parse_date_header(value: str | None) -> datetime | None:
+    """An ISO 8601 time, else an RFC 822 one (HTTP dates, some sitemaps); None if neither."""
+    return parse_iso(value) or parse_http_date(value)
 
 
 def iso_utc(moment: datetime) -> str:

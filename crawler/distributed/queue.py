@@ -43,7 +43,7 @@ from redis.client import Pipeline
 from sqlite_utils import Database
 
 from crawler.config.settings import Config
-from crawler.core.items import FetchRecord
+from crawler.core.items import FetchRecord, RunTags
 from crawler.core.pages import PageResult
 from crawler.ingest.ingest import IngestOptions, ingest_results, record_fetch_records
 from crawler.ingest.listings import ListingLedger
@@ -59,7 +59,7 @@ logger = logging.getLogger(__name__)
 class FetchEntry:
     """A fetch that produced no page to extract (its outcome goes to ``fetches``)."""
 
-    run: dict[str, Any]
+    run: RunTags
     record: FetchRecord
 
 
@@ -67,7 +67,7 @@ class FetchEntry:
 class PageEntry:
     """An extracted page, with the HTTP facts to store with its fetch state."""
 
-    run: dict[str, Any]
+    run: RunTags
     result: PageResult
     meta: dict[str, Any]
 
@@ -76,7 +76,7 @@ class PageEntry:
 class IncompleteEntry:
     """A listing a worker could not read to its end: its validators are not saved."""
 
-    run: dict[str, Any]
+    run: RunTags
     url: str
 
 
@@ -89,6 +89,7 @@ SEEN_KEY = f"{PREFIX}:seen"
 STREAM_KEY = f"{PREFIX}:pages"
 STATS_KEY = f"{PREFIX}:stats"  # cluster-wide counters (requeued leases)
 WORKERS_KEY = f"{PREFIX}:workers"  # worker name -> JSON heartbeat (for people and tests)
+PAYLOAD_FIELD = b"d"  # the one field of a stream entry: the pickled StreamEntry
 GROUP = "ingest"
 WRITER = "writer"  # one writer: a fixed consumer name lets a restarted one re-read its backlog
 RUN_KEY_TTL = 7 * 86400  # a run's counters outlive any run
@@ -146,21 +147,18 @@ def connect(url: str) -> redis.Redis:
     return redis.Redis.from_url(url, socket_timeout=30, health_check_interval=30)
 
 
-def new_run_tags(run_id: int, baseline: bool = False) -> dict[str, Any]:
-    """What travels with every request of a run: its id, a unique token, the baseline flag.
-
-    The token, not the id, names the run's Redis keys: two databases sharing one Redis both
-    have a run 1.
-    """
-    return {"id": run_id, "token": uuid.uuid4().hex[:16], "baseline": baseline}
+def new_run_tags(run_id: int, baseline: bool = False) -> RunTags:
+    """A new run's tags: its id, a unique token (crawler.core.items.RunTags), the baseline
+    flag."""
+    return RunTags(run_id, uuid.uuid4().hex[:16], baseline)
 
 
-def run_key(tags: dict[str, Any]) -> str:
-    return f"{PREFIX}:run:{tags['token']}"
+def run_key(tags: RunTags) -> str:
+    return f"{PREFIX}:run:{tags.token}"
 
 
-def seen_key(tags: dict[str, Any] | None) -> str:
-    return f"{SEEN_KEY}:{tags['token'] if tags else 'none'}"
+def seen_key(tags: RunTags | None) -> str:
+    return f"{SEEN_KEY}:{tags.token if tags else 'none'}"
 
 
 @dataclass
@@ -170,7 +168,7 @@ class Cluster:
     server: redis.Redis
     lease_seconds: float
     role: str  # "crawl" (seeds, works, ingests, returns when drained) or "worker"
-    tags: dict[str, Any] | None = None  # the run this process seeds (None on a worker)
+    tags: RunTags | None = None  # the run this process seeds (None on a worker)
     held: set[bytes] = field(default_factory=set)
     synced: Counter[str] = field(default_factory=Counter)  # counters already sent to Redis
     writer: IngestWriter | None = None  # the ingest writer running in this process, if any
@@ -222,7 +220,7 @@ class Cluster:
     def leave(self) -> None:
         self.server.hdel(WORKERS_KEY, worker_name())
 
-    def sync_counts(self, counts: Counter[str], tags: dict[str, Any] | None) -> None:
+    def sync_counts(self, counts: Counter[str], tags: RunTags | None) -> None:
         """Send the counters that grew since the last call to the run's hash."""
         delta = self._delta(counts)
         if not delta or not tags:
@@ -238,13 +236,13 @@ class Cluster:
         entries: list[StreamEntry],
         lease: bytes | None,
         counts: Counter[str],
-        tags: dict[str, Any],
+        tags: RunTags,
     ) -> None:
         """One request done, in one round trip and one transaction: its results onto the
         stream, the counters that grew, and only then the lease removed."""
         pipe = self.server.pipeline(transaction=True)
         for entry in entries:
-            pipe.xadd(STREAM_KEY, {b"d": pickle.dumps(entry, protocol=pickle.HIGHEST_PROTOCOL)})
+            pipe.xadd(STREAM_KEY, {PAYLOAD_FIELD: _pickled(entry)})
         delta = self._delta(counts)
         if delta:
             _queue_counts(pipe, tags, delta)
@@ -259,25 +257,25 @@ class Cluster:
 # -- counters, state ---------------------------------------------------------------------------
 
 
-def _queue_counts(pipe: Pipeline, tags: dict[str, Any], counts: dict[str, int]) -> None:
+def _queue_counts(pipe: Pipeline, tags: RunTags, counts: dict[str, int]) -> None:
     for name, value in counts.items():
         if value:
             pipe.hincrby(run_key(tags), name, int(value))
     pipe.expire(run_key(tags), RUN_KEY_TTL)
 
 
-def add_counts(server: redis.Redis, tags: dict[str, Any], counts: dict[str, int]) -> None:
+def add_counts(server: redis.Redis, tags: RunTags, counts: dict[str, int]) -> None:
     pipe = server.pipeline(transaction=False)
     _queue_counts(pipe, tags, counts)
     pipe.execute()
 
 
-def forget_run(server: redis.Redis, tags: dict[str, Any]) -> None:
+def forget_run(server: redis.Redis, tags: RunTags) -> None:
     """A finished run's duplicate filter is no longer needed (its TTL only covers crashes)."""
     server.delete(seen_key(tags))
 
 
-def read_counts(server: redis.Redis, tags: dict[str, Any]) -> Counter[str]:
+def read_counts(server: redis.Redis, tags: RunTags) -> Counter[str]:
     raw = cast("dict[bytes, bytes]", server.hgetall(run_key(tags)))
     return Counter({k.decode(): int(v) for k, v in raw.items()})
 
@@ -316,11 +314,15 @@ def host_gate_wait(server: redis.Redis, host: str, delay: float) -> float:
 # -- the results stream ------------------------------------------------------------------------
 
 
+def _pickled(entry: StreamEntry) -> bytes:
+    return pickle.dumps(entry, protocol=pickle.HIGHEST_PROTOCOL)
+
+
 def push_entries(server: redis.Redis, entries: Iterable[StreamEntry]) -> None:
     """Append results to the stream (one XADD each, in one round trip)."""
     pipe = server.pipeline(transaction=False)
     for entry in entries:
-        pipe.xadd(STREAM_KEY, {b"d": pickle.dumps(entry, protocol=pickle.HIGHEST_PROTOCOL)})
+        pipe.xadd(STREAM_KEY, {PAYLOAD_FIELD: _pickled(entry)})
     pipe.execute()
 
 
@@ -400,20 +402,20 @@ class IngestWriter:
 
     def commit(
         self, db: Database, entries: list[tuple[bytes, dict[bytes, bytes]]]
-    ) -> list[tuple[dict[str, Any], Counter[str]]]:
+    ) -> list[tuple[RunTags, Counter[str]]]:
         """Ingest a batch of stream entries in one SQLite transaction; counts per run."""
         by_run: dict[str, list[StreamEntry]] = {}
         for _, fields in entries:
-            payload: StreamEntry = pickle.loads(fields[b"d"])
-            by_run.setdefault(payload.run["token"], []).append(payload)
-        counts_by_run: list[tuple[dict[str, Any], Counter[str]]] = []
+            payload: StreamEntry = pickle.loads(fields[PAYLOAD_FIELD])
+            by_run.setdefault(payload.run.token, []).append(payload)
+        counts_by_run: list[tuple[RunTags, Counter[str]]] = []
         with write_transaction(db):
             for payloads in by_run.values():
                 counts_by_run.append((payloads[0].run, self._ingest_run(db, payloads)))
         return counts_by_run
 
     def acknowledge(
-        self, ids: list[bytes], counts_by_run: list[tuple[dict[str, Any], Counter[str]]]
+        self, ids: list[bytes], counts_by_run: list[tuple[RunTags, Counter[str]]]
     ) -> None:
         """After the commit: count, XACK and XDEL (a crash before this re-delivers)."""
         # Counters and acknowledgement in one transaction: "drained" implies "counted".
@@ -427,7 +429,7 @@ class IngestWriter:
 
     def _ingest_run(self, db: Database, payloads: list[StreamEntry]) -> Counter[str]:
         tags = payloads[0].run
-        ledger = self.ledgers.setdefault(tags["token"], ListingLedger())
+        ledger = self.ledgers.setdefault(tags.token, ListingLedger())
         records: list[FetchRecord] = []
         results: list[PageResult] = []
         metas: dict[str, dict] = {}
@@ -439,20 +441,20 @@ class IngestWriter:
             else:
                 results.append(payload.result)
                 metas[payload.result.url] = payload.meta
-        record_fetch_records(db, records, tags["id"])
+        record_fetch_records(db, records, tags.id)
         topics = [(t.name, t.query) for t in self.config.topics]
         options = IngestOptions(
-            tags["id"],
+            tags.id,
             bool(topics),
-            bool(tags["baseline"]),
+            tags.baseline,
             topics_key(topics),
             defer_links=True,
         )
         return ingest_results(db, results, options, metas)
 
-    def finish_run(self, db: Database, tags: dict[str, Any], finished: bool) -> None:
+    def finish_run(self, db: Database, tags: RunTags, finished: bool) -> None:
         """Write the listing validators of a run that finished (not those of failed lists)."""
-        ledger = self.ledgers.pop(tags["token"], ListingLedger())
+        ledger = self.ledgers.pop(tags.token, ListingLedger())
         if finished:
             ledger.save(db)
 

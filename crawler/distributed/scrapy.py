@@ -20,7 +20,7 @@ from scrapy_redis.dupefilter import RFPDupeFilter
 from scrapy_redis.queue import PriorityQueue
 from scrapy_redis.scheduler import Scheduler
 
-from crawler.core.items import FetchRecord, PageItem
+from crawler.core.items import FetchRecord, PageItem, RunTags
 from crawler.distributed.queue import (
     Cluster,
     FetchEntry,
@@ -285,7 +285,7 @@ class DistributedLoop:
     def item_error(self, item: Any, response: Response | None, failure: Any) -> None:
         self._done(getattr(item, "lease", None), getattr(item, "run", None))
 
-    def _done(self, lease: bytes | None, tags: dict[str, Any] | None) -> None:
+    def _done(self, lease: bytes | None, tags: RunTags | None) -> None:
         cluster = _cluster(self.crawler)
         context = _context_of(self.crawler.spider)
         context.counts["errors"] += 1

@@ -19,6 +19,7 @@ from htmldate.extractors import try_date_expr
 from lxml import etree
 from lxml.html import HtmlElement
 
+from crawler.core.timeutil import is_future, parse_day, parse_iso
 from crawler.extraction.printed import Ambiguous, printed_dates
 
 _STRUCTURED_DATES = etree.XPath(
@@ -69,27 +70,6 @@ class Dated:
     source: str | None = None
 
 
-def _parse_datetime(value: str) -> datetime | None:
-    value = value.strip().replace("Z", "+00:00")
-    try:
-        return datetime.fromisoformat(value)
-    except ValueError:
-        return None
-
-
-def _not_future(moment: datetime, now: datetime) -> bool:
-    if moment.tzinfo is None:
-        return moment <= now.replace(tzinfo=None)
-    return moment <= now
-
-
-def _date_only(value: str) -> date | None:
-    try:
-        return date.fromisoformat(value[:10])
-    except ValueError:
-        return None
-
-
 def _jsonld(tree: HtmlElement) -> list[str]:
     """The page's JSON-LD: ``application/ld+json`` scripts, and scripts of another or no type
     that hold a schema.org ``@context`` (a mislabelled JSON-LD block is still the article's
@@ -114,7 +94,9 @@ def structured_dates(tree: HtmlElement) -> list[datetime]:
         values.extend(_JSONLD_PUBLISHED.findall(script))
     out = []
     for value in values:
-        moment = _parse_datetime(value)
+        # A page's own time without a zone stays naive (its zone is unknown); is_future
+        # compares such a time as UTC.
+        moment = parse_iso(value, naive_as_utc=False)
         if moment is not None:
             out.append(moment)
     return out
@@ -149,10 +131,10 @@ def valid_fallback(value: str | None, now: datetime) -> str | None:
     """A feed or sitemap date as given, unless it is in the future or unreadable."""
     if not value:
         return None
-    moment = _parse_datetime(value)
+    moment = parse_iso(value, naive_as_utc=False)
     if moment is not None:
-        return value if _not_future(moment, now) else None
-    day = _date_only(value)
+        return value if not is_future(moment, now) else None
+    day = parse_day(value)
     return day.isoformat() if day is not None and day <= now.date() else None
 
 
@@ -172,7 +154,7 @@ def declared_date(
     """
     today = now.date()
     structured = [
-        m for m in structured_dates(tree) if _not_future(m, now) and m.year >= _MIN_DATE.year
+        m for m in structured_dates(tree) if not is_future(m, now) and m.year >= _MIN_DATE.year
     ]
     if found is None:
         found = find_date(
@@ -183,7 +165,7 @@ def declared_date(
             outputformat="%Y-%m-%d",
             max_date=today.isoformat(),
         )
-    day = _date_only(found) if found else None
+    day = parse_day(found) if found else None
     if day is None or day > today:
         return _first_declared(tree, structured)
     if any(m.date() == day for m in structured):
@@ -207,7 +189,11 @@ _FIRST_TIME_ELEMENT = etree.XPath("(//time[@datetime])[1]")
 
 def _first_time_moments(tree: HtmlElement) -> set[datetime]:
     """The moments the page's first ``<time datetime>`` declares."""
-    return {t for t in (_parse_datetime(str(v)) for v in _FIRST_TIME(tree)) if t is not None}
+    return {
+        t
+        for t in (parse_iso(str(v), naive_as_utc=False) for v in _FIRST_TIME(tree))
+        if t is not None
+    }
 
 
 def _printed_time_day(tree: HtmlElement, structured: list[datetime], now: datetime) -> date | None:
@@ -221,7 +207,7 @@ def _printed_time_day(tree: HtmlElement, structured: list[datetime], now: dateti
     element = found[0]
     text = " ".join(element.text_content().split())
     day = _day_in(text, now, page_locale(tree)) if not _updated_before("", text) else None
-    attribute = _parse_datetime(str(element.get("datetime")))
+    attribute = parse_iso(str(element.get("datetime")), naive_as_utc=False)
     if day is None or attribute is None or abs((attribute.date() - day).days) <= 1:
         return None
     return day
@@ -278,7 +264,7 @@ def _day_in(string: str, now: datetime, locale: str | None = None) -> date | Non
         day: date | None = days[0]
     else:
         found = try_date_expr(string, "%Y-%m-%d", False, _MIN_DATE, now.replace(tzinfo=None))
-        day = _date_only(found) if found else None
+        day = parse_day(found) if found else None
     if day is None or day < _MIN_DATE.date():
         return None
     return day if day <= now.date() else None

@@ -15,6 +15,7 @@ from typing import cast
 
 from sqlite_utils import Database
 
+from crawler.core.failures import FailureKind
 from crawler.core.items import FetchRecord
 from crawler.core.models import RelatedLink
 from crawler.core.pages import PageResult
@@ -55,6 +56,7 @@ def ingest_results(
             if pruned:
                 counts["articles_pruned_before"] += 1
             kind = fetch_kind(result, options.topics_configured)
+            error_kind, error = _why_not_stored(result, pruned)
             fetch = FetchRecord(
                 result.request_url or result.url,
                 result.source,
@@ -63,7 +65,8 @@ def ingest_results(
                 meta.get("etag"),
                 meta.get("last_modified"),
                 meta.get("body_hash"),
-                result.error or result.reason or pruned,
+                error=error,
+                error_kind=error_kind,
             )
             record_fetch(
                 db,
@@ -73,10 +76,8 @@ def ingest_results(
                 topics_key=options.topics_key if kind.startswith("off_topic") else None,
             )
             if result.reason and not result.error:
-                # "not_article: too short (123 chars)" counts as "not_article.too_short"
-                cause = result.reason.removeprefix("not_article:").split("(")[0].strip()
                 counts["not_article"] += 1
-                counts["not_article." + cause.replace(" ", "_")] += 1
+                counts[f"not_article.{result.reason_cause}"] += 1
             if result.article is not None and result.article.text_source == "trafilatura":
                 counts["text_trafilatura"] += 1
             if result.error:
@@ -85,6 +86,19 @@ def ingest_results(
         if not options.defer_links:
             pending.link_held_in_transaction(db, options.run_id, options.baseline, counts)
     return counts
+
+
+def _why_not_stored(
+    result: PageResult, pruned: str | None
+) -> tuple[FailureKind | None, str | None]:
+    """The kind and message ``fetches`` records for a processed page (None, None: stored)."""
+    if result.error:
+        return result.error_kind or FailureKind.ERROR, result.error
+    if result.reason:
+        return FailureKind.NOT_ARTICLE, result.reason
+    if pruned:
+        return FailureKind.PRUNED, pruned
+    return None, None
 
 
 def fetch_kind(result: PageResult, topics_configured: bool) -> str:

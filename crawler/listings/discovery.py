@@ -37,10 +37,10 @@ def _iso_from_struct(value: time.struct_time | None) -> str | None:
     if not value:
         return None
     moment = datetime.fromtimestamp(calendar.timegm(value), UTC)
-    return _not_future(moment)
+    return _stored_unless_future(moment)
 
 
-def _not_future(moment: datetime) -> str | None:
+def _stored_unless_future(moment: datetime) -> str | None:
     # A listing date in the future is a publisher bug; it must never become `published`.
     return None if is_future(moment) else iso_utc(moment)
 
@@ -50,12 +50,19 @@ def parse_listing_date(value: str | None) -> str | None:
     if not value:
         return None
     moment = parse_date_header(value)
-    return _not_future(moment) if moment is not None else None
+    return _stored_unless_future(moment) if moment is not None else None
 
 
 def looks_like_feed(body: bytes) -> bool:
+    """An RSS, Atom or RDF root near the start: a feed, whatever the URL or type says."""
     head = body[:2048].lstrip().lower()
     return b"<rss" in head or b"<feed" in head or b"<rdf:rdf" in head
+
+
+def looks_like_sitemap(body: bytes) -> bool:
+    """A urlset or sitemapindex root near the start, or gzip data (a ``.xml.gz`` sitemap)."""
+    head = body[:2048].lstrip().lower()
+    return b"<urlset" in head or b"<sitemapindex" in head or body.startswith(b"\x1f\x8b")
 
 
 def is_well_formed_xml(body: bytes) -> bool:

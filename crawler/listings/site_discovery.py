@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import time
-import zlib
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -26,7 +25,14 @@ from crawler.config.settings import DISCOVERY_REQUESTS, CrawlSettings
 from crawler.core.fetch_policy import FetchPolicy, FetchRefused
 from crawler.core.http_get import request
 from crawler.core.robots import ROBOTS_MAX_BYTES, outcome_for_error, outcome_for_response
-from crawler.listings.discovery import DiscoveryError, parse_feed, parse_sitemap
+from crawler.listings.discovery import (
+    DiscoveryError,
+    looks_like_feed,
+    looks_like_sitemap,
+    parse_feed,
+    parse_sitemap,
+    sitemap_xml_chunks,
+)
 
 DEFAULT_BUDGET = DISCOVERY_REQUESTS
 MAX_CRAWL_DELAY = 10.0  # a robots.txt asking for more is honoured as this, for a one-off look
@@ -177,16 +183,6 @@ def _reason(error: BaseException) -> str:
     return str(error) or type(error).__name__
 
 
-def _gunzip(body: bytes, limit: int) -> bytes:
-    if not body.startswith(b"\x1f\x8b"):
-        return body
-    decompressor = zlib.decompressobj(16 + zlib.MAX_WBITS)
-    try:
-        return decompressor.decompress(body, limit)
-    except zlib.error as error:
-        raise DiscoveryError(f"bad gzip data: {error}") from None
-
-
 def read_feed(url: str, body: bytes) -> tuple[str, int]:
     """(format, number of entries) of a feed; DiscoveryError if the crawl could not read it."""
     import feedparser
@@ -198,7 +194,8 @@ def read_feed(url: str, body: bytes) -> tuple[str, int]:
 
 def read_sitemap(url: str, body: bytes, limit: int) -> tuple[str, int]:
     """(format, number of URLs) of a sitemap; DiscoveryError if the crawl could not read it."""
-    body = _gunzip(body, limit)
+    # gunzipped as the crawl reads it: over ``limit`` bytes, unreadable (SitemapTooLarge)
+    body = b"".join(sitemap_xml_chunks(body, limit))
     entries, children = parse_sitemap(body, url)
     if children:
         return "sitemap index", len(children)
@@ -208,12 +205,9 @@ def read_sitemap(url: str, body: bytes, limit: int) -> tuple[str, int]:
 
 
 def _sniff(body: bytes) -> str | None:
-    head = body[:1024].lstrip().lower()
-    if b"<rss" in head or b"<feed" in head or b"<rdf:rdf" in head:
+    if looks_like_feed(body):
         return "feed"
-    if b"<urlset" in head or b"<sitemapindex" in head or body.startswith(b"\x1f\x8b"):
-        return "sitemap"
-    return None
+    return "sitemap" if looks_like_sitemap(body) else None
 
 
 class _Discovery:

@@ -10,6 +10,7 @@ import re
 from collections.abc import Sequence
 from urllib.parse import urlsplit
 
+from crawler.core.failures import FailureKind
 from crawler.core.models import Article, RelatedLink
 from crawler.core.pages import PageJob as PageJob
 from crawler.core.pages import PageResult as PageResult
@@ -149,10 +150,14 @@ def brief_evidence(article: Article, job: PageJob) -> str | None:
     return None
 
 
+_LISTING_REASON = "listing (og:type website, no article evidence)"
+
+
 def not_article_reason(
     article: Article, listing_hint: bool, job: PageJob | None = None
-) -> str | None:
-    """Why an extracted page is not stored as an article, or None to store it.
+) -> tuple[str, str] | None:
+    """Why an extracted page is not stored as an article: (the cause it is counted under,
+    a readable reason); None to store it.
 
     A text under the article length is stored as a brief (``article.brief`` set) when it is
     full sentences, the page carries article evidence and the address is no front or
@@ -160,16 +165,16 @@ def not_article_reason(
     """
     if len(article.text) < MIN_ARTICLE_CHARS:
         if _is_section_url(article.url) and len(article.text) >= MIN_BRIEF_CHARS:
-            return f"not_article: front or section page, too short ({len(article.text)} chars)"
+            return "section_page", f"front or section page, too short ({len(article.text)} chars)"
         if not is_brief_text(article.text):
-            return f"not_article: too short ({len(article.text)} chars)"
+            return "too_short", f"too short ({len(article.text)} chars)"
         if listing_hint and not (article.authors or article.published):
-            return "not_article: listing (og:type website, no article evidence)"
+            return "listing", _LISTING_REASON
         if job is None or brief_evidence(article, job) is None:
-            return f"not_article: too short, no article evidence ({len(article.text)} chars)"
+            return "no_evidence", f"too short, no article evidence ({len(article.text)} chars)"
         article.brief = True
     elif listing_hint and not has_article_evidence(article):
-        return "not_article: listing (og:type website, no article evidence)"
+        return "listing", _LISTING_REASON
     return None
 
 
@@ -178,8 +183,8 @@ def _no_article(
     key_url: str | None = None,
     *,
     prefiltered: bool = False,
-    error: str | None = None,
-    reason: str | None = None,
+    error: tuple[FailureKind, str] | None = None,
+    reason: tuple[str, str] | None = None,
 ) -> PageResult:
     """The result for a page that gave no article, and why (prefiltered, error or reason)."""
     return PageResult(
@@ -188,9 +193,11 @@ def _no_article(
         job.source,
         None,
         request_url=job.request_url,
-        error=error,
+        error=error[1] if error else None,
+        error_kind=error[0] if error else None,
         prefiltered=prefiltered,
-        reason=reason,
+        reason=reason[1] if reason else None,
+        reason_cause=reason[0] if reason else None,
     )
 
 
@@ -231,7 +238,7 @@ def process_page(job: PageJob) -> PageResult:
                 source_html=job.body,
             )
     except Exception as error:  # a broken page is a recorded failure, not a crashed crawl
-        return _no_article(job, error=f"extraction failed: {type(error).__name__}: {error}")
+        return _no_article(job, error=(FailureKind.EXTRACTION, f"{type(error).__name__}: {error}"))
     article = without_controls(article)
     key_url = choose_canonical(job.url, article.canonical_url)
     reason = not_article_reason(article, listing_hint, job)

@@ -15,6 +15,7 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
 from crawler.config.settings import Config
+from crawler.core.failures import FailureKind
 from crawler.core.pages import PageJob, PageResult
 from crawler.core.urls import canonicalize_url
 
@@ -135,7 +136,8 @@ class ExtractionPool:
                 job.source,
                 None,
                 request_url=job.request_url,
-                error=f"extraction worker died: {error}",
+                error=str(error) or type(error).__name__,
+                error_kind=FailureKind.WORKER_DIED,
             )
         article = result.article
         on_topic = bool(result.topics) or not self.topics  # off-topic pages are not stored

@@ -1,7 +1,7 @@
 """A run's failures, by cause: the digest under the crawl summary and `newswatch runs RUN`.
 
-Each failed fetch is stored with an error of the form ``"<kind>: <message>"``; this module
-turns those into causes a person can act on ("DNS lookup failed for 7 hosts (offline?)")
+Each failed fetch is stored with its kind (crawler.core.failures.FailureKind) and a message;
+this module turns those into causes a person can act on ("DNS lookup failed for 7 hosts (offline?)")
 instead of the 600 lines of tracebacks they come from.
 """
 
@@ -13,19 +13,12 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
+from crawler.core.failures import FailureKind
 from crawler.store.fetches import MAX_RECORDED as MAX_RECORDED
 from crawler.store.fetches import run_failures as run_failures
 
-# Kinds where the request itself failed; the others are pages fetched but not usable.
-REQUEST_KINDS = {
-    "connection",
-    "timeout",
-    "http",
-    "too_large",
-    "redirect_loop",
-    "redirects",
-    "robots_unavailable",
-}
+# A failure as a run keeps it: [url, kind, message] (kind a FailureKind value).
+Failure = Sequence[str]
 
 _CONNECTION_CAUSES = (
     ("DNSLookupError", "DNS lookup failed"),
@@ -38,24 +31,25 @@ _CONNECTION_CAUSES = (
 )
 
 
-def failure_kind(error: str) -> str:
-    """The kind an error string was recorded under (``"http: HTTP 404"`` -> ``"http"``)."""
-    kind, _, _ = error.partition(":")
-    return kind.strip() or "error"
+def failure_kind(failure: Failure) -> FailureKind:
+    """The kind a failure was recorded under (a kind this version does not know: ERROR)."""
+    try:
+        return FailureKind(failure[1])
+    except ValueError:
+        return FailureKind.ERROR
 
 
-def failure_cause(error: str) -> str:
-    """A short, readable cause for one recorded error."""
-    kind, _, message = error.partition(":")
+def failure_cause(kind: FailureKind, message: str) -> str:
+    """A short, readable cause for one recorded failure."""
     message = message.strip()
-    if kind == "http":
-        return message.split(":")[0] or "HTTP error"
-    if kind == "connection":
+    if kind == FailureKind.HTTP:
+        return message or "HTTP error"
+    if kind == FailureKind.CONNECTION:
         for marker, cause in _CONNECTION_CAUSES:
             if marker in message:
                 return cause
         return "connection failed"
-    if kind == "robots_unavailable":  # the host's robots.txt failed: say how
+    if kind == FailureKind.ROBOTS_UNAVAILABLE:  # the host's robots.txt failed: say how
         status = re.search(r"answered (HTTP \d+)", message)
         if status:
             return f"robots.txt answered {status.group(1)}"
@@ -65,16 +59,21 @@ def failure_cause(error: str) -> str:
         if "Timeout" in message or "took longer" in message:
             return "timed out"
         return "robots.txt unreachable"
-    return {
-        "timeout": "timed out",
-        "too_large": "too large",
-        "redirect_loop": "redirect loop",
-        "redirects": "too many redirects",
-        "not_html": "not HTML",
-        "empty": "empty page",
-        "feed": "unreadable feed",
-        "sitemap": "unreadable sitemap",
-    }.get(kind, kind.replace("_", " "))
+    return _CAUSES.get(kind, kind.replace("_", " "))
+
+
+_CAUSES = {
+    FailureKind.TIMEOUT: "timed out",
+    FailureKind.TOO_LARGE: "too large",
+    FailureKind.REDIRECT_LOOP: "redirect loop",
+    FailureKind.REDIRECTS: "too many redirects",
+    FailureKind.NOT_HTML: "not HTML",
+    FailureKind.EMPTY: "empty page",
+    FailureKind.FEED: "unreadable feed",
+    FailureKind.SITEMAP: "unreadable sitemap",
+    FailureKind.EXTRACTION: "extraction failed",
+    FailureKind.WORKER_DIED: "extraction worker died",
+}
 
 
 def _host(url: str) -> str:
@@ -88,12 +87,12 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
-def _group(failures: Iterable[Sequence[str]]) -> dict[str, tuple[int, set[str]]]:
+def _group(failures: Iterable[Failure]) -> dict[str, tuple[int, set[str]]]:
     causes: dict[str, list[Any]] = defaultdict(lambda: [0, set()])
-    for url, error in failures:
-        entry = causes[failure_cause(error)]
+    for failure in failures:
+        entry = causes[failure_cause(failure_kind(failure), failure[2])]
         entry[0] += 1
-        entry[1].add(_host(url))
+        entry[1].add(_host(failure[0]))
     return {cause: (n, hosts) for cause, (n, hosts) in causes.items()}
 
 
@@ -109,17 +108,17 @@ def _describe(cause: str, urls: int, hosts: int) -> str:
 
 
 def digest_lines(
-    failures: Sequence[Sequence[str]],
+    failures: Sequence[Failure],
     *,
     total: int | None = None,
     lost_pages: int = 0,
     write_error: str | None = None,
 ) -> list[str]:
     """One line for failed requests and one for unusable pages, each by cause (most first);
-    one for a failed database write (``lost_pages`` pages not saved). ``failures``: (url,
-    error) pairs; ``total``: how many failed in all, when ``failures`` was capped."""
-    requests = [f for f in failures if failure_kind(f[1]) in REQUEST_KINDS]
-    pages = [f for f in failures if failure_kind(f[1]) not in REQUEST_KINDS]
+    one for a failed database write (``lost_pages`` pages not saved). ``failures``: [url,
+    kind, message]; ``total``: how many failed in all, when ``failures`` was capped."""
+    requests = [f for f in failures if failure_kind(f).request_failed]
+    pages = [f for f in failures if not failure_kind(f).request_failed]
     lines = []
     for items, noun, verb in ((requests, "request", "failed"), (pages, "page", "unusable")):
         if not items:
@@ -143,9 +142,9 @@ def digest_lines(
     return lines
 
 
-def failures_by_kind(failures: Sequence[Sequence[str]]) -> dict[str, list[tuple[str, str]]]:
-    """(url, error) pairs grouped by failure kind, kinds sorted, URLs sorted in each."""
-    grouped: dict[str, list[tuple[str, str]]] = defaultdict(list)
-    for url, error in failures:
-        grouped[failure_kind(error)].append((url, error))
+def failures_by_kind(failures: Sequence[Failure]) -> dict[FailureKind, list[tuple[str, str]]]:
+    """(url, message) pairs grouped by failure kind, kinds sorted, URLs sorted in each."""
+    grouped: dict[FailureKind, list[tuple[str, str]]] = defaultdict(list)
+    for failure in failures:
+        grouped[failure_kind(failure)].append((failure[0], failure[2]))
     return {kind: sorted(grouped[kind]) for kind in sorted(grouped)}

@@ -455,15 +455,16 @@ def run_outcomes(db: Database, run_id: int) -> list[dict[str, Any]]:
     the article matched."""
     rows = _rows(
         db,
-        "SELECT f.url, f.kind, f.error, a.id AS article_id, a.title, a.topics, a.duplicate_of, "
+        "SELECT f.url, f.kind, f.error, f.error_kind, a.id AS article_id, a.title, a.topics, "
+        "a.duplicate_of, "
         "a.first_seen >= r.started_at AS is_new, a.updated_at >= r.started_at AS is_updated "
         "FROM fetches f JOIN runs r ON r.id = f.run_id "
         "LEFT JOIN articles a ON a.id = f.article_id WHERE f.run_id = ? ORDER BY f.url",
         [run_id],
     )
     for row in rows:
-        if row["error"]:  # "not_article: listing …", "refused: …", "http_status: …"
-            outcome = row["error"].partition(":")[0].replace("_", "-")
+        if row["error_kind"]:  # not_article, refused, http, … (FailureKind)
+            outcome = row["error_kind"].replace("_", "-")
         elif row["article_id"] is None:
             outcome = (row["kind"] or "page").replace("_", "-")
         elif row["is_new"]:
@@ -472,6 +473,6 @@ def run_outcomes(db: Database, run_id: int) -> list[dict[str, Any]]:
             outcome = "updated" if row["is_updated"] else "unchanged"
         row["outcome"] = outcome
         row["topics"] = _json_list(row["topics"])
-        for key in ("is_new", "is_updated", "kind"):
+        for key in ("is_new", "is_updated", "kind", "error_kind"):
             row.pop(key)
     return rows

@@ -18,6 +18,7 @@ from scrapy.utils.misc import build_from_crawler, load_object
 from twisted.internet.defer import Deferred
 from w3lib.url import safe_url_string
 
+from crawler.core.failures import FailureKind
 from crawler.core.fetch_policy import FetchRefused
 from crawler.core.items import FetchRecord
 from crawler.core.robots import (
@@ -394,7 +395,7 @@ class RobotsPolicyMiddleware:
         context.counts["robots.hosts_closed"] += 1
         context.counts["errors"] += 1
         context.counts["errors.robots_unavailable"] += 1
-        reason = f"robots_unavailable: {outcome.unavailable_reason}; host not crawled this run"
+        reason = f"{outcome.unavailable_reason}; host not crawled this run"
         context.extra_records.append(
             FetchRecord(
                 url=url,
@@ -402,6 +403,7 @@ class RobotsPolicyMiddleware:
                 kind="robots",
                 status=status,
                 error=reason[:500],
+                error_kind=FailureKind.ROBOTS_UNAVAILABLE,
             )
         )
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
-from crawler.core.timeutil import seconds_ago
+from crawler.core.timeutil import seconds_ago, utcnow
 from crawler.store.index import remove_from_index
 from crawler.store.storage import (
     BUSY_TIMEOUT_MS,
@@ -227,7 +227,7 @@ def _delete_articles(db: Database) -> int:
     """Delete the articles listed in the temp table ``prune_ids`` and what refers to them."""
     for (article_id,) in db.execute("SELECT id FROM prune_ids").fetchall():
         remove_from_index(db, article_id)
-    now = seconds_ago(0)
+    now = utcnow()
     in_set = "IN (SELECT id FROM prune_ids)"
     db.execute(
         "INSERT OR IGNORE INTO pruned_urls (url, pruned_at) "

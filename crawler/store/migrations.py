@@ -495,3 +495,35 @@ def m060_schema_version(db: Database) -> None:
     # (or a migration it does not know) refuses the file instead of writing into a schema it
     # cannot read. Raise it with a change an older version must not write to.
     db.execute("PRAGMA user_version = 1")
+
+
+@migrations(name="m100_error_kind")
+def m100_error_kind(db: Database) -> None:
+    # A fetch's failure kind gets its own column (crawler.core.failures.FailureKind) instead
+    # of leading the error string: split the stored strings, and the failures each run kept
+    # in its stats ([url, error] pairs become [url, kind, message]).
+    import json
+
+    from crawler.store.frozen.m100_error_kind import split_error
+
+    db.execute("ALTER TABLE fetches ADD COLUMN error_kind TEXT")
+    rows = db.execute("SELECT url, error FROM fetches WHERE error IS NOT NULL").fetchall()
+    db.conn.executemany(
+        "UPDATE fetches SET error_kind = ?, error = ? WHERE url = ?",
+        [(*split_error(error), url) for url, error in rows],
+    )
+    for run_id, raw in db.execute("SELECT id, stats FROM runs WHERE stats IS NOT NULL").fetchall():
+        try:
+            stats = json.loads(raw)
+        except ValueError:
+            continue
+        failures = stats.get("failures") if isinstance(stats, dict) else None
+        if not isinstance(failures, list):
+            continue
+        stats["failures"] = [
+            [f[0], *split_error(f[1])] if isinstance(f, list) and len(f) == 2 else f
+            for f in failures
+        ]
+        db.execute(
+            "UPDATE runs SET stats = ? WHERE id = ?", [json.dumps(stats, sort_keys=True), run_id]
+        )

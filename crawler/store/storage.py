@@ -416,9 +416,9 @@ def record_fetch(
     db.execute(
         """
         INSERT INTO fetches (url, source, kind, status, etag, last_modified, body_hash,
-                             fetched_at, first_fetched_at, error, run_id, article_id,
-                             topics_key)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                             fetched_at, first_fetched_at, error, error_kind, run_id,
+                             article_id, topics_key)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         ON CONFLICT(url) DO UPDATE SET
             source = COALESCE(excluded.source, source),
             kind = excluded.kind,
@@ -428,6 +428,7 @@ def record_fetch(
             body_hash = COALESCE(excluded.body_hash, body_hash),
             fetched_at = excluded.fetched_at,
             error = excluded.error,
+            error_kind = excluded.error_kind,
             run_id = excluded.run_id,
             article_id = COALESCE(excluded.article_id, article_id),
             topics_key = CASE WHEN excluded.kind LIKE 'off_topic%'
@@ -444,6 +445,7 @@ def record_fetch(
             now,
             now,
             fetch.error,
+            fetch.error_kind,
             run_id,
             article_id,
             topics_key,
