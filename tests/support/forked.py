@@ -22,6 +22,7 @@ import multiprocessing
 import multiprocessing.context
 import multiprocessing.forkserver
 import multiprocessing.popen_forkserver
+import multiprocessing.process
 import multiprocessing.reduction
 import multiprocessing.spawn
 import multiprocessing.util
@@ -181,12 +182,12 @@ def forkable(env: Mapping[str, str]) -> bool:
 
 
 def _stream(fd: int, errors: str, line_buffering: bool) -> io.TextIOWrapper:
-    """A text stream on ``fd`` as a fresh interpreter opens it when it is not a terminal."""
+    """A text stream on ``fd`` as a fresh interpreter opens it (line-buffered on a terminal)."""
     return io.TextIOWrapper(
         open(fd, "wb", closefd=False),  # noqa: SIM115 - the child's stdio for its whole life
         encoding=locale.getpreferredencoding(False),
         errors=errors,
-        line_buffering=line_buffering,
+        line_buffering=line_buffering or os.isatty(fd),
     )
 
 
@@ -209,7 +210,8 @@ def _child(args: list[str], cwd: str, env: dict[str, str], out: str, err: str) -
     os.environ.clear()
     os.environ.update(env)
     for fd, path in ((1, out), (2, err)):
-        target = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        # A terminal (a pty's slave) is opened as an inherited one is: not as controlling tty.
+        target = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOCTTY, 0o600)
         os.dup2(target, fd)
         os.close(target)
     sys.stdout = _stream(1, "strict", False)
@@ -248,6 +250,17 @@ def _text(data: bytes) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
+def start_forked(
+    args: list[str], *, cwd: Path, env: Mapping[str, str], stdout: str, stderr: str
+) -> multiprocessing.process.BaseProcess:
+    """`python -m crawler ARGS` started in a child forked from the zygote, its output written
+    to the files (or terminal) at paths ``stdout`` and ``stderr``; ``join``, ``exitcode``
+    (negative: killed by that signal) and ``kill`` as for any multiprocessing process."""
+    if not forkable(env):
+        raise ValueError("this environment changes what an interpreter reads at start-up")
+    return _start(_child, (list(args), str(cwd), dict(env), stdout, stderr))
+
+
 def run_forked_bytes(
     args: list[str], *, cwd: Path, env: Mapping[str, str], timeout: float
 ) -> subprocess.CompletedProcess[bytes]:
@@ -256,7 +269,7 @@ def run_forked_bytes(
     command = [sys.executable, "-m", "crawler", *args]
     with tempfile.TemporaryDirectory(prefix="newswatch-forked-") as folder:
         out, err = Path(folder, "stdout"), Path(folder, "stderr")
-        child = _start(_child, (list(args), str(cwd), dict(env), str(out), str(err)))
+        child = start_forked(args, cwd=cwd, env=env, stdout=str(out), stderr=str(err))
         child.join(timeout)
         if child.exitcode is None:
             child.kill()
