@@ -16,6 +16,7 @@ other than the zygote's runs a fresh interpreter instead.
 from __future__ import annotations
 
 import atexit
+import gc
 import io
 import locale
 import multiprocessing
@@ -29,6 +30,7 @@ import multiprocessing.util
 import os
 import runpy
 import signal
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -201,11 +203,27 @@ def _exit_code(stop: SystemExit) -> int:
     return 1
 
 
+def _close_databases() -> None:
+    """What the interpreter's teardown does to SQLite connections still open (os._exit skips
+    it): each is closed, and the last one on a file checkpoints and removes its -wal. (The
+    zygote's own objects are frozen: it opens no database.)"""
+    gc.collect()
+    for thing in gc.get_objects():
+        if isinstance(thing, sqlite3.Connection):
+            try:
+                thing.close()
+            except sqlite3.Error:
+                pass
+
+
 def _child(args: list[str], cwd: str, env: dict[str, str], out: str, err: str) -> None:
     """In the forked child: run the command as `python -m crawler` would, then exit as an
     interpreter does (threads joined, atexit handlers run, streams flushed)."""
     if "twisted.internet.reactor" in sys.modules:
         raise RuntimeError("the zygote installed a reactor: see PRELOAD")
+    # The zygote's objects are left out of garbage collection (their pages stay shared, and
+    # the collections here only walk what this command makes), as CPython's docs advise.
+    gc.freeze()
     os.chdir(cwd)
     os.environ.clear()
     os.environ.update(env)
@@ -233,6 +251,7 @@ def _child(args: list[str], cwd: str, env: dict[str, str], out: str, err: str) -
         code = 1
     threading._shutdown()  # type: ignore[attr-defined]  # the interpreter's own exit steps
     atexit._run_exitfuncs()
+    _close_databases()
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
