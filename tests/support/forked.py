@@ -334,3 +334,36 @@ def zygote_pid() -> int | None:
     """The zygote's process id, if this process started one."""
     pid: int | None = getattr(multiprocessing.forkserver._forkserver, "_forkserver_pid", None)
     return pid
+
+
+class ForkedPopen:
+    """A command started by ``start_forked``, with the part of ``subprocess.Popen``'s interface
+    that the tests' process helpers use (``poll``, ``wait``, ``send_signal``, ``kill``)."""
+
+    def __init__(self, process: multiprocessing.process.BaseProcess) -> None:
+        self.process = process
+        self.pid = process.pid
+
+    @property
+    def returncode(self) -> int | None:
+        return self.process.exitcode
+
+    def poll(self) -> int | None:
+        return self.process.exitcode
+
+    def wait(self, timeout: float | None = None) -> int:
+        self.process.join(timeout)
+        code = self.process.exitcode
+        if code is None:
+            raise subprocess.TimeoutExpired(["newswatch", "(forked)"], timeout or 0)
+        return code
+
+    def send_signal(self, sig: int) -> None:
+        if self.poll() is None:  # not yet reaped by the zygote: the pid is still this child's
+            os.kill(self.process.pid or 0, sig)
+
+    def terminate(self) -> None:
+        self.send_signal(signal.SIGTERM)
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
