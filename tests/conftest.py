@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import socketserver
 import sqlite3
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +18,7 @@ from typing import Any, TypeVar
 import pytest
 
 from crawler.sample_site import SampleWeb
+from tests.support import forked
 
 REPO = Path(__file__).resolve().parent.parent
 ServerT = TypeVar("ServerT", bound=socketserver.BaseServer)
@@ -33,19 +35,56 @@ def sample_web(state: int = 1) -> SampleWeb:
 
 
 def run_python(
-    *args: str, timeout: float = 120, cwd: Path | None = None
+    *args: str,
+    timeout: float = 120,
+    cwd: Path | None = None,
+    env: Mapping[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """`python ARGS` in a real child process, run to its end; its output kept as text."""
+    """`python ARGS` in a fresh interpreter, run to its end; its output kept as text."""
     return subprocess.run(
-        [sys.executable, *args], capture_output=True, text=True, timeout=timeout, cwd=cwd or REPO
+        [sys.executable, *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=cwd or REPO,
+        env=env,
     )
 
 
 def run_cli(
-    *args: str, timeout: float = 120, cwd: Path | None = None
+    *args: str,
+    timeout: float = 120,
+    cwd: Path | None = None,
+    env: Mapping[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """`python -m crawler ARGS` in a real child process."""
-    return run_python("-m", "crawler", *args, timeout=timeout, cwd=cwd)
+    """`python -m crawler ARGS` in a separate process forked from this test process's zygote
+    (tests/support/forked.py: the real command, without the interpreter's start-up), or in a
+    fresh interpreter when ``env`` changes what is read at start-up. Tests of kills,
+    signals, the interpreter's own exit and memory use ``run_cli_process`` or ``start_cli``."""
+    environment = dict(os.environ if env is None else env)
+    if forked.forkable(environment):
+        return forked.run_forked(list(args), cwd=cwd or REPO, env=environment, timeout=timeout)
+    return run_cli_process(*args, timeout=timeout, cwd=cwd, env=environment)
+
+
+def run_cli_bytes(
+    *args: str, timeout: float = 120, cwd: Path | None = None
+) -> subprocess.CompletedProcess[bytes]:
+    """``run_cli`` with the output kept as bytes (escape sequences and all)."""
+    if forked.forkable(os.environ):
+        return forked.run_forked_bytes(list(args), cwd=cwd or REPO, env=os.environ, timeout=timeout)
+    command = [sys.executable, "-m", "crawler", *args]
+    return subprocess.run(command, capture_output=True, timeout=timeout, cwd=cwd or REPO)
+
+
+def run_cli_process(
+    *args: str,
+    timeout: float = 120,
+    cwd: Path | None = None,
+    env: Mapping[str, str] | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """`python -m crawler ARGS` in a fresh interpreter."""
+    return run_python("-m", "crawler", *args, timeout=timeout, cwd=cwd, env=env)
 
 
 def start_cli(*args: str, **popen: Any) -> subprocess.Popen[str]:
@@ -202,3 +241,8 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
             return xdist_unit(nodeid)
 
     return UnitScheduling(config, log)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Stop this test process's zygote (tests/support/forked.py), if it started one."""
+    forked.stop_zygote()

@@ -9,7 +9,6 @@ import os
 import re
 import sqlite3
 import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -165,14 +164,7 @@ def desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Desk]:
         env = {**os.environ, "http_proxy": web.proxy, "no_proxy": "", "NO_PROXY": ""}
         for state in (1, 2, 2):  # the last crawl changes nothing
             web.state = state
-            result = subprocess.run(
-                [sys.executable, "-m", "crawler", "crawl", "--config", str(config)],
-                capture_output=True,
-                text=True,
-                timeout=300,
-                cwd=REPO,
-                env=env,
-            )
+            result = run_cli("crawl", "--config", str(config), timeout=300, env=env)
             assert result.returncode == 0, result.stderr
             desk.outputs.append(result.stdout)
         yield desk

@@ -23,7 +23,12 @@ from crawler.sample_site import SampleWeb
 from tests.conftest import MonitoredWeb, run_cli, sample_web, start_cli
 from tests.support.redis_server import BINARY as REDIS_BINARY
 from tests.support.redis_server import free_port as _free_port
-from tests.support.redis_server import start_redis, start_worker, stop_processes
+from tests.support.redis_server import (
+    start_forked_worker,
+    start_redis,
+    start_worker,
+    stop_processes,
+)
 from tests.support.wait import wait_until
 
 
@@ -181,7 +186,7 @@ def test_two_workers_and_crawl_equal_single_node(
     with sample_web() as web:
         config = tmp_path / "distributed.toml"
         config.write_text(distributed_config(web, db, redis_url), "utf-8")
-        workers = [start_worker(config, tmp_path / f"worker{i}.log") for i in range(2)]
+        workers = [start_forked_worker(config, tmp_path / f"worker{i}.log") for i in range(2)]
         try:
             for state, single in ((1, monitored_web.first), (2, monitored_web.second)):
                 web.set_state(state)
@@ -278,7 +283,7 @@ def test_schedule_seeds_runs_that_workers_crawl(tmp_path: Path, redis_url: str) 
     with sample_web() as web:
         config = tmp_path / "distributed.toml"
         config.write_text(borderwire_every_3s(distributed_config(web, db, redis_url)), "utf-8")
-        worker = start_worker(config, tmp_path / "worker.log")
+        worker = start_forked_worker(config, tmp_path / "worker.log")
         try:
             returncode, output = schedule_through_publication(
                 config, db, web, tmp_path / "schedule.log", finished="'ok'"

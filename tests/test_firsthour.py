@@ -6,12 +6,14 @@ from __future__ import annotations
 import fcntl
 import os
 import re
+import select
 import shlex
 import shutil
 import struct
 import subprocess
 import sys
 import termios
+import time
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +22,7 @@ from click.testing import CliRunner
 
 from crawler.cli.main import cli
 from tests.conftest import REPO, run_cli, sample_web
+from tests.support import forked
 
 # Every command that takes a path, each given one in a folder that does not exist.
 MISSING_FOLDER_COMMANDS = [
@@ -75,26 +78,26 @@ def on_terminal(*args: str, cwd: Path | None = None) -> list[str]:
     master, slave = os.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 50, 80, 0, 0))
     env = {**os.environ, "COLUMNS": "80", "LINES": "50"}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "crawler", *args],
-        stdout=slave,
-        stderr=slave,
-        stdin=subprocess.DEVNULL,
-        env=env,
-        cwd=cwd or REPO,
+    terminal = os.ttyname(slave)
+    process = forked.start_forked(
+        list(args), cwd=cwd or REPO, env=env, stdout=terminal, stderr=terminal
     )
-    os.close(slave)
+    # The slave stays open here until the child has ended (it opens the terminal by name):
+    # then what is left to read is all it wrote.
     out = b""
-    while True:
-        try:
-            chunk = os.read(master, 65536)
-        except OSError:  # the child closed the terminal
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        ended = process.exitcode is not None
+        if select.select([master], [], [], 0 if ended else 0.1)[0]:
+            out += os.read(master, 65536)
+        elif ended:
             break
-        if not chunk:
-            break
-        out += chunk
+    else:
+        process.kill()
+    os.close(slave)
     os.close(master)
-    assert process.wait(timeout=120) == 0, out.decode()[-2000:]
+    process.join()
+    assert process.exitcode == 0, out.decode()[-2000:]
     text = re.sub(r"\x1b\[[0-9;]*m", "", out.decode("utf-8"))
     return text.replace("\r\n", "\n").splitlines()
 

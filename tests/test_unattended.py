@@ -10,14 +10,13 @@ from __future__ import annotations
 import json
 import sqlite3
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from crawler.read.failures import digest_lines
-from tests.conftest import REPO, run_cli, run_python
+from tests.conftest import run_cli, run_cli_bytes, run_python
 from tests.support.cli import invoke
 from tests.support.hostile_site import BIDI, ESC_ARTICLES, ROBOTS_CHAIN, HostileSite
 
@@ -29,9 +28,7 @@ C1 = [chr(c) for c in range(0x80, 0xA0)]
 
 def cli_bytes(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[bytes]:
     """`python -m crawler ARGS`, output kept as bytes (escape sequences and all)."""
-    return subprocess.run(
-        [sys.executable, "-m", "crawler", *args], capture_output=True, timeout=timeout, cwd=REPO
-    )
+    return run_cli_bytes(*args, timeout=timeout)
 
 
 def write_config(site: HostileSite, path: Path, db: Path, **kwargs: object) -> Path:

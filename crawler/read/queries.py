@@ -455,11 +455,14 @@ def run_outcomes(db: Database, run_id: int) -> list[dict[str, Any]]:
     the article matched."""
     rows = _rows(
         db,
+        # By run id, not time: stamps have whole seconds, and a run may start in the second
+        # the previous one stored its last article.
         "SELECT f.url, f.kind, f.error, f.error_kind, a.id AS article_id, a.title, a.topics, "
         "a.duplicate_of, "
-        "a.first_seen >= r.started_at AS is_new, a.updated_at >= r.started_at AS is_updated "
-        "FROM fetches f JOIN runs r ON r.id = f.run_id "
-        "LEFT JOIN articles a ON a.id = f.article_id WHERE f.run_id = ? ORDER BY f.url",
+        "a.run_id = f.run_id AS is_new, EXISTS (SELECT 1 FROM article_versions v "
+        "WHERE v.article_id = a.id AND v.run_id = f.run_id) AS is_updated "
+        "FROM fetches f LEFT JOIN articles a ON a.id = f.article_id "
+        "WHERE f.run_id = ? ORDER BY f.url",
         [run_id],
     )
     for row in rows:

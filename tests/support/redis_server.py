@@ -13,6 +13,8 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 
+from tests.support import forked
+
 REPO = Path(__file__).resolve().parents[2]
 
 BINARY = shutil.which("redis-server") or (
@@ -70,7 +72,19 @@ def start_worker(
         )
 
 
-def stop_processes(processes: Iterable[subprocess.Popen[bytes]], grace: float = 30) -> None:
+def start_forked_worker(config: Path, log: Path) -> forked.ForkedPopen:
+    """``start_worker`` forked from the test process's zygote (tests/support/forked.py): the
+    same worker without an interpreter's start-up."""
+    env = {**os.environ, "NEWSWATCH_NO_PROGRESS": "1"}
+    process = forked.start_forked(
+        ["worker", "--config", str(config)], cwd=REPO, env=env, stdout=os.devnull, stderr=str(log)
+    )
+    return forked.ForkedPopen(process)
+
+
+def stop_processes(
+    processes: Iterable[subprocess.Popen[bytes] | forked.ForkedPopen], grace: float = 30
+) -> None:
     """SIGTERM every process still running, then wait up to ``grace`` seconds for each;
     kill what is left."""
     processes = list(processes)
