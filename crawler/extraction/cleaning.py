@@ -61,6 +61,48 @@ _STAMP_LEFTOVER = " \t·|•,;:-–—/()"  # separators a removed stamp leaves 
 
 
 _TEXT_LEN = XPath("string-length(normalize-space())")
+# Elements that hold no article text (scripts, icons, images, form fields): a quarter of a
+# page's elements on news sites; classifying them would only cost time.
+_NO_TEXT_TAGS = frozenset(
+    {
+        "script",
+        "style",
+        "noscript",
+        "template",
+        "img",
+        "picture",
+        "source",
+        "svg",
+        "path",
+        "g",
+        "use",
+        "symbol",
+        "defs",
+        "circle",
+        "rect",
+        "polygon",
+        "line",
+        "br",
+        "hr",
+        "wbr",
+        "input",
+        "option",
+        "select",
+        "textarea",
+        "meta",
+        "link",
+        "iframe",
+        "video",
+        "audio",
+        "track",
+        "canvas",
+        "map",
+        "area",
+        "param",
+        "embed",
+        "object",
+    }
+)
 
 
 def _text_len(el: HtmlElement) -> int:
@@ -262,8 +304,11 @@ _TEASER_SHARE = 0.8  # this share of a block's text in teasers makes it a teaser
 _MAX_TEASER_LABEL = 80  # a block's own heading next to its teasers ("Te recomendamos")
 
 
+@lru_cache(maxsize=16384)
 def _page_path(href: str | None) -> str | None:
-    """The path a link leads to when it is another page of a site (not an anchor or script)."""
+    """The path a link leads to when it is another page of a site (not an anchor or script).
+
+    Cached: a page repeats its links (menus, teasers, footers), and so do a site's pages."""
     href = (href or "").strip()
     if not href or href[0] == "#" or href.startswith(("javascript:", "mailto:", "tel:")):
         return None
@@ -439,7 +484,8 @@ def prune_boilerplate(
     page_len = _text_len(body) or 1
     candidates: list[tuple[HtmlElement, str]] = []
     for el in body.iter():
-        if not isinstance(el.tag, str) or el.tag in _NEVER_PRUNE:
+        tag = el.tag
+        if not isinstance(tag, str) or tag in _NEVER_PRUNE or tag in _NO_TEXT_TAGS:
             continue
         kind = _classify(el, lex)
         if kind is not None:
@@ -449,19 +495,19 @@ def prune_boilerplate(
         if kind is not None:
             candidates.append((el, "heading-" + kind))
             continue
-        if el.tag in _CONSENT_BLOCKS and el.text and lex.is_consent_text(el.text):
+        if tag in _CONSENT_BLOCKS and el.text and lex.is_consent_text(el.text):
             candidates.append((el, "consent-text"))
-        elif el.tag == "p" and _is_link_paragraph(el):
+        elif tag == "p" and _is_link_paragraph(el):
             candidates.append((el, "link-paragraph"))
-        elif el.tag == "form" and _is_signup_form(el):
+        elif tag == "form" and _is_signup_form(el):
             candidates.append((el, "signup-form"))
-        elif el.tag in _TEASER_CONTAINERS and len(el) >= _MIN_TEASERS:
+        elif tag in _TEASER_CONTAINERS and len(el) >= _MIN_TEASERS:
             candidates.append((el, "teasers"))
 
     removed: set[HtmlElement] = set()
     related: list[HtmlElement] = []
     for el, kind in candidates:
-        if el in removed or _is_inside(el, removed):
+        if removed and (el in removed or _is_inside(el, removed)):
             continue
         if kind.startswith("heading-"):
             targets = _heading_block(el, page_len)
