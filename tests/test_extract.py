@@ -223,3 +223,21 @@ def test_readers_comments_end_the_article() -> None:
     # a "Comments" link under the lead, with no comments after it, cuts nothing
     early = page(body=ARTICLE_BODY[:300] + "<p>Comments</p>" + ARTICLE_BODY[300:])
     assert "Paragraph 5 of a story" in extract_article(early, "https://example.org/a").text
+
+
+def test_widget_placeholders_and_editor_credits_are_not_text() -> None:
+    text = "\n".join(
+        [
+            "First real paragraph of the story with enough words in it.",
+            "Loading weather data ...",
+            "Second real paragraph of the story with enough words in it.",
+            "【纠错】",
+            "【责任编辑:张樵苏",
+            "】",
+            "___",
+        ]
+    )
+    assert clean_paragraphs(text) == (
+        "First real paragraph of the story with enough words in it.\n\n"
+        "Second real paragraph of the story with enough words in it."
+    )

@@ -573,10 +573,15 @@ def clean_paragraphs(
     lead_norm = normalize(lead) if lead else None
     heads = headings or set()
     kept: list[str] = []
+    last_kept = -1
     for i, line in enumerate(lines):
         norm = normalize(line)
         if not norm:
-            kept.append(line)  # separators such as "___" carry no words but keep layout
+            # separators such as "___" carry no words but keep layout; a wordless line
+            # right after a dropped one is its leftover (a closing bracket)
+            if i == 0 or last_kept == i - 1:
+                kept.append(line)
+                last_kept = i
             continue
         if norm in title_norms or (i < _LEAD_LINES and norm == lead_norm and norm in heads):
             continue
@@ -606,4 +611,5 @@ def clean_paragraphs(
             line = lex.stamp.sub("", line).strip(_STAMP_LEFTOVER)
         if line:
             kept.append(line)
+            last_kept = i
     return "\n\n".join(kept)
