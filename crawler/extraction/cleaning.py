@@ -126,9 +126,15 @@ def _has_form_controls(el: HtmlElement) -> bool:
 
 def _classify(el: HtmlElement, lex: Lexicon) -> str | None:
     """The kind of boilerplate an element's role, class and id announce, if any."""
-    if el.get("role") in ("dialog", "alertdialog") or el.get("aria-modal") == "true":
+    get = el.get
+    if get("role") in ("dialog", "alertdialog") or get("aria-modal") == "true":
         return "overlay"
-    attrs = f"{el.get('class', '')} {el.get('id', '')}"
+    cls, ident = get("class"), get("id")
+    if cls is None:
+        if ident is None:
+            return None  # most elements: nothing to classify
+        cls = ""
+    attrs = f"{cls} {ident or ''}"
     if len(attrs) < 3:
         return None
     return _classify_attrs(attrs, lex)
@@ -347,6 +353,8 @@ def _teaser_block(el: HtmlElement, page_len: int) -> HtmlElement | None:
     linked headlines with leads, whatever its heading says or its class is called."""
     if el.tag not in _TEASER_CONTAINERS or len(el) < _MIN_TEASERS:
         return None
+    if next(el.iter("a"), None) is None:
+        return None  # no link at all (one C-level walk, before any list is built)
     items = [c for c in el if isinstance(c.tag, str)]
     # cheap first: most containers do not hold two children with links
     linked = [
@@ -397,13 +405,15 @@ def related_links(
             href = (a.get("href") or "").strip()
             if not href or href.startswith("#"):
                 continue
+            title = " ".join((a.text_content() or a.get("title") or "").split())
+            if len(title) < _MIN_RELATED_TITLE or " " not in title:
+                continue  # a label or a picture: no need to resolve its address
             url = urljoin(base_url or "", href)
             parts = urlsplit(url)
             if parts.scheme not in ("http", "https") or not parts.netloc:
                 continue
             url = urlunsplit(parts._replace(fragment=""))
-            title = " ".join((a.text_content() or a.get("title") or "").split())
-            if url in seen or len(title) < _MIN_RELATED_TITLE or " " not in title:
+            if url in seen:
                 continue
             seen.add(url)
             out.append(RelatedLink(url=url, title=title))
