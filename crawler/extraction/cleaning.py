@@ -203,6 +203,32 @@ def _signup_box(form: HtmlElement, max_text: int = _MAX_PLUG_CHARS) -> HtmlEleme
     return box
 
 
+# A site's own policy pages: a paragraph that links to two of them is the fine print of a
+# comment box, a sign-up or a footer (in any language), not the article's text.
+_POLICY_PATH = re.compile(
+    r"privacy|privacidad|privacidade|privacit|personvern|datenschutz|confidentialit|"
+    r"terms|condicion|condic|termos|vilkar|nutzungsbedingungen|conditions|cgu|"
+    r"guidelines|community|normas|regeln|charte|aviso-legal|legal",
+    re.IGNORECASE,
+)
+_MAX_POLICY_CHARS = 1000  # the fine print's box: a few sentences, never the article
+
+
+def _is_policy_paragraph(el: HtmlElement, site: str | None) -> bool:
+    """A paragraph linking to two or more of the site's own policy pages."""
+    found = 0
+    for a in el.iter("a"):
+        href = a.get("href") or ""
+        parts = urlsplit(href)
+        if parts.netloc and parts.hostname != site:
+            continue  # another site's policy: an article may well be about it
+        if _POLICY_PATH.search(parts.path):
+            found += 1
+            if found >= 2:
+                return True
+    return False
+
+
 _SHOWN_URL = re.compile(r"(?:https?://|www\.)\S+$", re.IGNORECASE)
 
 
@@ -324,6 +350,9 @@ def _page_path(href: str | None) -> str | None:
 def _teaser_chars(item: HtmlElement) -> int:
     """The text of ``item`` when it is one teaser: a linked headline to another page, first
     (after a short kicker at most), then at most a short lead; 0 when it is not."""
+    size = _text_len(item)  # one C-level call first: most items are too long or empty
+    if size == 0 or size > _MAX_TEASER_CHARS:
+        return 0
     anchors = [item] if item.tag == "a" else []
     paths: set[str] = set()
     for a in item.iter("a"):
@@ -336,9 +365,6 @@ def _teaser_chars(item: HtmlElement) -> int:
     if item.tag == "a" and (path := _page_path(item.get("href"))) is not None:
         paths.add(path)
     if not paths or len(paths) > 2 or any(p.strip("/") == "" for p in paths):
-        return 0
-    size = _text_len(item)
-    if size == 0 or size > _MAX_TEASER_CHARS:
         return 0
     headline = max(anchors, key=_text_len)
     head_text = normalize(headline.text_content())
@@ -492,6 +518,7 @@ def prune_boilerplate(
     if body is None:
         body = tree
     page_len = _text_len(body) or 1
+    site = urlsplit(base_url or "").hostname
     candidates: list[tuple[HtmlElement, str]] = []
     for el in body.iter():
         tag = el.tag
@@ -511,6 +538,8 @@ def prune_boilerplate(
             candidates.append((el, "link-paragraph"))
         elif tag == "form" and _is_signup_form(el):
             candidates.append((el, "signup-form"))
+        elif tag == "p" and _is_policy_paragraph(el, site):
+            candidates.append((el, "policy"))
         elif tag in _TEASER_CONTAINERS and len(el) >= _MIN_TEASERS:
             candidates.append((el, "teasers"))
 
@@ -527,6 +556,8 @@ def prune_boilerplate(
             targets = [el]
         elif kind == "signup-form":
             targets = [_signup_box(el)]
+        elif kind == "policy":
+            targets = [_signup_box(el, _MAX_POLICY_CHARS)]
         elif kind == "teasers":
             block = _teaser_block(el, page_len)
             targets = [block] if block is not None else []
