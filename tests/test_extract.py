@@ -223,3 +223,43 @@ def test_readers_comments_end_the_article() -> None:
     # a "Comments" link under the lead, with no comments after it, cuts nothing
     early = page(body=ARTICLE_BODY[:300] + "<p>Comments</p>" + ARTICLE_BODY[300:])
     assert "Paragraph 5 of a story" in extract_article(early, "https://example.org/a").text
+
+
+def test_widget_placeholders_and_editor_credits_are_not_text() -> None:
+    text = "\n".join(
+        [
+            "First real paragraph of the story with enough words in it.",
+            "Loading weather data ...",
+            "Second real paragraph of the story with enough words in it.",
+            "【纠错】",
+            "【责任编辑:张樵苏",
+            "】",
+            "___",
+        ]
+    )
+    assert clean_paragraphs(text) == (
+        "First real paragraph of the story with enough words in it.\n\n"
+        "Second real paragraph of the story with enough words in it."
+    )
+
+
+def test_fine_print_linking_the_sites_policies_is_not_text() -> None:
+    fine_print = (
+        '<div><p>We welcome a lively debate. Please read our <a href="/community_guidelines.html">'
+        'guidelines</a>; your posts may be used under our <a href="/privacy.html">privacy '
+        'policy</a> and <a href="/terms.html">terms of use</a>.</p>'
+        "<p>The opinions below are their authors' own, not the site's.</p></div>"
+        '<div class="fb-comments"></div>'
+    )
+    about = (
+        "<p>The regulator said the platform's new rules, its <a href='https://social.example/"
+        "privacy'>privacy policy</a> and its <a href='https://social.example/terms'>terms</a>, "
+        "break the law on consent for data sharing across borders.</p>"
+    )
+    article = extract_article(
+        page(body=ARTICLE_BODY + about + fine_print), "https://news.example/world/story"
+    )
+    assert "lively debate" not in article.text
+    assert "opinions below" not in article.text
+    assert "break the law on consent" in article.text  # another site's policies: the story
+    assert "Paragraph 5 of a story" in article.text

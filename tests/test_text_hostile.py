@@ -53,3 +53,13 @@ def test_windows_1252_references_are_letters_not_controls() -> None:
         f"<p>{PARAGRAPH}</p><p>{PARAGRAPH}</p></article></body></html>"
     )
     assert extract_article(html, "https://example.org/a").title == "Café €"
+
+
+def test_every_raw_control_character_is_removed_and_layout_kept() -> None:
+    from crawler.extraction.pagemeta import without_control_characters
+
+    controls = "".join(chr(c) for c in (*range(1, 9), 11, 12, *range(14, 32), 127))
+    assert without_control_characters(f"<p>a{controls}b\tc\nd\re</p>") == "<p>ab\tc\nd\re</p>"
+    for char in controls:
+        assert without_control_characters(f"x{char}y") == "xy"
+    assert without_control_characters("plain page") == "plain page"

@@ -16,10 +16,16 @@ from lxml.html import HtmlElement
 
 from crawler.core.models import RelatedLink
 from crawler.extraction.lexicon import LEXICON, Lexicon, normalize
+from crawler.extraction.teasers import BODY_CHARS as _BODY_CHARS
+from crawler.extraction.teasers import BODY_SHARE as _BODY_SHARE
+from crawler.extraction.teasers import MIN_TEASERS as _MIN_TEASERS
+from crawler.extraction.teasers import NEVER_PRUNE as _NEVER_PRUNE
+from crawler.extraction.teasers import TEASER_CONTAINERS as _TEASER_CONTAINERS
+from crawler.extraction.teasers import teaser_block as _teaser_block
+from crawler.extraction.teasers import text_len as _text_len
 
 _HEADING_TAGS = frozenset({"h2", "h3", "h4", "h5", "h6"})
 _HEADING_LIKE = frozenset({"p", "strong", "b", "span", "div", "header", "dt"})
-_NEVER_PRUNE = frozenset({"html", "body", "head"})
 _CONSENT_BLOCKS = frozenset({"div", "section", "aside", "form", "footer", "dialog", "p", "span"})
 _BUTTON_TAGS = ("button", "a", "input", "span", "div")
 _MAX_HEADING = 60  # a section heading is a few words; longer text is a paragraph
@@ -27,8 +33,6 @@ _MIN_RELATED_TITLE = 12  # shorter link text is a label ("More", "Video"), not a
 
 # Guards on class-named candidates (_accept_candidate): a generic class name must never take
 # the article body with it.
-_BODY_SHARE = 0.5  # a block with over half the page's text ...
-_BODY_CHARS = 1500  # ... and over this many characters is the article, whatever its class
 _MAX_OVERLAY_CHARS = 5000  # an overlay or consent box is short; longer is page content
 _MAX_PLUG_CHARS = 400  # a newsletter plug or sign-up box: a sentence or two and a field
 _MAX_FORM_PLUG_CHARS = 1500  # a plug that carries form controls may say more
@@ -60,11 +64,48 @@ _MAX_STAMP_LINE = 200  # an "updated 10:32" stamp is cut from a byline or dateli
 _STAMP_LEFTOVER = " \t·|•,;:-–—/()"  # separators a removed stamp leaves at a line's edges
 
 
-_TEXT_LEN = XPath("string-length(normalize-space())")
-
-
-def _text_len(el: HtmlElement) -> int:
-    return int(_TEXT_LEN(el))
+# Elements that hold no article text (scripts, icons, images, form fields): a quarter of a
+# page's elements on news sites; classifying them would only cost time.
+_NO_TEXT_TAGS = frozenset(
+    {
+        "script",
+        "style",
+        "noscript",
+        "template",
+        "img",
+        "picture",
+        "source",
+        "svg",
+        "path",
+        "g",
+        "use",
+        "symbol",
+        "defs",
+        "circle",
+        "rect",
+        "polygon",
+        "line",
+        "br",
+        "hr",
+        "wbr",
+        "input",
+        "option",
+        "select",
+        "textarea",
+        "meta",
+        "link",
+        "iframe",
+        "video",
+        "audio",
+        "track",
+        "canvas",
+        "map",
+        "area",
+        "param",
+        "embed",
+        "object",
+    }
+)
 
 
 def _link_count(el: HtmlElement) -> int:
@@ -84,9 +125,15 @@ def _has_form_controls(el: HtmlElement) -> bool:
 
 def _classify(el: HtmlElement, lex: Lexicon) -> str | None:
     """The kind of boilerplate an element's role, class and id announce, if any."""
-    if el.get("role") in ("dialog", "alertdialog") or el.get("aria-modal") == "true":
+    get = el.get
+    if get("role") in ("dialog", "alertdialog") or get("aria-modal") == "true":
         return "overlay"
-    attrs = f"{el.get('class', '')} {el.get('id', '')}"
+    cls, ident = get("class"), get("id")
+    if cls is None:
+        if ident is None:
+            return None  # most elements: nothing to classify
+        cls = ""
+    attrs = f"{cls} {ident or ''}"
     if len(attrs) < 3:
         return None
     return _classify_attrs(attrs, lex)
@@ -153,6 +200,32 @@ def _signup_box(form: HtmlElement, max_text: int = _MAX_PLUG_CHARS) -> HtmlEleme
         box = parent
         parent = parent.getparent()
     return box
+
+
+# A site's own policy pages: a paragraph that links to two of them is the fine print of a
+# comment box, a sign-up or a footer (in any language), not the article's text.
+_POLICY_PATH = re.compile(
+    r"privacy|privacidad|privacidade|privacit|personvern|datenschutz|confidentialit|"
+    r"terms|condicion|condic|termos|vilkar|nutzungsbedingungen|conditions|cgu|"
+    r"guidelines|community|normas|regeln|charte|aviso-legal|legal",
+    re.IGNORECASE,
+)
+_MAX_POLICY_CHARS = 1000  # the fine print's box: a few sentences, never the article
+
+
+def _is_policy_paragraph(el: HtmlElement, site: str | None) -> bool:
+    """A paragraph linking to two or more of the site's own policy pages."""
+    found = 0
+    for a in el.iter("a"):
+        href = a.get("href") or ""
+        parts = urlsplit(href)
+        if parts.netloc and parts.hostname != site:
+            continue  # another site's policy: an article may well be about it
+        if _POLICY_PATH.search(parts.path):
+            found += 1
+            if found >= 2:
+                return True
+    return False
 
 
 _SHOWN_URL = re.compile(r"(?:https?://|www\.)\S+$", re.IGNORECASE)
@@ -252,89 +325,6 @@ def _consent_container(el: HtmlElement, lex: Lexicon) -> HtmlElement | None:
     return None
 
 
-_TEASER_CONTAINERS = frozenset({"div", "section", "aside", "ul", "ol", "nav"})
-_TEASER_ITEMS = frozenset({"div", "li", "article", "section", "a", "figure"})
-_MIN_TEASER_HEADLINE = 15  # a linked headline: a few words (shorter is a label: "Video")
-_MAX_TEASER_CHARS = 350  # a teaser is a headline and a lead; longer is a paragraph
-_MAX_TEASER_KICKER = 30  # text a teaser may show before its headline (a section, a time)
-_MIN_TEASERS = 2
-_TEASER_SHARE = 0.8  # this share of a block's text in teasers makes it a teaser list
-_MAX_TEASER_LABEL = 80  # a block's own heading next to its teasers ("Te recomendamos")
-
-
-def _page_path(href: str | None) -> str | None:
-    """The path a link leads to when it is another page of a site (not an anchor or script)."""
-    href = (href or "").strip()
-    if not href or href[0] == "#" or href.startswith(("javascript:", "mailto:", "tel:")):
-        return None
-    return urlsplit(href).path or "/"
-
-
-def _teaser_chars(item: HtmlElement) -> int:
-    """The text of ``item`` when it is one teaser: a linked headline to another page, first
-    (after a short kicker at most), then at most a short lead; 0 when it is not."""
-    anchors = [item] if item.tag == "a" else []
-    paths: set[str] = set()
-    for a in item.iter("a"):
-        anchors.append(a)
-        path = _page_path(a.get("href"))
-        if path is not None:
-            paths.add(path)
-            if len(paths) > 2:
-                return 0  # a list or a body of links, not one teaser
-    if item.tag == "a" and (path := _page_path(item.get("href"))) is not None:
-        paths.add(path)
-    if not paths or len(paths) > 2 or any(p.strip("/") == "" for p in paths):
-        return 0
-    size = _text_len(item)
-    if size == 0 or size > _MAX_TEASER_CHARS:
-        return 0
-    headline = max(anchors, key=_text_len)
-    head_text = normalize(headline.text_content())
-    if len(head_text) < _MIN_TEASER_HEADLINE or " " not in head_text:
-        return 0
-    before = normalize(item.text_content()).find(head_text[:20])
-    return size if 0 <= before <= _MAX_TEASER_KICKER else 0
-
-
-def _teaser_block(el: HtmlElement, page_len: int) -> HtmlElement | None:
-    """``el`` (or its parent with a heading) when it is mostly teasers of other articles:
-    linked headlines with leads, whatever its heading says or its class is called."""
-    if el.tag not in _TEASER_CONTAINERS or len(el) < _MIN_TEASERS:
-        return None
-    items = [c for c in el if isinstance(c.tag, str)]
-    # cheap first: most containers do not hold two children with links
-    linked = [
-        c
-        for c in items
-        if c.tag in _TEASER_ITEMS and (c.tag == "a" or next(c.iter("a"), None) is not None)
-    ]
-    if len(linked) < _MIN_TEASERS:
-        return None
-    teasers = [c for c in linked if _teaser_chars(c)]
-    if len(teasers) < _MIN_TEASERS or el.find(".//h1") is not None:
-        return None
-    size = _text_len(el)
-    if size > _BODY_SHARE * page_len and size > _BODY_CHARS:
-        return None
-    teaser_text = sum(_text_len(t) for t in teasers)
-    label = size - teaser_text  # a heading of the list, if any
-    if teaser_text < _TEASER_SHARE * size and label > _MAX_TEASER_LABEL:
-        return None
-    if any(c.tag == "p" and _text_len(c) > _MAX_TEASER_LABEL for c in items):
-        return None  # the article's own paragraphs sit here: not a teaser list
-    parent = el.getparent()
-    if (
-        parent is not None
-        and parent.tag not in _NEVER_PRUNE
-        and parent.tag != "article"
-        and _text_len(parent) - size <= _MAX_TEASER_LABEL
-        and parent.find(".//h1") is None
-    ):
-        return parent  # the list with its heading
-    return el
-
-
 def _is_inside(el: HtmlElement, removed: set[HtmlElement]) -> bool:
     return any(anc in removed for anc in el.iterancestors())
 
@@ -352,13 +342,15 @@ def related_links(
             href = (a.get("href") or "").strip()
             if not href or href.startswith("#"):
                 continue
+            title = " ".join((a.text_content() or a.get("title") or "").split())
+            if len(title) < _MIN_RELATED_TITLE or " " not in title:
+                continue  # a label or a picture: no need to resolve its address
             url = urljoin(base_url or "", href)
             parts = urlsplit(url)
             if parts.scheme not in ("http", "https") or not parts.netloc:
                 continue
             url = urlunsplit(parts._replace(fragment=""))
-            title = " ".join((a.text_content() or a.get("title") or "").split())
-            if url in seen or len(title) < _MIN_RELATED_TITLE or " " not in title:
+            if url in seen:
                 continue
             seen.add(url)
             out.append(RelatedLink(url=url, title=title))
@@ -437,9 +429,11 @@ def prune_boilerplate(
     if body is None:
         body = tree
     page_len = _text_len(body) or 1
+    site = urlsplit(base_url or "").hostname
     candidates: list[tuple[HtmlElement, str]] = []
     for el in body.iter():
-        if not isinstance(el.tag, str) or el.tag in _NEVER_PRUNE:
+        tag = el.tag
+        if not isinstance(tag, str) or tag in _NEVER_PRUNE or tag in _NO_TEXT_TAGS:
             continue
         kind = _classify(el, lex)
         if kind is not None:
@@ -449,19 +443,21 @@ def prune_boilerplate(
         if kind is not None:
             candidates.append((el, "heading-" + kind))
             continue
-        if el.tag in _CONSENT_BLOCKS and el.text and lex.is_consent_text(el.text):
+        if tag in _CONSENT_BLOCKS and el.text and lex.is_consent_text(el.text):
             candidates.append((el, "consent-text"))
-        elif el.tag == "p" and _is_link_paragraph(el):
+        elif tag == "p" and _is_link_paragraph(el):
             candidates.append((el, "link-paragraph"))
-        elif el.tag == "form" and _is_signup_form(el):
+        elif tag == "form" and _is_signup_form(el):
             candidates.append((el, "signup-form"))
-        elif el.tag in _TEASER_CONTAINERS and len(el) >= _MIN_TEASERS:
+        elif tag == "p" and _is_policy_paragraph(el, site):
+            candidates.append((el, "policy"))
+        elif tag in _TEASER_CONTAINERS and len(el) >= _MIN_TEASERS:
             candidates.append((el, "teasers"))
 
     removed: set[HtmlElement] = set()
     related: list[HtmlElement] = []
     for el, kind in candidates:
-        if el in removed or _is_inside(el, removed):
+        if removed and (el in removed or _is_inside(el, removed)):
             continue
         if kind.startswith("heading-"):
             targets = _heading_block(el, page_len)
@@ -471,6 +467,8 @@ def prune_boilerplate(
             targets = [el]
         elif kind == "signup-form":
             targets = [_signup_box(el)]
+        elif kind == "policy":
+            targets = [_signup_box(el, _MAX_POLICY_CHARS)]
         elif kind == "teasers":
             block = _teaser_block(el, page_len)
             targets = [block] if block is not None else []
@@ -527,10 +525,15 @@ def clean_paragraphs(
     lead_norm = normalize(lead) if lead else None
     heads = headings or set()
     kept: list[str] = []
+    last_kept = -1
     for i, line in enumerate(lines):
         norm = normalize(line)
         if not norm:
-            kept.append(line)  # separators such as "___" carry no words but keep layout
+            # separators such as "___" carry no words but keep layout; a wordless line
+            # right after a dropped one is its leftover (a closing bracket)
+            if i == 0 or last_kept == i - 1:
+                kept.append(line)
+                last_kept = i
             continue
         if norm in title_norms or (i < _LEAD_LINES and norm == lead_norm and norm in heads):
             continue
@@ -560,4 +563,5 @@ def clean_paragraphs(
             line = lex.stamp.sub("", line).strip(_STAMP_LEFTOVER)
         if line:
             kept.append(line)
+            last_kept = i
     return "\n\n".join(kept)

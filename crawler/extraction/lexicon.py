@@ -7,7 +7,7 @@ import tomllib
 from dataclasses import dataclass
 from importlib import resources
 
-_PUNCT_EDGES = " \t\n\r:;.,!?»«›‹>|/·•—–-_\"'()[]{}…→↓"
+_PUNCT_EDGES = " \t\n\r:;.,!?»«›‹>|/·•—–-_\"'()[]{}…→↓【】「」『』（）：，。"
 _SPACES = re.compile(r"\s+")
 
 
