@@ -188,8 +188,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
     """Test processes for ``-n auto`` (pyproject's addopts): two, for the fast tier too. Each
-    process imports and collects in about 4 CPU seconds; the fast tier's tests take five times
-    that, and most e2e time is spent waiting on child processes and loopback servers."""
+    process imports and collects in about 4 CPU seconds; the fast tier's tests take several
+    times that, and much e2e time is spent waiting on child processes and loopback servers."""
     return 2
 
 
