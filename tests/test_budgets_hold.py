@@ -15,9 +15,10 @@ import pytest
 
 from crawler.read.notify import Webhook, deliver_pending
 from crawler.sample_site.server import QuietHandler, QuietHTTPServer
-from crawler.store.storage import open_database, write_transaction
+from crawler.store.storage import write_transaction
 from tests.conftest import run_cli
 from tests.support.hostile_site import HostileSite
+from tests.support.template_db import new_database
 
 
 @pytest.mark.e2e
@@ -70,7 +71,7 @@ def _dripping() -> Iterator[str]:
 
 
 def test_the_webhook_deadline_covers_all_of_a_runs_posts(tmp_path: Path) -> None:
-    db = open_database(tmp_path / "n.db")
+    db = new_database(tmp_path / "n.db")
     with write_transaction(db):
         for n in range(250):  # three batches of 100
             db.execute(
