@@ -159,8 +159,9 @@ def monitored_web(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Monitore
         yield MonitoredWeb(web, first, second, third)
 
 
-# Fixtures that run real newswatch processes: every test using one belongs to the e2e tier.
-PROCESS_FIXTURES = frozenset({"monitored_web"})
+# Fixtures that run real newswatch processes (crawls): every test using one belongs to the e2e
+# tier.
+PROCESS_FIXTURES = frozenset({"monitored_web", "desk", "crawled"})
 
 # The suite runs on two processes (pytest-xdist). A fixture built once and shared by several
 # tests (a crawl, a server) is built in each process that runs one of them, so the modules
@@ -179,8 +180,10 @@ MONITORED_WEB_MODULES = frozenset(
 )
 WHOLE_MODULES = frozenset(
     {
+        "test_desk.py",
         "test_hostile.py",
         "test_prefilter.py",
+        "test_realpages.py",
         "test_sample_site.py",
         "test_story_corrections.py",
         "test_story_links.py",
@@ -191,7 +194,7 @@ WHOLE_MODULES = frozenset(
 SHARED_FIXTURES = frozenset(
     {"monitored_web", "redis_server", "hostile", "gzip_bomb", "budget_crawl", "extracted"}
     | {"web", "reports", "on_topic", "browse"}
-    | {"split_crawl", "sample_corrected"}
+    | {"split_crawl", "sample_corrected", "desk", "crawled"}
 )
 
 
@@ -223,11 +226,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
-    """Test processes for ``-n auto`` (pyproject's addopts): two, as most e2e time is spent
-    waiting on child processes and loopback servers; none for the fast tier (``-m "not
-    e2e"``), whose tests take less time than a second process needs to import and collect."""
-    if "not e2e" in " ".join((config.getoption("markexpr") or "").split()):
-        return 0
+    """Test processes for ``-n auto`` (pyproject's addopts): two, for the fast tier too. Each
+    process imports and collects in about 4 CPU seconds; the fast tier's tests take several
+    times that, and much e2e time is spent waiting on child processes and loopback servers."""
     return 2
 
 

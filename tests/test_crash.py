@@ -95,6 +95,7 @@ def test_sigkill_mid_crawl_leaves_a_sound_database_and_a_clean_recrawl(tmp_path:
         assert conn.execute("SELECT status FROM runs WHERE id = 1").fetchone()[0] == "running"
         conn.close()
 
+        site.article_delay = 0.0  # slow only to be caught mid-crawl: the re-crawl need not be
         done = run_cli("crawl", "--config", str(config), timeout=90)
         assert done.returncode == 0, done.stderr[-3000:]
         assert "marked earlier run(s) 1 as interrupted" in done.stdout

@@ -411,9 +411,9 @@ def test_pruning_keeps_the_facts_of_removed_versions_and_drops_those_of_removed_
     tmp_path: Path,
 ) -> None:
     from crawler.store.maintenance import prune
-    from crawler.store.storage import open_database
+    from tests.support.template_db import new_database
 
-    db = open_database(tmp_path / "nw.db")
+    db = new_database(tmp_path / "nw.db")
     old, new = "2020-01-01T00:00:00+00:00", "2020-02-01T00:00:00+00:00"
     db.execute("INSERT INTO stories (id, first_seen, last_seen) VALUES (1, ?, ?)", [old, new])
     db.execute(
@@ -441,9 +441,9 @@ def test_pruning_keeps_the_facts_of_removed_versions_and_drops_those_of_removed_
 
 def test_articles_stored_before_the_desk_get_their_wire_credits_read(tmp_path: Path) -> None:
     from crawler.read.coverage import story_coverage
-    from crawler.store.storage import open_database
+    from tests.support.template_db import new_database
 
-    db = open_database(tmp_path / "nw.db")
+    db = new_database(tmp_path / "nw.db")
     db.execute("INSERT INTO stories (id, first_seen, last_seen) VALUES (1, '2026', '2026')")
     for i, (url, text) in enumerate(
         (

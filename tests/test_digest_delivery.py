@@ -26,6 +26,7 @@ from crawler.store.storage import open_database
 from schedules.digests import latest_due, queue_due
 from tests.conftest import start_cli
 from tests.receivers import HttpReceiver, SmtpReceiver, free_port
+from tests.support.wait import wait_until
 from tests.test_reading import make_sample_db
 
 PASSWORD_ENV = "NW_TEST_SMTP_PASS"
@@ -159,16 +160,6 @@ def test_outage_then_delivery_exactly_once(
     assert "Nothing new since 2026-03-05 13:00." in result.stdout
 
 
-def _wait(what: str, check: Any, timeout: float = 90.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.2)
-    pytest.fail(f"timed out waiting for {what}")
-
-
 def _log(db_path: Path) -> list[dict[str, Any]]:
     conn = sqlite3.connect(db_path, timeout=10)
     conn.row_factory = sqlite3.Row
@@ -208,12 +199,12 @@ def _stop(scheduler: subprocess.Popen[str]) -> None:
 def test_scheduled_digests_across_outage_and_restart(
     tmp_path: Path, receivers: tuple[SmtpReceiver, HttpReceiver]
 ) -> None:
-    """`newswatch schedule` with a brief every 4 s: receivers go down, the scheduler stops
+    """`newswatch schedule` with a brief every 2 s: receivers go down, the scheduler stops
     and starts again; each receiver gets each period's brief exactly once."""
     smtp, http = receivers
     db_path = make_sample_db(tmp_path / "watch.db")
     config = tmp_path / "watch.toml"
-    config.write_text(make_config(smtp, http, db_path, at="00:00", every="4s", format="text"))
+    config.write_text(make_config(smtp, http, db_path, at="00:00", every="2s", format="text"))
     env = {**os.environ, PASSWORD_ENV: smtp.password}
     logs = [tmp_path / "schedule-1.log", tmp_path / "schedule-2.log"]
 
@@ -233,12 +224,14 @@ def test_scheduled_digests_across_outage_and_restart(
     scheduler = start(logs[0])
     try:
         # Two briefs delivered everywhere while the receivers are up.
-        _wait(
-            "two delivered briefs",
+        wait_until(
             lambda: (
                 sum(all(r["sent_at"] for r in rows) for rows in _digests(_log(db_path)).values())
                 >= 2
             ),
+            90,
+            0.2,
+            what="two delivered briefs",
         )
         # A story arrives between two briefs: exactly one brief carries it.
         conn = sqlite3.connect(db_path, timeout=10)
@@ -262,20 +255,27 @@ def test_scheduled_digests_across_outage_and_restart(
         smtp.stop()
         http.stop()
         before = len(_digests(_log(db_path)))
-        _wait("two briefs during the outage", lambda: len(_digests(_log(db_path))) >= before + 2)
+        wait_until(
+            lambda: len(_digests(_log(db_path))) >= before + 2,
+            90,
+            0.2,
+            what="two briefs during the outage",
+        )
         _stop(scheduler)
-        time.sleep(9)  # periods pass while no scheduler runs
+        time.sleep(5)  # periods pass while no scheduler runs
         smtp.start()
         http.start()
         scheduler = start(logs[1])
         stopped_at = len(_digests(_log(db_path)))
-        _wait(
-            "every brief delivered after the restart",
+        wait_until(
             lambda: (
                 (rows := _log(db_path))
                 and len(_digests(rows)) >= stopped_at + 2
                 and all(r["sent_at"] for r in rows)
             ),
+            90,
+            0.2,
+            what="every brief delivered after the restart",
         )
     finally:
         _stop(scheduler)
@@ -296,9 +296,9 @@ def test_scheduled_digests_across_outage_and_restart(
         )
         for rs in ordered[1:]
     ]
-    # The scheduler was down for 9 s or more: the catch-up brief spans at least two 4 s
-    # periods (their ends fall on the period grid, so 8 s is the least it can cover).
-    assert max(spans) >= timedelta(seconds=8)
+    # The scheduler was down for 5 s or more: the catch-up brief spans at least two 2 s
+    # periods (their ends fall on the period grid, so 4 s is the least it can cover).
+    assert max(spans) >= timedelta(seconds=4)
     # Nothing doubled: each receiver took each period's brief exactly once.
     expected = sorted(period_line_of(rs[0]["body"]) for rs in ordered)
     for name, bodies in received(smtp, http).items():

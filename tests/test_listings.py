@@ -7,11 +7,12 @@ from pathlib import Path
 from crawler.core.items import FetchRecord
 from crawler.ingest.ingest import record_fetch_records
 from crawler.ingest.listings import ListingLedger
-from crawler.store.storage import get_fetch_state, open_database, start_run
+from crawler.store.storage import get_fetch_state, start_run
+from tests.support.template_db import new_database
 
 
 def test_ledger_holds_listing_validators_until_saved(tmp_path: Path) -> None:
-    db = open_database(tmp_path / "nw.db")
+    db = new_database(tmp_path / "nw.db")
     run_id = start_run(db, "manual", ["a"])
     ledger = ListingLedger()
     feed = FetchRecord("http://a.test/feed", "a", "feed", 200, etag='"1"', body_hash="h1")

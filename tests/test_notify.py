@@ -12,8 +12,9 @@ import pytest
 from crawler.read import notify
 from crawler.read.notify import Webhook, notify_run, slack_payload
 from crawler.store.flags import create_flag
-from crawler.store.storage import open_database, start_run, utcnow
+from crawler.store.storage import start_run, utcnow
 from tests.conftest import serving
+from tests.support.template_db import new_database
 
 
 class Receiver(BaseHTTPRequestHandler):
@@ -49,7 +50,7 @@ def receiver() -> Iterator[str]:
 
 
 def _db_with_flag(tmp_path: Path) -> tuple:
-    db = open_database(tmp_path / "n.db")
+    db = new_database(tmp_path / "n.db")
     run_id = start_run(db, "manual", ["x"])
     db.execute(
         "INSERT INTO articles (url, title, first_seen, last_seen) VALUES (?, ?, ?, ?)",

@@ -16,7 +16,7 @@ from crawler.cli.main import cli
 from crawler.core.timeutil import parse_since
 from crawler.read.notify import PAYLOAD_KEYS
 from crawler.read.queries import RUN_COUNTS, format_seconds
-from crawler.store.storage import open_database
+from tests.support.template_db import new_database
 
 FLAG_KEYS = {*PAYLOAD_KEYS, "acked_at"}  # the webhook sends all of a flag but its ack
 STORY_KEYS = {"id", "title", "first_seen", "last_seen", "article_count", "outlets"}
@@ -158,7 +158,7 @@ sitemaps = ["https://www.milenio.com/sitemap/google-news.xml"]
 
 def make_sample_db(path: Path) -> Path:
     """A small but realistic newswatch database: two runs, two stories, five articles."""
-    db = open_database(path)
+    db = new_database(path)
     stats1 = {
         "pages_fetched": 40,
         "articles_new": 4,

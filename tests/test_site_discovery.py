@@ -203,7 +203,9 @@ def test_a_feed_on_another_host_keeps_the_site_in_scope() -> None:
     assert "allowed_domains" not in sources_toml([same_host])
 
 
-def test_a_page_that_answers_404_still_gives_the_sitemap_robots_txt_names(site: _Server) -> None:
+def test_a_page_that_answers_404_still_gives_the_sitemap_robots_txt_names(
+    site: _Server, tmp_path: Path
+) -> None:
     site.files.update(
         {
             "/robots.txt": (200, f"User-agent: *\nSitemap: {site.base}/map.xml\n".encode()),
@@ -214,7 +216,14 @@ def test_a_page_that_answers_404_still_gives_the_sitemap_robots_txt_names(site: 
     assert report.error is None
     assert [s.url for s in report.sitemaps] == [f"{site.base}/map.xml"]
     assert any("HTTP 404" in r.reason for r in report.rejected)
-    result = CliRunner().invoke(cli, ["discover", f"{site.base}/gone/", "--toml"])
+    # The CLI on a config without the shipped one's pause between requests (as FAST above).
+    config = tmp_path / "c.toml"
+    config.write_text(
+        '[crawl]\ndelay = 0.0\n\n[[sources]]\nname = "x"\nfeeds = ["https://example.org/rss"]\n',
+        "utf-8",
+    )
+    args = ["discover", f"{site.base}/gone/", "--toml", "--config", str(config)]
+    result = CliRunner().invoke(cli, args)
     assert result.exit_code == 0, result.output
     assert f'sitemaps = ["{site.base}/map.xml"]' in result.stdout
 

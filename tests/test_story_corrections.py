@@ -31,8 +31,9 @@ from crawler.ingest.ingest import IngestOptions, ingest_results
 from crawler.ingest.pending import link_pending
 from crawler.processing.pages import PageJob, PageResult, process_page
 from crawler.store.corrections import labelled_pairs, split_article
-from crawler.store.storage import open_database, start_run
+from crawler.store.storage import start_run
 from tests.conftest import run_cli, sample_web
+from tests.support.template_db import new_database
 
 # -- a local site: an extradition, and the arrest of the man's brother the same day ----------
 
@@ -523,7 +524,7 @@ def test_after_a_split_later_articles_land_the_same_whatever_their_order(tmp_pat
     later = [_result("reprint"), _result("arrest")]
     outcomes = []
     for n, (seed, batch) in enumerate(itertools.product(range(3), (1, 2))):
-        db = open_database(tmp_path / f"{n}.db")
+        db = new_database(tmp_path / f"{n}.db")
         _crawl(db, first, 2)
         ids = dict(db.execute("SELECT url, id FROM articles").fetchall())
         _one_story(db, ids[first[0].key_url], ids[first[1].key_url])
@@ -581,7 +582,7 @@ def test_sample_web_corrections_are_labelled_pairs_of_originals(
 def test_a_later_correction_of_a_pair_wins(tmp_path: Path) -> None:
     from crawler.store.corrections import merge_stories
 
-    db = open_database(tmp_path / "pairs.db")
+    db = new_database(tmp_path / "pairs.db")
     first = [_result("extradition"), _result("arresto")]
     _crawl(db, first, 2)
     ids = dict(db.execute("SELECT url, id FROM articles").fetchall())

@@ -16,9 +16,10 @@ import pytest
 from crawler.ingest.ingest import IngestOptions, ingest_results
 from crawler.ingest.pending import link_pending
 from crawler.processing.pages import PageJob, PageResult, process_page
-from crawler.store.storage import open_database, start_run
+from crawler.store.storage import start_run
 from crawler.stories.aliases import canonical_text
 from crawler.stories.dedup import reliable_published
+from tests.support.template_db import new_database
 
 EXTRADITION = [
     "MEXICO CITY — Mexico on Thursday extradited Arturo Benavides Ochoa, the alleged treasurer "
@@ -153,7 +154,7 @@ def test_the_same_stories_roots_and_flags_whatever_the_order_and_batches(
     for n, (seed, batch) in enumerate(itertools.product(range(6), (1, 2, 50))):
         order = list(keys)
         random.Random(seed).shuffle(order)
-        db = open_database(tmp_path / f"{n}.db")
+        db = new_database(tmp_path / f"{n}.db")
         crawl(db, [reports[k] for k in order], batch)
         outcomes.append(outcome(db))
         db.close()
@@ -175,7 +176,7 @@ def test_the_same_stories_roots_and_flags_whatever_the_order_and_batches(
 def test_updates_in_a_duplicate_group_flag_the_member_that_changed_once(
     tmp_path: Path, reports: dict[str, PageResult]
 ) -> None:
-    db = open_database(tmp_path / "updates.db")
+    db = new_database(tmp_path / "updates.db")
     crawl(db, [reports["copy"], reports["wire"]], 50)  # the copy first: the original is root
     ids = dict(db.execute("SELECT url, id FROM articles").fetchall())
     wire, copy = ids[reports["wire"].key_url], ids[reports["copy"].key_url]
@@ -209,7 +210,7 @@ def test_updates_in_a_duplicate_group_flag_the_member_that_changed_once(
 def test_a_copy_that_diverges_leaves_its_group_without_a_story_flag(
     tmp_path: Path, reports: dict[str, PageResult]
 ) -> None:
-    db = open_database(tmp_path / "diverge.db")
+    db = new_database(tmp_path / "diverge.db")
     crawl(db, [reports["wire"], reports["copy"]], 50)
     rewrite = [
         "PHOENIX — An accused cartel treasurer extradited from Mexico, Arturo Benavides Ochoa, "

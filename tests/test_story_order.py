@@ -16,7 +16,8 @@ import pytest
 from crawler.ingest.ingest import IngestOptions, ingest_results
 from crawler.processing.pages import PageJob, PageResult, configure_topics, process_page
 from crawler.sample_site.server import HOSTS, article_page, load_manifest
-from crawler.store.storage import open_database, start_run
+from crawler.store.storage import start_run
+from tests.support.template_db import new_database
 
 ORDERS = 16
 
@@ -51,7 +52,7 @@ def test_sample_web_stories_whatever_the_order(
         truth.setdefault(manifest["articles"][key]["story"], set()).add(key)
     order = sorted(on_topic)
     random.Random(seed).shuffle(order)
-    db = open_database(tmp_path / "order.db")
+    db = new_database(tmp_path / "order.db")
     ingest_results(
         db, [on_topic[k] for k in order], IngestOptions(start_run(db, "manual", list(HOSTS)), True)
     )

@@ -18,7 +18,8 @@ import pytest
 
 from crawler.ingest.ingest import IngestOptions, ingest_results
 from crawler.processing.pages import PageJob, process_page
-from crawler.store.storage import open_database, start_run
+from crawler.store.storage import start_run
+from tests.support.template_db import new_database
 
 DATA = Path(__file__).resolve().parents[1] / "benchmarks" / "story_within" / "within.jsonl"
 
@@ -50,7 +51,7 @@ def _stories(tmp_path: Path, dated: bool, seed: int) -> dict[str, str]:
         results.append(result)
         key[result.key_url] = a["id"]
     random.Random(seed).shuffle(results)
-    db = open_database(tmp_path / f"within-{dated}-{seed}.db")
+    db = new_database(tmp_path / f"within-{dated}-{seed}.db")
     ingest_results(db, results, IngestOptions(start_run(db, "manual", []), False))
     got = {key[url]: story for url, story in db.execute("SELECT url, story_id FROM articles")}
     db.close()

@@ -21,6 +21,7 @@ text carries more of them, raw and as character references.
 from __future__ import annotations
 
 import random
+import struct
 import threading
 import time
 import zlib
@@ -218,16 +219,26 @@ def broken_html() -> str:
 
 
 def build_gzip_bomb(path: Path, inflated: int = BOMB_INFLATED_BYTES) -> Path:
-    """Write (once) a gzip stream of ``inflated`` zero bytes, level 9: about 1 MB on disk."""
+    """Write (once) one gzip stream of ``inflated`` zero bytes, level 9: about 1 MB on disk.
+
+    Each MiB of zeros is compressed once and its deflate blocks repeated: a full flush after
+    it resets the compressor, so every further MiB would compress to the same bytes (0.5 CPU
+    seconds instead of 5 for compressing all of it)."""
     if path.exists() and path.stat().st_size > 0:
         return path
-    partial = path.with_suffix(".partial")
-    compressor = zlib.compressobj(9, zlib.DEFLATED, 31)  # wbits 31: gzip container
     chunk = bytes(1024 * 1024)
+    compressor = zlib.compressobj(9, zlib.DEFLATED, -15)  # wbits -15: raw deflate
+    block = compressor.compress(chunk) + compressor.flush(zlib.Z_FULL_FLUSH)
+    crc = 0
+    for _ in range(inflated // len(chunk)):
+        crc = zlib.crc32(chunk, crc)
+    partial = path.with_suffix(".partial")
     with partial.open("wb") as out:
+        out.write(b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x02\xff")  # gzip header, no name
         for _ in range(inflated // len(chunk)):
-            out.write(compressor.compress(chunk))
-        out.write(compressor.flush())
+            out.write(block)
+        out.write(compressor.flush())  # the last, empty block
+        out.write(struct.pack("<II", crc, (inflated // len(chunk) * len(chunk)) & 0xFFFFFFFF))
     partial.replace(path)
     return path
 
