@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import re
 import sqlite3
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import run_cli
+from tests.support.wait import wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -32,6 +34,15 @@ def test_digest_of_the_demo_in_three_formats(tmp_path: Path) -> None:
     expected = [story["new_story"], story["new_coverage"], *updates]
     assert len(set(expected)) == 4  # the demo makes one story of each kind, two updates
 
+    # A brief covers [since, now) in whole seconds: flags stored in the second the brief is
+    # asked for go to the next one, and "--since 1s" below must not reach the newest flag.
+    # The forked CLI asks within that second; a person does not.
+    newest = max(datetime.fromisoformat(created.replace("Z", "+00:00")) for *_, created in flags)
+    wait_until(
+        lambda: datetime.now(UTC) - newest > timedelta(seconds=2.5),
+        timeout=10,
+        what="a second past the newest flag",
+    )
     text = run_cli("digest", "--db", str(db), cwd=tmp_path)
     assert text.returncode == 0, text.stderr
     assert re.findall(r"\[(s\d+)\]$", text.stdout, re.MULTILINE) == expected
