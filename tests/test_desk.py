@@ -344,6 +344,10 @@ def test_every_planted_story_gives_its_coverage(desk: Desk, url: str) -> None:
     } == (facts)
 
 
+def _words(text: str) -> list[str]:
+    return re.sub(r"\ba\d+\b", "aN", text).split()
+
+
 def test_show_prints_the_coverage_in_80_columns(desk: Desk) -> None:
     result = desk.cli("show", f"s{desk.story_of(A_FIRST)}")
     assert result.returncode == 0
@@ -358,7 +362,8 @@ def test_show_prints_the_coverage_in_80_columns(desk: Desk) -> None:
     shown = readme.split("\n$ newswatch show s2\n", 1)[1].split("\n```", 1)[0]
     ours = "Coverage: " + block.split("\nfacts:", 1)[0]
     theirs = "Coverage: " + shown.split("\nCoverage: ", 1)[1].split("\nfacts:", 1)[0]
-    assert re.sub(r"\ba\d+\b", "aN", theirs) == re.sub(r"\ba\d+\b", "aN", ours)
+    # Numbers of other lengths wrap the lines elsewhere: compared as words.
+    assert _words(theirs) == _words(ours)
     assert max(len(line) for line in shown.splitlines()) <= 80
 
 
