@@ -33,8 +33,10 @@ from crawler.stories.terms import (
     WEIGHT_NAME,
     WEIGHT_WORD,
     Groups,
+    bag,
     is_year,
     pack_terms,
+    packed_bag,
     story_terms,
     unpack_shared,
 )
@@ -342,6 +344,7 @@ def find_story(
         (c, _candidate(rarity, c)) for c in _candidates(db, ranked, postings, window, all_weights)
     ]
     # the lower-case counts of the shared names' words (see _generic), one statement for all
+    own_bag = bag(terms)
     rarity.add(
         db,
         {
@@ -351,7 +354,9 @@ def find_story(
             if _is_name(t, mine, doc)
             for w in t.split("_")
             for key in (w, LOWER + w)
-        },
+        }
+        | set(own_bag)
+        | {t for c, _ in theirs for t in c.bag},
     )
     row = db.execute("SELECT site, language FROM articles WHERE id = ?", [article_id]).fetchone()
     site, language = row or (None, None)
@@ -368,12 +373,31 @@ def find_story(
             same_language=language is not None and language == c.language,
             watch=in_watch(rarity, terms, mine, doc),
             own=(mine.own, c.own),
+            body=cosine(rarity, own_bag, c.bag),
         )
         if RECORD is not None:
             RECORD.append((article_id, c.article_id, features))
         scored.append((c.article_id, c.story_id, model.logit(features), model.cut(features)))
     best = choose(scored)
     return Match(*best) if best else None
+
+
+def cosine(rarity: Rarity, a: Iterable[str], b: Iterable[str]) -> float:
+    """Cosine of two reports' whole vocabularies (``terms.bag``: names, numbers, lead words
+    and every stem of the text), each term present or not, weighed by its rarity among the
+    watch's stored articles (log of articles over those that have it): what TF-IDF compares,
+    with frequencies the database keeps and no word counts."""
+    total, df = rarity.total, rarity.df
+
+    def weight(t: str) -> float:
+        return math.log((total + 1) / (df.get(t, 0) + 1))
+
+    mine = {t: weight(t) ** 2 for t in a}
+    theirs = {t: weight(t) ** 2 for t in b}
+    norm = math.sqrt(sum(mine.values()) * sum(theirs.values()))
+    if norm <= 0:
+        return 0.0
+    return sum(w for t, w in mine.items() if t in theirs) / norm
 
 
 def in_watch(
@@ -451,6 +475,7 @@ class _Candidate(NamedTuple):
     title: str
     site: str | None
     language: str | None
+    bag: list[str]  # its whole vocabulary (terms.packed_bag)
 
 
 def _candidates(
@@ -489,6 +514,7 @@ def _candidates(
             title or "",
             site,
             language,
+            packed_bag(blob),
         )
         for other, story_id, other_hour, blob, own, published, source, title, site, language in rows
     ]
