@@ -385,12 +385,14 @@ def find_story(
 def cosine(rarity: Rarity, a: Iterable[str], b: Iterable[str]) -> float:
     """Cosine of two reports' whole vocabularies (``terms.bag``: names, numbers, lead words
     and every stem of the text), each term present or not, weighed by its rarity among the
-    watch's stored articles (log of articles over those that have it): what TF-IDF compares,
-    with frequencies the database keeps and no word counts."""
+    watch's stored articles (``idf``): what TF-IDF compares, with frequencies the database
+    keeps and no word counts."""
     total, df = rarity.total, rarity.df
 
     def weight(t: str) -> float:
-        return math.log((total + 1) / (df.get(t, 0) + 1))
+        # idf's pseudo-counts: in a database of a few articles what two share is not yet
+        # "in every article" (two reports of one event would weigh nothing)
+        return idf(df.get(t, 0), total)
 
     mine = {t: weight(t) ** 2 for t in a}
     theirs = {t: weight(t) ** 2 for t in b}
