@@ -362,6 +362,7 @@ def find_story(
     site, language = row or (None, None)
     words = title_words(title)
     model = load_model()
+    own_vocabulary = Vocabulary.of(rarity, own_bag)
     scored: list[tuple[int, int, float, float]] = []
     for c, doc in theirs:
         features = pair_features(
@@ -373,7 +374,7 @@ def find_story(
             same_language=language is not None and language == c.language,
             watch=in_watch(rarity, terms, mine, doc),
             own=(mine.own, c.own),
-            body=cosine(rarity, own_bag, c.bag),
+            body=own_vocabulary.cosine(Vocabulary.of(rarity, c.bag)),
         )
         if RECORD is not None:
             RECORD.append((article_id, c.article_id, features))
@@ -382,24 +383,37 @@ def find_story(
     return Match(*best) if best else None
 
 
+class Vocabulary(NamedTuple):
+    """One report's whole vocabulary (``terms.bag``) weighed for ``cosine``: each term's
+    squared rarity in the watch (``idf``), in the bag's order, and their sum."""
+
+    squares: dict[str, float]
+    norm: float  # the sum of squares (the cosine's denominator takes its root)
+
+    @classmethod
+    def of(cls, rarity: Rarity, terms: Iterable[str]) -> Vocabulary:
+        total, df = rarity.total, rarity.df
+        # idf's pseudo-counts: in a database of a few articles what two share is not yet
+        # "in every article" (two reports of one event would weigh nothing)
+        squares = {t: idf(df.get(t, 0), total) ** 2 for t in terms}
+        return cls(squares, sum(squares.values()))
+
+    def cosine(self, other: Vocabulary) -> float:
+        """``cosine`` of two weighed vocabularies (a lookup weighs its own once for all its
+        candidates; the sums run in the same order, the same value to the last bit)."""
+        norm = math.sqrt(self.norm * other.norm)
+        if norm <= 0:
+            return 0.0
+        theirs = other.squares
+        return sum(w for t, w in self.squares.items() if t in theirs) / norm
+
+
 def cosine(rarity: Rarity, a: Iterable[str], b: Iterable[str]) -> float:
     """Cosine of two reports' whole vocabularies (``terms.bag``: names, numbers, lead words
     and every stem of the text), each term present or not, weighed by its rarity among the
     watch's stored articles (``idf``): what TF-IDF compares, with frequencies the database
     keeps and no word counts."""
-    total, df = rarity.total, rarity.df
-
-    def weight(t: str) -> float:
-        # idf's pseudo-counts: in a database of a few articles what two share is not yet
-        # "in every article" (two reports of one event would weigh nothing)
-        return idf(df.get(t, 0), total)
-
-    mine = {t: weight(t) ** 2 for t in a}
-    theirs = {t: weight(t) ** 2 for t in b}
-    norm = math.sqrt(sum(mine.values()) * sum(theirs.values()))
-    if norm <= 0:
-        return 0.0
-    return sum(w for t, w in mine.items() if t in theirs) / norm
+    return Vocabulary.of(rarity, a).cosine(Vocabulary.of(rarity, b))
 
 
 def in_watch(
