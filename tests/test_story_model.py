@@ -97,3 +97,26 @@ def test_fit_script_leaves_the_time_features_out_and_refuses_unknown_ones(
     bad = ["--labels", str(within), "--features", "total,nope", "--out", str(out)]
     assert fit_story_model.main(bad) == 2
     assert "unknown features ['nope']" in capsys.readouterr().err
+
+
+def test_body_cosine_reads_the_packed_vocabulary_as_the_parsed_one() -> None:
+    from crawler.stories.story import Rarity, cosine
+    from crawler.stories.terms import bag, pack_terms, packed_bag, story_terms
+
+    terms, groups = story_terms(
+        "Earthquake strikes Aceh",
+        "A strong earthquake struck the province of Aceh on Tuesday, officials said. "
+        "Hundreds of buildings collapsed near the coast of Indonesia.",
+    )
+    assert set(packed_bag(pack_terms(terms, groups))) == set(bag(terms))
+    other, _ = story_terms(
+        "Rehab for actress", "The actress checked into a treatment center in Malibu, a rep said."
+    )
+    # rarity in the watch: 10 articles, every term of the first report in one of them
+    rarity = Rarity(10, dict.fromkeys([*bag(terms), *bag(other)], 1))
+    assert cosine(rarity, bag(terms), bag(terms)) == pytest.approx(1.0)
+    a, b = bag(terms), bag(other)
+    assert cosine(rarity, a, b) == pytest.approx(cosine(rarity, b, a))
+    assert 0 <= cosine(rarity, a, b) < 0.2
+    # in a watch of two articles what both share still weighs (idf's pseudo-counts)
+    assert cosine(Rarity(2, dict.fromkeys(a, 2)), a, a) == pytest.approx(1.0)

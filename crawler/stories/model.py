@@ -48,6 +48,8 @@ FEATURES = (
     # on its own scale (0 for a pair in one language)
     "cross_names",
     "cross_details",
+    # cosine of the two reports' whole vocabularies, terms weighed by rarity in the watch
+    "body",
 )
 
 
@@ -72,6 +74,7 @@ def pair_features(
     same_language: bool,
     watch: tuple[float, float] = (0.0, 0.0),
     own: tuple[float, float] = (0.0, 0.0),
+    body: float = 0.0,
 ) -> dict[str, float]:
     """What the model reads of a pair (crawler.stories.model.FEATURES).
 
@@ -99,6 +102,7 @@ def pair_features(
         "dice": 2 * evidence.total / (sum(own) or 1.0),
         "cross_names": 0.0 if same_language else evidence.names,
         "cross_details": 0.0 if same_language else float(evidence.details),
+        "body": body,
     }
 
 

@@ -33,8 +33,10 @@ from crawler.stories.terms import (
     WEIGHT_NAME,
     WEIGHT_WORD,
     Groups,
+    bag,
     is_year,
     pack_terms,
+    packed_bag,
     story_terms,
     unpack_shared,
 )
@@ -342,6 +344,7 @@ def find_story(
         (c, _candidate(rarity, c)) for c in _candidates(db, ranked, postings, window, all_weights)
     ]
     # the lower-case counts of the shared names' words (see _generic), one statement for all
+    own_bag = bag(terms)
     rarity.add(
         db,
         {
@@ -351,12 +354,15 @@ def find_story(
             if _is_name(t, mine, doc)
             for w in t.split("_")
             for key in (w, LOWER + w)
-        },
+        }
+        | set(own_bag)
+        | {t for c, _ in theirs for t in c.bag},
     )
     row = db.execute("SELECT site, language FROM articles WHERE id = ?", [article_id]).fetchone()
     site, language = row or (None, None)
     words = title_words(title)
     model = load_model()
+    own_vocabulary = Vocabulary.of(rarity, own_bag)
     scored: list[tuple[int, int, float, float]] = []
     for c, doc in theirs:
         features = pair_features(
@@ -368,12 +374,46 @@ def find_story(
             same_language=language is not None and language == c.language,
             watch=in_watch(rarity, terms, mine, doc),
             own=(mine.own, c.own),
+            body=own_vocabulary.cosine(Vocabulary.of(rarity, c.bag)),
         )
         if RECORD is not None:
             RECORD.append((article_id, c.article_id, features))
         scored.append((c.article_id, c.story_id, model.logit(features), model.cut(features)))
     best = choose(scored)
     return Match(*best) if best else None
+
+
+class Vocabulary(NamedTuple):
+    """One report's whole vocabulary (``terms.bag``) weighed for ``cosine``: each term's
+    squared rarity in the watch (``idf``), in the bag's order, and their sum."""
+
+    squares: dict[str, float]
+    norm: float  # the sum of squares (the cosine's denominator takes its root)
+
+    @classmethod
+    def of(cls, rarity: Rarity, terms: Iterable[str]) -> Vocabulary:
+        total, df = rarity.total, rarity.df
+        # idf's pseudo-counts: in a database of a few articles what two share is not yet
+        # "in every article" (two reports of one event would weigh nothing)
+        squares = {t: idf(df.get(t, 0), total) ** 2 for t in terms}
+        return cls(squares, sum(squares.values()))
+
+    def cosine(self, other: Vocabulary) -> float:
+        """``cosine`` of two weighed vocabularies (a lookup weighs its own once for all its
+        candidates; the sums run in the same order, the same value to the last bit)."""
+        norm = math.sqrt(self.norm * other.norm)
+        if norm <= 0:
+            return 0.0
+        theirs = other.squares
+        return sum(w for t, w in self.squares.items() if t in theirs) / norm
+
+
+def cosine(rarity: Rarity, a: Iterable[str], b: Iterable[str]) -> float:
+    """Cosine of two reports' whole vocabularies (``terms.bag``: names, numbers, lead words
+    and every stem of the text), each term present or not, weighed by its rarity among the
+    watch's stored articles (``idf``): what TF-IDF compares, with frequencies the database
+    keeps and no word counts."""
+    return Vocabulary.of(rarity, a).cosine(Vocabulary.of(rarity, b))
 
 
 def in_watch(
@@ -451,6 +491,7 @@ class _Candidate(NamedTuple):
     title: str
     site: str | None
     language: str | None
+    bag: list[str]  # its whole vocabulary (terms.packed_bag)
 
 
 def _candidates(
@@ -489,6 +530,7 @@ def _candidates(
             title or "",
             site,
             language,
+            packed_bag(blob),
         )
         for other, story_id, other_hour, blob, own, published, source, title, site, language in rows
     ]

@@ -262,6 +262,18 @@ def unpack_shared(
     return terms, {key: _group_of(pairs, key) for key in terms}, _StemLine(lower_line)
 
 
+def packed_bag(blob: bytes) -> list[str]:
+    """Every term of packed terms with a weight, and every stem written in lower case (as
+    ``LOWER`` + stem): the article's whole vocabulary as ``story_terms`` keys it."""
+    keys_line, _weights, lower_line, _groups = _packed_lines(blob)
+    return [*keys_line.split(), *(LOWER + stem for stem in lower_line.split())]
+
+
+def bag(terms: Mapping[str, float]) -> list[str]:
+    """The same vocabulary from ``story_terms`` output (``packed_bag``'s unpacked twin)."""
+    return [t for t, w in terms.items() if w > 0 or t.startswith(LOWER)]
+
+
 def _group_of(pairs: str, key: str) -> str:
     """The group of ``key`` in a packed "term=group" line padded with a blank at both ends:
     itself when the line has none."""
