@@ -1,13 +1,13 @@
 """What several benchmarks share: the page set served on loopback (a real server in its own
 process), the text scores (token 4-gram shingles, as the article-extraction benchmark), and
-the small servers and processes the hostile benchmarks drive (benchmarks import no tests)."""
+the schedulers the hostile benchmarks drive. Their small servers and the process check are
+the tests' own (tests/support); no benchmark imports a test module."""
 
 from __future__ import annotations
 
 import gzip
 import json
 import multiprocessing
-import os
 import random
 import re
 import signal
@@ -18,14 +18,13 @@ import threading
 import time
 import urllib.request
 from collections import Counter
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import IO, Any
 
-from crawler.sample_site.server import QuietHandler, QuietHTTPServer
+from crawler.sample_site.server import QuietHandler
 
 ROOT = Path(__file__).resolve().parents[1]
 _TOKEN = re.compile(r"\w+", re.UNICODE)
@@ -207,68 +206,6 @@ def server_call(port: int, path: str) -> Any:
 # -- small servers and processes the hostile benchmarks drive --------------------------------
 
 
-@contextmanager
-def serving(handler: type[QuietHandler]) -> Iterator[str]:
-    """``handler`` answering on 127.0.0.1 in a daemon thread until the block ends: its base
-    URL."""
-    server = QuietHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(
-        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-    ).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
-class RobotsHandler(QuietHandler):
-    """A robots.txt answering ``status``; with ``size``, that many bytes of rules (a
-    ``Disallow: /private/`` head, comment lines after it), else ``Disallow: /``."""
-
-    status = 200
-    size = 0
-
-    def do_GET(self) -> None:  # noqa: N802
-        if self.path != "/robots.txt":
-            self.send_body(200, b"<html><body>x</body></html>")
-            return
-        if not self.size:
-            self.send_body(self.status, b"User-agent: *\nDisallow: /\n", "text/plain")
-            return
-        head = b"User-agent: *\nDisallow: /private/\n"
-        self.send_response(self.status)
-        self.send_header("Content-Length", str(self.size))
-        self.end_headers()
-        try:
-            self.wfile.write(head)
-            block = b"# " + b"x" * 1021 + b"\n"
-            for _ in range((self.size - len(head)) // len(block)):
-                self.wfile.write(block)
-        except OSError:  # the reader stopped at its limit
-            pass
-
-
-def robots_server(status: int = 200, size: int = 0) -> AbstractContextManager[str]:
-    """A site whose robots.txt answers ``status`` (RobotsHandler): its base URL."""
-    return serving(type("Robots", (RobotsHandler,), {"status": status, "size": size}))
-
-
-class DrippingHandler(QuietHandler):
-    """Answers a POST's status line one byte a second: each POST alone takes its deadline."""
-
-    def do_POST(self) -> None:  # noqa: N802
-        self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        try:
-            for byte in b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n":
-                self.wfile.write(bytes([byte]))
-                self.wfile.flush()
-                time.sleep(1)
-        except OSError:
-            pass
-        self.close_connection = True
-
-
 def wait_until(condition: Callable[[], object], timeout: float, what: str) -> None:
     """Poll ``condition`` every 0.2 s; TimeoutError naming ``what`` after ``timeout`` s."""
     deadline = time.monotonic() + timeout
@@ -303,19 +240,6 @@ def stop_scheduler(process: subprocess.Popen[str], handle: IO[str]) -> str:
     output = handle.read()
     handle.close()
     return output
-
-
-def process_alive(pid: int) -> bool:
-    """The process exists and is no zombie (dead, not yet reaped)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
 
 
 def running_crawl_child(db: Path, scheduler_pid: int) -> int:

@@ -34,11 +34,7 @@ from datetime import datetime
 from pathlib import Path
 
 from benchmarks.harness import (
-    DrippingHandler,
-    process_alive,
-    robots_server,
     running_crawl_child,
-    serving,
     start_scheduler,
     stop_scheduler,
     wait_until,
@@ -49,6 +45,8 @@ from crawler.core.robots import ROBOTS_MAX_BYTES
 from crawler.store.storage import open_database, write_transaction
 from tests.support.hostile_site import BIDI, ESC_ARTICLES, HostileSite
 from tests.support.policy_site import netns_problem, run_in_netns
+from tests.support.process_tree import process_alive
+from tests.support.small_servers import DrippingHandler, robots_server, serving
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -4,20 +4,17 @@ the run was cut; the webhook deadline covers all of a run's posts."""
 from __future__ import annotations
 
 import sqlite3
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
 import pytest
 
 from crawler.read.notify import Webhook, deliver_pending
-from crawler.sample_site.server import QuietHandler, QuietHTTPServer
 from crawler.store.storage import write_transaction
 from tests.conftest import run_cli
 from tests.support.hostile_site import HostileSite
+from tests.support.small_servers import DrippingHandler, serving
 from tests.support.template_db import new_database
 
 
@@ -43,33 +40,6 @@ def test_run_time_limit_covers_the_run_and_the_summary_says_so(tmp_path: Path) -
     assert "stopped at the time limit" in error
 
 
-class _Dripping(QuietHandler):
-    """Answers a POST's status line one byte a second: each POST alone takes its whole
-    deadline."""
-
-    def do_POST(self) -> None:
-        self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        try:
-            for byte in b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n":
-                self.wfile.write(bytes([byte]))
-                self.wfile.flush()
-                time.sleep(1)
-        except OSError:
-            pass
-        self.close_connection = True
-
-
-@contextmanager
-def _dripping() -> Iterator[str]:
-    server = QuietHTTPServer(("127.0.0.1", 0), _Dripping)
-    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/hook"
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
 def test_the_webhook_deadline_covers_all_of_a_runs_posts(tmp_path: Path) -> None:
     db = new_database(tmp_path / "n.db")
     with write_transaction(db):
@@ -79,7 +49,8 @@ def test_the_webhook_deadline_covers_all_of_a_runs_posts(tmp_path: Path) -> None
                 [f"s{n}"],
             )
         db.execute("INSERT INTO outbox (flag_id, queued_at) SELECT id, '2026' FROM flags")
-    with _dripping() as url:
+    with serving(DrippingHandler) as base:
+        url = f"{base}/hook"
         started = time.monotonic()
         delivery = deliver_pending(db, Webhook(url, "json", 1.0), run_id=1)
         seconds = time.monotonic() - started

@@ -12,6 +12,7 @@ import pytest
 
 from tests.conftest import run_cli, start_cli
 from tests.support.hostile_site import HostileSite
+from tests.support.process_tree import process_alive
 from tests.support.wait import wait_until
 
 pytestmark = pytest.mark.e2e  # every test here runs real newswatch processes
@@ -39,17 +40,6 @@ def _descendants(pid: int) -> list[int]:
         return [p.pid for p in psutil.Process(pid).children(recursive=True)]
     except psutil.Error:
         return []
-
-
-def _alive(pid: int) -> bool:
-    try:
-        import psutil
-    except ImportError:
-        return False
-    try:
-        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
-    except psutil.Error:
-        return False
 
 
 def test_sigkill_mid_crawl_leaves_a_sound_database_and_a_clean_recrawl(tmp_path: Path) -> None:
@@ -82,10 +72,10 @@ def test_sigkill_mid_crawl_leaves_a_sound_database_and_a_clean_recrawl(tmp_path:
 
         # Extraction workers notice their parent is gone and exit on their own.
         try:
-            wait_until(lambda: not any(_alive(pid) for pid in workers), 10, 0.1)
+            wait_until(lambda: not any(process_alive(pid) for pid in workers), 10, 0.1)
         except AssertionError:
             pass  # named below, after the clean-up
-        orphans = [pid for pid in workers if _alive(pid)]
+        orphans = [pid for pid in workers if process_alive(pid)]
         for pid in orphans:  # clean up before failing: these are this test's own processes
             os.kill(pid, signal.SIGKILL)
         assert orphans == [], "extraction workers outlived the killed crawl"

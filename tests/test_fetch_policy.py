@@ -6,9 +6,6 @@ loopback, and count every connection that reaches it."""
 from __future__ import annotations
 
 import ipaddress
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import pytest
 
@@ -17,8 +14,8 @@ from crawler.core.fetch_policy import FetchPolicy, FetchRefused, address_kind
 from crawler.core.robots import ROBOTS_MAX_BYTES
 from crawler.listings.site_discovery import PoliteFetcher, discover_site
 from crawler.read.notify import DeliveryError, post_json
-from crawler.sample_site.server import QuietHandler, QuietHTTPServer
 from tests.support.policy_site import netns_problem, run_in_netns
+from tests.support.small_servers import robots_server
 
 pytestmark = pytest.mark.e2e
 
@@ -97,44 +94,8 @@ def test_allow_private_opens_private_hosts_but_never_link_local(netns: None) -> 
     assert "/news/ok-3" in result["private_hits"]
 
 
-class _Robots(QuietHandler):
-    status = 200
-    size = 0
-
-    def do_GET(self) -> None:
-        if self.path == "/robots.txt":
-            if self.size:
-                head = b"User-agent: *\nDisallow: /private/\n"
-                self.send_response(self.status)
-                self.send_header("Content-Length", str(self.size))
-                self.end_headers()
-                try:
-                    self.wfile.write(head)
-                    block = b"# " + b"x" * 1021 + b"\n"
-                    for _ in range((self.size - len(head)) // len(block)):
-                        self.wfile.write(block)
-                except OSError:
-                    pass
-                return
-            self.send_body(self.status, b"User-agent: *\nDisallow: /\n", "text/plain")
-        else:
-            self.send_body(200, b"<html><body>x</body></html>")
-
-
-@contextmanager
-def _robots_server(status: int = 200, size: int = 0) -> Iterator[str]:
-    handler = type("H", (_Robots,), {"status": status, "size": size})
-    server = QuietHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
 def test_discover_reads_a_huge_robots_txt_only_up_to_the_limit() -> None:
-    with _robots_server(size=50 * 1024 * 1024) as base:
+    with robots_server(size=50 * 1024 * 1024) as base:
         fetcher = PoliteFetcher(base, CrawlSettings(delay=0), 5, FetchPolicy.for_urls([base]))
         fetcher.load_robots()
     assert fetcher.robots_text is not None
@@ -144,7 +105,7 @@ def test_discover_reads_a_huge_robots_txt_only_up_to_the_limit() -> None:
 
 @pytest.mark.parametrize("status", [429, 500, 503])
 def test_discover_uses_the_one_robots_policy(status: int) -> None:
-    with _robots_server(status=status) as base:
+    with robots_server(status=status) as base:
         report = discover_site(base + "/", CrawlSettings(delay=0))
     assert report.error is not None and f"HTTP {status}" in report.error
 

@@ -4,7 +4,6 @@ one still running (a survivor, or a manual crawl)."""
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -15,22 +14,10 @@ import pytest
 
 from tests.conftest import start_cli
 from tests.support.hostile_site import HostileSite
+from tests.support.process_tree import process_alive
 from tests.test_schedule import _query, _wait_for, start_scheduler, stop_scheduler
 
 pytestmark = pytest.mark.e2e
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    # A zombie (dead, not yet reaped) counts as gone.
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
 
 
 def _slow_config(site: HostileSite, db: Path, every: str = "1h") -> str:
@@ -58,7 +45,7 @@ def test_the_crawl_child_dies_with_a_killed_scheduler(tmp_path: Path) -> None:
             child = _running_child(db, process.pid)
             process.send_signal(signal.SIGKILL)
             process.wait(timeout=30)
-            _wait_for(lambda: not _alive(child), 60, "the orphaned crawl child to stop")
+            _wait_for(lambda: not process_alive(child), 60, "the orphaned crawl child to stop")
         finally:
             if process.poll() is None:
                 process.kill()

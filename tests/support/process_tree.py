@@ -6,7 +6,9 @@ its extraction workers together are what a memory budget has to hold.
 
 from __future__ import annotations
 
+import os
 import threading
+from pathlib import Path
 from types import TracebackType
 
 
@@ -52,3 +54,16 @@ class PeakRss:
     ) -> None:
         self._stop.set()
         self._thread.join()
+
+
+def process_alive(pid: int) -> bool:
+    """The process exists and is no zombie (dead, not yet reaped)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
