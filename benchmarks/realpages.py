@@ -74,7 +74,7 @@ VARIANTS = ("meta", "stripped")
 
 @dataclass
 class Page:
-    set: str  # aeb, boilerplate, dev, heldout
+    set: str  # aeb, boilerplate, dev, heldout, <group>-dev, <group>-heldout, recorded...
     id: str
     html: bytes
     gold_text: str | None = None
@@ -124,9 +124,10 @@ def load_set(folder: Path) -> list[Page]:
         pages = []
         for line in (folder / "pages.jsonl").read_text("utf-8").splitlines():
             item = json.loads(line)
+            group = item.get("group")  # a second devset: "<group>-dev", "<group>-heldout"
             pages.append(
                 Page(
-                    item["split"],
+                    f"{group}-{item['split']}" if group else item["split"],
                     item["id"],
                     _gunzip(folder / "pages" / f"{item['id']}.html.gz"),
                     gold_text=item.get("gold_text"),
@@ -592,8 +593,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--keep", type=Path, help="keep the databases and logs here")
     parser.add_argument("--no-cost", action="store_true", help="skip the per-page CPU pass")
+    parser.add_argument(
+        "--skip", action="append", default=[], help="leave out a set by name (e.g. heldout)"
+    )
     args = parser.parse_args(argv)
-    pages = [p for folder in args.sets for p in load_set(folder)]
+    pages = [p for folder in args.sets for p in load_set(folder) if p.set not in args.skip]
     for page in pages:
         if page.gold_date is None and page.set in ("aeb", "boilerplate"):
             page.gold_date = declared_date(page.html)
