@@ -205,17 +205,21 @@ def htmldate_pages(archive: Path) -> list[dict[str, Any]]:
 
 
 def html_text(fragment: bytes) -> str:
-    """The text of an HTML fragment, one line per block element (scripts and styles out)."""
+    """The text of a UTF-8 HTML fragment, one line per block element (scripts and styles out).
+
+    Runs of whitespace inside a block are one space: the fixtures are pretty-printed, so their
+    line breaks are layout, not text.
+    """
     from lxml import html as lxml_html  # a dependency of trafilatura, so of the project
 
-    root = lxml_html.fromstring(fragment)
-    for node in root.iter("script", "style", "noscript", "template"):
+    root = lxml_html.fromstring(fragment.decode("utf-8"))
+    for node in list(root.iter("script", "style", "noscript", "template")):
         node.drop_tree()
     for node in root.iter(*_BLOCKS):
-        node.tail = "\n" + (node.tail or "")
-        node.text = "\n" + (node.text or "")
-    lines = (" ".join(line.split()) for line in root.text_content().splitlines())
-    return "\n".join(line for line in lines if line)
+        node.tail = "\u2029" + (node.tail or "")
+        node.text = "\u2029" + (node.text or "")
+    blocks = (" ".join(block.split()) for block in root.text_content().split("\u2029"))
+    return "\n".join(block for block in blocks if block)
 
 
 def fixture_pages(archive: Path) -> list[dict[str, Any]]:
