@@ -186,10 +186,19 @@ def _is_signup_form(form: HtmlElement) -> bool:
     )
 
 
-def _signup_box(form: HtmlElement, max_text: int = _MAX_PLUG_CHARS) -> HtmlElement:
-    """The plug around a sign-up form: its largest ancestor that is still only a plug."""
+def _signup_box(
+    form: HtmlElement, max_text: int = _MAX_PLUG_CHARS, own: bool = False
+) -> HtmlElement:
+    """The plug around a sign-up form: its largest ancestor that is still only a plug.
+
+    With ``own``, the form's own text (labels, fine print) does not count against
+    ``max_text``, up to ``_MAX_FORM_PLUG_CHARS`` in all: the plug is its heading and pitch.
+    Not for a form with a message box: that is a comment form, and the heading above it
+    is what tells the paragraph pass that readers' comments follow."""
     box = form
     parent = form.getparent()
+    if own and form.find(".//textarea") is None:  # a comment form heads the comments
+        max_text = min(max_text + _text_len(form), _MAX_FORM_PLUG_CHARS)
     while (
         parent is not None
         and parent.tag not in _NEVER_PRUNE
@@ -466,7 +475,7 @@ def prune_boilerplate(
         elif kind == "link-paragraph":
             targets = [el]
         elif kind == "signup-form":
-            targets = [_signup_box(el)]
+            targets = [_signup_box(el, own=True)]
         elif kind == "policy":
             targets = [_signup_box(el, _MAX_POLICY_CHARS)]
         elif kind == "teasers":
@@ -564,4 +573,7 @@ def clean_paragraphs(
         if line:
             kept.append(line)
             last_kept = i
+    # An article never ends on a heading: one left there introduced a block pruned above.
+    while len(kept) > 1 and normalize(kept[-1]) in heads:
+        kept.pop()
     return "\n\n".join(kept)

@@ -32,6 +32,7 @@ _MIN_TEASER_HEADLINE = 15  # a linked headline: a few words (shorter is a label:
 _MAX_TEASER_CHARS = 350  # a teaser is a headline and a lead; longer is a paragraph
 _MAX_TEASER_KICKER = 30  # text a teaser may show before its headline (a section, a time)
 MIN_TEASERS = 2
+_MAX_TEASER_LINKS = 8  # a teaser: its headline and a byline's authors; more is a link list
 _TEASER_SHARE = 0.8  # this share of a block's text in teasers makes it a teaser list
 _MAX_TEASER_LABEL = 80  # a block's own heading next to its teasers ("Te recomendamos")
 
@@ -49,29 +50,44 @@ def _page_path(href: str | None) -> str | None:
 
 def _teaser_chars(item: HtmlElement) -> int:
     """The text of ``item`` when it is one teaser: a linked headline to another page, first
-    (after a short kicker at most), then at most a short lead; 0 when it is not."""
+    (after a short kicker at most), then at most a short lead and a byline; 0 when it is not.
+
+    The headline is the item's first link long enough to be one: a byline's author link may
+    be longer. Links past the headline's own may only be a byline's (one path section, as
+    ``/author/a``, ``/author/b``): any other third address makes it a list of links."""
     size = text_len(item)  # one C-level call first: most items are too long or empty
     if size == 0 or size > _MAX_TEASER_CHARS:
         return 0
     anchors = [item] if item.tag == "a" else []
+    anchors.extend(item.iter("a"))
+    headline: HtmlElement | None = None
+    head_text = ""
+    head_path: str | None = None
     paths: set[str] = set()
-    for a in item.iter("a"):
-        anchors.append(a)
+    for a in anchors:
         path = _page_path(a.get("href"))
-        if path is not None:
-            paths.add(path)
-            if len(paths) > 2:
-                return 0  # a list or a body of links, not one teaser
-    if item.tag == "a" and (path := _page_path(item.get("href"))) is not None:
+        if path is None:
+            continue
+        if path.strip("/") == "":
+            return 0  # a link to the front page: a menu or a site header
         paths.add(path)
-    if not paths or len(paths) > 2 or any(p.strip("/") == "" for p in paths):
+        if len(paths) > _MAX_TEASER_LINKS:
+            return 0  # a list or a body of links, not one teaser
+        if headline is None:
+            text = normalize(a.text_content())
+            if len(text) >= _MIN_TEASER_HEADLINE and " " in text:
+                headline, head_text, head_path = a, text, path
+    if headline is None:
         return 0
-    headline = max(anchors, key=text_len)
-    head_text = normalize(headline.text_content())
-    if len(head_text) < _MIN_TEASER_HEADLINE or " " not in head_text:
+    if len(paths) > 2 and len({_section(p) for p in paths if p != head_path}) > 1:
         return 0
     before = normalize(item.text_content()).find(head_text[:20])
     return size if 0 <= before <= _MAX_TEASER_KICKER else 0
+
+
+def _section(path: str) -> str:
+    """The first section of a path (``/author/x`` -> ``author``)."""
+    return path.strip("/").split("/", 1)[0]
 
 
 def teaser_block(el: HtmlElement, page_len: int) -> HtmlElement | None:
