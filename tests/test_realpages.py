@@ -5,6 +5,9 @@ SQLite (the same expectations both ways).
 - og:type=website on a page that is one article is a hint (kept); a real listing is dropped
   with its reason; so is a page too short to be an article;
 - a long article in a div-only layout comes out without its page frame;
+- teasers whose byline links are longer than their headline, or name several authors, are a
+  teaser block; so is a sign-up plug whose form has long fine print, and a heading left alone
+  above a pruned block does not end the text;
 - a page without any title takes the feed's title, else a heading or bold first line of the
   article, else the URL's slug (``title_source``), and is never refused for want of one;
 - a short report with article evidence is stored as a brief; one without, or a short
@@ -130,6 +133,21 @@ CASES = [
     ),
     # text
     Case("frame_divs", "/news/frame-divs.html", has=("Point 13 of the review",), lacks=FRAME),
+    Case(
+        "es_teaser_bylines",
+        "/news/es-teaser-bylines.html",
+        has=("El gobierno de Sonora", "de San Luis Río Colorado."),
+        lacks=(
+            "A fondo",  # the heading of a teaser block, left alone in its own wrapper
+            "Cae red de tráfico",  # a teaser whose author link is longer than its headline
+            "Filas de seis horas",  # a teaser with three author links
+            "Aduanas estrena",
+            "camioneros esperan",
+            "Mantente informado",  # a sign-up plug whose form has long fine print
+            "Recibe cada mañana",
+            "Al suscribirte",
+        ),
+    ),
     Case(
         "text_emptied",
         "/news/text-emptied.html",
