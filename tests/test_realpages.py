@@ -7,7 +7,9 @@ SQLite (the same expectations both ways).
 - a long article in a div-only layout comes out without its page frame;
 - teasers whose byline links are longer than their headline, or name several authors, are a
   teaser block; so is a sign-up plug whose form has long fine print, and a heading left alone
-  above a pruned block does not end the text;
+  above a pruned block does not end the text; a person's byline above the first paragraph
+  and a "Published <date>" line below the last are no part of the text (a wire's byline,
+  an embedded post's signature and an event's dates are);
 - a page without any title takes the feed's title, else a heading or bold first line of the
   article, else the URL's slug (``title_source``), and is never refused for want of one;
 - a short report with article evidence is stored as a brief; one without, or a short
@@ -41,6 +43,7 @@ from typing import Any
 
 import pytest
 
+from crawler.extraction.bylines import drop_edge_bylines
 from crawler.extraction.dates import dateline_date
 from crawler.extraction.extract import choose_title, looks_like_frame
 from crawler.extraction.pagemeta import parse_html
@@ -147,6 +150,12 @@ CASES = [
             "Recibe cada mañana",
             "Al suscribirte",
         ),
+    ),
+    Case(
+        "en_edge_bylines",
+        "/news/en-edge-bylines.html",
+        has=("Every spring the lines", "the investigators do their work."),
+        lacks=("By Laura Méndez", "Published March 4, 2025"),
     ),
     Case(
         "text_emptied",
@@ -281,6 +290,27 @@ def test_og_type_website_at_a_front_or_section_address_stays_a_listing() -> None
         result = process_page(PageJob(url=url, body=page("website_article"), source="t"))
         assert result.article is None
         assert result.reason is not None and result.reason.startswith(LISTING)
+
+
+_BODY = "A paragraph of the article that is long enough to be prose, not a byline or a date."
+
+
+@pytest.mark.parametrize(
+    ("paragraphs", "dropped"),
+    [
+        (["By Maria Popova", _BODY, _BODY, _BODY, "Published March 4, 2026"], [0, 4]),
+        (["Por Ana López", _BODY, _BODY, _BODY], [0]),
+        (["By MARÍA VERZA", "Associated Press", _BODY, _BODY, _BODY], []),  # a wire's
+        (["By María Verza, Associated Press", _BODY, _BODY, _BODY], []),
+        ([_BODY, _BODY, _BODY, "— The Senate (@NGRSenate) October 9, 2018"], []),
+        ([_BODY, _BODY, _BODY, "29 November 2018 | 20 January 2019"], []),  # an event's
+        ([_BODY, "By the way, prices rose", _BODY, _BODY], []),
+        (["By Maria Popova", _BODY, _BODY], []),  # a brief keeps its lines
+    ],
+)
+def test_edge_bylines(paragraphs: list[str], dropped: list[int]) -> None:
+    kept = [p for i, p in enumerate(paragraphs) if i not in dropped]
+    assert drop_edge_bylines("\n\n".join(paragraphs)) == "\n\n".join(kept)
 
 
 def test_frame_test_reads_runs_of_short_lines() -> None:

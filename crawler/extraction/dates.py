@@ -322,7 +322,7 @@ _WORD = re.compile(r"[^\W\d_]{2,}")
 _MAX_DATELINE_WORDS = 7  # words beside the date in a dateline: a byline, a place, "Posted"
 
 
-def _is_dateline(string: str) -> bool:
+def is_dateline(string: str) -> bool:
     """A short line that is mostly its date (with a byline or a place), not prose."""
     match = _HAS_DAY.search(string)
     if match is None:
@@ -348,7 +348,7 @@ def dateline_date(tree: HtmlElement, title: str | None, text: str, now: datetime
                 previous = ""
                 for string in strings:
                     string = " ".join(string.split())
-                    if compact and not _is_dateline(string):
+                    if compact and not is_dateline(string):
                         previous = string
                         continue
                     day = _day_in(string, now, locale)

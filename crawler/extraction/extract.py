@@ -15,6 +15,7 @@ from trafilatura import bare_extraction
 from trafilatura.settings import Document
 
 from crawler.core.models import Article
+from crawler.extraction.bylines import drop_edge_bylines
 from crawler.extraction.cleaning import (
     clean_paragraphs,
     merge_split_bodies,
@@ -205,6 +206,7 @@ def extract_from_tree(
     printed = Dated()
     if not declared.value:
         printed = dateline_date(tree, title, text, now)
+    text = drop_edge_bylines(text)  # after the date was read from the text's first line
     published = publication_date(
         declared, fallback_published, fallback_published_source, printed, now
     )
