@@ -47,6 +47,7 @@ from crawler.extraction.bylines import drop_edge_bylines
 from crawler.extraction.dates import dateline_date
 from crawler.extraction.extract import choose_title, looks_like_frame
 from crawler.extraction.pagemeta import parse_html
+from crawler.extraction.teasers import teaser_block
 from crawler.processing.pages import PageJob, process_page
 from tests.conftest import run_cli
 
@@ -311,6 +312,22 @@ _BODY = "A paragraph of the article that is long enough to be prose, not a bylin
 def test_edge_bylines(paragraphs: list[str], dropped: list[int]) -> None:
     kept = [p for i, p in enumerate(paragraphs) if i not in dropped]
     assert drop_edge_bylines("\n\n".join(paragraphs)) == "\n\n".join(kept)
+
+
+def test_a_byline_of_several_authors_is_no_teaser() -> None:
+    """Author links (one path section) beside a topic link and the date are the article's
+    byline, not two teasers: the dateline next to them stays for the date pass."""
+    tree = parse_html(
+        b"<html><body><div><ul>"
+        b'<li><a href="/autoren/clara-loew">Clara L\xc3\xb6w</a>, '
+        b'<a href="/autoren/siddharth-prakash">Siddharth Prakash</a> &amp; '
+        b'<a href="/autoren/klaus-jacob">Klaus Jacob</a></li>'
+        b'<li><a href="/schwerpunkte/energie-rohstoffe">Energie &amp; Umwelt</a></li>'
+        b"<li>26. Oktober 2023</li></ul></div></body></html>"
+    )
+    assert tree is not None
+    block = tree.find(".//ul")
+    assert teaser_block(block, 1000) is None
 
 
 def test_frame_test_reads_runs_of_short_lines() -> None:

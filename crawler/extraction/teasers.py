@@ -79,8 +79,10 @@ def _teaser_chars(item: HtmlElement) -> int:
                 headline, head_text, head_path = a, text, path
     if headline is None:
         return 0
-    if len(paths) > 2 and len({_section(p) for p in paths if p != head_path}) > 1:
-        return 0
+    if len(paths) > 2:
+        byline = {_section(p) for p in paths if p != head_path}
+        if len(byline) > 1 or _section(head_path or "") in byline:
+            return 0  # a list of links, or a byline of several authors itself
     before = normalize(item.text_content()).find(head_text[:20])
     return size if 0 <= before <= _MAX_TEASER_KICKER else 0
 
