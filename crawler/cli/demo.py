@@ -79,16 +79,17 @@ def clear_previous_demo(path: Path) -> None:
         Path(f"{path}{suffix}").unlink(missing_ok=True)
 
 
-def run_demo(database: str | Path = DEMO_DATABASE) -> None:
+def run_demo(database: str | Path = DEMO_DATABASE, crawl_delay: float | None = None) -> None:
     """Serve the sample web on loopback, crawl it (baseline), let it publish, crawl again,
-    and explain the flags; the database stays at ``database``."""
+    and explain the flags; the database stays at ``database``. ``crawl_delay`` replaces the
+    seconds the sample web's robots.txt asks for (its own 1 s, None)."""
     from crawler.sample_site import OUTLETS, SampleWeb
 
     db_path = Path(database)
     clear_previous_demo(db_path)
     with tempfile.TemporaryDirectory(prefix="newswatch-demo-") as workdir:
         config_path = Path(workdir) / "demo.toml"
-        with SampleWeb(state=1) as web:
+        with SampleWeb(state=1, crawl_delay=crawl_delay) as web:
             config_path.write_text(web.config_toml(str(db_path)), "utf-8")
             outlets = ", ".join(web.base_urls[key] for key in OUTLETS)
             click.echo(f"Sample news web on {outlets}")
