@@ -51,6 +51,7 @@ def test_rarity_needs_no_wordfreq_at_run_time() -> None:
     subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parent.parent)
 
 
+@pytest.mark.e2e  # builds the whole table from wordfreq's word lists: a whole data set
 def test_shipped_table_is_what_the_build_script_makes(tmp_path: Path) -> None:
     """The same stems and frequencies as wordfreq gives today: the same story results."""
     pytest.importorskip("wordfreq")

@@ -16,18 +16,19 @@ import click
 from sqlite_utils import Database
 
 from crawler.cli.render import FLAG_COLUMNS, article_ref, print_table
+from crawler.core.models import FlagKind
 from crawler.store.flags import query_flags
 from crawler.store.lookups import article_id_by_url, article_sources, latest_run_id
 from crawler.store.storage import file_uri, open_database
 
 DEMO_DATABASE = "newswatch-demo.db"
 DEMO_SOURCES = {"borderwire", "diario", "nordpost"}
-KIND_MEANINGS = {
-    "new_story": "a topic-matching article that starts a story not seen before",
-    "new_coverage": "another outlet's own report joins a story already known",
-    "updated": "a known article's text changed for real (not a date or a banner)",
-    "new_related": "a tracked article's related-articles block gained a new link",
-    "official": "a government's release joined a story the press carried",
+KIND_MEANINGS: dict[str, str] = {
+    FlagKind.NEW_STORY: "a topic-matching article that starts a story not seen before",
+    FlagKind.NEW_COVERAGE: "another outlet's own report joins a story already known",
+    FlagKind.UPDATED: "a known article's text changed for real (not a date or a banner)",
+    FlagKind.NEW_RELATED: "a tracked article's related-articles block gained a new link",
+    FlagKind.OFFICIAL: "a government's release joined a story the press carried",
 }
 
 
@@ -133,8 +134,8 @@ def explain(
         name = article_ref(ids[item["article"]]) if item["article"] in ids else "(not stored)"
         click.echo(f"  {name:<13} {reason}")
     by_kind = {flag["kind"]: flag for flag in flags}
-    story = by_kind.get("new_coverage") or by_kind.get("new_story") or {}
-    updated = by_kind.get("updated") or {}
+    story = by_kind.get(FlagKind.NEW_COVERAGE) or by_kind.get(FlagKind.NEW_STORY) or {}
+    updated = by_kind.get(FlagKind.UPDATED) or {}
     click.echo(f"\nThe database stays at {db_path} (the next demo replaces it). Try:")
     commands = [
         ("the new flags, then mark them seen", f"flags --db {db_path} --unacked --ack"),

@@ -15,25 +15,26 @@ from urllib.parse import quote
 
 from sqlite_utils import Database
 
+from crawler.core.models import FlagKind
 from crawler.core.timeutil import parse_iso
 from crawler.read.coverage import story_coverage
 from crawler.store.digests import last_flag_id, period_flags, story_articles
 
 # Which section a flag puts its story in (the lowest rank of its flags wins).
-SECTION_OF_KIND = {
-    "new_story": 0,
-    "official": 1,
-    "new_coverage": 1,
-    "updated": 2,
-    "new_related": 2,
+SECTION_OF_KIND: dict[str, int] = {
+    FlagKind.NEW_STORY: 0,
+    FlagKind.OFFICIAL: 1,
+    FlagKind.NEW_COVERAGE: 1,
+    FlagKind.UPDATED: 2,
+    FlagKind.NEW_RELATED: 2,
 }
 SECTIONS = ("New stories", "New coverage", "Updates")
-KIND_WORDS = {
-    "new_story": "first report",
-    "new_coverage": "new report",
-    "official": "official statement",
-    "updated": "updated",
-    "new_related": "new related link",
+KIND_WORDS: dict[str, str] = {
+    FlagKind.NEW_STORY: "first report",
+    FlagKind.NEW_COVERAGE: "new report",
+    FlagKind.OFFICIAL: "official statement",
+    FlagKind.UPDATED: "updated",
+    FlagKind.NEW_RELATED: "new related link",
 }
 MAX_REPORTS = 3  # newest reports shown per story; the rest are counted
 
