@@ -15,7 +15,8 @@ import pytest
 
 from schedules.lock import lock_path, read_holder
 from tests.conftest import run_cli, run_python, sample_web
-from tests.test_schedule import _query, _wait_for, start_scheduler, stop_scheduler
+from tests.support.scheduler import start_scheduler, stop_scheduler
+from tests.test_schedule import _query, _wait_for
 
 pytestmark = pytest.mark.e2e  # every test here runs real newswatch processes
 
