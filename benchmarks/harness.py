@@ -10,19 +10,16 @@ import json
 import multiprocessing
 import random
 import re
-import signal
 import sqlite3
-import subprocess
 import sys
 import threading
 import time
 import urllib.request
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import ThreadingHTTPServer
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from crawler.sample_site.server import QuietHandler
 
@@ -204,42 +201,6 @@ def server_call(port: int, path: str) -> Any:
 
 
 # -- small servers and processes the hostile benchmarks drive --------------------------------
-
-
-def wait_until(condition: Callable[[], object], timeout: float, what: str) -> None:
-    """Poll ``condition`` every 0.2 s; TimeoutError naming ``what`` after ``timeout`` s."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"waited {timeout:.0f}s for {what}")
-        time.sleep(0.2)
-
-
-def start_scheduler(config: Path, log: Path) -> tuple[subprocess.Popen[str], IO[str]]:
-    """`newswatch schedule` in a child, its output to ``log``: the process and the log."""
-    handle = log.open("w+")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "crawler", "schedule", "--config", str(config)],
-        cwd=ROOT,
-        text=True,
-        stdout=handle,
-        stderr=subprocess.STDOUT,
-    )
-    return process, handle
-
-
-def stop_scheduler(process: subprocess.Popen[str], handle: IO[str]) -> str:
-    """SIGTERM (SIGKILL after 60 s), then its output."""
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=60)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-    handle.seek(0)
-    output = handle.read()
-    handle.close()
-    return output
 
 
 def running_crawl_child(db: Path, scheduler_pid: int) -> int:

@@ -33,12 +33,7 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
-from benchmarks.harness import (
-    running_crawl_child,
-    start_scheduler,
-    stop_scheduler,
-    wait_until,
-)
+from benchmarks.harness import running_crawl_child
 from crawler.config.settings import CrawlSettings
 from crawler.core.fetch_policy import FetchPolicy
 from crawler.core.robots import ROBOTS_MAX_BYTES
@@ -46,7 +41,9 @@ from crawler.store.storage import open_database, write_transaction
 from tests.support.hostile_site import BIDI, ESC_ARTICLES, HostileSite
 from tests.support.policy_site import netns_problem, run_in_netns
 from tests.support.process_tree import process_alive
+from tests.support.scheduler import start_scheduler, stop_scheduler
 from tests.support.small_servers import DrippingHandler, robots_server, serving
+from tests.support.wait import wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -338,7 +335,8 @@ def scheduler_symlink() -> Verdict:
             wait_until(
                 lambda: (h := read_holder(lock_path(db))) is not None and h.pid == first.pid,
                 60,
-                "lock",
+                what="lock",
+                error=TimeoutError,
             )
             second = cli(
                 "schedule",
@@ -349,7 +347,7 @@ def scheduler_symlink() -> Verdict:
                 timeout=60,
             )
         finally:
-            stop_scheduler(first, handle)
+            stop_scheduler(first, handle, must_stop=False)
     if second.returncode == 1 and "another `newswatch schedule`" in second.stderr:
         return "held", "the second scheduler refused: one lock for the real path"
     return "leaked", f"second scheduler exit {second.returncode}: two schedulers on one database"

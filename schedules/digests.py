@@ -20,7 +20,7 @@ from crawler.config.digest import DigestSpec
 from crawler.config.settings import Config
 from crawler.core.timeutil import iso_utc, parse_iso
 from crawler.read.delivery import DigestDelivery, deliver_digests, queue_digest
-from crawler.store.digests import digest_exists, last_period_end
+from crawler.store.digests import digest_exists, last_period
 from crawler.store.storage import open_database
 
 logger = logging.getLogger("newswatch.schedule")
@@ -76,14 +76,16 @@ def queue_due(config: Config, database: str, now: datetime | None = None) -> lis
             end = iso_utc(due)
             if digest_exists(db, spec.name, end):
                 continue
-            last = last_period_end(db, spec.name)
+            previous = last_period(db, spec.name)
+            last, after_flag = previous if previous is not None else (None, None)
             if last is not None and last > end:
                 continue  # the clock went back: that period was briefed already
             start = last if last is not None else iso_utc(previous_due(spec, due))
             last_moment = parse_iso(start)
             if last_moment is not None and last_moment < due - timedelta(days=30):
                 start = iso_utc(due - timedelta(days=30))  # a scheduler down for months
-            digest_id = queue_digest(db, spec, (start, end), config.base_url)
+                after_flag = None
+            digest_id = queue_digest(db, spec, (start, end), config.base_url, after_flag)
             if digest_id is not None:
                 logger.info("digest %r for %s to %s queued", spec.name, start, end)
                 queued.append(digest_id)

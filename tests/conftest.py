@@ -210,9 +210,10 @@ def xdist_unit(nodeid: str) -> str:
     return module if module in WHOLE_MODULES else nodeid
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Mark tests that use a process-starting fixture as e2e, so `-m "not e2e"` stays fast;
-    check that every test of a shared fixture has its place in ``xdist_unit``."""
+    check that every test of a shared fixture has its place in ``xdist_unit``. In a test
+    process of xdist, put the units with e2e tests first (see ``pytest_xdist_make_scheduler``)."""
     for item in items:
         names = set(getattr(item, "fixturenames", ()))
         if PROCESS_FIXTURES & names:
@@ -223,18 +224,25 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
                 f"{item.nodeid} uses {sorted(shared)}: list its module in tests/conftest.py "
                 "(MONITORED_WEB_MODULES or WHOLE_MODULES)"
             )
+    if hasattr(config, "workerinput"):
+        slow = {xdist_unit(i.nodeid) for i in items if i.get_closest_marker("e2e")}
+        items.sort(key=lambda item: xdist_unit(item.nodeid) not in slow)  # stable: order kept
 
 
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
-    """Test processes for ``-n auto`` (pyproject's addopts): two, for the fast tier too. Each
-    process imports and collects in about 4 CPU seconds; the fast tier's tests take several
-    times that, and much e2e time is spent waiting on child processes and loopback servers."""
-    return 2
+    """Test processes for ``-n auto`` (pyproject's addopts): three for the whole suite, two
+    for the fast tier. Each process imports and collects in about 4 CPU seconds. The fast
+    tier keeps both cores busy with two; e2e tests spend much of their time waiting on child
+    processes, timers and loopback servers, and a third process works in those waits."""
+    return 2 if "not e2e" in (config.option.markexpr or "") else 3
 
 
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     """Load balancing by ``xdist_unit`` (xdist's own --dist=loadgroup marks do not take
-    effect with pytest 9)."""
+    effect with pytest 9). Units are handed out longest first, so that the processes finish
+    together: those of many tests first (xdist's --loadscope-reorder, on by default), then
+    the single e2e tests (first in the collection, ``pytest_collection_modifyitems``), then
+    the quick ones, which fill the gaps at the end."""
     from xdist.scheduler import LoadScopeScheduling
 
     class UnitScheduling(LoadScopeScheduling):

@@ -9,7 +9,7 @@ import pytest
 
 from crawler.config.settings import ConfigError, parse_config
 from crawler.topics.query import MAX_NESTING, QueryError, parse_query
-from tests.conftest import run_cli
+from tests.support.cli import invoke
 
 SOURCE = """
 [[sources]]
@@ -73,7 +73,7 @@ def test_cli_exits_2_naming_the_key(tmp_path: Path, crawl: str, every: str, key:
     config = tmp_path / "c.toml"
     config.write_text(f'[crawl]\n{crawl}\n{SOURCE}every = "{every}"\n', "utf-8")
     for command in ("crawl", "schedule"):
-        done = run_cli(command, "--config", str(config), "--db", str(tmp_path / "n.db"))
+        done = invoke(command, "--config", str(config), "--db", str(tmp_path / "n.db"))
         assert done.returncode == 2, (command, done.stderr)
         assert key in done.stderr
         assert "Traceback" not in done.stderr + done.stdout
@@ -84,7 +84,7 @@ def test_topic_query_nesting_exits_2(tmp_path: Path) -> None:
     config = tmp_path / "c.toml"
     query = "(" * 600 + "a" + ")" * 600
     config.write_text(f"[[topics]]\nname = 't'\nquery = '{query}'\n{SOURCE}", "utf-8")
-    done = run_cli("crawl", "--config", str(config), "--db", str(tmp_path / "n.db"))
+    done = invoke("crawl", "--config", str(config), "--db", str(tmp_path / "n.db"))
     assert done.returncode == 2
     assert "topics[0].query" in done.stderr and "nested deeper" in done.stderr
     assert "Traceback" not in done.stderr

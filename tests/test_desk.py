@@ -22,6 +22,7 @@ from crawler.extraction.outlets import country_of_host, outlet_of
 from crawler.extraction.wires import wire_credits
 from tests.conftest import REPO, run_cli, serving
 from tests.desk_site import DeskWeb, config_text
+from tests.support.cli import invoke
 
 # -- the parts ---------------------------------------------------------------------------------
 
@@ -58,7 +59,7 @@ def test_a_source_declares_country_language_and_kind_validated() -> None:
 def test_a_bad_country_in_the_config_exits_2_naming_the_key(tmp_path: Path) -> None:
     path = tmp_path / "bad.toml"
     path.write_text('[[sources]]\nname = "x"\nfeeds = ["https://x.example/rss"]\ncountry = "zz"\n')
-    result = run_cli("crawl", "--config", str(path), "--db", str(tmp_path / "nw.db"))
+    result = invoke("crawl", "--config", str(path), "--db", str(tmp_path / "nw.db"))
     assert result.returncode == 2
     assert "sources[0].country" in result.stderr and "Traceback" not in result.stderr
 

@@ -49,6 +49,35 @@ def test_sections_new_then_coverage_then_updates(sample_db: Path) -> None:
     assert 'class="empty"' in render(empty, "html")
 
 
+def test_a_brief_bounds_its_flags_by_id_not_by_the_second(sample_db: Path) -> None:
+    db = open_database(sample_db)
+
+    def add_flag(flag_id: int, created_at: str) -> None:
+        db.execute(
+            "INSERT INTO flags (id, kind, article_id, story_id, run_id, subject, created_at) "
+            "VALUES (?, 'updated', 2, 1, 2, ?, ?)",
+            [flag_id, f"article:2:hash-{flag_id}", created_at],
+        )
+
+    # A scheduled period [since, until) after a brief whose newest flag was 6: a flag stamped
+    # before the start (the previous period) but stored after that brief was made comes in
+    # this brief, once; the previous brief's own flags do not come again.
+    add_flag(7, "2026-03-02T23:59:59+00:00")
+    late = build_digest(db, "2026-03-03T00:00:00+00:00", "2026-03-04T00:00:00+00:00", after_flag=6)
+    assert late.through_flag == 7
+    assert [(r.article_id, r.kind) for s in late.stories for r in s.reports] == [(2, "updated")]
+    assert build_digest(
+        db, "2026-03-03T00:00:00+00:00", "2026-03-04T00:00:00+00:00", after_flag=7
+    ).empty
+    # Asked for with no end, a brief covers every flag stored so far: a flag stamped in the
+    # brief's own second is in it (times are whole seconds; the flag's id is exact).
+    stamp = build_digest(db, "2026-03-03T00:00:00+00:00").until
+    add_flag(8, stamp)
+    now = build_digest(db, "2026-03-03T00:00:00+00:00")
+    assert now.through_flag == 8
+    assert [r.at for s in now.stories for r in s.reports] == [stamp]
+
+
 def test_text_fits_80_columns_and_names_each_story(sample_db: Path) -> None:
     code, out, _ = digest_cli("--db", str(sample_db), "--since", "2026-03-01")
     assert code == 0

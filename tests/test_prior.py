@@ -1,4 +1,5 @@
-"""The general-language rarity table: shipped as package data, read once, the same as built."""
+"""Tables shipped as package data (the general-language rarity table, the ISO codes): read
+once, the same as built."""
 
 from __future__ import annotations
 
@@ -50,6 +51,7 @@ def test_rarity_needs_no_wordfreq_at_run_time() -> None:
     subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parent.parent)
 
 
+@pytest.mark.e2e  # builds the whole table from wordfreq's word lists: a whole data set
 def test_shipped_table_is_what_the_build_script_makes(tmp_path: Path) -> None:
     """The same stems and frequencies as wordfreq gives today: the same story results."""
     pytest.importorskip("wordfreq")
@@ -59,3 +61,15 @@ def test_shipped_table_is_what_the_build_script_makes(tmp_path: Path) -> None:
     assert prior.read_table() == built
     prior.write_table(built, tmp_path / "t.gz")
     assert (tmp_path / "t.gz").read_bytes() == prior.TABLE.read_bytes()  # reproducible
+
+
+def test_shipped_country_and_language_codes_are_what_the_build_script_makes() -> None:
+    """The codes a source's country and language are checked against: pycountry's today."""
+    pytest.importorskip("pycountry")
+    from benchmarks.build_codes import build_codes, render
+    from crawler.config.codes import CODES_PATH, ISO_COUNTRIES, ISO_LANGUAGES
+
+    built = build_codes()
+    assert CODES_PATH.read_text("utf-8") == render(built)
+    assert ISO_COUNTRIES == set(built["countries"]) and {"mx", "us", "de"} <= ISO_COUNTRIES
+    assert ISO_LANGUAGES == set(built["languages"]) and {"es", "en", "pt"} <= ISO_LANGUAGES

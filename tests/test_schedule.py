@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import signal
 import sqlite3
-import subprocess
 from pathlib import Path
-from typing import IO
 
 import pytest
 
 from crawler.sample_site import SampleWeb
-from tests.conftest import sample_web, start_cli
+from tests.conftest import sample_web
+from tests.support.scheduler import start_scheduler, stop_scheduler
 from tests.support.wait import wait_until
 
 pytestmark = pytest.mark.e2e  # every test here runs real newswatch processes
@@ -41,32 +39,6 @@ def borderwire_every_3s(config_text: str) -> str:
     return config_text.replace('every = "10m"', 'every = "3s"', 1).replace(
         'every = "10m"', 'every = "1h"'
     )
-
-
-def start_scheduler(config: Path, log: Path) -> tuple[subprocess.Popen[str], IO[str]]:
-    """`newswatch schedule` in a child, its output to ``log`` (a pipe nobody reads would fill
-    up): the process and the open log."""
-    handle = log.open("w+")
-    process = start_cli(
-        "schedule", "--config", str(config), stdout=handle, stderr=subprocess.STDOUT
-    )
-    return process, handle
-
-
-def stop_scheduler(process: subprocess.Popen[str], handle: IO[str]) -> str:
-    """SIGTERM, then its output; a scheduler that does not stop within 60 s fails the test."""
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=60)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-        raise AssertionError("scheduler did not stop on SIGTERM") from None
-    finally:
-        handle.seek(0)
-        output = handle.read()
-        handle.close()
-    return output
 
 
 def schedule_through_publication(

@@ -15,7 +15,8 @@ import pytest
 
 from schedules.lock import lock_path, read_holder
 from tests.conftest import run_cli, run_python, sample_web
-from tests.test_schedule import _query, _wait_for, start_scheduler, stop_scheduler
+from tests.support.scheduler import start_scheduler, stop_scheduler
+from tests.test_schedule import _query, _wait_for
 
 pytestmark = pytest.mark.e2e  # every test here runs real newswatch processes
 
@@ -89,11 +90,11 @@ def test_failed_runs_are_logged_as_failed_and_health_counts_manual_runs(tmp_path
     db = tmp_path / "health.db"
     port = _dead_port()
     with sample_web() as web:
+        # "down" first: the scheduler starts its sources' first runs 2 s apart in the config's
+        # order, and the test waits for the second run of "down" (4.5 s after the first).
+        down = f'[[sources]]\nname = "down"\nfeeds = ["http://127.0.0.1:{port}/feed.xml"]\n'
         text = web.config_toml(str(db)).replace('every = "10m"', 'every = "1h"')
-        text += (
-            f'\n[[sources]]\nname = "down"\nfeeds = ["http://127.0.0.1:{port}/feed.xml"]\n'
-            'every = "3s"\n'
-        )
+        text = text.replace("[[sources]]", down + 'every = "3s"\n\n[[sources]]', 1)
         config = tmp_path / "health.toml"
         config.write_text(text, "utf-8")
         never = run_cli("sources", "--config", str(config), "--json")

@@ -19,6 +19,7 @@ from crawler.cli.main import cli
 from crawler.store.storage import SCHEMA_VERSION, file_uri, open_database, write_transaction
 from schedules.lock import SchedulerLock, SchedulerLockHeld
 from tests.conftest import run_cli
+from tests.support.cli import invoke
 
 FOLDERS = ["with space", "pct%20dir", "hash#dir", "q?dir=1", "año ñandú 東京", "mix %41#?&x"]
 
@@ -134,7 +135,7 @@ def test_prune_and_backup_refuse_another_programs_articles_and_flags(tmp_path: P
     conn.close()
     before = _digest(other)
     for args in (["prune", "--older-than", "1d"], ["backup", str(tmp_path / "b.db")]):
-        done = run_cli(*args, "--db", str(other), timeout=60)
+        done = invoke(*args, "--db", str(other))
         assert done.returncode == 2, done.stderr
         assert len(done.stderr.strip().splitlines()) == 1, done.stderr
         assert "not newswatch's" in done.stderr and "Traceback" not in done.stderr
@@ -171,7 +172,7 @@ def test_prune_on_a_read_only_database_is_one_line(tmp_path: Path) -> None:
     conn.close()
     _make_read_only(path)
     try:
-        done = run_cli("prune", "--older-than", "1d", "--db", str(path), timeout=60)
+        done = invoke("prune", "--older-than", "1d", "--db", str(path))
     finally:
         _undo_read_only(path)
     assert done.returncode == 1, done.stderr

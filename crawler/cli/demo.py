@@ -16,18 +16,19 @@ import click
 from sqlite_utils import Database
 
 from crawler.cli.render import FLAG_COLUMNS, article_ref, print_table
+from crawler.core.models import FlagKind
 from crawler.store.flags import query_flags
 from crawler.store.lookups import article_id_by_url, article_sources, latest_run_id
 from crawler.store.storage import file_uri, open_database
 
 DEMO_DATABASE = "newswatch-demo.db"
 DEMO_SOURCES = {"borderwire", "diario", "nordpost"}
-KIND_MEANINGS = {
-    "new_story": "a topic-matching article that starts a story not seen before",
-    "new_coverage": "another outlet's own report joins a story already known",
-    "updated": "a known article's text changed for real (not a date or a banner)",
-    "new_related": "a tracked article's related-articles block gained a new link",
-    "official": "a government's release joined a story the press carried",
+KIND_MEANINGS: dict[str, str] = {
+    FlagKind.NEW_STORY: "a topic-matching article that starts a story not seen before",
+    FlagKind.NEW_COVERAGE: "another outlet's own report joins a story already known",
+    FlagKind.UPDATED: "a known article's text changed for real (not a date or a banner)",
+    FlagKind.NEW_RELATED: "a tracked article's related-articles block gained a new link",
+    FlagKind.OFFICIAL: "a government's release joined a story the press carried",
 }
 
 
@@ -79,16 +80,17 @@ def clear_previous_demo(path: Path) -> None:
         Path(f"{path}{suffix}").unlink(missing_ok=True)
 
 
-def run_demo(database: str | Path = DEMO_DATABASE) -> None:
+def run_demo(database: str | Path = DEMO_DATABASE, crawl_delay: float | None = None) -> None:
     """Serve the sample web on loopback, crawl it (baseline), let it publish, crawl again,
-    and explain the flags; the database stays at ``database``."""
+    and explain the flags; the database stays at ``database``. ``crawl_delay`` replaces the
+    seconds the sample web's robots.txt asks for (its own 1 s, None)."""
     from crawler.sample_site import OUTLETS, SampleWeb
 
     db_path = Path(database)
     clear_previous_demo(db_path)
     with tempfile.TemporaryDirectory(prefix="newswatch-demo-") as workdir:
         config_path = Path(workdir) / "demo.toml"
-        with SampleWeb(state=1) as web:
+        with SampleWeb(state=1, crawl_delay=crawl_delay) as web:
             config_path.write_text(web.config_toml(str(db_path)), "utf-8")
             outlets = ", ".join(web.base_urls[key] for key in OUTLETS)
             click.echo(f"Sample news web on {outlets}")
@@ -132,8 +134,8 @@ def explain(
         name = article_ref(ids[item["article"]]) if item["article"] in ids else "(not stored)"
         click.echo(f"  {name:<13} {reason}")
     by_kind = {flag["kind"]: flag for flag in flags}
-    story = by_kind.get("new_coverage") or by_kind.get("new_story") or {}
-    updated = by_kind.get("updated") or {}
+    story = by_kind.get(FlagKind.NEW_COVERAGE) or by_kind.get(FlagKind.NEW_STORY) or {}
+    updated = by_kind.get(FlagKind.UPDATED) or {}
     click.echo(f"\nThe database stays at {db_path} (the next demo replaces it). Try:")
     commands = [
         ("the new flags, then mark them seen", f"flags --db {db_path} --unacked --ack"),

@@ -48,21 +48,26 @@ def digest(
     """
     from crawler.read.digest import build_digest
     from crawler.read.digest_render import render
-    from crawler.store.digests import has_table, last_sent_end
+    from crawler.store.digests import has_table, last_sent
 
     if since_text is not None and since_last_sent:
         fail("--since and --since-last-sent: give one of them")
     config = load_or_exit(config_path)
     db = open_existing_path(database_path(config, db_path))
     try:
+        after_flag = None
         if since_last_sent:
-            since = last_sent_end(db) if has_table(db, "digests") else None
-            if since is None:
+            sent = last_sent(db) if has_table(db, "digests") else None
+            if sent is None:
                 click.echo("newswatch: no brief sent yet: the last 24 hours", err=True)
                 since = since_option("24h")
+            else:
+                since, after_flag = sent
         else:
             since = since_option(since_text or "24h")
-        brief = build_digest(db, since, topics=topics, base_url=config.base_url)
+        brief = build_digest(
+            db, since, topics=topics, base_url=config.base_url, after_flag=after_flag
+        )
         echo(render(brief, fmt).rstrip("\n"))
     finally:
         db.close()

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from crawler.core.models import FlagKind
 from crawler.core.sanitize import strip_controls
 from crawler.core.timeutil import parse_utc
 
@@ -314,7 +315,7 @@ FLAG_COLUMNS = (
         "kind",
         lambda f: (
             f["kind"] + (" (official)" if (f.get("detail") or {}).get("official") else "")
-            if f["kind"] != "official"
+            if f["kind"] != FlagKind.OFFICIAL
             else f["kind"]
         ),
     ),

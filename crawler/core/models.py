@@ -3,15 +3,28 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from enum import StrEnum
 from typing import Any
 
+
+class FlagKind(StrEnum):
+    """What a flag says happened. The values are what the database stores and the CLI, the
+    Atom feed and the webhook show: a member compares and hashes as its value."""
+
+    NEW_STORY = "new_story"
+    NEW_COVERAGE = "new_coverage"
+    UPDATED = "updated"
+    NEW_RELATED = "new_related"
+    OFFICIAL = "official"
+
+
 # What a person reads for each flag kind (the Atom feed's titles, the webhook's lines).
-FLAG_LABELS = {
-    "new_story": "New story",
-    "new_coverage": "New coverage",
-    "updated": "Updated article",
-    "new_related": "New related link",
-    "official": "Official record",
+FLAG_LABELS: dict[str, str] = {
+    FlagKind.NEW_STORY: "New story",
+    FlagKind.NEW_COVERAGE: "New coverage",
+    FlagKind.UPDATED: "Updated article",
+    FlagKind.NEW_RELATED: "New related link",
+    FlagKind.OFFICIAL: "Official record",
 }
 
 

@@ -17,7 +17,7 @@ from sqlite_utils import Database
 
 from crawler.core.failures import FailureKind
 from crawler.core.items import FetchRecord
-from crawler.core.models import RelatedLink
+from crawler.core.models import FlagKind, RelatedLink
 from crawler.core.pages import PageResult
 from crawler.core.urls import canonicalize_url
 from crawler.ingest import desk, pending
@@ -294,7 +294,7 @@ def _ingest_known(
             _flag(
                 db,
                 counts,
-                "updated",
+                FlagKind.UPDATED,
                 f"article:{article_id}:{result.content_hash}",
                 options.run_id,
                 article_id,
@@ -307,7 +307,7 @@ def _ingest_known(
             _flag(
                 db,
                 counts,
-                "new_related",
+                FlagKind.NEW_RELATED,
                 f"article:{article_id}:related:{url}",
                 options.run_id,
                 article_id,
@@ -345,7 +345,7 @@ def _add_related(
 def _flag(
     db: Database,
     counts: Counter[str],
-    kind: str,
+    kind: FlagKind,
     subject: str,
     run_id: int,
     article_id: int,

@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 
 from sqlite_utils import Database
 
+from crawler.core.models import FlagKind
 from crawler.core.timeutil import parse_utc
 from crawler.store.desk import is_official, press_carried
 from crawler.store.flags import create_flag
@@ -196,14 +197,14 @@ def _link(
         return
     if baseline or item.relink:
         return
-    kind = "new_story" if link.new_story else "new_coverage"
+    kind = FlagKind.NEW_STORY if link.new_story else FlagKind.NEW_COVERAGE
     detail = None
     if is_official(db, item.article_id):
         # The record: joining a story the press carried is news of its own (`official`); a
         # release no outlet carried yet starts a story, marked official.
         detail = {"official": True}
         if not link.new_story and press_carried(db, link.story_id, item.article_id):
-            kind = "official"
+            kind = FlagKind.OFFICIAL
     if create_flag(
         db,
         kind,
@@ -222,7 +223,13 @@ def move_flags_to_original(db: Database, original_id: int) -> None:
     the reader is sent to the original, and no flag names a duplicate."""
     db.execute(
         "UPDATE OR IGNORE flags SET article_id = ?, subject = ? "
-        "WHERE kind IN ('new_story', 'new_coverage') AND acked_at IS NULL "
+        "WHERE kind IN (?, ?) AND acked_at IS NULL "
         "AND article_id IN (SELECT id FROM articles WHERE duplicate_of = ?)",
-        [original_id, f"article:{original_id}", original_id],
+        [
+            original_id,
+            f"article:{original_id}",
+            FlagKind.NEW_STORY.value,
+            FlagKind.NEW_COVERAGE.value,
+            original_id,
+        ],
     )

@@ -11,7 +11,7 @@ import xml.etree.ElementTree as ET
 from typing import Any
 from urllib.parse import quote
 
-from crawler.core.models import FLAG_LABELS
+from crawler.core.models import FLAG_LABELS, FlagKind
 from crawler.core.sanitize import strip_controls
 from crawler.store.storage import utcnow
 
@@ -51,7 +51,7 @@ def summarize(flag: dict[str, Any]) -> str:
         text = text[:SUMMARY_CHARS].rsplit(" ", 1)[0] + " …"
     detail = flag.get("detail") or {}
     lines = []
-    if flag["kind"] == "new_related" and detail.get("url"):
+    if flag["kind"] == FlagKind.NEW_RELATED and detail.get("url"):
         lines.append(f"New related link: {detail.get('title') or detail['url']} <{detail['url']}>")
     if text:
         lines.append(text)
@@ -100,7 +100,7 @@ def build_feed(
         if flag.get("url"):
             _sub(entry, "link", rel="alternate", type="text/html", href=flag["url"])
         related = (flag.get("detail") or {}).get("url")
-        if flag["kind"] == "new_related" and related:
+        if flag["kind"] == FlagKind.NEW_RELATED and related:
             _sub(entry, "link", rel="related", href=related)
         if flag.get("source"):
             entry_author = _sub(entry, "author")

@@ -41,17 +41,29 @@ class DigestDelivery:
 
 
 def queue_digest(
-    db: Database, spec: DigestSpec, period: tuple[str, str], base_url: str | None = None
+    db: Database,
+    spec: DigestSpec,
+    period: tuple[str, str],
+    base_url: str | None = None,
+    after_flag: int | None = None,
 ) -> int | None:
-    """Render the brief of ``period`` [start, end) for ``spec`` and queue it for each of
-    its receivers; None when that period's brief exists already."""
+    """Render the brief of ``period`` [start, end) for ``spec`` (with the flags stored
+    after flag ``after_flag``, the previous brief's newest, though stamped before the
+    start) and queue it for each of its receivers; None when that period's brief exists
+    already."""
     digest = build_digest(
-        db, period[0], period[1], topics=spec.topics, base_url=base_url, timezone=spec.timezone
+        db,
+        period[0],
+        period[1],
+        topics=spec.topics,
+        base_url=base_url,
+        timezone=spec.timezone,
+        after_flag=after_flag,
     )
     body = render(digest, spec.format)
     targets = [(target_key(url), masked_url(url)) for url in spec.urls]
     content = (digest_title(digest), body, spec.format, len(digest.stories))
-    return create_digest(db, spec.name, period, content, targets)
+    return create_digest(db, spec.name, period, content, targets, digest.through_flag)
 
 
 def send(url: str, title: str, body: str, body_format: str) -> str | None:

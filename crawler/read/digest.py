@@ -15,25 +15,26 @@ from urllib.parse import quote
 
 from sqlite_utils import Database
 
+from crawler.core.models import FlagKind
 from crawler.core.timeutil import parse_iso
 from crawler.read.coverage import story_coverage
-from crawler.store.digests import period_flags, story_articles
+from crawler.store.digests import last_flag_id, period_flags, story_articles
 
 # Which section a flag puts its story in (the lowest rank of its flags wins).
-SECTION_OF_KIND = {
-    "new_story": 0,
-    "official": 1,
-    "new_coverage": 1,
-    "updated": 2,
-    "new_related": 2,
+SECTION_OF_KIND: dict[str, int] = {
+    FlagKind.NEW_STORY: 0,
+    FlagKind.OFFICIAL: 1,
+    FlagKind.NEW_COVERAGE: 1,
+    FlagKind.UPDATED: 2,
+    FlagKind.NEW_RELATED: 2,
 }
 SECTIONS = ("New stories", "New coverage", "Updates")
-KIND_WORDS = {
-    "new_story": "first report",
-    "new_coverage": "new report",
-    "official": "official statement",
-    "updated": "updated",
-    "new_related": "new related link",
+KIND_WORDS: dict[str, str] = {
+    FlagKind.NEW_STORY: "first report",
+    FlagKind.NEW_COVERAGE: "new report",
+    FlagKind.OFFICIAL: "official statement",
+    FlagKind.UPDATED: "updated",
+    FlagKind.NEW_RELATED: "new related link",
 }
 MAX_REPORTS = 3  # newest reports shown per story; the rest are counted
 
@@ -67,13 +68,15 @@ class StoryEntry:
 
 @dataclass
 class Digest:
-    """A period's brief: [since, until), its stories by section."""
+    """A period's brief: [since, until), its stories by section; ``through_flag``: the
+    newest flag it covers (the next brief starts after it)."""
 
     since: str | None
     until: str
     stories: list[StoryEntry]
     topics: tuple[str, ...] = ()
     timezone: str = "UTC"
+    through_flag: int = 0
 
     @property
     def empty(self) -> bool:
@@ -118,12 +121,17 @@ def build_digest(
     topics: tuple[str, ...] = (),
     base_url: str | None = None,
     timezone: str = "UTC",
+    after_flag: int | None = None,
 ) -> Digest:
-    """The brief of the flags created in [since, until) (until: now)."""
+    """The brief of the flags created in [since, until), or after flag ``after_flag`` (the
+    previous brief's newest); without ``until``, every flag stored so far, to the newest
+    one, including those stored in the very second the brief is asked for."""
     end = until or datetime.now(UTC).replace(microsecond=0).isoformat()
+    through = last_flag_id(db)
     entries: dict[str, StoryEntry] = {}
     seen_articles: dict[str, set[int | None]] = {}
-    for flag in period_flags(db, since, end, topics):
+    flags = period_flags(db, since, until, topics, after_flag=after_flag, through_flag=through)
+    for flag in flags:
         story_id = flag["story_id"]
         ref = f"s{story_id}" if story_id is not None else f"a{flag['article_id']}"
         rank = SECTION_OF_KIND.get(flag["kind"], 2)
@@ -162,7 +170,7 @@ def build_digest(
         entries.values(),
         key=lambda e: (e.section, _negated(e.latest), e.story_id or 0, e.ref),
     )
-    return Digest(since, end, ordered, topics, timezone)
+    return Digest(since, end, ordered, topics, timezone, through)
 
 
 def _negated(stamp: str) -> float:

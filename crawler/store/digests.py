@@ -15,19 +15,45 @@ _ARTICLE_COLUMNS = (
 )
 
 
+def last_flag_id(db: Database) -> int:
+    """The newest flag's id (0 without flags): a brief covers the flags up to it."""
+    row = db.execute("SELECT max(id) FROM flags").fetchone()
+    return int(row[0] or 0) if row else 0
+
+
 def period_flags(
-    db: Database, since: str | None, until: str | None, topics: tuple[str, ...] = ()
+    db: Database,
+    since: str | None,
+    until: str | None,
+    topics: tuple[str, ...] = (),
+    *,
+    after_flag: int | None = None,
+    through_flag: int | None = None,
 ) -> list[dict[str, Any]]:
     """Flags created in [since, until), oldest first, with their article and story (the
-    story of the flag, else of its article); ``topics``: only articles matching one."""
+    story of the flag, else of its article); ``topics``: only articles matching one.
+
+    Flag ids make the bounds exact where times in whole seconds cannot: ``through_flag``,
+    the newest flag the brief covers (flags stored after it wait for the next brief);
+    ``after_flag``, the newest flag the previous brief covered (a flag stamped before
+    ``since`` but stored after that brief was made comes in this one)."""
     where = ["1 = 1"]
     params: list[Any] = []
-    if since:
+    if since and after_flag is not None:
+        where.append("(f.created_at >= ? OR f.id > ?)")
+        params.extend([since, after_flag])
+    elif since:
         where.append("f.created_at >= ?")
         params.append(since)
+    elif after_flag is not None:
+        where.append("f.id > ?")
+        params.append(after_flag)
     if until:
         where.append("f.created_at < ?")
         params.append(until)
+    if through_flag is not None:
+        where.append("f.id <= ?")
+        params.append(through_flag)
     if topics:
         marks = ", ".join("?" for _ in topics)
         where.append(
@@ -114,17 +140,19 @@ def create_digest(
     period: tuple[str, str],
     content: tuple[str, str, str, int],
     targets: list[tuple[str, str]],
+    through_flag: int | None = None,
 ) -> int | None:
-    """Store a period's digest and queue it for each (target, label); None when this
-    period's digest already exists (it is then never made, nor sent, again)."""
+    """Store a period's digest (``through_flag``: the newest flag it covers) and queue it
+    for each (target, label); None when this period's digest already exists (it is then
+    never made, nor sent, again)."""
     title, body, body_format, stories = content
     now = utcnow()
     with write_transaction(db):
         cursor = db.execute(
             "INSERT INTO digests (name, period_start, period_end, created_at, title, body, "
-            "body_format, stories) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+            "body_format, stories, last_flag_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT(name, period_end) DO NOTHING",
-            [name, period[0], period[1], now, title, body, body_format, stories],
+            [name, period[0], period[1], now, title, body, body_format, stories, through_flag],
         )
         if not cursor.rowcount:
             return None
@@ -146,20 +174,27 @@ def digest_exists(db: Database, name: str, period_end: str) -> bool:
     )
 
 
-def last_period_end(db: Database, name: str) -> str | None:
-    """Where the last digest of this name ended (the next one starts there)."""
-    row = db.execute("SELECT max(period_end) FROM digests WHERE name = ?", [name]).fetchone()
-    return row[0] if row else None
-
-
-def last_sent_end(db: Database) -> str | None:
-    """The end of the newest period whose digest every receiver took."""
+def last_period(db: Database, name: str) -> tuple[str, int | None] | None:
+    """Where the last digest of this name ended, and the newest flag it covered (None for a
+    brief made before briefs kept it): the next one starts there."""
     row = db.execute(
-        "SELECT max(d.period_end) FROM digests d WHERE EXISTS (SELECT 1 FROM digest_outbox o "
-        "WHERE o.digest_id = d.id) AND NOT EXISTS (SELECT 1 FROM digest_outbox o "
-        "WHERE o.digest_id = d.id AND o.sent_at IS NULL)"
+        "SELECT period_end, last_flag_id FROM digests WHERE name = ? "
+        "ORDER BY period_end DESC LIMIT 1",
+        [name],
     ).fetchone()
-    return row[0] if row else None
+    return (row[0], row[1]) if row else None
+
+
+def last_sent(db: Database) -> tuple[str, int | None] | None:
+    """The end of the newest period whose digest every receiver took, and the newest flag
+    that digest covered."""
+    row = db.execute(
+        "SELECT d.period_end, d.last_flag_id FROM digests d WHERE EXISTS (SELECT 1 FROM "
+        "digest_outbox o WHERE o.digest_id = d.id) AND NOT EXISTS (SELECT 1 FROM "
+        "digest_outbox o WHERE o.digest_id = d.id AND o.sent_at IS NULL) "
+        "ORDER BY d.period_end DESC LIMIT 1"
+    ).fetchone()
+    return (row[0], row[1]) if row else None
 
 
 def pending_deliveries(db: Database) -> list[dict[str, Any]]:

@@ -7,14 +7,16 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from crawler.core.models import FlagKind
 from crawler.store.storage import utcnow, write_transaction
 
-FLAG_KINDS = ("new_story", "new_coverage", "updated", "new_related", "official")
+# The kinds as plain strings (click's Choice would show an enum's member names).
+FLAG_KINDS = tuple(kind.value for kind in FlagKind)
 
 
 def create_flag(
     db: Database,
-    kind: str,
+    kind: FlagKind,
     subject: str,
     *,
     run_id: int,
@@ -27,13 +29,15 @@ def create_flag(
     ``subject`` identifies the thing flagged (an article, an article version, a related
     link) so re-crawls and concurrent runs can never flag it twice.
     """
-    if kind not in FLAG_KINDS:
-        raise ValueError(f"unknown flag kind {kind!r}")
+    try:
+        kind = FlagKind(kind)
+    except ValueError:
+        raise ValueError(f"unknown flag kind {kind!r}") from None
     cursor = db.execute(
         "INSERT INTO flags (kind, subject, article_id, story_id, run_id, detail, created_at) "
         "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(kind, subject) DO NOTHING",
         [
-            kind,
+            kind.value,
             subject,
             article_id,
             story_id,

@@ -527,3 +527,11 @@ def m100_error_kind(db: Database) -> None:
         db.execute(
             "UPDATE runs SET stats = ? WHERE id = ?", [json.dumps(stats, sort_keys=True), run_id]
         )
+
+
+@migrations(name="m130_digest_last_flag")
+def m130_digest_last_flag(db: Database) -> None:
+    # A brief covers flags up to the newest one stored when it was made: times in whole
+    # seconds could not tell a flag stored in the brief's own second from one after it.
+    # Briefs made before keep NULL (the next one starts at their period's end, as before).
+    db.execute("ALTER TABLE digests ADD COLUMN last_flag_id INTEGER")
