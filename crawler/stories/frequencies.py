@@ -11,8 +11,8 @@ database may hold another:
 - this connection counted an article (``bump``): the counts it changed are changed here the
   same way, and the database gets a new random ``df_token`` (in ``dedup_stats``);
 - this connection rolled those counts back: the database's ``df_token`` is an earlier one, so
-  the counts changed since then are forgotten (each change keeps the terms it touched), or
-  the whole cache when that token is no longer known.
+  the changes made since then are undone here too (each keeps the terms it touched), or the
+  whole cache is dropped when that token is no longer known.
 
 The state (data version, token) is read in the same statement as the counts missing from
 the cache, so the cache is checked on every read and serves only counts of the database's
@@ -29,7 +29,7 @@ from weakref import WeakKeyDictionary
 
 from sqlite_utils import Database
 
-__all__ = ["bump", "clear", "document_frequencies", "frequencies_and_total"]
+__all__ = ["bump", "clear", "document_frequencies", "fill", "frequencies_and_total"]
 
 CACHE_MAX = 200_000  # terms kept per connection (about 20 MB); past it the cache starts over
 UNDO_MAX = 256  # this connection's own changes that a rollback can still be followed through
@@ -53,7 +53,8 @@ class _Cache:
         self.version: int | None = None  # PRAGMA data_version when they were read
         self.token: int | None = None  # dedup_stats.df_token when they were read
         self.df: dict[str, int] = {}  # every key read, 0 for a term never counted
-        self.undo: list[tuple[int | None, list[str]]] = []  # (token before, terms) per bump
+        # (token before, terms, delta) of each count this connection made, newest last
+        self.undo: list[tuple[int | None, list[str], int]] = []
 
     def reset(self, version: int | None, token: int | None) -> None:
         self.version, self.token = version, token
@@ -61,20 +62,23 @@ class _Cache:
         self.undo.clear()
 
     def follow(self, version: int, token: int | None) -> bool:
-        """Make the cache the counts of the database state (version, token); False if some of
-        its counts were dropped on the way."""
+        """Make the cache the counts of the database state (version, token); False if it had
+        to start over."""
         if version == self.version and token == self.token:
             return True
-        if version == self.version:
-            # this connection's own changes, rolled back: forget what they touched
+        if version == self.version and any(before == token for before, _, _ in self.undo):
+            # this connection's own counts, rolled back: undone here too, newest first (each
+            # count here is then the one after that change: one more than before it)
             df = self.df
-            while self.undo:
-                before, touched = self.undo.pop()
+            while self.token != token:
+                self.token, touched, delta = self.undo.pop()
                 for term in touched:
-                    df.pop(term, None)
-                if before == token:
-                    self.token = token
-                    return False
+                    if term in df:
+                        if delta > 0:
+                            df[term] -= delta
+                        else:
+                            del df[term]
+            return True
         self.reset(version, token)
         return False
 
@@ -96,30 +100,44 @@ def clear() -> None:
     _CACHES.clear()
 
 
-def frequencies_and_total(db: Database, keys: Iterable[str]) -> tuple[dict[str, int], int]:
-    """The document frequency of every key (0 for a term never counted), and the number of
+def _read(db: Database, wanted: set[str]) -> tuple[dict[str, int], int]:
+    """The cache, made to hold the present count of every wanted key, and the number of
     articles counted: one statement when the cache is current, two when it was not."""
     cache = _cache(db)
     if len(cache.df) > CACHE_MAX:
         cache.reset(cache.version, cache.token)  # the state stays known, the counts start over
     df = cache.df
-    keys = list(keys)
-    missing = set(keys).difference(df)
+    missing = wanted.difference(df)
     rows = db.execute(_READ, [json.dumps(list(missing))]).fetchall()
     _, version, token, total = next(row for row in rows if row[0] is None)
     if not cache.follow(version, token):
-        # counts were dropped: those of the keys asked for are read again (this statement's
-        # own rows are of the present state)
-        missing = set(keys).difference(df)
-        rows = db.execute(_READ, [json.dumps(list(missing))]).fetchall()
+        # the cache started over: the counts of the other keys wanted are read too (this
+        # statement's own rows are of the present state)
+        rows += db.execute(_READ, [json.dumps(list(wanted - missing))]).fetchall()
+        missing = wanted
     df.update(dict.fromkeys(missing, 0))
     df.update((term, count) for term, count, _, _ in rows if term is not None)
-    return dict(zip(keys, map(df.__getitem__, keys), strict=True)), int(total or 0)
+    return df, int(total or 0)
+
+
+def frequencies_and_total(db: Database, keys: Iterable[str]) -> tuple[dict[str, int], int]:
+    """The document frequency of every key (0 for a term never counted), and the number of
+    articles counted."""
+    keys = list(keys)
+    df, total = _read(db, set(keys))
+    return dict(zip(keys, map(df.__getitem__, keys), strict=True)), total
 
 
 def document_frequencies(db: Database, keys: Iterable[str]) -> dict[str, int]:
     """The document frequency of every key (0 for a term never counted)."""
     return frequencies_and_total(db, keys)[0]
+
+
+def fill(db: Database, into: dict[str, int], keys: Iterable[str]) -> None:
+    """Add to ``into`` the document frequency of every key it does not hold yet."""
+    wanted = set(keys).difference(into)
+    df, _ = _read(db, wanted)
+    into.update(zip(wanted, map(df.__getitem__, wanted), strict=True))
 
 
 def bump(db: Database, terms: list[str], delta: int) -> None:
@@ -156,7 +174,7 @@ def bump(db: Database, terms: list[str], delta: int) -> None:
                 df[term] = max(0, df[term] + delta)
             else:
                 df.pop(term)  # never counted would become delta, counted 0 stays 0
-    cache.undo.append((before, terms))
+    cache.undo.append((before, terms, delta))
     if len(cache.undo) > UNDO_MAX:
         del cache.undo[0]
     cache.token = new

@@ -16,7 +16,7 @@ import json
 import math
 from collections import OrderedDict
 from collections.abc import Container, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from itertools import compress, repeat
 from operator import itemgetter
@@ -118,17 +118,15 @@ def idf(df: int, total: int) -> float:
     return max(0.0, math.log(docs / (max(df - 1, 0) + PRIOR_SEEN)) / math.log(docs / PRIOR_SEEN))
 
 
-@lru_cache(maxsize=8192)
-def _idf_squared(df: int, total: int) -> float:
-    return idf(df, total) ** 2
-
-
 @dataclass
 class Rarity:
     """Document frequencies fetched for one lookup, and the database size they go with."""
 
     total: int
     df: dict[str, int]
+    # idf squared by document frequency, at this total (``Vocabulary``): a lookup weighs a few
+    # hundred terms per report, of far fewer distinct frequencies
+    squares: dict[int, float] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def fetch(cls, db: Database, keys: Iterable[str]) -> Rarity:
@@ -137,7 +135,7 @@ class Rarity:
 
     def add(self, db: Database, keys: Iterable[str]) -> None:
         """Fetch the keys not fetched yet (one statement, none for what the cache holds)."""
-        self.df.update(frequencies.document_frequencies(db, set(keys).difference(self.df)))
+        frequencies.fill(db, self.df, keys)
 
     def weights(self, terms: dict[str, float]) -> dict[str, float]:
         """Kind weight times rarity, for every term with a non-zero result."""
@@ -380,10 +378,14 @@ class Vocabulary(NamedTuple):
     def of(cls, rarity: Rarity, terms: Iterable[str]) -> Vocabulary:
         terms = list(terms)
         # idf's pseudo-counts: in a database of a few articles what two share is not yet
-        # "in every article" (two reports of one event would weigh nothing). Mapped in C: a
-        # lookup weighs a few hundred terms per report.
-        counts = map(rarity.df.get, terms, repeat(0))
-        squares = dict(zip(terms, map(_idf_squared, counts, repeat(rarity.total)), strict=True))
+        # "in every article" (two reports of one event would weigh nothing). Mapped in C, each
+        # distinct frequency weighed once per lookup: a lookup weighs a few hundred terms per
+        # report.
+        counts = list(map(rarity.df.get, terms, repeat(0)))
+        table, total = rarity.squares, rarity.total
+        for count in set(counts).difference(table):
+            table[count] = idf(count, total) ** 2
+        squares = dict(zip(terms, map(table.__getitem__, counts), strict=True))
         return cls(squares, sum(squares.values()))
 
     def cosine(self, other: Vocabulary) -> float:
