@@ -31,7 +31,7 @@ from sqlite_utils import Database
 
 __all__ = ["bump", "clear", "document_frequencies", "fill", "frequencies_and_total"]
 
-CACHE_MAX = 200_000  # terms kept per connection (about 20 MB); past it the cache starts over
+CACHE_MAX = 200_000  # terms kept per connection (some 30 MB); past it the cache starts over
 UNDO_MAX = 256  # this connection's own changes that a rollback can still be followed through
 
 _STATE = (
