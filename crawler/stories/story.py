@@ -16,14 +16,16 @@ import json
 import math
 from collections import OrderedDict
 from collections.abc import Container, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
+from itertools import compress, repeat
 from operator import itemgetter
 from typing import NamedTuple
 
 from sqlite_utils import Database
 
 from crawler.core.timeutil import reliable_published
+from crawler.stories import frequencies
 from crawler.stories.model import choose, jaccard, load_model, pair_features, title_words
 from crawler.stories.prior import background_rarity
 from crawler.stories.terms import (
@@ -116,40 +118,24 @@ def idf(df: int, total: int) -> float:
     return max(0.0, math.log(docs / (max(df - 1, 0) + PRIOR_SEEN)) / math.log(docs / PRIOR_SEEN))
 
 
-def _document_frequencies(db: Database, keys: Iterable[str]) -> dict[str, int]:
-    """df of every key, in one statement (absent keys have df 0)."""
-    keys = list(keys)
-    if not keys:
-        return {}
-    # one JSON parameter binds faster than a parameter per key
-    rows = db.execute(
-        "SELECT t.term, t.df FROM json_each(?) j JOIN term_df t ON t.term = j.value",
-        [json.dumps(keys)],
-    ).fetchall()
-    return dict(rows)
-
-
-def _total_documents(db: Database) -> int:
-    row = db.execute("SELECT value FROM dedup_stats WHERE key = 'story_docs'").fetchone()
-    return int(row[0]) if row else 0
-
-
 @dataclass
 class Rarity:
     """Document frequencies fetched for one lookup, and the database size they go with."""
 
     total: int
     df: dict[str, int]
+    # idf squared by document frequency, at this total (``Vocabulary``): a lookup weighs a few
+    # hundred terms per report, of far fewer distinct frequencies
+    squares: dict[int, float] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def fetch(cls, db: Database, keys: Iterable[str]) -> Rarity:
-        return cls(_total_documents(db), _document_frequencies(db, keys))
+        df, total = frequencies.frequencies_and_total(db, keys)
+        return cls(total, df)
 
     def add(self, db: Database, keys: Iterable[str]) -> None:
-        """Fetch the keys not fetched yet (one statement)."""
-        missing = {k for k in keys if k not in self.df}
-        self.df.update(_document_frequencies(db, missing))
-        self.df.update((k, 0) for k in missing if k not in self.df)
+        """Fetch the keys not fetched yet (one statement, none for what the cache holds)."""
+        frequencies.fill(db, self.df, keys)
 
     def weights(self, terms: dict[str, float]) -> dict[str, float]:
         """Kind weight times rarity, for every term with a non-zero result."""
@@ -354,9 +340,7 @@ def find_story(
             if _is_name(t, mine, doc)
             for w in t.split("_")
             for key in (w, LOWER + w)
-        }
-        | set(own_bag)
-        | {t for c, _ in theirs for t in c.bag},
+        }.union(own_bag, *(c.bag for c, _ in theirs)),
     )
     row = db.execute("SELECT site, language FROM articles WHERE id = ?", [article_id]).fetchone()
     site, language = row or (None, None)
@@ -392,10 +376,16 @@ class Vocabulary(NamedTuple):
 
     @classmethod
     def of(cls, rarity: Rarity, terms: Iterable[str]) -> Vocabulary:
-        total, df = rarity.total, rarity.df
+        terms = list(terms)
         # idf's pseudo-counts: in a database of a few articles what two share is not yet
-        # "in every article" (two reports of one event would weigh nothing)
-        squares = {t: idf(df.get(t, 0), total) ** 2 for t in terms}
+        # "in every article" (two reports of one event would weigh nothing). Mapped in C, each
+        # distinct frequency weighed once per lookup: a lookup weighs a few hundred terms per
+        # report.
+        counts = list(map(rarity.df.get, terms, repeat(0)))
+        table, total = rarity.squares, rarity.total
+        for count in set(counts).difference(table):
+            table[count] = idf(count, total) ** 2
+        squares = dict(zip(terms, map(table.__getitem__, counts), strict=True))
         return cls(squares, sum(squares.values()))
 
     def cosine(self, other: Vocabulary) -> float:
@@ -404,8 +394,8 @@ class Vocabulary(NamedTuple):
         norm = math.sqrt(self.norm * other.norm)
         if norm <= 0:
             return 0.0
-        theirs = other.squares
-        return sum(w for t, w in self.squares.items() if t in theirs) / norm
+        mine = self.squares
+        return sum(compress(mine.values(), map(other.squares.__contains__, mine))) / norm
 
 
 def cosine(rarity: Rarity, a: Iterable[str], b: Iterable[str]) -> float:
@@ -550,7 +540,7 @@ def index_terms(
         "INSERT OR IGNORE INTO story_terms (term, hour, article_id, story_id) VALUES (?, ?, ?, ?)",
         [(t, hour, article_id, story_id) for t in weights],
     )
-    _bump_frequencies(db, list(all_terms), +1)
+    frequencies.bump(db, list(all_terms), +1)
 
 
 def repost_terms(
@@ -574,17 +564,4 @@ def repost_terms(
     db.conn.executemany(
         "INSERT OR IGNORE INTO story_terms (term, hour, article_id, story_id) VALUES (?, ?, ?, ?)",
         [(t, hour, article_id, story_id) for t in new],
-    )
-
-
-def _bump_frequencies(db: Database, terms: list[str], delta: int) -> None:
-    db.conn.executemany(
-        "INSERT INTO term_df (term, df) VALUES (?, ?)"
-        " ON CONFLICT(term) DO UPDATE SET df = max(0, df + excluded.df)",
-        [(t, delta) for t in terms],
-    )
-    db.execute(
-        "INSERT INTO dedup_stats (key, value) VALUES ('story_docs', ?)"
-        " ON CONFLICT(key) DO UPDATE SET value = max(0, value + excluded.value)",
-        [delta],
     )

@@ -266,7 +266,9 @@ def packed_bag(blob: bytes) -> list[str]:
     """Every term of packed terms with a weight, and every stem written in lower case (as
     ``LOWER`` + stem): the article's whole vocabulary as ``story_terms`` keys it."""
     keys_line, _weights, lower_line, _groups = _packed_lines(blob)
-    return [*keys_line.split(), *(LOWER + stem for stem in lower_line.split())]
+    # the prefix put before every stem by one replace, not a Python step per stem
+    stems = lower_line.split()
+    return [*keys_line.split(), *(f"{LOWER}{f' {LOWER}'.join(stems)}".split() if stems else ())]
 
 
 def bag(terms: Mapping[str, float]) -> list[str]:
@@ -297,8 +299,11 @@ class _StemLine:
         return f" {stem} " in self.line
 
 
+@lru_cache(maxsize=64)
 def _packed_lines(blob: bytes) -> tuple[str, str, str, str]:
     """The four lines of ``pack_terms``: terms, weights, lower-case stems, term=group pairs."""
+    # Cached: a lookup reads each candidate's packed terms twice (what it shares, its whole
+    # vocabulary), and the next lookups of a crawl compare against the same recent articles.
     keys, weights, lower, groups = zlib.decompress(blob).decode().split("\n")
     return keys, weights, lower, groups
 
