@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 import os
-import signal
 import sqlite3
 import subprocess
 import time
@@ -26,6 +25,7 @@ from crawler.store.storage import open_database
 from schedules.digests import latest_due, queue_due
 from tests.conftest import start_cli
 from tests.receivers import HttpReceiver, SmtpReceiver, free_port
+from tests.support.scheduler import terminate
 from tests.support.wait import wait_until
 from tests.test_reading import make_sample_db
 
@@ -185,16 +185,6 @@ def _digests(rows: list[dict[str, Any]]) -> dict[int, list[dict[str, Any]]]:
     return found
 
 
-def _stop(scheduler: subprocess.Popen[str]) -> None:
-    scheduler.send_signal(signal.SIGTERM)
-    try:
-        scheduler.wait(timeout=60)
-    except subprocess.TimeoutExpired:
-        scheduler.kill()
-        scheduler.wait()
-    assert scheduler.returncode == 0
-
-
 @pytest.mark.e2e
 def test_scheduled_digests_across_outage_and_restart(
     tmp_path: Path, receivers: tuple[SmtpReceiver, HttpReceiver]
@@ -261,7 +251,8 @@ def test_scheduled_digests_across_outage_and_restart(
             0.2,
             what="two briefs during the outage",
         )
-        _stop(scheduler)
+        terminate(scheduler)
+        assert scheduler.returncode == 0
         time.sleep(5)  # periods pass while no scheduler runs
         smtp.start()
         http.start()
@@ -278,7 +269,8 @@ def test_scheduled_digests_across_outage_and_restart(
             what="every brief delivered after the restart",
         )
     finally:
-        _stop(scheduler)
+        terminate(scheduler)
+        assert scheduler.returncode == 0
         for handle in handles:
             handle.close()
     rows = _log(db_path)

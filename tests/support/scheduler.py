@@ -26,11 +26,9 @@ def start_scheduler(config: Path, log: Path) -> tuple[subprocess.Popen[str], IO[
     return process, handle
 
 
-def stop_scheduler(
-    process: subprocess.Popen[str], handle: IO[str], *, must_stop: bool = True
-) -> str:
-    """SIGTERM, then its output. A scheduler still running 60 s later is killed; with
-    ``must_stop`` (a test) that is an AssertionError, else (a benchmark) its output."""
+def terminate(process: subprocess.Popen[str], *, must_stop: bool = True) -> None:
+    """SIGTERM, and a wait. A process still running 60 s later is killed; with ``must_stop``
+    (a test) that is an AssertionError."""
     process.send_signal(signal.SIGTERM)
     try:
         process.wait(timeout=60)
@@ -39,6 +37,15 @@ def stop_scheduler(
         process.wait()
         if must_stop:
             raise AssertionError("scheduler did not stop on SIGTERM") from None
+
+
+def stop_scheduler(
+    process: subprocess.Popen[str], handle: IO[str], *, must_stop: bool = True
+) -> str:
+    """`terminate`, then its output (a benchmark, ``must_stop`` false, reads the output of a
+    scheduler it had to kill)."""
+    try:
+        terminate(process, must_stop=must_stop)
     finally:
         handle.seek(0)
         output = handle.read()
