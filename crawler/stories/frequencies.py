@@ -29,7 +29,7 @@ from weakref import WeakKeyDictionary
 
 from sqlite_utils import Database
 
-__all__ = ["bump", "clear", "document_frequencies", "fill", "frequencies_and_total"]
+__all__ = ["bump", "document_frequencies", "fill", "frequencies_and_total"]
 
 CACHE_MAX = 200_000  # terms kept per connection (some 30 MB); past it the cache starts over
 UNDO_MAX = 256  # this connection's own changes that a rollback can still be followed through
@@ -93,11 +93,6 @@ def _cache(db: Database) -> _Cache:
     if cache is None:
         cache = _CACHES[db] = _Cache()
     return cache
-
-
-def clear() -> None:
-    """Forget every cached count (every connection)."""
-    _CACHES.clear()
 
 
 def _read(db: Database, wanted: set[str]) -> tuple[dict[str, int], int]:
