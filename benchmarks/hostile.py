@@ -336,7 +336,6 @@ def scheduler_symlink() -> Verdict:
                 lambda: (h := read_holder(lock_path(db))) is not None and h.pid == first.pid,
                 60,
                 what="lock",
-                error=TimeoutError,
             )
             second = cli(
                 "schedule",

@@ -26,11 +26,6 @@ CONTROL_BYTES = bytes([*range(0x00, 0x09), *range(0x0B, 0x20), 0x7F])
 C1 = [chr(c) for c in range(0x80, 0xA0)]
 
 
-def cli_bytes(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[bytes]:
-    """`python -m crawler ARGS`, output kept as bytes (escape sequences and all)."""
-    return run_cli_bytes(*args, timeout=timeout)
-
-
 def write_config(site: HostileSite, path: Path, db: Path, **kwargs: object) -> Path:
     path.write_text(site.config_toml(str(db), **kwargs), "utf-8")  # type: ignore[arg-type]
     return path
@@ -219,7 +214,7 @@ def _printed(db: Path, config: Path) -> dict[str, bytes]:
     ]
     out = {}
     for command in commands:
-        done = cli_bytes(*command, "--db", str(db), "--config", str(config))
+        done = run_cli_bytes(*command, "--db", str(db), "--config", str(config))
         assert done.returncode == 0, (command, done.stderr)
         out[" ".join(command)] = done.stdout + done.stderr
     return out
@@ -229,7 +224,7 @@ def test_no_escape_sequence_is_stored_or_printed(tmp_path: Path) -> None:
     db = tmp_path / "news.db"
     with HostileSite() as site:
         config = write_config(site, tmp_path / "c.toml", db, feeds=["/esc-feed.xml"], workers=1)
-        done = cli_bytes("crawl", "--config", str(config))
+        done = run_cli_bytes("crawl", "--config", str(config))
         assert done.returncode == 0, done.stdout
     conn = sqlite3.connect(db)
     titles = [r[0] for r in conn.execute("SELECT title FROM articles")]

@@ -344,10 +344,6 @@ class ForkedPopen:
         self.process = process
         self.pid = process.pid
 
-    @property
-    def returncode(self) -> int | None:
-        return self.process.exitcode
-
     def poll(self) -> int | None:
         return self.process.exitcode
 
@@ -361,9 +357,6 @@ class ForkedPopen:
     def send_signal(self, sig: int) -> None:
         if self.poll() is None:  # not yet reaped by the zygote: the pid is still this child's
             os.kill(self.process.pid or 0, sig)
-
-    def terminate(self) -> None:
-        self.send_signal(signal.SIGTERM)
 
     def kill(self) -> None:
         self.send_signal(signal.SIGKILL)

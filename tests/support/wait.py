@@ -10,20 +10,15 @@ T = TypeVar("T")
 
 
 def wait_until(
-    condition: Callable[[], T],
-    timeout: float = 30.0,
-    interval: float = 0.05,
-    what: str = "",
-    error: type[Exception] = AssertionError,
+    condition: Callable[[], T], timeout: float = 30.0, interval: float = 0.05, what: str = ""
 ) -> T:
-    """Call ``condition`` until it returns something truthy, and return that; if
-    ``timeout`` seconds pass first, raise ``error`` naming ``what`` (an AssertionError fails a
-    test; a benchmark passes TimeoutError)."""
+    """Call ``condition`` until it returns something truthy, and return that; fail the test
+    with ``what`` if ``timeout`` seconds pass first."""
     deadline = time.monotonic() + timeout
     while True:
         value = condition()
         if value:
             return value
         if time.monotonic() >= deadline:
-            raise error(f"timed out after {timeout:g} s waiting for {what or condition}")
+            raise AssertionError(f"timed out after {timeout:g} s waiting for {what or condition}")
         time.sleep(interval)
