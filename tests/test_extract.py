@@ -263,3 +263,18 @@ def test_fine_print_linking_the_sites_policies_is_not_text() -> None:
     assert "opinions below" not in article.text
     assert "break the law on consent" in article.text  # another site's policies: the story
     assert "Paragraph 5 of a story" in article.text
+
+
+def test_links_to_the_sites_own_articles_are_no_policy_fine_print() -> None:
+    # "illegal" holds "legal", "midterms" holds "terms": an article's address is no policy page
+    linking = (
+        "<p>Agents raided an <a href='/2025/01/illegal-fentanyl-lab-raided'>illegal lab</a> "
+        "weeks after the <a href='/2025/02/midterms-border-debate'>border debate</a>, officials "
+        "said.</p>"
+    )
+    malformed = "<p>The ministry's <a href='http://[bad/x'>statement</a> named the suspects.</p>"
+    article = extract_article(
+        page(body=ARTICLE_BODY + linking + malformed), "https://news.example/world/story"
+    )
+    assert "Agents raided an illegal lab" in article.text
+    assert "named the suspects" in article.text  # a malformed address loses nothing

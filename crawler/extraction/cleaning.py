@@ -212,25 +212,44 @@ def _signup_box(
 
 
 # A site's own policy pages: a paragraph that links to two of them is the fine print of a
-# comment box, a sign-up or a footer (in any language), not the article's text.
-_POLICY_PATH = re.compile(
+# comment box, a sign-up or a footer (in any language), not the article's text. A policy
+# page's address ends in a short name (`/privacy`, `/aviso-legal`, `/terminos-y-condiciones`,
+# `/datenschutzerklaerung`): words long enough to be unmistakable count anywhere in it, short
+# ones only as the start of a word of it, so an article's own address (`/illegal-fentanyl-lab`,
+# `/midterms-debate`) is no policy page.
+_POLICY_LONG = re.compile(
     r"privacy|privacidad|privacidade|privacit|personvern|datenschutz|confidentialit|"
-    r"terms|condicion|condic|termos|vilkar|nutzungsbedingungen|conditions|cgu|"
-    r"guidelines|community|normas|regeln|charte|aviso-legal|legal",
+    r"nutzungsbedingungen|condicion|guidelines",
     re.IGNORECASE,
 )
+_POLICY_SHORT = re.compile(
+    r"(?:^|[-_.])(?:terms|condic|termos|vilkar|conditions|cgu|normas|regeln|charte|legal)",
+    re.IGNORECASE,
+)
+_POLICY_NAME_WORDS = 5  # words in a policy page's name at most ("terminos-y-condiciones-de-uso")
 _MAX_POLICY_CHARS = 1000  # the fine print's box: a few sentences, never the article
+
+
+def _is_policy_path(path: str) -> bool:
+    """Whether an address's path names a policy page (see above)."""
+    name = path.rstrip("/").rsplit("/", 1)[-1]
+    if not name or len(re.split(r"[-_.]", name)) > _POLICY_NAME_WORDS + 1:  # + an extension
+        return False
+    return bool(_POLICY_LONG.search(name) or _POLICY_SHORT.search(name))
 
 
 def _is_policy_paragraph(el: HtmlElement, site: str | None) -> bool:
     """A paragraph linking to two or more of the site's own policy pages."""
     found = 0
     for a in el.iter("a"):
-        href = a.get("href") or ""
-        parts = urlsplit(href)
-        if parts.netloc and parts.hostname != site:
+        try:
+            parts = urlsplit(a.get("href") or "")
+            host = parts.hostname
+        except ValueError:
+            continue  # a malformed address is nobody's policy page
+        if parts.netloc and host != site:
             continue  # another site's policy: an article may well be about it
-        if _POLICY_PATH.search(parts.path):
+        if _is_policy_path(parts.path):
             found += 1
             if found >= 2:
                 return True
