@@ -364,9 +364,7 @@ def related_links(
     out: list[RelatedLink] = []
     seen = set(skip)
     for element in elements:
-        anchors = [element] if element.tag == "a" else []
-        anchors.extend(element.iter("a"))
-        for a in anchors:
+        for a in element.iter("a"):  # the element itself first when it is a link
             href = (a.get("href") or "").strip()
             if not href or href.startswith("#"):
                 continue

@@ -18,6 +18,8 @@ from trafilatura.metadata import (
     extract_title,
 )
 from trafilatura.settings import Document
+from trafilatura.utils import DOCTYPE_TAG as _DOCTYPE_TAG
+from trafilatura.utils import FAULTY_HTML as _FAULTY_HTML
 from trafilatura.utils import load_html
 from w3lib.encoding import html_body_declared_encoding, read_bom
 
@@ -104,8 +106,6 @@ def without_control_characters(html: str) -> str:
 # for characters XML cannot hold: the controls are gone already (without_control_characters),
 # and NUL and the two non-characters are found by substring tests.
 _INVALID_XML = re.compile("[\x00\ufffe\uffff]")
-_DOCTYPE_TAG = re.compile("^< ?! ?DOCTYPE[^>]*/[^<>]*>", re.IGNORECASE)
-_FAULTY_HTML = re.compile(r"(<html.*?)\s*/>", re.IGNORECASE)
 
 
 def _repair(html: str, beginning: str) -> str:

@@ -58,13 +58,11 @@ def _teaser_chars(item: HtmlElement) -> int:
     size = text_len(item)  # one C-level call first: most items are too long or empty
     if size == 0 or size > _MAX_TEASER_CHARS:
         return 0
-    anchors = [item] if item.tag == "a" else []
-    anchors.extend(item.iter("a"))
     headline: HtmlElement | None = None
     head_text = ""
     head_path: str | None = None
     paths: set[str] = set()
-    for a in anchors:
+    for a in item.iter("a"):  # the item itself first when it is a link
         path = _page_path(a.get("href"))
         if path is None:
             continue
