@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import socketserver
 import sqlite3
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 
@@ -21,7 +18,6 @@ from crawler.sample_site import SampleWeb
 from tests.support import forked
 
 REPO = Path(__file__).resolve().parent.parent
-ServerT = TypeVar("ServerT", bound=socketserver.BaseServer)
 
 # The sample web's robots.txt asks for a Crawl-delay of 1 s on borderwire (the demo shows it).
 # Tests that crawl it keep the rule, one request at a time with a pause between them, and
@@ -91,20 +87,6 @@ def start_cli(*args: str, **popen: Any) -> subprocess.Popen[str]:
     """`python -m crawler ARGS` started in a child process (text mode, from the repository);
     ``popen``: where its output goes, its environment."""
     return subprocess.Popen([sys.executable, "-m", "crawler", *args], cwd=REPO, text=True, **popen)
-
-
-@contextmanager
-def serving(server: ServerT) -> Iterator[ServerT]:
-    """``server`` answering in a daemon thread until the block ends (shut down within 50 ms:
-    serve_forever's default half-second poll would add that much to every test)."""
-    threading.Thread(
-        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-    ).start()
-    try:
-        yield server
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 @dataclass

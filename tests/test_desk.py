@@ -20,9 +20,10 @@ from crawler.config.settings import ConfigError, parse_config
 from crawler.extraction.facts import extract_facts
 from crawler.extraction.outlets import country_of_host, outlet_of
 from crawler.extraction.wires import wire_credits
-from tests.conftest import REPO, run_cli, serving
+from tests.conftest import REPO, run_cli
 from tests.desk_site import DeskWeb, config_text
 from tests.support.cli import invoke
+from tests.support.small_servers import running
 
 # -- the parts ---------------------------------------------------------------------------------
 
@@ -156,7 +157,7 @@ class Desk:
 @pytest.fixture(scope="module")
 def desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Desk]:
     root = tmp_path_factory.mktemp("desk")
-    with serving(DeskWeb(1)) as web:
+    with running(DeskWeb(1)) as web:
         config = root / "desk.toml"
         config.write_text(config_text(str(root / "nw.db"), f"{web.proxy}/hook"))
         desk = Desk(root / "nw.db", config, web)

@@ -13,7 +13,7 @@ from crawler.read import notify
 from crawler.read.notify import Webhook, notify_run, slack_payload
 from crawler.store.flags import create_flag
 from crawler.store.storage import start_run, utcnow
-from tests.conftest import serving
+from tests.support.small_servers import running
 from tests.support.template_db import new_database
 
 
@@ -45,7 +45,7 @@ def _short_retry_pause(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def receiver() -> Iterator[str]:
     Receiver.received = []
-    with serving(ThreadingHTTPServer(("127.0.0.1", 0), Receiver)) as server:
+    with running(ThreadingHTTPServer(("127.0.0.1", 0), Receiver)) as server:
         yield f"http://127.0.0.1:{server.server_address[1]}/hook"
 
 

@@ -16,9 +16,10 @@ from typing import Any
 import pytest
 
 from crawler.sample_site import SampleWeb
-from tests.conftest import run_cli, sample_web, serving
+from tests.conftest import run_cli, sample_web
 from tests.support.cli import invoke
 from tests.support.hostile_site import ARTICLES, HOST, HostileSite, article_html
+from tests.support.small_servers import running
 
 # -- a webhook receiver that can fail, recover, or drip ----------------------------------------
 
@@ -72,7 +73,7 @@ class _ReceiverHandler(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
-    with serving(Receiver()) as server:
+    with running(Receiver()) as server:
         yield server
 
 

@@ -16,7 +16,7 @@ from crawler.cli.main import cli
 from crawler.config.settings import CrawlSettings, parse_config
 from crawler.listings.site_discovery import Found, SiteReport, discover_site, sources_toml
 from crawler.sample_site import SampleWeb
-from tests.conftest import serving
+from tests.support.small_servers import running
 
 AGENT = "discover-test/1.0 (+https://example.org/)"
 FAST = CrawlSettings(delay=0.0, user_agent=AGENT, timeout=5.0)
@@ -57,7 +57,7 @@ class _Server(ThreadingHTTPServer):
 
 @pytest.fixture
 def site() -> Iterator[_Server]:
-    with serving(_Server({})) as server:
+    with running(_Server({})) as server:
         yield server
 
 

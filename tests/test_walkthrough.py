@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from crawler.config.settings import load_config
-from tests.conftest import REPO, run_cli, sample_web, serving
+from tests.conftest import REPO, run_cli, sample_web
+from tests.support.small_servers import running
 from tests.test_notify import Receiver
 
 pytestmark = pytest.mark.e2e  # every test here runs real newswatch processes
@@ -58,7 +59,7 @@ def test_first_hour_follows_the_readme(tmp_path: Path) -> None:
     Receiver.received = []
     with (
         sample_web() as web,
-        serving(ThreadingHTTPServer(("127.0.0.1", 0), Receiver)) as receiver,
+        running(ThreadingHTTPServer(("127.0.0.1", 0), Receiver)) as receiver,
     ):
         hook = f"http://127.0.0.1:{receiver.server_address[1]}/hook"
         article = web.url(

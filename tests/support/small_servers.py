@@ -3,27 +3,38 @@ of a chosen status and size, and a webhook receiver that answers one byte a seco
 
 from __future__ import annotations
 
+import socketserver
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
+from typing import TypeVar
 
 from crawler.sample_site.server import QuietHandler, QuietHTTPServer
+
+ServerT = TypeVar("ServerT", bound=socketserver.BaseServer)
+
+
+@contextmanager
+def running(server: ServerT) -> Iterator[ServerT]:
+    """``server`` answering in a daemon thread until the block ends (shut down within 50 ms:
+    serve_forever's default half-second poll would add that much to every test)."""
+    threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    ).start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 @contextmanager
 def serving(handler: type[QuietHandler]) -> Iterator[str]:
     """``handler`` answering on 127.0.0.1 in a daemon thread until the block ends: its base
     URL."""
-    server = QuietHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(
-        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-    ).start()
-    try:
+    with running(QuietHTTPServer(("127.0.0.1", 0), handler)) as server:
         yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 class RobotsHandler(QuietHandler):
