@@ -83,12 +83,6 @@ def run_cli_process(
     return run_python("-m", "crawler", *args, timeout=timeout, cwd=cwd, env=env)
 
 
-def start_cli(*args: str, **popen: Any) -> subprocess.Popen[str]:
-    """`python -m crawler ARGS` started in a child process (text mode, from the repository);
-    ``popen``: where its output goes, its environment."""
-    return subprocess.Popen([sys.executable, "-m", "crawler", *args], cwd=REPO, text=True, **popen)
-
-
 @dataclass
 class Stage:
     """One crawl of the sample web: the database after it and the requests it made."""

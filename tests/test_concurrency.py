@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from crawler.store.storage import open_database
-from tests.conftest import start_cli
 from tests.support.hostile_site import HostileSite
+from tests.support.scheduler import start_cli
 
 ARTICLES = 120
 

@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import run_cli, start_cli
+from tests.conftest import run_cli
 from tests.support.hostile_site import HostileSite
 from tests.support.process_tree import process_alive
+from tests.support.scheduler import start_cli
 from tests.support.wait import wait_until
 
 pytestmark = pytest.mark.e2e  # every test here runs real newswatch processes

@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 import os
 import sqlite3
-import subprocess
 import time
 import tomllib
 from collections.abc import Iterator
@@ -23,9 +22,8 @@ from crawler.read.delivery import deliver_digests
 from crawler.store.digests import digest_log
 from crawler.store.storage import open_database
 from schedules.digests import latest_due, queue_due
-from tests.conftest import start_cli
 from tests.receivers import HttpReceiver, SmtpReceiver, free_port
-from tests.support.scheduler import terminate
+from tests.support.scheduler import start_scheduler, stop_scheduler
 from tests.support.wait import wait_until
 from tests.test_reading import make_sample_db
 
@@ -198,20 +196,7 @@ def test_scheduled_digests_across_outage_and_restart(
     env = {**os.environ, PASSWORD_ENV: smtp.password}
     logs = [tmp_path / "schedule-1.log", tmp_path / "schedule-2.log"]
 
-    handles: list[Any] = []
-
-    def start(log: Path) -> subprocess.Popen[str]:
-        handles.append(log.open("w"))
-        return start_cli(
-            "schedule",
-            "--config",
-            str(config),
-            env=env,
-            stdout=handles[-1],
-            stderr=subprocess.STDOUT,
-        )
-
-    scheduler = start(logs[0])
+    scheduler, log = start_scheduler(config, logs[0], env)
     try:
         # Two briefs delivered everywhere while the receivers are up.
         wait_until(
@@ -251,12 +236,12 @@ def test_scheduled_digests_across_outage_and_restart(
             0.2,
             what="two briefs during the outage",
         )
-        terminate(scheduler)
+        stop_scheduler(scheduler, log)
         assert scheduler.returncode == 0
         time.sleep(5)  # periods pass while no scheduler runs
         smtp.start()
         http.start()
-        scheduler = start(logs[1])
+        scheduler, log = start_scheduler(config, logs[1], env)
         stopped_at = len(_digests(_log(db_path)))
         wait_until(
             lambda: (
@@ -269,10 +254,8 @@ def test_scheduled_digests_across_outage_and_restart(
             what="every brief delivered after the restart",
         )
     finally:
-        terminate(scheduler)
+        stop_scheduler(scheduler, log)
         assert scheduler.returncode == 0
-        for handle in handles:
-            handle.close()
     rows = _log(db_path)
     digests = _digests(rows)
     assert all(r["sent_at"] for r in rows), "a brief was left undelivered"

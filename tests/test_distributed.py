@@ -20,7 +20,7 @@ import pytest
 
 from crawler.config.settings import ConfigError, parse_config
 from crawler.sample_site import SampleWeb
-from tests.conftest import MonitoredWeb, run_cli, sample_web, start_cli
+from tests.conftest import MonitoredWeb, run_cli, sample_web
 from tests.support.redis_server import BINARY as REDIS_BINARY
 from tests.support.redis_server import free_port as _free_port
 from tests.support.redis_server import (
@@ -29,6 +29,7 @@ from tests.support.redis_server import (
     start_worker,
     stop_processes,
 )
+from tests.support.scheduler import start_cli
 from tests.support.wait import wait_until
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from crawler.store.storage import RUN_STATUSES
-from tests.conftest import run_cli, start_cli
+from tests.conftest import run_cli
 from tests.support.hostile_site import (
     ARTICLES,
     BOMB_INFLATED_BYTES,
@@ -26,6 +26,7 @@ from tests.support.hostile_site import (
     build_gzip_bomb,
 )
 from tests.support.process_tree import PeakRss
+from tests.support.scheduler import start_cli
 
 pytestmark = pytest.mark.e2e  # every test here runs real newswatch processes
 

@@ -16,7 +16,7 @@ from crawler.sample_site import SampleWeb
 from crawler.store.storage import open_database, utcnow
 from schedules.polling import FASTEST_FACTOR, SLOWEST_FACTOR
 from schedules.runner import Scheduler, load_poll_state
-from tests.conftest import start_cli
+from tests.support.scheduler import start_cli
 from tests.test_schedule import _query, _wait_for
 
 

@@ -12,10 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import start_cli
 from tests.support.hostile_site import HostileSite
 from tests.support.process_tree import process_alive
-from tests.support.scheduler import start_scheduler, stop_scheduler
+from tests.support.scheduler import start_cli, start_scheduler, stop_scheduler
 from tests.test_schedule import _query, _wait_for
 
 pytestmark = pytest.mark.e2e

@@ -1,27 +1,32 @@
-"""`newswatch schedule` in a child process, started and stopped the one way the tests and the
-benchmarks (benchmarks/hostile.py) both use."""
+"""`newswatch` in a child process (a fresh interpreter), and `newswatch schedule` started and
+stopped the one way the tests and the benchmarks (benchmarks/hostile.py) both use."""
 
 from __future__ import annotations
 
 import signal
 import subprocess
 import sys
+from collections.abc import Mapping
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 REPO = Path(__file__).resolve().parents[2]
 
 
-def start_scheduler(config: Path, log: Path) -> tuple[subprocess.Popen[str], IO[str]]:
+def start_cli(*args: str, **popen: Any) -> subprocess.Popen[str]:
+    """`python -m crawler ARGS` started in a fresh interpreter (text mode, from the
+    repository); ``popen``: where its output goes, its environment."""
+    return subprocess.Popen([sys.executable, "-m", "crawler", *args], cwd=REPO, text=True, **popen)
+
+
+def start_scheduler(
+    config: Path, log: Path, env: Mapping[str, str] | None = None
+) -> tuple[subprocess.Popen[str], IO[str]]:
     """`newswatch schedule` in a fresh interpreter, its output to ``log`` (a pipe nobody
     reads would fill up): the process and the open log."""
     handle = log.open("w+")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "crawler", "schedule", "--config", str(config)],
-        cwd=REPO,
-        text=True,
-        stdout=handle,
-        stderr=subprocess.STDOUT,
+    process = start_cli(
+        "schedule", "--config", str(config), env=env, stdout=handle, stderr=subprocess.STDOUT
     )
     return process, handle
 
