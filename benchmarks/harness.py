@@ -10,7 +10,6 @@ import json
 import multiprocessing
 import random
 import re
-import sqlite3
 import sys
 import threading
 import time
@@ -198,21 +197,3 @@ def server_call(port: int, path: str) -> Any:
     with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10) as response:
         data = response.read()
     return json.loads(data) if path == "/_stats" else data
-
-
-# -- small servers and processes the hostile benchmarks drive --------------------------------
-
-
-def running_crawl_child(db: Path, scheduler_pid: int) -> int:
-    """The pid of a scheduled crawl running in a child of the scheduler (0: none yet)."""
-    if not db.exists():
-        return 0
-    conn = sqlite3.connect(db, timeout=30)
-    try:
-        rows = conn.execute("SELECT pid FROM runs WHERE status = 'running'").fetchall()
-    except sqlite3.OperationalError:  # the scheduler has not made the tables yet
-        return 0
-    finally:
-        conn.close()
-    pids = [int(r[0]) for r in rows if r[0] and int(r[0]) != scheduler_pid]
-    return pids[0] if pids else 0

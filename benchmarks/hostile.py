@@ -33,7 +33,6 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
-from benchmarks.harness import running_crawl_child
 from crawler.config.settings import CrawlSettings
 from crawler.core.fetch_policy import FetchPolicy
 from crawler.core.robots import ROBOTS_MAX_BYTES
@@ -41,7 +40,7 @@ from crawler.store.storage import open_database, write_transaction
 from tests.support.hostile_site import BIDI, ESC_ARTICLES, HostileSite
 from tests.support.policy_site import netns_problem, run_in_netns
 from tests.support.process_tree import process_alive
-from tests.support.scheduler import start_scheduler, stop_scheduler
+from tests.support.scheduler import running_crawl_child, start_scheduler, stop_scheduler
 from tests.support.small_servers import DrippingHandler, robots_server, serving
 from tests.support.wait import wait_until
 

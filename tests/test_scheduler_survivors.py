@@ -14,7 +14,12 @@ import pytest
 
 from tests.support.hostile_site import HostileSite
 from tests.support.process_tree import process_alive
-from tests.support.scheduler import start_cli, start_scheduler, stop_scheduler
+from tests.support.scheduler import (
+    running_crawl_child,
+    start_cli,
+    start_scheduler,
+    stop_scheduler,
+)
 from tests.test_schedule import _query, _wait_for
 
 pytestmark = pytest.mark.e2e
@@ -27,12 +32,6 @@ def _slow_config(site: HostileSite, db: Path, every: str = "1h") -> str:
     )
 
 
-def _running_child(db: Path, scheduler_pid: int) -> int:
-    rows = _query(db, "SELECT pid FROM runs WHERE status = 'running'")
-    pids = [int(r[0]) for r in rows if r[0] and int(r[0]) != scheduler_pid]
-    return pids[0] if pids else 0
-
-
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
 def test_the_crawl_child_dies_with_a_killed_scheduler(tmp_path: Path) -> None:
     db = tmp_path / "n.db"
@@ -41,8 +40,8 @@ def test_the_crawl_child_dies_with_a_killed_scheduler(tmp_path: Path) -> None:
         config.write_text(_slow_config(site, db), "utf-8")
         process, handle = start_scheduler(config, tmp_path / "s.log")
         try:
-            _wait_for(lambda: _running_child(db, process.pid), 90, "the crawl child's run")
-            child = _running_child(db, process.pid)
+            _wait_for(lambda: running_crawl_child(db, process.pid), 90, "the crawl child's run")
+            child = running_crawl_child(db, process.pid)
             process.send_signal(signal.SIGKILL)
             process.wait(timeout=30)
             _wait_for(lambda: not process_alive(child), 60, "the orphaned crawl child to stop")

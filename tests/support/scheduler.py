@@ -4,6 +4,7 @@ stopped the one way the tests and the benchmarks (benchmarks/hostile.py) both us
 from __future__ import annotations
 
 import signal
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Mapping
@@ -56,3 +57,18 @@ def stop_scheduler(
         output = handle.read()
         handle.close()
     return output
+
+
+def running_crawl_child(db: Path, scheduler_pid: int) -> int:
+    """The pid of a scheduled crawl running in a child of the scheduler (0: none yet)."""
+    if not db.exists():
+        return 0
+    conn = sqlite3.connect(db, timeout=30)
+    try:
+        rows = conn.execute("SELECT pid FROM runs WHERE status = 'running'").fetchall()
+    except sqlite3.OperationalError:  # the scheduler has not made the tables yet
+        return 0
+    finally:
+        conn.close()
+    pids = [int(r[0]) for r in rows if r[0] and int(r[0]) != scheduler_pid]
+    return pids[0] if pids else 0
