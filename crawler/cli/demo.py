@@ -19,7 +19,7 @@ from crawler.cli.render import FLAG_COLUMNS, article_ref, print_table
 from crawler.core.models import FlagKind
 from crawler.store.flags import query_flags
 from crawler.store.lookups import article_id_by_url, article_sources, latest_run_id
-from crawler.store.storage import file_uri, open_database
+from crawler.store.storage import open_database
 
 DEMO_DATABASE = "newswatch-demo.db"
 DEMO_SOURCES = {"borderwire", "diario", "nordpost"}
@@ -64,16 +64,7 @@ def clear_previous_demo(path: Path) -> None:
     """Remove the previous demo's database; DemoError if the file holds anything else."""
     if not path.exists():
         return
-    import sqlite3
-
-    try:
-        conn = sqlite3.connect(file_uri(path.resolve(), mode="ro"), uri=True)
-        try:
-            sources = article_sources(conn)
-        finally:
-            conn.close()
-    except sqlite3.DatabaseError:
-        sources = None
+    sources = article_sources(path)
     if sources is None or not sources <= DEMO_SOURCES:
         raise DemoError(f"{path} is not a demo database: not replacing it (pass another --db)")
     for suffix in ("", "-wal", "-shm"):

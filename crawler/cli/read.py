@@ -81,7 +81,7 @@ def since_option(value: str | None) -> str | None:
 def check_topic(config_path: str | None, db: Database, topic: str | None) -> None:
     """Exit 2 naming ``topic`` and the known ones when neither the config nor the database
     knows it: a typo must not read as "nothing new"."""
-    from crawler.read.queries import stored_topics
+    from crawler.store.reads import stored_topics
 
     if topic is None:
         return
@@ -252,7 +252,7 @@ def stories(
 ) -> None:
     """List stories, most recently active first."""
     from crawler.config.codes import ISO_COUNTRIES
-    from crawler.read.queries import list_stories
+    from crawler.store.reads import list_stories
 
     for option, value in (("--only-country", only_country), ("--missing-country", missing_country)):
         if value is not None and value.lower() not in ISO_COUNTRIES:

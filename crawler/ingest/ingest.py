@@ -21,6 +21,9 @@ from crawler.core.models import FlagKind, RelatedLink
 from crawler.core.pages import PageResult
 from crawler.core.urls import canonicalize_url
 from crawler.ingest import desk, pending
+from crawler.store import articles
+from crawler.store import pending as story_pending
+from crawler.store.dedup import detach_copy
 from crawler.store.flags import create_flag
 from crawler.store.storage import record_fetch, utcnow, write_transaction
 from crawler.stories import copies, dedup
@@ -132,30 +135,9 @@ def _pruned_reason(db: Database, result: PageResult) -> str | None:
     coming back is old news (None for any other page)."""
     if result.article is None:
         return None
-    urls = sorted(_urls_of(result))
-    marks = ",".join("?" * len(urls))
-    row = db.execute(f"SELECT 1 FROM pruned_urls WHERE url IN ({marks})", urls).fetchone()
-    return "pruned earlier (prune --articles): old, not stored again" if row else None
-
-
-def _find_article(db: Database, result: PageResult) -> tuple | None:
-    for url in _urls_of(result):
-        row = db.execute(
-            "SELECT a.id, a.text, a.title, a.content_hash, a.story_id, a.duplicate_of "
-            "FROM article_urls u JOIN articles a ON a.id = u.article_id WHERE u.url = ?",
-            [url],
-        ).fetchone()
-        if row:
-            return row
+    if articles.any_pruned(db, sorted(_urls_of(result))):
+        return "pruned earlier (prune --articles): old, not stored again"
     return None
-
-
-def _remember_urls(db: Database, article_id: int, result: PageResult) -> None:
-    for url in _urls_of(result):
-        db.execute(
-            "INSERT INTO article_urls (url, article_id) VALUES (?, ?) ON CONFLICT(url) DO NOTHING",
-            [url, article_id],
-        )
 
 
 def _ingest_one(
@@ -173,48 +155,43 @@ def _ingest_one(
         counts["off_topic"] += 1
         return None
     now = utcnow()
-    existing = _find_article(db, result)
+    existing = articles.find_by_urls(db, _urls_of(result))
     if existing:
         return _ingest_known(db, existing, result, options, counts, now)
-    cursor = db.execute(
-        """INSERT INTO articles (url, canonical_url, source, site, title, text, description,
-               published, published_source, language, authors, image, feed_guid, content_hash,
-               fingerprint, topics, first_seen, last_seen, run_id, text_source, title_source,
-               brief)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-        [
-            result.key_url,
-            article.canonical_url,
-            result.source,
-            article.site,
-            article.title,
-            article.text,
-            article.description,
-            article.published,
-            article.published_source if article.published else None,
-            desk.effective_language(db, result),
-            json.dumps(article.authors, ensure_ascii=False),
-            article.image,
-            result.guid,
-            result.content_hash,
-            result.fingerprint,
-            json.dumps(result.topics),
-            now,
-            now,
-            options.run_id,
-            article.text_source,
-            article.title_source,
-            int(article.brief),
-        ],
+    article_id = articles.insert_article(
+        db,
+        articles.NewArticle(
+            url=result.key_url,
+            canonical_url=article.canonical_url,
+            source=result.source,
+            site=article.site,
+            title=article.title,
+            text=article.text,
+            description=article.description,
+            published=article.published,
+            published_source=article.published_source if article.published else None,
+            language=desk.effective_language(db, result),
+            authors=json.dumps(article.authors, ensure_ascii=False),
+            image=article.image,
+            feed_guid=result.guid,
+            content_hash=result.content_hash,
+            fingerprint=result.fingerprint,
+            topics=json.dumps(result.topics),
+            first_seen=now,
+            last_seen=now,
+            run_id=options.run_id,
+            text_source=article.text_source,
+            title_source=article.title_source,
+            brief=int(article.brief),
+        ),
     )
-    article_id = int(cursor.lastrowid or 0)
-    _remember_urls(db, article_id, result)
+    articles.remember_urls(db, article_id, _urls_of(result))
     version_id = _save_version(db, article_id, result, now, options.run_id)
     desk.record_new(db, article_id, result, version_id)
     for related in article.related:  # an article's first links are never news
         _add_related(db, article_id, related, now, options.run_id)
     counts["articles_new"] += 1
-    pending.hold(db, article_id, options.run_id, result.signature, _packed_terms(result))
+    story_pending.hold(db, article_id, options.run_id, result.signature, _packed_terms(result))
     return article_id
 
 
@@ -241,7 +218,7 @@ def _fingerprints(result: PageResult, now: str) -> dedup.Fingerprints:
 
 def _ingest_known(
     db: Database,
-    existing: tuple,
+    existing: articles.KnownArticle,
     result: PageResult,
     options: IngestOptions,
     counts: Counter[str],
@@ -251,37 +228,36 @@ def _ingest_known(
     article = result.article
     assert article is not None
     counts["articles_seen"] += 1
-    db.execute("UPDATE articles SET last_seen = ? WHERE id = ?", [now, article_id])
-    _remember_urls(db, article_id, result)
-    held = pending.is_pending(db, article_id)  # stored this run (or by one that died)
-    flag = not held and not options.baseline
+    articles.mark_seen(db, article_id, now)
+    articles.remember_urls(db, article_id, _urls_of(result))
+    is_held = story_pending.is_held(db, article_id)  # stored this run (or by one that died)
+    flag = not is_held and not options.baseline
     if result.content_hash != old_hash and dedup.is_material_change(old_text or "", article.text):
-        db.execute(
-            "UPDATE articles SET title = ?, text = ?, content_hash = ?, fingerprint = ?, "
-            "updated_at = ?, text_source = ?, title_source = ?, brief = ? WHERE id = ?",
-            [
-                article.title,
-                article.text,
-                result.content_hash,
-                result.fingerprint,
-                now,
-                article.text_source,
-                article.title_source,
-                int(article.brief),
-                article_id,
-            ],
+        articles.replace_text(
+            db,
+            article_id,
+            title=article.title,
+            text=article.text,
+            content_hash=result.content_hash,
+            fingerprint=result.fingerprint,
+            updated_at=now,
+            text_source=article.text_source,
+            title_source=article.title_source,
+            brief=int(article.brief),
         )
         version_id = _save_version(db, article_id, result, now, options.run_id)
         desk.record_version(db, article_id, result, version_id)
         counts["articles_updated"] += 1
-        if held:  # linked when the run ends, with this text
-            pending.hold(db, article_id, options.run_id, result.signature, _packed_terms(result))
+        if is_held:  # linked when the run ends, with this text
+            story_pending.hold(
+                db, article_id, options.run_id, result.signature, _packed_terms(result)
+            )
             return article_id
         dedup.update_article(db, article_id, _fingerprints(result, now))
         news = copies.adds_text(db, article_id, duplicate_of, old_text or "", article.text)
         if duplicate_of is not None and copies.diverged(db, duplicate_of, article.text):
-            copies.detach(db, article_id, story_id)
-            pending.hold(
+            detach_copy(db, article_id, story_id)  # linked again as a report of its own
+            story_pending.hold(
                 db,
                 article_id,
                 options.run_id,
@@ -321,12 +297,9 @@ def _save_version(db: Database, article_id: int, result: PageResult, now: str, r
     """Keep this text of the article, so a later update can be shown as a diff."""
     article = result.article
     assert article is not None
-    cursor = db.execute(
-        "INSERT INTO article_versions (article_id, title, text, content_hash, captured_at, run_id)"
-        " VALUES (?, ?, ?, ?, ?, ?)",
-        [article_id, article.title, article.text, result.content_hash, now, run_id],
+    return articles.save_version(
+        db, article_id, article.title, article.text, result.content_hash, now, run_id
     )
-    return int(cursor.lastrowid or 0)
 
 
 def _add_related(
@@ -334,12 +307,7 @@ def _add_related(
 ) -> str | None:
     """Record a related link; its canonical URL when it was not known for this article."""
     url = canonicalize_url(link.url)
-    cursor = db.execute(
-        "INSERT INTO related_links (article_id, url, title, first_seen, run_id) "
-        "VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-        [article_id, url, link.title, now, run_id],
-    )
-    return url if cursor.rowcount else None
+    return url if articles.add_related_link(db, article_id, url, link.title, now, run_id) else None
 
 
 def _flag(

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from sqlite_utils import Database
 
 from crawler.core.items import FetchRecord
+from crawler.store.fetches import save_validators
 from crawler.store.storage import write_transaction
 
 LISTING_KINDS = ("feed", "sitemap", "section")
@@ -25,12 +26,7 @@ def save_listing_validators(db: Database, records: Iterable[FetchRecord]) -> Non
     """Write the held validators of listings, keeping any stored value a record lacks."""
     with write_transaction(db):
         for record in records:
-            db.execute(
-                "UPDATE fetches SET etag = COALESCE(?, etag), "
-                "last_modified = COALESCE(?, last_modified), "
-                "body_hash = COALESCE(?, body_hash) WHERE url = ?",
-                [record.etag, record.last_modified, record.body_hash, record.url],
-            )
+            save_validators(db, record)
 
 
 @dataclass

@@ -23,37 +23,13 @@ from sqlite_utils import Database
 
 from crawler.core.models import FlagKind
 from crawler.core.timeutil import parse_utc
+from crawler.store import pending as story_pending
 from crawler.store.desk import is_official, press_carried
-from crawler.store.flags import create_flag
-from crawler.store.storage import utcnow, write_transaction
+from crawler.store.flags import create_flag, move_story_flags_to_original
+from crawler.store.storage import run_started_at, utcnow, write_transaction
 from crawler.stories import dedup
 
 LINK_CHUNK = 200  # articles linked per transaction: a killed run loses no finished work
-
-
-def hold(
-    db: Database,
-    article_id: int,
-    run_id: int,
-    signature: bytes | None,
-    story_blob: bytes | None,
-    *,
-    relink: bool = False,
-) -> None:
-    """Keep a stored article for linking when the run ends (``relink``: no story flags)."""
-    db.execute(
-        "INSERT INTO story_pending (article_id, run_id, signature, story_blob, relink)"
-        " VALUES (?, ?, ?, ?, ?) ON CONFLICT(article_id) DO UPDATE SET"
-        " signature = excluded.signature, story_blob = excluded.story_blob",
-        [article_id, run_id, signature, story_blob, int(relink)],
-    )
-
-
-def is_pending(db: Database, article_id: int) -> bool:
-    return (
-        db.execute("SELECT 1 FROM story_pending WHERE article_id = ?", [article_id]).fetchone()
-        is not None
-    )
 
 
 @dataclass(frozen=True)
@@ -78,14 +54,6 @@ class _Held:
 
 def _held(db: Database, run_id: int) -> list[_Held]:
     """What this run holds, and what runs that ended (or died) left held."""
-    rows = db.execute(
-        "SELECT p.article_id, a.title, a.text, a.published, a.published_source,"
-        " a.content_hash, a.fingerprint, a.feed_guid, a.url, p.run_id, p.signature,"
-        " p.story_blob, p.relink FROM story_pending p JOIN articles a ON a.id = p.article_id"
-        " WHERE p.run_id = ? OR p.run_id IS NULL OR NOT EXISTS"
-        " (SELECT 1 FROM runs r WHERE r.id = p.run_id AND r.finished_at IS NULL)",
-        [run_id],
-    ).fetchall()
     held = [
         _Held(
             r[0],
@@ -101,7 +69,7 @@ def _held(db: Database, run_id: int) -> list[_Held]:
             r[11],
             bool(r[12]),
         )
-        for r in rows
+        for r in story_pending.held_rows(db, run_id)
     ]
     return sorted(held, key=_Held.order)
 
@@ -124,7 +92,7 @@ def link_pending(
     counts: Counter[str] = Counter()
     with write_transaction(db):
         held = _held(db, run_id)
-    seen_at = seen_at or _run_started(db, run_id) or utcnow()
+    seen_at = seen_at or run_started_at(db, run_id) or utcnow()
     for start in range(0, len(held), LINK_CHUNK):
         if until is not None and time.monotonic() > until:
             counts["limits.link_deferred"] += len(held) - start
@@ -151,26 +119,10 @@ def _link_all(
 ) -> None:
     """Link ``items`` in their order, those still held (another writer may have linked some),
     and release them: two statements for the bookkeeping of the whole list."""
-    ids = [item.article_id for item in items]
-    still: set[int] = set()
-    for start in range(0, len(ids), 500):  # under SQLite's bound-parameter limit
-        part = ids[start : start + 500]
-        marks = ",".join("?" * len(part))
-        still.update(
-            r[0]
-            for r in db.execute(
-                f"SELECT article_id FROM story_pending WHERE article_id IN ({marks})", part
-            )
-        )
-        db.execute(f"DELETE FROM story_pending WHERE article_id IN ({marks})", part)
+    still = story_pending.release(db, [item.article_id for item in items])
     for item in items:
         if item.article_id in still:
             _link(db, item, run_id, baseline, seen_at, counts)
-
-
-def _run_started(db: Database, run_id: int) -> str | None:
-    row = db.execute("SELECT started_at FROM runs WHERE id = ?", [run_id]).fetchone()
-    return row[0] if row else None
 
 
 def _link(
@@ -193,7 +145,7 @@ def _link(
     if link.duplicate_of is not None or link.text_already_stored:
         counts["duplicates"] += 1
         if link.text_already_stored:
-            move_flags_to_original(db, item.article_id)
+            move_story_flags_to_original(db, item.article_id)
         return
     if baseline or item.relink:
         return
@@ -216,20 +168,3 @@ def _link(
     ):
         counts["flags"] += 1
         counts[f"flags.{kind}"] += 1
-
-
-def move_flags_to_original(db: Database, original_id: int) -> None:
-    """An original that arrived after its copy takes over the copy's unread story flag, so
-    the reader is sent to the original, and no flag names a duplicate."""
-    db.execute(
-        "UPDATE OR IGNORE flags SET article_id = ?, subject = ? "
-        "WHERE kind IN (?, ?) AND acked_at IS NULL "
-        "AND article_id IN (SELECT id FROM articles WHERE duplicate_of = ?)",
-        [
-            original_id,
-            f"article:{original_id}",
-            FlagKind.NEW_STORY.value,
-            FlagKind.NEW_COVERAGE.value,
-            original_id,
-        ],
-    )

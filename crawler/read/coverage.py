@@ -22,6 +22,7 @@ from sqlite_utils import Database
 from crawler.core.timeutil import RELIABLE_SOURCES, parse_utc
 from crawler.extraction.outlets import country_of_host, host_of, registered_domain
 from crawler.extraction.wires import wire_credits
+from crawler.store.desk import fact_rows, story_report_rows
 
 
 @dataclass(frozen=True)
@@ -178,23 +179,9 @@ def lag_words(seconds: float | None) -> str:
     return f"{round(size / 86400, 1):g}d {where} the press"
 
 
-_COLUMNS = (
-    "a.id, a.url, a.title, a.source, a.site, a.outlet, a.outlet_name, a.country, a.language,"
-    " a.source_kind, a.published, a.published_source, a.first_seen, a.duplicate_of, a.wires,"
-    " p.country, p.language, p.kind, p.outlet_name,"
-    # rows stored before the desk (no outlet recorded): their text, to read wire credits from
-    " CASE WHEN a.outlet IS NULL THEN a.text END"
-)
-
-
 def _reports(db: Database, story_id: int) -> list[Report]:
-    rows = db.execute(
-        f"SELECT {_COLUMNS} FROM articles a LEFT JOIN source_profiles p ON p.name = a.source"
-        " WHERE a.story_id = ? ORDER BY a.id",
-        [story_id],
-    ).fetchall()
     reports = []
-    for r in rows:
+    for r in story_report_rows(db, story_id):
         (aid, url, title, source, site, outlet, outlet_name, country, language, kind) = r[:10]
         published, published_source, first_seen, duplicate_of, wires = r[10:15]
         p_country, p_language, p_kind, p_outlet, old_text = r[15:20]
@@ -275,14 +262,7 @@ def _independent(press: list[Report]) -> tuple[int, list[WireCredit]]:
 def _facts(db: Database, reports: dict[int, Report]) -> list[FactRow]:
     if not reports:
         return []
-    ids = list(reports)
-    marks = ",".join("?" * len(ids))
-    rows = db.execute(
-        "SELECT f.article_id, f.version_id, f.fact, f.unit, f.value, f.phrase FROM article_facts f"
-        f" WHERE f.article_id IN ({marks}) ORDER BY f.fact, f.unit, f.value, f.article_id,"
-        " f.version_id",
-        ids,
-    ).fetchall()
+    rows = fact_rows(db, list(reports))
     table: dict[tuple[str, str], dict[float, list[dict[str, Any]]]] = defaultdict(dict)
     per_article: dict[tuple[str, str, int], set[float]] = defaultdict(set)
     for article_id, version_id, fact, unit, value, phrase in rows:

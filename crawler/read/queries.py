@@ -16,20 +16,9 @@ from sqlite_utils import Database
 from crawler.config.settings import Config
 from crawler.read.coverage_text import attach_coverage
 from crawler.read.search import SearchResult, plan_search
+from crawler.store import reads
 from crawler.store.flags import query_flags
 from crawler.topics.query import fts5_match, parse_query
-
-
-def with_limit(sql: str, params: list[Any], limit: int | None) -> str:
-    """``sql`` with a LIMIT when one is asked for (its value appended to ``params``)."""
-    if not limit:
-        return sql
-    params.append(limit)
-    return sql + " LIMIT ?"
-
-
-def _rows(db: Database, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
-    return list(db.query(sql, params or []))
 
 
 def _json_list(value: str | None) -> list[Any]:
@@ -70,110 +59,24 @@ def format_seconds(seconds: float | None) -> str:
 # -- flags ------------------------------------------------------------------------------------
 
 
-def stored_topics(db: Database) -> list[str]:
-    """The topic names articles in the database were matched under, sorted."""
-    return [
-        row[0]
-        for row in db.execute(
-            "SELECT DISTINCT j.value FROM articles a, json_each(a.topics) j "
-            "WHERE a.topics IS NOT NULL AND json_valid(a.topics) ORDER BY 1"
-        ).fetchall()
-    ]
-
-
 def flags_with_content(
     db: Database, *, topic: str | None = None, kind: str | None = None, limit: int | None = None
 ) -> list[dict[str, Any]]:
     """Flags (newest first) with their subject and article description/text start: the feed."""
     flags = query_flags(db, topic=topic, kind=kind, limit=limit)
-    extra: dict[int, dict[str, Any]] = {}
-    ids = [f["id"] for f in flags]
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
-        marks = ", ".join("?" for _ in chunk)
-        for row in _rows(
-            db,
-            "SELECT f.id, f.subject, a.description, substr(a.text, 1, 1000) "
-            f"AS text FROM flags f LEFT JOIN articles a ON a.id = f.article_id "
-            f"WHERE f.id IN ({marks})",
-            chunk,
-        ):
-            extra[row.pop("id")] = row
+    extra = reads.flag_articles(db, [f["id"] for f in flags])
     return attach_coverage(db, [{**flag, **extra.get(flag["id"], {})} for flag in flags])
 
 
 # -- stories ----------------------------------------------------------------------------------
 
-_STORY_SELECT = (
-    "SELECT s.id, s.title, s.first_seen, s.last_seen, COUNT(a.id) AS article_count, "
-    "COUNT(DISTINCT a.source) AS outlets, "
-    "SUM(CASE WHEN a.duplicate_of IS NULL THEN 0 ELSE 1 END) AS copies "
-    "FROM stories s LEFT JOIN articles a ON a.story_id = s.id"
-)
-
-
-def list_stories(
-    db: Database,
-    *,
-    topic: str | None = None,
-    since: str | None = None,
-    limit: int | None = None,
-    briefs: bool = True,
-    only_country: str | None = None,
-    missing_country: str | None = None,
-) -> list[dict[str, Any]]:
-    """Stories, most recently active first, with article and distinct-outlet counts.
-
-    ``briefs=False``: only stories with at least one article that is not a brief;
-    ``only_country``: stories whose press coverage (from outlets of a known country) is all
-    from that country; ``missing_country``: stories no outlet of that country carried."""
-    where: list[str] = []
-    params: list[Any] = []
-    if not briefs:
-        where.append("EXISTS (SELECT 1 FROM articles b WHERE b.story_id = s.id AND b.brief = 0)")
-    press = "t.story_id = s.id AND COALESCE(t.source_kind, 'news') != 'official'"
-    if only_country:
-        where.append(
-            f"EXISTS (SELECT 1 FROM articles t WHERE {press} AND t.country = ?) AND NOT EXISTS"
-            f" (SELECT 1 FROM articles t WHERE {press} AND t.country IS NOT NULL"
-            " AND t.country != ?)"
-        )
-        params += [only_country.lower(), only_country.lower()]
-    if missing_country:
-        where.append(f"NOT EXISTS (SELECT 1 FROM articles t WHERE {press} AND t.country = ?)")
-        params.append(missing_country.lower())
-    if since:
-        where.append("s.last_seen >= ?")
-        params.append(since)
-    if topic:
-        where.append(
-            "EXISTS (SELECT 1 FROM articles t, json_each(t.topics) j "
-            "WHERE t.story_id = s.id AND j.value = ?)"
-        )
-        params.append(topic)
-    sql = _STORY_SELECT
-    if where:
-        sql += " WHERE " + " AND ".join(where)
-    sql += " GROUP BY s.id ORDER BY s.last_seen DESC, s.id DESC"
-    sql = with_limit(sql, params, limit)
-    return _rows(db, sql, params)
-
-
-_ARTICLE_BRIEF = "id, url, title, source, published, language, first_seen, duplicate_of, updated_at"
-
 
 def story_detail(db: Database, story_id: int) -> dict[str, Any] | None:
     """A story and its coverage: originals, each with the copies linked to it."""
-    rows = _rows(db, _STORY_SELECT + " WHERE s.id = ? GROUP BY s.id", [story_id])
-    if not rows:
+    story = reads.story_summary(db, story_id)
+    if story is None:
         return None
-    story = rows[0]
-    articles = _rows(
-        db,
-        f"SELECT {_ARTICLE_BRIEF} FROM articles WHERE story_id = ? "
-        "ORDER BY COALESCE(published, first_seen), id",
-        [story_id],
-    )
+    articles = reads.story_article_briefs(db, story_id)
     by_id = {a["id"]: a for a in articles}
 
     def root(article: dict[str, Any]) -> int:
@@ -204,33 +107,13 @@ def story_detail(db: Database, story_id: int) -> dict[str, Any] | None:
 
 def article_detail(db: Database, article_id: int) -> dict[str, Any] | None:
     """An article with its story, related links, versions and a diff of its latest change."""
-    rows = _rows(
-        db,
-        "SELECT a.id, a.url, a.canonical_url, a.title, a.source, a.site, a.published, "
-        "a.published_source, a.language, a.authors, a.topics, a.description, a.story_id, "
-        "s.title AS story_title, "
-        "a.duplicate_of, a.first_seen, a.last_seen, a.updated_at, a.text, a.text_source, "
-        "a.title_source, a.brief "
-        "FROM articles a LEFT JOIN stories s ON s.id = a.story_id WHERE a.id = ?",
-        [article_id],
-    )
-    if not rows:
+    article = reads.article_row(db, article_id)
+    if article is None:
         return None
-    article = rows[0]
     article["authors"] = _json_list(article["authors"])
     article["topics"] = _json_list(article["topics"])
-    article["related"] = _rows(
-        db,
-        "SELECT url, title, first_seen FROM related_links "
-        "WHERE article_id = ? ORDER BY first_seen, url",
-        [article_id],
-    )
-    versions = _rows(
-        db,
-        "SELECT id, title, text, content_hash, captured_at, run_id "
-        "FROM article_versions WHERE article_id = ? ORDER BY captured_at, id",
-        [article_id],
-    )
+    article["related"] = reads.related_links(db, article_id)
+    versions = reads.versions_of(db, article_id)
     for number, version in enumerate(versions, 1):
         version["number"] = number  # this article's own count: version 1, 2, …
     article["versions"] = [
@@ -266,8 +149,6 @@ def text_diff(previous: dict[str, Any], current: dict[str, Any]) -> str:
 
 # -- search -----------------------------------------------------------------------------------
 
-SNIPPET_OPEN, SNIPPET_CLOSE = "**", "**"
-
 
 def search_articles(db: Database, query: str, *, limit: int | None = 20) -> list[dict[str, Any]]:
     """Full-text search over title and text, best (bm25) first, with a snippet each."""
@@ -283,20 +164,10 @@ def search(db: Database, query: str, *, limit: int | None = 20) -> SearchResult:
     a silent fallback. Past the bounds of crawler/read/search.py it is searched in a cheaper
     form, and the result's note says so.
     """
-    sql = (
-        "SELECT a.id AS article_id, a.url, a.title, a.story_id, a.source, a.published, "
-        "a.duplicate_of, "
-        f"snippet(articles_fts, -1, '{SNIPPET_OPEN}', '{SNIPPET_CLOSE}', '…', 16) AS snippet, "
-        "bm25(articles_fts) AS rank "
-        "FROM articles_fts JOIN articles a ON a.rowid = articles_fts.rowid "
-        "WHERE articles_fts MATCH ? ORDER BY rank, a.id"
-    )
-    params: list[Any] = []
-    sql = with_limit(sql, params, limit)
     if not query.strip():
         return SearchResult([])
     plan = plan_search(db, fts5_match(parse_query(query)))
-    rows = _rows(db, sql, [plan.match, *params])
+    rows = reads.search_rows(db, plan.match, limit)
     for row in rows:
         row["rank"] = round(row["rank"], 6)
     return SearchResult(rows, plan.note)
@@ -320,14 +191,7 @@ def list_runs(
 ) -> list[dict[str, Any]]:
     """Crawl history, newest first, with the headline counts pulled out of the stats JSON
     (only run ``run_id`` when given)."""
-    where = "" if run_id is None else "WHERE id = ? "
-    sql = (
-        "SELECT id, trigger, started_at, finished_at, status, sources, stats, error "
-        f"FROM runs {where}ORDER BY started_at DESC, id DESC"
-    )
-    params: list[Any] = [] if run_id is None else [run_id]
-    sql = with_limit(sql, params, limit)
-    runs = _rows(db, sql, params)
+    runs = reads.run_rows(db, limit=limit, run_id=run_id)
     pending = webhook_backlog(db)
     by_run = pending["pending_by_run"] if pending else {}
     for run in runs:
@@ -400,13 +264,9 @@ def _source_profile(db: Database, source: Any) -> dict[str, Any]:
         if len(found) == 1:
             country, country_from = found[0], "cctld"
     if not language:
-        row = db.execute(
-            "SELECT language, COUNT(*) AS n FROM articles WHERE source = ? AND language IS NOT"
-            " NULL GROUP BY language ORDER BY n DESC, language LIMIT 1",
-            [source.name],
-        ).fetchone()
-        if row:
-            language, language_from = row[0], "detected"
+        detected = reads.main_language(db, source.name)
+        if detected is not None:
+            language, language_from = detected, "detected"
     return {
         "country": country,
         "country_from": country_from,
@@ -420,8 +280,9 @@ def source_health(db: Database, config: Config) -> list[dict[str, Any]]:
     """Each configured source: its configured interval, current adaptive one and its health
     (``never run``, ``ok``, ``failing (N in a row)``, manual and scheduled runs alike)."""
     from crawler.store.health import health_label
+    from crawler.store.sources import source_states
 
-    state = {row["name"]: row for row in _rows(db, "SELECT * FROM sources")}
+    state = source_states(db)
     report = []
     for source in config.sources:
         row = state.get(source.name, {})
@@ -453,18 +314,7 @@ def run_outcomes(db: Database, run_id: int) -> list[dict[str, Any]]:
     "new copy", "updated", "unchanged" for an article, the kind of its failure ("refused",
     "not-article", …), or the fetch's kind (feed, sitemap, off-topic, …); ``topics`` those
     the article matched."""
-    rows = _rows(
-        db,
-        # By run id, not time: stamps have whole seconds, and a run may start in the second
-        # the previous one stored its last article.
-        "SELECT f.url, f.kind, f.error, f.error_kind, a.id AS article_id, a.title, a.topics, "
-        "a.duplicate_of, "
-        "a.run_id = f.run_id AS is_new, EXISTS (SELECT 1 FROM article_versions v "
-        "WHERE v.article_id = a.id AND v.run_id = f.run_id) AS is_updated "
-        "FROM fetches f LEFT JOIN articles a ON a.id = f.article_id "
-        "WHERE f.run_id = ? ORDER BY f.url",
-        [run_id],
-    )
+    rows = reads.run_fetches(db, run_id)
     for row in rows:
         if row["error_kind"]:  # not_article, refused, http, … (FailureKind)
             outcome = row["error_kind"].replace("_", "-")

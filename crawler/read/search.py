@@ -14,6 +14,8 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from crawler.store.reads import indexed_terms_between
+
 MAX_TERMS = 32  # words and phrases in one query
 MAX_PREFIXES = 8  # prefix* terms in one query
 MAX_EXPANSIONS = 2_000  # indexed terms all the prefixes of a query may stand for together
@@ -49,22 +51,13 @@ def _folded(prefix: str) -> str:
 
 def prefix_expansions(db: Database, prefixes: list[str]) -> int | None:
     """How many indexed terms the prefixes stand for (None: cannot tell on this database)."""
-    try:
-        db.execute(
-            "CREATE VIRTUAL TABLE IF NOT EXISTS temp.newswatch_vocab "
-            "USING fts5vocab(main, 'articles_fts', 'row')"
-        )
-        total = 0
-        for prefix in prefixes:
-            low = _folded(prefix)
-            high = low[:-1] + chr(ord(low[-1]) + 1)
-            total += db.execute(
-                "SELECT count(*) FROM temp.newswatch_vocab WHERE term >= ? AND term < ?",
-                [low, high],
-            ).fetchone()[0]
-        return total
-    except Exception:  # an old SQLite without fts5vocab, or no index yet
-        return None
+    ranges = []
+    for prefix in prefixes:
+        low = _folded(prefix)
+        if not low:  # only combining marks: no range to count
+            return None
+        ranges.append((low, low[:-1] + chr(ord(low[-1]) + 1)))
+    return indexed_terms_between(db, ranges)
 
 
 def plan_search(db: Database, query: str) -> SearchPlan:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlite_utils import Database
 
@@ -104,3 +104,35 @@ def press_carried(db: Database, story_id: int, article_id: int) -> bool:
         [story_id, article_id],
     ).fetchone()
     return row is not None
+
+
+# What crawler/read/coverage.py reads of each report: the article's desk columns, its source's
+# profile, and for rows stored before the desk (no outlet recorded) their text, to read wire
+# credits from.
+_REPORT_COLUMNS = (
+    "a.id, a.url, a.title, a.source, a.site, a.outlet, a.outlet_name, a.country, a.language,"
+    " a.source_kind, a.published, a.published_source, a.first_seen, a.duplicate_of, a.wires,"
+    " p.country, p.language, p.kind, p.outlet_name,"
+    " CASE WHEN a.outlet IS NULL THEN a.text END"
+)
+
+
+def story_report_rows(db: Database, story_id: int) -> list[tuple[Any, ...]]:
+    """The story's articles by id, each as the twenty values of ``_REPORT_COLUMNS``."""
+    return db.execute(
+        f"SELECT {_REPORT_COLUMNS} FROM articles a"
+        " LEFT JOIN source_profiles p ON p.name = a.source WHERE a.story_id = ? ORDER BY a.id",
+        [story_id],
+    ).fetchall()
+
+
+def fact_rows(db: Database, article_ids: list[int]) -> list[tuple[int, int, str, str, float, str]]:
+    """(article_id, version_id, fact, unit, value, phrase) of the articles' counted facts, by
+    fact, unit, value, article and version."""
+    marks = ",".join("?" * len(article_ids))
+    return db.execute(
+        "SELECT f.article_id, f.version_id, f.fact, f.unit, f.value, f.phrase FROM article_facts f"
+        f" WHERE f.article_id IN ({marks}) ORDER BY f.fact, f.unit, f.value, f.article_id,"
+        " f.version_id",
+        article_ids,
+    ).fetchall()

@@ -1,8 +1,13 @@
-"""What the fetch state tells of a run: its failed fetches."""
+"""The fetch state beyond recording a fetch (crawler/store/storage.py): a run's failed
+fetches, and a listing's validators written when its run ends."""
 
 from __future__ import annotations
 
 from typing import Any
+
+from sqlite_utils import Database
+
+from crawler.core.items import FetchRecord
 
 # How many failures a run keeps in its stats for `newswatch runs RUN`.
 MAX_RECORDED = 500
@@ -19,3 +24,14 @@ def run_failures(db: Any, run_id: int, limit: int = MAX_RECORDED) -> tuple[list[
         [run_id, limit],
     ).fetchall()
     return [[row[0], row[1], row[2] or ""] for row in rows], int(total)
+
+
+def save_validators(db: Database, record: FetchRecord) -> None:
+    """Write a listing's validators (ETag, Last-Modified, body hash), keeping any stored value
+    the record lacks."""
+    db.execute(
+        "UPDATE fetches SET etag = COALESCE(?, etag), "
+        "last_modified = COALESCE(?, last_modified), "
+        "body_hash = COALESCE(?, body_hash) WHERE url = ?",
+        [record.etag, record.last_modified, record.body_hash, record.url],
+    )

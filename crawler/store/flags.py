@@ -49,6 +49,23 @@ def create_flag(
     return cursor.lastrowid if cursor.rowcount else None
 
 
+def move_story_flags_to_original(db: Database, original_id: int) -> None:
+    """The unread story flags (new story, new coverage) of ``original_id``'s copies name the
+    original instead (one that already has such a flag keeps the copy's flag as it was)."""
+    db.execute(
+        "UPDATE OR IGNORE flags SET article_id = ?, subject = ? "
+        "WHERE kind IN (?, ?) AND acked_at IS NULL "
+        "AND article_id IN (SELECT id FROM articles WHERE duplicate_of = ?)",
+        [
+            original_id,
+            f"article:{original_id}",
+            FlagKind.NEW_STORY.value,
+            FlagKind.NEW_COVERAGE.value,
+            original_id,
+        ],
+    )
+
+
 def flags_of_run(db: Database, run_id: int) -> list[dict[str, Any]]:
     """The flags a run created, oldest first, joined with their article."""
     return query_flags(db, run_id=run_id, newest_first=False)

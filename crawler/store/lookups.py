@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import sqlite3
+from pathlib import Path
 
 from sqlite_utils import Database
+
+from crawler.store.storage import file_uri
 
 
 def latest_run_id(db: Database) -> int | None:
@@ -16,6 +19,14 @@ def article_id_by_url(db: Database, url: str) -> int | None:
     return int(row[0]) if row else None
 
 
-def article_sources(conn: sqlite3.Connection) -> set[str]:
-    """The sources of the stored articles (sqlite3.DatabaseError if there is no such table)."""
-    return {row[0] for row in conn.execute("SELECT DISTINCT source FROM articles")}
+def article_sources(path: Path) -> set[str] | None:
+    """The sources of the articles stored in the file at ``path``, read without changing it
+    (None: the file is no SQLite database, or has no articles table)."""
+    try:
+        conn = sqlite3.connect(file_uri(path.resolve(), mode="ro"), uri=True)
+        try:
+            return {row[0] for row in conn.execute("SELECT DISTINCT source FROM articles")}
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError:
+        return None

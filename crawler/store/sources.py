@@ -50,3 +50,8 @@ def last_scheduled_run(db: Database, name: str, started: str) -> tuple[Any, ...]
 def run_outcome(db: Database, run_id: int) -> tuple[Any, ...] | None:
     """(id, status, stats, error) of a run."""
     return db.execute("SELECT id, status, stats, error FROM runs WHERE id = ?", [run_id]).fetchone()
+
+
+def source_states(db: Database) -> dict[str, dict[str, Any]]:
+    """Every source's stored state (interval, next and last run, failures) by name."""
+    return {row["name"]: row for row in db.query("SELECT * FROM sources")}

@@ -350,6 +350,11 @@ def start_run(
         return int(cursor.lastrowid or 0)
 
 
+def run_started_at(db: Database, run_id: int) -> str | None:
+    row = db.execute("SELECT started_at FROM runs WHERE id = ?", [run_id]).fetchone()
+    return row[0] if row else None
+
+
 def finish_run(
     db: Database, run_id: int, status: str, stats: dict[str, Any], error: str | None = None
 ) -> None:

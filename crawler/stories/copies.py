@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 from sqlite_utils import Database
 
+from crawler.store import dedup as links
 from crawler.stories.dedup_text import resemblance, shingle_hashes, tokens
 
 # Novel 4-word shingles an update must bring: a deletion only creates the three shingles that
@@ -26,11 +27,7 @@ def _shingles(text: str) -> np.ndarray:
 def group_texts(db: Database, article_id: int, duplicate_of: int | None) -> list[str]:
     """Texts of the other members of the article's duplicate group."""
     root = duplicate_of if duplicate_of is not None else article_id
-    rows = db.execute(
-        "SELECT text FROM articles WHERE (id = ? OR duplicate_of = ?) AND id != ?",
-        [root, root, article_id],
-    ).fetchall()
-    return [r[0] or "" for r in rows]
+    return links.group_texts(db, root, article_id)
 
 
 def adds_text(
@@ -51,19 +48,7 @@ def diverged(db: Database, root: int, new_text: str) -> bool:
     """True when a copy's new text is no near-copy of its root's any more."""
     from crawler.stories.dedup import is_near_duplicate
 
-    row = db.execute("SELECT text FROM articles WHERE id = ?", [root]).fetchone()
-    if row is None:
+    root_text = links.article_text(db, root)
+    if root_text is None:
         return False
-    return not is_near_duplicate(*resemblance(_shingles(new_text), _shingles(row[0] or "")))
-
-
-def detach(db: Database, article_id: int, story_id: int | None) -> None:
-    """Take a copy out of its group and story, to be linked again as its own report."""
-    db.execute(
-        "UPDATE articles SET duplicate_of = NULL, story_id = NULL WHERE id = ?", [article_id]
-    )
-    if story_id is not None:
-        db.execute(
-            "UPDATE stories SET article_count = max(0, article_count - 1) WHERE id = ?",
-            [story_id],
-        )
+    return not is_near_duplicate(*resemblance(_shingles(new_text), _shingles(root_text)))

@@ -21,7 +21,8 @@ import numpy as np
 from sqlite_utils import Database
 
 from crawler.core.timeutil import event_hour, event_time, reliable_published
-from crawler.store.index import remove_from_index
+from crawler.store import dedup as links
+from crawler.store import index
 from crawler.stories import story
 from crawler.stories.dedup_text import (
     BANDS,
@@ -146,11 +147,8 @@ def link_article(db: Database, article_id: int, fp: Fingerprints) -> Link:
     if original is not None:
         root, story_id = original
         if not _published_before(db, when, root):
-            _touch_story(db, story_id, when)
-            db.execute(
-                "UPDATE articles SET duplicate_of = ?, story_id = ? WHERE id = ?",
-                [root, story_id, article_id],
-            )
+            links.touch_story(db, story_id, when)
+            links.mark_copy(db, article_id, root, story_id)
             return Link(root, story_id, False)
         # the original itself, crawled after its copies: it becomes the root they point at
         _unindex_root(db, root, article_id)
@@ -175,71 +173,55 @@ def link_article(db: Database, article_id: int, fp: Fingerprints) -> Link:
         )
     if match is not None:
         story_id, new_story = match.story_id, False
-        _touch_story(db, story_id, when, title=title, article_id=article_id)
+        links.touch_story(db, story_id, when, title=title, article_id=article_id)
     else:
-        story_id, new_story = _new_story(db, title, article_id, when), True
+        story_id, new_story = links.new_story(db, title, article_id, when), True
     story.index_terms(db, article_id, story_id, weights, hour, terms)
     posted = " ".join(weights)
     if signature is not None and words.at_least(NEAR_MIN_WORDS):
         _post_bands(db, article_id, signature)
     else:
         signature = None
-    db.execute(
-        "INSERT OR REPLACE INTO dedup_docs (article_id, signature, story_hour, story_terms, weight,"
-        " story_blob) VALUES (?, ?, ?, ?, ?, ?)",
-        [
-            article_id,
-            signature,
-            hour,
-            posted,
-            sum(weights.values()),
-            fp.packed_terms if parsed is not fp.terms else story.pack_terms(terms, groups),
-        ],
+    index.save_doc(
+        db,
+        article_id,
+        signature,
+        hour,
+        posted,
+        sum(weights.values()),
+        fp.packed_terms if parsed is not fp.terms else story.pack_terms(terms, groups),
     )
-    db.execute(
-        "UPDATE articles SET duplicate_of = NULL, story_id = ? WHERE id = ?",
-        [story_id, article_id],
-    )
+    links.mark_original(db, article_id, story_id)
     return Link(None, story_id, new_story, text_already_stored=original is not None)
 
 
 def update_article(db: Database, article_id: int, fp: Fingerprints) -> None:
     """Re-index an article whose text changed materially; its story and duplicate_of stay."""
-    doc = db.execute(
-        "SELECT signature, story_hour, story_terms FROM dedup_docs WHERE article_id = ?",
-        [article_id],
-    ).fetchone()
+    doc = index.indexed_doc(db, article_id)
     if doc is None:
         return  # a copy (never indexed: it is found through its original) or never linked
     old_signature, old_hour, old_terms = doc
     if old_signature is not None:
-        db.conn.executemany(
-            "DELETE FROM dedup_bands WHERE band = ? AND value = ? AND article_id = ?",
-            [(b, v, article_id) for b, v in enumerate(unpack_signature(old_signature))],
-        )
+        index.remove_bands(db, article_id, old_signature)
     if _Words(fp.text).at_least(NEAR_MIN_WORDS):
         signature = fp.signature or text_signature(fp.text)
         _post_bands(db, article_id, signature)
     else:
         signature = None
-    row = db.execute("SELECT story_id FROM articles WHERE id = ?", [article_id]).fetchone()
-    story_id = row[0] if row else None
+    story_id = links.story_of(db, article_id)
     hour = event_hour(fp.published, fp.seen_at)
     terms, groups = fp.terms or story.story_terms(fp.title, fp.text)
     weights = story.weigh(db, terms)
     if story_id is not None:
         story.repost_terms(db, article_id, story_id, old_terms.split(), old_hour, weights, hour)
-    db.execute(
-        "UPDATE dedup_docs SET signature = ?, story_hour = ?, story_terms = ?, weight = ?,"
-        " story_blob = ? WHERE article_id = ?",
-        [
-            signature,
-            hour,
-            " ".join(weights),
-            sum(weights.values()),
-            story.pack_terms(terms, groups),
-            article_id,
-        ],
+    index.update_doc(
+        db,
+        article_id,
+        signature,
+        hour,
+        " ".join(weights),
+        sum(weights.values()),
+        story.pack_terms(terms, groups),
     )
 
 
@@ -278,23 +260,13 @@ def find_original(
     signature: bytes | None,
 ) -> tuple[int, int] | None:
     """(root article id, its story id) of the stored original this article copies, if any."""
-    candidates: list[tuple[int, int | None, int]] = []
+    found: links.Linked | None = None
     if feed_guid:
-        candidates = db.execute(
-            "SELECT id, duplicate_of, story_id FROM articles WHERE feed_guid = ? AND id != ?"
-            " AND story_id IS NOT NULL"
-            " AND source IS (SELECT source FROM articles WHERE id = ?) ORDER BY id LIMIT 1",
-            [feed_guid, article_id, article_id],
-        ).fetchall()
-    if not candidates and content_hash and words.at_least(EXACT_MIN_WORDS):
-        candidates = db.execute(
-            "SELECT id, duplicate_of, story_id FROM articles WHERE content_hash = ? AND id != ?"
-            " AND story_id IS NOT NULL ORDER BY id LIMIT 1",
-            [content_hash, article_id],
-        ).fetchall()
-    if candidates:
-        found_id, duplicate_of, story_id = candidates[0]
-        return _root(db, found_id, duplicate_of, story_id)
+        found = links.linked_by_guid(db, feed_guid, article_id)
+    if found is None and content_hash and words.at_least(EXACT_MIN_WORDS):
+        found = links.linked_by_hash(db, content_hash, article_id)
+    if found is not None:
+        return _root(db, *found)
     if signature is None or not words.at_least(NEAR_MIN_WORDS):
         return None
     near = _near_duplicate(db, article_id, words, signature)
@@ -304,31 +276,21 @@ def find_original(
 def _root(db: Database, found: int, duplicate_of: int | None, story_id: int) -> tuple[int, int]:
     if duplicate_of is None:
         return found, story_id
-    row = db.execute("SELECT story_id FROM articles WHERE id = ?", [duplicate_of]).fetchone()
-    return duplicate_of, (row[0] if row and row[0] is not None else story_id)
+    root_story = links.story_of(db, duplicate_of)
+    return duplicate_of, (root_story if root_story is not None else story_id)
 
 
 def _near_duplicate(
     db: Database, article_id: int, words: _Words, signature: bytes
 ) -> tuple[int, int | None, int] | None:
     hits: dict[int, int] = {}
-    values = unpack_signature(signature)
-    scan = (
-        "SELECT * FROM (SELECT article_id FROM dedup_bands WHERE band = ? AND value = ? LIMIT 50)"
-    )
-    params = [x for band, value in enumerate(values) for x in (band, value)]
-    for (other,) in db.execute(" UNION ALL ".join([scan] * len(values)), params):
+    for other in index.band_hits(db, unpack_signature(signature)):
         if other != article_id:
             hits[other] = hits.get(other, 0) + 1
     if not hits:
         return None
     ranked = sorted(hits, key=lambda a: (-hits[a], a))[:MAX_CANDIDATES]
-    marks = ",".join("?" * len(ranked))
-    rows = db.execute(
-        f"SELECT id, text, duplicate_of, story_id FROM articles WHERE id IN ({marks})"
-        " AND story_id IS NOT NULL",
-        ranked,
-    ).fetchall()
+    rows = links.linked_texts(db, ranked)
     if not rows:
         return None
     mine = _shingles(article_id, words.text, words)
@@ -369,48 +331,17 @@ def is_near_duplicate(jaccard: float, containment: float) -> bool:
 
 
 def _published_before(db: Database, when: str, root: int) -> bool:
-    row = db.execute(
-        "SELECT published, published_source, first_seen FROM articles WHERE id = ?", [root]
-    ).fetchone()
+    row = links.article_times(db, root)
     return row is not None and when < event_time(reliable_published(row[0], row[1]), row[2])
 
 
 def _unindex_root(db: Database, old: int, new: int) -> None:
     """Make ``new`` the root of ``old``'s copies; ``old`` becomes a copy, out of the index."""
-    db.execute("UPDATE articles SET duplicate_of = ? WHERE duplicate_of = ?", [new, old])
-    db.execute("UPDATE articles SET duplicate_of = ? WHERE id = ?", [new, old])
-    remove_from_index(db, old)
+    links.make_root(db, old, new)
+    index.remove_from_index(db, old)
 
 
 def _post_bands(db: Database, article_id: int, signature: bytes) -> None:
     values = unpack_signature(signature)
     assert len(values) == BANDS + LEAD_BANDS, "signature from another dedup version"
-    db.conn.executemany(
-        "INSERT OR IGNORE INTO dedup_bands (band, value, article_id) VALUES (?, ?, ?)",
-        [(band, value, article_id) for band, value in enumerate(values)],
-    )
-
-
-def _new_story(db: Database, title: str, article_id: int, when: str) -> int:
-    cursor = db.execute(
-        "INSERT INTO stories (title, lead_article_id, first_seen, last_seen, article_count)"
-        " VALUES (?, ?, ?, ?, 1)",
-        [title, article_id, when, when],
-    )
-    return int(cursor.lastrowid or 0)
-
-
-def _touch_story(
-    db: Database, story_id: int, when: str, *, title: str | None = None, article_id: int = 0
-) -> None:
-    if title is not None:
-        # an original report published before the story's first one becomes its headline
-        db.execute(
-            "UPDATE stories SET title = ?, lead_article_id = ? WHERE id = ? AND first_seen > ?",
-            [title, article_id, story_id, when],
-        )
-    db.execute(
-        "UPDATE stories SET article_count = article_count + 1, first_seen = min(first_seen, ?),"
-        " last_seen = max(last_seen, ?) WHERE id = ?",
-        [when, when, story_id],
-    )
+    index.post_bands(db, article_id, values)
