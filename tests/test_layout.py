@@ -178,19 +178,19 @@ def test_every_statement_lives_in_the_store() -> None:
 
 def test_the_statement_check_sees_each_kind_of_access(tmp_path: Path) -> None:
     """What the check above must catch, and what it must let pass."""
-    caught = {
-        'db.execute("x")': "crawler.ingest.x",
-        'conn.executemany("x", [])': "crawler.ingest.x",
-        'db.query("x")': "crawler.read.x",
-        'db["articles"].insert({})': "crawler.read.x",
-        'db.table("articles").rows_where()': "crawler.read.x",
-        "pipe.execute()": "crawler.read.x",  # only the modules of REDIS_PIPELINES may
-        'q = "SELECT id FROM articles"': "crawler.cli.x",
-        'q = f"UPDATE articles SET t = {v} WHERE id = ?"': "spiders.x",
-        'q = "DELETE FROM flags"': "schedules.x",
-        'q = "INSERT OR IGNORE INTO flags (id) VALUES (1)"': "crawler.stories.x",
-        'q = "CREATE TABLE IF NOT EXISTS t (x)"': "crawler.cli.x",
-    }
+    caught = [
+        ('db.execute("x")', "crawler.ingest.x"),
+        ('conn.executemany("x", [])', "crawler.ingest.x"),
+        ('db.query("x")', "crawler.read.x"),
+        ('db["articles"].insert({})', "crawler.read.x"),
+        ('db.table("articles").rows_where()', "crawler.read.x"),
+        ("pipe.execute()", "crawler.read.x"),  # only the modules of REDIS_PIPELINES may
+        ('q = "SELECT id FROM articles"', "crawler.cli.x"),
+        ('q = f"UPDATE articles SET t = {v} WHERE id = ?"', "spiders.x"),
+        ('q = "DELETE FROM flags"', "schedules.x"),
+        ('q = "INSERT OR IGNORE INTO flags (id) VALUES (1)"', "crawler.stories.x"),
+        ('q = "CREATE TABLE IF NOT EXISTS t (x)"', "crawler.cli.x"),
+    ]
     passed = [
         ("pipe.execute()", "crawler.distributed.queue"),
         ("pipe.execute()", "crawler.topics.offtopic"),
@@ -199,7 +199,7 @@ def test_the_statement_check_sees_each_kind_of_access(tmp_path: Path) -> None:
         ("rows[0]", "crawler.read.x"),
         ("request.meta.get('x')", "crawler.scraping.x"),
     ]
-    for code, module in caught.items():
+    for code, module in caught:
         (tmp_path / "m.py").write_text(code + "\n", "utf-8")
         assert _database_access(tmp_path / "m.py", module), code
     for code, module in passed:

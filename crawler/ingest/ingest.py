@@ -233,18 +233,7 @@ def _ingest_known(
     is_held = story_pending.is_held(db, article_id)  # stored this run (or by one that died)
     flag = not is_held and not options.baseline
     if result.content_hash != old_hash and dedup.is_material_change(old_text or "", article.text):
-        articles.replace_text(
-            db,
-            article_id,
-            title=article.title,
-            text=article.text,
-            content_hash=result.content_hash,
-            fingerprint=result.fingerprint,
-            updated_at=now,
-            text_source=article.text_source,
-            title_source=article.title_source,
-            brief=int(article.brief),
-        )
+        articles.replace_text(db, article_id, article, result.content_hash, result.fingerprint, now)
         version_id = _save_version(db, article_id, result, now, options.run_id)
         desk.record_version(db, article_id, result, version_id)
         counts["articles_updated"] += 1

@@ -107,13 +107,12 @@ def story_detail(db: Database, story_id: int) -> dict[str, Any] | None:
 
 def article_detail(db: Database, article_id: int) -> dict[str, Any] | None:
     """An article with its story, related links, versions and a diff of its latest change."""
-    article = reads.article_row(db, article_id)
+    article = reads.article_record(db, article_id)
     if article is None:
         return None
     article["authors"] = _json_list(article["authors"])
     article["topics"] = _json_list(article["topics"])
-    article["related"] = reads.related_links(db, article_id)
-    versions = reads.versions_of(db, article_id)
+    versions = article["versions"]
     for number, version in enumerate(versions, 1):
         version["number"] = number  # this article's own count: version 1, 2, …
     article["versions"] = [

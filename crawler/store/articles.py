@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 from sqlite_utils import Database
 
+from crawler.core.models import Article
+
 # (id, text, title, content_hash, story_id, duplicate_of) of a stored article
 KnownArticle = tuple[int, str | None, str | None, str | None, int | None, int | None]
 
@@ -94,29 +96,24 @@ def mark_seen(db: Database, article_id: int, now: str) -> None:
 def replace_text(
     db: Database,
     article_id: int,
-    *,
-    title: str | None,
-    text: str,
+    article: Article,
     content_hash: str | None,
     fingerprint: int | None,
     updated_at: str,
-    text_source: str | None,
-    title_source: str | None,
-    brief: int,
 ) -> None:
     """The article's new text (its earlier one stays in ``article_versions``)."""
     db.execute(
         "UPDATE articles SET title = ?, text = ?, content_hash = ?, fingerprint = ?, "
         "updated_at = ?, text_source = ?, title_source = ?, brief = ? WHERE id = ?",
         [
-            title,
-            text,
+            article.title,
+            article.text,
             content_hash,
             fingerprint,
             updated_at,
-            text_source,
-            title_source,
-            brief,
+            article.text_source,
+            article.title_source,
+            int(article.brief),
             article_id,
         ],
     )

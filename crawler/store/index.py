@@ -3,6 +3,8 @@ document row in ``dedup_docs`` and its MinHash band keys in ``dedup_bands``."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlite_utils import Database
 
 # Candidates read per band key: a key shared by more articles than this is boilerplate.
@@ -23,37 +25,32 @@ def indexed_doc(db: Database, article_id: int) -> tuple[bytes | None, int, str] 
     return (row[0], row[1], row[2]) if row is not None else None
 
 
-def save_doc(
-    db: Database,
-    article_id: int,
-    signature: bytes | None,
-    hour: int,
-    posted: str,
-    weight: float,
-    story_blob: bytes | None,
-) -> None:
+@dataclass(frozen=True)
+class Doc:
+    """An indexed article's ``dedup_docs`` row (but its id)."""
+
+    signature: bytes | None  # None: too short for near-duplicate lookups
+    hour: int  # the event's hour (crawler.core.timeutil.event_hour)
+    posted: str  # the story terms posted to ``story_terms``, space-separated
+    weight: float  # their summed weight
+    story_blob: bytes | None  # the packed story terms (crawler.stories.terms.pack_terms)
+
+
+def save_doc(db: Database, article_id: int, doc: Doc) -> None:
     """Write (or replace) the article's document row."""
     db.execute(
         "INSERT OR REPLACE INTO dedup_docs (article_id, signature, story_hour, story_terms, weight,"
         " story_blob) VALUES (?, ?, ?, ?, ?, ?)",
-        [article_id, signature, hour, posted, weight, story_blob],
+        [article_id, doc.signature, doc.hour, doc.posted, doc.weight, doc.story_blob],
     )
 
 
-def update_doc(
-    db: Database,
-    article_id: int,
-    signature: bytes | None,
-    hour: int,
-    posted: str,
-    weight: float,
-    story_blob: bytes | None,
-) -> None:
+def update_doc(db: Database, article_id: int, doc: Doc) -> None:
     """Rewrite the document row of an indexed article (none written for one that is not)."""
     db.execute(
         "UPDATE dedup_docs SET signature = ?, story_hour = ?, story_terms = ?, weight = ?,"
         " story_blob = ? WHERE article_id = ?",
-        [signature, hour, posted, weight, story_blob, article_id],
+        [doc.signature, doc.hour, doc.posted, doc.weight, doc.story_blob, article_id],
     )
 
 

@@ -27,6 +27,11 @@ def _rows(db: Database, sql: str, params: list[Any] | None = None) -> list[dict[
     return list(db.query(sql, params or []))
 
 
+def _first(db: Database, sql: str, params: list[Any]) -> dict[str, Any] | None:
+    rows = _rows(db, sql, params)
+    return rows[0] if rows else None
+
+
 def stored_topics(db: Database) -> list[str]:
     """The topic names articles in the database were matched under, sorted."""
     return [
@@ -114,8 +119,7 @@ def list_stories(
 
 def story_summary(db: Database, story_id: int) -> dict[str, Any] | None:
     """One story with the counts :func:`list_stories` gives (None: no such story)."""
-    rows = _rows(db, _STORY_SELECT + " WHERE s.id = ? GROUP BY s.id", [story_id])
-    return rows[0] if rows else None
+    return _first(db, _STORY_SELECT + " WHERE s.id = ? GROUP BY s.id", [story_id])
 
 
 def story_article_briefs(db: Database, story_id: int) -> list[dict[str, Any]]:
@@ -131,9 +135,11 @@ def story_article_briefs(db: Database, story_id: int) -> list[dict[str, Any]]:
 # -- one article ------------------------------------------------------------------------------
 
 
-def article_row(db: Database, article_id: int) -> dict[str, Any] | None:
-    """An article with its story's title (authors and topics as stored: JSON text)."""
-    rows = _rows(
+def article_record(db: Database, article_id: int) -> dict[str, Any] | None:
+    """An article with its story's title (authors and topics as stored: JSON text), its
+    related links (``related``, first seen first) and its versions with their text
+    (``versions``, oldest first); None: no such article."""
+    article = _first(
         db,
         "SELECT a.id, a.url, a.canonical_url, a.title, a.source, a.site, a.published, "
         "a.published_source, a.language, a.authors, a.topics, a.description, a.story_id, "
@@ -143,26 +149,21 @@ def article_row(db: Database, article_id: int) -> dict[str, Any] | None:
         "FROM articles a LEFT JOIN stories s ON s.id = a.story_id WHERE a.id = ?",
         [article_id],
     )
-    return rows[0] if rows else None
-
-
-def related_links(db: Database, article_id: int) -> list[dict[str, Any]]:
-    return _rows(
+    if article is None:
+        return None
+    article["related"] = _rows(
         db,
         "SELECT url, title, first_seen FROM related_links "
         "WHERE article_id = ? ORDER BY first_seen, url",
         [article_id],
     )
-
-
-def versions_of(db: Database, article_id: int) -> list[dict[str, Any]]:
-    """The article's stored versions, oldest first, with their text."""
-    return _rows(
+    article["versions"] = _rows(
         db,
         "SELECT id, title, text, content_hash, captured_at, run_id "
         "FROM article_versions WHERE article_id = ? ORDER BY captured_at, id",
         [article_id],
     )
+    return article
 
 
 # -- search -----------------------------------------------------------------------------------
@@ -219,12 +220,13 @@ def run_rows(db: Database, *, limit: int | None, run_id: int | None) -> list[dic
 
 def main_language(db: Database, source: str) -> str | None:
     """The language most of a source's articles were detected in (ties: alphabetical)."""
-    row = db.execute(
+    top = _first(
+        db,
         "SELECT language, COUNT(*) AS n FROM articles WHERE source = ? AND language IS NOT"
         " NULL GROUP BY language ORDER BY n DESC, language LIMIT 1",
         [source],
-    ).fetchone()
-    return row[0] if row else None
+    )
+    return top["language"] if top else None
 
 
 def run_fetches(db: Database, run_id: int) -> list[dict[str, Any]]:

@@ -182,15 +182,8 @@ def link_article(db: Database, article_id: int, fp: Fingerprints) -> Link:
         _post_bands(db, article_id, signature)
     else:
         signature = None
-    index.save_doc(
-        db,
-        article_id,
-        signature,
-        hour,
-        posted,
-        sum(weights.values()),
-        fp.packed_terms if parsed is not fp.terms else story.pack_terms(terms, groups),
-    )
+    blob = fp.packed_terms if parsed is not fp.terms else story.pack_terms(terms, groups)
+    index.save_doc(db, article_id, index.Doc(signature, hour, posted, sum(weights.values()), blob))
     links.mark_original(db, article_id, story_id)
     return Link(None, story_id, new_story, text_already_stored=original is not None)
 
@@ -214,14 +207,9 @@ def update_article(db: Database, article_id: int, fp: Fingerprints) -> None:
     weights = story.weigh(db, terms)
     if story_id is not None:
         story.repost_terms(db, article_id, story_id, old_terms.split(), old_hour, weights, hour)
+    blob = story.pack_terms(terms, groups)
     index.update_doc(
-        db,
-        article_id,
-        signature,
-        hour,
-        " ".join(weights),
-        sum(weights.values()),
-        story.pack_terms(terms, groups),
+        db, article_id, index.Doc(signature, hour, " ".join(weights), sum(weights.values()), blob)
     )
 
 
