@@ -1,1 +1,1 @@
-"""The SQLite database: schema migrations, storage, ingest and flags."""
+"""The SQLite database: the schema and its migrations, and every statement the other parts run."""
