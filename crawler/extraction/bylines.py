@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 
 from crawler.extraction.dates import is_dateline
+from crawler.extraction.trace import note
 
 # "By", in the languages the project watches (and a few neighbours), then one to four names.
 _PERSON_BYLINE = re.compile(
@@ -60,12 +61,12 @@ def drop_edge_bylines(text: str) -> str:
     if len(paragraphs) < _MIN_PARAGRAPHS:
         return text
     last = len(paragraphs) - 1
-    kept = [
-        p
-        for i, p in enumerate(paragraphs)
-        if not (
-            (i < _HEAD_LINES or i > last - _TAIL_LINES)
-            and _is_frame_line(p, paragraphs[i + 1] if i < last else None)
-        )
-    ]
+    kept = []
+    for i, p in enumerate(paragraphs):
+        if (i < _HEAD_LINES or i > last - _TAIL_LINES) and _is_frame_line(
+            p, paragraphs[i + 1] if i < last else None
+        ):
+            note("edge-byline", p)
+        else:
+            kept.append(p)
     return "\n\n".join(kept)
