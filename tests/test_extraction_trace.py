@@ -60,3 +60,22 @@ def test_a_stamp_inside_a_sentence_is_the_articles_text() -> None:
     assert clean_paragraphs("Por Juan Pérez · Actualizado: 13:47 hrs") == "Por Juan Pérez"
     assert clean_paragraphs("Updated at 1:23 p.m.") == ""
     assert "13:47" not in clean_paragraphs("Tijuana, 12 de mayo de 2025. Actualizado: 13:47 hrs.")
+
+
+def test_edge_bylines_in_every_language_and_with_name_particles() -> None:
+    body = [
+        f"Paragraph {i} of the story, with enough words in it to be one of its real paragraphs."
+        for i in range(4)
+    ]
+    for byline in (
+        "By Maria von Trapp",
+        "escrito por Juan Pérez",
+        "Escrito por Ana de la Cruz",
+        "texte de Claire Dubois",
+        "Von Anna Schmidt",
+    ):
+        assert drop_edge_bylines("\n\n".join([byline, *body])) == "\n\n".join(body), byline
+    # a sentence that starts like a byline is the article's
+    for line in ("Por la mañana", "By the river"):
+        text = "\n\n".join([line, *body])
+        assert drop_edge_bylines(text) == text, line
