@@ -28,6 +28,21 @@ from crawler.extraction.trace import tracing
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 _MIN_LINE = 3  # words: a shorter gold line is a label, often repeated elsewhere on the page
+_FOUND_SHARE = 0.5  # a line with this share of its word 4-grams in a text is in it (the gold
+# joins some words, "printand", and splits lines where a page does not)
+
+
+def _grams(line: str) -> list[str]:
+    tokens = line.split()
+    return [" ".join(tokens[i : i + 4]) for i in range(max(1, len(tokens) - 3))]
+
+
+def found(line: str, text: str) -> bool:
+    """Whether ``line`` (``words()``) is in ``text`` (``words()``), give or take a join."""
+    if line in text:
+        return True
+    grams = _grams(line)
+    return sum(1 for g in grams if g in text) >= _FOUND_SHARE * len(grams)
 
 
 def words(text: str) -> str:
@@ -38,9 +53,9 @@ def words(text: str) -> str:
 def blame(line: str, notes: list[tuple[str, str]], page_words: str) -> str:
     """The rule that dropped ``line`` (already ``words()``), or where it was lost."""
     for rule, text in notes:
-        if line in words(text):
+        if found(line, words(text)):
             return rule
-    return "extractor" if line in page_words else "not in page"
+    return "extractor" if found(line, page_words) else "not in page"
 
 
 def missed_lines(page: Page) -> list[tuple[str, str, bool]]:
@@ -53,9 +68,9 @@ def missed_lines(page: Page) -> list[tuple[str, str, bool]]:
     out = []
     for raw in (page.gold_text or "").splitlines():
         line = words(raw)
-        if line.count(" ") + 1 < _MIN_LINE or line in ours:
+        if line.count(" ") + 1 < _MIN_LINE or found(line, ours):
             continue
-        out.append((blame(line, notes, page_words), raw.strip(), line in theirs))
+        out.append((blame(line, notes, page_words), raw.strip(), found(line, theirs)))
     return out
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from benchmarks.dropped import missed_lines
+from benchmarks.realpages import Page
 from crawler.extraction.bylines import drop_edge_bylines
 from crawler.extraction.extract import extract_article
 from crawler.extraction.paragraphs import clean_paragraphs
@@ -79,3 +81,17 @@ def test_edge_bylines_in_every_language_and_with_name_particles() -> None:
     for line in ("Por la mañana", "By the river"):
         text = "\n\n".join([line, *body])
         assert drop_edge_bylines(text) == text, line
+
+
+def test_dropped_benchmark_puts_a_missed_gold_line_down_to_its_rule() -> None:
+    teaser = "Another story about the council and its harbour"
+    html = (
+        "<html><head><title>Harbour budget</title></head><body><article>"
+        f"<h1>Harbour budget</h1>{BODY}<div class='related-posts'><ul>"
+        f"<li><a href='/a'>{teaser}</a></li><li><a href='/b'>A third story about the harbour</a>"
+        "</li></ul></div></article></body></html>"
+    )
+    gold = "\n".join([f"Paragraph {i} of a story" for i in range(1, 3)] + [teaser])
+    page = Page("dev", "case", html.encode(), gold_text=gold, origin_url="https://example.org/x")
+    missed = missed_lines(page)
+    assert [(line, rule) for rule, line, _ in missed] == [(teaser, "related")]
