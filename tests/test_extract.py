@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from crawler.core.models import RelatedLink
-from crawler.extraction.cleaning import clean_paragraphs
 from crawler.extraction.extract import extract_article
 from crawler.extraction.pagemeta import decode_html, parse_html, published_date
+from crawler.extraction.paragraphs import clean_paragraphs
 
 PAGES = Path(__file__).parent / "extraction_pages"
 CASES = tomllib.loads((PAGES / "cases.toml").read_text("utf-8"))["case"]

@@ -12,20 +12,11 @@ from __future__ import annotations
 import re
 
 from crawler.extraction.dates import is_dateline
+from crawler.extraction.lexicon import LEXICON, Lexicon
+from crawler.extraction.trace import note
 
-# "By", in the languages the project watches (and a few neighbours), then one to four names.
-_PERSON_BYLINE = re.compile(
-    r"^(?:by|por|par|von|av|af|door|di|written by|escrito por|texto de|texte de)\s+"
-    r"(?:[A-ZÀ-ÖØ-Þ][\w.'’-]*\s*){1,4}$",
-    re.IGNORECASE,
-)
-# A dateline says what the date is: a byline's "by", or publication or update.
-_DATE_MARKER = re.compile(
-    r"\b(?:by|por|par|von|av|published|posted|updated|publicado|publicada|actualizado|"
-    r"atualizado|publié|mis à jour|veröffentlicht|aktualisiert|publisert|oppdatert|stand)\b",
-    re.IGNORECASE,
-)
-_NAME_WORD = re.compile(r"[A-ZÀ-ÖØ-Þ]")
+_NAME_WORD = re.compile(r"[\w.'’-]+")
+_MAX_NAME_WORDS = 4  # "By" then one to four names ("Maria von Trapp")
 _MAX_LINE = 80  # a byline or dateline is short; longer is a paragraph
 _HEAD_LINES = 2  # how far from the top a byline may stand
 _TAIL_LINES = 3  # how far from the bottom a "Published ..." line may stand
@@ -33,11 +24,20 @@ _MIN_PARAGRAPHS = 4  # a brief keeps its lines: there the byline is a good share
 _MIN_NEXT = 80  # a byline over a short line may be a wire's ("By X" / "Associated Press")
 
 
-def _is_person_byline(line: str) -> bool:
-    if not _PERSON_BYLINE.match(line):
+def _is_person_byline(line: str, lex: Lexicon = LEXICON) -> bool:
+    """ "By Maria Popova", "Escrito por Ana de la Cruz": a "by" word, then a person's name
+    (capitalised words, with lowercase particles such as "von" between them)."""
+    by = lex.byline_prefix.match(line)
+    if by is None:
         return False
-    names = line.split()[1:]
-    return all(_NAME_WORD.match(word) for word in names if word.lower() != "by")
+    names = line[by.end() :].split()
+    if not 1 <= len(names) <= _MAX_NAME_WORDS or not all(map(_NAME_WORD.fullmatch, names)):
+        return False
+    return (
+        names[0][0].isupper()
+        and names[-1][0].isupper()
+        and all(word[0].isupper() or word in lex.name_particles for word in names)
+    )
 
 
 def _is_frame_line(line: str, next_line: str | None) -> bool:
@@ -47,7 +47,7 @@ def _is_frame_line(line: str, next_line: str | None) -> bool:
         return next_line is not None and len(next_line) >= _MIN_NEXT
     return (
         is_dateline(line)
-        and _DATE_MARKER.search(line) is not None  # not an event's dates, not a bare day
+        and LEXICON.date_marker.search(line) is not None  # not an event's dates, not a bare day
         and "@" not in line  # "— Name (@handle) October 9, 2018" signs an embedded post
         and not line.rstrip().endswith((".", "!", "?", ":"))
     )
@@ -60,12 +60,12 @@ def drop_edge_bylines(text: str) -> str:
     if len(paragraphs) < _MIN_PARAGRAPHS:
         return text
     last = len(paragraphs) - 1
-    kept = [
-        p
-        for i, p in enumerate(paragraphs)
-        if not (
-            (i < _HEAD_LINES or i > last - _TAIL_LINES)
-            and _is_frame_line(p, paragraphs[i + 1] if i < last else None)
-        )
-    ]
+    kept = []
+    for i, p in enumerate(paragraphs):
+        if (i < _HEAD_LINES or i > last - _TAIL_LINES) and _is_frame_line(
+            p, paragraphs[i + 1] if i < last else None
+        ):
+            note("edge-byline", p)
+        else:
+            kept.append(p)
     return "\n\n".join(kept)

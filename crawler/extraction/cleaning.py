@@ -23,6 +23,7 @@ from crawler.extraction.teasers import NEVER_PRUNE as _NEVER_PRUNE
 from crawler.extraction.teasers import TEASER_CONTAINERS as _TEASER_CONTAINERS
 from crawler.extraction.teasers import teaser_block as _teaser_block
 from crawler.extraction.teasers import text_len as _text_len
+from crawler.extraction.trace import note, tracing_on
 
 _HEADING_TAGS = frozenset({"h2", "h3", "h4", "h5", "h6"})
 _HEADING_LIKE = frozenset({"p", "strong", "b", "span", "div", "header", "dt"})
@@ -48,20 +49,8 @@ _CONSENT_GROWTH = 1.4  # a consent overlay grows to the ancestor at most this mu
 _CONSENT_SLACK_CHARS = 200  # ... plus its buttons and fine print
 _MAX_CONSENT_CHARS = 3000  # beyond this an ancestor is the page, not the overlay
 _MAX_BUTTON_LABEL = 30  # an accept/reject control's label is a word or three
-_MAX_BUTTON_LINE = 40  # an extracted line this short that is a button label is a leftover
-_MAX_CONSENT_LINE = 500  # a consent sentence in the text; longer lines are the article's
 _WRAPPER_SLACK_CHARS = 20  # an embed wrapper may add a caption of this size to the post
 _MAX_BODY_PARTS = 12  # more repeats of one body class are a list of teasers, not one body
-_LEAD_LINES = 3  # a standfirst repeated as a heading stands among the first lines
-# A comment section below the article: its heading, then comments each with its time.
-_COMMENT_TIME = re.compile(
-    r"^(?:hace|há|il y a|vor|for|fa)\s+(?:\d+|una?|une?|einer?|ein|et|en)\s+\w+"
-    r"|^\d+\s+\w+\s+(?:ago|siden|sedan|geleden|fa)\b|^(?:yesterday|ayer|ontem|hier|gestern)\b",
-    re.IGNORECASE,
-)
-_MIN_COMMENT_STAMPS = 2
-_MAX_STAMP_LINE = 200  # an "updated 10:32" stamp is cut from a byline or dateline this short
-_STAMP_LEFTOVER = " \t·|•,;:-–—/()"  # separators a removed stamp leaves at a line's edges
 
 
 # Elements that hold no article text (scripts, icons, images, form fields): a quarter of a
@@ -509,6 +498,9 @@ def prune_boilerplate(
         else:
             continue
         removed.update(targets)
+        if tracing_on():
+            for target in targets:
+                note(kind, target.text_content())
 
     links = related_links(related, base_url, page_urls or set())
     for el in removed:
@@ -523,74 +515,3 @@ def prune_boilerplate(
                     parent.text = (parent.text or "") + el.tail
             parent.remove(el)
     return links
-
-
-def _is_button_line(norm: str, lex: Lexicon) -> bool:
-    return len(norm) < _MAX_BUTTON_LINE and norm in lex.buttons
-
-
-def clean_paragraphs(
-    text: str,
-    titles: tuple[str | None, ...] = (),
-    lead: str | None = None,
-    headings: set[str] | None = None,
-    lex: Lexicon = LEXICON,
-) -> str:
-    """Final pass over extracted paragraphs: drop lexicon boilerplate and trailing lists.
-
-    ``titles`` (page title, og:title, h1, the page's own URL) are dropped wherever they
-    repeat; ``lead`` (the
-    meta description) only when it is one of the first lines and set as a heading
-    (``headings``): a standfirst above the body, not the body's first paragraph.
-    Returns paragraphs separated by blank lines, with no relative timestamps, so that two
-    crawls of an unchanged article give the same text.
-    """
-    lines = [" ".join(line.split()) for line in text.splitlines()]
-    lines = [line for line in lines if line]
-    title_norms = {normalize(t) for t in titles if t}
-    lead_norm = normalize(lead) if lead else None
-    heads = headings or set()
-    kept: list[str] = []
-    last_kept = -1
-    for i, line in enumerate(lines):
-        norm = normalize(line)
-        if not norm:
-            # separators such as "___" carry no words but keep layout; a wordless line
-            # right after a dropped one is its leftover (a closing bracket)
-            if i == 0 or last_kept == i - 1:
-                kept.append(line)
-                last_kept = i
-            continue
-        if norm in title_norms or (i < _LEAD_LINES and norm == lead_norm and norm in heads):
-            continue
-        if lex.drop_paragraph.match(line):
-            continue
-        if len(norm) <= _MAX_HEADING and lex.comment_headings.matches(norm):
-            rest = lines[i + 1 :]
-            stamps = sum(1 for x in rest if len(x) < _MAX_HEADING and _COMMENT_TIME.match(x))
-            if i >= len(lines) / 2 or (i >= _LEAD_LINES and stamps >= _MIN_COMMENT_STAMPS):
-                break  # readers' comments follow
-            continue
-        if len(norm) <= _MAX_HEADING and (
-            lex.related_headings.matches(norm) or lex.popular_headings.matches(norm)
-        ):
-            # a leftover "Related articles" heading in the second half ends the article
-            if i >= len(lines) / 2:
-                break
-            continue
-        if _is_button_line(norm, lex):
-            continue
-        if len(line) < _MAX_CONSENT_LINE and lex.is_consent_text(line):
-            near = lines[max(0, i - 2) : i + 3]
-            if i >= len(lines) - 3 or any(_is_button_line(normalize(x), lex) for x in near):
-                continue
-        line = lex.inline_drop.sub("", line).strip()
-        if len(line) < _MAX_STAMP_LINE and lex.stamp.search(line):
-            line = lex.stamp.sub("", line).strip(_STAMP_LEFTOVER)
-        if line:
-            kept.append(line)
-            last_kept = i
-    # An article never ends on a heading: one left there introduced a block pruned above.
-    while len(kept) > 1 and normalize(kept[-1]) in heads:
-        kept.pop()
-    return "\n\n".join(kept)

@@ -9,7 +9,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from urllib.parse import urlsplit, urlunsplit
 
-from lxml.etree import XPath
 from lxml.html import HtmlElement
 from trafilatura import bare_extraction
 from trafilatura.settings import Document
@@ -17,7 +16,6 @@ from trafilatura.settings import Document
 from crawler.core.models import Article
 from crawler.extraction.bylines import drop_edge_bylines
 from crawler.extraction.cleaning import (
-    clean_paragraphs,
     merge_split_bodies,
     prune_boilerplate,
     unwrap_embedded_posts,
@@ -41,6 +39,8 @@ from crawler.extraction.pagemeta import (
     page_metadata,
     parse_html,
 )
+from crawler.extraction.paragraphs import clean_paragraphs
+from crawler.extraction.teasers import text_len
 from crawler.extraction.titles import choose_title, first_h1, late_title
 
 __all__ = ["MIN_ARTICLE_CHARS", "choose_title", "extract_article", "extract_from_tree"]
@@ -71,14 +71,13 @@ def _authors(value: str | None) -> list[str]:
 _CONFIDENT_CHARS = 1000
 _CONFIDENT_SHARE = 0.7
 _PARAGRAPH_CHARS = 80
-_TEXT_LEN = XPath("string-length(normalize-space())")
 
 
 def _paragraph_chars(tree: HtmlElement) -> int:
     """Characters in the page's paragraphs long enough to be article text."""
     total = 0
     for p in tree.iter("p"):
-        size = int(_TEXT_LEN(p))
+        size = text_len(p)
         if size >= _PARAGRAPH_CHARS:
             total += size
     return total

@@ -22,9 +22,13 @@ def _token_regex(tokens: list[str]) -> re.Pattern[str]:
     return re.compile(rf"(?:^|[^a-z0-9])(?:{alternatives})")
 
 
+def _alternatives(phrases: list[str]) -> str:
+    """A regex alternation of literal phrases, longest first ("last updated" before "updated")."""
+    return "|".join(sorted((re.escape(p) for p in phrases), key=len, reverse=True))
+
+
 def _phrase_regex(phrases: list[str]) -> re.Pattern[str]:
-    alternatives = "|".join(sorted((re.escape(p) for p in phrases), key=len, reverse=True))
-    return re.compile(alternatives, re.IGNORECASE)
+    return re.compile(_alternatives(phrases), re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -66,6 +70,9 @@ class Lexicon:
     drop_paragraph: re.Pattern[str]
     inline_drop: re.Pattern[str]
     stamp: re.Pattern[str]
+    byline_prefix: re.Pattern[str]  # "By ", "Escrito por " at a line's start
+    name_particles: frozenset[str]  # "von", "de la": lowercase words of a person's name
+    date_marker: re.Pattern[str]  # a "by", publication or update word
 
     def is_consent_text(self, text: str) -> bool:
         """Whether ``text`` reads like a consent banner sentence."""
@@ -75,11 +82,18 @@ class Lexicon:
 def load_lexicon(name: str = "boilerplate.toml") -> Lexicon:
     """Read and compile a lexicon file shipped in ``crawler/data``."""
     raw = tomllib.loads(resources.files("crawler").joinpath("data", name).read_text("utf-8"))
-    classes, headings, phrases, paragraphs = (
+    classes, headings, phrases, paragraphs, bylines = (
         raw["class_tokens"],
         raw["headings"],
         raw["phrases"],
         raw["paragraphs"],
+        raw["bylines"],
+    )
+    by_words = _alternatives(bylines["by_words"])
+    updates = _alternatives(bylines["update_words"])
+    stamps = [p.replace("{update_words}", updates) for p in paragraphs["stamp_patterns"]]
+    markers = _alternatives(
+        [*bylines["by_words"], *bylines["date_words"], *bylines["update_words"]]
     )
     return Lexicon(
         consent_class=_token_regex(classes["consent"]),
@@ -95,7 +109,10 @@ def load_lexicon(name: str = "boilerplate.toml") -> Lexicon:
         buttons=frozenset(normalize(b) for b in phrases["buttons"]),
         drop_paragraph=re.compile("|".join(f"(?:{p})" for p in paragraphs["patterns"]), re.I),
         inline_drop=re.compile("|".join(f"(?:{p})" for p in paragraphs["inline_patterns"]), re.I),
-        stamp=re.compile("|".join(f"(?:{p})" for p in paragraphs["stamp_patterns"]), re.I),
+        stamp=re.compile("|".join(f"(?:{p})" for p in stamps), re.I),
+        byline_prefix=re.compile(rf"^(?:{by_words})\s+", re.I),
+        name_particles=frozenset(bylines["name_particles"]),
+        date_marker=re.compile(rf"\b(?:{markers})\b", re.I),
     )
 
 

@@ -24,6 +24,7 @@ from trafilatura.utils import load_html
 from w3lib.encoding import html_body_declared_encoding, read_bom
 
 from crawler.extraction.dates import published_date, valid_fallback  # noqa: F401 (re-export)
+from crawler.extraction.lexicon import LEXICON
 
 _LANG_CODE = re.compile(r"^[a-zA-Z]{2,3}(?=$|[-_])")
 _MIN_DETECT_CHARS = 40
@@ -173,13 +174,12 @@ _BYLINE = etree.XPath(
     " | //*[@itemprop='author'][not(*)]"
     " | //*[contains(@class,'byline') or contains(@class,'author-name')][not(*) or not(*/*)]"
 )
-_BY_PREFIX = re.compile(r"^(by|por|par|von|di|av|af|door)\s+", re.IGNORECASE)
 
 
 def byline_author(tree: HtmlElement) -> str | None:
     """Author from a visible byline (rel=author, itemprop=author, a byline class)."""
     for el in _BYLINE(tree):
-        name = _BY_PREFIX.sub("", " ".join(el.text_content().split()))
+        name = LEXICON.byline_prefix.sub("", " ".join(el.text_content().split()))
         if 3 <= len(name) <= 80 and " " in name and not any(c.isdigit() for c in name):
             return name
     return None
