@@ -25,6 +25,7 @@ from crawler.sample_site import SampleWeb
 from crawler.topics.prefilter import could_match, fold_words, page_text
 from crawler.topics.query import QueryError, _Document, parse_query, tokenize_text
 from tests.conftest import run_cli, sample_web
+from tests.support.extraction import articles_only
 
 REPO = Path(__file__).resolve().parents[1]
 EVAL_DIR = Path(os.environ.get("NEWSWATCH_EVAL_DIR", REPO.parent / "shared" / "eval"))
@@ -121,31 +122,32 @@ class Extracted:
 @pytest.fixture(scope="module")
 def extracted() -> list[Extracted]:
     out: list[Extracted] = []
-    for path in _page_files():
-        body = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
-        feed_title = "Feed title of the page"
-        result = process_page(
-            PageJob(
-                "https://example.org/news/a",
-                body,
-                "s",
-                fallback_title=feed_title,
-                identify_language=False,
+    with articles_only():  # the article is all this reads
+        for path in _page_files():
+            body = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+            feed_title = "Feed title of the page"
+            result = process_page(
+                PageJob(
+                    "https://example.org/news/a",
+                    body,
+                    "s",
+                    fallback_title=feed_title,
+                    identify_language=False,
+                )
             )
-        )
-        tree = parse_html(body)
-        if result.article is None or tree is None:
-            continue
-        full = f"{result.article.title}\n{result.article.text}"
-        out.append(
-            Extracted(
-                path.name,
-                page_text(tree, [feed_title]),
-                _Document(tokenize_text(full)),
-                tuple(w for w in re.findall(r"[^\W_]+", full) if len(w) > 1),
-                tuple(line for line in full.splitlines() if line.strip()),
+            tree = parse_html(body)
+            if result.article is None or tree is None:
+                continue
+            full = f"{result.article.title}\n{result.article.text}"
+            out.append(
+                Extracted(
+                    path.name,
+                    page_text(tree, [feed_title]),
+                    _Document(tokenize_text(full)),
+                    tuple(w for w in re.findall(r"[^\W_]+", full) if len(w) > 1),
+                    tuple(line for line in full.splitlines() if line.strip()),
+                )
             )
-        )
     return out
 
 
