@@ -22,28 +22,18 @@ commit between its statements.
 
 from __future__ import annotations
 
-import json
 import secrets
 from collections.abc import Iterable
 from weakref import WeakKeyDictionary
 
 from sqlite_utils import Database
 
+from crawler.store import term_counts
+
 __all__ = ["bump", "document_frequencies", "fill", "frequencies_and_total"]
 
 CACHE_MAX = 200_000  # terms kept per connection (some 30 MB); past it the cache starts over
 UNDO_MAX = 256  # this connection's own changes that a rollback can still be followed through
-
-_STATE = (
-    "SELECT (SELECT data_version FROM pragma_data_version),"
-    " (SELECT value FROM dedup_stats WHERE key = 'df_token'),"
-    " (SELECT value FROM dedup_stats WHERE key = 'story_docs')"
-)
-# the state's row first (its term NULL: no term is), then the counts asked for
-_READ = (
-    "SELECT NULL, * FROM (" + _STATE + ") UNION ALL"
-    " SELECT t.term, t.df, NULL, NULL FROM json_each(?) j JOIN term_df t ON t.term = j.value"
-)
 
 
 class _Cache:
@@ -103,15 +93,14 @@ def _read(db: Database, wanted: set[str]) -> tuple[dict[str, int], int]:
         cache.reset(cache.version, cache.token)  # the state stays known, the counts start over
     df = cache.df
     missing = wanted.difference(df)
-    rows = db.execute(_READ, [json.dumps(list(missing))]).fetchall()
-    _, version, token, total = next(row for row in rows if row[0] is None)
+    (version, token, total), counts = term_counts.read_counts(db, list(missing))
     if not cache.follow(version, token):
         # the cache started over: the counts of the other keys wanted are read too (this
         # statement's own rows are of the present state)
-        rows += db.execute(_READ, [json.dumps(list(wanted - missing))]).fetchall()
+        counts += term_counts.read_counts(db, list(wanted - missing))[1]
         missing = wanted
     df.update(dict.fromkeys(missing, 0))
-    df.update((term, count) for term, count, _, _ in rows if term is not None)
+    df.update(counts)
     return df, int(total or 0)
 
 
@@ -142,22 +131,12 @@ def bump(db: Database, terms: list[str], delta: int) -> None:
     cache = _CACHES.get(db)
     before = None
     if cache is not None:
-        version, token, _ = db.execute(_STATE).fetchone()
+        version, token, _ = term_counts.read_state(db)
         if version == cache.version and token == cache.token:
             before = token
         else:
             cache.reset(None, None)
-    db.conn.executemany(
-        "INSERT INTO term_df (term, df) VALUES (?, ?)"
-        " ON CONFLICT(term) DO UPDATE SET df = max(0, df + excluded.df)",
-        [(t, delta) for t in terms],
-    )
-    db.execute(
-        "INSERT INTO dedup_stats (key, value) VALUES ('story_docs', ?), ('df_token', ?)"
-        " ON CONFLICT(key) DO UPDATE SET value = CASE key WHEN 'story_docs'"
-        " THEN max(0, value + excluded.value) ELSE excluded.value END",
-        [delta, new],
-    )
+    term_counts.count_terms(db, terms, delta, new)
     if cache is None or cache.version is None:
         return
     df = cache.df

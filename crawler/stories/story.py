@@ -12,7 +12,6 @@ in the index (``dedup_docs.story_blob``), the same way whichever of the two arri
 
 from __future__ import annotations
 
-import json
 import math
 from collections import OrderedDict
 from collections.abc import Container, Iterable, Mapping
@@ -25,6 +24,7 @@ from typing import NamedTuple
 from sqlite_utils import Database
 
 from crawler.core.timeutil import reliable_published
+from crawler.store import story_postings
 from crawler.stories import frequencies
 from crawler.stories.model import choose, jaccard, load_model, pair_features, title_words
 from crawler.stories.prior import background_rarity
@@ -342,8 +342,7 @@ def find_story(
             for key in (w, LOWER + w)
         }.union(own_bag, *(c.bag for c, _ in theirs)),
     )
-    row = db.execute("SELECT site, language FROM articles WHERE id = ?", [article_id]).fetchone()
-    site, language = row or (None, None)
+    site, language = story_postings.site_and_language(db, article_id)
     words = title_words(title)
     model = load_model()
     own_vocabulary = Vocabulary.of(rarity, own_bag)
@@ -434,15 +433,8 @@ def _shortlist_scores(
     """Every article posted under the given terms inside the window, scored by the entities
     it shares (each group counts its heaviest shared term once), by id as text; and each
     term's postings (comma-separated article ids)."""
-    # one statement, one bounded index range per term, each answered as one comma-separated
-    # row: hundreds of postings cost a few dozen rows
-    rows = db.execute(
-        "SELECT (SELECT group_concat(article_id) FROM (SELECT article_id FROM story_terms"
-        " WHERE term = j.value AND hour BETWEEN ? AND ? LIMIT ?)) FROM json_each(?) j"
-        " ORDER BY j.key",
-        [*window, POSTINGS_LIMIT, json.dumps(list(weights))],
-    ).fetchall()
-    postings = [(term, ids) for (ids,), term in zip(rows, weights, strict=True) if ids]
+    found = story_postings.postings_in_window(db, list(weights), window, POSTINGS_LIMIT)
+    postings = [(term, ids) for ids, term in zip(found, weights, strict=True) if ids]
     by_group: dict[str, list[tuple[float, str]]] = {}
     for term, ids in postings:
         by_group.setdefault(groups.get(term, term), []).append((weights[term], ids))
@@ -496,19 +488,8 @@ def _candidates(
     # every posting of an article carries the same (story, hour): any one term it was found
     # under finds it, the one with the shortest postings first in a short index range
     by_length = sorted(((f",{ids},", term) for term, ids in postings), key=lambda p: len(p[0]))
-    scan = (
-        "SELECT s.article_id, s.story_id, s.hour, d.story_blob, d.weight, a.published,"
-        " a.published_source, a.title, a.site, a.language"
-        " FROM (SELECT article_id, story_id, hour FROM story_terms"
-        " WHERE term = ? AND hour BETWEEN ? AND ? AND article_id = ? LIMIT 1) s"
-        " JOIN dedup_docs d ON d.article_id = s.article_id JOIN articles a ON a.id = s.article_id"
-    )
-    params: list[object] = []
-    for other in ids:
-        needle = f",{other},"
-        term = next(t for found, t in by_length if needle in found)
-        params += [term, *window, other]
-    rows = db.execute(" UNION ALL ".join([scan] * len(ids)), params).fetchall()
+    found = [(next(t for posted, t in by_length if f",{other}," in posted), other) for other in ids]
+    rows = story_postings.candidate_rows(db, found, window)
     candidates = [
         _Candidate(
             other,
@@ -536,10 +517,7 @@ def index_terms(
     all_terms: Iterable[str],
 ) -> None:
     """Post the article's heaviest terms; count all its terms into the document frequencies."""
-    db.conn.executemany(
-        "INSERT OR IGNORE INTO story_terms (term, hour, article_id, story_id) VALUES (?, ?, ?, ?)",
-        [(t, hour, article_id, story_id) for t in weights],
-    )
+    story_postings.post_terms(db, article_id, story_id, weights, hour)
     frequencies.bump(db, list(all_terms), +1)
 
 
@@ -557,11 +535,5 @@ def repost_terms(
     Document frequencies keep counting its first version: a statistic, not worth the
     storage of every article's full term list.
     """
-    db.conn.executemany(
-        "DELETE FROM story_terms WHERE term = ? AND hour = ? AND article_id = ?",
-        [(t, old_hour, article_id) for t in old],
-    )
-    db.conn.executemany(
-        "INSERT OR IGNORE INTO story_terms (term, hour, article_id, story_id) VALUES (?, ?, ?, ?)",
-        [(t, hour, article_id, story_id) for t in new],
-    )
+    story_postings.unpost_terms(db, article_id, old, old_hour)
+    story_postings.post_terms(db, article_id, story_id, new, hour)
