@@ -25,7 +25,7 @@ from sqlite_utils import Database
 
 from crawler.core.timeutil import reliable_published
 from crawler.store import story_postings
-from crawler.stories import frequencies
+from crawler.stories import body, frequencies
 from crawler.stories.model import choose, jaccard, load_model, pair_features, title_words
 from crawler.stories.prior import background_rarity
 from crawler.stories.terms import (
@@ -38,7 +38,6 @@ from crawler.stories.terms import (
     bag,
     is_year,
     pack_terms,
-    packed_bag,
     story_terms,
     unpack_shared,
 )
@@ -330,7 +329,6 @@ def find_story(
         (c, _candidate(rarity, c)) for c in _candidates(db, ranked, postings, window, all_weights)
     ]
     # the lower-case counts of the shared names' words (see _generic), one statement for all
-    own_bag = bag(terms)
     rarity.add(
         db,
         {
@@ -340,14 +338,17 @@ def find_story(
             if _is_name(t, mine, doc)
             for w in t.split("_")
             for key in (w, LOWER + w)
-        }.union(own_bag, *(c.bag for c, _ in theirs)),
+        },
+    )
+    # what ``cosine`` gives each pair, weighed in arrays (crawler.stories.body)
+    bodies = body.cosines(
+        db, rarity.total, rarity.squares, _square, bag(terms), [c.blob for c, _ in theirs]
     )
     site, language = story_postings.site_and_language(db, article_id)
     words = title_words(title)
     model = load_model()
-    own_vocabulary = Vocabulary.of(rarity, own_bag)
     scored: list[tuple[int, int, float, float]] = []
-    for c, doc in theirs:
+    for (c, doc), body_cosine in zip(theirs, bodies, strict=True):
         features = pair_features(
             compare(rarity, mine, doc),
             hour - c.hour,
@@ -357,7 +358,7 @@ def find_story(
             same_language=language is not None and language == c.language,
             watch=in_watch(rarity, terms, mine, doc),
             own=(mine.own, c.own),
-            body=own_vocabulary.cosine(Vocabulary.of(rarity, c.bag)),
+            body=body_cosine,
         )
         if RECORD is not None:
             RECORD.append((article_id, c.article_id, features))
@@ -383,7 +384,7 @@ class Vocabulary(NamedTuple):
         counts = list(map(rarity.df.get, terms, repeat(0)))
         table, total = rarity.squares, rarity.total
         for count in set(counts).difference(table):
-            table[count] = idf(count, total) ** 2
+            table[count] = _square(count, total)
         squares = dict(zip(terms, map(table.__getitem__, counts), strict=True))
         return cls(squares, sum(squares.values()))
 
@@ -395,6 +396,12 @@ class Vocabulary(NamedTuple):
             return 0.0
         mine = self.squares
         return sum(compress(mine.values(), map(other.squares.__contains__, mine))) / norm
+
+
+@lru_cache(maxsize=8192)
+def _square(df: int, total: int) -> float:
+    """``idf`` squared (cached as ``idf`` is: a lookup weighs some hundred frequencies)."""
+    return idf(df, total) ** 2
 
 
 def cosine(rarity: Rarity, a: Iterable[str], b: Iterable[str]) -> float:
@@ -473,7 +480,7 @@ class _Candidate(NamedTuple):
     title: str
     site: str | None
     language: str | None
-    bag: list[str]  # its whole vocabulary (terms.packed_bag)
+    blob: bytes  # its packed terms (its whole vocabulary: terms.packed_bag)
 
 
 def _candidates(
@@ -501,7 +508,7 @@ def _candidates(
             title or "",
             site,
             language,
-            packed_bag(blob),
+            blob,
         )
         for other, story_id, other_hour, blob, own, published, source, title, site, language in rows
     ]
