@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import numpy as np
 import numpy.typing as npt
@@ -52,15 +52,23 @@ def cosines(
     square: Callable[[int, int], float],
     own: list[str],
     blobs: list[bytes],
+    df: dict[str, int],
+    also: Iterable[str] = (),
 ) -> list[float]:
     """The cosine of ``own`` (``terms.bag``) with each packed candidate's vocabulary: each
     term present or not, weighed by ``square(document frequency, total)`` (kept by frequency
-    in ``squares``, the lookup's table)."""
+    in ``squares``, the lookup's table). The document frequencies of the ``also`` keys that
+    ``df`` lacks are added to it, read in the same statement."""
     global _MARK
     frequencies.renumber_if_full()  # before any number is taken for this lookup
     own_ids = frequencies.term_ids(own)
     theirs = [_candidate_ids(blob) for blob in blobs]
-    counts, _ = frequencies.counts_and_total(db, np.concatenate([own_ids, *theirs]))
+    extra = list(set(also).difference(df))
+    read, _ = frequencies.counts_and_total(
+        db, np.concatenate([own_ids, *theirs, frequencies.term_ids(extra)])
+    )
+    counts = read[: len(read) - len(extra)]
+    df.update(zip(extra, read[len(counts) :].tolist(), strict=True))
     # each distinct frequency weighed once
     distinct, inverse = np.unique(counts, return_inverse=True)
     table = [

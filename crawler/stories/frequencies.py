@@ -48,7 +48,7 @@ __all__ = [
 
 CACHE_MAX = 200_000  # terms kept per connection; past it the cache starts over
 UNDO_MAX = 256  # this connection's own changes that a rollback can still be followed through
-VOCABULARY_MAX = 1_000_000  # numbered terms per process; past it the numbering starts over
+VOCABULARY_MAX = 400_000  # numbered terms per process; past it the numbering starts over
 
 Ids = npt.NDArray[np.intp]
 
@@ -83,8 +83,8 @@ def generation() -> int:
 
 
 def renumber_if_full() -> None:
-    """Start the numbering over when it holds VOCABULARY_MAX terms. Called before a lookup
-    takes any number, never while one holds some."""
+    """Start the numbering over when it holds VOCABULARY_MAX terms. Called where no number
+    is held: at the start of a lookup's cosines and of each call here that takes numbers."""
     global _generation
     if len(_TERMS) >= VOCABULARY_MAX:
         _IDS.clear()
@@ -199,6 +199,7 @@ def frequencies_and_total(db: Database, keys: Iterable[str]) -> tuple[dict[str, 
     """The document frequency of every key (0 for a term never counted), and the number of
     articles counted."""
     keys = list(keys)
+    renumber_if_full()
     counts, total = counts_and_total(db, term_ids(keys))
     return dict(zip(keys, counts.tolist(), strict=True)), total
 
@@ -211,6 +212,7 @@ def document_frequencies(db: Database, keys: Iterable[str]) -> dict[str, int]:
 def fill(db: Database, into: dict[str, int], keys: Iterable[str]) -> None:
     """Add to ``into`` the document frequency of every key it does not hold yet."""
     wanted = list(set(keys).difference(into))
+    renumber_if_full()
     counts, _ = counts_and_total(db, term_ids(wanted))
     into.update(zip(wanted, counts.tolist(), strict=True))
 
@@ -230,6 +232,7 @@ def bump(db: Database, terms: list[str], delta: int) -> None:
     term_counts.count_terms(db, terms, delta, new)
     if cache is None or cache.version is None:
         return
+    renumber_if_full()
     ids = term_ids(terms)
     counts = cache.numbered()
     held, times = _held(counts, ids)

@@ -328,21 +328,19 @@ def find_story(
     theirs = [
         (c, _candidate(rarity, c)) for c in _candidates(db, ranked, postings, window, all_weights)
     ]
-    # the lower-case counts of the shared names' words (see _generic), one statement for all
-    rarity.add(
-        db,
-        {
-            key
-            for _, doc in theirs
-            for t in doc.weights
-            if _is_name(t, mine, doc)
-            for w in t.split("_")
-            for key in (w, LOWER + w)
-        },
-    )
-    # what ``cosine`` gives each pair, weighed in arrays (crawler.stories.body)
+    # what ``cosine`` gives each pair, weighed in arrays (crawler.stories.body), and in the
+    # same statement the lower-case counts of the shared names' words (see _generic)
+    names = {
+        key
+        for _, doc in theirs
+        for t in doc.weights
+        if _is_name(t, mine, doc)
+        for w in t.split("_")
+        for key in (w, LOWER + w)
+    }
+    blobs = [c.blob for c, _ in theirs]
     bodies = body.cosines(
-        db, rarity.total, rarity.squares, _square, bag(terms), [c.blob for c, _ in theirs]
+        db, rarity.total, rarity.squares, _square, bag(terms), blobs, rarity.df, names
     )
     site, language = story_postings.site_and_language(db, article_id)
     words = title_words(title)
