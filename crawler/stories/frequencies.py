@@ -175,7 +175,9 @@ def counts_and_total(db: Database, ids: Ids) -> tuple[npt.NDArray[np.int64], int
     counts = cache.numbered()
     if cache.held > CACHE_MAX:
         cache.reset(cache.version, cache.token)  # the state stays known, the counts start over
-    missing = np.unique(ids[counts[ids] < 0])
+    lacking = counts[ids] < 0
+    # (most reads find every count held: no sort then)
+    missing = np.unique(ids[lacking]) if lacking.any() else ids[:0]
     (version, token, total), rows = term_counts.read_counts(db, _names(missing))
     if not cache.follow(version, token):
         # the cache started over: the counts of the other terms wanted are read too (this
