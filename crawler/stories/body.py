@@ -91,7 +91,7 @@ def cosines(
         squares[c] if c in squares else squares.setdefault(c, square(c, total))
         for c in distinct.tolist()
     ]
-    weights = np.array(table, dtype=np.float64)[inverse]
+    weights = np.fromiter(table, dtype=np.float64, count=len(table))[inverse]
     mine = weights[: len(own_ids)]
     norm = _sum(mine)
     if len(_MARK) < frequencies.numbered():

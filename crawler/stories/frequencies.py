@@ -69,7 +69,7 @@ def term_ids(keys: Iterable[str]) -> Ids:
                     number = _IDS[key] = len(_TERMS)
                     _TERMS.append(key)
                 got[i] = number
-    return np.array(got, dtype=np.intp)
+    return np.fromiter(got, dtype=np.intp, count=len(got))
 
 
 def numbered() -> int:
@@ -175,10 +175,13 @@ def counts_and_total(db: Database, ids: Ids) -> tuple[npt.NDArray[np.int64], int
     counts = cache.numbered()
     if cache.held > CACHE_MAX:
         cache.reset(cache.version, cache.token)  # the state stays known, the counts start over
-    lacking = counts[ids] < 0
+    held = counts[ids]
+    lacking = held < 0
     # (most reads find every count held: no sort then)
     missing = np.unique(ids[lacking]) if lacking.any() else ids[:0]
     (version, token, total), rows = term_counts.read_counts(db, _names(missing))
+    # the counts gathered are the present ones unless a rollback was followed or some missed
+    current = version == cache.version and token == cache.token
     if not cache.follow(version, token):
         # the cache started over: the counts of the other terms wanted are read too (this
         # statement's own rows are of the present state)
@@ -190,7 +193,9 @@ def counts_and_total(db: Database, ids: Ids) -> tuple[npt.NDArray[np.int64], int
     if rows:
         terms, values = zip(*rows, strict=True)
         counts[term_ids(list(terms))] = values
-    return counts[ids], int(total or 0)
+    if len(missing) or not current:
+        held = counts[ids]
+    return held, int(total or 0)
 
 
 def _names(ids: Ids) -> list[str]:
