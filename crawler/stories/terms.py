@@ -13,8 +13,6 @@ import zlib
 from collections.abc import Callable, Container, Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import compress, repeat
-from operator import gt, or_
 
 from crawler.stories.aliases import canonical_text, load_aliases
 from crawler.stories.dedup_text import fold, strip_chrome
@@ -275,10 +273,7 @@ def packed_bag(blob: bytes) -> list[str]:
 
 def bag(terms: Mapping[str, float]) -> list[str]:
     """The same vocabulary from ``story_terms`` output (``packed_bag``'s unpacked twin)."""
-    # every term with a weight, or written in lower case: tested in C, a step per term in
-    # Python costs more than the rest of the lookup's body cosine
-    weighed = map(gt, terms.values(), repeat(0))
-    return list(compress(terms, map(or_, weighed, map(str.startswith, terms, repeat(LOWER)))))
+    return [t for t, w in terms.items() if w > 0 or t.startswith(LOWER)]
 
 
 def _group_of(pairs: str, key: str) -> str:
