@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterable
+from itertools import repeat
 from weakref import WeakKeyDictionary
 
 import numpy as np
@@ -60,16 +61,17 @@ _generation = 0  # the numbering's: a number of an earlier one names nothing
 def term_ids(keys: Iterable[str]) -> Ids:
     """Each key's number in this process (a new key gets the next)."""
     keys = keys if isinstance(keys, list) else list(keys)
-    got = list(map(_IDS.get, keys))
-    if None in got:
-        for i, key in enumerate(keys):
-            if got[i] is None:
-                number = _IDS.get(key)
-                if number is None:
-                    number = _IDS[key] = len(_TERMS)
-                    _TERMS.append(key)
-                got[i] = number
-    return np.fromiter(got, dtype=np.intp, count=len(got))
+    # looked up in C, and checked for new keys in one array comparison
+    ids = np.fromiter(map(_IDS.get, keys, repeat(-1)), dtype=np.intp, count=len(keys))
+    if len(ids) and ids.min() < 0:
+        for i in np.flatnonzero(ids < 0).tolist():
+            key = keys[i]
+            number = _IDS.get(key)
+            if number is None:  # (a key twice in ``keys`` is numbered once)
+                number = _IDS[key] = len(_TERMS)
+                _TERMS.append(key)
+            ids[i] = number
+    return ids
 
 
 def numbered() -> int:
