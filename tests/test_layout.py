@@ -107,11 +107,6 @@ REDIS_PIPELINES = {
     "crawler.distributed.scrapy",
     "crawler.topics.offtopic",
 }
-# Modules whose statements have not moved into crawler/store/ yet. Empty it as they move.
-SQL_NOT_MOVED_YET = {
-    "crawler.stories.story",  # story index: being rewritten, its SQL moves with the rewrite
-    "crawler.stories.frequencies",  # term frequencies: likewise
-}
 _STATEMENT = re.compile(
     r"\b(?:SELECT\s+(?:\S|$)|INSERT\s+(?:OR\s+\w+\s+)?INTO\b|REPLACE\s+INTO\b"
     r"|UPDATE\s+(?:OR\s+\w+\s+)?[\w.\"]+\s+SET\b|DELETE\s+FROM\b"
@@ -163,17 +158,10 @@ def test_every_statement_lives_in_the_store() -> None:
     """No module of crawler/ (but crawler/store/), spiders/ or schedules/ runs SQL or reaches
     a table of its own: the statements are named functions of crawler/store/."""
     outside = {
-        name: path
-        for name, path in _modules().items()
-        if not name.startswith("crawler.store") and name not in SQL_NOT_MOVED_YET
+        name: path for name, path in _modules().items() if not name.startswith("crawler.store")
     }
     found = {name: hits for name, path in outside.items() if (hits := _database_access(path, name))}
     assert found == {}
-    # a module whose statements moved leaves the allow-list
-    modules = _modules()
-    assert {
-        name for name in SQL_NOT_MOVED_YET if not _database_access(modules[name], name)
-    } == set()
 
 
 def test_the_statement_check_sees_each_kind_of_access(tmp_path: Path) -> None:

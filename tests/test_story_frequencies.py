@@ -134,3 +134,13 @@ def test_another_connections_commit_empties_the_cache(tmp_path: Path) -> None:
     with other.conn:
         other.execute("UPDATE term_df SET df = df + 1")
     assert set(frequencies.document_frequencies(mine, keys).values()) == {2}
+
+
+def test_a_numbering_that_starts_over_keeps_the_counts_exact(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    warm = _run(_database(tmp_path / "warm.db"))
+    # every call that numbers terms starts the numbering over: no count may outlive its number
+    monkeypatch.setattr(frequencies, "VOCABULARY_MAX", 0)
+    renumbered = _run(_database(tmp_path / "renumbered.db"))
+    assert warm == renumbered

@@ -12,7 +12,6 @@ in the index (``dedup_docs.story_blob``), the same way whichever of the two arri
 
 from __future__ import annotations
 
-import json
 import math
 from collections import OrderedDict
 from collections.abc import Container, Iterable, Mapping
@@ -25,7 +24,8 @@ from typing import NamedTuple
 from sqlite_utils import Database
 
 from crawler.core.timeutil import reliable_published
-from crawler.stories import frequencies
+from crawler.store import story_postings
+from crawler.stories import body, frequencies
 from crawler.stories.model import choose, jaccard, load_model, pair_features, title_words
 from crawler.stories.prior import background_rarity
 from crawler.stories.terms import (
@@ -38,7 +38,6 @@ from crawler.stories.terms import (
     bag,
     is_year,
     pack_terms,
-    packed_bag,
     story_terms,
     unpack_shared,
 )
@@ -329,26 +328,25 @@ def find_story(
     theirs = [
         (c, _candidate(rarity, c)) for c in _candidates(db, ranked, postings, window, all_weights)
     ]
-    # the lower-case counts of the shared names' words (see _generic), one statement for all
-    own_bag = bag(terms)
-    rarity.add(
-        db,
-        {
-            key
-            for _, doc in theirs
-            for t in doc.weights
-            if _is_name(t, mine, doc)
-            for w in t.split("_")
-            for key in (w, LOWER + w)
-        }.union(own_bag, *(c.bag for c, _ in theirs)),
+    # what ``cosine`` gives each pair, weighed in arrays (crawler.stories.body), and in the
+    # same statement the lower-case counts of the shared names' words (see _generic)
+    names = {
+        key
+        for _, doc in theirs
+        for t in doc.weights
+        if _is_name(t, mine, doc)
+        for w in t.split("_")
+        for key in (w, LOWER + w)
+    }
+    blobs = [c.blob for c, _ in theirs]
+    bodies = body.cosines(
+        db, rarity.total, rarity.squares, _square, bag(terms), blobs, rarity.df, names
     )
-    row = db.execute("SELECT site, language FROM articles WHERE id = ?", [article_id]).fetchone()
-    site, language = row or (None, None)
+    site, language = story_postings.site_and_language(db, article_id)
     words = title_words(title)
     model = load_model()
-    own_vocabulary = Vocabulary.of(rarity, own_bag)
     scored: list[tuple[int, int, float, float]] = []
-    for c, doc in theirs:
+    for (c, doc), body_cosine in zip(theirs, bodies, strict=True):
         features = pair_features(
             compare(rarity, mine, doc),
             hour - c.hour,
@@ -358,7 +356,7 @@ def find_story(
             same_language=language is not None and language == c.language,
             watch=in_watch(rarity, terms, mine, doc),
             own=(mine.own, c.own),
-            body=own_vocabulary.cosine(Vocabulary.of(rarity, c.bag)),
+            body=body_cosine,
         )
         if RECORD is not None:
             RECORD.append((article_id, c.article_id, features))
@@ -384,7 +382,7 @@ class Vocabulary(NamedTuple):
         counts = list(map(rarity.df.get, terms, repeat(0)))
         table, total = rarity.squares, rarity.total
         for count in set(counts).difference(table):
-            table[count] = idf(count, total) ** 2
+            table[count] = _square(count, total)
         squares = dict(zip(terms, map(table.__getitem__, counts), strict=True))
         return cls(squares, sum(squares.values()))
 
@@ -396,6 +394,12 @@ class Vocabulary(NamedTuple):
             return 0.0
         mine = self.squares
         return sum(compress(mine.values(), map(other.squares.__contains__, mine))) / norm
+
+
+@lru_cache(maxsize=8192)
+def _square(df: int, total: int) -> float:
+    """``idf`` squared (cached as ``idf`` is: a lookup weighs some hundred frequencies)."""
+    return idf(df, total) ** 2
 
 
 def cosine(rarity: Rarity, a: Iterable[str], b: Iterable[str]) -> float:
@@ -434,15 +438,8 @@ def _shortlist_scores(
     """Every article posted under the given terms inside the window, scored by the entities
     it shares (each group counts its heaviest shared term once), by id as text; and each
     term's postings (comma-separated article ids)."""
-    # one statement, one bounded index range per term, each answered as one comma-separated
-    # row: hundreds of postings cost a few dozen rows
-    rows = db.execute(
-        "SELECT (SELECT group_concat(article_id) FROM (SELECT article_id FROM story_terms"
-        " WHERE term = j.value AND hour BETWEEN ? AND ? LIMIT ?)) FROM json_each(?) j"
-        " ORDER BY j.key",
-        [*window, POSTINGS_LIMIT, json.dumps(list(weights))],
-    ).fetchall()
-    postings = [(term, ids) for (ids,), term in zip(rows, weights, strict=True) if ids]
+    found = story_postings.postings_in_window(db, list(weights), window, POSTINGS_LIMIT)
+    postings = [(term, ids) for ids, term in zip(found, weights, strict=True) if ids]
     by_group: dict[str, list[tuple[float, str]]] = {}
     for term, ids in postings:
         by_group.setdefault(groups.get(term, term), []).append((weights[term], ids))
@@ -481,7 +478,7 @@ class _Candidate(NamedTuple):
     title: str
     site: str | None
     language: str | None
-    bag: list[str]  # its whole vocabulary (terms.packed_bag)
+    blob: bytes  # its packed terms (its whole vocabulary: terms.packed_bag)
 
 
 def _candidates(
@@ -496,19 +493,8 @@ def _candidates(
     # every posting of an article carries the same (story, hour): any one term it was found
     # under finds it, the one with the shortest postings first in a short index range
     by_length = sorted(((f",{ids},", term) for term, ids in postings), key=lambda p: len(p[0]))
-    scan = (
-        "SELECT s.article_id, s.story_id, s.hour, d.story_blob, d.weight, a.published,"
-        " a.published_source, a.title, a.site, a.language"
-        " FROM (SELECT article_id, story_id, hour FROM story_terms"
-        " WHERE term = ? AND hour BETWEEN ? AND ? AND article_id = ? LIMIT 1) s"
-        " JOIN dedup_docs d ON d.article_id = s.article_id JOIN articles a ON a.id = s.article_id"
-    )
-    params: list[object] = []
-    for other in ids:
-        needle = f",{other},"
-        term = next(t for found, t in by_length if needle in found)
-        params += [term, *window, other]
-    rows = db.execute(" UNION ALL ".join([scan] * len(ids)), params).fetchall()
+    found = [(next(t for posted, t in by_length if f",{other}," in posted), other) for other in ids]
+    rows = story_postings.candidate_rows(db, found, window)
     candidates = [
         _Candidate(
             other,
@@ -520,7 +506,7 @@ def _candidates(
             title or "",
             site,
             language,
-            packed_bag(blob),
+            blob,
         )
         for other, story_id, other_hour, blob, own, published, source, title, site, language in rows
     ]
@@ -536,10 +522,7 @@ def index_terms(
     all_terms: Iterable[str],
 ) -> None:
     """Post the article's heaviest terms; count all its terms into the document frequencies."""
-    db.conn.executemany(
-        "INSERT OR IGNORE INTO story_terms (term, hour, article_id, story_id) VALUES (?, ?, ?, ?)",
-        [(t, hour, article_id, story_id) for t in weights],
-    )
+    story_postings.post_terms(db, article_id, story_id, weights, hour)
     frequencies.bump(db, list(all_terms), +1)
 
 
@@ -557,11 +540,5 @@ def repost_terms(
     Document frequencies keep counting its first version: a statistic, not worth the
     storage of every article's full term list.
     """
-    db.conn.executemany(
-        "DELETE FROM story_terms WHERE term = ? AND hour = ? AND article_id = ?",
-        [(t, old_hour, article_id) for t in old],
-    )
-    db.conn.executemany(
-        "INSERT OR IGNORE INTO story_terms (term, hour, article_id, story_id) VALUES (?, ?, ?, ?)",
-        [(t, hour, article_id, story_id) for t in new],
-    )
+    story_postings.unpost_terms(db, article_id, old, old_hour)
+    story_postings.post_terms(db, article_id, story_id, new, hour)
