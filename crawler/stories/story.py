@@ -28,6 +28,7 @@ from crawler.core.timeutil import reliable_published
 from crawler.stories import frequencies
 from crawler.stories.model import choose, jaccard, load_model, pair_features, title_words
 from crawler.stories.prior import background_rarity
+from crawler.stories.specifics import Specifics, conflict, packed_specifics, specifics
 from crawler.stories.terms import (
     LOWER,
     NAME_GROUP,
@@ -347,6 +348,7 @@ def find_story(
     words = title_words(title)
     model = load_model()
     own_vocabulary = Vocabulary.of(rarity, own_bag)
+    own_specifics, own_words = specifics(terms, groups), frozenset(own_bag)
     scored: list[tuple[int, int, float, float]] = []
     for c, doc in theirs:
         features = pair_features(
@@ -359,6 +361,9 @@ def find_story(
             watch=in_watch(rarity, terms, mine, doc),
             own=(mine.own, c.own),
             body=own_vocabulary.cosine(Vocabulary.of(rarity, c.bag)),
+            conflict=conflict(
+                own_specifics, c.specifics, own_words, frozenset(c.bag), rarity.df, rarity.total
+            ),
         )
         if RECORD is not None:
             RECORD.append((article_id, c.article_id, features))
@@ -482,6 +487,7 @@ class _Candidate(NamedTuple):
     site: str | None
     language: str | None
     bag: list[str]  # its whole vocabulary (terms.packed_bag)
+    specifics: Specifics  # its lead's names, numbers and years
 
 
 def _candidates(
@@ -521,6 +527,7 @@ def _candidates(
             site,
             language,
             packed_bag(blob),
+            packed_specifics(blob),
         )
         for other, story_id, other_hour, blob, own, published, source, title, site, language in rows
     ]
