@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Collection, Mapping
+from functools import lru_cache
 from typing import NamedTuple
 
 from crawler.stories.terms import (
@@ -58,8 +59,10 @@ def specifics(terms: Mapping[str, float], groups: Mapping[str, str]) -> Specific
     )
 
 
+@lru_cache(maxsize=512)
 def packed_specifics(blob: bytes) -> Specifics:
-    """``specifics`` of packed terms (``terms.pack_terms``)."""
+    """``specifics`` of packed terms (``terms.pack_terms``), remembered per process: the
+    lookups of a crawl compare against the same recent articles."""
     terms, groups = packed_weights(blob)
     return specifics(terms, groups)
 

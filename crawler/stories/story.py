@@ -348,9 +348,11 @@ def find_story(
     words = title_words(title)
     model = load_model()
     own_vocabulary = Vocabulary.of(rarity, own_bag)
-    own_specifics, own_words = specifics(terms, groups), frozenset(own_bag)
+    own_specifics = specifics(terms, groups)
     scored: list[tuple[int, int, float, float]] = []
     for c, doc in theirs:
+        # the weighed vocabularies' keys are the two bags: what conflict asks "writes it?"
+        vocabulary = Vocabulary.of(rarity, c.bag)
         features = pair_features(
             compare(rarity, mine, doc),
             hour - c.hour,
@@ -360,9 +362,14 @@ def find_story(
             same_language=language is not None and language == c.language,
             watch=in_watch(rarity, terms, mine, doc),
             own=(mine.own, c.own),
-            body=own_vocabulary.cosine(Vocabulary.of(rarity, c.bag)),
+            body=own_vocabulary.cosine(vocabulary),
             conflict=conflict(
-                own_specifics, c.specifics, own_words, frozenset(c.bag), rarity.df, rarity.total
+                own_specifics,
+                c.specifics,
+                own_vocabulary.squares,
+                vocabulary.squares,
+                rarity.df,
+                rarity.total,
             ),
         )
         if RECORD is not None:
