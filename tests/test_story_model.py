@@ -24,6 +24,13 @@ def test_shipped_model_parses_and_names_known_features() -> None:
     assert data["inputs"], "the file says what it was fitted on"
 
 
+def test_shipped_model_reads_conflict_as_evidence_of_two_events() -> None:
+    model = load_model()
+    features = dict.fromkeys(FEATURES, 0.0) | {"body": 0.5, "title": 0.3, "share": 0.5}
+    for conflict in ("name_conflict", "number_conflict"):
+        assert model.logit(features | {conflict: 1.0}) < model.logit(features)
+
+
 def test_bad_model_file_is_refused_with_the_problem_named() -> None:
     with pytest.raises(ValueError, match="unknown features"):
         parse_model({"features": ["nope"], "weights": [1.0], "bias": 0, "threshold": 0.5})
@@ -92,7 +99,7 @@ def test_fit_script_leaves_the_time_features_out_and_refuses_unknown_ones(
     out = tmp_path / "model.json"
     assert fit_story_model.main(["--labels", str(within), "--orders", "1", "--out", str(out)]) == 0
     model = json.loads(out.read_text("utf-8"))
-    assert not {"days", "close", "undated"} & set(model["features"])
+    assert not {"days", "close", "undated", "year_conflict"} & set(model["features"])
     assert parse_model(model).weights  # a model the lookup can read
     bad = ["--labels", str(within), "--features", "total,nope", "--out", str(out)]
     assert fit_story_model.main(bad) == 2

@@ -28,6 +28,13 @@ from crawler.store import story_postings
 from crawler.stories import body, frequencies
 from crawler.stories.model import choose, jaccard, load_model, pair_features, title_words
 from crawler.stories.prior import background_rarity
+from crawler.stories.specifics import (
+    Specifics,
+    conflict,
+    packed_specifics,
+    packed_words,
+    specifics,
+)
 from crawler.stories.terms import (
     LOWER,
     NAME_GROUP,
@@ -338,13 +345,23 @@ def find_story(
         for w in t.split("_")
         for key in (w, LOWER + w)
     }
+    own_bag = bag(terms)
+    own_specifics = specifics(terms, groups)
+    # conflict weighs a lead name by its rarity: its words' counts come in the same statement
+    names.update(
+        w
+        for lead in (own_specifics, *(c.specifics for c, _ in theirs))
+        for words in lead.names.values()
+        for w in words
+    )
     blobs = [c.blob for c, _ in theirs]
     bodies = body.cosines(
-        db, rarity.total, rarity.squares, _square, bag(terms), blobs, rarity.df, names
+        db, rarity.total, rarity.squares, _square, own_bag, blobs, rarity.df, names
     )
     site, language = story_postings.site_and_language(db, article_id)
     words = title_words(title)
     model = load_model()
+    own_words = frozenset(own_bag)
     scored: list[tuple[int, int, float, float]] = []
     for (c, doc), body_cosine in zip(theirs, bodies, strict=True):
         features = pair_features(
@@ -357,6 +374,14 @@ def find_story(
             watch=in_watch(rarity, terms, mine, doc),
             own=(mine.own, c.own),
             body=body_cosine,
+            conflict=conflict(
+                own_specifics,
+                c.specifics,
+                own_words,
+                packed_words(c.blob),
+                rarity.df,
+                rarity.total,
+            ),
         )
         if RECORD is not None:
             RECORD.append((article_id, c.article_id, features))
@@ -479,6 +504,7 @@ class _Candidate(NamedTuple):
     site: str | None
     language: str | None
     blob: bytes  # its packed terms (its whole vocabulary: terms.packed_bag)
+    specifics: Specifics  # its lead's names, numbers and years
 
 
 def _candidates(
@@ -507,6 +533,7 @@ def _candidates(
             site,
             language,
             blob,
+            packed_specifics(blob),
         )
         for other, story_id, other_hour, blob, own, published, source, title, site, language in rows
     ]

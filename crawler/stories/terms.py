@@ -262,6 +262,14 @@ def unpack_shared(
     return terms, {key: _group_of(pairs, key) for key in terms}, _StemLine(lower_line)
 
 
+def packed_weights(blob: bytes) -> tuple[dict[str, float], dict[str, str]]:
+    """Every term of packed terms with its weight, and the groups of the terms whose group is
+    not themselves (a term missing there is its own group)."""
+    keys_line, weights_line, _lower, groups_line = _packed_lines(blob)
+    terms = dict(zip(keys_line.split(), map(float, weights_line.split()), strict=True))
+    return terms, dict(pair.partition("=")[::2] for pair in groups_line.split())
+
+
 def packed_bag(blob: bytes) -> list[str]:
     """Every term of packed terms with a weight, and every stem written in lower case (as
     ``LOWER`` + stem): the article's whole vocabulary as ``story_terms`` keys it."""
