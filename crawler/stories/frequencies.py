@@ -41,7 +41,6 @@ __all__ = [
     "bump",
     "counts_and_total",
     "document_frequencies",
-    "fill",
     "frequencies_and_total",
     "renumber_if_full",
     "term_ids",
@@ -216,14 +215,6 @@ def frequencies_and_total(db: Database, keys: Iterable[str]) -> tuple[dict[str, 
 def document_frequencies(db: Database, keys: Iterable[str]) -> dict[str, int]:
     """The document frequency of every key (0 for a term never counted)."""
     return frequencies_and_total(db, keys)[0]
-
-
-def fill(db: Database, into: dict[str, int], keys: Iterable[str]) -> None:
-    """Add to ``into`` the document frequency of every key it does not hold yet."""
-    wanted = list(set(keys).difference(into))
-    renumber_if_full()
-    counts, _ = counts_and_total(db, term_ids(wanted))
-    into.update(zip(wanted, counts.tolist(), strict=True))
 
 
 def bump(db: Database, terms: list[str], delta: int) -> None:

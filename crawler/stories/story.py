@@ -139,10 +139,6 @@ class Rarity:
         df, total = frequencies.frequencies_and_total(db, keys)
         return cls(total, df)
 
-    def add(self, db: Database, keys: Iterable[str]) -> None:
-        """Fetch the keys not fetched yet (one statement, none for what the cache holds)."""
-        frequencies.fill(db, self.df, keys)
-
     def weights(self, terms: dict[str, float]) -> dict[str, float]:
         """Kind weight times rarity, for every term with a non-zero result."""
         # how far general language's word frequencies still speak for a young database
