@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 from crawler.extraction.lexicon import LEXICON, Lexicon, normalize
-from crawler.extraction.trace import note
+from crawler.extraction.trace import note, tracing_on
 
 __all__ = ["clean_paragraphs"]
 
@@ -93,7 +93,8 @@ def clean_paragraphs(
             rest = lines[i + 1 :]
             stamps = sum(1 for x in rest if len(x) < _MAX_HEADING and _COMMENT_TIME.match(x))
             if i >= len(lines) / 2 or (i >= _LEAD_LINES and stamps >= _MIN_COMMENT_STAMPS):
-                note("comments-cut", "\n".join(lines[i:]))
+                if tracing_on():  # the joined tail is built only for a trace
+                    note("comments-cut", "\n".join(lines[i:]))
                 break  # readers' comments follow
             note("comment-heading", line)
             continue
@@ -102,7 +103,8 @@ def clean_paragraphs(
         ):
             # a leftover "Related articles" heading in the second half ends the article
             if i >= len(lines) / 2:
-                note("related-cut", "\n".join(lines[i:]))
+                if tracing_on():
+                    note("related-cut", "\n".join(lines[i:]))
                 break
             note("related-heading", line)
             continue
