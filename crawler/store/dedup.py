@@ -34,9 +34,7 @@ def linked_by_hash(db: Database, content_hash: str, article_id: int) -> Linked |
     ).fetchone()
 
 
-def linked_texts(
-    db: Database, article_ids: list[int]
-) -> list[tuple[int, str | None, int | None, int]]:
+def linked_texts(db: Database, article_ids: list[int]) -> list[LinkedText]:
     """(id, text, duplicate_of, story_id) of those of ``article_ids`` that are linked."""
     marks = ",".join("?" * len(article_ids))
     return db.execute(

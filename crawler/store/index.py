@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 from sqlite_utils import Database
 
+from crawler.store import story_postings
+
 # Candidates read per band key: a key shared by more articles than this is boilerplate.
 BAND_SCAN_LIMIT = 50
 
@@ -90,8 +92,5 @@ def remove_from_index(db: Database, article_id: int) -> None:
     signature, hour, terms = doc
     if signature is not None:
         remove_bands(db, article_id, signature)
-    db.conn.executemany(
-        "DELETE FROM story_terms WHERE term = ? AND hour = ? AND article_id = ?",
-        [(t, hour, article_id) for t in terms.split()],
-    )
+    story_postings.unpost_terms(db, article_id, terms.split(), hour)
     db.execute("DELETE FROM dedup_docs WHERE article_id = ?", [article_id])
