@@ -5,18 +5,15 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
+from crawler.core.timeutil import parse_iso
 from tests.conftest import SAMPLE_CRAWL_DELAY, run_cli
 
 pytestmark = pytest.mark.e2e
-
-
-def _moment(stamp: str) -> datetime:
-    return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
 
 
 def test_digest_of_the_demo_in_three_formats(tmp_path: Path) -> None:
@@ -32,7 +29,7 @@ def test_digest_of_the_demo_in_three_formats(tmp_path: Path) -> None:
     conn.close()
     story = {kind: f"s{story_id}" for kind, story_id, _ in flags}
     # Updates: the newest first, then the lower story id (two flags may share a second).
-    newest_first = sorted(flags, key=lambda f: (-_moment(f[2]).timestamp(), f[1]))
+    newest_first = sorted(flags, key=lambda f: (-parse_iso(f[2]).timestamp(), f[1]))
     updates = [
         f"s{story_id}" for kind, story_id, _ in newest_first if kind in ("updated", "new_related")
     ]
@@ -60,7 +57,7 @@ def test_digest_of_the_demo_in_three_formats(tmp_path: Path) -> None:
     quiet = run_cli("digest", "--db", str(db), "--since", "2000-01-01T00:00:00Z", cwd=tmp_path)
     assert "Nothing new" not in quiet.stdout
     # A second past the newest flag (flags are stamped in whole seconds): nothing after it.
-    newest = max(_moment(created) for *_, created in flags)
+    newest = max(parse_iso(created) for *_, created in flags)
     after = (newest + timedelta(seconds=1)).isoformat()
     later = run_cli("digest", "--db", str(db), "--since", after, cwd=tmp_path)
     assert later.returncode == 0 and "Nothing new since" in later.stdout

@@ -20,6 +20,7 @@ from tests.support.scheduler import (
     start_scheduler,
     stop_scheduler,
 )
+from tests.support.wait import wait_until
 from tests.test_schedule import _query, _wait_for
 
 pytestmark = pytest.mark.e2e
@@ -40,8 +41,9 @@ def test_the_crawl_child_dies_with_a_killed_scheduler(tmp_path: Path) -> None:
         config.write_text(_slow_config(site, db), "utf-8")
         process, handle = start_scheduler(config, tmp_path / "s.log")
         try:
-            _wait_for(lambda: running_crawl_child(db, process.pid), 90, "the crawl child's run")
-            child = running_crawl_child(db, process.pid)
+            child = wait_until(
+                lambda: running_crawl_child(db, process.pid), 90, 0.2, "the crawl child's run"
+            )
             process.send_signal(signal.SIGKILL)
             process.wait(timeout=30)
             _wait_for(lambda: not process_alive(child), 60, "the orphaned crawl child to stop")

@@ -53,9 +53,12 @@ def stop_scheduler(
     try:
         terminate(process, must_stop=must_stop)
     finally:
-        handle.seek(0)
-        output = handle.read()
-        handle.close()
+        # a second stop (a test's ``finally`` after a failed step) keeps the first's error
+        output = ""
+        if not handle.closed:
+            handle.seek(0)
+            output = handle.read()
+            handle.close()
     return output
 
 
