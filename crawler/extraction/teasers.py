@@ -58,9 +58,8 @@ def _teaser_chars(item: HtmlElement) -> int:
     size = text_len(item)  # one C-level call first: most items are too long or empty
     if size == 0 or size > _MAX_TEASER_CHARS:
         return 0
-    headline: HtmlElement | None = None
     head_text = ""
-    head_path: str | None = None
+    head_path: str | None = None  # the headline's address, once one is found
     paths: set[str] = set()
     for a in item.iter("a"):  # the item itself first when it is a link
         path = _page_path(a.get("href"))
@@ -71,15 +70,15 @@ def _teaser_chars(item: HtmlElement) -> int:
         paths.add(path)
         if len(paths) > _MAX_TEASER_LINKS:
             return 0  # a list or a body of links, not one teaser
-        if headline is None:
+        if head_path is None:
             text = normalize(a.text_content())
             if len(text) >= _MIN_TEASER_HEADLINE and " " in text:
-                headline, head_text, head_path = a, text, path
-    if headline is None:
+                head_text, head_path = text, path
+    if head_path is None:
         return 0
     if len(paths) > 2:
         byline = {_section(p) for p in paths if p != head_path}
-        if len(byline) > 1 or _section(head_path or "") in byline:
+        if len(byline) > 1 or _section(head_path) in byline:
             return 0  # a list of links, or a byline of several authors itself
     before = normalize(item.text_content()).find(head_text[:20])
     return size if 0 <= before <= _MAX_TEASER_KICKER else 0
