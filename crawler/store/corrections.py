@@ -32,7 +32,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from crawler.core.timeutil import event_time, reliable_published, utcnow
-from crawler.store.storage import write_transaction
+from crawler.store.storage import id_chunks, write_transaction
 
 
 class CorrectionError(ValueError):
@@ -115,8 +115,7 @@ def _repost(db: Database, article_ids: list[int], story_id: int) -> None:
     keeps no story ids (its lookups read ``articles.story_id``) has nothing to repoint."""
     if "story_id" not in {row[1] for row in db.execute("PRAGMA table_info(story_terms)")}:
         return
-    for start in range(0, len(article_ids), 500):
-        part = article_ids[start : start + 500]
+    for part in id_chunks(article_ids):
         marks = ",".join("?" * len(part))
         docs = db.execute(
             "SELECT article_id, story_hour, story_terms FROM dedup_docs"
@@ -131,8 +130,7 @@ def _repost(db: Database, article_ids: list[int], story_id: int) -> None:
 
 def _move(db: Database, article_ids: list[int], story_id: int) -> None:
     """Articles, their postings and their flags to ``story_id``."""
-    for start in range(0, len(article_ids), 500):
-        part = article_ids[start : start + 500]
+    for part in id_chunks(article_ids):
         marks = ",".join("?" * len(part))
         db.execute(f"UPDATE articles SET story_id = ? WHERE id IN ({marks})", [story_id, *part])
         db.execute(

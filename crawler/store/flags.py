@@ -8,7 +8,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from crawler.core.models import FlagKind
-from crawler.store.storage import utcnow, write_transaction
+from crawler.store.storage import id_chunks, utcnow, write_transaction
 
 # The kinds as plain strings (click's Choice would show an enum's member names).
 FLAG_KINDS = tuple(kind.value for kind in FlagKind)
@@ -125,8 +125,7 @@ def ack_flags(db: Database, flag_ids: list[int]) -> str:
     """Mark these flags as seen (those not seen already), in one transaction; return the time."""
     now = utcnow()
     with write_transaction(db):
-        for start in range(0, len(flag_ids), 500):
-            chunk = flag_ids[start : start + 500]
+        for chunk in id_chunks(flag_ids):
             marks = ", ".join("?" for _ in chunk)
             db.execute(
                 f"UPDATE flags SET acked_at = ? WHERE acked_at IS NULL AND id IN ({marks})",

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from sqlite_utils import Database
 
+from crawler.store.storage import id_chunks
+
 # Article ids in one ``IN (…)`` list: under SQLite's bound-parameter limit.
-_IDS_PER_STATEMENT = 500
 
 # (article id, title, text, published, published_source, content_hash, fingerprint,
 #  feed_guid, url, holding run id, signature, story_blob, relink)
@@ -73,8 +74,7 @@ def release(db: Database, article_ids: list[int]) -> set[int]:
     """Stop holding ``article_ids``; those of them that were still held (another writer may
     have linked some): two statements a few hundred ids."""
     still: set[int] = set()
-    for start in range(0, len(article_ids), _IDS_PER_STATEMENT):
-        part = article_ids[start : start + _IDS_PER_STATEMENT]
+    for part in id_chunks(article_ids):
         marks = ",".join("?" * len(part))
         still.update(
             r[0]

@@ -10,9 +10,10 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from crawler.store.storage import id_chunks
+
 SNIPPET_OPEN, SNIPPET_CLOSE = "**", "**"
 # Flag ids in one ``IN (…)`` list: under SQLite's bound-parameter limit.
-_IDS_PER_STATEMENT = 500
 
 
 def _with_limit(sql: str, params: list[Any], limit: int | None) -> str:
@@ -46,8 +47,7 @@ def stored_topics(db: Database) -> list[str]:
 def flag_articles(db: Database, flag_ids: list[int]) -> dict[int, dict[str, Any]]:
     """Each flag's subject and its article's description and first 1,000 characters of text."""
     found: dict[int, dict[str, Any]] = {}
-    for start in range(0, len(flag_ids), _IDS_PER_STATEMENT):
-        chunk = flag_ids[start : start + _IDS_PER_STATEMENT]
+    for chunk in id_chunks(flag_ids):
         marks = ", ".join("?" for _ in chunk)
         for row in _rows(
             db,

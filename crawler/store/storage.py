@@ -40,6 +40,16 @@ WRITER_CACHE_MIB = 64
 SCHEMA_VERSION = 1
 
 
+# bound parameters in one ``IN (...)`` list: far under SQLite's limit, few statements
+IDS_PER_STATEMENT = 500
+
+
+def id_chunks(ids: list[int]) -> Iterator[list[int]]:
+    """``ids`` in parts small enough for one statement's ``IN (...)`` list."""
+    for start in range(0, len(ids), IDS_PER_STATEMENT):
+        yield ids[start : start + IDS_PER_STATEMENT]
+
+
 def file_uri(path: str | os.PathLike[str], **params: str) -> str:
     """A SQLite ``file:`` URI for ``path``, every character that means something in a URI
     (space, ``%``, ``#``, ``?``, non-ASCII) quoted: ``f"file:{path}"`` opens ``pct dir/n.db``
