@@ -50,10 +50,11 @@ def words(text: str) -> str:
     return " ".join(_WORD.findall(text.lower()))
 
 
-def blame(line: str, notes: list[tuple[str, str]], page_words: str) -> str:
-    """The rule that dropped ``line`` (already ``words()``), or where it was lost."""
-    for rule, text in notes:
-        if found(line, words(text)):
+def blame(line: str, dropped: list[tuple[str, str]], page_words: str) -> str:
+    """The rule that dropped ``line`` (already ``words()``; ``dropped`` as (rule, its text's
+    ``words()``)), or where it was lost."""
+    for rule, text in dropped:
+        if found(line, text):
             return rule
     return "extractor" if found(line, page_words) else "not in page"
 
@@ -65,12 +66,13 @@ def missed_lines(page: Page) -> list[tuple[str, str, bool]]:
         ours = words(extract_article(page.html, url).text)
     theirs = words(trafilatura.extract(page.html, url=url) or "")
     page_words = words(fromstring(page.html).text_content())
+    dropped = [(rule, words(text)) for rule, text in notes]  # once, not per missed line
     out = []
     for raw in (page.gold_text or "").splitlines():
         line = words(raw)
         if line.count(" ") + 1 < _MIN_LINE or found(line, ours):
             continue
-        out.append((blame(line, notes, page_words), raw.strip(), found(line, theirs)))
+        out.append((blame(line, dropped, page_words), raw.strip(), found(line, theirs)))
     return out
 
 
