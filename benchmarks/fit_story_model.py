@@ -104,6 +104,7 @@ def record_pairs(articles: list[dict[str, Any]], dated: bool, order: int, workdi
         dated,
         workdir.name,
         list(lookups.items()),  # linking order: the order of the lookups
+        {i: k for i, k in gold.items() if k},
     )
 
 

@@ -12,7 +12,7 @@ import json
 import math
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -66,6 +66,7 @@ class Run:
     dated: bool  # pages with their dates (else every date removed)
     name: str  # the labelled set: each must hold the precision on its own
     lookups: list[tuple[int, list[tuple[int, Mapping[str, float]]]]]
+    keys: dict[int, str] = field(default_factory=dict)  # article id -> its id in the labelled set
 
 
 def replay(
