@@ -336,8 +336,9 @@ class ForkedPopen:
     readers of the zygote's status pipe would leave the second one an end of file)."""
 
     def __init__(self, process: multiprocessing.process.BaseProcess) -> None:
+        assert process.pid is not None, "not started"
         self.process = process
-        self.pid = process.pid
+        self.pid: int = process.pid
         self._lock = threading.Lock()
 
     @property
@@ -360,7 +361,7 @@ class ForkedPopen:
 
     def send_signal(self, sig: int) -> None:
         if self.poll() is None:  # not yet reaped by the zygote: the pid is still this child's
-            os.kill(self.process.pid or 0, sig)
+            os.kill(self.pid, sig)
 
     def kill(self) -> None:
         self.send_signal(signal.SIGKILL)
