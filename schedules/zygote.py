@@ -276,6 +276,9 @@ def _child(args: list[str], cwd: str, env: dict[str, str], out: str, err: str, z
     os.environ.clear()
     os.environ.update(env)
     for fd, path in ((1, out), (2, err)):
+        if fd == 2 and err == out:  # stderr to stdout: one file, one offset (2>&1)
+            os.dup2(1, 2)
+            break
         # A terminal (a pty's slave) is opened as an inherited one is: not as controlling tty.
         target = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOCTTY, 0o600)
         os.dup2(target, fd)
@@ -317,8 +320,9 @@ def start_forked(
     """`python -m crawler ARGS` started in a child forked from the zygote (started now unless
     it runs), its output written to the files (or terminal) at paths ``stdout`` and
     ``stderr``; ``join``, ``exitcode`` (negative: killed by that signal) and ``kill`` as for
-    any multiprocessing process. Raises ValueError unless ``forkable(env)``, OSError or
-    EOFError when the zygote cannot fork."""
+    any multiprocessing process (``stderr`` the same path as ``stdout``: both to one file,
+    as ``2>&1``). Raises ValueError unless ``forkable(env)``, OSError or EOFError when the
+    zygote cannot fork."""
     if not forkable(env):
         raise ValueError("this environment changes what an interpreter reads at start-up")
     zygote = start_zygote()
