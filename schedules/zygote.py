@@ -388,8 +388,10 @@ def start_command(
                 args, cwd=os.getcwd(), env=environment, stdout=os.devnull, stderr=stderr
             )
             return ForkedPopen(process)
-        except (OSError, EOFError) as error:
-            logger.warning("the zygote could not fork (%s): a fresh interpreter instead", error)
+        except Exception as error:  # noqa: BLE001 - the zygote only saves start-up time
+            # (a dead fork server, or a Python whose fork server launches otherwise than the
+            # lines of _Popen): the crawl runs all the same, in a fresh interpreter
+            logger.warning("the zygote could not fork (%r): a fresh interpreter instead", error)
     with open(stderr, "wb") as err:
         return subprocess.Popen(
             [sys.executable, "-m", "crawler", *args],
