@@ -1,7 +1,10 @@
 """`newswatch schedule`: one APScheduler 3 process; each crawl in a child process.
 
 A child per crawl because Scrapy's reactor cannot restart in one process, and because a
-child caps memory growth: the scheduler itself stays small however long it runs.
+child caps memory growth: the scheduler itself stays small however long it runs. Each child
+is forked from the crawl zygote (schedules/zygote.py), started once with the crawl machinery
+imported, so a scheduled crawl starts without an interpreter's start-up; where the platform
+has no fork server, or the zygote cannot fork, the child is a fresh interpreter.
 """
 
 from __future__ import annotations
@@ -11,12 +14,12 @@ import logging
 import os
 import signal
 import subprocess
-import sys
+import tempfile
 import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import IO, Any
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers import SchedulerNotRunningError
@@ -37,15 +40,17 @@ from crawler.store.sources import (
     save_source,
 )
 from crawler.store.storage import finish_run, open_database, start_run, utcnow
+from schedules import zygote
 from schedules.lock import SchedulerLock
 from schedules.polling import PollState, next_interval
-from schedules.survivors import die_with_parent, wait_for_survivors
+from schedules.survivors import wait_for_survivors
 
 logger = logging.getLogger("newswatch.schedule")
 
 MISFIRE_GRACE_SECONDS = 300
 STOP_GRACE_SECONDS = 30.0  # a crawl in flight at SIGTERM may finish this long
 STOP_KILL_SECONDS = 10.0  # then, asked to close (SIGTERM), this long before it is killed
+ERROR_TAIL_CHARS = 400  # of a failed child's stderr, kept as its run's error
 
 
 def load_poll_state(db: Database, source: Source) -> tuple[PollState, datetime | None]:
@@ -110,8 +115,18 @@ def log_run(name: str, run: tuple[Any, ...] | None, error: str | None) -> None:
     logger.log(level, "%s", message)
 
 
+def stderr_tail(handle: IO[bytes], chars: int = ERROR_TAIL_CHARS) -> str:
+    """The last ``chars`` characters written to the file ``handle`` (UTF-8, 4 bytes a
+    character at most), read without reading the whole file."""
+    size = handle.seek(0, os.SEEK_END)
+    handle.seek(max(0, size - 4 * chars))
+    return handle.read().decode("utf-8", "replace")[-chars:]
+
+
 class Scheduler:
     """Runs each source on its adaptive interval until stopped."""
+
+    FORKS_CRAWLS = True  # its crawls run in children forked from the zygote
 
     def __init__(
         self, config: Config, config_path: str | None, database: str, max_parallel: int = 2
@@ -121,7 +136,8 @@ class Scheduler:
         self.database = database
         self.db = open_database(database)
         self.stopping = threading.Event()
-        self.children: dict[str, subprocess.Popen[bytes]] = {}
+        self.children: dict[str, zygote.Child] = {}
+        self.forking = False  # the zygote runs: crawls are forked from it
         self.lock = threading.Lock()
         self.scheduler = BlockingScheduler(
             # The briefs have their own thread: crawls holding every default thread for an
@@ -138,22 +154,11 @@ class Scheduler:
             timezone=UTC,
         )
 
-    def child_command(self, source: str) -> list[str]:
-        command = [
-            sys.executable,
-            "-m",
-            "crawler",
-            "crawl",
-            "--db",
-            self.database,
-            "--source",
-            source,
-            "--trigger",
-            "scheduled",
-        ]
-        if self.config_path:
-            command[4:4] = ["--config", self.config_path]
-        return command
+    def crawl_args(self, source: str) -> list[str]:
+        """The arguments of `python -m crawler` for a scheduled crawl of ``source``."""
+        config = ["--config", self.config_path] if self.config_path else []
+        where = ["--db", self.database, "--source", source]
+        return ["crawl", *config, *where, "--trigger", "scheduled"]
 
     def schedule_all(self) -> None:
         now = datetime.now(UTC)
@@ -205,33 +210,24 @@ class Scheduler:
         finally:
             db.close()
         started = utcnow()
-        with self.lock:
-            if self.stopping.is_set():  # _shutdown would not see this child
-                return
-            child = subprocess.Popen(
-                self.child_command(name),
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.PIPE,
-                preexec_fn=die_with_parent(),  # SIGKILL of the scheduler stops its crawls
-            )
-            self.children[name] = child
-        try:
-            _, stderr = child.communicate(timeout=limit)
-            error = (
-                None
-                if child.returncode == 0
-                else (
-                    f"child exited {child.returncode}: {stderr.decode('utf-8', 'replace')[-400:]}"
-                )
-            )
-        except subprocess.TimeoutExpired:
-            child.kill()
-            child.communicate()
-            error = f"child exceeded the time limit of {limit:.0f}s and was killed"
-        finally:
+        # The child's stderr goes to a file (a pipe would need a reader): its tail is the
+        # error of a run that failed.
+        with tempfile.NamedTemporaryFile(prefix="newswatch-crawl-", suffix=".stderr") as stderr:
             with self.lock:
-                self.children.pop(name, None)
+                if self.stopping.is_set():  # _shutdown would not see this child
+                    return
+                child = zygote.start_command(self.crawl_args(name), stderr.name, fork=self.forking)
+                self.children[name] = child
+            try:
+                code = child.wait(timeout=limit)
+                error = None if code == 0 else f"child exited {code}: {stderr_tail(stderr)}"
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
+                error = f"child exceeded the time limit of {limit:.0f}s and was killed"
+            finally:
+                with self.lock:
+                    self.children.pop(name, None)
         db = open_database(self.database)  # sqlite3 connections belong to one thread
         try:
             self._after_child(db, source, started, error)
@@ -341,20 +337,38 @@ class Scheduler:
         except SchedulerNotRunningError:
             pass
 
+    def start_zygote(self) -> None:
+        """Start the crawl zygote (it imports while the scheduler starts up): from the main
+        thread, before APScheduler's threads, so that the kernel kills it when this process
+        dies. Without a fork server each crawl is a fresh interpreter, as it is then."""
+        if not self.FORKS_CRAWLS or not zygote.available():
+            return
+        try:
+            zygote.start_zygote(die_with_parent=True)
+            self.forking = True
+        except OSError as error:
+            logger.warning("no crawl zygote (%s): each crawl starts a fresh interpreter", error)
+
     def run(self) -> None:
         signal.signal(signal.SIGTERM, self.stop)
         signal.signal(signal.SIGINT, self.stop)
         if STOP_BEFORE_START.is_set():  # SIGTERM while starting up: stop as asked
             self.db.close()
             return
-        self.schedule_all()
-        self.schedule_digests()
-        logger.info(
-            "scheduler started with %d sources (pid %d)", len(self.config.sources), os.getpid()
-        )
-        if not self.stopping.is_set():
-            self.scheduler.start()
-        self.db.close()
+        self.start_zygote()
+        try:
+            self.schedule_all()
+            self.schedule_digests()
+            logger.info(
+                "scheduler started with %d sources (pid %d)",
+                len(self.config.sources),
+                os.getpid(),
+            )
+            if not self.stopping.is_set():
+                self.scheduler.start()
+            self.db.close()
+        finally:
+            zygote.stop_zygote()  # every crawl has ended: reaped, not left to init
 
 
 @dataclass
@@ -371,6 +385,8 @@ class SeedingScheduler(Scheduler):
     """`schedule` with ``[distributed]``: each due source is seeded onto the shared queue
     (the `newswatch worker` processes fetch it), and this process is the one ingest writer.
     A run finishes when the whole queue has drained (or at the crawl time limit)."""
+
+    FORKS_CRAWLS = False  # no crawl child: the workers crawl
 
     DRAIN_CHECK_SECONDS = 1.0
 

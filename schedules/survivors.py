@@ -2,7 +2,9 @@
 
 - On Linux each crawl child asks the kernel for SIGTERM when its parent dies
   (``prctl(PR_SET_PDEATHSIG)``): a SIGKILLed scheduler takes its crawls with it, each
-  stopping as on SIGTERM (its run recorded as cut short), not crawling on unwatched.
+  stopping as on SIGTERM (its run recorded as cut short), not crawling on unwatched. A crawl
+  forked from the zygote (schedules/zygote.py) has the zygote for its parent, and the zygote
+  is killed when the scheduler dies: the crawl follows.
 - Wherever that is not available, or a crawl of the source was started by hand: before
   starting a crawl, the scheduler looks for a live run of the source and waits for it
   instead of starting a second one beside it.
@@ -29,23 +31,47 @@ PR_SET_PDEATHSIG = 1
 POLL_SECONDS = 1.0
 
 
-def die_with_parent() -> Callable[[], None] | None:
-    """A ``preexec_fn`` for ``subprocess.Popen`` that makes the child get SIGTERM when this
-    process dies (Linux); None elsewhere (the scheduler then relies on waiting)."""
+def _prctl() -> Callable[..., int] | None:
+    """libc's ``prctl`` (Linux), else None."""
     if not sys.platform.startswith("linux"):
         return None
     try:
-        prctl = ctypes.CDLL(None, use_errno=True).prctl
+        prctl: Callable[..., int] = ctypes.CDLL(None, use_errno=True).prctl
     except (OSError, AttributeError):
+        return None
+    return prctl
+
+
+def _ask(prctl: Callable[..., int], sig: int, parent: int) -> None:
+    """``sig`` when the parent dies; at once if ``parent`` died before the request took hold.
+    Nothing but system calls: it runs between fork and exec."""
+    prctl(PR_SET_PDEATHSIG, sig, 0, 0, 0)
+    if os.getppid() != parent:
+        os.kill(os.getpid(), sig)
+
+
+def die_with_parent() -> Callable[[], None] | None:
+    """A ``preexec_fn`` for ``subprocess.Popen`` that makes the child get SIGTERM when this
+    process dies (Linux); None elsewhere (the scheduler then relies on waiting)."""
+    prctl = _prctl()
+    if prctl is None:
         return None
     parent = os.getpid()
 
-    def preexec() -> None:  # runs in the child between fork and exec: nothing but syscalls
-        prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
-        if os.getppid() != parent:  # the parent died before the request took hold
-            os.kill(os.getpid(), signal.SIGTERM)
+    def preexec() -> None:
+        _ask(prctl, signal.SIGTERM, parent)
 
     return preexec
+
+
+def signal_at_parent_death(sig: int, parent: int) -> bool:
+    """Have the kernel send ``sig`` to this process when its parent, ``parent``, dies (Linux:
+    whether it could)."""
+    prctl = _prctl()
+    if prctl is None:
+        return False
+    _ask(prctl, sig, parent)
+    return True
 
 
 def wait_for_survivors(

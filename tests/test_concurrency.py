@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import os
 import sqlite3
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from crawler.store.storage import open_database
+from tests.conftest import REPO
+from tests.support import forked
 from tests.support.hostile_site import HostileSite
-from tests.support.scheduler import start_cli
 
 ARTICLES = 120
 
@@ -26,15 +27,23 @@ def test_scheduled_and_manual_crawls_at_once_neither_fail_nor_duplicate(tmp_path
         config.write_text(
             site.config_toml(str(db), feeds=["/gen-feed.xml"], concurrency=8), "utf-8"
         )
-        pipes = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE}
+        # Two processes forked from the zygote (tests/support/forked.py), each its own crawl.
+        errs = [tmp_path / "scheduled.err", tmp_path / "manual.err"]
         children = [
-            start_cli("crawl", "--config", str(config), *trigger, **pipes)
-            for trigger in (["--trigger", "scheduled"], [])
+            forked.start_forked(
+                ["crawl", "--config", str(config), *trigger],
+                cwd=REPO,
+                env=os.environ,
+                stdout=os.devnull,
+                stderr=str(err),
+            )
+            for trigger, err in zip((["--trigger", "scheduled"], []), errs, strict=True)
         ]
-        outputs = [child.communicate(timeout=90) for child in children]
+        codes = [child.wait(timeout=90) for child in children]
         fetched = site.paths("site")
-    for child, (_stdout, stderr) in zip(children, outputs, strict=True):
-        assert child.returncode == 0, stderr[-3000:]
+    for code, err in zip(codes, errs, strict=True):
+        stderr = err.read_text("utf-8")
+        assert code == 0, stderr[-3000:]
         assert "database is locked" not in stderr, stderr[-3000:]
         assert "Traceback" not in stderr, stderr[-3000:]
     # Both really crawled: every article was fetched by each process.

@@ -87,7 +87,7 @@ def on_terminal(*args: str, cwd: Path | None = None) -> list[str]:
     out = b""
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
-        ended = process.exitcode is not None
+        ended = process.poll() is not None
         if select.select([master], [], [], 0 if ended else 0.1)[0]:
             out += os.read(master, 65536)
         elif ended:
@@ -96,8 +96,8 @@ def on_terminal(*args: str, cwd: Path | None = None) -> list[str]:
         process.kill()
     os.close(slave)
     os.close(master)
-    process.join()
-    assert process.exitcode == 0, out.decode()[-2000:]
+    process.wait()
+    assert process.returncode == 0, out.decode()[-2000:]
     text = re.sub(r"\x1b\[[0-9;]*m", "", out.decode("utf-8"))
     return text.replace("\r\n", "\n").splitlines()
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import signal
-import subprocess
 import time
 from pathlib import Path
 
@@ -16,7 +15,7 @@ from crawler.sample_site import SampleWeb
 from crawler.store.storage import open_database, utcnow
 from schedules.polling import FASTEST_FACTOR, SLOWEST_FACTOR
 from schedules.runner import Scheduler, load_poll_state
-from tests.support.scheduler import start_cli
+from tests.support.scheduler import start_scheduler
 from tests.test_schedule import _query, _wait_for
 
 
@@ -30,10 +29,7 @@ def test_sigterm_lets_the_crawl_in_flight_finish_and_records_it_as_it_was(
         config = tmp_path / "stop.toml"
         text = web.config_toml(str(db)).replace('every = "10m"', 'every = "1h"')
         config.write_text(text, "utf-8")
-        log = (tmp_path / "schedule.log").open("w+")
-        process = start_cli(
-            "schedule", "--config", str(config), stdout=log, stderr=subprocess.STDOUT
-        )
+        process, log = start_scheduler(config, tmp_path / "schedule.log")
         try:
             _wait_for(
                 lambda: _query(db, "SELECT 1 FROM runs WHERE status = 'running'"),

@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import psutil
 import pytest
 
 from tests.support.hostile_site import HostileSite
@@ -34,7 +35,9 @@ def _slow_config(site: HostileSite, db: Path, every: str = "1h") -> str:
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
-def test_the_crawl_child_dies_with_a_killed_scheduler(tmp_path: Path) -> None:
+def test_the_crawl_forked_from_the_zygote_and_the_zygote_die_with_a_killed_scheduler(
+    tmp_path: Path,
+) -> None:
     db = tmp_path / "n.db"
     with HostileSite(generated=200, article_delay=0.5) as site:
         config = tmp_path / "c.toml"
@@ -44,8 +47,17 @@ def test_the_crawl_child_dies_with_a_killed_scheduler(tmp_path: Path) -> None:
             child = wait_until(
                 lambda: running_crawl_child(db, process.pid), 90, 0.2, "the crawl child's run"
             )
+            # The scheduled crawl was forked from the zygote, a fork server the scheduler
+            # started: no interpreter of its own.
+            zygote = psutil.Process(child).parent()
+            assert zygote is not None and zygote.ppid() == process.pid
+            assert "multiprocessing.forkserver" in " ".join(zygote.cmdline())
+            assert psutil.Process(child).cmdline() == zygote.cmdline()
             process.send_signal(signal.SIGKILL)
             process.wait(timeout=30)
+            # The zygote is still held open by the crawl's pipe: only the kernel's death
+            # signal ends it, and the crawl after it.
+            _wait_for(lambda: not process_alive(zygote.pid), 60, "the zygote to die")
             _wait_for(lambda: not process_alive(child), 60, "the orphaned crawl child to stop")
         finally:
             if process.poll() is None:

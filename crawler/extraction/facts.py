@@ -165,9 +165,13 @@ def _digits(token: str) -> float | None:
     return None
 
 
-def parse_number(tokens: list[str], i: int) -> tuple[float, int] | None:
-    """The number starting at ``tokens[i]`` and the index after it, or None."""
-    words = [_fold(t) for t in tokens]
+def parse_number(
+    tokens: list[str], i: int, words: list[str] | None = None
+) -> tuple[float, int] | None:
+    """The number starting at ``tokens[i]`` and the index after it, or None (``words``: the
+    tokens folded, when the caller has them: a sentence is folded once, not once a token)."""
+    if words is None:
+        words = [_fold(t) for t in tokens]
     j = i
     value: float | None = None
     if re.fullmatch(r"\d[\d.,]*", tokens[i]):
@@ -228,7 +232,7 @@ def parse_number(tokens: list[str], i: int) -> tuple[float, int] | None:
         value *= _SCALES[words[j]]
         j += 1
         if value >= 1_000_000 and j + 1 < len(tokens) and words[j] not in _SCALES:
-            rest = parse_number(tokens, j)  # "un millón 200 mil" = 1,200,000
+            rest = parse_number(tokens, j, words)  # "un millón 200 mil" = 1,200,000
             if rest and rest[0] < 1_000_000 and words[rest[1] - 1] == "mil":
                 value, j = value + rest[0], rest[1]
     if j + 1 < len(words) and words[j] == "mil" and words[j + 1] in ("millones", "millon"):
@@ -274,7 +278,7 @@ def _sentence_facts(sentence: str, language: str | None) -> list[Fact]:
     seize = any(w.startswith(_SEIZE_STEMS) for w in words)
     i = 0
     while i < len(tokens):
-        parsed = parse_number(tokens, i)
+        parsed = parse_number(tokens, i, words)
         if parsed is None:
             i += 1
             continue

@@ -76,10 +76,9 @@ def start_forked_worker(config: Path, log: Path) -> forked.ForkedPopen:
     """``start_worker`` forked from the test process's zygote (tests/support/forked.py): the
     same worker without an interpreter's start-up."""
     env = {**os.environ, "NEWSWATCH_NO_PROGRESS": "1"}
-    process = forked.start_forked(
+    return forked.start_forked(
         ["worker", "--config", str(config)], cwd=REPO, env=env, stdout=os.devnull, stderr=str(log)
     )
-    return forked.ForkedPopen(process)
 
 
 def stop_processes(

@@ -3,6 +3,7 @@ stopped the one way the tests and the benchmarks (benchmarks/hostile.py) both us
 
 from __future__ import annotations
 
+import os
 import signal
 import sqlite3
 import subprocess
@@ -10,6 +11,8 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import IO, Any
+
+from tests.support.forked import ForkedPopen, forkable, start_forked
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -20,19 +23,30 @@ def start_cli(*args: str, **popen: Any) -> subprocess.Popen[str]:
     return subprocess.Popen([sys.executable, "-m", "crawler", *args], cwd=REPO, text=True, **popen)
 
 
+Process = subprocess.Popen[str] | ForkedPopen
+
+
 def start_scheduler(
     config: Path, log: Path, env: Mapping[str, str] | None = None
-) -> tuple[subprocess.Popen[str], IO[str]]:
-    """`newswatch schedule` in a fresh interpreter, its output to ``log`` (a pipe nobody
-    reads would fill up): the process and the open log."""
+) -> tuple[Process, IO[str]]:
+    """`newswatch schedule`, its stdout and stderr to ``log`` (a pipe nobody reads would fill
+    up): the process and the open log. The scheduler is forked from the test process's zygote
+    (tests/support/forked.py): a process of its own, which starts its own crawl zygote and
+    forks its crawls from that; a fresh interpreter when ``env`` changes what is read at
+    start-up."""
     handle = log.open("w+")
-    process = start_cli(
+    environment = dict(os.environ if env is None else env)
+    if forkable(environment):
+        args = ["schedule", "--config", str(config)]
+        process = start_forked(args, cwd=REPO, env=environment, stdout=str(log), stderr=str(log))
+        return process, handle
+    fresh = start_cli(
         "schedule", "--config", str(config), env=env, stdout=handle, stderr=subprocess.STDOUT
     )
-    return process, handle
+    return fresh, handle
 
 
-def terminate(process: subprocess.Popen[str], *, must_stop: bool = True) -> None:
+def terminate(process: Process, *, must_stop: bool = True) -> None:
     """SIGTERM, and a wait. A process still running 60 s later is killed; with ``must_stop``
     (a test) that is an AssertionError."""
     process.send_signal(signal.SIGTERM)
@@ -45,9 +59,7 @@ def terminate(process: subprocess.Popen[str], *, must_stop: bool = True) -> None
             raise AssertionError("scheduler did not stop on SIGTERM") from None
 
 
-def stop_scheduler(
-    process: subprocess.Popen[str], handle: IO[str], *, must_stop: bool = True
-) -> str:
+def stop_scheduler(process: Process, handle: IO[str], *, must_stop: bool = True) -> str:
     """`terminate`, then its output (a benchmark, ``must_stop`` false, reads the output of a
     scheduler it had to kill)."""
     try:
