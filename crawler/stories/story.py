@@ -30,10 +30,11 @@ from crawler.stories.model import choose, jaccard, load_model, pair_features, ti
 from crawler.stories.prior import background_rarity
 from crawler.stories.specifics import (
     Specifics,
-    conflict,
+    lead_conflict,
     packed_specifics,
     packed_words,
     specifics,
+    weigh_lead,
 )
 from crawler.stories.terms import (
     LOWER,
@@ -343,13 +344,9 @@ def find_story(
     }
     own_bag = bag(terms)
     own_specifics = specifics(terms, groups)
-    # conflict weighs a lead name by its rarity: its words' counts come in the same statement
-    names.update(
-        w
-        for lead in (own_specifics, *(c.specifics for c, _ in theirs))
-        for words in lead.names.values()
-        for w in words
-    )
+    # conflict weighs a lead name by its rarity: a candidate's words' counts come in the same
+    # statement (the new report's are its own terms, fetched by ``prepare``)
+    names.update(w for c, _ in theirs for words in c.specifics.names.values() for w in words)
     blobs = [c.blob for c, _ in theirs]
     bodies = body.cosines(
         db, rarity.total, rarity.squares, _square, own_bag, blobs, rarity.df, names
@@ -358,6 +355,8 @@ def find_story(
     words = title_words(title)
     model = load_model()
     own_words = frozenset(own_bag)
+    # the new report's lead names weighed once, for all its candidates
+    own_lead = weigh_lead(own_specifics, rarity.df, rarity.total)
     scored: list[tuple[int, int, float, float]] = []
     for (c, doc), body_cosine in zip(theirs, bodies, strict=True):
         features = pair_features(
@@ -370,8 +369,8 @@ def find_story(
             watch=in_watch(rarity, terms, mine, doc),
             own=(mine.own, c.own),
             body=body_cosine,
-            conflict=conflict(
-                own_specifics,
+            conflict=lead_conflict(
+                own_lead,
                 c.specifics,
                 own_words,
                 packed_words(c.blob),
