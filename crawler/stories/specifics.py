@@ -14,10 +14,9 @@ its title and its first ``terms.LEAD_WORDS`` words, where a term keeps its full 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from collections.abc import Set as AbstractSet
 from functools import lru_cache
-from itertools import compress
 from operator import itemgetter
 from typing import NamedTuple
 
@@ -31,7 +30,6 @@ from crawler.stories.terms import (
     packed_weights,
 )
 
-
 YEAR_IN_LEAD = 0.5  # a year weighs as a small count; at that weight it is in the lead
 LEAD_MIN = min(YEAR_IN_LEAD, WEIGHT_NUMBER, WEIGHT_NAME)  # the least weight of a specific
 
@@ -44,14 +42,17 @@ class Specifics(NamedTuple):
     years: frozenset[str]
 
 
-def specifics(terms: Mapping[str, float], groups: Mapping[str, str]) -> Specifics:
+def specifics(
+    terms: Mapping[str, float], groups: Mapping[str, str], lead: Iterable[str] | None = None
+) -> Specifics:
     """The lead's names, numbers and years of ``story_terms`` output (kind x position weights,
-    not yet weighed by rarity)."""
+    not yet weighed by rarity). ``lead``, if given, holds (in order) every term weighing at
+    least LEAD_MIN, the least a specific weighs: the few terms looked at."""
     names: dict[str, list[str]] = {}
     numbers: set[str] = set()
     years: set[str] = set()
-    # every specific weighs at least LEAD_MIN: the few terms that do are picked out in C
-    lead = list(compress(terms, map(LEAD_MIN.__le__, terms.values())))
+    if lead is None:
+        lead = [t for t, w in terms.items() if w >= LEAD_MIN]
     for term in lead:
         weight = terms[term]
         if term.startswith(NUMBER):

@@ -29,6 +29,7 @@ from crawler.stories import body, frequencies
 from crawler.stories.model import choose, jaccard, load_model, pair_features, title_words
 from crawler.stories.prior import background_rarity
 from crawler.stories.specifics import (
+    LEAD_MIN,
     Specifics,
     lead_conflict,
     packed_specifics,
@@ -43,8 +44,9 @@ from crawler.stories.terms import (
     WEIGHT_NAME,
     WEIGHT_WORD,
     Groups,
-    bag,
+    Kinds,
     is_year,
+    kinds,
     pack_terms,
     story_terms,
     unpack_shared,
@@ -140,20 +142,24 @@ class Rarity:
         df, total = frequencies.frequencies_and_total(db, keys)
         return cls(total, df)
 
-    def weights(self, terms: dict[str, float]) -> dict[str, float]:
-        """Kind weight times rarity, for every term with a non-zero result."""
+    def weights(
+        self, terms: dict[str, float], positive: Iterable[str] | None = None
+    ) -> dict[str, float]:
+        """Kind weight times rarity, for every term with a non-zero result. ``positive``, if
+        given, is the terms of some weight (``Kinds.positive``): the only ones looked at."""
         # how far general language's word frequencies still speak for a young database
         prior = PRIOR_FADE_DOCS / (PRIOR_FADE_DOCS + self.total)
+        faded = prior > 0.01
         df, total = self.df, self.total
+        if positive is None:
+            positive = [t for t, w in terms.items() if not w <= 0.0]
         weighted = {}
-        for t, w in terms.items():
-            if w <= 0:
-                continue
+        for t in positive:
             rarity = idf(df.get(t, 0), total)
-            if prior > 0.01:
+            if faded:
                 rarity -= prior * max(0.0, rarity - background_rarity(t))
-            if rarity > 0:
-                weighted[t] = w * rarity
+            if rarity > 0.0:
+                weighted[t] = terms[t] * rarity
         return weighted
 
 
@@ -290,14 +296,16 @@ class Prepared(NamedTuple):
     rarity: Rarity  # its terms' document frequencies (the candidates' are added as needed)
     weights: dict[str, float]  # every term's kind x position x rarity
     posted: dict[str, float]  # the MAX_TERMS heaviest: what it posts and looks up
+    kinds: Kinds  # its terms sorted (its vocabulary, its lead's terms)
 
 
 def prepare(db: Database, terms: dict[str, float]) -> Prepared:
     """One statement: the document frequencies of the article's terms, and its weights."""
+    sorted_terms = kinds(terms, LEAD_MIN)
     # "~stem" entries weigh 0 whatever their rarity; _generic fetches the few it needs
-    rarity = Rarity.fetch(db, [t for t in terms if not t.startswith(LOWER)])
-    weights = rarity.weights(terms)
-    return Prepared(rarity, weights, heaviest(weights))
+    rarity = Rarity.fetch(db, sorted_terms.weighed)
+    weights = rarity.weights(terms, sorted_terms.positive)
+    return Prepared(rarity, weights, heaviest(weights), sorted_terms)
 
 
 def find_story(
@@ -317,7 +325,7 @@ def find_story(
     ``prepare`` returned for them, if the caller has it. An article without a reliable date
     (``dated`` False; ``hour`` is then its crawl hour) looks back UNDATED_HOURS.
     """
-    rarity, all_weights, weights = prepared or prepare(db, terms)
+    rarity, all_weights, weights, sorted_terms = prepared or prepare(db, terms)
     if not weights:
         return None
     back = WINDOW_HOURS if dated else UNDATED_HOURS
@@ -342,8 +350,8 @@ def find_story(
         for w in t.split("_")
         for key in (w, LOWER + w)
     }
-    own_bag = bag(terms)
-    own_specifics = specifics(terms, groups)
+    own_bag = sorted_terms.bag
+    own_specifics = specifics(terms, groups, sorted_terms.lead)
     # conflict weighs a lead name by its rarity: a candidate's words' counts come in the same
     # statement (the new report's are its own terms, fetched by ``prepare``)
     names.update(w for c, _ in theirs for words in c.specifics.names.values() for w in words)

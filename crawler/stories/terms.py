@@ -13,6 +13,7 @@ import zlib
 from collections.abc import Callable, Container, Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 from crawler.stories.aliases import canonical_text, load_aliases
 from crawler.stories.dedup_text import fold, strip_chrome
@@ -282,6 +283,38 @@ def packed_bag(blob: bytes) -> list[str]:
 def bag(terms: Mapping[str, float]) -> list[str]:
     """The same vocabulary from ``story_terms`` output (``packed_bag``'s unpacked twin)."""
     return [t for t, w in terms.items() if w > 0 or t.startswith(LOWER)]
+
+
+class Kinds(NamedTuple):
+    """``story_terms`` output sorted in one pass, each list in the terms' order."""
+
+    weighed: list[str]  # the terms that are not lower-case stems (they have a rarity)
+    positive: list[str]  # the terms of some weight (not ``w <= 0``)
+    bag: list[str]  # ``bag``: the whole vocabulary
+    lead: list[str]  # the terms weighing at least ``least``
+
+
+def kinds(terms: Mapping[str, float], least: float) -> Kinds:
+    """What a lookup reads of the new report's terms, in one Python step per term (a few
+    hundred of them: a pass for each list would cost as much again)."""
+    weighed: list[str] = []
+    positive: list[str] = []
+    vocabulary: list[str] = []
+    lead: list[str] = []
+    stem = len(LOWER)
+    for t, w in terms.items():
+        # (float literals: a float compared with an int takes the interpreter's slow path)
+        if not w <= 0.0:
+            positive.append(t)
+            if w >= least:
+                lead.append(t)
+        if t[:stem] == LOWER:  # (a slice costs less than a call of str.startswith)
+            vocabulary.append(t)
+        else:
+            weighed.append(t)
+            if w > 0.0:
+                vocabulary.append(t)
+    return Kinds(weighed, positive, vocabulary, lead)
 
 
 def _group_of(pairs: str, key: str) -> str:
