@@ -17,6 +17,7 @@ import math
 from collections.abc import Iterable, Mapping
 from collections.abc import Set as AbstractSet
 from functools import lru_cache
+from itertools import repeat
 from operator import itemgetter
 from typing import NamedTuple
 
@@ -106,7 +107,7 @@ def weigh_lead(lead: Specifics, df: Mapping[str, int], total: int) -> Lead:
         return Lead(lead, [])
     scale = math.log(total + 1)
     names = [
-        (math.log((total + 1) / max(1, min(df.get(w, 0) for w in words))) / scale, words)
+        (math.log((total + 1) / max(1, min(map(df.get, words, repeat(0))))) / scale, words)
         for words in lead.names.values()
     ]
     names.sort(key=itemgetter(0), reverse=True)
@@ -121,6 +122,22 @@ def _missing_name(mine: Lead, other_bag: AbstractSet[str]) -> float:
         if other_bag.isdisjoint(words):
             return max(0.0, rarity)
     return 0.0
+
+
+def _missing_rarest(
+    mine: Specifics, other_bag: AbstractSet[str], df: Mapping[str, int], total: int
+) -> float:
+    """``_missing_name`` of a lead not weighed (the candidate's, read once per lookup): only
+    the names the other report never writes are weighed."""
+    if total <= 0:
+        return 0.0
+    scale = math.log(total + 1)
+    best = 0.0
+    for words in mine.names.values():
+        if other_bag.isdisjoint(words):
+            rarest = min(map(df.get, words, repeat(0)))
+            best = max(best, math.log((total + 1) / max(1, rarest)) / scale)
+    return best
 
 
 def _missing_share(mine: frozenset[str], other_bag: AbstractSet[str]) -> float:
@@ -140,7 +157,7 @@ def lead_conflict(
     """``conflict`` of a weighed lead (``weigh_lead``) and another report's specifics."""
     names = _missing_name(a, b_bag)
     if names > 0.0:  # (else the lower of the two directions is 0 whatever b's)
-        names = min(names, _missing_name(weigh_lead(b, df, total), a_bag))
+        names = min(names, _missing_rarest(b, a_bag, df, total))
     sa = a.specifics
     numbers = 0.0
     if sa.numbers and b.numbers:
