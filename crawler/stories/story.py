@@ -18,7 +18,7 @@ from collections.abc import Container, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from itertools import compress, repeat
-from operator import ge, itemgetter
+from operator import itemgetter
 from typing import NamedTuple
 
 from sqlite_utils import Database
@@ -489,10 +489,9 @@ def _shortlist_scores(
 def _best(score: dict[str, float], n: int) -> list[int]:
     """The n best-scored ids, ties to the lower id."""
     if len(score) > n:
-        # hundreds of candidates: cut at the n-th best score (a sort of bare floats) first,
-        # the few at it or above picked in C
+        # hundreds of candidates: cut at the n-th best score (a sort of bare floats) first
         cut = sorted(score.values(), reverse=True)[n - 1]
-        score = {o: score[o] for o in compress(score, map(ge, score.values(), repeat(cut)))}
+        score = {o: v for o, v in score.items() if v >= cut}
     best = sorted(score.items(), key=lambda kv: (-kv[1], int(kv[0])))[:n]
     return [int(other) for other, _ in best]
 
