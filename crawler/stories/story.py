@@ -127,6 +127,33 @@ def idf(df: int, total: int) -> float:
     return max(0.0, math.log(docs / (max(df - 1, 0) + PRIOR_SEEN)) / math.log(docs / PRIOR_SEEN))
 
 
+def idfs(counts: Iterable[int], total: int) -> list[float]:
+    """``idf`` of each count at one total, the same floats, without a call and a cache entry
+    each (``_tables`` keeps them)."""
+    docs = total + PRIOR_DOCS
+    scale = math.log(docs / PRIOR_SEEN)
+    return [max(0.0, math.log(docs / (max(df - 1, 0) + PRIOR_SEEN)) / scale) for df in counts]
+
+
+def squares_of(counts: Iterable[int], total: int) -> list[float]:
+    """``_square`` of each count at one total (see ``idfs``)."""
+    return [rarity**2 for rarity in idfs(counts, total)]
+
+
+_TABLES: tuple[int, dict[int, float], dict[int, float]] = (-1, {}, {})
+_TABLES_MAX = 65536  # frequencies held (a few thousand distinct ones as a rule)
+
+
+def _tables(total: int) -> tuple[dict[int, float], dict[int, float]]:
+    """``idf`` and its square by document frequency at ``total``, kept in this process for
+    the latest total: a lookup weighs some hundred frequencies, and the lookups until the next
+    article is counted weigh mostly the same (a crawl counts one after each link)."""
+    global _TABLES
+    if _TABLES[0] != total or len(_TABLES[1]) + len(_TABLES[2]) > _TABLES_MAX:
+        _TABLES = (total, {}, {})
+    return _TABLES[1], _TABLES[2]
+
+
 @dataclass
 class Rarity:
     """Document frequencies fetched for one lookup, and the database size they go with."""
@@ -136,11 +163,14 @@ class Rarity:
     # idf squared by document frequency, at this total (``Vocabulary``): a lookup weighs a few
     # hundred terms per report, of far fewer distinct frequencies
     squares: dict[int, float] = field(default_factory=dict, repr=False, compare=False)
+    # idf by document frequency, at this total (``weights``)
+    idfs: dict[int, float] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def fetch(cls, db: Database, keys: Iterable[str]) -> Rarity:
         df, total = frequencies.frequencies_and_total(db, keys)
-        return cls(total, df)
+        idf_table, squares = _tables(total)
+        return cls(total, df, squares, idf_table)
 
     def weights(
         self, terms: dict[str, float], positive: Iterable[str] | None = None
@@ -153,9 +183,16 @@ class Rarity:
         df, total = self.df, self.total
         if positive is None:
             positive = [t for t, w in terms.items() if not w <= 0.0]
+        else:
+            positive = list(positive)
+        counts = list(map(df.get, positive, repeat(0)))
+        # each distinct frequency weighed once (``_tables``)
+        table = self.idfs
+        new = list(set(counts).difference(table))
+        if new:
+            table.update(zip(new, idfs(new, total), strict=True))
         weighted = {}
-        for t in positive:
-            rarity = idf(df.get(t, 0), total)
+        for t, rarity in zip(positive, map(table.__getitem__, counts), strict=True):
             if faded:
                 rarity -= prior * max(0.0, rarity - background_rarity(t))
             if rarity > 0.0:
@@ -357,7 +394,7 @@ def find_story(
     names.update(w for c, _ in theirs for words in c.specifics.names.values() for w in words)
     blobs = [c.blob for c, _ in theirs]
     bodies = body.cosines(
-        db, rarity.total, rarity.squares, _square, own_bag, blobs, rarity.df, names
+        db, rarity.total, rarity.squares, squares_of, own_bag, blobs, rarity.df, names
     )
     site, language = story_postings.site_and_language(db, article_id)
     words = title_words(title)
