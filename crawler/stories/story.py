@@ -16,7 +16,7 @@ import math
 from collections import OrderedDict
 from collections.abc import Container, Iterable, Mapping
 from dataclasses import dataclass, field
-from functools import cached_property, lru_cache
+from functools import cached_property
 from itertools import compress, repeat
 from operator import itemgetter
 from typing import NamedTuple
@@ -26,6 +26,9 @@ from sqlite_utils import Database
 from crawler.core.timeutil import reliable_published
 from crawler.store import story_postings
 from crawler.stories import body, frequencies
+from crawler.stories.idf import idfs, squares_of
+from crawler.stories.idf import square as _square
+from crawler.stories.idf import tables as _tables
 from crawler.stories.model import choose, jaccard, load_model, pair_features, title_words
 from crawler.stories.prior import background_rarity
 from crawler.stories.specifics import (
@@ -69,9 +72,6 @@ WINDOW_HOURS = 72  # same event: published within three days of each other
 UNDATED_HOURS = 30 * 24
 POSTINGS_LIMIT = 200  # per term and window; common terms carry little weight anyway
 VERIFY = 3  # candidates compared in full, best first by their shared indexed terms
-# Rarity prior: every term counts as if seen PRIOR_SEEN times in PRIOR_DOCS more articles.
-PRIOR_DOCS = 10
-PRIOR_SEEN = 0.5
 # What describes a pair (crawler.stories.model.FEATURES) counts the ACTORS heaviest shared
 # names apart (the people or bodies involved, who recur across events) and the shared
 # entities past them weighing at least DETAIL_WEIGHT (details). Whether the pair reports one
@@ -114,44 +114,6 @@ def remember_terms(
     if len(_PARSED) > _PARSED_MAX:
         _PARSED.popitem(last=False)
     return parsed
-
-
-@lru_cache(maxsize=8192)
-def idf(df: int, total: int) -> float:
-    """Rarity in [0, 1]: 1 for a term no other earlier article has, 0 for one in all of them."""
-    # df counts the earlier articles, the one compared with included: a term only it has is
-    # as rare as can be. The pseudo-counts let a small database learn from what it has seen
-    # (a name in 7 of 8 articles is common) without calling rare what it has not.
-    # (Cached: a lookup asks for a few hundred terms, nearly all with small df.)
-    docs = total + PRIOR_DOCS
-    return max(0.0, math.log(docs / (max(df - 1, 0) + PRIOR_SEEN)) / math.log(docs / PRIOR_SEEN))
-
-
-def idfs(counts: Iterable[int], total: int) -> list[float]:
-    """``idf`` of each count at one total, the same floats, without a call and a cache entry
-    each (``_tables`` keeps them)."""
-    docs = total + PRIOR_DOCS
-    scale = math.log(docs / PRIOR_SEEN)
-    return [max(0.0, math.log(docs / (max(df - 1, 0) + PRIOR_SEEN)) / scale) for df in counts]
-
-
-def squares_of(counts: Iterable[int], total: int) -> list[float]:
-    """``_square`` of each count at one total (see ``idfs``)."""
-    return [rarity**2 for rarity in idfs(counts, total)]
-
-
-_TABLES: tuple[int, dict[int, float], dict[int, float]] = (-1, {}, {})
-_TABLES_MAX = 65536  # frequencies held (a few thousand distinct ones as a rule)
-
-
-def _tables(total: int) -> tuple[dict[int, float], dict[int, float]]:
-    """``idf`` and its square by document frequency at ``total``, kept in this process for
-    the latest total: a lookup weighs some hundred frequencies, and the lookups until the next
-    article is counted weigh mostly the same (a crawl counts one after each link)."""
-    global _TABLES
-    if _TABLES[0] != total or len(_TABLES[1]) + len(_TABLES[2]) > _TABLES_MAX:
-        _TABLES = (total, {}, {})
-    return _TABLES[1], _TABLES[2]
 
 
 @dataclass
@@ -459,12 +421,6 @@ class Vocabulary(NamedTuple):
             return 0.0
         mine = self.squares
         return sum(compress(mine.values(), map(other.squares.__contains__, mine))) / norm
-
-
-@lru_cache(maxsize=8192)
-def _square(df: int, total: int) -> float:
-    """``idf`` squared (cached as ``idf`` is: a lookup weighs some hundred frequencies)."""
-    return idf(df, total) ** 2
 
 
 def cosine(rarity: Rarity, a: Iterable[str], b: Iterable[str]) -> float:
