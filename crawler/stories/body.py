@@ -65,16 +65,16 @@ def cosines(
     db: Database,
     total: int,
     squares: dict[int, float],
-    square: Callable[[int, int], float],
+    squares_of: Callable[[list[int], int], list[float]],
     own: list[str],
     blobs: list[bytes],
     df: dict[str, int],
     also: Iterable[str] = (),
 ) -> list[float]:
     """The cosine of ``own`` (``terms.bag``) with each packed candidate's vocabulary: each
-    term present or not, weighed by ``square(document frequency, total)`` (kept by frequency
-    in ``squares``, the lookup's table). The document frequencies of the ``also`` keys that
-    ``df`` lacks are added to it, read in the same statement."""
+    term present or not, weighed by its document frequency's square (``squares_of(frequencies,
+    total)``, kept by frequency in ``squares``). The document frequencies of the ``also`` keys
+    that ``df`` lacks are added to it, read in the same statement."""
     global _MARK
     frequencies.renumber_if_full()  # before any number is taken for this lookup
     own_ids = frequencies.term_ids(own)
@@ -87,10 +87,11 @@ def cosines(
     df.update(zip(extra, read[len(counts) :].tolist(), strict=True))
     # each distinct frequency weighed once
     distinct, inverse = _distinct(counts)
-    table = [
-        squares[c] if c in squares else squares.setdefault(c, square(c, total))
-        for c in distinct.tolist()
-    ]
+    values = distinct.tolist()
+    new = [c for c in values if c not in squares]
+    if new:
+        squares.update(zip(new, squares_of(new, total), strict=True))
+    table = list(map(squares.__getitem__, values))
     weights = np.fromiter(table, dtype=np.float64, count=len(table))[inverse]
     mine = weights[: len(own_ids)]
     norm = _sum(mine)

@@ -14,8 +14,11 @@ its title and its first ``terms.LEAD_WORDS`` words, where a term keeps its full 
 from __future__ import annotations
 
 import math
-from collections.abc import Collection, Mapping
+from collections.abc import Iterable, Mapping
+from collections.abc import Set as AbstractSet
 from functools import lru_cache
+from itertools import repeat
+from operator import itemgetter
 from typing import NamedTuple
 
 from crawler.stories.terms import (
@@ -28,6 +31,9 @@ from crawler.stories.terms import (
     packed_weights,
 )
 
+YEAR_IN_LEAD = 0.5  # a year weighs as a small count; at that weight it is in the lead
+LEAD_MIN = min(YEAR_IN_LEAD, WEIGHT_NUMBER, WEIGHT_NAME)  # the least weight of a specific
+
 
 class Specifics(NamedTuple):
     """The specifics of one report's lead."""
@@ -37,17 +43,22 @@ class Specifics(NamedTuple):
     years: frozenset[str]
 
 
-def specifics(terms: Mapping[str, float], groups: Mapping[str, str]) -> Specifics:
+def specifics(
+    terms: Mapping[str, float], groups: Mapping[str, str], lead: Iterable[str] | None = None
+) -> Specifics:
     """The lead's names, numbers and years of ``story_terms`` output (kind x position weights,
-    not yet weighed by rarity)."""
+    not yet weighed by rarity). ``lead``, if given, holds (in order) every term weighing at
+    least LEAD_MIN, the least a specific weighs: the few terms looked at."""
     names: dict[str, list[str]] = {}
     numbers: set[str] = set()
     years: set[str] = set()
-    for term, weight in terms.items():
+    if lead is None:
+        lead = [t for t, w in terms.items() if w >= LEAD_MIN]
+    for term in lead:
+        weight = terms[term]
         if term.startswith(NUMBER):
             if is_year(term):
-                # a year weighs as a small count; at that weight it is in the lead
-                if weight >= 0.5:
+                if weight >= YEAR_IN_LEAD:
                     years.add(term)
             elif weight >= WEIGHT_NUMBER:  # two digits or more, in the lead
                 numbers.add(term)
@@ -81,35 +92,85 @@ class Conflict(NamedTuple):
     years: float  # 1 when each report's lead has a year the other never writes
 
 
-def _missing_name(
-    mine: Specifics, other_bag: Collection[str], df: Mapping[str, int], total: int
-) -> float:
+class Lead(NamedTuple):
+    """A report's lead specifics with its names weighed by their rarity in the watch, as one
+    lookup knows it: a lookup weighs the new report's once for all its candidates."""
+
+    specifics: Specifics
+    names: list[tuple[float, tuple[str, ...]]]  # (rarity 0 to 1, words) of each, rarest first
+
+
+def weigh_lead(lead: Specifics, df: Mapping[str, int], total: int) -> Lead:
+    """``lead`` with each name's rarity in the watch: that of its rarest word ("Pierre
+    Thomas" is as specific as "Pierre"), ``df`` holding every name word's count."""
+    if total <= 0 or not lead.names:
+        return Lead(lead, [])
+    scale = math.log(total + 1)
+    names = [
+        (math.log((total + 1) / max(1, min(map(df.get, words, repeat(0))))) / scale, words)
+        for words in lead.names.values()
+    ]
+    names.sort(key=itemgetter(0), reverse=True)
+    return Lead(lead, names)
+
+
+def _missing_name(mine: Lead, other_bag: AbstractSet[str]) -> float:
     """The rarity in the watch (0 to 1) of the rarest-worded lead name of ``mine`` of which
     the other report writes no word."""
+    # rarest first: the first name missing is the rarest missing
+    for rarity, words in mine.names:
+        if other_bag.isdisjoint(words):
+            return max(0.0, rarity)
+    return 0.0
+
+
+def _missing_rarest(
+    mine: Specifics, other_bag: AbstractSet[str], df: Mapping[str, int], total: int
+) -> float:
+    """``_missing_name`` of a lead not weighed (the candidate's, read once per lookup): only
+    the names the other report never writes are weighed."""
     if total <= 0:
         return 0.0
     scale = math.log(total + 1)
     best = 0.0
     for words in mine.names.values():
-        if any(w in other_bag for w in words):
-            continue
-        # a name is as specific as its rarest word: "Pierre Thomas" by "Pierre"
-        rarest = min(df.get(w, 0) for w in words)
-        best = max(best, math.log((total + 1) / max(1, rarest)) / scale)
+        if other_bag.isdisjoint(words):
+            rarest = min(map(df.get, words, repeat(0)))
+            best = max(best, math.log((total + 1) / max(1, rarest)) / scale)
     return best
 
 
-def _missing_share(mine: frozenset[str], other_bag: Collection[str]) -> float:
+def _missing_share(mine: frozenset[str], other_bag: AbstractSet[str]) -> float:
     if not mine:
         return 0.0
-    return sum(n not in other_bag for n in mine) / len(mine)
+    return len(mine.difference(other_bag)) / len(mine)
+
+
+def lead_conflict(
+    a: Lead,
+    b: Specifics,
+    a_bag: AbstractSet[str],
+    b_bag: AbstractSet[str],
+    df: Mapping[str, int],
+    total: int,
+) -> Conflict:
+    """``conflict`` of a weighed lead (``weigh_lead``) and another report's specifics."""
+    names = _missing_name(a, b_bag)
+    if names > 0.0:  # (else the lower of the two directions is 0 whatever b's)
+        names = min(names, _missing_rarest(b, a_bag, df, total))
+    sa = a.specifics
+    numbers = 0.0
+    if sa.numbers and b.numbers:
+        numbers = min(_missing_share(sa.numbers, b_bag), _missing_share(b.numbers, a_bag))
+    years = float(bool(sa.years.difference(b_bag)) and bool(b.years.difference(a_bag)))
+    return Conflict(names, numbers, years)
 
 
 def conflict(
     a: Specifics,
     b: Specifics,
-    a_bag: Collection[str],
-    b_bag: Collection[str],
+    a_bag: AbstractSet[str],
+    b_bag: AbstractSet[str],
     df: Mapping[str, int],
     total: int,
 ) -> Conflict:
@@ -119,9 +180,4 @@ def conflict(
     long one is no conflict; two reports that each name someone the other does not are. A
     report without a number or a year in its lead conflicts with nothing on that count.
     """
-    names = min(_missing_name(a, b_bag, df, total), _missing_name(b, a_bag, df, total))
-    numbers = 0.0
-    if a.numbers and b.numbers:
-        numbers = min(_missing_share(a.numbers, b_bag), _missing_share(b.numbers, a_bag))
-    years = float(bool(a.years.difference(b_bag)) and bool(b.years.difference(a_bag)))
-    return Conflict(names, numbers, years)
+    return lead_conflict(weigh_lead(a, df, total), b, a_bag, b_bag, df, total)

@@ -16,7 +16,7 @@ import math
 from collections import OrderedDict
 from collections.abc import Container, Iterable, Mapping
 from dataclasses import dataclass, field
-from functools import cached_property, lru_cache
+from functools import cached_property
 from itertools import compress, repeat
 from operator import itemgetter
 from typing import NamedTuple
@@ -26,14 +26,19 @@ from sqlite_utils import Database
 from crawler.core.timeutil import reliable_published
 from crawler.store import story_postings
 from crawler.stories import body, frequencies
+from crawler.stories.idf import idfs, squares_of
+from crawler.stories.idf import square as _square
+from crawler.stories.idf import tables as _tables
 from crawler.stories.model import choose, jaccard, load_model, pair_features, title_words
 from crawler.stories.prior import background_rarity
 from crawler.stories.specifics import (
+    LEAD_MIN,
     Specifics,
-    conflict,
+    lead_conflict,
     packed_specifics,
     packed_words,
     specifics,
+    weigh_lead,
 )
 from crawler.stories.terms import (
     LOWER,
@@ -42,8 +47,9 @@ from crawler.stories.terms import (
     WEIGHT_NAME,
     WEIGHT_WORD,
     Groups,
-    bag,
+    Kinds,
     is_year,
+    kinds,
     pack_terms,
     story_terms,
     unpack_shared,
@@ -66,9 +72,6 @@ WINDOW_HOURS = 72  # same event: published within three days of each other
 UNDATED_HOURS = 30 * 24
 POSTINGS_LIMIT = 200  # per term and window; common terms carry little weight anyway
 VERIFY = 3  # candidates compared in full, best first by their shared indexed terms
-# Rarity prior: every term counts as if seen PRIOR_SEEN times in PRIOR_DOCS more articles.
-PRIOR_DOCS = 10
-PRIOR_SEEN = 0.5
 # What describes a pair (crawler.stories.model.FEATURES) counts the ACTORS heaviest shared
 # names apart (the people or bodies involved, who recur across events) and the shared
 # entities past them weighing at least DETAIL_WEIGHT (details). Whether the pair reports one
@@ -113,17 +116,6 @@ def remember_terms(
     return parsed
 
 
-@lru_cache(maxsize=8192)
-def idf(df: int, total: int) -> float:
-    """Rarity in [0, 1]: 1 for a term no other earlier article has, 0 for one in all of them."""
-    # df counts the earlier articles, the one compared with included: a term only it has is
-    # as rare as can be. The pseudo-counts let a small database learn from what it has seen
-    # (a name in 7 of 8 articles is common) without calling rare what it has not.
-    # (Cached: a lookup asks for a few hundred terms, nearly all with small df.)
-    docs = total + PRIOR_DOCS
-    return max(0.0, math.log(docs / (max(df - 1, 0) + PRIOR_SEEN)) / math.log(docs / PRIOR_SEEN))
-
-
 @dataclass
 class Rarity:
     """Document frequencies fetched for one lookup, and the database size they go with."""
@@ -133,26 +125,40 @@ class Rarity:
     # idf squared by document frequency, at this total (``Vocabulary``): a lookup weighs a few
     # hundred terms per report, of far fewer distinct frequencies
     squares: dict[int, float] = field(default_factory=dict, repr=False, compare=False)
+    # idf by document frequency, at this total (``weights``)
+    idfs: dict[int, float] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def fetch(cls, db: Database, keys: Iterable[str]) -> Rarity:
         df, total = frequencies.frequencies_and_total(db, keys)
-        return cls(total, df)
+        idf_table, squares = _tables(total)
+        return cls(total, df, squares, idf_table)
 
-    def weights(self, terms: dict[str, float]) -> dict[str, float]:
-        """Kind weight times rarity, for every term with a non-zero result."""
+    def weights(
+        self, terms: dict[str, float], positive: Iterable[str] | None = None
+    ) -> dict[str, float]:
+        """Kind weight times rarity, for every term with a non-zero result. ``positive``, if
+        given, is the terms of some weight (``Kinds.positive``): the only ones looked at."""
         # how far general language's word frequencies still speak for a young database
         prior = PRIOR_FADE_DOCS / (PRIOR_FADE_DOCS + self.total)
+        faded = prior > 0.01
         df, total = self.df, self.total
+        if positive is None:
+            positive = [t for t, w in terms.items() if not w <= 0.0]
+        else:
+            positive = list(positive)
+        counts = list(map(df.get, positive, repeat(0)))
+        # each distinct frequency weighed once (``_tables``)
+        table = self.idfs
+        new = list(set(counts).difference(table))
+        if new:
+            table.update(zip(new, idfs(new, total), strict=True))
         weighted = {}
-        for t, w in terms.items():
-            if w <= 0:
-                continue
-            rarity = idf(df.get(t, 0), total)
-            if prior > 0.01:
+        for t, rarity in zip(positive, map(table.__getitem__, counts), strict=True):
+            if faded:
                 rarity -= prior * max(0.0, rarity - background_rarity(t))
-            if rarity > 0:
-                weighted[t] = w * rarity
+            if rarity > 0.0:
+                weighted[t] = terms[t] * rarity
         return weighted
 
 
@@ -289,14 +295,16 @@ class Prepared(NamedTuple):
     rarity: Rarity  # its terms' document frequencies (the candidates' are added as needed)
     weights: dict[str, float]  # every term's kind x position x rarity
     posted: dict[str, float]  # the MAX_TERMS heaviest: what it posts and looks up
+    kinds: Kinds  # its terms sorted (its vocabulary, its lead's terms)
 
 
 def prepare(db: Database, terms: dict[str, float]) -> Prepared:
     """One statement: the document frequencies of the article's terms, and its weights."""
+    sorted_terms = kinds(terms, LEAD_MIN)
     # "~stem" entries weigh 0 whatever their rarity; _generic fetches the few it needs
-    rarity = Rarity.fetch(db, [t for t in terms if not t.startswith(LOWER)])
-    weights = rarity.weights(terms)
-    return Prepared(rarity, weights, heaviest(weights))
+    rarity = Rarity.fetch(db, sorted_terms.weighed)
+    weights = rarity.weights(terms, sorted_terms.positive)
+    return Prepared(rarity, weights, heaviest(weights), sorted_terms)
 
 
 def find_story(
@@ -316,7 +324,7 @@ def find_story(
     ``prepare`` returned for them, if the caller has it. An article without a reliable date
     (``dated`` False; ``hour`` is then its crawl hour) looks back UNDATED_HOURS.
     """
-    rarity, all_weights, weights = prepared or prepare(db, terms)
+    rarity, all_weights, weights, sorted_terms = prepared or prepare(db, terms)
     if not weights:
         return None
     back = WINDOW_HOURS if dated else UNDATED_HOURS
@@ -341,23 +349,21 @@ def find_story(
         for w in t.split("_")
         for key in (w, LOWER + w)
     }
-    own_bag = bag(terms)
-    own_specifics = specifics(terms, groups)
-    # conflict weighs a lead name by its rarity: its words' counts come in the same statement
-    names.update(
-        w
-        for lead in (own_specifics, *(c.specifics for c, _ in theirs))
-        for words in lead.names.values()
-        for w in words
-    )
+    own_bag = sorted_terms.bag
+    own_specifics = specifics(terms, groups, sorted_terms.lead)
+    # conflict weighs a lead name by its rarity: a candidate's words' counts come in the same
+    # statement (the new report's are its own terms, fetched by ``prepare``)
+    names.update(w for c, _ in theirs for words in c.specifics.names.values() for w in words)
     blobs = [c.blob for c, _ in theirs]
     bodies = body.cosines(
-        db, rarity.total, rarity.squares, _square, own_bag, blobs, rarity.df, names
+        db, rarity.total, rarity.squares, squares_of, own_bag, blobs, rarity.df, names
     )
     site, language = story_postings.site_and_language(db, article_id)
     words = title_words(title)
     model = load_model()
     own_words = frozenset(own_bag)
+    # the new report's lead names weighed once, for all its candidates
+    own_lead = weigh_lead(own_specifics, rarity.df, rarity.total)
     scored: list[tuple[int, int, float, float]] = []
     for (c, doc), body_cosine in zip(theirs, bodies, strict=True):
         features = pair_features(
@@ -370,8 +376,8 @@ def find_story(
             watch=in_watch(rarity, terms, mine, doc),
             own=(mine.own, c.own),
             body=body_cosine,
-            conflict=conflict(
-                own_specifics,
+            conflict=lead_conflict(
+                own_lead,
                 c.specifics,
                 own_words,
                 packed_words(c.blob),
@@ -415,12 +421,6 @@ class Vocabulary(NamedTuple):
             return 0.0
         mine = self.squares
         return sum(compress(mine.values(), map(other.squares.__contains__, mine))) / norm
-
-
-@lru_cache(maxsize=8192)
-def _square(df: int, total: int) -> float:
-    """``idf`` squared (cached as ``idf`` is: a lookup weighs some hundred frequencies)."""
-    return idf(df, total) ** 2
 
 
 def cosine(rarity: Rarity, a: Iterable[str], b: Iterable[str]) -> float:

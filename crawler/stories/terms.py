@@ -13,6 +13,7 @@ import zlib
 from collections.abc import Callable, Container, Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 from crawler.stories.aliases import canonical_text, load_aliases
 from crawler.stories.dedup_text import fold, strip_chrome
@@ -248,18 +249,39 @@ def unpack_shared(
 ) -> tuple[dict[str, float], dict[str, str], Container[str]]:
     """From packed terms, what comparing them with another article's reads: the terms in
     ``wanted`` (the other article's), in packed order, with their weights and groups, and every
-    stem written in lower case. Most of a candidate's terms are not shared, so most are never
-    converted."""
+    stem written in lower case."""
+    packed = _readable(blob)
+    place = packed.place
+    # a set intersection in C finds the few shared terms; only they are read further
+    shared = sorted(map(place.__getitem__, wanted.keys() & place.keys()))
+    keys, weights, groups = packed.keys, packed.weights, packed.groups
+    terms = {keys[i]: weights[i] for i in shared}
+    return terms, {key: groups.get(key, key) for key in terms}, packed.lower
+
+
+class _Readable(NamedTuple):
+    """Packed terms as ``unpack_shared`` reads them."""
+
+    keys: list[str]
+    place: dict[str, int]  # each term's place in ``keys``
+    weights: list[float]
+    groups: dict[str, str]  # of the terms whose group is not themselves
+    lower: _StemLine
+
+
+@lru_cache(maxsize=512)
+def _readable(blob: bytes) -> _Readable:
+    """Packed terms read once per process: a stored article's never change, and the lookups
+    of a crawl compare against the same recent articles (as ``body`` keeps their numbers)."""
     keys_line, weights_line, lower_line, groups_line = _packed_lines(blob)
     keys = keys_line.split()
-    # a set intersection in C finds the few shared terms; only they are read further
-    shared = sorted((keys.index(key), key) for key in wanted.keys() & keys)
-    if not shared:
-        return {}, {}, _StemLine(lower_line)
-    weights = weights_line.split()
-    terms = {key: float(weights[i]) for i, key in shared}
-    pairs = f" {groups_line} "
-    return terms, {key: _group_of(pairs, key) for key in terms}, _StemLine(lower_line)
+    return _Readable(
+        keys,
+        dict(zip(keys, range(len(keys)), strict=True)),
+        list(map(float, weights_line.split())),
+        dict(pair.partition("=")[::2] for pair in groups_line.split()),
+        _StemLine(lower_line),
+    )
 
 
 def packed_weights(blob: bytes) -> tuple[dict[str, float], dict[str, str]]:
@@ -284,16 +306,36 @@ def bag(terms: Mapping[str, float]) -> list[str]:
     return [t for t, w in terms.items() if w > 0 or t.startswith(LOWER)]
 
 
-def _group_of(pairs: str, key: str) -> str:
-    """The group of ``key`` in a packed "term=group" line padded with a blank at both ends:
-    itself when the line has none."""
-    # neither a term nor a group has a blank: " key=" starts the key's pair, the next blank
-    # ends it
-    start = pairs.find(f" {key}=")
-    if start < 0:
-        return key
-    start += len(key) + 2
-    return pairs[start : pairs.index(" ", start)]
+class Kinds(NamedTuple):
+    """``story_terms`` output sorted in one pass, each list in the terms' order."""
+
+    weighed: list[str]  # the terms that are not lower-case stems (they have a rarity)
+    positive: list[str]  # the terms of some weight (not ``w <= 0``)
+    bag: list[str]  # ``bag``: the whole vocabulary
+    lead: list[str]  # the terms weighing at least ``least``
+
+
+def kinds(terms: Mapping[str, float], least: float) -> Kinds:
+    """What a lookup reads of the new report's terms, in one Python step per term (a few
+    hundred of them: a pass for each list would cost as much again)."""
+    weighed: list[str] = []
+    positive: list[str] = []
+    vocabulary: list[str] = []
+    lead: list[str] = []
+    stem = len(LOWER)
+    for t, w in terms.items():
+        # (float literals: a float compared with an int takes the interpreter's slow path)
+        if not w <= 0.0:
+            positive.append(t)
+            if w >= least:
+                lead.append(t)
+        if t[:stem] == LOWER:  # (a slice costs less than a call of str.startswith)
+            vocabulary.append(t)
+        else:
+            weighed.append(t)
+            if w > 0.0:
+                vocabulary.append(t)
+    return Kinds(weighed, positive, vocabulary, lead)
 
 
 class _StemLine:
