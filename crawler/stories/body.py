@@ -18,6 +18,7 @@ import numpy.typing as npt
 from sqlite_utils import Database
 
 from crawler.stories import frequencies
+from crawler.stories.idf import look_up
 from crawler.stories.terms import packed_bag
 
 __all__ = ["cosines"]
@@ -87,11 +88,7 @@ def cosines(
     df.update(zip(extra, read[len(counts) :].tolist(), strict=True))
     # each distinct frequency weighed once
     distinct, inverse = _distinct(counts)
-    values = distinct.tolist()
-    new = [c for c in values if c not in squares]
-    if new:
-        squares.update(zip(new, squares_of(new, total), strict=True))
-    table = list(map(squares.__getitem__, values))
+    table = look_up(squares, distinct.tolist(), total, squares_of)
     weights = np.fromiter(table, dtype=np.float64, count=len(table))[inverse]
     mine = weights[: len(own_ids)]
     norm = _sum(mine)

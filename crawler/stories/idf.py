@@ -2,51 +2,51 @@
 articles counted: what ``crawler.stories.story`` weighs terms by and ``crawler.stories.body``
 weighs the body cosine by.
 
-A lookup weighs some hundred frequencies: ``idf`` and its square are cached, and ``tables``
-keeps them by frequency for the latest total, computed in one list (``idfs``) where missing.
+A lookup weighs some hundred frequencies, of far fewer distinct ones: ``tables`` keeps the
+rarity and its square by frequency for the latest total, and ``look_up`` computes the missing
+ones in one list.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
-from functools import lru_cache
+from collections.abc import Callable, Iterable
 
-__all__ = ["PRIOR_DOCS", "PRIOR_SEEN", "idf", "idfs", "square", "squares_of", "tables"]
+__all__ = ["PRIOR_DOCS", "PRIOR_SEEN", "idfs", "look_up", "squares_of", "tables"]
 
 # Rarity prior: every term counts as if seen PRIOR_SEEN times in PRIOR_DOCS more articles.
 PRIOR_DOCS = 10
 PRIOR_SEEN = 0.5
 
 
-@lru_cache(maxsize=8192)
-def idf(df: int, total: int) -> float:
-    """Rarity in [0, 1]: 1 for a term no other earlier article has, 0 for one in all of them."""
+def idfs(counts: Iterable[int], total: int) -> list[float]:
+    """Rarity in [0, 1] of each document frequency at one total: 1 for a term no other earlier
+    article has, 0 for one in all of them."""
     # df counts the earlier articles, the one compared with included: a term only it has is
     # as rare as can be. The pseudo-counts let a small database learn from what it has seen
     # (a name in 7 of 8 articles is common) without calling rare what it has not.
-    # (Cached: a lookup asks for a few hundred terms, nearly all with small df.)
-    docs = total + PRIOR_DOCS
-    return max(0.0, math.log(docs / (max(df - 1, 0) + PRIOR_SEEN)) / math.log(docs / PRIOR_SEEN))
-
-
-@lru_cache(maxsize=8192)
-def square(df: int, total: int) -> float:
-    """``idf`` squared (cached as ``idf`` is)."""
-    return idf(df, total) ** 2
-
-
-def idfs(counts: Iterable[int], total: int) -> list[float]:
-    """``idf`` of each count at one total, the same floats, without a call and a cache entry
-    each (``tables`` keeps them)."""
     docs = total + PRIOR_DOCS
     scale = math.log(docs / PRIOR_SEEN)
     return [max(0.0, math.log(docs / (max(df - 1, 0) + PRIOR_SEEN)) / scale) for df in counts]
 
 
 def squares_of(counts: Iterable[int], total: int) -> list[float]:
-    """``square`` of each count at one total (see ``idfs``)."""
+    """``idfs`` squared."""
     return [rarity**2 for rarity in idfs(counts, total)]
+
+
+def look_up(
+    table: dict[int, float],
+    counts: list[int],
+    total: int,
+    of: Callable[[list[int], int], list[float]],
+) -> list[float]:
+    """Each count's value in ``table`` (by document frequency, at ``total``: ``tables``), the
+    missing ones computed by ``of`` (``idfs``, ``squares_of``) in one list and kept there."""
+    new = list(set(counts).difference(table))
+    if new:
+        table.update(zip(new, of(new, total), strict=True))
+    return list(map(table.__getitem__, counts))
 
 
 _TABLES: tuple[int, dict[int, float], dict[int, float]] = (-1, {}, {})

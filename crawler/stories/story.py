@@ -26,8 +26,7 @@ from sqlite_utils import Database
 from crawler.core.timeutil import reliable_published
 from crawler.store import story_postings
 from crawler.stories import body, frequencies
-from crawler.stories.idf import idfs, squares_of
-from crawler.stories.idf import square as _square
+from crawler.stories.idf import idfs, look_up, squares_of
 from crawler.stories.idf import tables as _tables
 from crawler.stories.model import choose, jaccard, load_model, pair_features, title_words
 from crawler.stories.prior import background_rarity
@@ -149,12 +148,9 @@ class Rarity:
             positive = list(positive)
         counts = list(map(df.get, positive, repeat(0)))
         # each distinct frequency weighed once (``_tables``)
-        table = self.idfs
-        new = list(set(counts).difference(table))
-        if new:
-            table.update(zip(new, idfs(new, total), strict=True))
+        rarities = look_up(self.idfs, counts, total, idfs)
         weighted = {}
-        for t, rarity in zip(positive, map(table.__getitem__, counts), strict=True):
+        for t, rarity in zip(positive, rarities, strict=True):
             if faded:
                 rarity -= prior * max(0.0, rarity - background_rarity(t))
             if rarity > 0.0:
@@ -407,10 +403,8 @@ class Vocabulary(NamedTuple):
         # distinct frequency weighed once per lookup: a lookup weighs a few hundred terms per
         # report.
         counts = list(map(rarity.df.get, terms, repeat(0)))
-        table, total = rarity.squares, rarity.total
-        for count in set(counts).difference(table):
-            table[count] = _square(count, total)
-        squares = dict(zip(terms, map(table.__getitem__, counts), strict=True))
+        weights = look_up(rarity.squares, counts, rarity.total, squares_of)
+        squares = dict(zip(terms, weights, strict=True))
         return cls(squares, sum(squares.values()))
 
     def cosine(self, other: Vocabulary) -> float:
