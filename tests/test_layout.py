@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import functools
 import re
 from pathlib import Path
 
@@ -20,6 +21,16 @@ def _modules() -> dict[str, Path]:
                 parts = parts[:-1]
             found[".".join(parts)] = path
     return found
+
+
+def _tree(path: Path) -> ast.Module:
+    """``path`` parsed, once for all the checks of this module while its text is the same."""
+    return _parse(path.read_text("utf-8"))
+
+
+@functools.cache
+def _parse(source: str) -> ast.Module:
+    return ast.parse(source)
 
 
 def _is_type_checking(node: ast.If) -> bool:
@@ -52,7 +63,7 @@ def _imports(name: str, path: Path, modules: dict[str, Path]) -> set[str]:
         for child in ast.iter_child_nodes(node):
             visit(child)
 
-    visit(ast.parse(path.read_text("utf-8")))
+    visit(_tree(path))
     return {t for t in targets if t in modules and t != name}
 
 
@@ -122,7 +133,7 @@ _DATABASE_NAMES = {"db", "database", "conn", "connection"}
 def _database_access(path: Path, module: str) -> list[str]:
     """Where ``path`` runs SQL or reaches a table itself: ``line: what``."""
     found = []
-    tree = ast.parse(path.read_text("utf-8"))
+    tree = _tree(path)
     # a bare string (a docstring) runs nothing: its words may name a statement; the parts of
     # an f-string are read as the whole
     bare = {
