@@ -144,8 +144,8 @@ def _main_text(tree: HtmlElement, url: str | None) -> tuple[str, set[str]]:
     """trafilatura's text, and the normalised texts of the headings it kept.
 
     The fast path is kept when its text is long, covers the page's paragraphs and prose list
-    items and does not read like a page frame; otherwise the full cascade runs (bare_extraction works on a copy,
-    so the tree can be given twice).
+    items and does not read like a page frame; otherwise the full cascade runs
+    (bare_extraction works on a copy, so the tree can be given twice).
     """
     document = _extract(tree, url, fast=True)
     text = document.text if document is not None and document.text else ""
