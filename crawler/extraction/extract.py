@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from urllib.parse import urlsplit, urlunsplit
 
+from lxml.etree import XPath
 from lxml.html import HtmlElement
 from trafilatura import bare_extraction
 from trafilatura.settings import Document
@@ -91,13 +92,16 @@ def _paragraph_chars(tree: HtmlElement) -> int:
 _PROSE_ITEM_LINKED = 0.2
 
 
+_LONG_ITEMS = XPath(  # innermost list items long enough to be article text, found in C
+    f"//li[not(.//li)][string-length(normalize-space()) >= {_PARAGRAPH_CHARS}]"
+)
+
+
 def _prose_item_chars(tree: HtmlElement) -> int:
     """Characters in list items that read as article text: long, barely linked, innermost."""
     total = 0
-    for item in tree.iter("li"):
+    for item in _LONG_ITEMS(tree):
         size = text_len(item)
-        if size < _PARAGRAPH_CHARS or next(item.iterdescendants("li"), None) is not None:
-            continue
         linked = sum(text_len(a) for a in item.iter("a"))
         if linked < _PROSE_ITEM_LINKED * size:
             total += size
