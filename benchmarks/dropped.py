@@ -23,7 +23,7 @@ from pathlib import Path
 import trafilatura
 from lxml.html import fromstring
 
-from benchmarks.realpages import Page, load_set
+from benchmarks.pagesets import Page, load_set
 from crawler.extraction.extract import extract_article
 from crawler.extraction.trace import tracing
 

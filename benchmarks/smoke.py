@@ -29,7 +29,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from benchmarks import realpages, stories_e2e, storyweb
+from benchmarks import pagesets, realpages, stories_e2e, storyweb
 
 ROOT = Path(__file__).resolve().parents[1]
 # Floors: a few points under what the samples score today (see the README's figures).
@@ -51,7 +51,7 @@ def eval_dir(given: Path | None) -> Path | None:
 
 def extraction_and_dates(aeb: Path, work: Path) -> dict[str, float]:
     """F1 of stored texts (pages as published) and right dates (date metadata stripped)."""
-    pages = realpages.load_set(aeb)[::SAMPLE_EVERY]
+    pages = pagesets.load_set(aeb)[::SAMPLE_EVERY]
     site = realpages.Site(pages)
     try:
         meta_db, _, _ = realpages.crawl(site, "meta", work, workers=2)
@@ -67,7 +67,7 @@ def extraction_and_dates(aeb: Path, work: Path) -> dict[str, float]:
         if page.gold_text
     ]
     _, _, f1 = realpages.prf(rows)
-    declared = [realpages.declared_date(page.html) for page in pages]
+    declared = [pagesets.declared_date(page.html) for page in pages]
     with_meta = [
         realpages.date_verdict(got.published, gold)
         for gold, got in zip(declared, meta, strict=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from benchmarks.dropped import missed_lines
-from benchmarks.realpages import Page
+from benchmarks.pagesets import Page
 from crawler.extraction.bylines import drop_edge_bylines
 from crawler.extraction.extract import extract_article
 from crawler.extraction.paragraphs import clean_paragraphs

@@ -548,7 +548,7 @@ EVAL_DIR = Path(
 def _stripped_labels(pages: list[tuple[str, bytes]]) -> list[tuple[str, str | None, str | None]]:
     """(page, date, source) of every stored page whose date says ``metadata`` although its
     date metadata was stripped (``benchmarks/realpages.py``'s stripping, date-free URL)."""
-    from benchmarks.realpages import strip_dates
+    from benchmarks.pagesets import strip_dates
 
     wrong = []
     with articles_only():  # the date is all this reads
