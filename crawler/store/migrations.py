@@ -535,3 +535,59 @@ def m130_digest_last_flag(db: Database) -> None:
     # seconds could not tell a flag stored in the brief's own second from one after it.
     # Briefs made before keep NULL (the next one starts at their period's end, as before).
     db.execute("ALTER TABLE digests ADD COLUMN last_flag_id INTEGER")
+
+
+@migrations(name="m210_story_lead_words")
+def m210_story_lead_words(db: Database) -> None:
+    # Packed story terms gain a fifth line, the lead's words (title and first 40 words,
+    # whole: crawler/stories/terms.py lead_words), and the document frequencies count them as
+    # "^word" terms, so the lead cosine weighs a stored article's lead as it weighs a new one.
+    # Every indexed article (dedup_docs: the counted ones) gets its line from its stored text
+    # and its lead counted; an article waiting to be linked (story_pending) gets its line,
+    # and is counted when it is linked.
+    import secrets
+    from collections import Counter
+
+    from crawler.store.frozen.m210_lead import lead_words, with_lead
+
+    counts: Counter[str] = Counter()
+    last = -1
+    while True:
+        rows = db.execute(
+            "SELECT d.article_id, d.story_blob, a.title, a.text FROM dedup_docs d"
+            " JOIN articles a ON a.id = d.article_id"
+            " WHERE d.story_blob IS NOT NULL AND d.article_id > ? ORDER BY d.article_id LIMIT 1000",
+            [last],
+        ).fetchall()
+        if not rows:
+            break
+        updates = []
+        for article_id, blob, title, text in rows:
+            lead = lead_words(title or "", text or "")
+            counts.update(lead)
+            updates.append((with_lead(blob, lead), article_id))
+        db.conn.executemany("UPDATE dedup_docs SET story_blob = ? WHERE article_id = ?", updates)
+        last = rows[-1][0]
+    pending = db.execute(
+        "SELECT p.article_id, p.story_blob, a.title, a.text FROM story_pending p"
+        " JOIN articles a ON a.id = p.article_id WHERE p.story_blob IS NOT NULL"
+    ).fetchall()
+    db.conn.executemany(
+        "UPDATE story_pending SET story_blob = ? WHERE article_id = ?",
+        [
+            (with_lead(blob, lead_words(title or "", text or "")), article_id)
+            for article_id, blob, title, text in pending
+        ],
+    )
+    if counts:
+        db.conn.executemany(
+            "INSERT INTO term_df (term, df) VALUES (?, ?)"
+            " ON CONFLICT(term) DO UPDATE SET df = df + excluded.df",
+            sorted(counts.items()),
+        )
+        # a process's cached counts are of the counts before: a new token starts them over
+        db.execute(
+            "INSERT INTO dedup_stats (key, value) VALUES ('df_token', ?)"
+            " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            [secrets.randbits(62)],
+        )
