@@ -22,13 +22,11 @@ import argparse
 import json
 import re
 import shutil
-import sqlite3
 import statistics
 import subprocess
 import sys
 import tarfile
 import tempfile
-from contextlib import closing
 from io import BytesIO
 from pathlib import Path
 
@@ -70,46 +68,6 @@ def _export(rev: str, into: Path) -> Path:
     return into
 
 
-def _as_built_here(db_path: Path, probes: list, into: Path) -> Path:
-    """The database as this tree would have built it. ``_fill`` gives synthetic article i the
-    packed story terms of probe i mod n; when this tree packs them otherwise (a format change:
-    m210's lead words), a copy holds the probes' terms as this tree packs them and counts
-    their lead words in the document frequencies, as m210 counts a crawl's stored leads
-    (the synthetic articles have no text to take them from). Else the database itself."""
-    from benchmarks import dedup as harness
-    from crawler.stories.terms import pack_terms, packed_lead
-
-    blobs = [pack_terms(*harness.dedup.story.story_terms(p.title, p.text)) for p in probes]
-    with closing(sqlite3.connect(db_path)) as source:
-        (stored,) = source.execute(
-            "SELECT story_blob FROM dedup_docs WHERE article_id = 1"
-        ).fetchone()
-        if stored == blobs[1 % len(blobs)]:
-            return db_path
-        copy = into / "as-built-here.db"
-        with closing(sqlite3.connect(copy)) as conn:
-            source.backup(conn)
-            n = len(blobs)
-            rows = dict(
-                conn.execute("SELECT article_id % ?, count(*) FROM dedup_docs GROUP BY 1", [n])
-            )
-            conn.executemany(
-                "UPDATE dedup_docs SET story_blob = ? WHERE article_id % ? = ?",
-                [(blob, n, k) for k, blob in enumerate(blobs)],
-            )
-            counts: dict[str, int] = {}
-            for k, blob in enumerate(blobs):
-                for word in packed_lead(blob):
-                    counts[word] = counts.get(word, 0) + rows.get(k, 0)
-            conn.executemany(
-                "INSERT INTO term_df (term, df) VALUES (?, ?)"
-                " ON CONFLICT(term) DO UPDATE SET df = excluded.df",
-                sorted(counts.items()),
-            )
-            conn.commit()
-    return copy
-
-
 def _run(tree: Path, args: argparse.Namespace, plan: str, tool: list[str]) -> str:
     command = [
         *tool,
@@ -119,7 +77,7 @@ def _run(tree: Path, args: argparse.Namespace, plan: str, tool: list[str]) -> st
         "--child",
         str(tree),
         "--db",
-        str(args.dbs[tree]),
+        str(args.db),
         "--size",
         str(args.size),
         "--data",
@@ -202,7 +160,6 @@ def main(argv: list[str] | None = None) -> int:
         if not args.db.exists():
             harness.build_scale_db(args.db, args.size, probes)
         trees = {"base": _export(args.base, Path(tmp) / "base"), "working tree": ROOT}
-        args.dbs = {trees["base"]: args.db, ROOT: _as_built_here(args.db, probes, Path(tmp))}
         print(f"{args.size:,} stored articles, {len(probes)} probes, base {args.base}")
         if args.instructions:
             _instructions(trees, args, len(probes))

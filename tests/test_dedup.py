@@ -355,9 +355,7 @@ def test_unpack_shared_reads_what_the_full_unpack_has() -> None:
     full, full_groups = story_terms_module.unpack_terms(blob)
     other = story.story_terms(*REPORTS[1][:2])[0]
     shared, shared_groups, lower = story_terms_module.unpack_shared(blob, other)
-    # the lower-case stems and the lead's words are no weighed terms
-    marks = (story_terms_module.LOWER, story_terms_module.LEAD)
-    expected = [t for t in full if t in other and not t.startswith(marks)]
+    expected = [t for t in full if t in other and not t.startswith(story_terms_module.LOWER)]
     assert expected and list(shared) == expected
     assert shared == {t: full[t] for t in expected}
     assert shared_groups == {t: full_groups[t] for t in expected}

@@ -31,7 +31,7 @@ def _cosines(db: Database, own: str, others: list[str]) -> tuple[list[float], li
     # as the lookup read them before: a candidate's vocabulary in its packed order
     bags = [packed_bag(blob) for blob in blobs]
     rarity = story.Rarity.fetch(db, {t for b in [mine, *bags] for t in b})
-    fast = body.cosines(db, rarity.total, {}, story.squares_of, mine, blobs, rarity.df)[0]
+    fast = body.cosines(db, rarity.total, {}, story.squares_of, mine, blobs, rarity.df)
     reference = [story.cosine(rarity, mine, b) for b in bags]
     return fast, reference
 

@@ -4,7 +4,6 @@ its threshold chosen on the partitions the linking order gives."""
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -16,7 +15,6 @@ from crawler.stories.model import FEATURES, MODEL_PATH, choose, load_model, pars
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
-EVAL_DIR = Path(os.environ.get("NEWSWATCH_EVAL_DIR", ROOT.parent / "shared" / "eval"))
 
 
 def test_shipped_model_parses_and_names_known_features() -> None:
@@ -31,28 +29,6 @@ def test_shipped_model_reads_conflict_as_evidence_of_two_events() -> None:
     features = dict.fromkeys(FEATURES, 0.0) | {"body": 0.5, "title": 0.3, "share": 0.5}
     for conflict in ("name_conflict", "number_conflict"):
         assert model.logit(features | {conflict: 1.0}) < model.logit(features)
-
-
-def test_shipped_model_reads_shared_lead_words_as_evidence_of_one_event() -> None:
-    model = load_model()
-    assert "lead" in model.weights
-    features = dict.fromkeys(FEATURES, 0.0) | {"body": 0.5, "title": 0.3, "share": 0.5}
-    assert model.logit(features | {"lead": 0.6}) > model.logit(features | {"lead": 0.1})
-
-
-@pytest.mark.e2e
-def test_the_refit_gives_the_shipped_file_byte_for_byte(tmp_path: Path) -> None:
-    # the command of benchmarks/README.md "Fitting", on the shared development data
-    ecb = EVAL_DIR / "storybench" / "ecbplus-dev.jsonl"
-    if not ecb.is_file():
-        pytest.skip(f"no evaluation data at {ecb}")
-    import fit_story_model
-
-    out = tmp_path / "story_model.json"
-    within = ROOT / "benchmarks" / "story_within" / "within.jsonl"
-    args = ["--storybench", str(ecb), "--labels", str(within), "--storyweb", "--orders", "6"]
-    assert fit_story_model.main([*args, "--out", str(out)]) == 0
-    assert out.read_bytes() == MODEL_PATH.read_bytes()
 
 
 def test_bad_model_file_is_refused_with_the_problem_named() -> None:

@@ -1,6 +1,5 @@
-"""The body and lead cosines of a lookup: the new report's whole vocabulary against each
-compared candidate's, weighed by rarity in the watch, as ``story.cosine`` weighs them, to the
-last bit; and the same of the two leads' words (``terms.lead_words``), in the same gather.
+"""The body cosine of a lookup: the new report's whole vocabulary against each compared
+candidate's, weighed by rarity in the watch, as ``story.cosine`` weighs them, to the last bit.
 
 A lookup weighs some thousand stems (four reports' vocabularies). Here they are term numbers
 (``frequencies.term_ids``) in arrays: a candidate's numbers are kept from one lookup to the
@@ -20,28 +19,26 @@ from sqlite_utils import Database
 
 from crawler.stories import frequencies
 from crawler.stories.idf import look_up
-from crawler.stories.terms import packed_bag, packed_lead
+from crawler.stories.terms import packed_bag
 
 __all__ = ["cosines"]
 
-_BAGS: OrderedDict[bytes, tuple[int, frequencies.Ids, frequencies.Ids]] = OrderedDict()
+_BAGS: OrderedDict[bytes, tuple[int, frequencies.Ids]] = OrderedDict()
 _BAGS_MAX = 512  # candidates are recent articles: a crawl compares against the same few
 _MARK = np.zeros(0, dtype=bool)  # by term number: the terms of the candidate at hand
 
 
-def _candidate_ids(blob: bytes) -> tuple[frequencies.Ids, frequencies.Ids]:
-    """A candidate's whole vocabulary (``packed_bag``) and its lead's words (``packed_lead``)
-    as term numbers, in their order."""
+def _candidate_ids(blob: bytes) -> frequencies.Ids:
+    """A candidate's whole vocabulary (``packed_bag``) as term numbers, in its order."""
     kept = _BAGS.get(blob)
     if kept is not None and kept[0] == frequencies.generation():
         _BAGS.move_to_end(blob)
-        return kept[1], kept[2]
+        return kept[1]
     ids = frequencies.term_ids(list(dict.fromkeys(packed_bag(blob))))
-    lead = frequencies.term_ids(packed_lead(blob))
-    _BAGS[blob] = (frequencies.generation(), ids, lead)
+    _BAGS[blob] = (frequencies.generation(), ids)
     if len(_BAGS) > _BAGS_MAX:
         _BAGS.popitem(last=False)
-    return ids, lead
+    return ids
 
 
 def _distinct(values: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.int64], frequencies.Ids]:
@@ -74,24 +71,18 @@ def cosines(
     blobs: list[bytes],
     df: dict[str, int],
     also: Iterable[str] = (),
-    own_lead: list[str] | None = None,
-) -> tuple[list[float], list[float]]:
-    """The cosine of ``own`` (``terms.bag``) with each packed candidate's vocabulary, and of
-    ``own_lead`` (``Kinds.lead_words``) with each candidate's lead words: each term present
-    or not, weighed by its document frequency's square (``squares_of(frequencies, total)``,
-    kept by frequency in ``squares``). The document frequencies of the ``also`` keys that
-    ``df`` lacks are added to it, read in the same statement."""
+) -> list[float]:
+    """The cosine of ``own`` (``terms.bag``) with each packed candidate's vocabulary: each
+    term present or not, weighed by its document frequency's square (``squares_of(frequencies,
+    total)``, kept by frequency in ``squares``). The document frequencies of the ``also`` keys
+    that ``df`` lacks are added to it, read in the same statement."""
+    global _MARK
     frequencies.renumber_if_full()  # before any number is taken for this lookup
     own_ids = frequencies.term_ids(own)
-    lead_ids = frequencies.term_ids(own_lead or [])
     theirs = [_candidate_ids(blob) for blob in blobs]
     extra = list(set(also).difference(df))
     read, _ = frequencies.counts_and_total(
-        db,
-        np.concatenate(
-            [own_ids, *(t[0] for t in theirs), lead_ids, *(t[1] for t in theirs)]
-            + [frequencies.term_ids(extra)]
-        ),
+        db, np.concatenate([own_ids, *theirs, frequencies.term_ids(extra)])
     )
     counts = read[: len(read) - len(extra)]
     df.update(zip(extra, read[len(counts) :].tolist(), strict=True))
@@ -99,18 +90,6 @@ def cosines(
     distinct, inverse = _distinct(counts)
     table = look_up(squares, distinct.tolist(), total, squares_of)
     weights = np.fromiter(table, dtype=np.float64, count=len(table))[inverse]
-    bodies_end = len(own_ids) + sum(len(t[0]) for t in theirs)
-    bodies = _against(own_ids, [t[0] for t in theirs], weights[:bodies_end])
-    leads = _against(lead_ids, [t[1] for t in theirs], weights[bodies_end:])
-    return bodies, leads
-
-
-def _against(
-    own_ids: frequencies.Ids, theirs: list[frequencies.Ids], weights: npt.NDArray[np.float64]
-) -> list[float]:
-    """The cosine of ``own_ids`` with each of ``theirs``, their weights in ``weights`` in that
-    order (own first)."""
-    global _MARK
     mine = weights[: len(own_ids)]
     norm = _sum(mine)
     if len(_MARK) < frequencies.numbered():

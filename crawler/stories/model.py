@@ -50,8 +50,6 @@ FEATURES = (
     "cross_details",
     # cosine of the two reports' whole vocabularies, terms weighed by rarity in the watch
     "body",
-    # the same of the two leads' words (title and first words, whole): what each says first
-    "lead",
     # what each report's lead says that the other never writes (crawler.stories.specifics):
     # a person, quantities, a year. Two events of one topic share most else.
     "name_conflict",
@@ -82,7 +80,6 @@ def pair_features(
     watch: tuple[float, float] = (0.0, 0.0),
     own: tuple[float, float] = (0.0, 0.0),
     body: float = 0.0,
-    lead: float = 0.0,
     conflict: tuple[float, float, float] = (0.0, 0.0, 0.0),
 ) -> dict[str, float]:
     """What the model reads of a pair (crawler.stories.model.FEATURES).
@@ -112,7 +109,6 @@ def pair_features(
         "cross_names": 0.0 if same_language else evidence.names,
         "cross_details": 0.0 if same_language else float(evidence.details),
         "body": body,
-        "lead": lead,
         "name_conflict": conflict[0],
         "number_conflict": conflict[1],
         "year_conflict": conflict[2],

@@ -351,16 +351,8 @@ def find_story(
     # statement (the new report's are its own terms, fetched by ``prepare``)
     names.update(w for c, _ in theirs for words in c.specifics.names.values() for w in words)
     blobs = [c.blob for c, _ in theirs]
-    bodies, leads = body.cosines(
-        db,
-        rarity.total,
-        rarity.squares,
-        squares_of,
-        own_bag,
-        blobs,
-        rarity.df,
-        names,
-        sorted_terms.lead_words,
+    bodies = body.cosines(
+        db, rarity.total, rarity.squares, squares_of, own_bag, blobs, rarity.df, names
     )
     site, language = story_postings.site_and_language(db, article_id)
     words = title_words(title)
@@ -369,7 +361,7 @@ def find_story(
     # the new report's lead names weighed once, for all its candidates
     own_lead = weigh_lead(own_specifics, rarity.df, rarity.total)
     scored: list[tuple[int, int, float, float]] = []
-    for (c, doc), body_cosine, lead_cosine in zip(theirs, bodies, leads, strict=True):
+    for (c, doc), body_cosine in zip(theirs, bodies, strict=True):
         features = pair_features(
             compare(rarity, mine, doc),
             hour - c.hour,
@@ -380,7 +372,6 @@ def find_story(
             watch=in_watch(rarity, terms, mine, doc),
             own=(mine.own, c.own),
             body=body_cosine,
-            lead=lead_cosine,
             conflict=lead_conflict(
                 own_lead,
                 c.specifics,

@@ -46,13 +46,6 @@ LOWER = "~"
 # "#digits": a quantity ("#26", "#2026"); numbers are keyed by their digits, whatever the
 # language wrote ("veintiséis" and "26" are one term).
 NUMBER = "#"
-# "^word": a word of the lead (the title and the first LEAD_COSINE_WORDS words), whole, folded,
-# of 3 letters or more, no function word. Counted in the document frequencies (never posted
-# nor weighed as a term): the lead cosine (``crawler.stories.body``) weighs each by its rarity
-# among the stored articles' leads. Two events of one topic share the topic's stems; their
-# leads' own words ("pirates", "hijacked", "tanker") tell them apart better.
-LEAD = "^"
-LEAD_COSINE_WORDS = 40
 # "@...": a term's group is a name (a person, place or body), so one shared person counts once
 # whichever of their names the reports use.
 NAME_GROUP = "@"
@@ -171,7 +164,6 @@ def story_terms(title: str, text: str) -> tuple[dict[str, float], Groups]:
         if key not in groups or (group and not groups[key].startswith(NAME_GROUP)):
             groups[key] = group or key
 
-    leading = lead_words(title or "", text)
     # places, written-out numbers and spaced thousands in one spelling for all languages
     title = canonical_text(title or "")
     body = canonical_text(strip_chrome(text[: BODY_WORDS * 12])).split()[:BODY_WORDS]
@@ -220,44 +212,28 @@ def story_terms(title: str, text: str) -> tuple[dict[str, float], Groups]:
                 add(LOWER + key, 0.0)  # see _generic
         if run:
             _add_run(run, add)
-    for word in leading:
-        terms[word] = 0.0
-        groups[word] = word
     return terms, groups
-
-
-_LEAD_WORD = re.compile(r"[^\W\d_]{3,}")
-
-
-def lead_words(title: str, text: str) -> list[str]:
-    """The lead's words as ``LEAD`` keys: the title's and the first LEAD_COSINE_WORDS words of
-    the text's, folded, of 3 letters or more, no function word, each once, in order."""
-    words = strip_chrome(text[: LEAD_COSINE_WORDS * 12]).split()[:LEAD_COSINE_WORDS]
-    found = _LEAD_WORD.findall(fold(f"{title}\n{' '.join(words)}"))
-    return [LEAD + w for w in dict.fromkeys(found) if w not in _STOP]
 
 
 def pack_terms(terms: dict[str, float], groups: dict[str, str]) -> bytes:
     """A compact, version-stable form of ``story_terms`` output (about 1 KB an article).
 
-    Five lines, zlib over the whole: the terms, their weights to four significant digits,
-    the stems seen in lower case, "term=group" where a term's group is not itself, and the
-    lead's words (``LEAD`` keys, without the mark).
+    Four lines, zlib over the whole: the terms, their weights to four significant digits,
+    the stems seen in lower case, and "term=group" where a term's group is not itself.
     """
-    keys = [t for t in terms if t[:1] != LOWER and t[:1] != LEAD]
+    keys = [t for t in terms if not t.startswith(LOWER)]
     lines = [
         " ".join(keys),
         " ".join(f"{terms[t]:.4g}" for t in keys),
         " ".join(t[len(LOWER) :] for t in terms if t.startswith(LOWER)),
         " ".join(f"{t}={g}" for t in keys if (g := groups.get(t, t)) != t),
-        " ".join(t[len(LEAD) :] for t in terms if t.startswith(LEAD)),
     ]
     return zlib.compress("\n".join(lines).encode(), 6)
 
 
 def unpack_terms(blob: bytes) -> tuple[dict[str, float], Groups]:
     """The inverse of ``pack_terms`` (weights rounded to four significant digits)."""
-    keys_line, weights_line, lower_line, groups_line, _lead = _packed_lines(blob)
+    keys_line, weights_line, lower_line, groups_line = _packed_lines(blob)
     keys = keys_line.split()
     terms = dict(zip(keys, map(float, weights_line.split()), strict=True))
     lower = [LOWER + t for t in lower_line.split()]
@@ -265,9 +241,6 @@ def unpack_terms(blob: bytes) -> tuple[dict[str, float], Groups]:
     groups = Groups(zip(keys, keys, strict=True))
     groups.update(zip(lower, lower, strict=True))
     groups.update(pair.partition("=")[::2] for pair in groups_line.split())
-    lead = packed_lead(blob)
-    terms.update(dict.fromkeys(lead, 0.0))
-    groups.update(zip(lead, lead, strict=True))
     return terms, groups
 
 
@@ -300,7 +273,7 @@ class _Readable(NamedTuple):
 def _readable(blob: bytes) -> _Readable:
     """Packed terms read once per process: a stored article's never change, and the lookups
     of a crawl compare against the same recent articles (as ``body`` keeps their numbers)."""
-    keys_line, weights_line, lower_line, groups_line, _lead = _packed_lines(blob)
+    keys_line, weights_line, lower_line, groups_line = _packed_lines(blob)
     keys = keys_line.split()
     return _Readable(
         keys,
@@ -314,7 +287,7 @@ def _readable(blob: bytes) -> _Readable:
 def packed_weights(blob: bytes) -> tuple[dict[str, float], dict[str, str]]:
     """Every term of packed terms with its weight, and the groups of the terms whose group is
     not themselves (a term missing there is its own group)."""
-    keys_line, weights_line, _lower, groups_line, _lead = _packed_lines(blob)
+    keys_line, weights_line, _lower, groups_line = _packed_lines(blob)
     terms = dict(zip(keys_line.split(), map(float, weights_line.split()), strict=True))
     return terms, dict(pair.partition("=")[::2] for pair in groups_line.split())
 
@@ -322,16 +295,10 @@ def packed_weights(blob: bytes) -> tuple[dict[str, float], dict[str, str]]:
 def packed_bag(blob: bytes) -> list[str]:
     """Every term of packed terms with a weight, and every stem written in lower case (as
     ``LOWER`` + stem): the article's whole vocabulary as ``story_terms`` keys it."""
-    keys_line, _weights, lower_line, _groups, _lead = _packed_lines(blob)
+    keys_line, _weights, lower_line, _groups = _packed_lines(blob)
     # the prefix put before every stem by one replace, not a Python step per stem
     stems = lower_line.split()
     return [*keys_line.split(), *(f"{LOWER}{f' {LOWER}'.join(stems)}".split() if stems else ())]
-
-
-def packed_lead(blob: bytes) -> list[str]:
-    """The lead's words of packed terms, as ``LEAD`` keys (``lead_words``)."""
-    words = _packed_lines(blob)[4].split()
-    return f"{LEAD}{f' {LEAD}'.join(words)}".split() if words else []
 
 
 def bag(terms: Mapping[str, float]) -> list[str]:
@@ -346,7 +313,6 @@ class Kinds(NamedTuple):
     positive: list[str]  # the terms of some weight (not ``w <= 0``)
     bag: list[str]  # ``bag``: the whole vocabulary
     lead: list[str]  # the terms weighing at least ``least``
-    lead_words: list[str]  # the ``LEAD`` keys: the lead's words (``lead_words``)
 
 
 def kinds(terms: Mapping[str, float], least: float) -> Kinds:
@@ -356,7 +322,6 @@ def kinds(terms: Mapping[str, float], least: float) -> Kinds:
     positive: list[str] = []
     vocabulary: list[str] = []
     lead: list[str] = []
-    lead_words: list[str] = []
     stem = len(LOWER)
     for t, w in terms.items():
         # (float literals: a float compared with an int takes the interpreter's slow path)
@@ -366,13 +331,11 @@ def kinds(terms: Mapping[str, float], least: float) -> Kinds:
                 lead.append(t)
         if t[:stem] == LOWER:  # (a slice costs less than a call of str.startswith)
             vocabulary.append(t)
-        elif t[:1] == LEAD:  # weighs 0: only the lead cosine reads it
-            lead_words.append(t)
         else:
             weighed.append(t)
             if w > 0.0:
                 vocabulary.append(t)
-    return Kinds(weighed, positive, vocabulary, lead, lead_words)
+    return Kinds(weighed, positive, vocabulary, lead)
 
 
 class _StemLine:
@@ -387,13 +350,12 @@ class _StemLine:
 
 
 @lru_cache(maxsize=64)
-def _packed_lines(blob: bytes) -> tuple[str, str, str, str, str]:
-    """The five lines of ``pack_terms``: terms, weights, lower-case stems, term=group pairs,
-    the lead's words."""
+def _packed_lines(blob: bytes) -> tuple[str, str, str, str]:
+    """The four lines of ``pack_terms``: terms, weights, lower-case stems, term=group pairs."""
     # Cached: a lookup reads each candidate's packed terms twice (what it shares, its whole
     # vocabulary), and the next lookups of a crawl compare against the same recent articles.
-    keys, weights, lower, groups, lead = zlib.decompress(blob).decode().split("\n")
-    return keys, weights, lower, groups, lead
+    keys, weights, lower, groups = zlib.decompress(blob).decode().split("\n")
+    return keys, weights, lower, groups
 
 
 def _add_run(run: list[_Token], add: Callable[[str, float, str | None], None]) -> None:
