@@ -457,13 +457,13 @@ def prepare_probes(probes: list[Item]) -> list[Prepared]:
 
 
 def _probe(
-    db: Database, prepared: list[Prepared], size: int, *, link: bool = True
+    db: Database, prepared: list[Prepared], size: int, *, link: bool = True, dated: bool = True
 ) -> tuple[float, float]:
     """Mean ms per new article dated at the newest hour: (lookups only, whole link_article).
 
     Lookups are what ``link_article`` reads (GUID, exact hash, bands, story postings); the
     whole call adds its index writes (skipped unless ``link``). Rolled back, so every size
-    sees the same database.
+    sees the same database. ``dated`` False: the articles have no date, crawled at that hour.
     """
     newest = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(hours=480_000 + size * 24 // PER_DAY)
     seen = newest.isoformat()
@@ -489,7 +489,7 @@ def _probe(
         )
         terms, groups = dedup.story.remember_terms(article_id, item.title, item.text, parsed)
         hour = event_hour(seen, seen)
-        dedup.story.find_story(db, article_id, terms, groups, hour)
+        dedup.story.find_story(db, article_id, terms, groups, hour, dated=dated)
         middle = time.perf_counter()
         lookups += middle - started
         if not link:
@@ -498,7 +498,14 @@ def _probe(
             db,
             article_id,
             dedup.Fingerprints(
-                item.title, item.text, seen, seen, chash, fp, signature=sig, terms=parsed
+                item.title,
+                item.text,
+                seen if dated else None,
+                seen,
+                chash,
+                fp,
+                signature=sig,
+                terms=parsed,
             ),
         )
         linking += time.perf_counter() - middle

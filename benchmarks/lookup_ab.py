@@ -1,7 +1,7 @@
 """Lookup cost of the working tree against another revision, on one database, in one run.
 
     python -m benchmarks.lookup_ab --data DIR/aeb --base REV [--size 1000000] [--db FILE]
-        [--passes 8] [--instructions]
+        [--passes 8] [--instructions] [--undated]
 
 Builds the synthetic index of ``dedup.py --scale`` at one size (or reuses ``--db``, which it
 keeps), exports REV's ``crawler/`` with ``git archive``, then times the 139 probe articles
@@ -11,6 +11,9 @@ by 1.5x within minutes, only such a same-run comparison says whether a change ma
 cheaper. ``--instructions`` counts CPU instructions instead (valgrind's callgrind, about 13
 minutes per tree at 1M, mostly Python's imports): the same on every run, whatever else the
 machine does, but blind to waiting for the disk.
+
+``--undated``: the probes have no date (crawled at the newest hour): the lookup of a report
+without a date.
 
 REV must have the functions the harness calls (``dedup.py``'s ``_probe``): any revision since
 the story terms were parsed in the extraction workers.
@@ -34,7 +37,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 
 
-def _child(tree: Path, db_path: Path, size: int, data: Path, plan: str) -> None:
+def _child(tree: Path, db_path: Path, size: int, data: Path, plan: str, dated: bool) -> None:
     """One tree's passes (run in a fresh process), one per letter of ``plan``: "F" a full pass
     (lookups and link_article), "L" lookups only. One JSON line of (lookups, link) ms each."""
     # This tree's crawler package first, whatever an (editable) install or the working tree
@@ -52,8 +55,9 @@ def _child(tree: Path, db_path: Path, size: int, data: Path, plan: str) -> None:
     db = Database(str(db_path))
     if hasattr(storage, "use_writer_cache"):  # else the tree's writer kept SQLite's default
         storage.use_writer_cache(db)
-    harness._probe(db, prepared, size)  # warm the caches as a running crawler has them
-    print(json.dumps([harness._probe(db, prepared, size, link=kind == "F") for kind in plan]))
+    harness._probe(db, prepared, size, dated=dated)  # warm the caches as a crawler has them
+    passes = [harness._probe(db, prepared, size, link=kind == "F", dated=dated) for kind in plan]
+    print(json.dumps(passes))
 
 
 def _export(rev: str, into: Path) -> Path:
@@ -84,6 +88,7 @@ def _run(tree: Path, args: argparse.Namespace, plan: str, tool: list[str]) -> st
         str(args.data),
         "--plan",
         plan,
+        *(["--undated"] if args.undated else []),
     ]
     done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
     if done.returncode != 0:
@@ -146,11 +151,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--db", type=Path, help="a database built by an earlier run (kept)")
     parser.add_argument("--passes", type=int, default=8)
     parser.add_argument("--instructions", action="store_true")
+    parser.add_argument("--undated", action="store_true", help="probes without a date")
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--plan", default="F", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
-        _child(args.child, args.db, args.size, args.data, args.plan)
+        _child(args.child, args.db, args.size, args.data, args.plan, not args.undated)
         return 0
     from benchmarks import dedup as harness
 
@@ -160,7 +166,8 @@ def main(argv: list[str] | None = None) -> int:
         if not args.db.exists():
             harness.build_scale_db(args.db, args.size, probes)
         trees = {"base": _export(args.base, Path(tmp) / "base"), "working tree": ROOT}
-        print(f"{args.size:,} stored articles, {len(probes)} probes, base {args.base}")
+        dates = "without a date" if args.undated else "dated"
+        print(f"{args.size:,} stored articles, {len(probes)} probes {dates}, base {args.base}")
         if args.instructions:
             _instructions(trees, args, len(probes))
         else:

@@ -3,7 +3,7 @@
 
     python -m benchmarks.story_errors ../shared/eval/storybench/ecbplus-dev.jsonl [--orders 2]
         [--heldout-topics 26-30] [--modes dated,undated] [--min-chars 400] [--show 12]
-        [--json out.json]
+        [--json out.json] [--undated-hours N]
 
 The development part (storybench: all but the ``--heldout-topics``; a set with a ``part``
 field: the articles not marked ``heldout``; the held-out part is never read) is processed and
@@ -28,6 +28,10 @@ the records the fit uses). The shipped model's partition is replayed from them e
   single threshold of 0.50, 0.55, ... 0.90 for every pair (chosen on these very articles: an
   upper bound for the variant, not a fit).
 
+``--undated-hours N`` records with a report without a date compared with the reports of the
+N hours before its crawl instead of a month (``crawler.stories.story.UNDATED_HOURS``): 1000000
+for any date (each term's latest postings, as the lookup reads them).
+
 Replays take seconds; recording takes about 15 s per mode and order.
 """
 
@@ -46,6 +50,7 @@ from typing import Any, NamedTuple
 from benchmarks import storybench
 from benchmarks.fit_story_model import record_pairs
 from crawler.stories import fit
+from crawler.stories import story as lookup
 from crawler.stories.model import StoryModel, choose, load_model
 
 Scored = list[tuple[int, int, float, float]]  # (candidate, its story, logit, cut): model.choose
@@ -248,7 +253,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--min-chars", type=int, default=400)
     parser.add_argument("--show", type=int, default=12, help="bridges printed per mode")
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--undated-hours", type=int, default=lookup.UNDATED_HOURS)
     args = parser.parse_args(argv)
+    lookup.UNDATED_HOURS = args.undated_hours  # the lookups of this process only
     if not args.data.is_file():
         print(f"story_errors: no data file {args.data}", file=sys.stderr)
         return 2

@@ -25,15 +25,19 @@ CandidateRow = tuple[
 
 
 def postings_in_window(
-    db: Database, terms: list[str], window: tuple[int, int], limit: int
+    db: Database, terms: list[str], window: tuple[int, int], limit: int, *, newest: bool = False
 ) -> list[str | None]:
     """Each term's postings inside the window (hours, both ends in), at most ``limit``, as
-    comma-separated article ids (None for none), in the order of ``terms``."""
-    # one statement, one bounded index range per term, each answered as one comma-separated
-    # row: hundreds of postings cost a few dozen rows
+    comma-separated article ids (None for none), in the order of ``terms``: the earliest
+    postings of the window, or with ``newest`` the latest (hour, then article id, descending)."""
+    # one statement, one bounded index range per term (read backwards for ``newest``: the
+    # primary key is (term, hour, article_id), so LIMIT stops the read whatever the window
+    # spans), each answered as one comma-separated row: hundreds of postings cost a few dozen
+    # rows
+    order = " ORDER BY hour DESC, article_id DESC" if newest else ""
     rows = db.execute(
         "SELECT (SELECT group_concat(article_id) FROM (SELECT article_id FROM story_terms"
-        " WHERE term = j.value AND hour BETWEEN ? AND ? LIMIT ?)) FROM json_each(?) j"
+        f" WHERE term = j.value AND hour BETWEEN ? AND ?{order} LIMIT ?)) FROM json_each(?) j"
         " ORDER BY j.key",
         [*window, limit, json.dumps(terms)],
     ).fetchall()

@@ -67,7 +67,10 @@ __all__ = [
 MAX_TERMS = 32  # indexed terms per article (the heaviest)
 WINDOW_HOURS = 72  # same event: published within three days of each other
 # A report without a reliable date is crawled after its event, within days as a rule: it is
-# compared with the reports of the month before its crawl, the hours between them unweighed.
+# compared with the reports of the month before its crawl, the hours between them unweighed,
+# the latest first (each term's POSTINGS_LIMIT latest postings of that month). Compared with
+# reports of any date instead, it joins an earlier similar event as readily as its own (see
+# benchmarks/README.md, Where it goes wrong).
 UNDATED_HOURS = 30 * 24
 POSTINGS_LIMIT = 200  # per term and window; common terms carry little weight anyway
 VERIFY = 3  # candidates compared in full, best first by their shared indexed terms
@@ -318,14 +321,14 @@ def find_story(
 
     ``terms`` and ``groups`` are the article's ``story_terms``; ``prepared`` is what
     ``prepare`` returned for them, if the caller has it. An article without a reliable date
-    (``dated`` False; ``hour`` is then its crawl hour) looks back UNDATED_HOURS.
+    (``dated`` False; ``hour`` is then its crawl hour) looks back UNDATED_HOURS, the latest
+    postings first.
     """
     rarity, all_weights, weights, sorted_terms = prepared or prepare(db, terms)
     if not weights:
         return None
-    back = WINDOW_HOURS if dated else UNDATED_HOURS
-    window = (hour - back, hour + WINDOW_HOURS)
-    score, postings = _shortlist_scores(db, weights, groups, window)
+    window = (hour - (WINDOW_HOURS if dated else UNDATED_HOURS), hour + WINDOW_HOURS)
+    score, postings = _shortlist_scores(db, weights, groups, window, newest=not dated)
     score.pop(str(article_id), None)
     # shortlist on the indexed terms, then compare the few best on all their terms
     ranked = _best(score, VERIFY)
@@ -448,12 +451,20 @@ def in_watch(
 
 
 def _shortlist_scores(
-    db: Database, weights: dict[str, float], groups: dict[str, str], window: tuple[int, int]
+    db: Database,
+    weights: dict[str, float],
+    groups: dict[str, str],
+    window: tuple[int, int],
+    *,
+    newest: bool = False,
 ) -> tuple[dict[str, float], list[tuple[str, str]]]:
-    """Every article posted under the given terms inside the window, scored by the entities
-    it shares (each group counts its heaviest shared term once), by id as text; and each
-    term's postings (comma-separated article ids)."""
-    found = story_postings.postings_in_window(db, list(weights), window, POSTINGS_LIMIT)
+    """Every article posted under the given terms inside the window (at most POSTINGS_LIMIT
+    per term: the earliest, or with ``newest`` the latest), scored by the entities it shares
+    (each group counts its heaviest shared term once), by id as text; and each term's postings
+    (comma-separated article ids)."""
+    found = story_postings.postings_in_window(
+        db, list(weights), window, POSTINGS_LIMIT, newest=newest
+    )
     postings = [(term, ids) for ids, term in zip(found, weights, strict=True) if ids]
     by_group: dict[str, list[tuple[float, str]]] = {}
     for term, ids in postings:
