@@ -20,7 +20,7 @@ Ingest rate: extracted articles (the same page set, processed by ``process_page`
 the Redis stream, then written by the real ``IngestWriter`` (topic match, exact and
 near-duplicate lookups, stories, flags, SQLite commit, XACK) into a database that already
 holds ``--stored`` synthetic articles with their dedup and story indexes
-(``benchmarks/dedup.py``'s generator), and, in the same run, into an empty one.
+(``benchmarks/dedup_scale.py``'s generator), and, in the same run, into an empty one.
 """
 
 from __future__ import annotations
@@ -134,19 +134,20 @@ def build_stored(path: Path, stored: int, results: list[Any]) -> None:
     """A database holding ``stored`` synthetic articles with full dedup/story indexes."""
     import numpy as np
 
-    from benchmarks.dedup import _fill, new_db
+    from benchmarks.dedup import new_db
+    from benchmarks.dedup_scale import _fill
     from crawler.store.storage import open_database
     from crawler.stories import dedup
 
     if stored:
-        # dedup.py's generator commits per chunk itself (an implicit-transaction connection).
+        # dedup_scale.py's generator commits per chunk itself (an implicit-transaction connection).
         db = new_db(str(path))
         parsed = [
             dedup.story.story_terms(r.article.title or "", r.article.text) for r in results[:200]
         ]
         real = [t for terms, _ in parsed for t in terms]
         vocab = list(dict.fromkeys(real)) + [f"t{i}" for i in range(300_000)]
-        # synthetic articles carry real parsed terms, as in dedup.py's scale benchmark
+        # synthetic articles carry real parsed terms, as in dedup_scale.py's
         blobs = [dedup.story.pack_terms(*p) for p in parsed]
         _fill(db, 0, stored, vocab, np.random.default_rng(1), blobs)
         db.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # as a running writer's WAL would be

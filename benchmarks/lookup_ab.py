@@ -15,7 +15,7 @@ machine does, but blind to waiting for the disk.
 ``--undated``: the probes have no date (crawled at the newest hour): the lookup of a report
 without a date.
 
-REV must have the functions the harness calls (``dedup.py``'s ``_probe``): any revision since
+REV must have the functions the harness calls (``dedup_scale.py``'s ``_probe``): any revision since
 the story terms were parsed in the extraction workers.
 """
 
@@ -48,7 +48,7 @@ def _child(tree: Path, db_path: Path, size: int, data: Path, plan: str, dated: b
     from sqlite_utils import Database
 
     import crawler.stories.dedup  # noqa: F401  (imported from `tree` before the harness)
-    from benchmarks import dedup as harness
+    from benchmarks import dedup_scale as harness
     from crawler.store import storage
 
     prepared = harness.prepare_probes(harness.scale_probes(data))
@@ -158,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.child:
         _child(args.child, args.db, args.size, args.data, args.plan, not args.undated)
         return 0
-    from benchmarks import dedup as harness
+    from benchmarks import dedup_scale as harness
 
     probes = harness.scale_probes(args.data)
     with tempfile.TemporaryDirectory() as tmp:
