@@ -160,6 +160,10 @@ def extract(rev: str, into: Path) -> Path:
         ["git", "archive", rev], cwd=REPO, capture_output=True, check=True
     ).stdout
     subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
+    # compiled as the present tree is (the README's install runs compileall): where bytecode
+    # may not be written, an uncompiled tree would compile itself at every launch
+    packages = [p for p in ("crawler", "spiders", "schedules") if (into / p).is_dir()]
+    subprocess.run([sys.executable, "-m", "compileall", "-q", *packages], cwd=into, check=True)
     return into
 
 

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from functools import cache
+from typing import TYPE_CHECKING
 from urllib.parse import unquote_plus, urljoin, urlsplit, urlunsplit
 
-import tldextract
 from w3lib.url import canonicalize_url as _w3lib_canonicalize
+
+if TYPE_CHECKING:
+    from tldextract import TLDExtract
 
 __all__ = [
     "canonicalize_url",
@@ -137,9 +140,12 @@ def url_in_domains(url: str, domains: Iterable[str]) -> bool:
 
 
 @cache
-def _suffix_extractor() -> tldextract.TLDExtract:
+def _suffix_extractor() -> TLDExtract:
     # Bundled snapshot only: no download, no cache directory. Private suffixes on, so that
-    # two different blogspot.com / github.io sites do not count as the same site.
+    # two different blogspot.com / github.io sites do not count as the same site. Imported
+    # here: tldextract brings requests, which a crawl's start-up does not need.
+    import tldextract
+
     return tldextract.TLDExtract(
         suffix_list_urls=(), cache_dir=None, include_psl_private_domains=True
     )

@@ -10,16 +10,25 @@ from __future__ import annotations
 
 import ipaddress
 from functools import lru_cache
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
-
-import tldextract
 
 from crawler.config.codes import ISO_COUNTRIES
 
-# suffix_list_urls=(): the suffix list bundled with tldextract, never a download (offline).
-_EXTRACT = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
+if TYPE_CHECKING:
+    from tldextract import TLDExtract
 # ccTLDs that are not the ISO code of their country
 _CCTLD_COUNTRY = {"uk": "gb"}
+
+
+@lru_cache(maxsize=1)
+def _extractor() -> TLDExtract:
+    """tldextract with the suffix list it bundles (``suffix_list_urls=()``: never a download).
+    Imported at first use: tldextract brings requests, which a crawl's start-up (the command
+    line reads the outlets module) does not need."""
+    import tldextract
+
+    return tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
 
 
 def host_of(url: str) -> str:
@@ -36,7 +45,7 @@ def registered_domain(host: str) -> str:
         return host
     except ValueError:
         pass
-    parts = _EXTRACT(host)
+    parts = _extractor()(host)
     return parts.top_domain_under_public_suffix or host
 
 
@@ -50,7 +59,7 @@ def country_of_host(host: str) -> str | None:
         return None
     except ValueError:
         pass
-    suffix = _EXTRACT(host).suffix
+    suffix = _extractor()(host).suffix
     if not suffix:
         return None
     last = suffix.rsplit(".", 1)[-1]
