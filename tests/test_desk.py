@@ -36,6 +36,11 @@ def test_country_comes_from_the_cctld_and_never_from_a_generic_tld() -> None:
     assert country_of_host("www.justice.gov") is None
     assert country_of_host("127.0.0.2") is None
     assert outlet_of("https://amp.eluniversal.com.mx/a") == "eluniversal.com.mx"
+    # a private suffix counts, as it does for "same site" (crawler/core/urls.py): two blogs
+    # on one host are two outlets
+    assert outlet_of("https://a.blogspot.com/x") == "a.blogspot.com"
+    assert outlet_of("https://b.blogspot.com/x") == "b.blogspot.com"
+    assert outlet_of("https://WWW.BBC.CO.UK./news") == "bbc.co.uk"
 
 
 def _source(**extra: Any) -> dict[str, Any]:

@@ -151,13 +151,24 @@ def _suffix_extractor() -> TLDExtract:
     )
 
 
-def _site_of(host: str) -> str:
-    """Registered domain (``bbc.co.uk``), or the host itself for IPs, localhost, etc."""
+@cache
+def registered_domain(host: str) -> str:
+    """The site a host belongs to: ``www.bbc.co.uk`` -> ``bbc.co.uk``, while
+    ``a.blogspot.com`` stays itself (two blogs are two sites); an IP address, localhost or a
+    bare name stays as it is."""
+    host = host.lower().rstrip(".")
     return _suffix_extractor().extract_str(host).top_domain_under_public_suffix or host
 
 
+@cache
+def public_suffix(host: str) -> str:
+    """The host's public suffix (``com.mx``, ``blogspot.com``), "" for an IP address or a
+    name under no known suffix."""
+    return _suffix_extractor().extract_str(host.lower().rstrip(".")).suffix
+
+
 def _same_site(host_a: str, host_b: str) -> bool:
-    return host_a == host_b or _site_of(host_a) == _site_of(host_b)
+    return host_a == host_b or registered_domain(host_a) == registered_domain(host_b)
 
 
 def _is_home_page(url: str) -> bool:

@@ -8,27 +8,16 @@ a generic TLD (``.com``, ``.org``, ``.gov``) says nothing and is not guessed fro
 
 from __future__ import annotations
 
-import ipaddress
 from functools import lru_cache
-from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from crawler.config.codes import ISO_COUNTRIES
+from crawler.core.urls import public_suffix, registered_domain
 
-if TYPE_CHECKING:
-    from tldextract import TLDExtract
+__all__ = ["country_of", "country_of_host", "host_of", "outlet_of", "registered_domain"]
+
 # ccTLDs that are not the ISO code of their country
 _CCTLD_COUNTRY = {"uk": "gb"}
-
-
-@lru_cache(maxsize=1)
-def _extractor() -> TLDExtract:
-    """tldextract with the suffix list it bundles (``suffix_list_urls=()``: never a download).
-    Imported at first use: tldextract brings requests, which a crawl's start-up (the command
-    line reads the outlets module) does not need."""
-    import tldextract
-
-    return tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
 
 
 def host_of(url: str) -> str:
@@ -36,30 +25,10 @@ def host_of(url: str) -> str:
 
 
 @lru_cache(maxsize=4096)
-def registered_domain(host: str) -> str:
-    """``www.eluniversal.com.mx`` -> ``eluniversal.com.mx``; an IP address or a bare name
-    stays as it is (with its port dropped)."""
-    host = host.lower().rstrip(".")
-    try:
-        ipaddress.ip_address(host)
-        return host
-    except ValueError:
-        pass
-    parts = _extractor()(host)
-    return parts.top_domain_under_public_suffix or host
-
-
-@lru_cache(maxsize=4096)
 def country_of_host(host: str) -> str | None:
     """The ISO 3166 code of the host's country-code TLD (``.mx``, ``.com.mx`` -> ``mx``), or
     None for a generic TLD, an IP address or an unknown suffix."""
-    host = host.lower().rstrip(".")
-    try:
-        ipaddress.ip_address(host)
-        return None
-    except ValueError:
-        pass
-    suffix = _extractor()(host).suffix
+    suffix = public_suffix(host)
     if not suffix:
         return None
     last = suffix.rsplit(".", 1)[-1]
