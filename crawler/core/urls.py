@@ -8,7 +8,7 @@ suffix snapshot only (never fetched).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from functools import cache
+from functools import cache, lru_cache
 from typing import TYPE_CHECKING
 from urllib.parse import unquote_plus, urljoin, urlsplit, urlunsplit
 
@@ -16,6 +16,7 @@ from w3lib.url import canonicalize_url as _w3lib_canonicalize
 
 if TYPE_CHECKING:
     from tldextract import TLDExtract
+    from tldextract.tldextract import ExtractResult
 
 __all__ = [
     "canonicalize_url",
@@ -151,20 +152,25 @@ def _suffix_extractor() -> TLDExtract:
     )
 
 
-@cache
+@lru_cache(maxsize=4096)
+def _suffix_parts(host: str) -> ExtractResult:
+    """``host`` (lower case, no trailing dot) split at its public suffix, once per host: a
+    crawl asks for the same few hosts again and again, and meets new ones without end."""
+    return _suffix_extractor().extract_str(host)
+
+
 def registered_domain(host: str) -> str:
     """The site a host belongs to: ``www.bbc.co.uk`` -> ``bbc.co.uk``, while
     ``a.blogspot.com`` stays itself (two blogs are two sites); an IP address, localhost or a
     bare name stays as it is."""
     host = host.lower().rstrip(".")
-    return _suffix_extractor().extract_str(host).top_domain_under_public_suffix or host
+    return _suffix_parts(host).top_domain_under_public_suffix or host
 
 
-@cache
 def public_suffix(host: str) -> str:
     """The host's public suffix (``com.mx``, ``blogspot.com``), "" for an IP address or a
     name under no known suffix."""
-    return _suffix_extractor().extract_str(host.lower().rstrip(".")).suffix
+    return _suffix_parts(host.lower().rstrip(".")).suffix
 
 
 def _same_site(host_a: str, host_b: str) -> bool:
